@@ -1,0 +1,62 @@
+"""``int-desk``: launch the app, or run a headless command.
+
+Each command lives in its own module here with ``register(subparsers)``; add its name to
+``COMMANDS``. Errors the user can act on (IntDeskError) print one clear line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from int_desk import __version__
+from int_desk.domain.errors import IntDeskError
+
+COMMANDS = ("demo", "workspace_cmds", "audit_cmd")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="int-desk",
+        description="INT Desk - caseload, shared care plans and huddles for INTs.",
+    )
+    parser.add_argument("--version", action="version", version=f"INT Desk {__version__}")
+    parser.add_argument("--workspace", type=str, help="workspace directory to open in the app")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open (creating it if needed) the embedded default demo workspace",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"int_desk.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        from int_desk.app.main import run_app  # Qt only when the GUI is wanted
+
+        return run_app(workspace=args.workspace, demo=args.demo)
+    try:
+        return int(args.func(args) or 0)
+    except IntDeskError as exc:
+        print(f"int-desk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("int-desk: interrupted; nothing further was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Shared CLI helpers: open a workspace from ``--workspace`` with keyring, env or prompt."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from int_desk.domain.errors import KeyUnavailable
+from int_desk.store.workspace import Workspace
+
+
+def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", required=True, type=Path, help="workspace directory")
+
+
+def open_workspace(directory: Path) -> Workspace:
+    """Keyring, then INT_DESK_PASSPHRASE, then a prompt when a terminal is attached."""
+    try:
+        return Workspace.open(directory)
+    except KeyUnavailable:
+        if not sys.stdin.isatty():
+            raise KeyUnavailable(
+                "No key available: set INT_DESK_PASSPHRASE or run from a terminal."
+            ) from None
+    return Workspace.open(directory, getpass.getpass("Workspace passphrase: "))
+
+
+def new_passphrase(prompt: str = "New passphrase") -> str:
+    from int_desk.store.workspace import passphrase_from_env
+
+    env = passphrase_from_env()
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise KeyUnavailable("Set INT_DESK_PASSPHRASE or run from a terminal to choose one.")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise KeyUnavailable("The two passphrases differ; nothing was created.")
+    return first

@@ -1,0 +1,56 @@
+"""NHS number: 10 digits with a Modulus 11 check digit, shown as ``XXX XXX XXXX``."""
+
+from __future__ import annotations
+
+import re
+
+from int_desk.domain.errors import ValidationError
+
+_SEPARATORS = re.compile(r"[\s-]")
+
+
+def check_digit(first_nine: str) -> int | None:
+    """Modulus 11 check digit for nine digits; None when the result is 10 (never issued)."""
+    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True))
+    check = 11 - (total % 11)
+    if check == 11:
+        return 0
+    if check == 10:
+        return None
+    return check
+
+
+def normalise(raw: str) -> str:
+    """Validate and return the bare 10 digits; raise ValidationError saying what is wrong."""
+    digits = _SEPARATORS.sub("", raw or "")
+    if not digits:
+        raise ValidationError("NHS number is empty.", field="nhs_number")
+    if not digits.isdigit() or not digits.isascii():
+        raise ValidationError("NHS number must contain digits only.", field="nhs_number")
+    if len(digits) != 10:
+        raise ValidationError(
+            f"NHS number must have 10 digits (this has {len(digits)}).", field="nhs_number"
+        )
+    expected = check_digit(digits[:9])
+    if expected is None or expected != int(digits[9]):
+        raise ValidationError("NHS number check digit is wrong.", field="nhs_number")
+    return digits
+
+
+def is_valid(raw: str) -> bool:
+    try:
+        normalise(raw)
+    except ValidationError:
+        return False
+    return True
+
+
+def format_nhs(digits: str) -> str:
+    """``9434765919`` -> ``943 476 5919`` (input assumed already normalised)."""
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def complete(first_nine: str) -> str | None:
+    """Append the check digit to nine digits, or None when no valid number exists."""
+    check = check_digit(first_nine)
+    return None if check is None else first_nine + str(check)

@@ -1,0 +1,78 @@
+"""Shared fixtures: isolated paths, an in-memory keyring, real encrypted demo workspaces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import keyring  # noqa: E402
+import pytest  # noqa: E402
+
+from int_desk.services.demo import build_demo  # noqa: E402
+from int_desk.store import keys  # noqa: E402
+from int_desk.store.workspace import Workspace  # noqa: E402
+from tests.helpers.memory_keyring import MemoryKeyring  # noqa: E402
+
+PASSPHRASE = "correct horse battery staple"
+DEMO_PATIENTS = 300
+DEMO_SEED = 7
+DEMO_TODAY = date(2026, 11, 20)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """Every test gets its own INT_DESK_HOME, a private keyring and a cheap KDF."""
+    home = tmp_path / "int-desk-home"
+    monkeypatch.setenv("INT_DESK_HOME", str(home))
+    monkeypatch.delenv("INT_DESK_PASSPHRASE", raising=False)
+    monkeypatch.setattr(keys, "DEFAULT_SCRYPT_N", 2**12)
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo workspace built per test session (passphrase only); tests copy it."""
+    directory = tmp_path_factory.mktemp("demo-template") / "ws"
+    saved = keys.DEFAULT_SCRYPT_N
+    keys.DEFAULT_SCRYPT_N = 2**12
+    try:
+        with Workspace.create(directory, PASSPHRASE, use_keyring=False) as ws:
+            with ws.session() as s:
+                build_demo(s, patients=DEMO_PATIENTS, seed=DEMO_SEED, today=DEMO_TODAY)
+            assert ws.engine is not None
+            with ws.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        keys.DEFAULT_SCRYPT_N = saved
+    return directory
+
+
+@pytest.fixture
+def demo_dir(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace directory (still locked)."""
+    target = tmp_path / "demo-ws"
+    shutil.copytree(demo_template, target)
+    return target
+
+
+@pytest.fixture
+def demo_ws(demo_dir: Path) -> Iterator[Workspace]:
+    """The demo workspace, unlocked with its passphrase."""
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    yield ws
+    ws.close()

@@ -1,0 +1,50 @@
+import pytest
+
+from int_desk.domain import nhs_number
+from int_desk.domain.errors import ValidationError
+
+
+@pytest.mark.parametrize(
+    "raw, digits",
+    [
+        ("9434765919", "9434765919"),  # NHS Digital's published example
+        ("943 476 5919", "9434765919"),
+        ("943-476-5919", "9434765919"),
+        (" 9990000018 ", "9990000018"),
+    ],
+)
+def test_valid_numbers_normalise(raw: str, digits: str) -> None:
+    assert nhs_number.normalise(raw) == digits
+    assert nhs_number.is_valid(raw)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("9434765918", "check digit"),  # wrong check digit
+        ("9990000027", "check digit"),
+        ("", "empty"),
+        ("943476591", "10 digits"),
+        ("94347659190", "10 digits"),
+        ("94347A5919", "digits only"),
+        ("９４３４７６５９１９", "digits only"),  # full-width digits are not ASCII
+    ],
+)
+def test_invalid_numbers_say_why(raw: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        nhs_number.normalise(raw)
+    assert not nhs_number.is_valid(raw)
+
+
+def test_check_digit_of_ten_is_never_valid() -> None:
+    # e.g. 999000000 weighs to remainder 1 -> check digit 10, which is never issued.
+    first_nine = next(
+        f"999{n:06d}" for n in range(1000) if nhs_number.check_digit(f"999{n:06d}") is None
+    )
+    assert nhs_number.complete(first_nine) is None
+    for last in "0123456789":
+        assert not nhs_number.is_valid(first_nine + last)
+
+
+def test_display_format() -> None:
+    assert nhs_number.format_nhs("9434765919") == "943 476 5919"
