@@ -1,0 +1,128 @@
+"""Start the GUI: pick the workspace, unlock it, show the main window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QFontDatabase, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from int_desk import paths
+from int_desk.app.context import AppContext
+from int_desk.app.events import Events
+from int_desk.app.tasks import TaskRunner
+from int_desk.domain.errors import IntDeskError, KeyUnavailable
+from int_desk.logs import setup_logging
+from int_desk.services.identity import current_actor
+from int_desk.store.workspace import Workspace, is_workspace
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSPHRASE = "int-desk-demo"
+DEMO_HINT = f"Demo workspace (synthetic data): the passphrase is {DEMO_PASSPHRASE}"
+
+
+def settings() -> QSettings:
+    """Preferences only (window layout, last view): never patient data."""
+    path = paths.ensure_private_dir(paths.config_dir()) / "int-desk.ini"
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def load_fonts_and_style(app: QApplication) -> str:
+    family = ""
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        font_id = QFontDatabase.addApplicationFont(str(paths.font_path(name)))
+        if font_id >= 0 and not family:
+            family = QFontDatabase.applicationFontFamilies(font_id)[0]
+    if family:
+        font = app.font()
+        font.setFamily(family)
+        app.setFont(font)
+    qss = paths.resources_dir() / "style.qss"
+    if qss.exists():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    icon = paths.resources_dir() / "icons" / "int-desk.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return family
+
+
+def ensure_demo_workspace(directory: Path) -> None:
+    if is_workspace(directory):
+        return
+    from int_desk.services.demo import build_demo
+
+    with Workspace.create(directory, DEMO_PASSPHRASE) as ws, ws.session() as s:
+        build_demo(s)
+
+
+def open_workspace(directory: Path, hint: str = "") -> Workspace | None:
+    """Keyring or INT_DESK_PASSPHRASE first; otherwise the unlock dialog. None if cancelled."""
+    try:
+        return Workspace.open(directory)
+    except KeyUnavailable:
+        pass
+    from int_desk.app.unlock_dialog import UnlockDialog
+
+    dialog = UnlockDialog(directory, hint=hint)
+    if dialog.exec() and dialog.workspace is not None:
+        return dialog.workspace
+    return None
+
+
+def create_app() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("INT Desk")
+    app.setOrganizationName("INT Desk")
+    app.setDesktopFileName("uk.nhs.intdesk.IntDesk")
+    load_fonts_and_style(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def make_context(workspace: Workspace) -> AppContext:
+    with workspace.session() as s:
+        actor = current_actor(s)
+    return AppContext(workspace, actor, Events(), TaskRunner(), settings())
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_app(workspace: str | None = None, demo: bool = False) -> int:
+    setup_logging()
+    if not _has_display():
+        print(  # noqa: T201
+            "int-desk: no display found. Run it from a desktop session, or set "
+            "QT_QPA_PLATFORM=offscreen for headless use.",
+            file=sys.stderr,
+        )
+        return 1
+    app = create_app()
+    hint = ""
+    if workspace:
+        directory = Path(workspace)
+    else:
+        directory = paths.default_workspace()
+        if demo or not is_workspace(directory):
+            ensure_demo_workspace(directory)
+        hint = DEMO_HINT
+    try:
+        ws = open_workspace(directory, hint)
+        if ws is None:
+            return 0
+        ctx = make_context(ws)
+    except IntDeskError as exc:
+        QMessageBox.critical(None, "INT Desk", str(exc))
+        return 2
+    from int_desk.app.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    window.show()
+    return app.exec()

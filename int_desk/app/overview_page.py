@@ -1,0 +1,93 @@
+"""The first page: the workspace's teams, their cohorts and caseload counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from int_desk.app.context import AppContext
+from int_desk.store.models import Cohort, CohortMembership, Place, Team
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    team: str
+    place: str
+    neighbourhood: str
+    cohorts: str
+    caseload: int
+
+
+def load_team_rows(session: Session) -> list[TeamRow]:
+    active = CohortMembership.discharged_on.is_(None) & CohortMembership.deleted.is_(False)
+    counts = dict(
+        session.execute(
+            select(Cohort.team_id, func.count(func.distinct(CohortMembership.patient_id)))
+            .join(CohortMembership, CohortMembership.cohort_id == Cohort.id)
+            .where(active)
+            .group_by(Cohort.team_id)
+        ).all()
+    )
+    rows = []
+    for team, place in session.execute(
+        select(Team, Place.name).join(Place, Place.id == Team.place_id).order_by(Team.name)
+    ):
+        cohorts = session.scalars(
+            select(Cohort.name).where(Cohort.team_id == team.id).order_by(Cohort.name)
+        ).all()
+        rows.append(
+            TeamRow(
+                team.name, place, team.neighbourhood, ", ".join(cohorts), counts.get(team.id, 0)
+            )
+        )
+    return rows
+
+
+class OverviewPage(QWidget):
+    title = "Teams"
+    shortcut = "Ctrl+0"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.heading = QLabel("Your teams")
+        self.heading.setObjectName("pageTitle")
+        self.summary = QLabel("Loading…")
+        self.summary.setAccessibleName("Caseload summary")
+        self.table = QTableWidget(0, 5)
+        self.table.setAccessibleName("Teams and caseload counts")
+        self.table.setHorizontalHeaderLabels(
+            ["Team", "Place", "Neighbourhood", "Cohorts", "Caseload"]
+        )
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table)
+        ctx.events.data_changed.connect(lambda _table: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.ctx.query(load_team_rows, self._show)
+
+    def _show(self, rows: list[TeamRow]) -> None:
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            values = (row.team, row.place, row.neighbourhood, row.cohorts, f"{row.caseload:,}")
+            for c, value in enumerate(values):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+        total = sum(r.caseload for r in rows)
+        self.summary.setText(f"{len(rows)} teams · {total:,} people on the caseload")

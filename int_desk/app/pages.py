@@ -1,0 +1,9 @@
+"""The sections of the main window, in navigation order: "module:Class" strings.
+
+A page class takes ``(ctx: AppContext, parent)``, and has class attributes ``title`` and
+``shortcut`` (e.g. "Ctrl+1" or None). Add yours here; the window builds them in order.
+"""
+
+PAGES: list[str] = [
+    "int_desk.app.overview_page:OverviewPage",
+]

@@ -1,0 +1,91 @@
+"""Run blocking work off the GUI thread and deliver results back on it.
+
+    ctx.tasks.run(op, on_done=..., on_error=...)
+
+``op`` runs on a single store worker (SQLite writes are serialised anyway) and must never
+touch widgets. ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread. Network-only work
+uses ``run_network`` (its own pool) so a slow server never blocks the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+class _Relay(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+
+
+class _Job(QRunnable):
+    def __init__(self, op: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.op = op
+        self.relay = relay
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            result = self.op()
+        except BaseException as exc:  # delivered to on_error on the GUI thread
+            self.relay.failed.emit(exc)
+        else:
+            self.relay.done.emit(result)
+
+
+class TaskRunner(QObject):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store_pool = QThreadPool(self)
+        self.store_pool.setMaxThreadCount(1)
+        self.network_pool = QThreadPool(self)
+        self.network_pool.setMaxThreadCount(2)
+        self._live: set[_Relay] = set()  # keep relays alive until their job reports
+
+    def run(
+        self,
+        op: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._start(self.store_pool, op, on_done, on_error)
+
+    def run_network(
+        self,
+        op: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._start(self.network_pool, op, on_done, on_error)
+
+    def _start(self, pool: QThreadPool, op: Callable[[], Any], on_done: Any, on_error: Any) -> None:
+        relay = _Relay()
+        self._live.add(relay)
+
+        @Slot(object)
+        def finished(result: Any) -> None:
+            self._live.discard(relay)
+            if on_done:
+                on_done(result)
+
+        @Slot(object)
+        def failed(exc: BaseException) -> None:
+            self._live.discard(relay)
+            if on_error:
+                on_error(exc)
+            else:
+                log.error("background task failed: %s", type(exc).__name__)
+
+        relay.done.connect(finished)
+        relay.failed.connect(failed)
+        pool.start(_Job(op, relay))
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until all work has finished (shutdown and tests)."""
+        return self.store_pool.waitForDone(msecs) and self.network_pool.waitForDone(msecs)

@@ -1,0 +1,98 @@
+"""Ask for the workspace passphrase; unlock off the GUI thread (scrypt takes ~0.5 s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QWidget
+
+from int_desk.app.forms.unlock_dialog import Ui_UnlockDialog
+from int_desk.app.messages import describe
+from int_desk.domain.errors import IntDeskError
+from int_desk.store import keys
+from int_desk.store.workspace import Workspace
+
+
+class _UnlockThread(QThread):
+    unlocked = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, directory: Path, passphrase: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.directory = directory
+        self.passphrase = passphrase
+
+    def run(self) -> None:
+        try:
+            ws = Workspace.open(self.directory, self.passphrase, use_keyring=False)
+        except BaseException as exc:
+            self.failed.emit(exc)
+        else:
+            self.unlocked.emit(ws)
+
+
+class UnlockDialog(QDialog):
+    """Signals: none beyond QDialog; after ``exec()`` returns Accepted, ``workspace`` is open."""
+
+    def __init__(self, directory: Path, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = Ui_UnlockDialog()
+        self.form.setupUi(self)
+        self.directory = Path(directory)
+        self.workspace: Workspace | None = None
+        self._thread: _UnlockThread | None = None
+        self.form.titleLabel.setObjectName("dialogTitle")
+        self.form.workspaceLabel.setText(f"Workspace: {self.directory}")
+        self.form.hintLabel.setText(hint)
+        self.form.hintLabel.setVisible(bool(hint))
+        self.form.errorLabel.setObjectName("errorText")
+        self.form.errorLabel.hide()
+        usable = keys.keyring_usable()
+        self.form.keyringCheck.setEnabled(usable)
+        if not usable:
+            self.form.keyringCheck.setToolTip("No OS keyring is available on this desktop.")
+        self.unlock_button = self.form.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
+        self.unlock_button.setText("&Unlock")
+        self.unlock_button.setEnabled(False)
+        self.form.passphraseEdit.textChanged.connect(
+            lambda text: self.unlock_button.setEnabled(bool(text) and self._thread is None)
+        )
+        self.form.buttonBox.accepted.connect(self._unlock)
+        self.form.buttonBox.rejected.connect(self.reject)
+        self.form.passphraseEdit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _unlock(self) -> None:
+        passphrase = self.form.passphraseEdit.text()
+        if not passphrase or self._thread is not None:
+            return
+        self.unlock_button.setEnabled(False)
+        self.form.errorLabel.hide()
+        self.form.passphraseEdit.setEnabled(False)
+        self._thread = _UnlockThread(self.directory, passphrase, self)
+        self._thread.unlocked.connect(self._on_unlocked)
+        self._thread.failed.connect(self._on_failed)
+        self._thread.start()
+
+    def _on_unlocked(self, ws: Workspace) -> None:
+        self._finish_thread()
+        self.workspace = ws
+        if self.form.keyringCheck.isChecked():
+            ws.remember_in_keyring()
+        self.accept()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._finish_thread()
+        message = describe(exc) if isinstance(exc, IntDeskError) else describe(exc)
+        self.form.errorLabel.setText(message)
+        self.form.errorLabel.show()
+        self.form.passphraseEdit.setEnabled(True)
+        self.form.passphraseEdit.selectAll()
+        self.form.passphraseEdit.setFocus()
+        self.unlock_button.setEnabled(True)
+
+    def _finish_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread.deleteLater()
+            self._thread = None
