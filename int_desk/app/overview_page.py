@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -70,7 +71,7 @@ class OverviewPage(QWidget):
             ["Team", "Place", "Neighbourhood", "Cohorts", "Caseload"]
         )
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         layout = QVBoxLayout(self)
@@ -88,6 +89,11 @@ class OverviewPage(QWidget):
         for r, row in enumerate(rows):
             values = (row.team, row.place, row.neighbourhood, row.cohorts, f"{row.caseload:,}")
             for c, value in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                if c == 4:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.table.setItem(r, c, item)
         total = sum(r.caseload for r in rows)
         self.summary.setText(f"{len(rows)} teams · {total:,} people on the caseload")
