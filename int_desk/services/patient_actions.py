@@ -1,0 +1,663 @@
+"""What a team member does to a person on the caseload: enrol, discharge, lead, contact, task,
+refer, escalate, flag, add to the next huddle.
+
+Every function is Qt-free and headless (the caseload window, huddle run mode, the CLI and the
+tests all call these), takes keyword-only ``session`` (one unit of work from ``ws.session()``)
+and ``actor``, checks a permission and the actor's team scope, validates its inputs
+(``ValidationError`` with the offending field, ``NotFound`` for unknown ids) and writes one audit
+entry in the same transaction. Audit details hold ids and field names only; error messages hold
+no patient-identifiable data.
+
+Scope: a team member acts on people enrolled (now or before) in a cohort of one of their teams;
+a VCSE worker also on people referred to them. Anyone else gets ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from int_desk.domain.actor import Actor
+from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
+from int_desk.domain.permissions import Permission, allowed, require
+from int_desk.domain.vocab import (
+    AuditAction,
+    ContactKind,
+    EscalationStatus,
+    FlagCode,
+    Priority,
+    ReferralService,
+    ReferralStatus,
+    Role,
+    TaskKind,
+    TaskStatus,
+)
+from int_desk.store import audit
+from int_desk.store.base import utcnow
+from int_desk.store.models import (
+    Cohort,
+    CohortMembership,
+    Contact,
+    Escalation,
+    Flag,
+    Member,
+    Patient,
+    Referral,
+    Task,
+    Team,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 10_000
+"""Longest free text accepted (contact notes, reasons, outcomes)."""
+MAX_SHORT_TEXT = 500
+"""Longest one-line text accepted (task descriptions, flag notes)."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""A contact may be dated this far in the future (device clocks differ)."""
+ROLE_GRANTS_KEY = "role_permissions"
+"""Team configuration key granting extra permissions to roles (same key as care plans)."""
+
+_TERMINAL_REFERRAL = frozenset(
+    {ReferralStatus.DECLINED.value, ReferralStatus.COMPLETED.value, ReferralStatus.CANCELLED.value}
+)
+
+
+def today() -> date:
+    """The local date used for 'enrolled on', 'due on' checks (one seam for tests)."""
+    return date.today()
+
+
+# --- permissions and scope -------------------------------------------------------------------
+
+
+def granted_permissions(session: Session, actor: Actor) -> frozenset[str]:
+    """Permissions the actor's teams grant to the actor's role in their configuration."""
+    if not actor.team_ids:
+        return frozenset()
+    grants: set[str] = set()
+    for config in session.scalars(select(Team.config).where(Team.id.in_(actor.team_ids))):
+        grants.update((config or {}).get(ROLE_GRANTS_KEY, {}).get(actor.role.value, ()))
+    return frozenset(grants)
+
+
+def can(session: Session, actor: Actor, permission: Permission) -> bool:
+    return allowed(actor, permission, granted_permissions(session, actor))
+
+
+def _require(session: Session, actor: Actor, permission: Permission) -> None:
+    require(actor, permission, granted_permissions(session, actor))
+
+
+def in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
+    """True when the patient is (or was) in a cohort of one of the actor's teams, or - for a
+    VCSE worker - has been referred to them."""
+    if actor.team_ids:
+        enrolled = session.scalar(
+            select(
+                exists().where(
+                    CohortMembership.patient_id == patient_id,
+                    CohortMembership.deleted.is_(False),
+                    CohortMembership.cohort_id == Cohort.id,
+                    Cohort.team_id.in_(actor.team_ids),
+                )
+            )
+        )
+        if enrolled:
+            return True
+    if actor.role is Role.VCSE_WORKER:
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        Referral.patient_id == patient_id,
+                        Referral.to_member_id == actor.member_id,
+                        Referral.deleted.is_(False),
+                    )
+                )
+            )
+        )
+    return False
+
+
+def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    """The patient, if it exists and is within the actor's scope."""
+    patient = session.get(Patient, _uuid(patient_id, "patient_id")) if patient_id else None
+    if patient is None or patient.deleted:
+        raise NotFound("That patient is not in this workspace.")
+    if not in_scope(session, actor, patient.id):
+        raise PermissionDenied("act for a patient outside your teams' caseload", actor.role.label)
+    return patient
+
+
+# --- validation helpers ----------------------------------------------------------------------
+
+
+def _uuid(value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise NotFound(f"Unknown {field.replace('_', ' ')}.") from None
+
+
+def clean_text(
+    value: str | None,
+    field: str,
+    *,
+    label: str | None = None,
+    required: bool = True,
+    max_len: int = MAX_TEXT,
+) -> str:
+    """Strip, reject empty (when required), over-long or control-character text."""
+    label = label or field.replace("_", " ").capitalize()
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{label} must be text.", field=field)
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(f"{label} is required.", field=field)
+    if len(text) > max_len:
+        raise ValidationError(
+            f"{label} is too long ({len(text):,} characters; the limit is {max_len:,}).",
+            field=field,
+        )
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise ValidationError(f"{label} contains control characters.", field=field)
+    return text
+
+
+def _enum(enum: Any, value: Any, field: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValidationError(
+            f"Unknown {field.replace('_', ' ')} '{value}'.", field=field
+        ) from None
+
+
+def _member(session: Session, member_id: Any, field: str) -> Member:
+    member = session.get(Member, _uuid(member_id, field))
+    if member is None or member.deleted:
+        raise NotFound(f"Unknown team member for {field.replace('_', ' ')}.")
+    if not member.active:
+        raise ValidationError("That team member is no longer active.", field=field)
+    return member
+
+
+def _stamp(row: Any, actor: Actor, *, new: bool = False) -> None:
+    if new:
+        row.created_by = actor.member_id
+    row.updated_by = actor.member_id
+    row.updated_at = utcnow()
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    action: AuditAction,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    detail: str,
+) -> None:
+    audit.record(
+        session,
+        actor_id=actor.member_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        detail=detail,
+    )
+
+
+def _membership(session: Session, actor: Actor, membership_id: Any) -> CohortMembership:
+    membership = session.get(CohortMembership, _uuid(membership_id, "membership_id"))
+    if membership is None or membership.deleted:
+        raise NotFound("That cohort membership is not in this workspace.")
+    cohort = session.get(Cohort, membership.cohort_id)
+    if cohort is None or cohort.team_id not in actor.team_ids:
+        raise PermissionDenied("change another team's cohort", actor.role.label)
+    return membership
+
+
+# --- cohort membership -----------------------------------------------------------------------
+
+
+def enrol(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    cohort_id: uuid.UUID,
+    reason: str,
+    lead_member_id: uuid.UUID | None = None,
+    priority: Priority | str = Priority.MEDIUM,
+    risk_score: float | None = None,
+    source: str = "manual",
+) -> CohortMembership:
+    """Enrol a person into one of the actor's teams' cohorts (ValidationError if already in)."""
+    _require(session, actor, Permission.EDIT_PATIENT)
+    reason = clean_text(reason, "reason", label="Reason for enrolment")
+    priority = _enum(Priority, priority, "priority")
+    cohort = session.get(Cohort, _uuid(cohort_id, "cohort_id"))
+    if cohort is None or cohort.deleted:
+        raise NotFound("That cohort is not in this workspace.")
+    if cohort.team_id not in actor.team_ids:
+        raise PermissionDenied("enrol into another team's cohort", actor.role.label)
+    patient = session.get(Patient, _uuid(patient_id, "patient_id"))
+    if patient is None or patient.deleted:
+        raise NotFound("That patient is not in this workspace.")
+    if lead_member_id is not None:
+        _member(session, lead_member_id, "lead_member_id")
+    if risk_score is not None and not 0.0 <= float(risk_score) <= 1.0:
+        raise ValidationError("Risk score must be between 0 and 1.", field="risk_score")
+    already = session.scalar(
+        select(CohortMembership.id).where(
+            CohortMembership.cohort_id == cohort.id,
+            CohortMembership.patient_id == patient.id,
+            CohortMembership.discharged_on.is_(None),
+            CohortMembership.deleted.is_(False),
+        )
+    )
+    if already is not None:
+        raise ValidationError("This person is already enrolled in that cohort.", field="cohort_id")
+    membership = CohortMembership(
+        cohort_id=cohort.id,
+        patient_id=patient.id,
+        enrolled_on=today(),
+        enrol_reason=reason,
+        source=source,
+        risk_score=risk_score,
+        lead_member_id=lead_member_id,
+        priority=priority.value,
+    )
+    _stamp(membership, actor, new=True)
+    session.add(membership)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.CREATE, "cohort_membership", membership.id, patient.id,
+        f"cohort={cohort.id} fields=enrol_reason,priority,lead_member_id",
+    )  # fmt: skip
+    return membership
+
+
+def discharge_from_cohort(
+    *, session: Session, actor: Actor, membership_id: uuid.UUID, reason: str
+) -> CohortMembership:
+    """Discharge from a cohort with a reason; the membership row stays (history)."""
+    _require(session, actor, Permission.EDIT_PATIENT)
+    reason = clean_text(reason, "reason", label="Reason for discharge")
+    membership = _membership(session, actor, membership_id)
+    if membership.discharged_on is not None:
+        raise ValidationError("This person has already been discharged from that cohort.")
+    membership.discharged_on = today()
+    membership.discharge_reason = reason
+    _stamp(membership, actor)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
+        membership.patient_id, "fields=discharged_on,discharge_reason",
+    )  # fmt: skip
+    return membership
+
+
+def set_lead_professional(
+    *, session: Session, actor: Actor, membership_id: uuid.UUID, member_id: uuid.UUID | None
+) -> CohortMembership:
+    """Name (or, with None, clear) the lead professional for a person in a cohort."""
+    _require(session, actor, Permission.EDIT_PATIENT)
+    membership = _membership(session, actor, membership_id)
+    if membership.discharged_on is not None:
+        raise ValidationError("This person has been discharged from that cohort.")
+    if member_id is not None:
+        member_id = _member(session, member_id, "member_id").id
+    membership.lead_member_id = member_id
+    _stamp(membership, actor)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
+        membership.patient_id, f"fields=lead_member_id member={member_id}",
+    )  # fmt: skip
+    return membership
+
+
+def set_priority(
+    *, session: Session, actor: Actor, membership_id: uuid.UUID, priority: Priority | str
+) -> CohortMembership:
+    _require(session, actor, Permission.EDIT_PATIENT)
+    priority = _enum(Priority, priority, "priority")
+    membership = _membership(session, actor, membership_id)
+    membership.priority = priority.value
+    _stamp(membership, actor)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
+        membership.patient_id, "fields=priority",
+    )  # fmt: skip
+    return membership
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+def add_contact(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    kind: ContactKind | str,
+    text: str,
+    occurred_at: datetime | None = None,
+) -> Contact:
+    """Record a visit, call, carer call, note or huddle discussion (append-only)."""
+    _require(session, actor, Permission.ADD_CONTACT)
+    kind = _enum(ContactKind, kind, "kind")
+    text = clean_text(text, "text", label="Contact note")
+    now = utcnow()
+    if occurred_at is None:
+        occurred_at = now
+    elif not isinstance(occurred_at, datetime):
+        raise ValidationError("Contact time must be a date and time.", field="occurred_at")
+    elif occurred_at.tzinfo is None:
+        occurred_at = occurred_at.astimezone()  # local wall-clock time from a form
+    if occurred_at > now + CLOCK_SKEW:
+        raise ValidationError("A contact cannot be recorded in the future.", field="occurred_at")
+    if occurred_at < now - timedelta(days=366 * 5):
+        raise ValidationError(
+            "That contact is more than five years ago; check the date.", field="occurred_at"
+        )
+    patient = get_patient(session, actor, patient_id)
+    contact = Contact(
+        patient_id=patient.id,
+        kind=kind.value,
+        occurred_at=occurred_at.astimezone(UTC),
+        author_id=actor.member_id,
+        text=text,
+        # A non-clinical partner's own note must stay visible to them.
+        clinical=can(session, actor, Permission.VIEW_CLINICAL),
+    )
+    _stamp(contact, actor, new=True)
+    session.add(contact)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.CREATE, "contact", contact.id, patient.id,
+        f"kind={kind.value} fields=text,occurred_at",
+    )  # fmt: skip
+    return contact
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def allocate_task(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    description: str,
+    due_on: date | None,
+    owner_team_id: uuid.UUID | None = None,
+    owner_role: Role | str | None = None,
+    owner_member_id: uuid.UUID | None = None,
+    kind: TaskKind | str = TaskKind.TASK,
+    huddle_item_id: uuid.UUID | None = None,
+) -> Task:
+    """Allocate a task (or planned home visit) to a team, a role and/or a named person."""
+    _require(session, actor, Permission.MANAGE_TASKS)
+    description = clean_text(
+        description, "description", label="Task description", max_len=MAX_SHORT_TEXT * 4
+    )
+    kind = _enum(TaskKind, kind, "kind")
+    if due_on is None:
+        raise ValidationError("A due date is required.", field="due_on")
+    if isinstance(due_on, datetime) or not isinstance(due_on, date):
+        raise ValidationError("Due date must be a date.", field="due_on")
+    if due_on < today():
+        raise ValidationError("The due date is in the past.", field="due_on")
+    if due_on > today() + timedelta(days=366 * 2):
+        raise ValidationError("The due date is more than two years away.", field="due_on")
+    if owner_team_id is None and owner_role is None and owner_member_id is None:
+        raise ValidationError("Allocate the task to a team, a role or a person.", field="owner")
+    if owner_team_id is not None:
+        team = session.get(Team, _uuid(owner_team_id, "owner_team_id"))
+        if team is None or team.deleted:
+            raise NotFound("Unknown team for this task.")
+        owner_team_id = team.id
+    role = _enum(Role, owner_role, "owner_role") if owner_role is not None else None
+    if owner_member_id is not None:
+        owner_member_id = _member(session, owner_member_id, "owner_member_id").id
+    patient = get_patient(session, actor, patient_id)
+    task = Task(
+        patient_id=patient.id,
+        kind=kind.value,
+        description=description,
+        status=TaskStatus.REQUESTED.value,
+        owner_team_id=owner_team_id,
+        owner_role=role.value if role else None,
+        owner_member_id=owner_member_id,
+        requester_id=actor.member_id,
+        due_on=due_on,
+        huddle_item_id=_uuid(huddle_item_id, "huddle_item_id") if huddle_item_id else None,
+    )
+    _stamp(task, actor, new=True)
+    session.add(task)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.CREATE, "task", task.id, patient.id,
+        f"kind={kind.value} owner_team={owner_team_id} owner_role={task.owner_role} "
+        f"owner_member={owner_member_id} fields=description,due_on",
+    )  # fmt: skip
+    return task
+
+
+def complete_task(*, session: Session, actor: Actor, task_id: uuid.UUID) -> Task:
+    _require(session, actor, Permission.MANAGE_TASKS)
+    task = session.get(Task, _uuid(task_id, "task_id"))
+    if task is None or task.deleted:
+        raise NotFound("That task is not in this workspace.")
+    get_patient(session, actor, task.patient_id)
+    if not TaskStatus(task.status).is_open:
+        raise ValidationError(f"This task is already {task.status}.", field="status")
+    task.status = TaskStatus.COMPLETED.value
+    task.completed_at = utcnow()
+    _stamp(task, actor)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.UPDATE, "task", task.id, task.patient_id,
+        "fields=status,completed_at",
+    )  # fmt: skip
+    return task
+
+
+# --- referrals -------------------------------------------------------------------------------
+
+
+def refer(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    service: ReferralService | str,
+    reason: str,
+    to_member_id: uuid.UUID | None = None,
+) -> Referral:
+    _require(session, actor, Permission.REFER)
+    service = _enum(ReferralService, service, "service")
+    reason = clean_text(reason, "reason", label="Reason for referral")
+    if to_member_id is not None:
+        to_member_id = _member(session, to_member_id, "to_member_id").id
+    patient = get_patient(session, actor, patient_id)
+    referral = Referral(
+        patient_id=patient.id,
+        service=service.value,
+        reason=reason,
+        referred_on=today(),
+        referred_by=actor.member_id,
+        to_member_id=to_member_id,
+        status=ReferralStatus.SENT.value,
+        outcome="",
+    )
+    _stamp(referral, actor, new=True)
+    session.add(referral)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.CREATE, "referral", referral.id, patient.id,
+        f"service={service.value} to_member={to_member_id} fields=reason",
+    )  # fmt: skip
+    return referral
+
+
+def record_referral_outcome(
+    *,
+    session: Session,
+    actor: Actor,
+    referral_id: uuid.UUID,
+    status: ReferralStatus | str,
+    outcome: str,
+) -> Referral:
+    """Accepted, declined, completed or cancelled; a declined/completed one needs an outcome."""
+    _require(session, actor, Permission.REFER)
+    status = _enum(ReferralStatus, status, "status")
+    if status is ReferralStatus.SENT:
+        raise ValidationError("Choose what happened to the referral.", field="status")
+    required = status in (ReferralStatus.DECLINED, ReferralStatus.COMPLETED)
+    outcome = clean_text(outcome, "outcome", label="Outcome", required=required)
+    referral = session.get(Referral, _uuid(referral_id, "referral_id"))
+    if referral is None or referral.deleted:
+        raise NotFound("That referral is not in this workspace.")
+    get_patient(session, actor, referral.patient_id)
+    if referral.status in _TERMINAL_REFERRAL:
+        raise ValidationError(f"This referral is already {referral.status}.", field="status")
+    referral.status = status.value
+    referral.outcome = outcome
+    referral.outcome_on = today()
+    _stamp(referral, actor)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.UPDATE, "referral", referral.id, referral.patient_id,
+        f"status={status.value} fields=status,outcome,outcome_on",
+    )  # fmt: skip
+    return referral
+
+
+# --- escalations -----------------------------------------------------------------------------
+
+
+def escalate(*, session: Session, actor: Actor, patient_id: uuid.UUID, reason: str) -> Escalation:
+    """Escalate a concern to the INT clinical lead."""
+    _require(session, actor, Permission.ESCALATE)
+    reason = clean_text(reason, "reason", label="Reason for escalation")
+    patient = get_patient(session, actor, patient_id)
+    escalation = Escalation(
+        patient_id=patient.id,
+        raised_by=actor.member_id,
+        raised_at=utcnow(),
+        reason=reason,
+        status=EscalationStatus.OPEN.value,
+    )
+    _stamp(escalation, actor, new=True)
+    session.add(escalation)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.CREATE, "escalation", escalation.id, patient.id,
+        "fields=reason",
+    )  # fmt: skip
+    return escalation
+
+
+def resolve_escalation(
+    *, session: Session, actor: Actor, escalation_id: uuid.UUID, resolution: str
+) -> Escalation:
+    _require(session, actor, Permission.RESOLVE_ESCALATION)
+    resolution = clean_text(resolution, "resolution", label="Resolution")
+    escalation = session.get(Escalation, _uuid(escalation_id, "escalation_id"))
+    if escalation is None or escalation.deleted:
+        raise NotFound("That escalation is not in this workspace.")
+    get_patient(session, actor, escalation.patient_id)
+    if escalation.status == EscalationStatus.RESOLVED.value:
+        raise ValidationError("This escalation has already been resolved.", field="status")
+    escalation.status = EscalationStatus.RESOLVED.value
+    escalation.resolved_by = actor.member_id
+    escalation.resolved_at = utcnow()
+    escalation.resolution = resolution
+    _stamp(escalation, actor)
+    session.flush()
+    _audit(
+        session, actor, AuditAction.UPDATE, "escalation", escalation.id, escalation.patient_id,
+        "fields=status,resolution,resolved_by,resolved_at",
+    )  # fmt: skip
+    return escalation
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+
+def _set_flag(
+    session: Session, actor: Actor, patient: Patient, code: FlagCode, active: bool, note: str
+) -> Flag | None:
+    flag = session.scalar(
+        select(Flag)
+        .where(Flag.patient_id == patient.id, Flag.code == code.value, Flag.deleted.is_(False))
+        .order_by(Flag.active.desc(), Flag.updated_at.desc())
+        .limit(1)
+    )
+    if flag is None and not active:
+        return None  # nothing to clear
+    if flag is None:
+        flag = Flag(patient_id=patient.id, code=code.value, active=True, since=today(), note=note)
+        _stamp(flag, actor, new=True)
+        session.add(flag)
+        action = AuditAction.CREATE
+    else:
+        if active and not flag.active:
+            flag.since = today()
+        flag.active = active
+        if note or active:
+            flag.note = note
+        _stamp(flag, actor)
+        action = AuditAction.UPDATE
+    session.flush()
+    _audit(
+        session, actor, action, "flag", flag.id, patient.id,
+        f"code={code.value} active={int(active)} fields=active,note",
+    )  # fmt: skip
+    return flag
+
+
+def set_flag(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    code: FlagCode | str,
+    active: bool,
+    note: str = "",
+) -> Flag | None:
+    """Raise or clear a flag; returns the flag row (None when clearing a flag never raised)."""
+    _require(session, actor, Permission.EDIT_PATIENT)
+    code = _enum(FlagCode, code, "code")
+    note = clean_text(note, "note", label="Flag note", required=False, max_len=MAX_SHORT_TEXT)
+    patient = get_patient(session, actor, patient_id)
+    return _set_flag(session, actor, patient, code, bool(active), note)
+
+
+def add_to_next_huddle(
+    *, session: Session, actor: Actor, patient_id: uuid.UUID, note: str = ""
+) -> Flag:
+    """Ask for the person to be discussed at the team's next huddle (the agenda reads the flag).
+
+    Anyone who may raise a concern may ask; the huddle clears the flag once discussed.
+    """
+    _require(session, actor, Permission.ESCALATE)
+    note = clean_text(note, "note", label="Huddle note", required=False, max_len=MAX_SHORT_TEXT)
+    patient = get_patient(session, actor, patient_id)
+    flag = _set_flag(session, actor, patient, FlagCode.ADD_TO_HUDDLE, True, note)
+    assert flag is not None
+    return flag
