@@ -4,7 +4,9 @@ and sync all obey the same rules); teams may grant extra permissions in their co
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import PermissionDenied
@@ -63,18 +65,99 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MENTAL_HEALTH_PRACTITIONER: _CLINICAL_CORE,
     Role.PHYSIO_OT: _CLINICAL_CORE,
     Role.HEALTH_WELLBEING_COACH: _NON_CLINICAL,
-    Role.VCSE_WORKER: frozenset({P.ADD_CONTACT, P.MANAGE_TASKS}),  # referred patients only
+    # Referred patients only (see REFERRED_ONLY_ROLES): demographics, contingency plan, own tasks.
+    Role.VCSE_WORKER: frozenset({P.VIEW_CASELOAD, P.ADD_CONTACT, P.MANAGE_TASKS}),
     Role.CLINICAL_LEAD: _CLINICAL_CORE
     | {P.RESOLVE_ESCALATION, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT, P.IMPORT_COHORT, P.VIEW_AUDIT},
     Role.ADMIN: frozenset({P.MANAGE_MEMBERS, P.VIEW_AUDIT, P.VIEW_CASELOAD}),
 }
 
 
+# --- data scope -------------------------------------------------------------------------------
+
+REFERRED_ONLY_ROLES: frozenset[Role] = frozenset({Role.VCSE_WORKER})
+"""Roles that see only patients referred to them (Referral.to_member_id), never the caseload."""
+
+CLINICAL_ROLES: frozenset[Role] = frozenset(
+    r for r, perms in ROLE_PERMISSIONS.items() if P.VIEW_CLINICAL in perms
+)
+
+# --- team grants --------------------------------------------------------------------------------
+
+ROLE_GRANTS_KEY = "role_permissions"
+"""Team.config key granting extra permissions to roles:
+``{"role_permissions": {"community_matron": ["sign_off_plan"]}}`` ("grants" is accepted too)."""
+ROLE_GRANTS_ALIASES = (ROLE_GRANTS_KEY, "grants")
+
+_CLINICAL_CONTENT = frozenset(
+    {P.VIEW_CLINICAL, P.EDIT_CARE_PLAN, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT, P.EXPORT_PLAN}
+)
+NEVER_GRANTABLE: dict[Role, frozenset[Permission]] = {
+    # A team cannot open clinical notes/medicines to volunteers, nor clinical content to admins.
+    Role.VCSE_WORKER: _CLINICAL_CONTENT | {P.VIEW_AUDIT, P.MANAGE_MEMBERS, P.IMPORT_COHORT},
+    Role.ADMIN: _CLINICAL_CONTENT,
+    Role.HEALTH_WELLBEING_COACH: frozenset({P.VIEW_CLINICAL, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT}),
+    Role.SOCIAL_PRESCRIBER: frozenset({P.VIEW_CLINICAL, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT}),
+    Role.SOCIAL_WORKER: frozenset({P.VIEW_CLINICAL, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT}),
+}
+
+
+def grants_from_configs(configs: Iterable[Mapping[str, Any] | None], role: Role) -> frozenset[str]:
+    """Permissions the given team configurations grant to ``role``.
+
+    Unknown names are ignored, and so are grants in NEVER_GRANTABLE for the role, so a
+    mistyped or over-generous team configuration can never widen a non-clinical role's access
+    to clinical content.
+    """
+    known = {p.value for p in Permission}
+    blocked = {p.value for p in NEVER_GRANTABLE.get(role, frozenset())}
+    out: set[str] = set()
+    for config in configs:
+        for key in ROLE_GRANTS_ALIASES:
+            table = (config or {}).get(key) or {}
+            if not isinstance(table, Mapping):
+                continue
+            names = table.get(role.value) or ()
+            if isinstance(names, str):
+                names = (names,)
+            out.update(n for n in names if isinstance(n, str) and n in known and n not in blocked)
+    return frozenset(out)
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
 def allowed(actor: Actor, permission: Permission, granted: frozenset[str] = frozenset()) -> bool:
     """True when the actor's role has the permission, or the team config grants it to the role."""
-    return permission in ROLE_PERMISSIONS.get(actor.role, frozenset()) or permission in granted
+    if permission in ROLE_PERMISSIONS.get(actor.role, frozenset()):
+        return True
+    return permission.value in granted and permission not in NEVER_GRANTABLE.get(
+        actor.role, frozenset()
+    )
+
+
+ACTION_LABELS: dict[Permission, str] = {
+    P.VIEW_CASELOAD: "view the caseload",
+    P.VIEW_CLINICAL: "view clinical notes and medicines",
+    P.EDIT_PATIENT: "change a patient's enrolment, lead or flags",
+    P.ADD_CONTACT: "record a contact",
+    P.MANAGE_TASKS: "manage tasks",
+    P.REFER: "make or update a referral",
+    P.ESCALATE: "escalate to the clinical lead",
+    P.RESOLVE_ESCALATION: "resolve an escalation",
+    P.EDIT_CARE_PLAN: "edit a care plan",
+    P.SIGN_OFF_PLAN: "sign off a care plan",
+    P.OVERRIDE_CONSENT: "override a declined consent",
+    P.EXPORT_PLAN: "export or print a care plan",
+    P.IMPORT_COHORT: "import a cohort list",
+    P.RUN_HUDDLE: "run a huddle",
+    P.VIEW_AUDIT: "view or export the audit trail",
+    P.MANAGE_MEMBERS: "manage team members",
+}
 
 
 def require(actor: Actor, permission: Permission, granted: frozenset[str] = frozenset()) -> None:
+    """Raise PermissionDenied unless allowed. Services should prefer
+    ``int_desk.services.access.require`` which also reads team grants and audits the denial."""
     if not allowed(actor, permission, granted):
-        raise PermissionDenied(permission.value.replace("_", " "), actor.role.label)
+        raise PermissionDenied(ACTION_LABELS.get(permission, permission.value), actor.role.label)
