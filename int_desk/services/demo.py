@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from int_desk.domain import nhs_number
@@ -62,6 +62,7 @@ TEAM_ROLES = (
     Role.VCSE_WORKER, Role.ADMIN,
 )  # fmt: skip
 CHUNK = 5000
+PATIENT_BATCH = 2000
 
 
 @dataclass
@@ -79,6 +80,7 @@ class _Gen:
         self.today = today
         self.now = datetime.combine(today, time(8, 0), tzinfo=UTC)
         self.rows: dict[type, list[dict[str, Any]]] = {}
+        self.team_patients: dict[uuid.UUID, set[uuid.UUID]] = {}
 
     def uid(self) -> uuid.UUID:
         # Version-4-shaped ids from the seeded generator keep the demo deterministic.
@@ -119,10 +121,19 @@ def build_demo(
     if patients < 1 or patients > 200_000:
         raise ValueError("patients must be between 1 and 200,000")
     g = _Gen(seed, today or date.today())
+    conn = session.connection()
+    counts: dict[str, int] = {}
     teams, members_by_team, practices = _organisation(g)
-    _patients(g, patients, teams, members_by_team, practices)
+
+    def flush(done: int) -> None:
+        # Write what is buffered so memory stays flat however many patients there are.
+        _write(conn, g, counts)
+        if progress:
+            progress(done, patients)
+
+    _patients(g, patients, teams, members_by_team, practices, flush)
     _huddles(g, teams, members_by_team)
-    counts = _write(session, g, progress)
+    flush(patients)
     coordinator = next(
         mid for mid, role in members_by_team[teams[0]] if role is Role.CARE_COORDINATOR
     )
@@ -131,7 +142,7 @@ def build_demo(
         session, actor_id=None, action=AuditAction.EXECUTE, entity_type="workspace",
         detail=f"demo built: patients={patients} seed={seed}",
     )  # fmt: skip
-    return DemoSummary(patients, len(teams), len(g.rows[m.Member]), counts, coordinator)
+    return DemoSummary(patients, len(teams), counts["member"], counts, coordinator)
 
 
 def _organisation(
@@ -238,12 +249,21 @@ def _age(g: _Gen) -> int:
     return min(104, int(g.rng.triangular(65, 100, 83)))
 
 
-def _patients(g: _Gen, n: int, teams: list, members_by_team: dict, practices: dict) -> None:
+def _patients(
+    g: _Gen,
+    n: int,
+    teams: list,
+    members_by_team: dict,
+    practices: dict,
+    flush: Callable[[int], None],
+) -> None:
     cohorts_by_team: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
     for row in g.rows[m.Cohort]:
         cohorts_by_team.setdefault(row["team_id"], []).append((row["id"], row["name"]))
     rng = g.rng
     for i, nhs in enumerate(g.nhs_numbers(n)):
+        if i and i % PATIENT_BATCH == 0:
+            flush(i)
         team = teams[i % len(teams)]
         members = members_by_team[team]
         by_role: dict[Role, list[uuid.UUID]] = {}
@@ -286,6 +306,7 @@ def _patients(g: _Gen, n: int, teams: list, members_by_team: dict, practices: di
 
 def _membership(g: _Gen, pid: uuid.UUID, team: uuid.UUID, cohorts: list, by_role: dict) -> None:
     rng = g.rng
+    g.team_patients.setdefault(team, set()).add(pid)
     chosen = [cohorts[0]] if rng.random() < 0.7 else cohorts
     if rng.random() < 0.5:
         chosen = [rng.choice(cohorts)]
@@ -487,14 +508,10 @@ def _care_plans(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict) -> None
 
 def _huddles(g: _Gen, teams: list, members_by_team: dict) -> None:
     """Past huddles for each team, with items discussed from its patients."""
-    patients_by_team: dict[uuid.UUID, list[uuid.UUID]] = {}
-    cohort_team = {r["id"]: r["team_id"] for r in g.rows[m.Cohort]}
-    for row in g.rows[m.CohortMembership]:
-        patients_by_team.setdefault(cohort_team[row["cohort_id"]], []).append(row["patient_id"])
     for team in teams:
         members = members_by_team[team]
         chair = next(mid for mid, role in members if role is Role.CARE_COORDINATOR)
-        pool = sorted(set(patients_by_team.get(team, [])))
+        pool = sorted(g.team_patients.get(team, ()))
         for days_back in (7, 5, 3, 1):
             when = datetime.combine(g.today - timedelta(days=days_back), time(9, 0), tzinfo=UTC)
             hid = g.add(
@@ -534,23 +551,13 @@ _ORDER = (
 )  # fmt: skip
 
 
-def _write(
-    session: Session, g: _Gen, progress: Callable[[int, int], None] | None
-) -> dict[str, int]:
-    total = sum(len(v) for v in g.rows.values())
-    done = 0
-    counts: dict[str, int] = {}
-    conn = session.connection()
+def _write(conn: Connection, g: _Gen, counts: dict[str, int]) -> None:
+    """Insert and drop every buffered row, parents before children."""
     for model in _ORDER:
-        rows = g.rows.get(model, [])
-        counts[model.__tablename__] = len(rows)
+        rows = g.rows.pop(model, [])
+        counts[model.__tablename__] = counts.get(model.__tablename__, 0) + len(rows)
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            conn.execute(insert(model.__table__), _complete(model, chunk))
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-    return counts
+            conn.execute(insert(model.__table__), _complete(model, rows[start : start + CHUNK]))
 
 
 def _complete(model: type, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
