@@ -96,7 +96,7 @@ def _has_display() -> bool:
 
 
 def run_app(workspace: str | None = None, demo: bool = False) -> int:
-    setup_logging()
+    setup_logging()  # no-op when the CLI already set it up
     if not _has_display():
         print(  # noqa: T201
             "int-desk: no display found. Run it from a desktop session, or set "

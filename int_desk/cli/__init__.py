@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
 from int_desk import __version__
 from int_desk.domain.errors import IntDeskError
+from int_desk.logs import setup_logging
 
 COMMANDS = ("demo", "workspace_cmds", "audit_cmd")
 
@@ -40,10 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(verbose=args.verbose)
     if args.command is None:
         from int_desk.app.main import run_app  # Qt only when the GUI is wanted
 
