@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QListWidgetItem, QMainWindow, QMessageBox,
 from int_desk import __version__
 from int_desk.app.context import AppContext
 from int_desk.app.forms.main_window import Ui_MainWindow
+from int_desk.app.lock import LockController  # auto-lock, Ctrl+L, OS lock/suspend
 from int_desk.app.pages import PAGES
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class MainWindow(QMainWindow):
         self.form.navList.currentRowChanged.connect(self.form.pageStack.setCurrentIndex)
         self.form.navList.setCurrentRow(0)
         self.form.quitAction.triggered.connect(self.close)
+        self.lock_controller = LockController(self, ctx)
+        self.form.lockAction.triggered.connect(self.lock_controller.lock)
         self.form.aboutAction.triggered.connect(self._about)
         self._restore_geometry()
 

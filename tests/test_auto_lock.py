@@ -1,0 +1,163 @@
+"""Auto-lock: idle time hides patient data, drops the store and needs the passphrase; drafts
+typed before the lock are there after unlock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
+
+from int_desk.app.context import AppContext
+from int_desk.app.main import make_context
+from int_desk.app.main_window import MainWindow
+from int_desk.domain import security
+from int_desk.domain.errors import WorkspaceError
+from int_desk.store.workspace import Workspace
+from tests.conftest import PASSPHRASE
+
+PATIENT_TEXT = "Patient: Ada Example 943 476 5919"
+
+
+class NotePage(QWidget):
+    """A page with an unsaved note editor implementing the draft hook, and a plain editor."""
+
+    title = "Note"
+    shortcut = None
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.patient_label = QLabel(PATIENT_TEXT)
+        self.note_edit = QPlainTextEdit()
+        self.plain_edit = QLineEdit()
+        layout = QVBoxLayout(self)
+        for w in (self.patient_label, self.note_edit, self.plain_edit):
+            layout.addWidget(w)
+        self.saved_with_store_open: bool | None = None
+
+    def save_drafts(self) -> Any:
+        self.saved_with_store_open = self.ctx.workspace.is_open
+        return {"note": self.note_edit.toPlainText()}
+
+    def restore_drafts(self, snapshot: Any) -> None:
+        if self.note_edit.toPlainText() != snapshot["note"]:
+            self.note_edit.setPlainText(snapshot["note"])
+
+
+def _visible_texts(window: MainWindow) -> str:
+    parts = []
+    for w in window.findChildren(QWidget):
+        if not w.isVisible():
+            continue
+        if isinstance(w, QLabel):
+            parts.append(w.text())
+        elif isinstance(w, QPlainTextEdit):
+            parts.append(w.toPlainText())
+        elif isinstance(w, QLineEdit):
+            parts.append(w.text())
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, demo_dir: Path) -> MainWindow:
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    win = MainWindow(make_context(ws))
+    qtbot.addWidget(win)
+    win.add_page(NotePage(win.ctx, win))
+    win.show()
+    yield win
+    win.close()
+
+
+def test_idle_lock_hides_data_needs_passphrase_and_keeps_drafts(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    ctrl = window.lock_controller
+    assert ctrl.idle_ms == security.DEFAULT_IDLE_MINUTES * 60_000
+    page: NotePage = window.pages["NotePage"]  # type: ignore[assignment]
+    window.show_page("NotePage")
+    page.note_edit.setPlainText("Carer says mornings are hardest; call before 10.")
+    page.plain_edit.setText("half-typed task")
+    dialog = QDialog(window)
+    dialog.setWindowTitle(PATIENT_TEXT)
+    dialog.show()
+    first_ws = window.ctx.workspace
+    assert PATIENT_TEXT in _visible_texts(window)
+
+    ctrl.set_idle_ms(300)
+    with qtbot.waitSignal(window.ctx.events.locked, timeout=5_000):
+        pass  # nobody touches the keyboard or mouse
+
+    assert ctrl.is_locked and not first_ws.is_open
+    assert first_ws._data_key is None  # the key is forgotten
+    with pytest.raises(WorkspaceError):
+        with first_ws.session():
+            pass
+    assert page.saved_with_store_open is True
+    shown = _visible_texts(window)
+    assert "INT Desk is locked" in shown
+    assert PATIENT_TEXT not in shown and "mornings" not in shown
+    assert not dialog.isVisible()
+    assert window.centralWidget() is ctrl.lock_screen
+
+    screen = ctrl.lock_screen
+    assert screen is not None and not screen.unlock_button.isEnabled()
+    qtbot.keyClicks(screen.passphrase_edit, "wrong passphrase")
+    qtbot.keyClick(screen.passphrase_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: screen.error_label.isVisible(), timeout=10_000)
+    assert "does not unlock" in screen.error_label.text()
+    assert ctrl.is_locked and PATIENT_TEXT not in _visible_texts(window)
+
+    screen.passphrase_edit.setText(PASSPHRASE)
+    with qtbot.waitSignal(window.ctx.events.unlocked, timeout=10_000):
+        qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    assert not ctrl.is_locked and window.ctx.workspace.is_open
+    assert window.ctx.workspace is not first_ws
+    assert page.note_edit.toPlainText() == "Carer says mornings are hardest; call before 10."
+    assert page.plain_edit.text() == "half-typed task"
+    assert dialog.isVisible()
+    assert PATIENT_TEXT in _visible_texts(window)
+    with window.ctx.workspace.session() as s:  # the store works again
+        assert s.execute(__import__("sqlalchemy").text("select 1")).scalar() == 1
+
+
+def test_lock_now_action_and_activity_resets_timer(qtbot: QtBot, window: MainWindow) -> None:
+    ctrl = window.lock_controller
+    ctrl.set_idle_ms(60_000)
+    qtbot.mouseMove(window)
+    assert ctrl.timer.isActive()
+    with qtbot.waitSignal(window.ctx.events.locked, timeout=2_000):
+        window.form.lockAction.trigger()
+    assert window.form.lockAction.shortcut().toString() == "Ctrl+L"
+    assert ctrl.is_locked and not ctrl.timer.isActive()
+
+
+def test_suspend_locks(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.ctx.events.locked, timeout=2_000):
+        window.lock_controller._on_app_state(Qt.ApplicationState.ApplicationSuspended)
+    assert not window.ctx.workspace.is_open
+
+
+@pytest.mark.parametrize(
+    ("value", "teams", "expected"),
+    [
+        (None, [], 5),
+        ("", [], 5),
+        ("abc", [], 5),
+        (60, [], 15),
+        (0, [], 1),
+        (10, [{"idle_lock_minutes": 3}], 3),
+        (2, [{"idle_lock_minutes": 3}], 2),
+    ],
+)
+def test_idle_minutes_never_above_fifteen(value: Any, teams: list, expected: int) -> None:
+    assert security.clamp_idle_minutes(value, teams) == expected
+
+
+def test_idle_ms_is_capped(qtbot: QtBot, window: MainWindow) -> None:
+    window.lock_controller.set_idle_ms(24 * 3600 * 1000)
+    assert window.lock_controller.idle_ms == 15 * 60_000
