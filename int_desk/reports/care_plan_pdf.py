@@ -1,0 +1,312 @@
+"""Care-plan PDFs: the professional sharing copy and the plain-language patient/carer copy.
+
+``render_care_plan(view, variant=..., printed_by=..., printed_at=..., today=...) -> bytes``
+takes a ``PlanView`` snapshot (see ``int_desk.domain.care_plan``) and knows nothing of the store;
+consent checks and auditing belong to ``int_desk.services.care_plan_export``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from reportlab.platypus import Flowable, Spacer
+
+from int_desk.domain.care_plan import (
+    ACHIEVEMENT_LABELS,
+    ACTION_STATUS_LABELS,
+    CONSENT_LABELS,
+    GOAL_STATUS_LABELS,
+    PlanView,
+    is_due_for_review,
+    review_state,
+)
+from int_desk.domain.nhs_number import format_nhs
+from int_desk.domain.vocab import CarePlanStatus
+from int_desk.reports import pdf_base as pdf
+
+PROFESSIONAL_TITLE = "Personalised care and support plan"
+CARER_TITLE = "My care and support plan"
+CARER_NOTE = "Copy for the person and their carer. Internal clinical notes are not included."
+
+
+class Variant(StrEnum):
+    PROFESSIONAL = "professional"  # the sharing copy: care home, specialist, GP, team
+    CARER = "carer"  # plain-language copy for the person and their family or carer
+
+
+_WATERMARKS = {
+    CarePlanStatus.DRAFT.value: "DRAFT - NOT SIGNED OFF",
+    CarePlanStatus.SUPERSEDED.value: "SUPERSEDED - DO NOT USE",
+    CarePlanStatus.CLOSED.value: "CLOSED",
+}
+_STATUS_WORDS = {
+    CarePlanStatus.DRAFT.value: "Draft",
+    CarePlanStatus.ACTIVE.value: "Active",
+    CarePlanStatus.SUPERSEDED.value: "Superseded",
+    CarePlanStatus.CLOSED.value: "Closed",
+}
+
+
+def _status(view: PlanView, today: date) -> str:
+    word = _STATUS_WORDS.get(view.status, view.status)
+    if is_due_for_review(view.status, view.review_date, today):
+        word += " (due for review)"
+    return f"v{view.version} {word}"
+
+
+def _review(view: PlanView, today: date) -> str:
+    text = pdf.fmt_date(view.review_date)
+    state = review_state(view.status, view.review_date, today)
+    return f"{text} ({state})" if state else text
+
+
+def furniture(
+    view: PlanView, *, variant: Variant, printed_by: str, printed_at: datetime, today: date
+) -> pdf.PageFurniture:
+    carer = variant is Variant.CARER
+    title = CARER_TITLE if carer else PROFESSIONAL_TITLE
+    return pdf.PageFurniture(
+        title=title,
+        primary=view.patient.name,
+        fields=(
+            ("NHS number", format_nhs(view.patient.nhs_number)),
+            ("Date of birth", pdf.fmt_date(view.patient.date_of_birth)),
+            ("Plan", _status(view, today)),
+            ("Review date", _review(view, today)),
+        ),
+        printed_by=printed_by,
+        printed_at=printed_at,
+        subject=f"{title} - {view.patient.name} - version {view.version}",
+        author=view.lead.split(" (")[0] if view.lead else "INT Desk",
+        footer_note=CARER_NOTE if carer else "",
+        watermark=_WATERMARKS.get(view.status),
+        keywords="care plan, INT Desk",
+    )
+
+
+def _carer_line(view: PlanView) -> str:
+    p = view.patient
+    if not p.carer_name:
+        return ""
+    parts = [p.carer_name]
+    if p.carer_relationship:
+        parts[0] += f" ({p.carer_relationship.lower()})"
+    if p.carer_phone:
+        parts.append(p.carer_phone)
+    return ", ".join(parts)
+
+
+def _signed(view: PlanView) -> str:
+    if view.signed_off_at is None:
+        return "Not signed off - this is a draft and must not be relied on."
+    return f"{view.signed_off_by} on {pdf.fmt_datetime(view.signed_off_at)}"
+
+
+def _consent(view: PlanView) -> str:
+    decision = CONSENT_LABELS.get(view.consent_decision or "", "Not recorded")
+    details = []
+    if view.consent_with:
+        details.append(f"with {view.consent_with}")
+    if view.consent_date:
+        details.append(f"on {pdf.fmt_date(view.consent_date)}")
+    if view.consent_recorded_by:
+        details.append(f"recorded by {view.consent_recorded_by}")
+    return decision + (" - " + ", ".join(details) if details else "")
+
+
+def _last_changed(view: PlanView) -> str:
+    when = pdf.fmt_datetime(view.updated_at, empty="-")
+    return f"{when} by {view.updated_by}" if view.updated_by else when
+
+
+def _goal_rows(view: PlanView, *, carer: bool) -> list[list[str]]:
+    rows = []
+    for g in view.goals:
+        progress = ACHIEVEMENT_LABELS.get(g.achievement_status, g.achievement_status)
+        status = GOAL_STATUS_LABELS.get(g.lifecycle_status, g.lifecycle_status)
+        state = progress if g.lifecycle_status == "active" else status
+        rows.append(
+            [
+                str(g.number),
+                g.description,
+                g.target_measure or ("-" if carer else "No measure set"),
+                pdf.fmt_date(g.target_date, empty="-"),
+                state,
+            ]
+        )
+    return rows
+
+
+def _action_rows(view: PlanView) -> list[list[str]]:
+    return [
+        [
+            str(a.number),
+            a.description,
+            a.who or "-",
+            a.when or "-",
+            ACTION_STATUS_LABELS.get(a.status, a.status),
+            str(a.goal_number) if a.goal_number else "-",
+        ]
+        for a in view.actions
+    ]
+
+
+def _text_section(title: str, text: str, empty: str = "Not recorded.") -> list[Flowable]:
+    st = pdf.styles()
+    return pdf.section(title, [pdf.para(text, st.body, empty=empty)])
+
+
+def _professional_story(view: PlanView, today: date) -> list[Flowable]:
+    st = pdf.styles()
+    story: list[Flowable] = []
+    key = [
+        ("Named lead professional", view.lead or "Not recorded"),
+        ("Usual GP", view.patient.usual_gp or "Not recorded"),
+        ("Unpaid carer", _carer_line(view) or "None recorded"),
+        ("Communication needs", view.patient.communication_needs or "None recorded"),
+        ("Address", view.patient.address or "Not recorded"),
+        ("Signed off by", _signed(view)),
+        ("Consent to share", _consent(view)),
+        ("Review date", _review(view, today)),
+    ]
+    story += pdf.section("Key information", [pdf.key_value_table(key)])
+    story.append(Spacer(1, 4))
+    story.append(
+        pdf.callout(
+            "Contingency and crisis plan - what to do if things change",
+            [pdf.para(view.contingency_plan, st.body, empty="No contingency plan recorded.")],
+        )
+    )
+    story += _text_section("About me (in my own words)", view.about_me)
+    story += _text_section("What matters to me", view.what_matters)
+    if view.goals:
+        goals = pdf.data_table(
+            ["#", "Goal (in the person's own words)", "Measurable target", "By", "Progress"],
+            _goal_rows(view, carer=False),
+            [6, 62, 48, 20, 20],
+        )
+        story += pdf.section("Goals", [goals])
+    else:
+        story += _text_section("Goals", "", empty="No goals recorded.")
+    if view.actions:
+        actions = pdf.data_table(
+            ["#", "Action", "Who", "When", "Status", "Goal"],
+            _action_rows(view),
+            [6, 58, 48, 24, 15, 10],
+        )
+        story += pdf.section("Actions", [actions])
+    else:
+        story += _text_section("Actions", "", empty="No actions recorded.")
+    story += _text_section("Unpaid carer's involvement", view.carer_involvement)
+    withheld = "Withheld: your role does not include clinical notes."
+    story += _text_section(
+        "Clinical summary",
+        view.clinical_summary,
+        empty=withheld if view.clinical_redacted else "Not recorded.",
+    )
+    story += _text_section(
+        "Medicines notes",
+        view.medicines_notes,
+        empty=withheld if view.clinical_redacted else "None recorded.",
+    )
+    story += pdf.section("Consent to share", [pdf.para(_consent(view))])
+    story += pdf.section(
+        "Care team and contributors",
+        [pdf.para("\n".join(view.contributors) or "Not recorded.", st.body)],
+    )
+    story += pdf.section(
+        "Version",
+        [
+            pdf.key_value_table(
+                [
+                    ("Version", _status(view, today)),
+                    ("Signed off", _signed(view)),
+                    (
+                        "Last changed",
+                        f"{pdf.fmt_datetime(view.updated_at)} by {view.updated_by or '-'}",
+                    ),
+                ]
+            )
+        ],
+    )
+    return story
+
+
+def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> list[Flowable]:
+    st = pdf.styles()
+    story: list[Flowable] = []
+    contact = [
+        ("My lead professional", view.lead or "Ask your GP practice"),
+        ("My GP", view.patient.usual_gp or "-"),
+        ("My carer", _carer_line(view) or "-"),
+        ("Next review", _review(view, today)),
+    ]
+    story += pdf.section("Who to contact", [pdf.key_value_table(contact)])
+    story.append(Spacer(1, 4))
+    story.append(
+        pdf.callout(
+            "What to do if things change",
+            [pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional.")],
+        )
+    )
+    story += _text_section("About me", view.about_me)
+    story += _text_section("What matters to me", view.what_matters)
+    if view.goals:
+        story += pdf.section(
+            "My goals",
+            [
+                pdf.data_table(
+                    ["#", "What I want", "How we will know", "By", "How it is going"],
+                    _goal_rows(view, carer=True),
+                    [6, 62, 48, 20, 22],
+                )
+            ],
+        )
+    if view.actions:
+        story += pdf.section(
+            "Who will do what",
+            [
+                pdf.data_table(
+                    ["#", "What will happen", "Who", "When", "Status", "Goal"],
+                    _action_rows(view),
+                    [6, 58, 48, 24, 15, 10],
+                )
+            ],
+        )
+    story += _text_section("How my carer is involved", view.carer_involvement, empty="-")
+    if include_medicines and view.medicines_notes:
+        story += _text_section("About my medicines", view.medicines_notes)
+    sharing = {
+        "permit": "I agreed that this plan can be shared"
+        + (f" with {view.consent_with}" if view.consent_with else "")
+        + ".",
+        "deny": "I asked for this plan not to be shared with other services.",
+    }.get(view.consent_decision or "", "Not yet discussed.")
+    story += pdf.section("Sharing my plan", [pdf.para(sharing)])
+    signed = (
+        f"This plan was agreed on {pdf.fmt_date(view.signed_off_at.date())}."
+        if view.signed_off_at
+        else "This plan is a draft and has not been agreed yet."
+    )
+    story += pdf.section("About this plan", [pdf.para(signed)])
+    return story
+
+
+def render_care_plan(
+    view: PlanView,
+    *,
+    variant: Variant = Variant.PROFESSIONAL,
+    printed_by: str,
+    printed_at: datetime,
+    today: date,
+    include_medicines: bool = False,
+) -> bytes:
+    """PDF bytes of one plan version. The carer copy omits the clinical summary, and the
+    medicines notes unless ``include_medicines`` is set."""
+    f = furniture(view, variant=variant, printed_by=printed_by, printed_at=printed_at, today=today)
+    if variant is Variant.CARER:
+        story = _carer_story(view, today, include_medicines=include_medicines)
+    else:
+        story = _professional_story(view, today)
+    return pdf.render(story, f)

@@ -1,0 +1,447 @@
+"""The shared PDF layer: A4 page furniture, fonts, styles, tables and atomic writing.
+
+Every INT Desk document (care plan, carer copy, huddle agenda and minutes) is built the same way::
+
+    from int_desk.reports import pdf_base as pdf
+
+    furniture = pdf.PageFurniture(
+        title="Huddle agenda",                       # metadata title and top-left of every page
+        primary="Bicester INT",                      # large line in the header (a name, a team)
+        fields=(("Date", "22 Nov 2026"), ("Chair", "Dana Carrow")),   # label/value pairs
+        printed_by="Dana Carrow (Care coordinator)",
+        printed_at=datetime.now(UTC),
+    )
+    st = pdf.styles()
+    story = [*pdf.section("Patients to discuss", [pdf.data_table(["#", "Name"], rows, [10, 60])])]
+    data = pdf.render(story, furniture)             # bytes of a complete PDF
+    pdf.write_atomic(path, data)                     # temp file in the same folder, then os.replace
+
+What every page gets: the header (title, sensitivity marking, primary line, fields), a footer with
+"Printed by ... on ...", the sensitivity marking again and "Page X of Y" (drawn once the page
+count is known, in one build), and an optional diagonal watermark (e.g. "DRAFT"). Text is set in
+the embedded DejaVu Sans, so names such as Zoë Ó'Brien-Łukasz render and stay extractable.
+
+Public API: ``PageFurniture``, ``SENSITIVITY``, ``render``, ``write_atomic``, ``styles``,
+``para``, ``section``, ``key_value_table``, ``data_table``, ``callout``, ``fmt_date``,
+``fmt_datetime``, ``register_fonts``, ``FONT``, ``FONT_BOLD``, ``CONTENT_WIDTH``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from int_desk import paths
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+SENSITIVITY = "OFFICIAL-SENSITIVE: personal"
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN_X = 16 * mm
+HEADER_HEIGHT = 31 * mm
+FOOTER_HEIGHT = 17 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+
+INK = colors.HexColor("#1d2733")
+MUTED = colors.HexColor("#4c5966")
+ACCENT = colors.HexColor("#005eb8")  # headings and rules
+RULE = colors.HexColor("#aab4be")
+HEAD_FILL = colors.HexColor("#e4ebf2")
+ZEBRA = colors.HexColor("#f5f7f9")
+CALLOUT_FILL = colors.HexColor("#fff7e0")
+CALLOUT_EDGE = colors.HexColor("#c98a00")
+
+
+@cache
+def register_fonts() -> tuple[str, str]:
+    """Register (once per process) and return the regular and bold embedded font names."""
+    pdfmetrics.registerFont(TTFont(FONT, str(paths.font_path("DejaVuSans.ttf"))))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(paths.font_path("DejaVuSans-Bold.ttf"))))
+    pdfmetrics.registerFontFamily(
+        FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD
+    )
+    return FONT, FONT_BOLD
+
+
+@dataclass(frozen=True)
+class PageFurniture:
+    """What is printed around the content on every page, plus the PDF metadata."""
+
+    title: str
+    primary: str
+    printed_by: str
+    printed_at: datetime
+    fields: Sequence[tuple[str, str]] = ()
+    subject: str = ""
+    author: str = "INT Desk"
+    sensitivity: str = SENSITIVITY
+    footer_note: str = ""
+    watermark: str | None = None
+    keywords: str = ""
+
+
+# --- styles and building blocks --------------------------------------------------------------
+
+
+@cache
+def styles() -> SimpleNamespace:
+    """Paragraph styles: title, h2, h3, body, small, muted, cell, cell_bold, label."""
+    register_fonts()
+    body = ParagraphStyle(
+        "body", fontName=FONT, fontSize=9.5, leading=13.2, textColor=INK, alignment=TA_LEFT
+    )
+    return SimpleNamespace(
+        title=ParagraphStyle(
+            "title", parent=body, fontName=FONT_BOLD, fontSize=15, leading=19, spaceAfter=4
+        ),
+        h2=ParagraphStyle(
+            "h2",
+            parent=body,
+            fontName=FONT_BOLD,
+            fontSize=11.5,
+            leading=15,
+            textColor=ACCENT,
+            spaceBefore=9,
+            spaceAfter=3,
+            keepWithNext=True,
+        ),
+        h3=ParagraphStyle(
+            "h3", parent=body, fontName=FONT_BOLD, fontSize=10, leading=13.5, keepWithNext=True
+        ),
+        body=body,
+        small=ParagraphStyle("small", parent=body, fontSize=8, leading=10.5),
+        muted=ParagraphStyle("muted", parent=body, textColor=MUTED),
+        cell=ParagraphStyle("cell", parent=body, fontSize=8.8, leading=11.5),
+        cell_bold=ParagraphStyle(
+            "cell_bold", parent=body, fontName=FONT_BOLD, fontSize=8.8, leading=11.5
+        ),
+        label=ParagraphStyle(
+            "label", parent=body, fontName=FONT_BOLD, fontSize=8.8, leading=11.5, textColor=MUTED
+        ),
+    )
+
+
+def _markup(text: str) -> str:
+    return escape(text).replace("\n", "<br/>")
+
+
+def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> Paragraph:
+    """A paragraph of plain text (escaped; line breaks kept). ``empty`` shows when blank."""
+    st = styles()
+    if not text.strip() and empty:
+        return Paragraph(_markup(empty), st.muted)
+    return Paragraph(_markup(text), style or st.body)
+
+
+def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
+    """A heading kept with the start of its content."""
+    st = styles()
+    items = list(flowables)
+    if not items:
+        return [Paragraph(_markup(title), st.h2)]
+    return [KeepTogether([Paragraph(_markup(title), st.h2), items[0]]), *items[1:]]
+
+
+def key_value_table(rows: Sequence[tuple[str, str]], *, label_width: float = 46 * mm) -> Table:
+    """Two columns: bold grey labels, wrapped values."""
+    st = styles()
+    data = [[Paragraph(_markup(k), st.label), para(v or "-", st.cell)] for k, v in rows]
+    table = Table(data, colWidths=[label_width, CONTENT_WIDTH - label_width], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),  # else the table references Helvetica
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
+def data_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths_mm: Sequence[float],
+) -> Table:
+    """A ruled table whose header row repeats on every page it spans; rows never split inside.
+
+    ``widths_mm`` are relative: they are scaled to the content width.
+    """
+    st = styles()
+    scale = CONTENT_WIDTH / sum(widths_mm)
+    data: list[list[Any]] = [[Paragraph(_markup(h), st.cell_bold) for h in header]]
+    data += [[para(c, st.cell) for c in row] for row in rows]
+    table = Table(
+        data,
+        colWidths=[w * scale for w in widths_mm],
+        repeatRows=1,
+        splitByRow=1,
+        hAlign="LEFT",
+    )
+    commands: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
+    ]
+    for i in range(2, len(data), 2):
+        commands.append(("BACKGROUND", (0, i), (-1, i), ZEBRA))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def callout(title: str, body: Sequence[Flowable]) -> Table:
+    """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan)."""
+    st = styles()
+    inner: list[Flowable] = [Paragraph(_markup(title), st.h3), Spacer(1, 2), *body]
+    table = Table([[inner]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("BACKGROUND", (0, 0), (-1, -1), CALLOUT_FILL),
+                ("BOX", (0, 0), (-1, -1), 1.2, CALLOUT_EDGE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 7),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 7),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return table
+
+
+def fmt_date(value: date | None, empty: str = "not set") -> str:
+    """UK style, unambiguous: 3 Mar 1941."""
+    return f"{value.day} {value:%b %Y}" if value else empty
+
+
+def fmt_datetime(value: datetime | None, empty: str = "") -> str:
+    """Local wall-clock time with its zone, e.g. 22 Nov 2026 14:03 GMT."""
+    if value is None:
+        return empty
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone()
+    return f"{local.day} {local:%b %Y %H:%M} {local.tzname() or ''}".rstrip()
+
+
+# --- page furniture --------------------------------------------------------------------------
+
+
+def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> str:
+    if canvas.stringWidth(text, font, size) <= width:
+        return text
+    while text and canvas.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _field_lines(canvas: Canvas, fields: Sequence[tuple[str, str]], width: float) -> list[list]:
+    """Greedy layout of label/value pairs into at most two header lines."""
+    lines: list[list[tuple[str, str]]] = [[]]
+    used = 0.0
+    gap = 5 * mm
+    for label, value in fields:
+        w = canvas.stringWidth(f"{label} ", FONT, 7.5) + canvas.stringWidth(value, FONT_BOLD, 8.5)
+        if lines[-1] and used + gap + w > width and len(lines) < 2:
+            lines.append([])
+            used = 0.0
+        used += (gap if lines[-1] else 0) + w
+        lines[-1].append((label, value))
+    return lines
+
+
+def _draw_furniture(canvas: Canvas, f: PageFurniture) -> None:
+    canvas.saveState()
+    left, right = MARGIN_X, PAGE_WIDTH - MARGIN_X
+    top = PAGE_HEIGHT - 10 * mm
+    # Sensitivity marking, boxed, top right; document title top left.
+    canvas.setFont(FONT_BOLD, 8)
+    sens_w = canvas.stringWidth(f.sensitivity, FONT_BOLD, 8)
+    canvas.setStrokeColor(INK)
+    canvas.setLineWidth(0.8)
+    canvas.rect(right - sens_w - 6, top - 3, sens_w + 6, 11, stroke=1, fill=0)
+    canvas.setFillColor(INK)
+    canvas.drawRightString(right - 3, top, f.sensitivity)
+    canvas.setFillColor(ACCENT)
+    canvas.setFont(FONT_BOLD, 9)
+    canvas.drawString(left, top, _fit(canvas, f.title, FONT_BOLD, 9, right - left - sens_w - 20))
+    # Primary line (the person's name) and fields.
+    canvas.setFillColor(INK)
+    canvas.setFont(FONT_BOLD, 13)
+    canvas.drawString(left, top - 7 * mm, _fit(canvas, f.primary, FONT_BOLD, 13, right - left))
+    y = top - 12.5 * mm
+    for line in _field_lines(canvas, f.fields, right - left):
+        x = left
+        for label, value in line:
+            canvas.setFont(FONT, 7.5)
+            canvas.setFillColor(MUTED)
+            canvas.drawString(x, y, label)
+            x += canvas.stringWidth(label + " ", FONT, 7.5)
+            canvas.setFont(FONT_BOLD, 8.5)
+            canvas.setFillColor(INK)
+            value = _fit(canvas, value, FONT_BOLD, 8.5, right - x)
+            canvas.drawString(x, y, value)
+            x += canvas.stringWidth(value, FONT_BOLD, 8.5) + 5 * mm
+        y -= 4.2 * mm
+    canvas.setStrokeColor(ACCENT)
+    canvas.setLineWidth(1.2)
+    rule_y = y + 4.2 * mm - 3 * mm
+    canvas.line(left, rule_y, right, rule_y)
+    # Footer: printed by / page count, then the note and the sensitivity marking.
+    canvas.setStrokeColor(RULE)
+    canvas.setLineWidth(0.5)
+    canvas.line(left, FOOTER_HEIGHT - 4 * mm, right, FOOTER_HEIGHT - 4 * mm)
+    canvas.setFont(FONT, 7)
+    canvas.setFillColor(MUTED)
+    printed = f"Printed by {f.printed_by} on {fmt_datetime(f.printed_at)}"
+    canvas.drawString(left, FOOTER_HEIGHT - 8 * mm, _fit(canvas, printed, FONT, 7, 140 * mm))
+    canvas.setFont(FONT_BOLD, 7)
+    canvas.setFillColor(INK)
+    sens_w = canvas.stringWidth(f.sensitivity, FONT_BOLD, 7)
+    canvas.drawRightString(right, FOOTER_HEIGHT - 11.5 * mm, f.sensitivity)
+    if f.footer_note:
+        canvas.setFont(FONT, 7)
+        canvas.setFillColor(MUTED)
+        note = _fit(canvas, f.footer_note, FONT, 7, right - left - sens_w - 6 * mm)
+        canvas.drawString(left, FOOTER_HEIGHT - 11.5 * mm, note)
+    if f.watermark:
+        canvas.setFont(FONT_BOLD, 54)
+        canvas.setFillColor(colors.Color(0.75, 0.1, 0.1, alpha=0.12))
+        canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+        canvas.rotate(35)
+        canvas.drawCentredString(0, 0, f.watermark)
+    canvas.restoreState()
+
+
+def _numbered_canvas(f: PageFurniture) -> Callable[..., Canvas]:
+    """A canvas that holds its pages until save() so each can say 'Page X of Y' in one build."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.setFont(FONT_BOLD, 7.5)
+                self.setFillColor(INK)
+                self.drawRightString(
+                    PAGE_WIDTH - MARGIN_X, FOOTER_HEIGHT - 8 * mm, f"Page {number} of {total}"
+                )
+                Canvas.showPage(self)
+            Canvas.save(self)
+
+    return NumberedCanvas
+
+
+def render(story: Sequence[Flowable], furniture: PageFurniture) -> bytes:
+    """Lay out ``story`` on A4 pages with the furniture and return the PDF bytes."""
+    register_fonts()
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=HEADER_HEIGHT,
+        bottomMargin=FOOTER_HEIGHT,
+        title=furniture.title,
+        author=furniture.author,
+        subject=furniture.subject,
+        creator="INT Desk",
+        keywords=furniture.keywords,
+        initialFontName=FONT,  # else every page references (unembedded) Helvetica
+    )
+    frame = Frame(
+        MARGIN_X,
+        FOOTER_HEIGHT,
+        CONTENT_WIDTH,
+        PAGE_HEIGHT - HEADER_HEIGHT - FOOTER_HEIGHT,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=2 * mm,
+        bottomPadding=2 * mm,
+        id="content",
+    )
+    doc.addPageTemplates(
+        [
+            PageTemplate(
+                id="page", frames=[frame], onPage=lambda c, _d: _draw_furniture(c, furniture)
+            )
+        ]
+    )
+    doc.build(list(story), canvasmaker=_numbered_canvas(furniture))
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that no partial file ever exists there.
+
+    The bytes go to a hidden temp file in the same folder (same file system), are flushed to
+    disk, made readable by this user only, then renamed over ``path`` in one step.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if os.name == "posix":
+            os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

@@ -1,0 +1,314 @@
+"""Exporting care plans to PDF: one plan, or a cohort's active plans to a folder.
+
+Consent: a plan leaves INT Desk (either copy) only when the person gave consent to share. If
+consent was declined or never recorded, the export is refused unless someone holding
+OVERRIDE_CONSENT (the clinical lead) gives a reason; the reason is kept as a clinical note on
+the person's record and the export's audit entry points to that note (audit details hold ids
+only). Batch export never overrides: such plans are skipped and counted.
+
+Files: a single PDF is written atomically (temp file in the target folder, then os.replace).
+A batch renders into a hidden staging folder inside the target folder and moves the files
+into place only when every plan has rendered; on cancel or error the staging folder is
+deleted, so the target folder never holds a partial set, and no audit entry is kept (the
+entries commit with the same unit of work as the moves).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from int_desk.domain.actor import Actor
+from int_desk.domain.care_plan import ConsentNotGiven, PlanView
+from int_desk.domain.errors import Interrupted, NotFound, ValidationError
+from int_desk.domain.ids import new_id
+from int_desk.domain.nhs_number import normalise
+from int_desk.domain.permissions import Permission
+from int_desk.domain.vocab import AuditAction, CarePlanStatus, ConsentDecision, ContactKind
+from int_desk.reports import pdf_base
+from int_desk.reports.care_plan_pdf import Variant, render_care_plan
+from int_desk.services import access, care_plans
+from int_desk.store import audit
+from int_desk.store.models import CarePlan, Cohort, CohortMembership, Contact, Patient, Team
+
+log = logging.getLogger(__name__)
+
+STAGING_PREFIX = ".int-desk-export-"
+MIN_OVERRIDE_REASON = 10
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    plan_id: uuid.UUID
+    variant: Variant
+    consent_override: bool = False
+
+
+def printed_by(actor: Actor) -> str:
+    return f"{actor.name or 'Team member'} ({actor.role.label})"
+
+
+def file_name(view: PlanView, variant: Variant) -> str:
+    """care-plan-9991234567.pdf / care-plan-9991234567-carer-copy.pdf"""
+    suffix = "-carer-copy" if variant is Variant.CARER else ""
+    return f"care-plan-{view.patient.nhs_number}{suffix}.pdf"
+
+
+def _check_export_permission(session: Session, actor: Actor, variant: Variant) -> None:
+    access.require(session, actor, Permission.EXPORT_PLAN)
+    if variant is Variant.PROFESSIONAL:
+        # A sharing copy with the clinical notes cut out would mislead its reader.
+        access.require(session, actor, Permission.VIEW_CLINICAL)
+
+
+def consent_allows_sharing(view: PlanView) -> bool:
+    return view.consent_decision == ConsentDecision.PERMIT.value
+
+
+def export_plan(
+    *,
+    session: Session,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    out: Path,
+    variant: Variant = Variant.PROFESSIONAL,
+    override_reason: str | None = None,
+    include_medicines: bool = False,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> ExportResult:
+    """Render one plan version to ``out`` (atomically) and audit the export.
+
+    Raises ConsentNotGiven when consent was declined or not recorded and no override reason
+    is given; PermissionDenied when the override is asked for by a role without
+    OVERRIDE_CONSENT; ValidationError for a too-short reason.
+    """
+    _check_export_permission(session, actor, variant)
+    view = care_plans.plan_view(session=session, actor=actor, plan_id=plan_id, audit_read=False)
+    override = False
+    contact_id = None
+    if not consent_allows_sharing(view):
+        if override_reason is None:
+            state = "declined" if view.consent_declined else "not recorded"
+            raise ConsentNotGiven(
+                f"Consent to share this plan was {state}; it cannot be exported unless the "
+                "clinical lead overrides with a reason."
+            )
+        access.require(session, actor, Permission.OVERRIDE_CONSENT, patient_id=view.patient.id)
+        reason = override_reason.strip()
+        if len(reason) < MIN_OVERRIDE_REASON:
+            raise ValidationError(
+                "Give the reason for sharing without consent (at least a short sentence).",
+                "override_reason",
+            )
+        contact = Contact(
+            id=new_id(),
+            patient_id=view.patient.id,
+            kind=ContactKind.NOTE.value,
+            author_id=actor.member_id,
+            text=(
+                f"Care plan version {view.version} exported ({variant.value} copy) without "
+                f"consent to share, by clinical lead override. Reason: {reason}"
+            ),
+            clinical=True,
+            created_by=actor.member_id,
+            updated_by=actor.member_id,
+        )
+        session.add(contact)
+        session.flush()
+        override, contact_id = True, contact.id
+    now = now or datetime.now(UTC)
+    data = render_care_plan(
+        view,
+        variant=variant,
+        printed_by=printed_by(actor),
+        printed_at=now,
+        today=today or date.today(),
+        include_medicines=include_medicines,
+    )
+    detail = f"export variant={variant.value} version={view.version}"
+    if override:
+        detail += f" consent_override=1 reason_note={contact_id}"
+    # Audit first, then write: if writing fails the unit of work rolls the entry back.
+    audit.record(
+        session,
+        actor_id=actor.member_id,
+        action=AuditAction.EXECUTE,
+        entity_type=care_plans.ENTITY,
+        entity_id=view.id,
+        patient_id=view.patient.id,
+        detail=detail,
+    )
+    path = pdf_base.write_atomic(Path(out), data)
+    log.info("exported care plan %s (%s, override=%s)", view.id, variant.value, override)
+    return ExportResult(path, view.id, variant, override)
+
+
+def plan_for_nhs_number(session: Session, nhs_number: str) -> CarePlan:
+    """The active plan of the person with this NHS number."""
+    digits = normalise(nhs_number)
+    patient_id = session.scalar(select(Patient.id).where(Patient.nhs_number == digits))
+    if patient_id is None:
+        raise NotFound("No patient with that NHS number in this workspace.")
+    plan = care_plans.active_plan(session, patient_id)
+    if plan is None:
+        raise NotFound("That person has no signed-off (active) care plan to export.")
+    return plan
+
+
+# --- batch -----------------------------------------------------------------------------------
+
+
+def find_cohort(session: Session, actor: Actor, name: str) -> Cohort:
+    """A cohort by name within the actor's teams; 'Team name/Cohort name' picks between teams."""
+    team_name, _, cohort_name = name.rpartition("/")
+    query = select(Cohort).where(Cohort.name == cohort_name.strip(), Cohort.deleted.is_(False))
+    if team_name:
+        query = query.join(Team, Team.id == Cohort.team_id).where(Team.name == team_name.strip())
+    mine = [c for c in session.scalars(query) if c.team_id in actor.team_ids]
+    if not mine:
+        raise NotFound("None of your teams has a cohort of that name.")
+    if len(mine) > 1:
+        raise ValidationError(
+            "More than one team has a cohort of that name; write it as 'Team name/Cohort name'.",
+            "cohort",
+        )
+    return mine[0]
+
+
+@dataclass
+class BatchResult:
+    out_dir: Path
+    written: list[Path] = field(default_factory=list)
+    skipped_no_consent: int = 0
+    plans_in_cohort: int = 0
+
+
+def export_cohort(
+    *,
+    session: Session,
+    actor: Actor,
+    cohort_id: uuid.UUID,
+    out_dir: Path,
+    variant: Variant = Variant.PROFESSIONAL,
+    progress: Callable[[int, int], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    now: datetime | None = None,
+    today: date | None = None,
+    chunk: int = 200,
+) -> BatchResult:
+    """Export every active plan of the cohort's current members into ``out_dir``.
+
+    ``progress(done, total)`` is called after each plan; ``is_cancelled()`` is polled before
+    each one and, when true, everything written so far is deleted and Interrupted is raised.
+    """
+    _check_export_permission(session, actor, variant)
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None or cohort.deleted:
+        raise NotFound(f"No cohort {cohort_id}.")
+    if cohort.team_id not in actor.team_ids:
+        raise access.deny(
+            session, actor, "export another team's cohort", permission=Permission.EXPORT_PLAN
+        )
+    now = now or datetime.now(UTC)
+    today = today or date.today()
+    patient_ids = list(
+        session.scalars(
+            select(CohortMembership.patient_id)
+            .where(
+                CohortMembership.cohort_id == cohort.id,
+                CohortMembership.discharged_on.is_(None),
+                CohortMembership.deleted.is_(False),
+            )
+            .distinct()
+        )
+    )
+    plans: list[CarePlan] = []
+    for start in range(0, len(patient_ids), 500):
+        plans += session.scalars(
+            select(CarePlan).where(
+                CarePlan.patient_id.in_(patient_ids[start : start + 500]),
+                CarePlan.status == CarePlanStatus.ACTIVE.value,
+                CarePlan.deleted.is_(False),
+            )
+        )
+    plans.sort(key=lambda p: str(p.patient_id))
+    result = BatchResult(Path(out_dir), plans_in_cohort=len(plans))
+    shareable = [p for p in plans if p.consent_decision == ConsentDecision.PERMIT.value]
+    result.skipped_no_consent = len(plans) - len(shareable)
+    total = len(shareable)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    batch_id = new_id()
+    who = printed_by(actor)
+    staged: list[tuple[Path, PlanView]] = []
+    try:
+        if progress:
+            progress(0, total)
+        redact = not access.can(session, actor, Permission.VIEW_CLINICAL)
+        for start in range(0, total, chunk):
+            views = care_plans.plan_views(
+                session, shareable[start : start + chunk], redact_clinical=redact
+            )
+            for view in views:
+                if is_cancelled and is_cancelled():
+                    raise Interrupted("Export cancelled; no files were kept.")
+                data = render_care_plan(
+                    view, variant=variant, printed_by=who, printed_at=now, today=today
+                )
+                target = staging / file_name(view, variant)
+                target.write_bytes(data)
+                staged.append((target, view))
+                if progress:
+                    progress(len(staged), total)
+        for _path, view in staged:
+            audit.record(
+                session,
+                actor_id=actor.member_id,
+                action=AuditAction.EXECUTE,
+                entity_type=care_plans.ENTITY,
+                entity_id=view.id,
+                patient_id=view.patient.id,
+                detail=f"export variant={variant.value} version={view.version} batch={batch_id}",
+            )
+        audit.record(
+            session,
+            actor_id=actor.member_id,
+            action=AuditAction.EXECUTE,
+            entity_type="cohort",
+            entity_id=cohort.id,
+            detail=f"export batch={batch_id} plans={total} skipped_no_consent={result.skipped_no_consent}",
+        )
+        for path, _view in staged:
+            if os.name == "posix":
+                os.chmod(path, 0o600)
+            final = out_dir / path.name
+            os.replace(path, final)
+            result.written.append(final)
+    except BaseException:
+        # Cancelled, interrupted or failed: remove anything already moved, then the staging.
+        for final in result.written:
+            final.unlink(missing_ok=True)
+        result.written.clear()
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info(
+        "exported %d care plans of cohort %s (skipped %d without consent)",
+        len(result.written),
+        cohort.id,
+        result.skipped_no_consent,
+    )
+    return result
