@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="open (creating it if needed) the embedded default demo workspace",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this install headless (encrypted store, PDF, endpoint, Qt); exit 0 if all pass",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"int_desk.cli.{name}").register(sub)
@@ -41,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose)
+    if args.self_test:
+        from int_desk.selftest import run as run_self_test
+
+        return run_self_test()
     if args.command is None:
         from int_desk.app.main import run_app  # Qt only when the GUI is wanted
 

@@ -1,0 +1,241 @@
+"""First-run use cases, Qt-free: a new standalone workspace, or joining a team's endpoint.
+
+    ws = create_local_workspace(directory, passphrase, member_name=..., role=Role.X,
+                                team_name=..., neighbourhood=..., remember=True)
+    info = probe_endpoint(url, token)        # certificate, protocol, who the token belongs to
+    ws = create_workspace_for_endpoint(directory, passphrase, remember=True)
+    initial_sync(ws, url, token, progress)   # first download, with progress callbacks
+
+Tokens are never logged or stored in settings; only the endpoint address is a preference.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from int_desk.domain.errors import SyncError, SyncErrorKind, ValidationError
+from int_desk.domain.vocab import AuditAction, Role
+from int_desk.settings_schema import validate_url
+from int_desk.store import audit
+from int_desk.store.models import Member, Place, Team, TeamMembership, WorkspaceMeta
+from int_desk.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+ENDPOINT_META_KEY = "sync_endpoint"
+PROTOCOL_HEADER = "X-IntDesk-Protocol"
+
+Progress = Callable[[int, int, str], None]  # done, total (0 = unknown), message
+
+
+def create_local_workspace(
+    directory: Path,
+    passphrase: str,
+    *,
+    member_name: str,
+    role: Role | str,
+    team_name: str,
+    neighbourhood: str = "",
+    remember: bool = False,
+) -> Workspace:
+    """A new encrypted workspace for one team on this computer, with you signed in."""
+    member_name, team_name = member_name.strip(), team_name.strip()
+    if not member_name:
+        raise ValidationError("Enter your name as your team knows it.", "member_name")
+    if not team_name:
+        raise ValidationError("Enter your team's name, e.g. 'Bicester INT'.", "team_name")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationError("Choose your role.", "role") from None
+    ws = Workspace.create(directory, passphrase, use_keyring=remember)
+    try:
+        from int_desk.services.identity import set_current_member
+
+        with ws.session() as s:
+            place = Place(name=neighbourhood.strip() or team_name)
+            s.add(place)
+            s.flush()
+            team = Team(
+                name=team_name, place_id=place.id, neighbourhood=neighbourhood.strip() or team_name
+            )
+            member = Member(name=member_name, role=role.value)
+            s.add_all([team, member])
+            s.flush()
+            s.add(TeamMembership(team_id=team.id, member_id=member.id))
+            set_current_member(s, member.id)
+            audit.record(
+                s,
+                actor_id=member.id,
+                action=AuditAction.CREATE,
+                entity_type="workspace",
+                entity_id=member.id,
+                detail=f"team_id={team.id} via=first_run",
+            )
+    except BaseException:
+        ws.close()
+        raise
+    log.info("first run: created workspace %s", ws.workspace_id)
+    return ws
+
+
+# --- joining a team's endpoint ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    not_after: str
+
+    def describe(self) -> str:
+        return f"Certificate verified: issued to {self.subject} by {self.issuer}, valid until {self.not_after}."
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    url: str
+    user: str
+    teams: tuple[str, ...]
+    protocol: int
+    certificate: CertificateInfo | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise_endpoint(url: str) -> str:
+    text = url.strip().rstrip("/")
+    problem = validate_url(text)
+    if problem:
+        raise ValidationError(problem, "endpoint_url")
+    return text
+
+
+def _name(parts: tuple) -> str:  # ssl.getpeercert() RDN tuples -> "CN=..., O=..."
+    names = {}
+    for rdn in parts:
+        for key, value in rdn:
+            names[key] = value
+    return names.get("commonName") or names.get("organizationName") or "unknown"
+
+
+def check_certificate(
+    url: str, *, timeout: float = 10, cafile: str | None = None
+) -> CertificateInfo:
+    """Verify an https endpoint's certificate against the system's trusted authorities."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "", parsed.port or 443
+    context = ssl.create_default_context(cafile=cafile)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                cert = tls.getpeercert()
+    except ssl.SSLCertVerificationError as exc:
+        raise SyncError(
+            f"The endpoint's certificate could not be verified ({exc.verify_message}). Do not "
+            "continue: check the address with your administrator.",
+            SyncErrorKind.NETWORK,
+        ) from None
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncError(
+            f"Could not reach {host}:{port} ({type(exc).__name__}). Check the address and that "
+            "you are online.",
+            SyncErrorKind.NETWORK,
+        ) from None
+    return CertificateInfo(
+        subject=_name(cert.get("subject", ())),
+        issuer=_name(cert.get("issuer", ())),
+        not_after=str(cert.get("notAfter", "")),
+    )
+
+
+def probe_endpoint(
+    url: str, token: str, *, timeout: float = 10, cafile: str | None = None
+) -> EndpointInfo:
+    """Check the address, its certificate (https), the protocol version and the token."""
+    import httpx
+
+    from int_desk.sync.protocol import PROTOCOL_VERSION
+
+    url = normalise_endpoint(url)
+    token = token.strip()
+    if not token:
+        raise ValidationError("Paste the device token your administrator gave you.", "token")
+    certificate = None
+    if url.startswith("https://"):
+        certificate = check_certificate(url, timeout=timeout, cafile=cafile)
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile)
+    headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    try:
+        with httpx.Client(base_url=url, timeout=timeout, verify=verify) as client:
+            health = client.get("/v1/health")
+            if health.status_code != 200:
+                raise SyncError(
+                    f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
+                    SyncErrorKind.SERVER,
+                )
+            who = client.get("/v1/whoami", headers=headers)
+    except httpx.HTTPError as exc:
+        raise SyncError(
+            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
+            "online.",
+            SyncErrorKind.NETWORK,
+        ) from None
+    if who.status_code == 401:
+        raise SyncError(
+            "The endpoint did not accept this token. Ask your administrator for a new one.",
+            SyncErrorKind.AUTH,
+        )
+    if who.status_code == 426:
+        raise SyncError(_detail(who), SyncErrorKind.PROTOCOL)
+    if who.status_code != 200:
+        raise SyncError(f"The endpoint answered HTTP {who.status_code}.", SyncErrorKind.SERVER)
+    body = who.json()
+    notes = () if body.get("teams") else ("This token's user is not yet in any team.",)
+    return EndpointInfo(
+        url=url,
+        user=str(body.get("user", "")),
+        teams=tuple(str(t) for t in body.get("teams", ())),
+        protocol=int(health.json().get("protocol", PROTOCOL_VERSION)),
+        certificate=certificate,
+        notes=notes,
+    )
+
+
+def _detail(response: object) -> str:
+    try:
+        return str(response.json().get("detail"))  # type: ignore[attr-defined]
+    except Exception:
+        return "The endpoint and this app speak different protocol versions."
+
+
+def create_workspace_for_endpoint(
+    directory: Path, passphrase: str, endpoint: EndpointInfo, *, remember: bool = False
+) -> Workspace:
+    """The local encrypted copy for a team member joining an endpoint (filled by the sync)."""
+    ws = Workspace.create(directory, passphrase, use_keyring=remember)
+    with ws.session() as s:
+        s.add(WorkspaceMeta(key=ENDPOINT_META_KEY, value=endpoint.url))
+    return ws
+
+
+def sync_engine_available() -> bool:
+    try:
+        import int_desk.sync.client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def initial_sync(ws: Workspace, endpoint: EndpointInfo, token: str, progress: Progress) -> str:
+    """Download the team's records into ``ws``; returns a one-line summary for the user."""
+    from int_desk.sync import client  # the sync engine (int_desk/sync/client.py)
+
+    progress(0, 0, "Connecting to your team...")
+    summary = client.initial_sync(ws, endpoint.url, token, progress=progress)
+    return str(summary)
