@@ -6,4 +6,5 @@ A page class takes ``(ctx: AppContext, parent)``, and has class attributes ``tit
 
 PAGES: list[str] = [
     "int_desk.app.overview_page:OverviewPage",
+    "int_desk.app.audit_page:AuditPage",
 ]
