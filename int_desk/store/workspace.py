@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk import paths
 from int_desk.domain.errors import KeyUnavailable, WorkspaceError, WrongPassphrase
-from int_desk.store import keys, migrate
+from int_desk.store import keys, migrate, outbox
 from int_desk.store.engine import make_engine
 from int_desk.store.models import WorkspaceMeta
 
@@ -47,6 +47,7 @@ class Workspace:
         self._data_key: bytearray | None = bytearray(data_key)
         self.engine: Engine | None = make_engine(self.store_path, data_key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        outbox.install(self._sessions)  # every edit of a synced row also goes to the outbox
         self.unlocked_with = "passphrase"
 
     # --- paths --------------------------------------------------------------------------------

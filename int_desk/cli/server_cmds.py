@@ -1,0 +1,195 @@
+"""``int-desk serve`` (the central sync endpoint) and ``int-desk admin`` (teams, users, tokens)."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from pathlib import Path
+
+DEFAULT_DB = "int-desk-server.db"
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the central sync endpoint")
+    p.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
+    p.add_argument("--ssl-certfile", help="TLS certificate (or terminate TLS at a reverse proxy)")
+    p.add_argument("--ssl-keyfile", help="TLS private key")
+    p.set_defaults(func=serve)
+
+    a = sub.add_parser("admin", help="manage the sync endpoint's teams, users and device tokens")
+    a.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
+    asub = a.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    t = asub.add_parser("add-team", help="create a team")
+    t.add_argument("name")
+    t.add_argument("--id", type=uuid.UUID, help="team id (defaults to a new one)")
+    t.set_defaults(func=add_team)
+    u = asub.add_parser("add-user", help="create a user in one or more teams")
+    u.add_argument("name")
+    u.add_argument("--team", action="append", default=[], help="team name or id (repeatable)")
+    u.add_argument("--member-id", type=uuid.UUID, help="the user's team-member id in workspaces")
+    u.set_defaults(func=add_user)
+    j = asub.add_parser("join-team", help="add a user to a team")
+    j.add_argument("user")
+    j.add_argument("team")
+    j.set_defaults(func=join_team)
+    i = asub.add_parser("issue-token", help="issue a device token (shown once)")
+    i.add_argument("user")
+    i.add_argument("--label", default="", help="e.g. the laptop's asset tag")
+    i.set_defaults(func=issue_token)
+    r = asub.add_parser("revoke-token", help="revoke a device token by its id")
+    r.add_argument("token_id", type=uuid.UUID)
+    r.set_defaults(func=revoke_token)
+    lt = asub.add_parser("list-tokens", help="list device tokens (ids, users, state)")
+    lt.set_defaults(func=list_tokens)
+    s = asub.add_parser("seed-from-workspace", help="load a workspace's teams and rows")
+    s.add_argument("--workspace", required=True, type=Path)
+    s.add_argument("--team", action="append", default=[], help="only these teams (repeatable)")
+    s.add_argument("--users", action="store_true", help="create a user per team member")
+    s.add_argument(
+        "--token-for-current-member",
+        action="store_true",
+        help="issue a token for the workspace's signed-in member and print it",
+    )
+    s.set_defaults(func=seed)
+    mv = asub.add_parser("move-patient", help="move a patient to another team")
+    mv.add_argument("patient_id", type=uuid.UUID)
+    mv.add_argument("team")
+    mv.set_defaults(func=move_patient)
+    c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
+    c.add_argument("--older-than-days", type=float, default=90)
+    c.set_defaults(func=compact)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from int_desk.server import db
+
+    url = db.normalise_url(args.db)
+    engine, _factory = db.open_db(url)  # migrate once before any worker starts
+    engine.dispose()
+    kwargs = {}
+    if args.ssl_certfile:
+        kwargs = {"ssl_certfile": args.ssl_certfile, "ssl_keyfile": args.ssl_keyfile}
+    print(f"INT Desk sync endpoint on {args.host}:{args.port}", flush=True)
+    if args.workers > 1:
+        import os
+
+        os.environ["INT_DESK_SERVER_DB"] = url
+        uvicorn.run(
+            "int_desk.server.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            **kwargs,
+        )
+    else:
+        from int_desk.server.app import create_app
+
+        uvicorn.run(create_app(url), host=args.host, port=args.port, log_level="warning", **kwargs)
+    return 0
+
+
+def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from int_desk.server import db
+
+    _engine, factory = db.open_db(args.db, pool_size=1)
+    return factory.begin()
+
+
+def add_team(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        team = admin.add_team(s, args.name, args.id)
+        print(f"team {team.name} id={team.id}")
+    return 0
+
+
+def add_user(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        user = admin.add_user(s, args.name, args.team, args.member_id)
+        print(f"user {user.name} id={user.id} teams={len(args.team)}")
+    return 0
+
+
+def join_team(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        admin.add_to_team(s, args.user, args.team)
+    print("done")
+    return 0
+
+
+def issue_token(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        token_id, token = admin.issue_token(s, args.user, args.label)
+    print(f"token id={token_id}\n{token}\n(shown once; only its hash is kept)")
+    return 0
+
+
+def revoke_token(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        admin.revoke_token(s, args.token_id)
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def list_tokens(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        for token, user in admin.list_tokens(s):
+            state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            print(f"{token.id}  {user:<24} {token.label:<20} {state}")
+    return 0
+
+
+def seed(args: argparse.Namespace) -> int:
+    from int_desk.cli.common import open_workspace
+    from int_desk.server import admin
+    from int_desk.services.identity import CURRENT_MEMBER_KEY
+
+    with open_workspace(args.workspace) as ws, ws.session() as wss, _session(args) as s:
+        counts = admin.seed_from_workspace(s, wss, args.team)
+        if args.users:
+            users = admin.seed_users_for_members(s, wss)
+            print(f"users: {len(users)}")
+        print(f"seeded {sum(counts.values())} rows")
+        if args.token_for_current_member:
+            member = ws.meta(CURRENT_MEMBER_KEY)
+            if member is None:
+                raise SystemExit("int-desk: the workspace has no signed-in member")
+            admin.seed_users_for_members(s, wss)
+            _tid, token = admin.issue_token(s, admin.member_login(uuid.UUID(member)), "seeded")
+            print(token)
+    return 0
+
+
+def move_patient(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        n = admin.move_patient(s, args.patient_id, args.team)
+    print(f"moved {n} rows")
+    return 0
+
+
+def compact(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        n = admin.compact(s, args.older_than_days)
+    print(f"removed {n} tombstones")
+    return 0

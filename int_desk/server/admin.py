@@ -1,0 +1,286 @@
+"""Administration of the endpoint: teams, users, device tokens, seeding, scope moves, compaction.
+
+Tokens are shown once when issued and kept only as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from int_desk.domain.errors import IntDeskError, NotFound
+from int_desk.server.engine_ops import _Digests, _Seqs, lock_scopes
+from int_desk.server.models import (
+    GLOBAL_SCOPE,
+    DeviceToken,
+    Record,
+    ScopeExit,
+    ScopeSeq,
+    ServerTeam,
+    ServerTeamUser,
+    ServerUser,
+    utcnow_text,
+)
+from int_desk.sync import schema
+
+log = logging.getLogger(__name__)
+TOKEN_PREFIX = "idt_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def find_team(session: Session, name_or_id: str) -> ServerTeam:
+    team = session.scalar(select(ServerTeam).where(ServerTeam.name == name_or_id))
+    if team is None:
+        try:
+            team = session.get(ServerTeam, uuid.UUID(name_or_id))
+        except ValueError:
+            team = None
+    if team is None:
+        raise NotFound(f"No team {name_or_id!r} on this server.")
+    return team
+
+
+def find_user(session: Session, name: str) -> ServerUser:
+    user = session.scalar(select(ServerUser).where(ServerUser.name == name))
+    if user is None:
+        raise NotFound(f"No user {name!r} on this server.")
+    return user
+
+
+def add_team(session: Session, name: str, team_id: uuid.UUID | None = None) -> ServerTeam:
+    if session.scalar(select(ServerTeam).where(ServerTeam.name == name)) is not None:
+        raise IntDeskError(f"A team named {name!r} already exists.")
+    team = ServerTeam(id=team_id or uuid.uuid4(), name=name)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def add_user(
+    session: Session, name: str, teams: Iterable[str], member_id: uuid.UUID | None = None
+) -> ServerUser:
+    if session.scalar(select(ServerUser).where(ServerUser.name == name)) is not None:
+        raise IntDeskError(f"A user named {name!r} already exists.")
+    user = ServerUser(id=uuid.uuid4(), name=name, member_id=member_id, active=True)
+    session.add(user)
+    session.flush()
+    for t in teams:
+        session.add(ServerTeamUser(team_id=find_team(session, t).id, user_id=user.id))
+    session.flush()
+    return user
+
+
+def add_to_team(session: Session, user_name: str, team: str) -> None:
+    user, t = find_user(session, user_name), find_team(session, team)
+    if session.get(ServerTeamUser, (t.id, user.id)) is None:
+        session.add(ServerTeamUser(team_id=t.id, user_id=user.id))
+
+
+def issue_token(session: Session, user_name: str, label: str = "") -> tuple[uuid.UUID, str]:
+    """A new device token for the user: (token id, the token, shown only now)."""
+    user = find_user(session, user_name)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = DeviceToken(id=uuid.uuid4(), user_id=user.id, label=label, token_hash=hash_token(token))
+    session.add(row)
+    session.flush()
+    log.info("issued device token %s for user %s", row.id, user.id)
+    return row.id, token
+
+
+def revoke_token(session: Session, token_id: uuid.UUID) -> None:
+    row = session.get(DeviceToken, token_id)
+    if row is None:
+        raise NotFound("No such device token.")
+    row.revoked_at = row.revoked_at or utcnow_text()
+    log.info("revoked device token %s", token_id)
+
+
+def list_tokens(session: Session) -> list[tuple[DeviceToken, str]]:
+    rows = session.execute(
+        select(DeviceToken, ServerUser.name).join(ServerUser).order_by(DeviceToken.created_at)
+    )
+    return [(t, n) for t, n in rows]
+
+
+# --- seeding from a workspace -----------------------------------------------------------------
+
+
+def seed_from_workspace(
+    session: Session, ws_session: Session, teams: Iterable[str] = ()
+) -> dict[str, int]:
+    """Load a workspace's rows into the server (teams created with the workspace's ids).
+
+    Only the named teams' patients are loaded (all teams when none are named). Rows already on
+    the server are left as they are, so seeding twice adds nothing.
+    """
+    from int_desk.store import models as m
+
+    team_rows = ws_session.execute(select(m.Team.id, m.Team.name)).all()
+    wanted = set(teams)
+    chosen = {tid for tid, name in team_rows if not wanted or name in wanted or str(tid) in wanted}
+    if wanted and not chosen:
+        raise NotFound("None of the named teams is in that workspace.")
+    for tid, name in team_rows:
+        if tid in chosen and session.get(ServerTeam, tid) is None:
+            session.add(ServerTeam(id=tid, name=name))
+    session.flush()
+    lock_scopes(session, tuple(sorted(str(t) for t in chosen)))
+    cohort_team = dict(ws_session.execute(select(m.Cohort.id, m.Cohort.team_id)).all())
+    patient_team: dict[uuid.UUID, uuid.UUID] = {}
+    for pid, cid in ws_session.execute(
+        select(m.CohortMembership.patient_id, m.CohortMembership.cohort_id).order_by(
+            m.CohortMembership.enrolled_on
+        )
+    ):
+        patient_team.setdefault(pid, cohort_team[cid])
+    plan_patient = dict(ws_session.execute(select(m.CarePlan.id, m.CarePlan.patient_id)).all())
+    huddle_team = dict(ws_session.execute(select(m.Huddle.id, m.Huddle.team_id)).all())
+    existing = {(e, i) for e, i in session.execute(select(Record.entity, Record.id))}
+    seqs, digests = _Seqs(session), _Digests(session)
+    counts: dict[str, int] = {}
+    now = utcnow_text()
+    for name in schema.ORDER:
+        ent = schema.ENTITIES[name]
+        table = ent.model.__table__  # type: ignore[attr-defined]
+        batch: list[dict[str, object]] = []
+        for row in ws_session.execute(select(table)).mappings():
+            rid = row["id"]
+            if (name, rid) in existing:
+                continue
+            patient = None
+            if name in schema.GLOBAL_ENTITIES:
+                scope = GLOBAL_SCOPE
+            elif name == "team":
+                scope = str(rid)
+            elif name in ("cohort", "huddle", "team_membership"):
+                scope = str(row["team_id"])
+            elif name == "patient":
+                patient = rid
+                team = patient_team.get(rid)
+                scope = str(team) if team else ""
+            elif name in ("goal", "plan_action"):
+                patient = plan_patient.get(row["care_plan_id"])
+                team = patient_team.get(patient) if patient else None
+                scope = str(team) if team else ""
+            elif name == "huddle_attendee":
+                scope = str(huddle_team.get(row["huddle_id"], ""))
+            elif "patient_id" in row:
+                patient = row["patient_id"]
+                team = patient_team.get(patient)
+                scope = str(team) if team else ""
+            else:  # saved views and anything unscoped: the first chosen team
+                scope = str(min(chosen)) if chosen else ""
+            if scope != GLOBAL_SCOPE and (not scope or uuid.UUID(scope) not in chosen):
+                continue
+            data = schema.row_to_wire(ent, row)
+            version = seqs.next(scope)
+            meta = json.dumps({f: [version, "seed", "seed", now] for f in data})
+            batch.append(
+                {
+                    "entity": name,
+                    "id": rid,
+                    "scope": scope,
+                    "patient_id": patient,
+                    "version": version,
+                    "deleted": bool(row["deleted"]),
+                    "data": json.dumps(data),
+                    "field_meta": meta,
+                    "updated_at": now,
+                }
+            )
+            if not row["deleted"]:
+                digests.toggle(scope, name, rid, +1)
+        for start in range(0, len(batch), 5000):
+            session.execute(Record.__table__.insert(), batch[start : start + 5000])
+        counts[name] = len(batch)
+    session.flush()
+    log.info("seeded %d rows into %d teams", sum(counts.values()), len(chosen))
+    return counts
+
+
+def seed_users_for_members(session: Session, ws_session: Session) -> list[ServerUser]:
+    """One server user per workspace member of a seeded team (login ``member-<id>``)."""
+    from int_desk.store import models as m
+
+    users = []
+    rows = ws_session.execute(select(m.TeamMembership.member_id, m.TeamMembership.team_id)).all()
+    by_member: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for mid, tid in rows:
+        if session.get(ServerTeam, tid) is not None:
+            by_member.setdefault(mid, []).append(tid)
+    for mid, tids in by_member.items():
+        name = member_login(mid)
+        user = session.scalar(select(ServerUser).where(ServerUser.name == name))
+        if user is None:
+            user = add_user(session, name, [str(t) for t in tids], member_id=mid)
+        users.append(user)
+    return users
+
+
+def member_login(member_id: uuid.UUID) -> str:
+    return f"member-{str(member_id)[:8]}"
+
+
+# --- scope moves and compaction ---------------------------------------------------------------
+
+
+def move_patient(session: Session, patient_id: uuid.UUID, team: str) -> int:
+    """Move a patient and every row about them to another team; the old team's devices purge."""
+    target = str(find_team(session, team).id)
+    patient = session.get(Record, ("patient", patient_id))
+    if patient is None:
+        raise NotFound("No such patient on this server.")
+    old = patient.scope
+    if old == target:
+        return 0
+    lock_scopes(session, tuple(sorted({old, target})))
+    seqs, digests = _Seqs(session), _Digests(session)
+    rows = list(session.scalars(select(Record).where(Record.patient_id == patient_id)))
+    for rec in rows:
+        if not rec.deleted:
+            digests.toggle(old, rec.entity, rec.id, -1)
+            digests.toggle(target, rec.entity, rec.id, +1)
+        rec.scope = target
+        rec.version = seqs.next(target)
+    session.add(ScopeExit(scope=old, seq=seqs.next(old), patient_id=patient_id))
+    session.flush()
+    log.info("moved patient %s with %d rows between teams", patient_id, len(rows))
+    return len(rows)
+
+
+def compact(session: Session, older_than_days: float = 90) -> int:
+    """Forget tombstones older than the window; cursors from before them then get 410."""
+    cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(
+        timespec="microseconds"
+    )
+    removed = 0
+    for scope, top in session.execute(
+        select(Record.scope, func.max(Record.version))
+        .where(Record.deleted.is_(True), Record.updated_at <= cutoff)
+        .group_by(Record.scope)
+    ).all():
+        lock_scopes(session, (scope,))
+        seq = session.get(ScopeSeq, scope)
+        if seq is not None:
+            seq.min_seq = max(seq.min_seq, top)
+        removed += session.execute(
+            delete(Record).where(
+                Record.scope == scope,
+                Record.deleted.is_(True),
+                Record.version <= top,
+                Record.updated_at <= cutoff,
+            )
+        ).rowcount
+    log.info("compacted %d tombstones", removed)
+    return removed

@@ -1,0 +1,188 @@
+"""The central endpoint: FastAPI routes over ``engine_ops``; several processes may share one DB.
+
+Run with ``int-desk serve --db URL``. Every request but /v1/health needs a device token
+(``Authorization: Bearer ...``) and the protocol header; a mismatch answers 426 telling the
+user to update the app. Payload problems answer 4xx with field names, never the values sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from int_desk.server import db
+from int_desk.server.admin import hash_token
+from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
+from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
+from int_desk.sync import protocol as P
+
+log = logging.getLogger(__name__)
+FAULTS_ENV = "INT_DESK_SYNC_TEST_FAULTS"
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before anything parses them."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _send_json(send, 413, {"detail": "request body too large"})
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _send_json(send, 413, {"detail": "request body too large"})
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _send_json(send: Any, status: int, payload: dict) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(db_url: str, *, pool_size: int = 10) -> Any:
+    engine, factory = db.open_db(db_url, pool_size=pool_size)
+    with factory.begin() as s:
+        key = db.secret(s)
+    app = FastAPI(title="INT Desk sync endpoint", version=str(P.PROTOCOL_VERSION), docs_url=None)
+    app.state.engine = engine
+    app.state.sessions = factory
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the submitted values back (they may be patient data).
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())][:6], "msg": e.get("msg", "")}
+            for e in exc.errors()[:50]
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    def get_session() -> Iterator[Session]:
+        s = factory()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def caller(
+        authorization: str | None = Header(default=None),
+        x_intdesk_protocol: str | None = Header(default=None),
+    ) -> Caller:
+        if x_intdesk_protocol != str(P.PROTOCOL_VERSION):
+            raise HTTPException(
+                426,
+                detail=(
+                    f"This sync server speaks protocol {P.PROTOCOL_VERSION}; your INT Desk "
+                    f"sent {x_intdesk_protocol or 'none'}. Update the app to sync."
+                ),
+            )
+        if not authorization or not authorization.startswith("Bearer "):
+            raise HTTPException(401, detail="A device token is required.")
+        token_hash = hash_token(authorization[7:].strip())
+        with factory() as s:
+            row = s.execute(
+                select(DeviceToken, ServerUser)
+                .join(ServerUser, ServerUser.id == DeviceToken.user_id)
+                .where(DeviceToken.token_hash == token_hash)
+            ).first()
+            if row is None or row[0].revoked_at is not None or not row[1].active:
+                raise HTTPException(401, detail="This device token is not valid or was revoked.")
+            token, user = row
+            teams = s.scalars(
+                select(ServerTeamUser.team_id).where(ServerTeamUser.user_id == user.id)
+            ).all()
+            return Caller(user.id, user.name, token.id, tuple(sorted(str(t) for t in teams)))
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "protocol": P.PROTOCOL_VERSION}
+
+    @app.get("/v1/whoami")
+    def whoami(who: Caller = Depends(caller)) -> dict[str, Any]:
+        return {"user": who.user_name, "device": str(who.device_id), "teams": list(who.teams)}
+
+    @app.post("/v1/push")
+    def push_route(
+        req: P.PushRequest, who: Caller = Depends(caller), s: Session = Depends(get_session)
+    ) -> dict[str, Any]:
+        if not who.teams:
+            raise HTTPException(403, detail="You are not a member of any team on this server.")
+        try:
+            results = push(s, who, req)
+        except PayloadInvalid as exc:
+            s.rollback()
+            return JSONResponse({"detail": exc.problems[:100]}, status_code=422)  # type: ignore[return-value]
+        return {"batch_id": str(req.batch_id), "results": results}
+
+    @app.post("/v1/pull")
+    def pull_route(
+        req: P.PullRequest, who: Caller = Depends(caller), s: Session = Depends(get_session)
+    ) -> Response:
+        try:
+            body = pull(s, who, key, req)
+        except CursorGone as exc:
+            return JSONResponse({"detail": f"Re-download needed: {exc}"}, status_code=410)
+        return Response(body, media_type="application/json")
+
+    @app.get("/v1/verify")
+    def verify_route(
+        who: Caller = Depends(caller), s: Session = Depends(get_session)
+    ) -> dict[str, Any]:
+        return verify(s, who)
+
+    asgi: Any = app
+    if os.environ.get(FAULTS_ENV) == "1":
+        from int_desk.server.faults import FaultInjector
+
+        asgi = FaultInjector(asgi)
+        log.warning("test-only fault injection is ON (%s=1)", FAULTS_ENV)
+    return BodyLimit(asgi, P.MAX_BODY_BYTES)

@@ -1,0 +1,113 @@
+"""Server database: engine for SQLite (embedded default) or PostgreSQL (psycopg 3), migrations."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from int_desk.domain.errors import IntDeskError
+from int_desk.server.models import ServerSetting
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and file paths; always use psycopg 3 for PostgreSQL."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).resolve()}"
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Writers queue at BEGIN instead of failing on upgrade, and sequence order equals
+            # commit order because one transaction writes at a time.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def alembic_config(connection: Any = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the server database to head; refuse one written by a newer server."""
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except Exception:
+            raise IntDeskError(
+                "This sync database was written by a newer INT Desk server; update the server."
+            ) from None
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    log.info("server database migrated to %s", head)
+
+
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def secret(session: Session) -> bytes:
+    """The cursor-signing key, created once and shared by every server process."""
+    value = session.scalar(select(ServerSetting.value).where(ServerSetting.key == "cursor_key"))
+    if value is None:
+        value = secrets.token_hex(32)
+        session.add(ServerSetting(key="cursor_key", value=value))
+        session.flush()
+    return bytes.fromhex(value)
+
+
+def open_db(url: str, *, pool_size: int = 10) -> tuple[Engine, sessionmaker[Session]]:
+    engine = make_engine(url, pool_size=pool_size)
+    upgrade(engine)
+    factory = sessions(engine)
+    with factory.begin() as s:
+        secret(s)
+    return engine, factory

@@ -1,0 +1,90 @@
+"""Test-only fault injection (enabled only by INT_DESK_SYNC_TEST_FAULTS=1 on 127.0.0.1 tests).
+
+POST /_test/faults {"path": "/v1/push", "fault": F, "times": n} queues a fault for the next n
+requests to that path. F is one of:
+  500_before  answer 500 without running the request
+  500_after   run the request (it commits), then answer 500
+  drop_after  run the request, send the headers and half the body, then close the connection
+  delay_after run the request, then wait ``seconds`` before answering (a client timeout)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+
+class FaultInjector:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.queue: dict[str, list[dict[str, Any]]] = {}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path == "/_test/faults":
+            body = b""
+            while True:
+                msg = await receive()
+                body += msg.get("body", b"")
+                if not msg.get("more_body"):
+                    break
+            spec = json.loads(body or b"{}")
+            if spec.get("clear"):
+                self.queue.clear()
+            else:
+                self.queue.setdefault(spec["path"], []).extend([spec] * int(spec.get("times", 1)))
+            await _respond(send, 200, b'{"ok":true}')
+            return
+        pending = self.queue.get(path)
+        if not pending:
+            await self.app(scope, receive, send)
+            return
+        spec = pending.pop(0)
+        fault = spec["fault"]
+        if fault == "500_before":
+            await _respond(send, 500, b'{"detail":"injected failure"}')
+            return
+        captured: list[dict] = []
+
+        async def capture(message: dict) -> None:
+            captured.append(message)
+
+        await self.app(scope, receive, capture)
+        start = captured[0]
+        body = b"".join(m.get("body", b"") for m in captured[1:])
+        if fault == "500_after":
+            await _respond(send, 500, b'{"detail":"injected failure after commit"}')
+        elif fault == "drop_after":
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", b"%d" % len(body)))
+            await send(
+                {"type": "http.response.start", "status": start["status"], "headers": headers}
+            )
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+            raise ConnectionAbortedError("injected: connection closed mid-response")
+        elif fault == "delay_after":
+            await asyncio.sleep(float(spec.get("seconds", 5)))
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+        else:
+            raise ValueError(f"unknown fault {fault!r}")
+
+
+async def _respond(send: Any, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,138 @@
+"""The central endpoint's own tables (its own metadata and Alembic chain, not the client's).
+
+Every synced row is one ``Record``: its data as the protocol's JSON, the team scope it belongs
+to, the per-scope sequence number of its last change (its version) and, per field, which
+version and device last wrote it (what conflict detection needs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text, types
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+GLOBAL_SCOPE = "global"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def utcnow_text() -> str:
+    return utcnow().isoformat(timespec="microseconds")
+
+
+class ServerBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ServerTeam(ServerBase):
+    """A team; its id is the client's ``team.id`` so seeded data and scopes line up."""
+
+    __tablename__ = "srv_team"
+    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+
+
+class ServerUser(ServerBase):
+    __tablename__ = "srv_user"
+    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # a login name, staff only
+    member_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the client Member row
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+
+
+class ServerTeamUser(ServerBase):
+    __tablename__ = "srv_team_user"
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("srv_team.id"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("srv_user.id"), primary_key=True)
+
+
+class DeviceToken(ServerBase):
+    """A bearer token for one device; only its SHA-256 is stored."""
+
+    __tablename__ = "srv_device_token"
+    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("srv_user.id"), index=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+    revoked_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class ScopeSeq(ServerBase):
+    """The change sequence of one scope (a team id, or ``global``)."""
+
+    __tablename__ = "srv_scope_seq"
+    scope: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Cursors older than this cannot be served (tombstones before it were compacted): 410.
+    min_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Record(ServerBase):
+    __tablename__ = "srv_record"
+    __table_args__ = (
+        Index("ix_srv_record_scope_version", "scope", "version"),
+        Index("ix_srv_record_scope_entity_id", "scope", "entity", "id"),
+        Index("ix_srv_record_patient", "patient_id"),
+    )
+    entity: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(36))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    version: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    data: Mapped[str] = mapped_column(Text)  # protocol JSON of every data field
+    # {field: [version, device_id, user_name, at]} of the last write of each field
+    field_meta: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+
+
+class ScopeDigest(ServerBase):
+    """Live rows per (scope, entity) and the XOR of their ids' low 64 bits, kept on every write."""
+
+    __tablename__ = "srv_scope_digest"
+    scope: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    xor: Mapped[str] = mapped_column(String(16), default="0" * 16)
+
+
+class ScopeExit(ServerBase):
+    """A patient left this scope at ``seq``: clients of the scope purge the patient's rows."""
+
+    __tablename__ = "srv_scope_exit"
+    scope: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(types.Uuid)
+
+
+class AppliedOp(ServerBase):
+    """Every op applied, with its stored result: a replayed op id gets this result back."""
+
+    __tablename__ = "srv_applied_op"
+    op_id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(types.Uuid, index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(types.Uuid)
+    entity: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[uuid.UUID] = mapped_column(types.Uuid)
+    result: Mapped[str] = mapped_column(Text)  # JSON, ids/field names/versions only
+    resolves_conflict: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    applied_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+
+
+class ServerSetting(ServerBase):
+    __tablename__ = "srv_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,362 @@
+"""The headless sync engine: push the outbox, pull the server's changes, verify, report.
+
+    result = SyncEngine(ws, endpoint, token).run()       # or sync_workspace(ws)
+
+One cycle = push (batches with op ids; each result committed on its own), pull (pages after an
+opaque cursor; each page and its cursor in one transaction; rows with unsent edits untouched),
+verify (counts and id digests per entity) and, on a mismatch or a 410 for a stale cursor, a full
+re-download of the scope that keeps the outbox. Network and server failures are retried with
+exponential backoff and full jitter; ``cancel`` (a threading.Event) stops between steps.
+No Qt here: the app runs this on a worker thread and shows the result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from int_desk import __version__
+from int_desk.domain.errors import Interrupted, SyncError, SyncErrorKind
+from int_desk.store.base import utcnow
+from int_desk.store.workspace import Workspace
+from int_desk.sync import credentials, local
+from int_desk.sync import protocol as P
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total or 0 when unknown)
+UPDATE_APP = "The sync server needs a different version of INT Desk: update the app to sync."
+
+
+class _CursorStale(Exception):
+    pass
+
+
+@dataclass
+class SyncResult:
+    ok: bool = False
+    pushed: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    skipped: int = 0
+    purged: int = 0
+    redownloaded: bool = False
+    verified: bool | None = None
+    pending: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    error_kind: str | None = None
+    finished_at: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.ok:
+            return f"Sync failed: {self.error}"
+        parts = [f"sent {self.pushed}", f"received {self.pulled}"]
+        if self.conflicts:
+            parts.append(f"{self.conflicts} conflict(s) to resolve")
+        if self.rejected:
+            parts.append(f"{self.rejected} edit(s) refused")
+        if self.purged:
+            parts.append(f"{self.purged} patient(s) left your teams")
+        if self.redownloaded:
+            parts.append("re-downloaded")
+        parts.append(f"{self.pending} waiting")
+        return "Synced: " + ", ".join(parts) + f" ({self.seconds:.1f} s)."
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        ws: Workspace,
+        endpoint: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        backoff_cap: float = 8.0,
+        cancel: threading.Event | None = None,
+        progress: Progress | None = None,
+        push_batch: int = P.PUSH_BATCH,
+        pull_page: int = P.PULL_PAGE,
+        verify: bool = True,
+    ) -> None:
+        self.ws = ws
+        self.endpoint = endpoint.rstrip("/")
+        self.retries, self.backoff, self.backoff_cap = retries, backoff, backoff_cap
+        self.cancel = cancel or threading.Event()
+        self.progress = progress or (lambda _stage, _done, _total: None)
+        self.push_batch, self.pull_page, self.do_verify = push_batch, pull_page, verify
+        self.http = httpx.Client(
+            base_url=self.endpoint,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={
+                "Authorization": f"Bearer {token}",
+                P.PROTOCOL_HEADER: str(P.PROTOCOL_VERSION),
+                "User-Agent": f"INT-Desk/{__version__}",
+            },
+        )
+        self.result = SyncResult()
+
+    # --- the cycle ----------------------------------------------------------------------------
+
+    def run(self) -> SyncResult:
+        start = time.perf_counter()
+        r = self.result
+        try:
+            self._push()
+            self._pull()
+            if self.do_verify:
+                self._verify()
+            r.ok = True
+        except SyncError as exc:
+            r.error, r.error_kind = str(exc), exc.kind.value
+        except Interrupted as exc:
+            r.error, r.error_kind = str(exc), "interrupted"
+        finally:
+            self.http.close()
+            r.seconds = time.perf_counter() - start
+            r.finished_at = utcnow().isoformat(timespec="seconds")
+            with self.ws.session() as s:
+                r.pending = local.pending_count(s)
+                if r.ok:
+                    local.set_state(s, local.LAST_SYNC_AT, r.finished_at)
+                local.set_state(s, local.LAST_RESULT, json.dumps(asdict(r)))
+        log.info(
+            "sync ok=%s pushed=%d pulled=%d conflicts=%d rejected=%d pending=%d %.2fs",
+            r.ok, r.pushed, r.pulled, r.conflicts, r.rejected, r.pending, r.seconds,
+        )  # fmt: skip
+        return r
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Interrupted("Sync was cancelled; everything received so far is kept.")
+
+    # --- HTTP with retries --------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        attempt = 0
+        while True:
+            self._check_cancel()
+            problem: SyncError
+            try:
+                resp = self.http.request(method, path, json=body)
+                status = resp.status_code
+                if status < 400:
+                    return resp.json()  # a cut-off body raises here and is retried
+            except (httpx.TransportError, json.JSONDecodeError) as exc:
+                problem = SyncError(
+                    f"The sync server could not be reached ({type(exc).__name__}).",
+                    SyncErrorKind.NETWORK,
+                )
+            else:
+                detail = _detail(resp)
+                if status == 401:
+                    raise SyncError(
+                        f"Sign-in to the sync server failed: {detail}", SyncErrorKind.AUTH
+                    )
+                if status == 426:
+                    raise SyncError(f"{UPDATE_APP} ({detail})", SyncErrorKind.PROTOCOL)
+                if status == 410:
+                    raise _CursorStale(detail)
+                if status < 500 and status != 429:
+                    raise _Refused(status, detail, resp)
+                problem = SyncError(
+                    f"The sync server had a problem (HTTP {status}).", SyncErrorKind.SERVER
+                )
+            attempt += 1
+            if attempt > self.retries:
+                raise problem
+            self.result.retries += 1
+            delay = random.uniform(0, min(self.backoff_cap, self.backoff * 2**attempt))
+            log.info("sync retry %d after %s in %.2fs", attempt, problem.kind.value, delay)
+            if self.cancel.wait(delay):
+                self._check_cancel()
+
+    # --- push ---------------------------------------------------------------------------------
+
+    def _push(self) -> None:
+        total = 0
+        with self.ws.session() as s:
+            total = local.pending_count(s)
+        done = 0
+        while True:
+            self._check_cancel()
+            ops = local.next_batch(self.ws, self.push_batch)
+            if not ops:
+                return
+            self.progress("push", done, total)
+            body = {"batch_id": str(uuid.uuid4()), "ops": ops}
+            try:
+                reply = self._call("POST", "/v1/push", body)
+            except _Refused as exc:
+                if exc.status == 422 and isinstance(exc.payload, list):
+                    bad = {p.get("op") for p in exc.payload if isinstance(p, dict)}
+                    bad_ids = [ops[i]["op_id"] for i in bad if isinstance(i, int) and i < len(ops)]
+                    if bad_ids:
+                        local.reject_invalid(
+                            self.ws, bad_ids, f"refused by the server: {exc.detail}"
+                        )
+                        self.result.rejected += len(bad_ids)
+                        continue
+                kind = SyncErrorKind.AUTH if exc.status == 403 else SyncErrorKind.PROTOCOL
+                raise SyncError(f"The sync server refused the upload: {exc.detail}", kind) from None
+            for res in reply.get("results", ()):
+                status = local.record_result(self.ws, res)
+                if status == P.APPLIED:
+                    self.result.pushed += 1
+                elif status == P.CONFLICT:
+                    self.result.pushed += 1
+                    self.result.conflicts += len(res.get("conflicts", ())) or 1
+                elif status == P.REJECTED:
+                    self.result.rejected += 1
+            done += len(ops)
+
+    # --- pull ---------------------------------------------------------------------------------
+
+    def _pull(self) -> None:
+        with self.ws.session() as s:
+            cursor = local.state(s, local.CURSOR)
+            redownload = local.state(s, local.REDOWNLOAD) == "1"
+        if cursor is None or redownload:
+            self._download()
+            return
+        try:
+            self._pull_incremental(cursor)
+        except _CursorStale:
+            log.info("cursor is stale (410): re-downloading the scope, keeping the outbox")
+            self.result.notes.append("cursor too old: re-downloaded")
+            self._download(force=True)
+
+    def _pull_incremental(self, cursor: str) -> None:
+        while True:
+            self._check_cancel()
+            page = self._page({"cursor": cursor, "limit": self.pull_page})
+            with local.apply_session(self.ws) as s:
+                skip = local.pending_keys(s)
+                applied, skipped = local.apply_rows(s, page["changes"], skip)
+                if page.get("purged"):
+                    local.purge_patients(s, page["purged"])
+                    self.result.purged += len(page["purged"])
+                local.set_state(s, local.CURSOR, page["cursor"])
+            self.result.pulled += applied
+            self.result.skipped += skipped
+            cursor = page["cursor"]
+            self.progress("pull", self.result.pulled, 0)
+            if not page.get("has_more"):
+                return
+
+    def _page(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._call("POST", "/v1/pull", body)  # type: ignore[no-any-return]
+        except _Refused as exc:
+            raise SyncError(
+                f"The sync server refused the download: {exc.detail}", SyncErrorKind.PROTOCOL
+            ) from None
+
+    def _download(self, force: bool = False) -> None:
+        """Full (re-)download of the scope, resumable page by page; the outbox is kept."""
+        with local.apply_session(self.ws) as s:
+            after = local.state(s, local.FULL_AFTER)
+            if force or after is None:
+                local.begin_redownload(s)
+                local.set_state(s, local.REDOWNLOAD, "1")
+                local.set_state(s, local.FULL_AFTER, "")
+                after = ""
+        self.result.redownloaded = True
+        while True:
+            self._check_cancel()
+            body: dict[str, Any] = {"full": True, "limit": self.pull_page}
+            if after:
+                body["after"] = after
+            try:
+                page = self._page(body)
+            except _CursorStale:
+                with local.apply_session(self.ws) as s:  # position unreadable: start over
+                    local.set_state(s, local.FULL_AFTER, "")
+                after = ""
+                continue
+            with local.apply_session(self.ws) as s:
+                skip = local.pending_keys(s)
+                applied, skipped = local.apply_rows(s, page["changes"], skip)
+                after = page.get("after") or ""
+                local.set_state(s, local.FULL_AFTER, after)
+                local.set_state(s, local.FULL_CURSOR, page["cursor"])
+                if not page.get("has_more"):
+                    local.finish_redownload(s)
+                    local.set_state(s, local.CURSOR, page["cursor"])
+                    local.set_state(s, local.FULL_AFTER, None)
+                    local.set_state(s, local.FULL_CURSOR, None)
+                    local.set_state(s, local.REDOWNLOAD, None)
+            self.result.pulled += applied
+            self.result.skipped += skipped
+            self.progress("download", self.result.pulled, 0)
+            if not page.get("has_more"):
+                break
+        # Changes made on the server while we downloaded.
+        with self.ws.session() as s:
+            cursor = local.state(s, local.CURSOR)
+        if cursor:
+            self._pull_incremental(cursor)
+
+    # --- verify -------------------------------------------------------------------------------
+
+    def _verify(self, again: bool = True) -> None:
+        with self.ws.session() as s:
+            if local.pending_count(s):
+                self.result.verified = None  # unsent edits: the counts cannot agree yet
+                return
+        server = self._call("GET", "/v1/verify")["entities"]
+        with self.ws.session() as s:
+            mine = local.digest(s)
+        if mine == server:
+            self.result.verified = True
+            return
+        differing = sorted(e for e in set(mine) | set(server) if mine.get(e) != server.get(e))
+        log.warning("verify mismatch in %s", ",".join(differing))
+        self.result.notes.append(f"verify mismatch ({', '.join(differing)}): re-downloaded")
+        self.result.verified = False
+        if again:
+            self._download(force=True)
+            self._verify(again=False)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str, resp: httpx.Response) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+        try:
+            self.payload = resp.json().get("detail")
+        except ValueError:
+            self.payload = None
+
+
+def _detail(resp: httpx.Response) -> str:
+    try:
+        detail = resp.json().get("detail")
+    except ValueError:
+        return f"HTTP {resp.status_code}"
+    if isinstance(detail, str):
+        return detail[:300]
+    return f"HTTP {resp.status_code}: {json.dumps(detail)[:300]}"
+
+
+def sync_workspace(ws: Workspace, **kwargs: Any) -> SyncResult:
+    """Sync with the endpoint the workspace is connected to (see credentials.connect)."""
+    conn = credentials.load(ws)
+    if conn is None:
+        raise SyncError("This workspace is not connected to a sync endpoint.", SyncErrorKind.AUTH)
+    return SyncEngine(ws, conn.endpoint, conn.token, **kwargs).run()

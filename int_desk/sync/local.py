@@ -1,0 +1,331 @@
+"""The client side of sync on the local store: read the outbox, record acknowledgements,
+apply pulled pages, prepare and finish a full re-download, compute the verify digest.
+
+Rows from the server are written with Core statements (the outbox hook ignores them) on a
+connection with foreign-key enforcement off: pages follow the server's order, not the parents-
+first order SQLite would demand, and the server is authoritative for references.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from int_desk.domain.ids import new_id
+from int_desk.store.base import utcnow
+from int_desk.store.outbox import APPLYING
+from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
+from int_desk.store.workspace import Workspace
+from int_desk.sync import protocol as P
+from int_desk.sync import schema
+
+log = logging.getLogger(__name__)
+
+CURSOR = "cursor"
+FULL_AFTER = "full_after"  # position inside an unfinished full download
+FULL_CURSOR = "full_cursor"  # the snapshot cursor of that download
+REDOWNLOAD = "redownload"  # "1" while a re-download is needed or under way
+LAST_SYNC_AT = "last_sync_at"
+LAST_RESULT = "last_result"
+
+_UPSERT_SQL: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+
+
+@contextmanager
+def apply_session(ws: Workspace) -> Iterator[Session]:
+    """One transaction for server rows: outbox hook off, foreign keys unenforced."""
+    assert ws.engine is not None
+    with ws.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction: takes effect
+        conn.commit()
+        try:
+            with Session(bind=conn, info={APPLYING: True}) as s:
+                try:
+                    yield s
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    raise
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+            conn.commit()
+
+
+def state(s: Session, key: str) -> str | None:
+    return s.scalar(select(SyncState.value).where(SyncState.key == key))
+
+
+def set_state(s: Session, key: str, value: str | None) -> None:
+    if value is None:
+        s.execute(delete(SyncState).where(SyncState.key == key))
+    else:
+        s.merge(SyncState(key=key, value=value))
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def pending_count(s: Session) -> int:
+    return s.scalar(select(func.count()).where(SyncOutbox.status == "pending")) or 0
+
+
+def next_batch(ws: Workspace, limit: int) -> list[dict[str, Any]]:
+    """The oldest pending ops, marked as sent (their content is fixed from now on)."""
+    with ws.session() as s:
+        rows = s.scalars(
+            select(SyncOutbox)
+            .where(SyncOutbox.status == "pending")
+            .order_by(SyncOutbox.seq)
+            .limit(limit)
+        ).all()
+        now = utcnow()
+        ops = []
+        for r in rows:
+            if r.sent_at is None:
+                r.sent_at = now
+            op = {
+                "op_id": str(r.op_id),
+                "entity": r.entity,
+                "id": str(r.entity_id),
+                "kind": r.kind,
+                "base_version": r.base_version,
+                "fields": r.fields,
+            }
+            if r.resolves_conflict:
+                op["resolves_conflict"] = str(r.resolves_conflict)
+            ops.append(op)
+        return ops
+
+
+def reject_invalid(ws: Workspace, op_ids: list[str], reason: str) -> None:
+    """Ops the server refused as malformed are parked as rejected so the rest can go."""
+    with ws.session() as s:
+        s.execute(
+            update(SyncOutbox)
+            .where(SyncOutbox.op_id.in_([uuid.UUID(o) for o in op_ids]))
+            .values(status="rejected", reason=reason[:500])
+        )
+
+
+def record_result(ws: Workspace, result: dict[str, Any]) -> str:
+    """Commit one op's acknowledgement (its own transaction); returns its status."""
+    status = result["status"]
+    op_id = uuid.UUID(result["op_id"])
+    with apply_session(ws) as s:
+        op = s.scalar(select(SyncOutbox).where(SyncOutbox.op_id == op_id))
+        if op is None or op.status != "pending":
+            return "stale"  # acknowledged before (e.g. a replayed batch)
+        if status == P.REJECTED:
+            op.status = "rejected"
+            op.reason = str(result.get("reason", ""))[:500]
+            log.info("op %s rejected by the server", op_id)
+        else:
+            for c in result.get("conflicts", ()):
+                s.add(
+                    SyncConflict(
+                        id=new_id(),
+                        entity=op.entity,
+                        entity_id=op.entity_id,
+                        patient_id=_patient_of(s, op.entity, op.entity_id),
+                        field=c["field"],
+                        local_value=op.fields.get(c["field"]),
+                        local_by=op.actor_id,
+                        local_at=op.created_at,
+                        remote_value=c.get("server_value"),
+                        remote_by=str(c.get("server_by") or "")[:200],
+                        remote_at=str(c.get("server_at") or "")[:40],
+                        remote_version=c.get("server_version"),
+                        status="open",
+                    )
+                )
+            s.delete(op)
+        s.flush()
+        row = result.get("row")
+        if row is not None and not _has_pending(s, row["e"], uuid.UUID(row["id"])):
+            apply_rows(s, [row])
+    return str(status)
+
+
+def _has_pending(s: Session, entity: str, entity_id: uuid.UUID) -> bool:
+    return (
+        s.scalar(
+            select(SyncOutbox.seq)
+            .where(
+                SyncOutbox.entity == entity,
+                SyncOutbox.entity_id == entity_id,
+                SyncOutbox.status == "pending",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _patient_of(s: Session, entity: str, entity_id: uuid.UUID) -> uuid.UUID | None:
+    ent = schema.ENTITIES[entity]
+    table = ent.model.__table__  # type: ignore[attr-defined]
+    if entity == "patient":
+        return entity_id
+    if "patient_id" in table.c:
+        return s.scalar(select(table.c.patient_id).where(table.c.id == entity_id))
+    if "care_plan_id" in table.c:
+        from int_desk.store.models import CarePlan
+
+        return s.scalar(
+            select(CarePlan.patient_id).where(
+                CarePlan.id
+                == select(table.c.care_plan_id).where(table.c.id == entity_id).scalar_subquery()
+            )
+        )
+    return None
+
+
+# --- applying server rows ---------------------------------------------------------------------
+
+
+def _upsert(entity: str) -> tuple[str, list[tuple[str, str]]]:
+    if entity not in _UPSERT_SQL:
+        ent = schema.ENTITIES[entity]
+        cols = [(c.name, c.kind) for c in ent.columns.values()]
+        names = ["id", "server_version"] + [n for n, _k in cols]
+        sets = ", ".join(f'"{n}" = excluded."{n}"' for n in names[1:])
+        sql = (
+            f'INSERT INTO "{entity}" ({", ".join(chr(34) + n + chr(34) for n in names)}) '
+            f"VALUES ({', '.join('?' for _ in names)}) "
+            f"ON CONFLICT(id) DO UPDATE SET {sets} "
+            f'WHERE "{entity}".server_version IS NULL '
+            f'OR excluded.server_version > "{entity}".server_version'
+        )
+        _UPSERT_SQL[entity] = (sql, cols)
+    return _UPSERT_SQL[entity]
+
+
+def pending_keys(s: Session) -> set[tuple[str, str]]:
+    return {
+        (e, i.hex)
+        for e, i in s.execute(
+            select(SyncOutbox.entity, SyncOutbox.entity_id).where(SyncOutbox.status == "pending")
+        )
+    }
+
+
+def apply_rows(
+    s: Session, rows: list[dict[str, Any]], skip: set[tuple[str, str]] | None = None
+) -> tuple[int, int]:
+    """Upsert server rows (newer versions only); rows with unsent local edits are skipped."""
+    by_entity: dict[str, list[tuple[Any, ...]]] = {}
+    skipped = 0
+    to_storage = schema.wire_to_storage
+    for row in rows:
+        entity = row["e"]
+        rid = row["id"].replace("-", "")
+        if skip and (entity, rid) in skip:
+            skipped += 1
+            continue
+        if entity not in schema.ENTITIES:
+            continue  # an entity this version does not know: ignored, never guessed at
+        _sql, cols = _upsert(entity)
+        data = row["data"]
+        data["deleted"] = row["del"]
+        values = [rid, row["v"]]
+        values.extend(to_storage(kind, data.get(name)) for name, kind in cols)
+        by_entity.setdefault(entity, []).append(tuple(values))
+    conn = s.connection()
+    applied = 0
+    for entity in schema.ORDER:
+        batch = by_entity.get(entity)
+        if batch:
+            conn.exec_driver_sql(_upsert(entity)[0], batch)
+            applied += len(batch)
+    return applied, skipped
+
+
+def purge_patients(s: Session, patient_ids: list[str]) -> int:
+    """Remove every local row about patients who left this device's scope."""
+    if not patient_ids:
+        return 0
+    from int_desk.store import models as m
+
+    ids = [uuid.UUID(p) for p in patient_ids]
+    removed = 0
+    plans = select(m.CarePlan.id).where(m.CarePlan.patient_id.in_(ids))
+    for model in (m.Goal, m.PlanAction):
+        removed += s.execute(delete(model).where(model.care_plan_id.in_(plans))).rowcount
+    for name in reversed(schema.ORDER):
+        table = schema.ENTITIES[name].model.__table__  # type: ignore[attr-defined]
+        if "patient_id" in table.c and name != "patient":
+            removed += s.execute(delete(table).where(table.c.patient_id.in_(ids))).rowcount
+    removed += s.execute(delete(m.Patient).where(m.Patient.id.in_(ids))).rowcount
+    log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
+    return removed
+
+
+# --- full re-download -------------------------------------------------------------------------
+
+
+def begin_redownload(s: Session) -> None:
+    """Forget every row's server version except rows with outbox ops (those are kept as they are).
+
+    Rows the download brings get their version back; rows still without one at the end are no
+    longer on the server (or not in scope) and are removed.
+    """
+    kept = _rows_with_ops(s)
+    for name in schema.ORDER:
+        table = schema.ENTITIES[name].model.__table__  # type: ignore[attr-defined]
+        ids = [uuid.UUID(h) for e, h in kept if e == name]
+        stmt = update(table).values(server_version=None)
+        if ids:
+            stmt = stmt.where(table.c.id.not_in(ids))
+        s.execute(stmt)
+
+
+def finish_redownload(s: Session) -> int:
+    kept = _rows_with_ops(s)
+    removed = 0
+    for name in reversed(schema.ORDER):
+        table = schema.ENTITIES[name].model.__table__  # type: ignore[attr-defined]
+        ids = [uuid.UUID(h) for e, h in kept if e == name]
+        stmt = delete(table).where(table.c.server_version.is_(None))
+        if ids:
+            stmt = stmt.where(table.c.id.not_in(ids))
+        removed += s.execute(stmt).rowcount
+    if removed:
+        log.info("re-download removed %d local rows the server no longer has in scope", removed)
+    return removed
+
+
+def _rows_with_ops(s: Session) -> set[tuple[str, str]]:
+    return {(e, i.hex) for e, i in s.execute(select(SyncOutbox.entity, SyncOutbox.entity_id))}
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def digest(s: Session) -> dict[str, dict[str, Any]]:
+    """Live synced rows per entity: count and XOR of the ids' low 64 bits (as the server keeps)."""
+    out = {}
+    conn = s.connection()
+    for name in schema.ORDER:
+        count = 0
+        xor = 0
+        for (rid,) in conn.exec_driver_sql(
+            f'SELECT id FROM "{name}" WHERE deleted = 0 AND server_version IS NOT NULL'
+        ):
+            count += 1
+            xor ^= int(rid[16:32], 16)
+        if count:
+            out[name] = {"count": count, "xor": f"{xor:016x}"}
+    return out
+
+
+def last_sync_at(s: Session) -> datetime | None:
+    value = state(s, LAST_SYNC_AT)
+    return datetime.fromisoformat(value) if value else None

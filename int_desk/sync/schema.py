@@ -1,0 +1,206 @@
+"""What syncs and how each column travels: one codec per column kind.
+
+The wire form is dialect-free JSON: UUIDs as canonical strings, dates ``YYYY-MM-DD``, UTC times
+as the store's own ISO text, booleans, numbers, text and JSON values. The server validates
+pushed values with the same table; the client turns wire values straight into SQLite storage
+values so a page of thousands of rows is one ``executemany``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text, types
+
+from int_desk.store.base import Base, Synced, UTCDateTime
+from int_desk.store.models import SYNCED_MODELS
+
+# Bookkeeping columns that never conflict (the server's order decides them).
+META_FIELDS = frozenset({"created_at", "created_by", "updated_at", "updated_by"})
+# Columns that are not data on the wire: the id travels beside the data, the version is the server's.
+NOT_DATA = frozenset({"id", "server_version"})
+# Append-only records: contacts and notes, health events, huddle attendance. They never conflict.
+APPEND_ONLY = frozenset({"contact", "health_event", "huddle_attendee"})
+# Reference data managed centrally (admin seeding), visible to every signed-in user.
+GLOBAL_ENTITIES = frozenset({"place", "organisation", "member"})
+MAX_TEXT = 100_000
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # uuid | date | datetime | json | bool | int | float | str
+    nullable: bool
+    max_length: int | None
+
+
+def _kind(col_type: Any) -> tuple[str, int | None]:
+    if isinstance(col_type, UTCDateTime):
+        return "datetime", None
+    if isinstance(col_type, types.Uuid):
+        return "uuid", None
+    if isinstance(col_type, Date):
+        return "date", None
+    if isinstance(col_type, JSON):
+        return "json", None
+    if isinstance(col_type, Boolean):
+        return "bool", None
+    if isinstance(col_type, Integer):
+        return "int", None
+    if isinstance(col_type, Float):
+        return "float", None
+    if isinstance(col_type, Text):
+        return "str", MAX_TEXT
+    if isinstance(col_type, String):
+        return "str", col_type.length
+    raise TypeError(f"no sync codec for {col_type!r}")
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    model: type[Synced]
+    columns: dict[str, Column]  # data columns (everything except id and server_version)
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns.values() if not c.nullable)
+
+
+def _entity(model: type[Synced]) -> Entity:
+    table = model.__table__  # type: ignore[attr-defined]
+    cols = {}
+    for c in table.columns:
+        if c.name in NOT_DATA:
+            continue
+        kind, max_length = _kind(c.type)
+        cols[c.name] = Column(c.name, kind, bool(c.nullable), max_length)
+    return Entity(table.name, model, cols)
+
+
+ENTITIES: dict[str, Entity] = {m.__tablename__: _entity(m) for m in SYNCED_MODELS}  # type: ignore[attr-defined]
+# Parents before children, so a full download can be applied in this order.
+ORDER: tuple[str, ...] = tuple(t.name for t in Base.metadata.sorted_tables if t.name in ENTITIES)
+
+
+# --- local values <-> wire --------------------------------------------------------------------
+
+
+def to_wire(kind: str, value: Any) -> Any:
+    """A Python value from the ORM (or a Core select) as its wire form."""
+    if value is None:
+        return None
+    if kind == "uuid":
+        return str(value)
+    if kind == "datetime":
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if kind == "date":
+        return value.isoformat()
+    return value
+
+
+def row_to_wire(entity: Entity, row: Any) -> dict[str, Any]:
+    """Every data column of an ORM object or Core row mapping as wire values."""
+    get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
+    return {name: to_wire(col.kind, get(name)) for name, col in entity.columns.items()}
+
+
+def wire_to_storage(kind: str, value: Any) -> Any:
+    """A (validated) wire value as SQLite stores it for SQLAlchemy's types."""
+    if value is None:
+        return None
+    if kind == "uuid":
+        return value.replace("-", "")
+    if kind == "bool":
+        return 1 if value else 0
+    if kind == "json":
+        return json.dumps(value)
+    return value
+
+
+def wire_to_python(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "uuid":
+        return uuid.UUID(value)
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    return value
+
+
+def storage_uuid(value: uuid.UUID | str) -> str:
+    return value.hex if isinstance(value, uuid.UUID) else value.replace("-", "")
+
+
+# --- validation (the server uses this for every pushed value) ---------------------------------
+
+
+class InvalidValue(ValueError):
+    """A pushed value does not fit its column; the message names the field, never the value."""
+
+
+def check_value(entity: Entity, field: str, value: Any) -> Any:
+    """Return the canonical wire value or raise InvalidValue."""
+    col = entity.columns.get(field)
+    if col is None:
+        raise InvalidValue(f"{entity.name}.{field} is not a synced field")
+    if value is None:
+        if not col.nullable:
+            raise InvalidValue(f"{entity.name}.{field} may not be empty")
+        return None
+    k = col.kind
+    try:
+        if k == "uuid":
+            if not isinstance(value, str):
+                raise TypeError
+            return str(uuid.UUID(value))
+        if k == "date":
+            if not isinstance(value, str):
+                raise TypeError
+            return date.fromisoformat(value).isoformat()
+        if k == "datetime":
+            if not isinstance(value, str):
+                raise TypeError
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise TypeError
+            return parsed.astimezone(UTC).isoformat(timespec="microseconds")
+        if k == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if k == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
+                raise TypeError
+            return value
+        if k == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError
+            return float(value)
+        if k == "str":
+            if not isinstance(value, str):
+                raise TypeError
+            if col.max_length is not None and len(value) > col.max_length:
+                raise InvalidValue(f"{entity.name}.{field} is longer than {col.max_length}")
+            return value
+        if k == "json":
+            if len(json.dumps(value)) > MAX_TEXT:
+                raise InvalidValue(f"{entity.name}.{field} is too large")
+            return value
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidValue):
+            raise
+        raise InvalidValue(f"{entity.name}.{field} should be of kind {k}") from None
+    raise InvalidValue(f"{entity.name}.{field} has an unknown kind")
+
+
+def id_hash_part(value: uuid.UUID | str) -> int:
+    """The 64 low bits of an id: XOR-ed over a set they give an order-independent digest."""
+    text = value.hex if isinstance(value, uuid.UUID) else value.replace("-", "")
+    return int(text[16:32], 16)
