@@ -331,6 +331,37 @@ class HuddleItem(Synced, Base):
     rolled_over_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
+# Covering indexes the huddle agenda reads through (services/huddles.py): each rule seeks on its
+# own predicate and never touches the table rows (migration 0003).
+Index("ix_flag_code_active", Flag.code, Flag.active, Flag.deleted, Flag.patient_id)
+Index("ix_escalation_status", Escalation.status, Escalation.deleted, Escalation.patient_id)
+Index(
+    "ix_health_event_kind_occurred",
+    HealthEvent.kind,
+    HealthEvent.occurred_on,
+    HealthEvent.deleted,
+    HealthEvent.patient_id,
+)
+Index(
+    "ix_care_plan_status_review",
+    CarePlan.status,
+    CarePlan.review_date,
+    CarePlan.deleted,
+    CarePlan.patient_id,
+)
+Index("ix_task_status_due", Task.status, Task.due_on, Task.deleted, Task.patient_id)
+Index("ix_task_huddle_item", Task.huddle_item_id)
+Index(
+    "ix_cohort_membership_agenda",
+    CohortMembership.cohort_id,
+    CohortMembership.discharged_on,
+    CohortMembership.deleted,
+    CohortMembership.patient_id,
+    CohortMembership.priority,
+    CohortMembership.enrolled_on,
+)
+
+
 # --- local-only tables (not synced) ----------------------------------------------------------
 
 
