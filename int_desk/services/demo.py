@@ -138,6 +138,9 @@ def build_demo(
         mid for mid, role in members_by_team[teams[0]] if role is Role.CARE_COORDINATOR
     )
     set_current_member(session, coordinator)
+    from int_desk.services.caseload import rebuild_index  # derived cache, built while data is hot
+
+    rebuild_index(session)
     audit.record(
         session, actor_id=None, action=AuditAction.EXECUTE, entity_type="workspace",
         detail=f"demo built: patients={patients} seed={seed}",

@@ -1,0 +1,173 @@
+"""``int-desk caseload`` and ``int-desk import-cohort``: the caseload window's list and the
+cohort import, headless (same services, same filters and saved views)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from int_desk.cli.common import add_workspace_arg, open_workspace
+from int_desk.domain.errors import ValidationError
+from int_desk.services import caseload as cl
+from int_desk.services import cohort_import as ci
+from int_desk.services.identity import current_actor
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("caseload", help="print the caseload (same rows and views as the window)")
+    add_workspace_arg(p)
+    p.add_argument("--team", help="team name (default: all your teams)")
+    p.add_argument("--cohort", action="append", help="cohort name (repeatable)")
+    p.add_argument("--view", help='saved view, e.g. "My caseload" or "Reviews overdue"')
+    p.add_argument("--search", default="", help="name, NHS number or postcode")
+    p.add_argument("--sort", choices=cl.SORT_KEYS, help="sort column")
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--limit", type=int, help="print at most this many rows")
+    p.set_defaults(func=run_caseload)
+
+    p = sub.add_parser(
+        "import-cohort", help="import a PHM extract (CSV) into a cohort, with a validation report"
+    )
+    add_workspace_arg(p)
+    p.add_argument("--cohort", required=True, help="cohort name")
+    p.add_argument("--team", help="team name, when several of your teams share the cohort name")
+    p.add_argument("file", type=Path, help="CSV file")
+    p.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    p.add_argument(
+        "--map", action="append", default=[], metavar="COLUMN=FIELD",
+        help=f"map a column to a field ({', '.join(ci.FIELDS)}, {ci.IGNORE})",
+    )  # fmt: skip
+    p.add_argument("--strict", action="store_true", help="import nothing when any row is rejected")
+    p.set_defaults(func=run_import)
+
+
+def _filters(args: argparse.Namespace, session, actor) -> cl.CaseloadFilter:  # noqa: ANN001
+    f = (
+        cl.load_view(session=session, actor=actor, name=args.view)
+        if args.view
+        else cl.CaseloadFilter()
+    )
+    if args.team:
+        f.team_ids = [cl.resolve_team(session, actor, args.team).hex]
+    if args.cohort:
+        f.cohort_ids = [cl.resolve_cohort(session, actor, c).hex for c in args.cohort]
+    if args.search:
+        f.search = args.search
+    if args.sort:
+        f.sort = args.sort
+        f.descending = args.desc
+    return f
+
+
+def _record(r: cl.CaseloadRow, today: date) -> dict[str, object]:
+    return {
+        "name": r.display_name,
+        "nhs_number": r.nhs_display,
+        "age": r.age(today),
+        "cohorts": r.cohorts,
+        "priority": r.priority.value,
+        "lead_professional": r.lead_name,
+        "last_contact": r.last_contact.date().isoformat() if r.last_contact else "",
+        "next_review_due": r.next_review.isoformat() if r.next_review else "",
+        "care_plan": r.plan_label(today),
+        "open_tasks": r.open_tasks,
+        "flags": r.flag_labels(),
+        "attention": _attention(r, today),
+    }
+
+
+def _attention(r: cl.CaseloadRow, today: date) -> str:
+    out = []
+    if r.priority.value == "high":
+        out.append("HIGH PRIORITY")
+    if r.review_overdue(today):
+        out.append("REVIEW OVERDUE")
+    if r.tasks_overdue(today):
+        out.append("TASK OVERDUE")
+    if not r.active and r.discharged_on:
+        out.append(f"DISCHARGED {r.discharged_on.isoformat()}")
+    return " ".join(out)
+
+
+def run_caseload(args: argparse.Namespace) -> int:
+    today = date.today()
+    with open_workspace(args.workspace) as ws, ws.session() as s:
+        actor = current_actor(s)
+        f = _filters(args, s, actor)
+        rows = cl.caseload(session=s, actor=actor, filters=f, today=today, limit=args.limit)
+        records = [_record(r, today) for r in rows]
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    elif args.format == "csv":
+        keys = ["name", "nhs_number", "age", "cohorts", "priority", "lead_professional",
+                "last_contact", "next_review_due", "care_plan", "open_tasks", "flags",
+                "attention"]  # fmt: skip
+        w = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
+        w.writeheader()
+        w.writerows(records)
+    else:
+        _print_table(records)
+        print(f"{len(records)} people")
+    return 0
+
+
+def _print_table(records: list[dict[str, object]]) -> None:
+    cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12), ("age", "Age", 3),
+            ("cohorts", "Cohort(s)", 16), ("priority", "Priority", 8),
+            ("lead_professional", "Lead", 18), ("last_contact", "Last contact", 12),
+            ("next_review_due", "Review due", 10), ("care_plan", "Care plan", 14),
+            ("open_tasks", "Tasks", 5), ("attention", "Attention", 30)]  # fmt: skip
+    print("  ".join(f"{label:<{w}}" for _, label, w in cols).rstrip())
+    for r in records:
+        print("  ".join(f"{str(r[k])[:w]:<{w}}" for k, _, w in cols).rstrip())
+
+
+def run_import(args: argparse.Namespace) -> int:
+    if not args.file.exists():
+        raise ValidationError(f"No such file: {args.file}")
+    table = ci.read_csv(args.file)
+    mapping = ci.apply_overrides(ci.auto_mapping(table.headers), args.map)
+    with open_workspace(args.workspace) as ws:
+        with ws.session() as s:
+            actor = current_actor(s)
+            cohort_id = _cohort_id(s, actor, args)
+            preview = ci.build_preview(
+                session=s, actor=actor, cohort_id=cohort_id, table=table, mapping=mapping
+            )
+        print("Column mapping:")
+        for column, fld in preview.mapping.items():
+            print(f"  {column} -> {ci.FIELDS.get(fld, fld)}")
+        for line in preview.report_lines():
+            print(line)
+        if preview.problems:
+            return 2
+        rejected = len(preview.rejected)
+        if args.dry_run:
+            print("Dry run: nothing was written.")
+            return 1 if rejected else 0
+        if args.strict and rejected:
+            print("Strict: rows were rejected, so nothing was written.")
+            return 1
+        with ws.session() as s:
+            result = ci.apply_import(session=s, actor=current_actor(s), preview=preview)
+        print(
+            f"Imported into {preview.cohort_name}: {result.created_patients} new people, "
+            f"{result.enrolled} enrolled, {result.updated} updated, {result.unchanged} unchanged, "
+            f"{result.rejected} rejected (not imported)."
+        )
+    return 1 if rejected else 0
+
+
+def _cohort_id(s, actor, args: argparse.Namespace):  # noqa: ANN001, ANN202
+    if args.team:
+        team = cl.resolve_team(s, actor, args.team)
+        from dataclasses import replace
+
+        actor = replace(actor, team_ids=frozenset({team}))
+    return cl.resolve_cohort(s, actor, args.cohort)

@@ -1,0 +1,938 @@
+"""The caseload query: ordered row keys for a filter, and the rows themselves fetched by batch.
+
+One function serves the window and ``int-desk caseload``. Sorting, filtering and search run in
+SQL over ``caseload_index``, a derived, local-only table (one row per person per team) with an
+FTS5 index for name / NHS number / postcode search. The index is a cache, never a source of
+truth:
+
+* SQLite triggers on the source tables (patient, cohort_membership, contact, task, care_plan,
+  flag, escalation, cohort) note changed patients in ``caseload_dirty``, so every writer - our
+  services, other engineers' services, sync - keeps it fresh without knowing it exists;
+* every query first re-computes the dirty patients (usually none or a handful);
+* when the index is missing, of an older layout, or a trigger has gone (a batch migration
+  recreating a table drops its triggers), it is dropped and rebuilt in full.
+
+These tables are created by this module, not Alembic, because they hold nothing that cannot be
+rebuilt from the synced tables (as a search index would); sync never sees them.
+
+Row keys are the index's integer rowids (stable across refreshes), so a 50,000-row result is a
+list of ints; ``fetch_rows`` renders only the rows a view asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from int_desk.domain.actor import Actor
+from int_desk.domain.errors import NotFound, ValidationError
+from int_desk.domain.permissions import Permission
+from int_desk.domain.vocab import (
+    OPEN_TASK_STATUSES,
+    AuditAction,
+    FlagCode,
+    Priority,
+)
+from int_desk.services.patient_actions import _require, clean_text
+from int_desk.store import audit
+from int_desk.store.models import Cohort, Member, Place, SavedView, Team
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = "6"
+RECENT_DISCHARGE_DAYS = 30
+
+# --- schema of the derived index -------------------------------------------------------------
+
+_INDEX_DDL = (
+    """CREATE TABLE caseload_index (
+        rowid INTEGER PRIMARY KEY,
+        patient_id CHAR(32) NOT NULL,
+        team_id CHAR(32) NOT NULL,
+        sort_name TEXT NOT NULL,
+        family_name TEXT NOT NULL,
+        given_name TEXT NOT NULL,
+        nhs CHAR(10) NOT NULL,
+        dob CHAR(10) NOT NULL,
+        postcode TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        cohorts TEXT NOT NULL,
+        cohort_ids TEXT NOT NULL,
+        discharged_on CHAR(10),
+        priority_rank INTEGER NOT NULL,
+        lead_member_id CHAR(32),
+        lead_name TEXT,
+        last_contact TEXT,
+        next_review CHAR(10),
+        plan_status TEXT NOT NULL,
+        open_tasks INTEGER NOT NULL,
+        min_open_due CHAR(10),
+        open_escalations INTEGER NOT NULL,
+        flags TEXT NOT NULL,
+        UNIQUE (team_id, patient_id)
+    )""",
+    "CREATE INDEX caseload_index_patient ON caseload_index (patient_id)",
+    "CREATE INDEX caseload_index_team_name ON caseload_index (team_id, active, sort_name, nhs)",
+    "CREATE INDEX caseload_index_nhs ON caseload_index (nhs)",
+    "CREATE INDEX caseload_index_team_contact ON caseload_index (team_id, active, last_contact)",
+    "CREATE INDEX caseload_index_team_review ON caseload_index (team_id, active, next_review)",
+    "CREATE VIRTUAL TABLE caseload_fts USING fts5(name, nhs, pc, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')",
+    "CREATE TABLE caseload_dirty (patient_id CHAR(32) PRIMARY KEY) WITHOUT ROWID",
+    "CREATE TABLE caseload_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+_INDEX_TABLES = ("caseload_fts", "caseload_index", "caseload_dirty", "caseload_meta")
+
+# (trigger table, expression giving the patient id of NEW/OLD row)
+_WATCHED = {
+    "patient": "{row}.id",
+    "cohort_membership": "{row}.patient_id",
+    "contact": "{row}.patient_id",
+    "task": "{row}.patient_id",
+    "care_plan": "{row}.patient_id",
+    "flag": "{row}.patient_id",
+    "escalation": "{row}.patient_id",
+}
+
+
+def _trigger_ddl() -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for table, expr in _WATCHED.items():
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            name = f"caseload_dirty_{table}_{event.lower()}"
+            body = f"INSERT OR IGNORE INTO caseload_dirty (patient_id) VALUES ({expr.format(row=row)});"
+            if event == "UPDATE" and table != "patient":
+                # A row moved to another patient: both go stale.
+                body += f" INSERT OR IGNORE INTO caseload_dirty (patient_id) VALUES ({expr.format(row='OLD')});"
+            out.append((name, f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END"))
+    # A team member renamed: the rows naming them as lead.
+    name = "caseload_dirty_member_update"
+    out.append(
+        (
+            name,
+            f"CREATE TRIGGER {name} AFTER UPDATE OF name ON member BEGIN "
+            "INSERT OR IGNORE INTO caseload_dirty (patient_id) "
+            "SELECT patient_id FROM cohort_membership WHERE lead_member_id = NEW.id; END",
+        )
+    )
+    # A cohort renamed or moved between teams changes its members' rows.
+    name = "caseload_dirty_cohort_update"
+    out.append(
+        (
+            name,
+            f"CREATE TRIGGER {name} AFTER UPDATE ON cohort BEGIN "
+            "INSERT OR IGNORE INTO caseload_dirty (patient_id) "
+            "SELECT patient_id FROM cohort_membership WHERE cohort_id = NEW.id; END",
+        )
+    )
+    return out
+
+
+_TRIGGERS = _trigger_ddl()
+
+_OPEN = ", ".join(f"'{s}'" for s in OPEN_TASK_STATUSES)
+_MEMBERSHIPS = """
+SELECT cm.patient_id, c.team_id,
+       max(cm.discharged_on IS NULL),
+       coalesce(group_concat(CASE WHEN cm.discharged_on IS NULL THEN c.name END, ', '),
+                group_concat(c.name, ', ')),
+       ',' || coalesce(group_concat(CASE WHEN cm.discharged_on IS NULL THEN c.id END, ','),
+                group_concat(c.id, ',')) || ',',
+       CASE WHEN max(cm.discharged_on IS NULL) = 1 THEN NULL ELSE max(cm.discharged_on) END,
+       min((CASE cm.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END)
+           + (CASE WHEN cm.discharged_on IS NULL THEN 0 ELSE 10 END)),
+       cm.lead_member_id, m.name
+FROM cohort_membership cm JOIN cohort c ON c.id = cm.cohort_id
+LEFT JOIN member m ON m.id = cm.lead_member_id
+WHERE cm.deleted = 0 AND c.deleted = 0 {where}
+GROUP BY cm.patient_id, c.team_id
+"""
+# Per (patient, team) above, the best-priority active membership gives the lead (SQLite's
+# bare-column rule with a single min()); memberships discharged rank after active ones.
+_OPEN = ", ".join(f"'{s}'" for s in OPEN_TASK_STATUSES)
+_PER_PATIENT = {
+    "patient": "SELECT id, family_name, given_name, nhs_number, date_of_birth, postcode "
+    "FROM patient WHERE deleted = 0 {where}",
+    "contact": "SELECT patient_id, max(occurred_at) FROM contact WHERE deleted = 0 {where} "
+    "GROUP BY patient_id",
+    "plan": "SELECT patient_id, status, review_date, version FROM care_plan "
+    "WHERE deleted = 0 AND status IN ('active', 'draft', 'closed') {where}",
+    "task": f"SELECT patient_id, count(*), min(due_on) FROM task WHERE status IN ({_OPEN}) "
+    "AND deleted = 0 {where} GROUP BY patient_id",
+    "escalation": "SELECT patient_id, count(*) FROM escalation WHERE status = 'open' "
+    "AND deleted = 0 {where} GROUP BY patient_id",
+    "flag": "SELECT patient_id, group_concat(code, ',') FROM flag WHERE active = 1 "
+    "AND deleted = 0 {where} GROUP BY patient_id",
+}
+
+
+def _compute(session: Session, patient_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
+    """Index rows for these patients (all when None): one aggregate query per source table,
+    merged here (several times faster on SQLCipher than correlated subqueries)."""
+    params: tuple[Any, ...] = ()
+    where = ""
+    if patient_ids is not None:
+        params = tuple(patient_ids)
+        where = f"AND {{col}} IN ({', '.join('?' * len(params))})"
+
+    def run(sql: str, col: str) -> list[Any]:
+        return list(_exec(session, sql.format(where=where.format(col=col)), params))
+
+    members = run(_MEMBERSHIPS, "cm.patient_id")
+    pq = _PER_PATIENT
+    patients = {r[0]: r for r in run(pq["patient"], "id")}
+    last_contact = dict(run(pq["contact"], "patient_id"))
+    plans: dict[str, list[Any]] = {}
+    for pid, status, review, version in run(pq["plan"], "patient_id"):
+        plans.setdefault(pid, []).append((status, review, version))
+    tasks = {r[0]: (r[1], r[2]) for r in run(pq["task"], "patient_id")}
+    escalations = dict(run(pq["escalation"], "patient_id"))
+    flags = dict(run(pq["flag"], "patient_id"))
+    out = []
+    for pid, team, active, cohorts, cohort_ids, discharged, best, lead, lead_name in members:
+        p = patients.get(pid)
+        if p is None:
+            continue
+        _, family, given, nhs, dob, postcode = p
+        mine = plans.get(pid, ())
+        actives = [x for x in mine if x[0] == "active"]
+        if actives:
+            plan, review = "active", max(actives, key=lambda x: x[2])[1]
+        else:
+            review = None
+            plan = "draft" if any(x[0] == "draft" for x in mine) else ("closed" if mine else "none")
+        n_tasks, min_due = tasks.get(pid, (0, None))
+        flag_text = flags.get(pid)
+        out.append(
+            (pid, team, f"{fold(family)}\x1f{fold(given)}", family, given, nhs, dob, postcode,
+             active, cohorts or "", cohort_ids or ",", discharged, best % 10, lead, lead_name,
+             last_contact.get(pid), review, plan, n_tasks, min_due, escalations.get(pid, 0),
+             f",{flag_text}," if flag_text else "")
+        )  # fmt: skip
+    return out
+
+
+_INDEX_COLS = (
+    "patient_id, team_id, sort_name, family_name, given_name, nhs, dob, postcode, active, "
+    "cohorts, cohort_ids, discharged_on, priority_rank, lead_member_id, lead_name, last_contact, "
+    "next_review, plan_status, open_tasks, min_open_due, open_escalations, flags"
+)
+
+
+# Letters Unicode does not decompose into a base letter plus an accent.
+_BASE_LETTERS = str.maketrans(
+    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae",
+     "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"}
+)  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form for sorting and searching names (Zoë = Zoe)."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_LETTERS))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _fts_row(rowid: int, family: str, given: str, nhs: str, postcode: str) -> tuple[Any, ...]:
+    return (rowid, fold(f"{given} {family}"), nhs, postcode.replace(" ", "").lower())
+
+
+def _exec(session: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+    return session.connection().exec_driver_sql(sql, tuple(params) if params else ())
+
+
+def _index_state(session: Session) -> bool:
+    """True when the index exists, has the current layout and all its triggers."""
+    names = {
+        r[0]
+        for r in _exec(
+            session,
+            "SELECT name FROM sqlite_master WHERE name LIKE 'caseload%' AND type IN "
+            "('table', 'trigger')",
+        )
+    }
+    if not {"caseload_index", "caseload_fts", "caseload_dirty", "caseload_meta"} <= names:
+        return False
+    if not {n for n, _ in _TRIGGERS} <= names:
+        return False
+    version = _exec(session, "SELECT value FROM caseload_meta WHERE key = 'version'").scalar()
+    return bool(version == INDEX_VERSION)
+
+
+def rebuild_index(session: Session) -> int:
+    """Drop and rebuild the whole caseload index; returns the number of rows."""
+    for name, _ in _TRIGGERS:
+        _exec(session, f"DROP TRIGGER IF EXISTS {name}")
+    for table in _INDEX_TABLES:
+        _exec(session, f"DROP TABLE IF EXISTS {table}")
+    for ddl in _INDEX_DDL:
+        _exec(session, ddl)
+    rows = _compute(session, None)
+    conn = session.connection()
+    conn.exec_driver_sql(
+        f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({', '.join('?' * 22)})", rows
+    )
+    fts = [
+        _fts_row(*r)
+        for r in _exec(
+            session, "SELECT rowid, family_name, given_name, nhs, postcode FROM caseload_index"
+        )
+    ]
+    conn.exec_driver_sql("INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts)
+    for _, ddl in _TRIGGERS:
+        _exec(session, ddl)
+    _exec(session, "INSERT INTO caseload_meta (key, value) VALUES ('version', ?)", (INDEX_VERSION,))
+    log.info("caseload index rebuilt: %d rows", len(rows))
+    return len(rows)
+
+
+def refresh_index(session: Session) -> int:
+    """Bring the index up to date; returns how many patients were re-computed (-1: rebuilt)."""
+    if not _index_state(session):
+        rebuild_index(session)
+        return -1
+    dirty = [r[0] for r in _exec(session, "SELECT patient_id FROM caseload_dirty")]
+    if not dirty:
+        return 0
+    if len(dirty) > 5000:
+        rebuild_index(session)
+        return -1
+    conn = session.connection()
+    for start in range(0, len(dirty), 500):
+        chunk = dirty[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = _compute(session, chunk)
+        keep = {(r[1], r[0]) for r in rows}
+        old = list(
+            _exec(
+                session,
+                f"SELECT rowid, team_id, patient_id FROM caseload_index WHERE patient_id IN ({marks})",
+                chunk,
+            )
+        )
+        gone = [(rowid,) for rowid, team, pid in old if (team, pid) not in keep]
+        if gone:
+            conn.exec_driver_sql("DELETE FROM caseload_index WHERE rowid = ?", gone)
+        if rows:
+            sets = ", ".join(
+                f"{c.strip()} = excluded.{c.strip()}" for c in _INDEX_COLS.split(",")[2:]
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({', '.join('?' * 22)}) "
+                f"ON CONFLICT (team_id, patient_id) DO UPDATE SET {sets}",
+                rows,
+            )
+        conn.exec_driver_sql(
+            "DELETE FROM caseload_fts WHERE rowid = ?", [(rowid,) for rowid, _, _ in old]
+        )
+        fts = [
+            _fts_row(*r)
+            for r in _exec(
+                session,
+                "SELECT rowid, family_name, given_name, nhs, postcode FROM caseload_index "
+                f"WHERE patient_id IN ({marks})",
+                chunk,
+            )
+        ]
+        if fts:
+            conn.exec_driver_sql(
+                "INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts
+            )
+        conn.exec_driver_sql(
+            "DELETE FROM caseload_dirty WHERE patient_id = ?", [(p,) for p in chunk]
+        )
+    return len(dirty)
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+class Col:
+    """Caseload columns (the window's and the CLI's), in display order."""
+
+    NAME, NHS, AGE, COHORTS, PRIORITY, LEAD, LAST_CONTACT, NEXT_REVIEW, PLAN, TASKS, FLAGS = range(
+        11
+    )
+
+
+COLUMNS = (
+    ("name", "Name"),
+    ("nhs", "NHS number"),
+    ("age", "Age"),
+    ("cohorts", "Cohort(s)"),
+    ("priority", "Priority"),
+    ("lead", "Lead professional"),
+    ("last_contact", "Last contact"),
+    ("next_review", "Next review due"),
+    ("plan", "Care plan"),
+    ("tasks", "Open tasks"),
+    ("flags", "Flags"),
+)
+SORT_KEYS = tuple(k for k, _ in COLUMNS)
+
+_ORDER_SQL = {
+    "name": "ci.sort_name {dir}",
+    "nhs": "ci.nhs {dir}",
+    "age": "ci.dob {rdir}",
+    "cohorts": "ci.cohorts {dir}",
+    "priority": "ci.priority_rank {dir}",
+    "lead": "ci.lead_name IS NULL, ci.lead_name {dir}",
+    "last_contact": "ci.last_contact IS NULL, ci.last_contact {dir}",
+    "next_review": "ci.next_review IS NULL, ci.next_review {dir}",
+    "plan": "ci.plan_status {dir}",
+    "tasks": "ci.open_tasks {dir}",
+    "flags": "length(ci.flags) {dir}",
+}
+
+PLAN_STATUSES = ("active", "draft", "none", "review_overdue")
+PLAN_STATUS_LABELS = {
+    "active": "Active",
+    "draft": "Draft",
+    "closed": "Closed",
+    "none": "No plan",
+    "review_overdue": "Review overdue",
+}
+MEMBERSHIP_STATES = ("active", "recently_discharged", "all")
+
+
+@dataclass
+class CaseloadFilter:
+    """What to show. Every list means 'any of'; empty means no restriction. JSON-friendly."""
+
+    team_ids: list[str] = field(default_factory=list)
+    cohort_ids: list[str] = field(default_factory=list)
+    place_ids: list[str] = field(default_factory=list)
+    lead_member_ids: list[str] = field(default_factory=list)  # "me" = the signed-in member
+    priorities: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    plan_status: list[str] = field(default_factory=list)  # active|draft|none|review_overdue
+    review_overdue: bool = False
+    membership: str = "active"  # active | recently_discharged | all
+    search: str = ""
+    sort: str = "name"
+    descending: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> CaseloadFilter:
+        data = data or {}
+        known = {f.name for f in fields(cls)}
+        f = cls(**{k: v for k, v in data.items() if k in known})
+        f.validate()
+        return f
+
+    def validate(self) -> None:
+        if self.sort not in SORT_KEYS:
+            raise ValidationError(f"Unknown sort column '{self.sort}'.", field="sort")
+        if self.membership not in MEMBERSHIP_STATES:
+            raise ValidationError("Unknown membership filter.", field="membership")
+        for p in self.priorities:
+            if p not in {x.value for x in Priority}:
+                raise ValidationError(f"Unknown priority '{p}'.", field="priorities")
+        for fl in self.flags:
+            if fl not in {x.value for x in FlagCode}:
+                raise ValidationError(f"Unknown flag '{fl}'.", field="flags")
+        for ps in self.plan_status:
+            if ps not in PLAN_STATUSES:
+                raise ValidationError(f"Unknown care-plan status '{ps}'.", field="plan_status")
+        if len(self.search) > 200:
+            raise ValidationError("Search text is too long.", field="search")
+
+
+BUILT_IN_VIEWS: dict[str, CaseloadFilter] = {
+    "My caseload": CaseloadFilter(lead_member_ids=["me"]),
+    "Reviews overdue": CaseloadFilter(review_overdue=True, sort="next_review"),
+    "Recently discharged": CaseloadFilter(membership="recently_discharged"),
+    "No care plan": CaseloadFilter(plan_status=["none"]),
+    "Whole caseload": CaseloadFilter(),
+}
+
+
+# --- search ----------------------------------------------------------------------------------
+
+_NHS_LIKE = re.compile(r"^[\d\s-]+$")
+_POSTCODE_LIKE = re.compile(r"^[A-Za-z]{1,2}\d[A-Za-z\d]?(\s*\d[A-Za-z]{0,2})?$")
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def nhs_prefix(text: str) -> str | None:
+    """The digits when the search looks like (part of) an NHS number, spaces allowed."""
+    text = text.strip()
+    if text and _NHS_LIKE.match(text):
+        digits = re.sub(r"\D", "", text)
+        return digits[:10] or None
+    return None
+
+
+def fts_query(text: str) -> str | None:
+    """Translate what a user types into an FTS5 query (prefix match on every word).
+
+    Digits (spaces and hyphens allowed) search NHS numbers; a postcode shape searches postcodes
+    (spaces ignored); anything else searches names, accent- and case-insensitively.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if _NHS_LIKE.match(text):
+        digits = re.sub(r"\D", "", text)
+        return f"nhs : {_quote(digits)}*" if digits else None
+    if _POSTCODE_LIKE.match(text):
+        return f"pc : {_quote(text.replace(' ', '').lower())}*"
+    words = [w for w in re.split(r"[\s,]+", fold(text)) if w.strip("\"'-.")]
+    if not words:
+        return None
+    return " AND ".join(f"name : {_quote(w)}*" for w in words[:8])
+
+
+# --- the query -------------------------------------------------------------------------------
+
+
+def _scope_teams(session: Session, actor: Actor, f: CaseloadFilter) -> list[str]:
+    teams = {t.hex for t in actor.team_ids}
+    if f.team_ids:
+        wanted = {uuid.UUID(str(t)).hex for t in f.team_ids}
+        teams &= wanted
+    if f.place_ids:
+        places = [uuid.UUID(str(p)) for p in f.place_ids]
+        in_places = {
+            t.hex for t in session.scalars(select(Team.id).where(Team.place_id.in_(places)))
+        }
+        teams &= in_places
+    return sorted(teams)
+
+
+def _where(
+    session: Session, actor: Actor, f: CaseloadFilter, today: date
+) -> tuple[list[str], list[Any]]:
+    teams = _scope_teams(session, actor, f)
+    if not teams:
+        return ["0"], []
+    where = [f"ci.team_id IN ({', '.join('?' * len(teams))})"]
+    params: list[Any] = list(teams)
+    if f.membership == "active":
+        where.append("ci.active = 1")
+    elif f.membership == "recently_discharged":
+        where.append("ci.active = 0 AND ci.discharged_on >= ?")
+        params.append((today - timedelta(days=RECENT_DISCHARGE_DAYS)).isoformat())
+    if f.cohort_ids:
+        ids = [uuid.UUID(str(c)).hex for c in f.cohort_ids]
+        where.append("(" + " OR ".join("instr(ci.cohort_ids, ?) > 0" for _ in ids) + ")")
+        params.extend(f",{c}," for c in ids)
+    if f.lead_member_ids:
+        leads = [
+            actor.member_id.hex if str(m) == "me" else uuid.UUID(str(m)).hex
+            for m in f.lead_member_ids
+        ]
+        where.append(f"ci.lead_member_id IN ({', '.join('?' * len(leads))})")
+        params.extend(leads)
+    if f.priorities:
+        ranks = [Priority(p).rank for p in f.priorities]
+        where.append(f"ci.priority_rank IN ({', '.join('?' * len(ranks))})")
+        params.extend(ranks)
+    if f.flags:
+        where.append("(" + " OR ".join("instr(ci.flags, ?) > 0" for _ in f.flags) + ")")
+        params.extend(f",{fl}," for fl in f.flags)
+    if f.plan_status:
+        parts = []
+        for ps in f.plan_status:
+            if ps == "review_overdue":
+                parts.append("(ci.plan_status = 'active' AND ci.next_review < ?)")
+                params.append(today.isoformat())
+            elif ps == "none":
+                parts.append("ci.plan_status IN ('none', 'closed')")
+            else:
+                parts.append("ci.plan_status = ?")
+                params.append(ps)
+        where.append("(" + " OR ".join(parts) + ")")
+    if f.review_overdue:
+        where.append("ci.plan_status = 'active' AND ci.next_review < ?")
+        params.append(today.isoformat())
+    digits = nhs_prefix(f.search)
+    if digits:
+        where.append("ci.nhs >= ? AND ci.nhs < ?")
+        params.extend((digits, digits + ":"))  # ':' sorts just after '9'
+    match = None if digits else fts_query(f.search)
+    if match:
+        where.append("ci.rowid IN (SELECT rowid FROM caseload_fts WHERE caseload_fts MATCH ?)")
+        params.append(match)
+    return where, params
+
+
+def _order(f: CaseloadFilter) -> str:
+    direction = "DESC" if f.descending else "ASC"
+    reverse = "ASC" if f.descending else "DESC"
+    primary = _ORDER_SQL[f.sort].format(dir=direction, rdir=reverse)
+    return f"{primary}, ci.sort_name ASC, ci.rowid ASC"
+
+
+def query_keys(
+    *,
+    session: Session,
+    actor: Actor,
+    filters: CaseloadFilter,
+    today: date | None = None,
+    refresh: bool = True,
+) -> list[int]:
+    """The ordered row keys of the caseload for ``filters`` (re-computing stale rows first)."""
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    filters.validate()
+    if refresh:
+        refresh_index(session)
+    today = today or date.today()
+    where, params = _where(session, actor, filters, today)
+    sql = (
+        "SELECT ci.rowid FROM caseload_index ci "
+        f"WHERE {' AND '.join(where)} ORDER BY {_order(filters)}"
+    )
+    # The driver's own cursor: a 50,000-key result in a few ms, without per-row wrappers.
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        return [r[0] for r in cursor.execute(sql, tuple(params)).fetchall()]
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    key: int
+    patient_id: uuid.UUID
+    team_id: uuid.UUID
+    family_name: str
+    given_name: str
+    nhs_number: str
+    date_of_birth: date
+    postcode: str
+    active: bool
+    cohorts: str
+    discharged_on: date | None
+    priority: Priority
+    lead_member_id: uuid.UUID | None
+    lead_name: str
+    last_contact: datetime | None
+    next_review: date | None
+    plan_status: str
+    open_tasks: int
+    next_task_due: date | None
+    open_escalations: int
+    flags: tuple[FlagCode, ...]
+
+    @property
+    def display_name(self) -> str:
+        """NHS style: FAMILY name in capitals, then given name."""
+        return f"{self.family_name.upper()}, {self.given_name}"
+
+    @property
+    def nhs_display(self) -> str:
+        n = self.nhs_number
+        return f"{n[:3]} {n[3:6]} {n[6:]}"
+
+    def age(self, today: date) -> int:
+        dob = self.date_of_birth
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+    def review_overdue(self, today: date) -> bool:
+        return (
+            self.plan_status == "active"
+            and self.next_review is not None
+            and self.next_review < today
+        )
+
+    def tasks_overdue(self, today: date) -> bool:
+        return self.next_task_due is not None and self.next_task_due < today
+
+    def plan_label(self, today: date) -> str:
+        if self.review_overdue(today):
+            return PLAN_STATUS_LABELS["review_overdue"]
+        return PLAN_STATUS_LABELS.get(self.plan_status, self.plan_status)
+
+    def flag_labels(self) -> str:
+        return ", ".join(f.label for f in self.flags)
+
+
+_FLAG_ORDER = {code.value: i for i, code in enumerate(FlagCode)}
+
+
+def _date(v: str | None) -> date | None:
+    return date.fromisoformat(v) if v else None
+
+
+def fetch_rows(*, session: Session, keys: Sequence[int]) -> dict[int, CaseloadRow]:
+    """Render the rows for ``keys`` (a visible window of the result); unknown keys are absent."""
+    out: dict[int, CaseloadRow] = {}
+    keys = list(keys)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        sql = (
+            "SELECT ci.rowid, ci.patient_id, ci.team_id, ci.family_name, ci.given_name, ci.nhs, "
+            "ci.dob, ci.postcode, ci.active, ci.cohorts, ci.discharged_on, ci.priority_rank, "
+            "ci.lead_member_id, ci.lead_name, ci.last_contact, ci.next_review, ci.plan_status, "
+            "ci.open_tasks, ci.min_open_due, ci.open_escalations, ci.flags "
+            "FROM caseload_index ci "
+            f"WHERE ci.rowid IN ({', '.join('?' * len(chunk))})"
+        )
+        for r in _exec(session, sql, chunk):
+            flags = tuple(
+                FlagCode(c)
+                for c in sorted(
+                    (c for c in r[20].split(",") if c in _FLAG_ORDER), key=_FLAG_ORDER.get
+                )
+            )
+            out[r[0]] = CaseloadRow(
+                key=r[0],
+                patient_id=uuid.UUID(r[1]),
+                team_id=uuid.UUID(r[2]),
+                family_name=r[3],
+                given_name=r[4],
+                nhs_number=r[5],
+                date_of_birth=date.fromisoformat(r[6]),
+                postcode=r[7],
+                active=bool(r[8]),
+                cohorts=r[9],
+                discharged_on=_date(r[10]),
+                priority=(Priority.HIGH, Priority.MEDIUM, Priority.LOW)[r[11]],
+                lead_member_id=uuid.UUID(r[12]) if r[12] else None,
+                lead_name=r[13] or "",
+                last_contact=datetime.fromisoformat(r[14]) if r[14] else None,
+                next_review=_date(r[15]),
+                plan_status=r[16],
+                open_tasks=r[17],
+                next_task_due=_date(r[18]),
+                open_escalations=r[19],
+                flags=flags,
+            )
+    return out
+
+
+def caseload(
+    *,
+    session: Session,
+    actor: Actor,
+    filters: CaseloadFilter,
+    today: date | None = None,
+    limit: int | None = None,
+) -> list[CaseloadRow]:
+    """The whole result rendered (CLI, exports); the window uses query_keys + fetch_rows."""
+    keys = query_keys(session=session, actor=actor, filters=filters, today=today)
+    if limit is not None:
+        keys = keys[:limit]
+    rows = fetch_rows(session=session, keys=keys)
+    audit.record(
+        session, actor_id=actor.member_id, action=AuditAction.READ, entity_type="caseload",
+        detail=f"rows={len(keys)}",
+    )  # fmt: skip
+    return [rows[k] for k in keys if k in rows]
+
+
+def find_key(session: Session, patient_id: uuid.UUID, keys: Sequence[int]) -> int | None:
+    """The row key (within ``keys``) of a patient, e.g. to re-select them after a refresh."""
+    rowids = {
+        r[0]
+        for r in _exec(
+            session, "SELECT rowid FROM caseload_index WHERE patient_id = ?", (patient_id.hex,)
+        )
+    }
+    for k in keys:
+        if k in rowids:
+            return k
+    return None
+
+
+# --- filter choices --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    teams: list[Choice]
+    cohorts: list[Choice]  # label "Cohort (Team)" when the actor is in more than one team
+    places: list[Choice]
+    leads: list[Choice]
+
+
+def filter_choices(*, session: Session, actor: Actor) -> FilterChoices:
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    teams = list(
+        session.execute(
+            select(Team.id, Team.name, Team.place_id)
+            .where(Team.id.in_(actor.team_ids), Team.deleted.is_(False))
+            .order_by(Team.name)
+        )
+    )
+    multi = len(teams) > 1
+    team_names = {t.id: t.name for t in teams}
+    cohorts = [
+        Choice(c.id.hex, f"{c.name} ({team_names[c.team_id]})" if multi else c.name)
+        for c in session.scalars(
+            select(Cohort)
+            .where(Cohort.team_id.in_(actor.team_ids), Cohort.deleted.is_(False))
+            .order_by(Cohort.name)
+        )
+    ]
+    places = [
+        Choice(p.id.hex, p.name)
+        for p in session.scalars(
+            select(Place).where(Place.id.in_([t.place_id for t in teams])).order_by(Place.name)
+        )
+    ]
+    from int_desk.store.models import TeamMembership
+
+    leads = [
+        Choice(mid.hex, name)
+        for mid, name in session.execute(
+            select(Member.id, Member.name)
+            .join(TeamMembership, TeamMembership.member_id == Member.id)
+            .where(
+                TeamMembership.team_id.in_(actor.team_ids),
+                Member.active.is_(True),
+                Member.deleted.is_(False),
+            )
+            .distinct()
+            .order_by(Member.name)
+        )
+    ]
+    return FilterChoices([Choice(t.id.hex, t.name) for t in teams], cohorts, places, leads)
+
+
+def resolve_cohort(session: Session, actor: Actor, name_or_id: str) -> uuid.UUID:
+    """A cohort of the actor's teams by name (case-insensitive) or id."""
+    try:
+        cid = uuid.UUID(name_or_id)
+    except ValueError:
+        cid = None
+    q = select(Cohort).where(Cohort.team_id.in_(actor.team_ids), Cohort.deleted.is_(False))
+    found = [
+        c
+        for c in session.scalars(q)
+        if c.id == cid or c.name.casefold() == name_or_id.strip().casefold()
+    ]
+    if not found:
+        raise NotFound(f"No cohort called '{name_or_id}' in your teams.")
+    if len(found) > 1:
+        raise ValidationError(
+            f"More than one of your teams has a cohort called '{name_or_id}'; add --team.",
+            field="cohort",
+        )
+    return found[0].id
+
+
+def resolve_team(session: Session, actor: Actor, name_or_id: str) -> uuid.UUID:
+    for t in session.scalars(select(Team).where(Team.id.in_(actor.team_ids))):
+        if t.id.hex == name_or_id.replace("-", "") or t.name.casefold() == name_or_id.casefold():
+            return t.id
+    raise NotFound(f"No team called '{name_or_id}' among your teams.")
+
+
+# --- saved views -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewInfo:
+    name: str
+    built_in: bool
+    id: uuid.UUID | None = None
+
+
+def list_views(*, session: Session, actor: Actor) -> list[ViewInfo]:
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    views = [ViewInfo(name, True) for name in BUILT_IN_VIEWS]
+    for v in session.scalars(
+        select(SavedView)
+        .where(
+            (SavedView.member_id == actor.member_id) | SavedView.member_id.is_(None),
+            SavedView.deleted.is_(False),
+        )
+        .order_by(SavedView.name)
+    ):
+        if v.name not in BUILT_IN_VIEWS:
+            views.append(ViewInfo(v.name, v.member_id is None, v.id))
+    return views
+
+
+def load_view(*, session: Session, actor: Actor, name: str) -> CaseloadFilter:
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    for built_in, f in BUILT_IN_VIEWS.items():
+        if built_in.casefold() == name.strip().casefold():
+            return replace(f, team_ids=list(f.team_ids))
+    for v in session.scalars(
+        select(SavedView).where(
+            (SavedView.member_id == actor.member_id) | SavedView.member_id.is_(None),
+            SavedView.deleted.is_(False),
+        )
+    ):
+        if v.name.casefold() == name.strip().casefold():
+            return CaseloadFilter.from_json(v.filters)
+    raise NotFound(f"No saved view called '{name}'.")
+
+
+def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFilter) -> SavedView:
+    """Save (or overwrite) one of the actor's own views. Search text is not saved."""
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    name = clean_text(name, "name", label="View name", max_len=120)
+    if name.casefold() in {n.casefold() for n in BUILT_IN_VIEWS}:
+        raise ValidationError("That name belongs to a built-in view.", field="name")
+    filters.validate()
+    data = replace(filters, search="").to_json()
+    view = next(
+        (
+            v
+            for v in session.scalars(
+                select(SavedView).where(
+                    SavedView.member_id == actor.member_id, SavedView.deleted.is_(False)
+                )
+            )
+            if v.name.casefold() == name.casefold()
+        ),
+        None,
+    )
+    if view is None:
+        view = SavedView(member_id=actor.member_id, name=name, filters=data)
+        view.created_by = actor.member_id
+        session.add(view)
+        action = AuditAction.CREATE
+    else:
+        view.filters = data
+        action = AuditAction.UPDATE
+    view.updated_by = actor.member_id
+    session.flush()
+    audit.record(
+        session, actor_id=actor.member_id, action=action, entity_type="saved_view",
+        entity_id=view.id, detail="fields=name,filters",
+    )  # fmt: skip
+    return view
+
+
+def delete_view(*, session: Session, actor: Actor, name: str) -> None:
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    for v in session.scalars(
+        select(SavedView).where(
+            SavedView.member_id == actor.member_id, SavedView.deleted.is_(False)
+        )
+    ):
+        if v.name.casefold() == name.strip().casefold():
+            v.deleted = True
+            v.updated_by = actor.member_id
+            session.flush()
+            audit.record(
+                session, actor_id=actor.member_id, action=AuditAction.DELETE,
+                entity_type="saved_view", entity_id=v.id, detail="",
+            )  # fmt: skip
+            return
+    raise NotFound(f"No saved view of yours called '{name}'.")

@@ -1,0 +1,633 @@
+"""Cohort import from a population health management (PHM) extract (CSV).
+
+    table = read_csv(path)                                # headers + raw rows, any usual encoding
+    mapping = auto_mapping(table.headers)                 # 'NHS Number', 'DOB', 'Forename'...
+    preview = build_preview(session=s, actor=a, cohort_id=c, table=table, mapping=mapping)
+    apply_import(session=s, actor=a, preview=preview, progress=..., cancelled=...)
+
+The preview writes nothing; it classifies every row (new person, enrol existing person, update,
+unchanged, skipped, rejected with reasons). ``apply_import`` writes the accepted rows in the
+caller's single transaction: cancelling (``Interrupted``) or any error rolls everything back, so
+nothing is half-written. Re-importing the same file finds every row unchanged and writes nothing
+but the audit entry of the attempt.
+
+Reasons name the line, the field and what is wrong; they repeat no NHS number, name or date of
+birth (the report may be printed or logged).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from int_desk.domain import nhs_number
+from int_desk.domain.actor import Actor
+from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
+from int_desk.domain.permissions import Permission
+from int_desk.domain.vocab import AuditAction, OrganisationKind, Priority, Sex
+from int_desk.services.caseload import fold
+from int_desk.services.patient_actions import _require
+from int_desk.store import audit
+from int_desk.store.base import utcnow
+from int_desk.store.models import Cohort, CohortMembership, Organisation, Patient
+
+log = logging.getLogger(__name__)
+
+MAX_ROWS = 200_000
+MAX_FILE_BYTES = 100 * 1024 * 1024
+DEFAULT_REASON = "Identified in PHM extract"
+
+FIELDS: dict[str, str] = {
+    "nhs_number": "NHS number",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "full_name": "Full name",
+    "date_of_birth": "Date of birth",
+    "postcode": "Postcode",
+    "practice_code": "Practice code",
+    "reason": "Reason for inclusion",
+    "risk_score": "Risk score",
+    "sex": "Sex",
+}
+IGNORE = "ignore"
+REQUIRED = ("nhs_number", "date_of_birth")
+
+# Usual PHM extract spellings, compared with case, spaces and punctuation removed.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "nhs_number": ("nhsnumber", "nhsno", "nhs", "nhsnum", "patientnhsnumber", "nhsnumbers"),
+    "given_name": ("forename", "forenames", "givenname", "firstname", "first", "given"),
+    "family_name": ("surname", "familyname", "lastname", "family"),
+    "full_name": ("name", "patientname", "fullname"),
+    "date_of_birth": ("dateofbirth", "dob", "birthdate", "dateofbirthddmmyyyy", "birthdt"),
+    "postcode": ("postcode", "postalcode", "patientpostcode", "pcode"),
+    "practice_code": (
+        "practicecode", "practice", "gppracticecode", "odscode", "practiceodscode",
+        "registeredpractice", "practiceods", "gpcode", "gppractice",
+    ),
+    "reason": ("reasonforinclusion", "reason", "inclusionreason", "cohortreason", "criteria"),
+    "risk_score": ("riskscore", "risk", "score", "riskofadmission", "efiscore"),
+    "sex": ("sex", "gender"),
+}  # fmt: skip
+_HEADER_LOOKUP = {syn: f for f, syns in _SYNONYMS.items() for syn in syns}
+
+_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%Y%m%d")
+_SEX = {
+    "f": Sex.FEMALE, "female": Sex.FEMALE, "m": Sex.MALE, "male": Sex.MALE,
+    "o": Sex.OTHER, "other": Sex.OTHER, "u": Sex.UNKNOWN, "unknown": Sex.UNKNOWN,
+    "": Sex.UNKNOWN, "i": Sex.OTHER, "indeterminate": Sex.OTHER,
+}  # fmt: skip
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", h.lower())
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CsvTable:
+    headers: list[str]
+    rows: list[list[str]]  # raw cells
+    first_line: int = 2  # file line of rows[0] (header is line 1)
+    source_name: str = ""
+
+
+def read_csv(source: Path | str | bytes, *, name: str = "") -> CsvTable:
+    """Read a CSV file (path) or its bytes/text; UTF-8 (with or without BOM) or Windows-1252."""
+    if isinstance(source, Path):
+        if source.stat().st_size > MAX_FILE_BYTES:
+            raise ValidationError("That file is too large to import (over 100 MB).")
+        data: bytes | str = source.read_bytes()
+        name = name or source.name
+    else:
+        data = source
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    else:
+        text = data.lstrip("\ufeff")
+    if not text.strip():
+        raise ValidationError("The file is empty.")
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ValidationError("The file has no header row.") from None
+    if not any(headers):
+        raise ValidationError("The file's first line has no column names.")
+    rows = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            rows.append([])  # keep line numbers true; blank lines are skipped later
+            continue
+        rows.append(row)
+        if len(rows) > MAX_ROWS:
+            raise ValidationError(f"The file has more than {MAX_ROWS:,} rows.")
+    return CsvTable(headers, rows, 2, name)
+
+
+def auto_mapping(headers: list[str]) -> dict[str, str]:
+    """Column -> field for every header we recognise; others map to 'ignore'."""
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for h in headers:
+        f = _HEADER_LOOKUP.get(_norm_header(h))
+        if f and f not in used:
+            mapping[h] = f
+            used.add(f)
+        else:
+            mapping[h] = IGNORE
+    return mapping
+
+
+def apply_overrides(
+    mapping: dict[str, str], overrides: list[str] | dict[str, str]
+) -> dict[str, str]:
+    """Apply ``COLUMN=FIELD`` overrides (CLI --map or the dialog's choices)."""
+    pairs: list[tuple[str, str]]
+    if isinstance(overrides, dict):
+        pairs = list(overrides.items())
+    else:
+        pairs = []
+        for item in overrides:
+            column, sep, fld = item.rpartition("=")
+            if not sep or not column.strip():
+                raise ValidationError(f"--map needs COLUMN=FIELD, not '{item}'.", field="map")
+            pairs.append((column.strip(), fld.strip()))
+    out = dict(mapping)
+    by_norm = {_norm_header(h): h for h in out}
+    for column, fld in pairs:
+        header = column if column in out else by_norm.get(_norm_header(column))
+        if header is None:
+            raise ValidationError(f"The file has no column '{column}'.", field="map")
+        if fld != IGNORE and fld not in FIELDS:
+            raise ValidationError(
+                f"Unknown field '{fld}'; use one of: {', '.join(FIELDS)}, {IGNORE}.", field="map"
+            )
+        if fld != IGNORE:
+            for h, f in out.items():  # a field comes from one column only
+                if f == fld:
+                    out[h] = IGNORE
+        out[header] = fld
+    return out
+
+
+def mapping_problems(mapping: dict[str, str]) -> list[str]:
+    mapped = set(mapping.values())
+    problems = [f"No column is mapped to {FIELDS[f].lower()}." for f in REQUIRED if f not in mapped]
+    if not ({"given_name", "family_name"} <= mapped or "full_name" in mapped):
+        problems.append("Map the given and family name columns (or one full-name column).")
+    return problems
+
+
+# --- parsing one row -------------------------------------------------------------------------
+
+
+def parse_date(raw: str, today: date) -> date:
+    text = raw.strip()
+    if not text:
+        raise ValueError("date of birth is missing")
+    text = text.split("T")[0].split(" 00:00")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            d = datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if d > today:
+            raise ValueError("date of birth is in the future")
+        if d.year < today.year - 125:
+            raise ValueError("date of birth is more than 125 years ago")
+        return d
+    raise ValueError("date of birth is not a date (use e.g. 31/12/1940 or 1940-12-31)")
+
+
+def parse_postcode(raw: str) -> str:
+    text = re.sub(r"\s+", "", raw.strip().upper())
+    m = _POSTCODE.match(text)
+    if not m:
+        raise ValueError("postcode is not a UK postcode")
+    return f"{m.group(1)} {m.group(2)}"
+
+
+def split_full_name(raw: str) -> tuple[str, str]:
+    """'SMITH, John' or 'John Smith' -> (given, family)."""
+    text = " ".join(raw.split())
+    if "," in text:
+        family, _, given = text.partition(",")
+        return given.strip(), family.strip().title() if family.isupper() else family.strip()
+    parts = text.rsplit(" ", 1)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return "", text
+
+
+@dataclass
+class ParsedRow:
+    nhs_number: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    date_of_birth: date | None = None
+    postcode: str = ""
+    practice_code: str = ""
+    reason: str = ""
+    risk_score: float | None = None
+    sex: str = Sex.UNKNOWN.value
+
+
+NEW = "new"  # new person, enrolled
+ENROL = "enrol"  # existing person, enrolled
+UPDATE = "update"  # already enrolled, risk score / reason changed
+UNCHANGED = "unchanged"
+SKIPPED = "skipped"  # e.g. discharged from this cohort before: not re-enrolled silently
+REJECTED = "rejected"
+STATUS_LABELS = {
+    NEW: "New person - will be added and enrolled",
+    ENROL: "Existing person - will be enrolled",
+    UPDATE: "Already enrolled - details will be updated",
+    UNCHANGED: "Already enrolled - no change",
+    SKIPPED: "Skipped",
+    REJECTED: "Rejected",
+}
+
+
+@dataclass
+class RowResult:
+    line: int
+    status: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    values: ParsedRow | None = None
+    patient_id: uuid.UUID | None = None
+    membership_id: uuid.UUID | None = None
+    practice_id: uuid.UUID | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (NEW, ENROL, UPDATE)
+
+
+@dataclass
+class ImportPreview:
+    cohort_id: uuid.UUID
+    cohort_name: str
+    mapping: dict[str, str]
+    rows: list[RowResult]
+    problems: list[str]  # file-level (mapping) problems: nothing can be imported
+    source_name: str = ""
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def rejected(self) -> list[RowResult]:
+        return [r for r in self.rows if r.status == REJECTED]
+
+    @property
+    def to_write(self) -> list[RowResult]:
+        return [r for r in self.rows if r.accepted] if not self.problems else []
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.rejected
+
+    def summary(self) -> str:
+        if self.problems:
+            return "Cannot import: " + " ".join(self.problems)
+        parts = [
+            f"{self.count(NEW)} new",
+            f"{self.count(ENROL)} to enrol",
+            f"{self.count(UPDATE)} to update",
+            f"{self.count(UNCHANGED)} unchanged",
+        ]
+        if self.count(SKIPPED):
+            parts.append(f"{self.count(SKIPPED)} skipped")
+        parts.append(f"{self.count(REJECTED)} rejected")
+        return f"{len(self.rows)} rows: " + ", ".join(parts) + "."
+
+    def report_lines(self) -> list[str]:
+        lines = [self.summary()]
+        for r in self.rows:
+            if r.status == REJECTED:
+                lines.append(f"  line {r.line}: rejected - {'; '.join(r.problems)}")
+            elif r.notes:
+                lines.append(
+                    f"  line {r.line}: {STATUS_LABELS[r.status].lower()} - {'; '.join(r.notes)}"
+                )
+        return lines
+
+
+def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
+    row = ParsedRow()
+    problems: list[str] = []
+    raw_nhs = cells.get("nhs_number", "")
+    try:
+        row.nhs_number = nhs_number.normalise(raw_nhs)
+    except ValidationError as exc:
+        problems.append(f"invalid NHS number ({str(exc).rstrip('.').lower()})")
+    if "full_name" in cells and not (cells.get("given_name") or cells.get("family_name")):
+        row.given_name, row.family_name = split_full_name(cells["full_name"])
+    else:
+        row.given_name = " ".join(cells.get("given_name", "").split())
+        row.family_name = " ".join(cells.get("family_name", "").split())
+    for value, label in ((row.given_name, "given name"), (row.family_name, "family name")):
+        if len(value) > 100:
+            problems.append(f"{label} is longer than 100 characters")
+    try:
+        row.date_of_birth = parse_date(cells.get("date_of_birth", ""), today)
+    except ValueError as exc:
+        problems.append(str(exc))
+    if cells.get("postcode", "").strip():
+        try:
+            row.postcode = parse_postcode(cells["postcode"])
+        except ValueError as exc:
+            problems.append(str(exc))
+    row.practice_code = cells.get("practice_code", "").strip().upper()
+    row.reason = " ".join(cells.get("reason", "").split())[:2000]
+    score = cells.get("risk_score", "").strip()
+    if score:
+        try:
+            value = float(score)
+        except ValueError:
+            problems.append("risk score is not a number")
+        else:
+            if not 0.0 <= value <= 1.0:
+                problems.append("risk score must be between 0 and 1")
+            else:
+                row.risk_score = round(value, 4)
+    sex = cells.get("sex", "").strip().lower()
+    if sex in _SEX:
+        row.sex = _SEX[sex].value
+    else:
+        problems.append("sex is not one of female, male, other, unknown")
+    return row, problems
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+def _cohort(session: Session, actor: Actor, cohort_id: uuid.UUID) -> Cohort:
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None or cohort.deleted:
+        raise NotFound("That cohort is not in this workspace.")
+    if cohort.team_id not in actor.team_ids:
+        raise PermissionDenied("import into another team's cohort", actor.role.label)
+    return cohort
+
+
+def build_preview(
+    *,
+    session: Session,
+    actor: Actor,
+    cohort_id: uuid.UUID,
+    table: CsvTable,
+    mapping: dict[str, str],
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportPreview:
+    """Classify every row against the store; writes nothing."""
+    _require(session, actor, Permission.IMPORT_COHORT)
+    today = today or date.today()
+    cohort = _cohort(session, actor, cohort_id)
+    problems = mapping_problems(mapping)
+    unknown_cols = [h for h in mapping if h not in table.headers]
+    if unknown_cols:
+        problems.append(f"The mapping names columns the file lacks: {', '.join(unknown_cols)}.")
+    preview = ImportPreview(cohort.id, cohort.name, dict(mapping), [], problems, table.source_name)
+    if problems:
+        return preview
+
+    col_index = {f: table.headers.index(h) for h, f in mapping.items() if f != IGNORE}
+    parsed: list[tuple[int, ParsedRow, list[str]]] = []
+    for i, cells in enumerate(table.rows):
+        if not cells:
+            continue
+        line = table.first_line + i
+        values = {f: (cells[j] if j < len(cells) else "") for f, j in col_index.items()}
+        row, errs = _parse(values, today)
+        if len(cells) > len(table.headers) and any(c.strip() for c in cells[len(table.headers) :]):
+            errs.append("the row has more cells than the header")
+        parsed.append((line, row, errs))
+
+    # Duplicates within the file (same NHS number on several lines).
+    lines_by_nhs: dict[str, list[int]] = {}
+    for line, row, _ in parsed:
+        if row.nhs_number:
+            lines_by_nhs.setdefault(row.nhs_number, []).append(line)
+
+    numbers = [r.nhs_number for _, r, _ in parsed if r.nhs_number]
+    existing: dict[str, Patient] = {}
+    for start in range(0, len(numbers), 900):
+        for p in session.scalars(
+            select(Patient).where(Patient.nhs_number.in_(numbers[start : start + 900]))
+        ):
+            existing[p.nhs_number] = p
+    memberships: dict[uuid.UUID, list[CohortMembership]] = {}
+    ids = [p.id for p in existing.values()]
+    for start in range(0, len(ids), 900):
+        for m in session.scalars(
+            select(CohortMembership).where(
+                CohortMembership.cohort_id == cohort.id,
+                CohortMembership.patient_id.in_(ids[start : start + 900]),
+                CohortMembership.deleted.is_(False),
+            )
+        ):
+            memberships.setdefault(m.patient_id, []).append(m)
+    practices = {
+        code: pid
+        for code, pid in session.execute(
+            select(Organisation.code, Organisation.id).where(
+                Organisation.code.is_not(None),
+                Organisation.kind == OrganisationKind.GP_PRACTICE.value,
+                Organisation.deleted.is_(False),
+            )
+        )
+    }
+
+    total = len(parsed)
+    for n, (line, row, errs) in enumerate(parsed):
+        if progress and n % 500 == 0:
+            progress(n, total)
+        result = RowResult(line, REJECTED, list(errs), [], row)
+        dup_lines = lines_by_nhs.get(row.nhs_number, [])
+        if len(dup_lines) > 1:
+            others = ", ".join(str(x) for x in dup_lines if x != line)
+            result.problems.append(f"duplicate: the same NHS number is also on line(s) {others}")
+        if row.practice_code:
+            if row.practice_code in practices:
+                result.practice_id = practices[row.practice_code]
+            else:
+                result.problems.append(f"unknown practice code '{row.practice_code[:10]}'")
+        patient = existing.get(row.nhs_number) if row.nhs_number else None
+        if patient is not None:
+            result.patient_id = patient.id
+            result.problems.extend(_conflicts(patient, row))
+            if row.postcode and row.postcode != patient.postcode:
+                result.notes.append("postcode differs from the record; the record is kept")
+        else:
+            if not row.given_name or not row.family_name:
+                result.problems.append("given and family name are needed for a new person")
+            if not row.postcode:
+                result.problems.append("postcode is needed for a new person")
+            if not row.practice_code:
+                result.notes.append("no practice code")
+        if result.problems:
+            preview.rows.append(result)
+            continue
+        current = memberships.get(patient.id, []) if patient else []
+        active = [m for m in current if m.discharged_on is None]
+        if patient is None:
+            result.status = NEW
+        elif active:
+            m = active[0]
+            result.membership_id = m.id
+            changed = row.risk_score is not None and row.risk_score != m.risk_score
+            result.status = UPDATE if changed else UNCHANGED
+            if changed:
+                result.notes.append("risk score changes")
+        elif current:
+            result.status = SKIPPED
+            last = max(m.discharged_on for m in current if m.discharged_on)
+            result.notes.append(
+                f"discharged from this cohort on {last:%d %b %Y}; enrol by hand if intended"
+            )
+        else:
+            result.status = ENROL
+        preview.rows.append(result)
+    if progress:
+        progress(total, total)
+    return preview
+
+
+def _conflicts(patient: Patient, row: ParsedRow) -> list[str]:
+    out = []
+    if row.date_of_birth and row.date_of_birth != patient.date_of_birth:
+        out.append("conflicts with the existing record: date of birth differs")
+    if row.family_name and fold(row.family_name) != fold(patient.family_name):
+        out.append("conflicts with the existing record: family name differs")
+    if row.given_name and fold(row.given_name) != fold(patient.given_name):
+        out.append("conflicts with the existing record: given name differs")
+    return out
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created_patients: int
+    enrolled: int
+    updated: int
+    unchanged: int
+    rejected: int
+
+
+def apply_import(
+    *,
+    session: Session,
+    actor: Actor,
+    preview: ImportPreview,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    priority: Priority = Priority.MEDIUM,
+) -> ImportResult:
+    """Write the accepted rows in the caller's transaction; raise Interrupted on cancel.
+
+    The caller's unit of work (``ws.session()``) rolls back on Interrupted or any error, so a
+    cancelled or failed import leaves nothing behind.
+    """
+    _require(session, actor, Permission.IMPORT_COHORT)
+    if preview.problems:
+        raise ValidationError(" ".join(preview.problems))
+    cohort = _cohort(session, actor, preview.cohort_id)
+    work = preview.to_write
+    created = enrolled = updated = 0
+    now = utcnow()
+    today = date.today()
+    for n, r in enumerate(work):
+        if cancelled and cancelled():
+            raise Interrupted("Import cancelled; nothing was imported.")
+        if progress and n % 50 == 0:
+            progress(n, len(work))
+        v = r.values
+        assert v is not None
+        if r.status == NEW:
+            dup = session.scalar(select(Patient.id).where(Patient.nhs_number == v.nhs_number))
+            if dup is not None:  # someone added them since the preview
+                raise ValidationError("The workspace changed since the preview; preview again.")
+            assert v.date_of_birth is not None
+            patient = Patient(
+                nhs_number=v.nhs_number, given_name=v.given_name, family_name=v.family_name,
+                date_of_birth=v.date_of_birth, sex=v.sex, postcode=v.postcode,
+                practice_id=r.practice_id, created_by=actor.member_id, updated_by=actor.member_id,
+                created_at=now, updated_at=now,
+            )  # fmt: skip
+            session.add(patient)
+            session.flush()
+            r_patient = patient.id
+            created += 1
+        else:
+            assert r.patient_id is not None
+            r_patient = r.patient_id
+        if r.status in (NEW, ENROL):
+            m = CohortMembership(
+                cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
+                enrol_reason=v.reason or DEFAULT_REASON, source="phm_import",
+                risk_score=v.risk_score, priority=priority.value,
+                created_by=actor.member_id, updated_by=actor.member_id,
+            )  # fmt: skip
+            session.add(m)
+            session.flush()
+            enrolled += 1
+            audit.record(
+                session, actor_id=actor.member_id, action=AuditAction.CREATE,
+                entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
+            )  # fmt: skip
+        elif r.status == UPDATE:
+            m = session.get(CohortMembership, r.membership_id)
+            if m is None:
+                raise ValidationError("The workspace changed since the preview; preview again.")
+            m.risk_score = v.risk_score
+            m.updated_by = actor.member_id
+            updated += 1
+            session.flush()
+            audit.record(
+                session, actor_id=actor.member_id, action=AuditAction.UPDATE,
+                entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                detail="source=phm_import fields=risk_score",
+            )  # fmt: skip
+    if cancelled and cancelled():
+        raise Interrupted("Import cancelled; nothing was imported.")
+    result = ImportResult(
+        created, enrolled, updated, preview.count(UNCHANGED), preview.count(REJECTED)
+    )
+    audit.record(
+        session, actor_id=actor.member_id, action=AuditAction.EXECUTE, entity_type="cohort",
+        entity_id=cohort.id,
+        detail=(f"import rows={len(preview.rows)} created={created} enrolled={enrolled} "
+                f"updated={updated} unchanged={result.unchanged} rejected={result.rejected}"),
+    )  # fmt: skip
+    if progress:
+        progress(len(work), len(work))
+    log.info("cohort import: %d enrolled, %d updated", enrolled, updated)
+    return result
