@@ -13,13 +13,36 @@ from int_desk import paths
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class ScrubbingFormatter(logging.Formatter):
+    """Tracebacks as type + frames only (messages can embed SQL parameters), and anything shaped
+    like an NHS number masked in the message: a safety net under the "log ids only" rule."""
+
+    def formatException(self, ei) -> str:  # noqa: N802, ANN001 - logging override
+        from int_desk.scrub import scrubbed_traceback
+
+        return scrubbed_traceback(*ei)
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging override
+        return "(stack withheld)"
+
+    def format(self, record: logging.LogRecord) -> str:
+        from int_desk.scrub import mask_numbers
+
+        cached = record.exc_text  # another handler may have cached the unscrubbed traceback
+        record.exc_text = None
+        try:
+            return mask_numbers(super().format(record))
+        finally:
+            record.exc_text = cached
+
+
 def setup_logging(*, verbose: bool = False, to_file: bool = True) -> None:
     """Console gets warnings (everything with ``verbose``); the file gets INFO and above."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not any(type(h) is logging.StreamHandler for h in root.handlers):
         console = logging.StreamHandler()
-        console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        console.setFormatter(ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
         console.setLevel(logging.DEBUG if verbose else logging.WARNING)
         root.addHandler(console)
     if to_file and not any(isinstance(h, logging.handlers.TimedRotatingFileHandler) for h in root.handlers):
@@ -27,7 +50,7 @@ def setup_logging(*, verbose: bool = False, to_file: bool = True) -> None:
         handler = logging.handlers.TimedRotatingFileHandler(
             directory / "int-desk.log", when="midnight", backupCount=14, encoding="utf-8"
         )
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(ScrubbingFormatter(FORMAT))
         handler.setLevel(logging.INFO)
         root.addHandler(handler)
     # SQLAlchemy at INFO would log statement parameters, i.e. patient data.

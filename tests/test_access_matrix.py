@@ -17,7 +17,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import IntDeskError, PermissionDenied
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services import access, audit_log, care_plans, members, patient_actions
-from int_desk.services.patient_record import open_record
+from int_desk.services.scoped_record import open_record
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, Contact, Patient, Task, Team
 from int_desk.store.workspace import Workspace

@@ -14,7 +14,7 @@ from int_desk.app.main_window import MainWindow
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services.identity import set_current_member
-from int_desk.services.patient_record import open_record
+from int_desk.services.scoped_record import open_record
 from int_desk.store.models import Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE

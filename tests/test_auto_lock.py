@@ -161,3 +161,12 @@ def test_idle_minutes_never_above_fifteen(value: Any, teams: list, expected: int
 def test_idle_ms_is_capped(qtbot: QtBot, window: MainWindow) -> None:
     window.lock_controller.set_idle_ms(24 * 3600 * 1000)
     assert window.lock_controller.idle_ms == 15 * 60_000
+
+
+def test_idle_setting_is_read_and_capped(qtbot: QtBot, window: MainWindow) -> None:
+    window.ctx.settings.setValue(security.IDLE_SETTING, 9)
+    window.lock_controller.reload_settings()
+    assert window.lock_controller.idle_ms == 9 * 60_000
+    window.ctx.settings.setValue(security.IDLE_SETTING, 120)
+    window.lock_controller.reload_settings()
+    assert window.lock_controller.idle_ms == 15 * 60_000

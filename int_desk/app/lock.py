@@ -213,6 +213,14 @@ class LockController(QObject):
                 for c in s.scalars(select(Team.config).where(Team.id.in_(self.ctx.actor.team_ids)))
             ]
 
+    def reload_settings(self) -> None:
+        """Re-read ``security/idle_lock_minutes`` (the settings dialog calls this on save)."""
+        minutes = security.clamp_idle_minutes(
+            self.ctx.settings.value(security.IDLE_SETTING, security.DEFAULT_IDLE_MINUTES),
+            self._team_configs() if self.ctx.workspace.is_open else (),
+        )
+        self.set_idle_ms(minutes * 60_000)
+
     def set_idle_ms(self, msecs: int) -> None:
         """Idle time in milliseconds, never above 15 minutes (tests use a short one)."""
         self.idle_ms = max(1, min(int(msecs), security.MAX_IDLE_MINUTES * 60_000))

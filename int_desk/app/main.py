@@ -105,6 +105,9 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         )
         return 1
     app = create_app()
+    from int_desk.app import crash
+
+    crash.install()  # scrubbed report for anything unhandled
     hint = ""
     if workspace:
         directory = Path(workspace)
