@@ -417,3 +417,27 @@ class FirstRunDialog(QDialog):
     def done(self, result: int) -> None:
         self.tasks.wait()
         super().done(result)
+
+
+# --- start-up flow (used by main.run_app) -------------------------------------------------------
+
+
+def startup_workspace(prefs: Preferences) -> Path | None:
+    """The workspace ``int-desk`` opens without arguments: the last one opened, else the demo
+    if it was built before; None when there is none yet (then the first run is shown)."""
+    for candidate in (prefs.last_workspace(), paths.default_workspace()):
+        if candidate is not None and is_workspace(candidate):
+            return candidate
+    return None
+
+
+def run_first_run(prefs: Preferences) -> Workspace | None:
+    """Show the first-run dialog; the open workspace, or None if the user closed it."""
+    dialog = FirstRunDialog(prefs)
+    if dialog.exec() and dialog.workspace is not None:
+        return dialog.workspace
+    return None
+
+
+def remember_workspace(prefs: Preferences, directory: Path) -> None:
+    prefs.store.setValue(LAST_WORKSPACE, str(directory))

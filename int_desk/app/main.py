@@ -108,18 +108,34 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
     from int_desk.app import crash
 
     crash.install()  # scrubbed report for anything unhandled
+    from int_desk.app import first_run
+    from int_desk.app.settings_dialog import apply_appearance, follow_system_scheme
+    from int_desk.settings_schema import Preferences
+
+    prefs = Preferences(settings())
+    apply_appearance(app, prefs.color_scheme())
+    follow_system_scheme(app, prefs)
     hint = ""
+    ws: Workspace | None = None
     if workspace:
         directory = Path(workspace)
-    else:
+    elif demo:
         directory = paths.default_workspace()
-        if demo or not is_workspace(directory):
-            ensure_demo_workspace(directory)
+        ensure_demo_workspace(directory)
         hint = DEMO_HINT
+    else:
+        found = first_run.startup_workspace(prefs)  # last opened (or the demo); None: first run
+        if found is None:
+            ws = first_run.run_first_run(prefs)
+            if ws is None:
+                return 0
+        directory = found or ws.directory  # type: ignore[union-attr]
+        hint = DEMO_HINT if directory == paths.default_workspace() else ""
     try:
-        ws = open_workspace(directory, hint)
+        ws = ws or open_workspace(directory, hint)
         if ws is None:
             return 0
+        first_run.remember_workspace(prefs, ws.directory)
         ctx = make_context(ws)
     except IntDeskError as exc:
         QMessageBox.critical(None, "INT Desk", str(exc))

@@ -7,9 +7,8 @@ import logging
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QListWidgetItem, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QListWidgetItem, QMainWindow, QWidget
 
-from int_desk import __version__
 from int_desk.app.context import AppContext
 from int_desk.app.forms.main_window import Ui_MainWindow
 from int_desk.app.lock import LockController  # auto-lock, Ctrl+L, OS lock/suspend
@@ -42,6 +41,10 @@ class MainWindow(QMainWindow):
         self.lock_controller = LockController(self, ctx)
         self.form.lockAction.triggered.connect(self.lock_controller.lock)
         self.form.aboutAction.triggered.connect(self._about)
+        from int_desk.app.settings_dialog import install_settings_action
+        from int_desk.settings_schema import Preferences
+
+        self.settings_action = install_settings_action(self, Preferences(ctx.settings))
         self._restore_geometry()
 
     # --- pages --------------------------------------------------------------------------------
@@ -73,13 +76,9 @@ class MainWindow(QMainWindow):
     # --- misc ---------------------------------------------------------------------------------
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About INT Desk",
-            f"<b>INT Desk {__version__}</b><p>Caseload, shared care plans and huddles for "
-            "Integrated Neighbourhood Teams.</p><p>Open source. Bundles Qt for Python (LGPLv3), "
-            "SQLCipher (BSD), reportlab (BSD), DejaVu fonts (Bitstream Vera licence).</p>",
-        )
+        from int_desk.app.about import show_about
+
+        show_about(self)
 
     def _restore_geometry(self) -> None:
         geometry = self.ctx.settings.value("window/geometry")

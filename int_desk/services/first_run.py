@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from int_desk.domain.errors import SyncError, SyncErrorKind, ValidationError
+from int_desk.domain.errors import SyncError, SyncErrorKind, ValidationError, WorkspaceError
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.settings_schema import validate_url
 from int_desk.store import audit
@@ -28,7 +29,6 @@ from int_desk.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-ENDPOINT_META_KEY = "sync_endpoint"
 PROTOCOL_HEADER = "X-IntDesk-Protocol"
 
 Progress = Callable[[int, int, str], None]  # done, total (0 = unknown), message
@@ -105,6 +105,7 @@ class EndpointInfo:
     teams: tuple[str, ...]
     protocol: int
     certificate: CertificateInfo | None = None
+    member_id: uuid.UUID | None = None  # the user's Member row, when the endpoint says
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -203,8 +204,16 @@ def probe_endpoint(
         teams=tuple(str(t) for t in body.get("teams", ())),
         protocol=int(health.json().get("protocol", PROTOCOL_VERSION)),
         certificate=certificate,
+        member_id=_uuid_or_none(body.get("member_id")),
         notes=notes,
     )
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _detail(response: object) -> str:
@@ -218,10 +227,7 @@ def create_workspace_for_endpoint(
     directory: Path, passphrase: str, endpoint: EndpointInfo, *, remember: bool = False
 ) -> Workspace:
     """The local encrypted copy for a team member joining an endpoint (filled by the sync)."""
-    ws = Workspace.create(directory, passphrase, use_keyring=remember)
-    with ws.session() as s:
-        s.add(WorkspaceMeta(key=ENDPOINT_META_KEY, value=endpoint.url))
-    return ws
+    return Workspace.create(directory, passphrase, use_keyring=remember)
 
 
 def sync_engine_available() -> bool:
@@ -232,10 +238,65 @@ def sync_engine_available() -> bool:
     return True
 
 
+STAGES = {
+    "push": "Sending changes made on this computer",
+    "pull": "Receiving your team's records",
+    "download": "Downloading your team's records",
+    "verify": "Checking everything arrived",
+}
+
+
 def initial_sync(ws: Workspace, endpoint: EndpointInfo, token: str, progress: Progress) -> str:
-    """Download the team's records into ``ws``; returns a one-line summary for the user."""
-    from int_desk.sync import client  # the sync engine (int_desk/sync/client.py)
+    """Connect ``ws`` to the endpoint, download the team's records, sign the user in.
+
+    Returns a one-line summary for the user; raises SyncError when the download fails (the
+    workspace stays connected, so a retry continues where it stopped).
+    """
+    from int_desk.sync import client, credentials
 
     progress(0, 0, "Connecting to your team...")
-    summary = client.initial_sync(ws, endpoint.url, token, progress=progress)
-    return str(summary)
+    credentials.connect(ws, endpoint.url, token)
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        label = STAGES.get(stage, stage.capitalize())
+        progress(done, total, f"{label}: {done:,} received" if total == 0 else label)
+
+    result = client.SyncEngine(ws, endpoint.url, token, progress=on_progress).run()
+    if not result.ok:
+        kind = {k.value: k for k in SyncErrorKind}.get(
+            result.error_kind or "", SyncErrorKind.SERVER
+        )
+        raise SyncError(result.error or "The download did not finish.", kind)
+    member = sign_in_synced_member(ws, endpoint)
+    return f"{result.summary()} Signed in as {member}."
+
+
+def sign_in_synced_member(ws: Workspace, endpoint: EndpointInfo) -> str:
+    """Make the token's team member the signed-in member (by id, else by unique name)."""
+    from sqlalchemy import select
+
+    from int_desk.services.identity import CURRENT_MEMBER_KEY, set_current_member
+
+    with ws.session() as s:
+        current = s.get(WorkspaceMeta, CURRENT_MEMBER_KEY)
+        if current is not None and current.value:
+            member = s.get(Member, uuid.UUID(current.value))
+            if member is not None:
+                return member.name
+        member = None
+        if endpoint.member_id:
+            member = s.get(Member, endpoint.member_id)
+        if member is None:
+            matches = list(s.scalars(select(Member).where(Member.name == endpoint.user)))
+            if not matches and endpoint.user.startswith("member-"):
+                # Logins the endpoint's admin tool makes for seeded members: member-<id prefix>.
+                prefix = endpoint.user.removeprefix("member-")
+                matches = [m for m in s.scalars(select(Member)) if str(m.id).startswith(prefix)]
+            member = matches[0] if len(matches) == 1 else None
+        if member is None:
+            raise WorkspaceError(
+                f"Your team's records arrived, but the login '{endpoint.user}' is not linked to "
+                "a team member. Ask your administrator to link it, then press Retry."
+            )
+        set_current_member(s, member.id)
+        return member.name

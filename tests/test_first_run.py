@@ -1,0 +1,250 @@
+"""First run as a new user meets it: try the demo, create a workspace, or connect to a team.
+
+The connect path runs against a real ``int-desk serve`` on 127.0.0.1 seeded by ``int-desk admin``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from int_desk import paths
+from int_desk.app.first_run import FirstRunDialog, startup_workspace
+from int_desk.app.main import make_context, settings
+from int_desk.services.demo import build_demo
+from int_desk.settings_schema import ENDPOINT_URL, Preferences
+from int_desk.store.workspace import Workspace, is_workspace
+from tests.conftest import PASSPHRASE
+
+STRONG = "kettle harbour violet 42"
+
+
+@pytest.fixture
+def dialog(qtbot: QtBot) -> Iterator[FirstRunDialog]:
+    dlg = FirstRunDialog(Preferences(settings()))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    yield dlg
+    if dlg.workspace is not None:
+        dlg.workspace.close()
+
+
+def test_no_workspace_means_first_run() -> None:
+    assert startup_workspace(Preferences(settings())) is None
+
+
+def test_demo_path_opens_the_synthetic_demo(qtbot: QtBot, dialog: FirstRunDialog) -> None:
+    assert dialog.form.welcomeTitle.text() == "Welcome to INT Desk"
+    with qtbot.waitSignal(dialog.accepted, timeout=120_000):
+        qtbot.mouseClick(dialog.form.demoButton, Qt.MouseButton.LeftButton)
+        assert not dialog.form.createButton.isEnabled()  # busy while the demo is built
+    assert dialog.path_taken == "demo"
+    ws = dialog.workspace
+    assert ws is not None and ws.is_open
+    assert ws.directory == paths.default_workspace()
+    ctx = make_context(ws)
+    assert ctx.actor.role.label == "Care coordinator"
+    # next start opens it again instead of the first run
+    assert startup_workspace(Preferences(settings())) == paths.default_workspace()
+
+
+def test_new_workspace_path_with_strength_feedback(
+    qtbot: QtBot, dialog: FirstRunDialog, tmp_path: Path
+) -> None:
+    f = dialog.form
+    qtbot.mouseClick(f.createButton, Qt.MouseButton.LeftButton)
+    assert dialog.current_page() == FirstRunDialog.CREATE
+    assert f.aboutYouGroup.isVisible()
+    target = tmp_path / "my-workspace"
+    f.locationEdit.setText(str(target))
+    qtbot.keyClicks(f.nameEdit, "Sam Carter")
+    f.roleCombo.setCurrentIndex(f.roleCombo.findText("District nurse"))
+    qtbot.keyClicks(f.teamEdit, "Kidlington INT")
+    create = f.createWorkspaceButton
+
+    qtbot.keyClicks(f.passphraseEdit, "short")
+    assert "Too short" in f.strengthLabel.text()
+    assert f.strengthBar.value() == 0
+    assert not create.isEnabled()
+
+    f.passphraseEdit.setText("password123")
+    assert "Weak" in f.strengthLabel.text()
+    f.passphraseEdit.setText(STRONG)
+    assert "Strong" in f.strengthLabel.text() and f.strengthBar.value() == 4
+    qtbot.keyClicks(f.confirmEdit, STRONG[:-1] + "x")
+    assert "do not match" in f.matchLabel.text()
+    assert not create.isEnabled()
+    f.confirmEdit.setText(STRONG)
+    assert "match" in f.matchLabel.text() and "not" not in f.matchLabel.text()
+    assert f.keyringCheck.isEnabled() and f.keyringCheck.isChecked()  # keyring offered
+    assert create.isEnabled()
+
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
+        qtbot.mouseClick(create, Qt.MouseButton.LeftButton)
+    assert dialog.path_taken == "create"
+    assert is_workspace(target)
+    ctx = make_context(dialog.workspace)  # type: ignore[arg-type]
+    assert ctx.actor.name == "Sam Carter" and ctx.actor.role.label == "District nurse"
+    dialog.workspace.close()  # type: ignore[union-attr]
+    dialog.workspace = None
+    # the keyring was accepted: it unlocks without the passphrase; the passphrase works too
+    Workspace.open(target).close()
+    with Workspace.open(target, STRONG, use_keyring=False) as ws:
+        assert make_context(ws).actor.name == "Sam Carter"
+    assert startup_workspace(Preferences(settings())) == target
+
+
+def test_new_workspace_refuses_a_folder_in_use(
+    qtbot: QtBot, dialog: FirstRunDialog, tmp_path: Path
+) -> None:
+    f = dialog.form
+    qtbot.mouseClick(f.createButton, Qt.MouseButton.LeftButton)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("someone else's file")
+    f.locationEdit.setText(str(busy))
+    f.nameEdit.setText("Sam Carter")
+    f.teamEdit.setText("Kidlington INT")
+    f.passphraseEdit.setText(STRONG)
+    f.confirmEdit.setText(STRONG)
+    qtbot.mouseClick(f.createWorkspaceButton, Qt.MouseButton.LeftButton)
+    assert f.createErrorLabel.isVisible()
+    assert "not empty" in f.createErrorLabel.text()
+    assert dialog.workspace is None and not is_workspace(busy)
+
+
+# --- connect to a team's endpoint (real `int-desk serve`) --------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "int_desk", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real endpoint on 127.0.0.1 seeded with a small synthetic team; yields (url, token)."""
+    source = tmp_path / "team-source"
+    with Workspace.create(source, PASSPHRASE, use_keyring=False) as ws, ws.session() as s:
+        build_demo(s, patients=20, seed=3)
+    env = {**os.environ, "INT_DESK_PASSPHRASE": PASSPHRASE, "INT_DESK_HOME": str(tmp_path / "srv")}
+    db = str(tmp_path / "server.db")
+    seeded = _cli(
+        "admin",
+        "--db",
+        db,
+        "seed-from-workspace",
+        "--workspace",
+        str(source),
+        "--users",
+        "--token-for-current-member",
+        env=env,
+        cwd=tmp_path,
+    )
+    token = seeded.stdout.strip().splitlines()[-1]
+    assert token.startswith("idt_")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "int_desk", "serve", "--db", db, "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()  # printed once the database is migrated
+        assert "sync endpoint" in banner, banner
+        url = f"http://127.0.0.1:{port}"
+        # uvicorn binds just after the banner: connection retries back off 0.5 s, 1 s, 2 s ...
+        with httpx.Client(transport=httpx.HTTPTransport(retries=6), timeout=5) as client:
+            assert client.get(url + "/v1/health").status_code == 200
+        yield url, token
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_connect_path_against_a_local_endpoint(
+    qtbot: QtBot, dialog: FirstRunDialog, endpoint: tuple[str, str], tmp_path: Path
+) -> None:
+    url, token = endpoint
+    f = dialog.form
+    qtbot.mouseClick(f.connectButton, Qt.MouseButton.LeftButton)
+    assert dialog.current_page() == FirstRunDialog.CONNECT
+    assert not f.connectNextButton.isEnabled()
+
+    # a mistyped address is caught before anything is sent
+    qtbot.keyClicks(f.endpointEdit, "int.example.nhs.uk")
+    f.tokenEdit.setText(token)
+    qtbot.mouseClick(f.checkButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(f.connectErrorLabel.isVisible, timeout=10_000)
+    assert "https://" in f.connectErrorLabel.text()
+
+    # a wrong token is refused by the endpoint
+    f.endpointEdit.setText(url)
+    f.tokenEdit.setText("idt_not-a-real-token")
+    qtbot.mouseClick(f.checkButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(f.connectErrorLabel.isVisible, timeout=10_000)
+    assert "did not accept this token" in f.connectErrorLabel.text()
+    assert not f.connectNextButton.isEnabled()
+
+    f.tokenEdit.setText(token)
+    qtbot.mouseClick(f.checkButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(f.connectNextButton.isEnabled, timeout=10_000)
+    assert "no certificate to check" in f.certLabel.text()
+    assert "Connected as" in f.connectStatusLabel.text()
+    assert Preferences(settings()).endpoint_url() == url
+
+    qtbot.mouseClick(f.connectNextButton, Qt.MouseButton.LeftButton)
+    assert dialog.current_page() == FirstRunDialog.CREATE
+    assert not f.aboutYouGroup.isVisible()  # who you are comes from the team
+    target = tmp_path / "team-copy"
+    f.locationEdit.setText(str(target))
+    f.passphraseEdit.setText(STRONG)
+    f.confirmEdit.setText(STRONG)
+    assert f.createWorkspaceButton.text().replace("&", "") == "Connect and download"
+    qtbot.mouseClick(f.createWorkspaceButton, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: dialog.current_page() == FirstRunDialog.SYNC, timeout=30_000)
+    qtbot.waitUntil(f.finishButton.isEnabled, timeout=60_000)
+    assert not f.syncErrorLabel.isVisible(), f.syncErrorLabel.text()
+    assert "Synced" in f.syncStatusLabel.text() and "Signed in as" in f.syncStatusLabel.text()
+    assert f.syncProgress.value() == f.syncProgress.maximum()
+    with qtbot.waitSignal(dialog.accepted, timeout=5_000):
+        qtbot.mouseClick(f.finishButton, Qt.MouseButton.LeftButton)
+    assert dialog.path_taken == "connect"
+    ctx = make_context(dialog.workspace)  # type: ignore[arg-type]
+    with dialog.workspace.session() as s:  # type: ignore[union-attr]
+        from sqlalchemy import func, select
+
+        from int_desk.store.models import Patient
+
+        assert s.scalar(select(func.count()).select_from(Patient)) > 0
+    assert ctx.actor.name  # the token's team member is signed in
+    assert Preferences(settings()).get(ENDPOINT_URL) == url
