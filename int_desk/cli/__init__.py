@@ -15,7 +15,16 @@ from int_desk import __version__
 from int_desk.domain.errors import IntDeskError
 from int_desk.logs import setup_logging
 
-COMMANDS = ("demo", "workspace_cmds", "audit_cmd", "care_plan_cmds", "server_cmds", "sync_cmds", "caseload_cmds")
+COMMANDS = (
+    "demo",
+    "workspace_cmds",
+    "audit_cmd",
+    "care_plan_cmds",
+    "server_cmds",
+    "sync_cmds",
+    "caseload_cmds",
+    "huddle_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
