@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import IntDeskError, PermissionDenied
+from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services import access, audit_log, care_plans, members, patient_actions
 from int_desk.services.scoped_record import open_record
@@ -200,3 +201,69 @@ def test_team_grants_widen_access_but_never_clinical_content_for_vcse(
     assert _outcome(demo_ws, vcse, pid, _see_clinical) is False
     with demo_ws.session() as s:
         assert access.granted_permissions(s, vcse) == frozenset()
+
+
+def _denials(ws: Workspace, actor: Actor) -> int:
+    with ws.session() as s:
+        return len(
+            s.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.actor_id == actor.member_id,
+                    AuditEvent.entity_type == access.DENIED_ENTITY,
+                )
+            ).all()
+        )
+
+
+def test_denial_audit_survives_rollback_and_never_drops_the_callers_work(
+    demo_ws: Workspace,
+) -> None:
+    with demo_ws.session() as s:
+        nurse = actor_of_role(s, Role.DISTRICT_NURSE)
+        pid = patient_in_scope(s, nurse)
+    # 1. the error propagates after a write: the write is rolled back, the denial is kept
+    with pytest.raises(PermissionDenied):
+        with demo_ws.session() as s:
+            s.add(Contact(patient_id=pid, kind="note", text="first", clinical=True))
+            s.flush()
+            access.require(s, nurse, Permission.SIGN_OFF_PLAN, patient_id=pid)
+    # 2. the caller catches the denial and carries on: its work and one denial are committed
+    with demo_ws.session() as s:
+        s.add(Contact(patient_id=pid, kind="note", text="second", clinical=True))
+        s.flush()
+        with pytest.raises(PermissionDenied):
+            access.require(s, nurse, Permission.SIGN_OFF_PLAN, patient_id=pid)
+    with demo_ws.session() as s:
+        texts = set(s.scalars(select(Contact.text).where(Contact.patient_id == pid)))
+        assert "first" not in texts and "second" in texts
+        assert audit.verify(s).intact
+    assert _denials(demo_ws, nurse) == 2
+
+
+def test_record_pane_service_obeys_vcse_scope(demo_ws: Workspace) -> None:
+    """The caseload record pane's service (patient_record) applies the same rules."""
+    from int_desk.services.patient_record import WITHHELD, patient_record
+
+    with demo_ws.session() as s:
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        lead = actor_of_role(s, Role.CLINICAL_LEAD)
+        pid = patient_in_scope(s, vcse)
+        s.add(Contact(patient_id=pid, kind="note", text="Started new medicine", clinical=True))
+        s.add(Task(patient_id=pid, description="Review bloods", owner_member_id=lead.member_id))
+        s.add(Task(patient_id=pid, description="Befriending", owner_member_id=vcse.member_id))
+        caseload_not_referred = s.scalar(
+            select(Patient.id).where(
+                access.visible_patient_filter(lead), ~access.visible_patient_filter(vcse)
+            )
+        )
+    assert caseload_not_referred is not None
+    with demo_ws.session() as s:
+        record = patient_record(session=s, actor=vcse, patient_id=pid)
+    texts = [e.text for e in record.timeline]
+    assert "Started new medicine" not in texts and WITHHELD in texts
+    assert not record.clinical_visible and record.long_term_conditions == ""
+    assert "Befriending" in {t.description for t in record.open_tasks}
+    assert "Review bloods" not in {t.description for t in record.open_tasks}
+    with pytest.raises(PermissionDenied):
+        with demo_ws.session() as s:
+            patient_record(session=s, actor=vcse, patient_id=caseload_not_referred)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, inspect, or_, select
+from sqlalchemy import ColumnElement, and_, event, exists, false, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
@@ -79,6 +79,32 @@ def can(session: Session, actor: Actor, permission: Permission) -> bool:
     return allowed(actor, permission, granted_permissions(session, actor))
 
 
+def _has_uncommitted_writes(session: Session) -> bool:
+    """True when the caller's connection holds written, uncommitted rows (a write lock)."""
+    if not session.in_transaction():
+        return False
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
+def _write_denial(bind: Any, entry: dict[str, Any]) -> None:
+    with Session(bind) as own, own.begin():
+        audit.record(own, **entry)
+
+
+def _after_rollback(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for entry in pending or ():
+        _write_denial(session.get_bind(), entry)
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+_PENDING = "int_desk_pending_denials"
+
+
 def deny(
     session: Session,
     actor: Actor,
@@ -89,20 +115,26 @@ def deny(
 ) -> PermissionDenied:
     """Audit a denied attempt and return the error to raise.
 
-    A denial ends the unit of work: uncommitted changes in ``session`` are rolled back (as they
-    would be when the error propagates), then the audit entry is committed on its own so it
-    survives. Call checks before writing anything.
+    The entry survives whatever the caller does next: with nothing written yet in ``session``
+    it is committed at once on its own connection; otherwise it joins the caller's transaction
+    and, should that roll back (the usual fate of a raised PermissionDenied), is written again
+    right after the rollback. The caller's own work is never rolled back or committed here.
     """
-    session.rollback()
-    audit.record(
-        session,
+    entry: dict[str, Any] = dict(
         actor_id=actor.member_id,
         action=AuditAction.EXECUTE,
         entity_type=DENIED_ENTITY,
         patient_id=patient_id,
         detail=f"denied:{permission.value if permission else 'scope'}",
     )
-    session.commit()
+    if _has_uncommitted_writes(session):
+        audit.record(session, **entry)
+        if not event.contains(session, "after_rollback", _after_rollback):
+            event.listen(session, "after_rollback", _after_rollback)
+            event.listen(session, "after_commit", _after_commit)
+        session.info.setdefault(_PENDING, []).append(entry)
+    else:
+        _write_denial(session.get_bind(), entry)
     return PermissionDenied(what, actor.role.label)
 
 

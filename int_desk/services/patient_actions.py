@@ -19,12 +19,12 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
-from int_desk.domain.permissions import Permission, allowed, require
+from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import (
     AuditAction,
     ContactKind,
@@ -37,6 +37,7 @@ from int_desk.domain.vocab import (
     TaskKind,
     TaskStatus,
 )
+from int_desk.services import access
 from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
@@ -77,61 +78,39 @@ def today() -> date:
 
 
 def granted_permissions(session: Session, actor: Actor) -> frozenset[str]:
-    """Permissions the actor's teams grant to the actor's role in their configuration."""
-    if not actor.team_ids:
-        return frozenset()
-    grants: set[str] = set()
-    for config in session.scalars(select(Team.config).where(Team.id.in_(actor.team_ids))):
-        grants.update((config or {}).get(ROLE_GRANTS_KEY, {}).get(actor.role.value, ()))
-    return frozenset(grants)
+    """Permissions the actor's teams grant to the actor's role (never clinical content for
+    VCSE/admin roles, whatever a team configures): see ``services.access``."""
+    return access.granted_permissions(session, actor)
 
 
 def can(session: Session, actor: Actor, permission: Permission) -> bool:
-    return allowed(actor, permission, granted_permissions(session, actor))
+    return access.can(session, actor, permission)
 
 
 def _require(session: Session, actor: Actor, permission: Permission) -> None:
-    require(actor, permission, granted_permissions(session, actor))
+    """Audited PermissionDenied unless the role or a team grant allows it."""
+    access.require(session, actor, permission)
 
 
 def in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
-    """True when the patient is (or was) in a cohort of one of the actor's teams, or - for a
-    VCSE worker - has been referred to them."""
-    if actor.team_ids:
-        enrolled = session.scalar(
-            select(
-                exists().where(
-                    CohortMembership.patient_id == patient_id,
-                    CohortMembership.deleted.is_(False),
-                    CohortMembership.cohort_id == Cohort.id,
-                    Cohort.team_id.in_(actor.team_ids),
-                )
-            )
-        )
-        if enrolled:
-            return True
-    if actor.role is Role.VCSE_WORKER:
-        return bool(
-            session.scalar(
-                select(
-                    exists().where(
-                        Referral.patient_id == patient_id,
-                        Referral.to_member_id == actor.member_id,
-                        Referral.deleted.is_(False),
-                    )
-                )
-            )
-        )
-    return False
+    """True when the patient is (or was) in a cohort of one of the actor's teams; a VCSE worker's
+    scope is only the people referred to them (``access.visible_patient_filter``)."""
+    return access.in_scope(session, actor, patient_id)
 
 
 def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
-    """The patient, if it exists and is within the actor's scope."""
+    """The patient, if it exists and is within the actor's scope (denials are audited)."""
     patient = session.get(Patient, _uuid(patient_id, "patient_id")) if patient_id else None
     if patient is None or patient.deleted:
         raise NotFound("That patient is not in this workspace.")
     if not in_scope(session, actor, patient.id):
-        raise PermissionDenied("act for a patient outside your teams' caseload", actor.role.label)
+        raise access.deny(
+            session,
+            actor,
+            "act for a patient outside your teams' caseload",
+            permission=Permission.VIEW_CASELOAD,
+            patient_id=patient.id,
+        )
     return patient
 
 

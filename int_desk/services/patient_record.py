@@ -27,6 +27,7 @@ from int_desk.domain.vocab import (
     Role,
     TaskKind,
 )
+from int_desk.services import access
 from int_desk.services.patient_actions import _require, can, get_patient
 from int_desk.store import audit
 from int_desk.store.models import (
@@ -223,7 +224,13 @@ def patient_record(
         )
     )
     tasks = list(
-        session.scalars(select(Task).where(Task.patient_id == p.id, Task.deleted.is_(False)))
+        session.scalars(
+            select(Task).where(
+                Task.patient_id == p.id,
+                Task.deleted.is_(False),
+                access.visible_task_filter(actor),  # a VCSE worker: only their own tasks
+            )
+        )
     )
     referrals = list(
         session.scalars(
@@ -349,7 +356,7 @@ def patient_record(
                 _at(h.occurred_on),
                 "health_event",
                 HealthEventKind(h.kind).label,
-                h.detail or h.source,
+                (h.detail if clinical else "") or h.source,
                 "",
                 "",
                 h.id,
