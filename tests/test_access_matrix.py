@@ -267,3 +267,23 @@ def test_record_pane_service_obeys_vcse_scope(demo_ws: Workspace) -> None:
     with pytest.raises(PermissionDenied):
         with demo_ws.session() as s:
             patient_record(session=s, actor=vcse, patient_id=caseload_not_referred)
+
+
+def test_caseload_list_shows_a_vcse_worker_only_people_referred_to_them(
+    demo_ws: Workspace,
+) -> None:
+    from int_desk.services import caseload
+
+    def listed(actor: Actor) -> set[uuid.UUID]:
+        with demo_ws.session() as s:
+            f = caseload.CaseloadFilter(membership="all")
+            keys = caseload.query_keys(session=s, actor=actor, filters=f)
+            return {r.patient_id for r in caseload.fetch_rows(session=s, keys=keys).values()}
+
+    with demo_ws.session() as s:
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        coordinator = actor_of_role(s, Role.CARE_COORDINATOR)
+        referred = set(s.scalars(select(Patient.id).where(access.visible_patient_filter(vcse))))
+    vcse_rows = listed(vcse)
+    assert vcse_rows and vcse_rows <= referred
+    assert len(listed(coordinator)) > 3 * len(vcse_rows)

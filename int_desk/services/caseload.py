@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
-from int_desk.domain.permissions import Permission
+from int_desk.domain.permissions import REFERRED_ONLY_ROLES, Permission
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
     AuditAction,
@@ -522,6 +522,12 @@ def _where(
         return ["0"], []
     where = [f"ci.team_id IN ({', '.join('?' * len(teams))})"]
     params: list[Any] = list(teams)
+    if actor.role in REFERRED_ONLY_ROLES:  # a VCSE worker: only people referred to them
+        where.append(
+            "ci.patient_id IN (SELECT patient_id FROM referral WHERE to_member_id = ? "
+            "AND deleted = 0)"
+        )
+        params.append(actor.member_id.hex)
     if f.membership == "active":
         where.append("ci.active = 1")
     elif f.membership == "recently_discharged":
