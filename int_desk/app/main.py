@@ -145,3 +145,10 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
     window = MainWindow(ctx)
     window.show()
     return app.exec()
+
+
+def main() -> int:
+    """The ``int-desk-gui`` launcher (no console window on Windows): same flags as ``int-desk``."""
+    from int_desk.cli import main as cli_main
+
+    return cli_main()
