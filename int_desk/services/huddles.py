@@ -1062,7 +1062,7 @@ def add_item_home_visit(
         session=session,
         actor=actor,
         patient_id=item.patient_id,
-        description=f"Home visit: {purpose}" if purpose else "Home visit",
+        description=purpose or "Home visit",
         due_on=on,
         owner_team_id=huddle.team_id,
         owner_member_id=member_id,
