@@ -18,6 +18,9 @@ from int_desk.store import keys  # noqa: E402
 from int_desk.store.workspace import Workspace  # noqa: E402
 from tests.helpers.memory_keyring import MemoryKeyring  # noqa: E402
 
+# Real sync endpoints (SQLite and a throwaway PostgreSQL cluster) for tests/test_sync_*.
+pytest_plugins = ["tests.helpers.sync_fixtures"]
+
 PASSPHRASE = "correct horse battery staple"
 DEMO_PATIENTS = 300
 DEMO_SEED = 7
