@@ -76,7 +76,10 @@ def open_workspace(directory: Path, hint: str = "") -> Workspace | None:
 
 def create_app() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("INT Desk")
+    # X11 takes WM_CLASS from the application name: the reverse-DNS id matches StartupWMClass in
+    # packaging/linux/uk.nhs.intdesk.IntDesk.desktop (Wayland uses the desktop file name).
+    app.setApplicationName("uk.nhs.intdesk.IntDesk")
+    app.setApplicationDisplayName("INT Desk")
     app.setOrganizationName("INT Desk")
     app.setDesktopFileName("uk.nhs.intdesk.IntDesk")
     load_fonts_and_style(app)  # type: ignore[arg-type]
