@@ -1,0 +1,405 @@
+"""Hostile input to the CSV cohort import and every CLI command: no crash (only typed errors or
+a clean exit code), and nothing written when the input is rejected.
+
+Budget (default run): CSV reading 2,500 + CSV preview/apply on a real encrypted store 200 +
+CLI parsing 5,500 + CLI execution 120 = 8,320 inputs here; tests/test_fuzz_sync.py adds the
+endpoint's share. ``INT_DESK_FUZZ_SCALE=10`` multiplies every budget for an on-demand long run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from int_desk.cli import build_parser
+from int_desk.cli import main as cli_main
+from int_desk.domain.errors import IntDeskError
+from int_desk.domain.nhs_number import complete
+from int_desk.domain.vocab import Role
+from int_desk.services import cohort_import as ci
+from int_desk.services.demo import build_demo
+from int_desk.store import models as m
+from int_desk.store.workspace import Workspace
+from tests.conftest import PASSPHRASE
+from tests.helpers.actors import actor_of_role
+
+SCALE = max(1, int(os.environ.get("INT_DESK_FUZZ_SCALE", "1")))
+
+
+def fast(examples: int) -> settings:
+    """Deterministic, no example database on disk, no per-example deadline."""
+    return settings(
+        max_examples=examples * SCALE,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+# --- shared strategies -------------------------------------------------------------------------
+
+NASTY = [
+    "",
+    " ",
+    "\x00",
+    "\r\n",
+    '"',
+    '""',
+    '=HYPERLINK("http://x")',
+    "+cmd|' /C calc'!A0",
+    "-1",
+    "@SUM(A1)",
+    "9" * 400,
+    "ǅŁŻ Ωμέγα Zoë",
+    "\u202eevil",
+    "\ufeff",
+    "NaN",
+    "inf",
+    "1e309",
+    "31/02/1950",
+    "0000-00-00",
+    "9999-12-31",
+    "1800-01-01",
+    "SW1A 1AA",
+    "not a postcode",
+    "../../etc/passwd",
+    "%s%s%n",
+    "{0}",
+    "None",
+    ";",
+    "\t",
+]
+cell = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=12),
+    st.integers(min_value=0, max_value=9_999_999_999).map(lambda n: f"{n:010d}"),
+    st.integers(min_value=0, max_value=9_999_999_999).map(
+        lambda n: f"{n:010d}"[:3] + " " + f"{n:010d}"[3:6] + " " + f"{n:010d}"[6:]
+    ),
+    st.dates(min_value=date(1850, 1, 1), max_value=date(2100, 1, 1)).map(
+        lambda d: d.strftime("%d/%m/%Y")
+    ),
+)
+valid_nhs = (
+    st.integers(min_value=0, max_value=999_999).map(lambda n: complete(f"999{n:06d}")).filter(bool)
+)
+header = st.one_of(
+    st.sampled_from(
+        [
+            "NHS Number",
+            "DOB",
+            "Forename",
+            "Surname",
+            "Postcode",
+            "Practice Code",
+            "Reason",
+            "Risk Score",
+            "Sex",
+            "Name",
+            "nhs",
+            "Date of Birth",
+        ]  # fmt: skip
+    ),
+    st.text(max_size=15),
+)
+
+
+def _csv_text(headers: list[str], rows: list[list[str]], sep: str) -> str:
+    def q(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"' if any(c in v for c in f'{sep}"\r\n') else v
+
+    return "\r\n".join(sep.join(q(v) for v in line) for line in [headers, *rows])
+
+
+csv_doc = st.builds(
+    _csv_text,
+    st.lists(header, min_size=1, max_size=7),
+    st.lists(st.lists(cell, max_size=8), max_size=5),
+    st.sampled_from([",", ";", "\t", "|"]),
+)
+
+
+# --- CSV reading (in-process, cheap) ------------------------------------------------------------
+
+
+def test_fuzz_csv_reading_never_crashes() -> None:
+    seen = {"ok": 0, "rejected": 0}
+
+    @fast(2500)
+    @given(
+        st.one_of(
+            st.binary(max_size=200),
+            csv_doc.map(lambda t: t.encode("utf-8")),
+            csv_doc.map(lambda t: t.encode("cp1252", errors="replace")),
+            csv_doc.map(lambda t: "\ufeff" + t),
+        )
+    )
+    def run(data: bytes | str) -> None:
+        try:
+            table = ci.read_csv(data, name="fuzz.csv")
+        except IntDeskError as exc:
+            assert str(exc)
+            seen["rejected"] += 1
+            return
+        mapping = ci.auto_mapping(table.headers)
+        assert set(mapping) <= set(table.headers)
+        assert all(isinstance(p, str) for p in ci.mapping_problems(mapping))
+        seen["ok"] += 1
+
+    run()
+    assert seen["ok"] > 100 and seen["rejected"] > 10
+
+
+# --- CSV preview + apply on a real encrypted store ---------------------------------------------
+
+
+def _fingerprint(s: Session) -> tuple[int, ...]:
+    return tuple(
+        s.scalar(select(func.count()).select_from(model))
+        for model in (m.Patient, m.CohortMembership, m.Organisation)
+    ) + (
+        s.scalar(select(func.count()).where(m.Patient.updated_at.is_not(None))),
+        hash(tuple(s.scalars(select(m.Patient.updated_at).order_by(m.Patient.id)))),
+    )
+
+
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-patient encrypted demo workspace (closed); tests open copies."""
+    from int_desk.store import keys
+
+    saved = keys.DEFAULT_SCRYPT_N
+    keys.DEFAULT_SCRYPT_N = 2**12
+    directory = tmp_path_factory.mktemp("fuzz") / "ws"
+    try:
+        with Workspace.create(directory, PASSPHRASE, use_keyring=False) as ws:
+            with ws.session() as s:
+                build_demo(s, patients=40, seed=3, today=date(2026, 11, 20))
+    finally:
+        keys.DEFAULT_SCRYPT_N = saved
+    return directory
+
+
+@pytest.fixture
+def small_ws(small_template: Path, tmp_path: Path) -> Iterator[Workspace]:
+    target = tmp_path / "small-ws"
+    shutil.copytree(small_template, target)
+    ws = Workspace.open(target, PASSPHRASE, use_keyring=False)
+    yield ws
+    ws.close()
+
+
+row_strategy = st.fixed_dictionaries(
+    {
+        "NHS Number": st.one_of(valid_nhs, cell),
+        "Date of Birth": st.one_of(
+            st.dates(min_value=date(1900, 1, 1), max_value=date(2026, 1, 1)).map(str), cell
+        ),
+        "Forename": cell,
+        "Surname": cell,
+        "Postcode": st.one_of(st.sampled_from(["OX26 6AA", "RG1 1AA", "HP20 1AA"]), cell),
+        "Risk Score": st.one_of(st.floats(allow_nan=True).map(str), cell),
+        "Sex": st.one_of(st.sampled_from(["F", "M", "x", ""]), cell),
+    }
+)
+
+
+def test_fuzz_cohort_import_rejects_cleanly_and_never_half_writes(small_ws: Workspace) -> None:
+    with small_ws.session() as s:
+        actor = actor_of_role(s, Role.CARE_COORDINATOR)
+        cohort_id = s.scalar(
+            select(m.Cohort.id).where(m.Cohort.team_id.in_(actor.team_ids)).limit(1)
+        )
+    outcomes = {"applied": 0, "rejected": 0}
+
+    @fast(200)
+    @given(
+        rows=st.lists(row_strategy, min_size=1, max_size=6),
+        strict=st.booleans(),
+        fail_midway=st.booleans(),
+    )
+    def run(rows: list[dict[str, str]], strict: bool, fail_midway: bool) -> None:
+        headers = list(rows[0])
+        text = _csv_text(headers, [[r[h] for h in headers] for r in rows], ",")
+        with small_ws.session() as s:
+            before = _fingerprint(s)
+        try:
+            with small_ws.session() as s:
+                table = ci.read_csv(text.encode("utf-8"))
+                preview = ci.build_preview(
+                    session=s,
+                    actor=actor,
+                    cohort_id=cohort_id,
+                    table=table,
+                    mapping=ci.auto_mapping(table.headers),
+                    today=date(2026, 11, 20),
+                )
+                if strict and preview.rejected:
+                    raise ci.ValidationError("strict: a row was rejected")
+                calls = {"n": 0}
+
+                def cancelled() -> bool:  # a user pressing Cancel half-way
+                    calls["n"] += 1
+                    return fail_midway and calls["n"] > 1
+
+                ci.apply_import(session=s, actor=actor, preview=preview, cancelled=cancelled)
+                if fail_midway and len(preview.to_write) > 1:
+                    raise AssertionError("cancel was not honoured")
+        except IntDeskError as exc:
+            assert not any(r[h] and len(r[h]) > 6 and r[h] in str(exc) for r in rows for h in r)
+            with small_ws.session() as s:
+                assert _fingerprint(s) == before, "a rejected import changed the store"
+            outcomes["rejected"] += 1
+        else:
+            outcomes["applied"] += 1
+
+    run()
+    assert outcomes["applied"] > 10 and outcomes["rejected"] > 10
+
+
+# --- CLI parsing (in-process, cheap) ------------------------------------------------------------
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
+    """Sub-command path -> its option strings, walking every sub-parser."""
+    out: dict[str, list[str]] = {}
+
+    def walk(p: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        opts = [s for a in p._actions for s in a.option_strings]
+        out[" ".join(path)] = opts
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sub in a.choices.items():
+                    walk(sub, (*path, name))
+
+    walk(parser, ())
+    return out
+
+
+PARSER = build_parser()
+COMMAND_OPTIONS = _options(PARSER)
+arg_value = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=20),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.uuids().map(str),
+)
+
+
+@st.composite
+def argv(draw: st.DrawFn) -> list[str]:
+    command = draw(st.sampled_from(sorted(COMMAND_OPTIONS)))
+    words = command.split()
+    opts = COMMAND_OPTIONS[command]
+    for _ in range(draw(st.integers(0, 6))):
+        if opts and draw(st.booleans()):
+            words.append(draw(st.sampled_from(opts)))
+        words.append(draw(arg_value))
+    return words
+
+
+def test_fuzz_cli_parsing_exits_cleanly() -> None:
+    counts = {"parsed": 0, "usage": 0}
+
+    @fast(5500)
+    @given(argv())
+    def run(words: list[str]) -> None:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                PARSER.parse_args(words)
+            except SystemExit as exc:
+                assert exc.code in (0, 2), exc.code
+                counts["usage"] += 1
+                return
+        counts["parsed"] += 1
+
+    run()
+    assert counts["parsed"] > 50 and counts["usage"] > 500
+
+
+# --- CLI execution against a real workspace ------------------------------------------------------
+
+SAFE_COMMANDS = [
+    "info",
+    "audit verify",
+    "caseload",
+    "import-cohort",
+    "huddle-agenda",
+    "export-plan",
+]
+
+
+def _store_fingerprint(ws_dir: Path) -> tuple[int, ...]:
+    ws = Workspace.open(ws_dir, PASSPHRASE, use_keyring=False)
+    try:
+        with ws.session() as s:
+            return _fingerprint(s) + (
+                s.scalar(select(func.count()).select_from(m.CarePlan)),
+                s.scalar(select(func.count()).select_from(m.Huddle)),
+            )
+    finally:
+        ws.close()
+
+
+def test_fuzz_cli_commands_never_crash_and_reject_without_writing(
+    small_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INT_DESK_PASSPHRASE", PASSPHRASE)
+    ws_dir = tmp_path / "cli-ws"
+    shutil.copytree(small_template, ws_dir)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    csv_path = tmp_path / "in.csv"
+    codes: dict[int, int] = {}
+
+    @st.composite
+    def command_line(draw: st.DrawFn) -> tuple[list[str], str]:
+        command = draw(st.sampled_from(SAFE_COMMANDS))
+        words = [*command.split(), "--workspace", str(ws_dir)]
+        opts = [o for o in COMMAND_OPTIONS[command] if o not in ("-h", "--help", "--workspace")]
+        for _ in range(draw(st.integers(0, 4))):
+            opt = draw(st.sampled_from(opts)) if opts else None
+            if opt:
+                words.append(opt)
+            if opt in ("--out", "--output", "-o"):
+                words.append(str(out_dir / draw(st.sampled_from(["a.pdf", "x/y.pdf", ""]))))
+            else:
+                words.append(draw(arg_value))
+        if command == "import-cohort":
+            words.append(str(csv_path))
+        return words, draw(csv_doc)
+
+    @fast(120)
+    @given(command_line())
+    def run(case: tuple[list[str], str]) -> None:
+        words, csv_text = case
+        csv_path.write_text(csv_text, encoding="utf-8")
+        before = _store_fingerprint(ws_dir)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli_main(words)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+        assert code in (0, 1, 2), (code, err.getvalue()[-300:])
+        assert "Traceback" not in err.getvalue()
+        if code != 0:
+            assert _store_fingerprint(ws_dir) == before, "a rejected command changed the store"
+        codes[code] = codes.get(code, 0) + 1
+
+    run()
+    assert codes.get(2, 0) > 10 and codes.get(0, 0) > 5
