@@ -37,21 +37,30 @@ class ScrubbingFormatter(logging.Formatter):
 
 
 def setup_logging(*, verbose: bool = False, to_file: bool = True) -> None:
-    """Console gets warnings (everything with ``verbose``); the file gets INFO and above."""
+    """Console gets warnings (everything with ``verbose``); the file gets INFO and above.
+
+    Calling it again replaces the handlers it added before, so the log follows the current
+    log directory (a new INT_DESK_HOME) and stderr, never a stale one.
+    """
     root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_int_desk", False)]:
+        root.removeHandler(old)
+        old.close()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    if not any(type(h) is logging.StreamHandler for h in root.handlers):
-        console = logging.StreamHandler()
-        console.setFormatter(ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
-        console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-        root.addHandler(console)
-    if to_file and not any(isinstance(h, logging.handlers.TimedRotatingFileHandler) for h in root.handlers):
+    console = logging.StreamHandler()
+    console.setFormatter(ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    handlers: list[logging.Handler] = [console]
+    if to_file:
         directory = paths.ensure_private_dir(paths.log_dir())
         handler = logging.handlers.TimedRotatingFileHandler(
             directory / "int-desk.log", when="midnight", backupCount=14, encoding="utf-8"
         )
         handler.setFormatter(ScrubbingFormatter(FORMAT))
         handler.setLevel(logging.INFO)
+        handlers.append(handler)
+    for handler in handlers:
+        handler._int_desk = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     # SQLAlchemy at INFO would log statement parameters, i.e. patient data.
     for noisy in ("sqlalchemy", "httpx", "httpcore", "uvicorn.access", "alembic"):

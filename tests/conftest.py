@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -45,6 +46,11 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)
+    # Drop handlers int_desk.logs added (they point at this test's log dir and stderr).
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_int_desk", False)]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 @pytest.fixture(scope="session")

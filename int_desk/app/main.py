@@ -99,7 +99,8 @@ def _has_display() -> bool:
 
 
 def run_app(workspace: str | None = None, demo: bool = False) -> int:
-    setup_logging()  # no-op when the CLI already set it up
+    if not any(getattr(h, "_int_desk", False) for h in logging.getLogger().handlers):
+        setup_logging()  # started without the CLI (e.g. int-desk-gui)
     if not _has_display():
         print(  # noqa: T201
             "int-desk: no display found. Run it from a desktop session, or set "
