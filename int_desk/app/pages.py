@@ -5,6 +5,9 @@ A page class takes ``(ctx: AppContext, parent)``, and has class attributes ``tit
 """
 
 PAGES: list[str] = [
+    "int_desk.app.caseload_page:CaseloadPage",
+    "int_desk.app.my_tasks_page:MyTasksPage",
     "int_desk.app.overview_page:OverviewPage",
     "int_desk.app.audit_page:AuditPage",
+    "int_desk.app.huddle_page:HuddlePage",
 ]

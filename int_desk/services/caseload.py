@@ -330,9 +330,10 @@ def refresh_index(session: Session) -> int:
                 f"ON CONFLICT (team_id, patient_id) DO UPDATE SET {sets}",
                 rows,
             )
-        conn.exec_driver_sql(
-            "DELETE FROM caseload_fts WHERE rowid = ?", [(rowid,) for rowid, _, _ in old]
-        )
+        if old:
+            conn.exec_driver_sql(
+                "DELETE FROM caseload_fts WHERE rowid = ?", [(rowid,) for rowid, _, _ in old]
+            )
         fts = [
             _fts_row(*r)
             for r in _exec(

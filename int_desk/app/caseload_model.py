@@ -1,0 +1,283 @@
+"""The caseload table model: ordered row keys from the store, rows rendered lazily.
+
+The model holds only the ordered keys of the current result (ints) and a cache of rendered rows.
+``data()`` is O(1): a cached row, or one batch fetch of the rows around it (the visible window)
+from the store, then cached. Sorting is done by the store: ``sort()`` only emits
+``sort_requested`` and the page re-runs the query (no proxy model, no Python sort).
+
+Overdue and high-priority rows are marked by colour *and* by an icon plus text, never colour
+alone (the name column carries the icon, the priority / review / tasks columns say it in words).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
+
+from int_desk.services.caseload import COLUMNS, SORT_KEYS, CaseloadRow, Col
+
+log = logging.getLogger(__name__)
+
+PatientIdRole = Qt.ItemDataRole.UserRole + 1
+RowRole = Qt.ItemDataRole.UserRole + 2
+BATCH_BEFORE = 40
+BATCH_AFTER = 160
+CACHE_LIMIT = 6000
+
+OVERDUE_BG = QColor("#fde2df")  # pale red
+HIGH_BG = QColor("#fff1cc")  # pale amber
+DISCHARGED_FG = QColor("#5e6b73")
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def _badge(colour: str, text: str) -> QIcon:
+    pix = QPixmap(18, 18)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setBrush(QColor(colour))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawEllipse(1, 1, 16, 16)
+    p.setPen(QColor("#ffffff"))
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(12)
+    p.setFont(font)
+    p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, text)
+    p.end()
+    return QIcon(pix)
+
+
+_ICONS: dict[str, QIcon] = {}
+
+
+def icon(kind: str) -> QIcon:
+    """'overdue' (red !), 'high' (amber ▲) or 'escalated' (purple E); built once, lazily."""
+    if not _ICONS:
+        _ICONS["overdue"] = _badge("#d5281b", "!")
+        _ICONS["high"] = _badge("#b35c00", "▲")
+        _ICONS["escalated"] = _badge("#330072", "E")
+    return _ICONS[kind]
+
+
+def _fmt_date(d: date | None) -> str:
+    return d.strftime("%d %b %Y") if d else ""
+
+
+class CaseloadModel(QAbstractTableModel):
+    """Signals: ``sort_requested(str, bool)`` (sort key, descending) when a header is clicked."""
+
+    sort_requested = Signal(str, bool)
+
+    def __init__(
+        self,
+        fetch: Callable[[Sequence[int]], dict[int, CaseloadRow]],
+        today: Callable[[], date] = date.today,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self._fetch = fetch
+        self._today = today
+        self._keys: list[int] = []
+        self._cache: dict[int, CaseloadRow] = {}
+        self._failed: set[int] = set()
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # --- contents -----------------------------------------------------------------------------
+
+    def set_keys(self, keys: list[int]) -> None:
+        self.beginResetModel()
+        self._keys = keys
+        self._cache.clear()
+        self._failed.clear()
+        self.endResetModel()
+
+    def invalidate(self) -> None:
+        """Forget rendered rows (after a change); keys stay until the next query."""
+        self._cache.clear()
+        self._failed.clear()
+        if self._keys:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._keys) - 1, len(COLUMNS) - 1)
+            )
+
+    @property
+    def keys(self) -> list[int]:
+        return self._keys
+
+    def row_at(self, row: int) -> CaseloadRow | None:
+        if not 0 <= row < len(self._keys):
+            return None
+        key = self._keys[row]
+        found = self._cache.get(key)
+        if found is None and key not in self._failed:
+            self._load_around(row)
+            found = self._cache.get(key)
+        return found
+
+    def row_of_key(self, key: int) -> int:
+        try:
+            return self._keys.index(key)
+        except ValueError:
+            return -1
+
+    def _load_around(self, row: int) -> None:
+        lo = max(0, row - BATCH_BEFORE)
+        hi = min(len(self._keys), row + BATCH_AFTER)
+        wanted = [k for k in self._keys[lo:hi] if k not in self._cache]
+        if len(self._cache) + len(wanted) > CACHE_LIMIT:
+            self._cache.clear()
+        try:
+            got = self._fetch(wanted)
+        except Exception as exc:  # locked store, etc.: render the rows empty, never raise
+            log.warning("caseload rows could not be fetched: %s", type(exc).__name__)
+            got = {}
+        self._cache.update(got)
+        self._failed.update(k for k in wanted if k not in got)
+
+    # --- Qt model API -------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._keys)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section][1]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"Sort by {COLUMNS[section][1].lower()}"
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return section + 1
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        key = self._keys[index.row()]
+        if key in self._failed:
+            return Qt.ItemFlag.NoItemFlags  # a row that failed to load renders disabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if 0 <= column < len(SORT_KEYS):
+            self.sort_requested.emit(SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._keys):
+            return None
+        r = self.row_at(index.row())
+        if r is None:
+            return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
+        col = index.column()
+        today = self._today()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(r, col, today)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._accessible(r, col, today)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(r, col, today)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if r.review_overdue(today) or r.tasks_overdue(today):
+                return QBrush(OVERDUE_BG)
+            if r.priority.value == "high":
+                return QBrush(HIGH_BG)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(DISCHARGED_FG) if not r.active else None
+        if role == Qt.ItemDataRole.DecorationRole and col == Col.NAME:
+            if r.review_overdue(today) or r.tasks_overdue(today):
+                return icon("overdue")
+            if r.priority.value == "high":
+                return icon("high")
+            if r.open_escalations:
+                return icon("escalated")
+            return None
+        if role == Qt.ItemDataRole.FontRole:
+            if col == Col.PRIORITY and r.priority.value == "high":
+                return self._bold
+            if col in (Col.NEXT_REVIEW, Col.PLAN) and r.review_overdue(today):
+                return self._bold
+            if col == Col.TASKS and r.tasks_overdue(today):
+                return self._bold
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (Col.AGE, Col.TASKS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == PatientIdRole:
+            return r.patient_id
+        if role == RowRole:
+            return r
+        return None
+
+    @staticmethod
+    def _text(r: CaseloadRow, col: int, today: date) -> str:
+        if col == Col.NAME:
+            return r.display_name
+        if col == Col.NHS:
+            return r.nhs_display
+        if col == Col.AGE:
+            return str(r.age(today))
+        if col == Col.COHORTS:
+            if not r.active and r.discharged_on:
+                return f"{r.cohorts} (discharged {_fmt_date(r.discharged_on)})"
+            return r.cohorts
+        if col == Col.PRIORITY:
+            return {"high": "▲ High", "medium": "Medium", "low": "Low"}[r.priority.value]
+        if col == Col.LEAD:
+            return r.lead_name or "Not named"
+        if col == Col.LAST_CONTACT:
+            return _fmt_date(r.last_contact.date()) if r.last_contact else "None recorded"
+        if col == Col.NEXT_REVIEW:
+            if r.review_overdue(today):
+                return f"! {_fmt_date(r.next_review)} overdue"
+            return _fmt_date(r.next_review)
+        if col == Col.PLAN:
+            return r.plan_label(today)
+        if col == Col.TASKS:
+            if r.tasks_overdue(today):
+                return f"! {r.open_tasks} (overdue)"
+            return str(r.open_tasks) if r.open_tasks else ""
+        if col == Col.FLAGS:
+            return r.flag_labels()
+        return ""
+
+    def _accessible(self, r: CaseloadRow, col: int, today: date) -> str:
+        text = self._text(r, col, today).lstrip("!▲ ")
+        if col == Col.NAME:
+            notes = []
+            if r.priority.value == "high":
+                notes.append("high priority")
+            if r.review_overdue(today):
+                notes.append("care plan review overdue")
+            if r.tasks_overdue(today):
+                notes.append("task overdue")
+            if r.open_escalations:
+                notes.append("open escalation")
+            return f"{text}, {', '.join(notes)}" if notes else text
+        return f"{COLUMNS[col][1]}: {text or 'none'}"
+
+    @staticmethod
+    def _tooltip(r: CaseloadRow, col: int, today: date) -> str | None:
+        notes = []
+        if r.priority.value == "high":
+            notes.append("High priority")
+        if r.review_overdue(today):
+            notes.append(f"Care plan review overdue since {_fmt_date(r.next_review)}")
+        if r.tasks_overdue(today):
+            notes.append(f"A task was due {_fmt_date(r.next_task_due)}")
+        if r.open_escalations:
+            notes.append(f"{r.open_escalations} open escalation(s)")
+        if not r.active and r.discharged_on:
+            notes.append(f"Discharged {_fmt_date(r.discharged_on)}")
+        return "\n".join(notes) or None

@@ -1,0 +1,342 @@
+"""Cohort import: choose a PHM extract and a cohort, check the column mapping, preview the
+validation report, then import the valid rows (or nothing) with a progress bar and Cancel.
+
+The preview writes nothing. The import runs in one transaction on the store worker; Cancel sets
+a flag the service checks between rows, and the transaction rolls back, so nothing is
+half-written.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from int_desk.app.context import AppContext
+from int_desk.app.messages import describe
+from int_desk.domain.errors import Interrupted
+from int_desk.services import caseload as cl
+from int_desk.services import cohort_import as ci
+
+REJECT_BG = QColor("#fde2df")
+NOTE_BG = QColor("#fff1cc")
+
+
+class CohortImportDialog(QDialog):
+    """Signals: ``previewed(object)`` (ImportPreview), ``imported(object)`` (ImportResult),
+    ``import_failed(object)`` (exception; Interrupted when cancelled)."""
+
+    previewed = Signal(object)
+    imported = Signal(object)
+    import_failed = Signal(object)
+    _progress = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.table: ci.CsvTable | None = None
+        self.preview: ci.ImportPreview | None = None
+        self._cancel = threading.Event()
+        self.setWindowTitle("Import cohort from a PHM extract")
+        self.setAccessibleName("Import cohort")
+        self.resize(1000, 660)
+        layout = QVBoxLayout(self)
+        heading = QLabel("Import cohort from a PHM extract")
+        heading.setObjectName("dialogTitle")
+        layout.addWidget(heading)
+        intro = QLabel(
+            "1. Choose the CSV file and the cohort.  2. Check which column holds what.  "
+            "3. Preview: nothing is written until you import, and only rows without problems "
+            "are imported. Importing the same file again changes nothing."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+
+        form = QFormLayout()
+        self.file_label = QLabel("No file chosen")
+        self.file_label.setAccessibleName("Chosen file")
+        self.choose_button = QPushButton("Choose file…")
+        self.choose_button.setAccessibleName("Choose the CSV file")
+        self.choose_button.clicked.connect(self.choose_file)
+        row = QHBoxLayout()
+        row.addWidget(self.choose_button)
+        row.addWidget(self.file_label, 1)
+        form.addRow("File", row)
+        self.cohort_combo = QComboBox()
+        self.cohort_combo.setAccessibleName("Cohort to import into")
+        self.cohort_combo.currentIndexChanged.connect(self._invalidate)
+        form.addRow("Cohort", self.cohort_combo)
+        layout.addLayout(form)
+
+        self.mapping_table = QTableWidget(0, 3)
+        self.mapping_table.setAccessibleName("Column mapping")
+        self.mapping_table.setHorizontalHeaderLabels(["Column in file", "Holds", "First value"])
+        self.mapping_table.verticalHeader().hide()
+        self.mapping_table.horizontalHeader().setSectionResizeMode(
+            2, QHeaderView.ResizeMode.Stretch
+        )
+        self.mapping_table.setColumnWidth(0, 220)
+        self.mapping_table.setColumnWidth(1, 220)
+        self.mapping_table.setMaximumHeight(190)
+        layout.addWidget(QLabel("Column mapping (recognised headers are filled in):"))
+        layout.addWidget(self.mapping_table)
+
+        self.summary = QLabel("")
+        self.summary.setAccessibleName("Preview summary")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.report = QTableWidget(0, 3)
+        self.report.setAccessibleName("Validation report")
+        self.report.setHorizontalHeaderLabels(["Line", "Result", "Problems and notes"])
+        self.report.verticalHeader().hide()
+        self.report.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.report.setColumnWidth(0, 60)
+        self.report.setColumnWidth(1, 290)
+        self.report.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.report, 1)
+
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Import progress")
+        self.progress.hide()
+        self._progress.connect(self.progress.setValue)
+        layout.addWidget(self.progress)
+        self.error = QLabel("")
+        self.error.setObjectName("errorText")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+
+        buttons = QHBoxLayout()
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setAccessibleName("Preview the import")
+        self.preview_button.clicked.connect(self.run_preview)
+        self.import_button = QPushButton("Import")
+        self.import_button.setAccessibleName("Import the valid rows")
+        self.import_button.setEnabled(False)
+        self.import_button.clicked.connect(self.run_import)
+        self.cancel_button = QPushButton("Close")
+        self.cancel_button.setAccessibleName("Cancel or close")
+        self.cancel_button.clicked.connect(self.cancel_or_close)
+        buttons.addStretch(1)
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self._running = False
+        self._load_cohorts()
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def _load_cohorts(self) -> None:
+        actor = self.ctx.actor
+
+        def done(choices: cl.FilterChoices) -> None:
+            self.cohort_combo.clear()
+            for c in choices.cohorts:
+                self.cohort_combo.addItem(c.label, c.id)
+
+        self.ctx.query(lambda s: cl.filter_choices(session=s, actor=actor), done, self._failed)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose PHM extract", "", "CSV files (*.csv *.txt);;All files (*)"
+        )
+        if path:
+            self.load_file(Path(path))
+
+    def load_file(self, path: Path) -> None:
+        self.error.hide()
+        try:
+            self.table = ci.read_csv(path)
+        except Exception as exc:
+            self.table = None
+            self._failed(exc)
+            return
+        self.file_label.setText(f"{path.name} – {sum(1 for r in self.table.rows if r):,} rows")
+        self._fill_mapping(ci.auto_mapping(self.table.headers))
+        self._invalidate()
+
+    def _fill_mapping(self, mapping: dict[str, str]) -> None:
+        assert self.table is not None
+        t = self.mapping_table
+        t.setRowCount(len(self.table.headers))
+        first = next((r for r in self.table.rows if r), [])
+        for i, header in enumerate(self.table.headers):
+            item = QTableWidgetItem(header)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            t.setItem(i, 0, item)
+            box = QComboBox()
+            box.setAccessibleName(f"Field held by column {header}")
+            box.addItem("— ignore —", ci.IGNORE)
+            for key, label in ci.FIELDS.items():
+                box.addItem(label, key)
+            box.setCurrentIndex(max(0, box.findData(mapping.get(header, ci.IGNORE))))
+            box.currentIndexChanged.connect(self._invalidate)
+            t.setCellWidget(i, 1, box)
+            value = first[i] if i < len(first) else ""
+            sample = QTableWidgetItem(value[:60])
+            sample.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            t.setItem(i, 2, sample)
+
+    def mapping(self) -> dict[str, str]:
+        out = {}
+        for i in range(self.mapping_table.rowCount()):
+            header = self.mapping_table.item(i, 0).text()
+            box = self.mapping_table.cellWidget(i, 1)
+            out[header] = box.currentData() if isinstance(box, QComboBox) else ci.IGNORE
+        return out
+
+    def set_mapping(self, column: str, fld: str) -> None:
+        for i in range(self.mapping_table.rowCount()):
+            if self.mapping_table.item(i, 0).text() == column:
+                box = self.mapping_table.cellWidget(i, 1)
+                assert isinstance(box, QComboBox)
+                box.setCurrentIndex(box.findData(fld))
+
+    def _invalidate(self, *_: Any) -> None:
+        self.preview = None
+        self.import_button.setEnabled(False)
+        self.import_button.setText("Import")
+        self.report.setRowCount(0)
+        self.summary.setText("Press Preview to check the file." if self.table else "")
+
+    # --- preview ------------------------------------------------------------------------------
+
+    def run_preview(self) -> None:
+        if self.table is None:
+            self._failed(ValueError("Choose a file first."))
+            return
+        cohort = self.cohort_combo.currentData()
+        if not cohort:
+            return
+        import uuid
+
+        table, mapping, actor = self.table, self.mapping(), self.ctx.actor
+        self.preview_button.setEnabled(False)
+        self.summary.setText("Checking…")
+
+        def op(s: Any) -> ci.ImportPreview:
+            return ci.build_preview(
+                session=s, actor=actor, cohort_id=uuid.UUID(cohort), table=table, mapping=mapping
+            )
+
+        self.ctx.query(op, self._show_preview, self._failed)
+
+    def _show_preview(self, preview: ci.ImportPreview) -> None:
+        self.preview_button.setEnabled(True)
+        self.preview = preview
+        self.summary.setText(preview.summary())
+        shown = [r for r in preview.rows if r.status == ci.REJECTED or r.notes]
+        shown += [r for r in preview.rows if r.status != ci.REJECTED and not r.notes][:200]
+        shown.sort(key=lambda r: (r.status != ci.REJECTED, r.line))
+        self.report.setRowCount(len(shown))
+        for i, r in enumerate(shown):
+            label = ci.STATUS_LABELS[r.status]
+            if r.status == ci.REJECTED:
+                label = "✖ Rejected – will not be imported"
+            cells = (str(r.line), label, "; ".join(r.problems + r.notes))
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if r.status == ci.REJECTED:
+                    item.setBackground(QBrush(REJECT_BG))
+                elif r.notes:
+                    item.setBackground(QBrush(NOTE_BG))
+                self.report.setItem(i, c, item)
+        self.report.resizeRowsToContents()
+        n = len(preview.to_write)
+        self.import_button.setEnabled(n > 0)
+        rejected = len(preview.rejected)
+        self.import_button.setText(
+            f"Import {n} valid row{'s' if n != 1 else ''}"
+            + (f" (skip {rejected} rejected)" if rejected else "")
+            if n
+            else "Nothing to import"
+        )
+        self.previewed.emit(preview)
+
+    # --- import -------------------------------------------------------------------------------
+
+    def run_import(self) -> None:
+        preview = self.preview
+        if preview is None or not preview.to_write:
+            return
+        actor = self.ctx.actor
+        self._cancel.clear()
+        self._running = True
+        self.progress.setRange(0, len(preview.to_write))
+        self.progress.setValue(0)
+        self.progress.show()
+        self.import_button.setEnabled(False)
+        self.preview_button.setEnabled(False)
+        self.cancel_button.setText("Cancel import")
+        self.summary.setText("Importing… Cancel leaves the workspace as it was.")
+
+        def report(done: int, _total: int) -> None:
+            self._progress.emit(done)  # from the worker: queued to the GUI thread
+
+        def op(s: Any) -> ci.ImportResult:
+            return ci.apply_import(
+                session=s, actor=actor, preview=preview, progress=report,
+                cancelled=self._cancel.is_set,
+            )  # fmt: skip
+
+        self.ctx.query(op, self._imported, self._import_failed)
+
+    def _imported(self, result: ci.ImportResult) -> None:
+        self._running = False
+        self.progress.setValue(self.progress.maximum())
+        self.cancel_button.setText("Close")
+        self.preview_button.setEnabled(True)
+        self.summary.setText(
+            f"Imported: {result.created_patients} new people, {result.enrolled} enrolled, "
+            f"{result.updated} updated, {result.unchanged} unchanged; "
+            f"{result.rejected} rejected rows were not imported."
+        )
+        self.preview = None
+        self.import_button.setText("Import")
+        self.ctx.events.data_changed.emit("cohort_membership")
+        self.imported.emit(result)
+
+    def _import_failed(self, exc: BaseException) -> None:
+        self._running = False
+        self.progress.hide()
+        self.cancel_button.setText("Close")
+        self.preview_button.setEnabled(True)
+        self.import_button.setEnabled(self.preview is not None)
+        if isinstance(exc, Interrupted):
+            self.summary.setText("Import cancelled. Nothing was imported.")
+        else:
+            self._failed(exc)
+        self.import_failed.emit(exc)
+
+    def cancel_or_close(self) -> None:
+        if self._running:
+            self._cancel.set()
+            self.cancel_button.setEnabled(True)
+            self.summary.setText("Cancelling…")
+            return
+        self.close()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.preview_button.setEnabled(True)
+        self.error.setText(describe(exc) if not isinstance(exc, ValueError) else str(exc))
+        self.error.show()

@@ -1,0 +1,372 @@
+"""The caseload desk on the real main window over a real encrypted demo workspace."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
+
+from int_desk.app.caseload_model import PatientIdRole, RowRole
+from int_desk.app.caseload_page import CaseloadPage
+from int_desk.app.main import make_context
+from int_desk.app.main_window import MainWindow
+from int_desk.app.my_tasks_page import MyTasksPage
+from int_desk.services import caseload as cl
+from int_desk.services.identity import current_actor, set_current_member
+from int_desk.store.models import CohortMembership, Member, Patient, Task, TeamMembership
+from int_desk.store.workspace import Workspace
+from tests.conftest import PASSPHRASE
+
+WAIT = 15_000
+
+
+def _open(qtbot: QtBot, directory: Path) -> tuple[MainWindow, CaseloadPage]:
+    ws = Workspace.open(directory, PASSPHRASE)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)  # shortcuts need an active window
+    page = window.pages["CaseloadPage"]
+    assert window.form.pageStack.currentWidget() is page  # the caseload is the first page
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT)
+    return window, page
+
+
+@pytest.fixture
+def desk(qtbot: QtBot, demo_dir: Path) -> Iterator[tuple[MainWindow, CaseloadPage]]:
+    window, page = _open(qtbot, demo_dir)
+    yield window, page
+    window.close()
+
+
+def _row(page: CaseloadPage, row: int) -> cl.CaseloadRow:
+    return page.model.data(page.model.index(row, 0), RowRole)
+
+
+def _settle(qtbot: QtBot, page: CaseloadPage) -> None:
+    qtbot.waitUntil(lambda: not page._busy, timeout=WAIT)
+
+
+def _open_row(qtbot: QtBot, page: CaseloadPage, row: int) -> cl.CaseloadRow:
+    target = _row(page, row)
+    page.table.setFocus()
+    page.table.selectRow(row)
+    qtbot.waitUntil(
+        lambda: page.record is not None and page.record.patient_id == target.patient_id,
+        timeout=WAIT,
+    )
+    return target
+
+
+def test_search_by_nhs_number_with_spaces_finds_the_patient(
+    qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]
+) -> None:
+    _window, page = desk
+    total = page.model.rowCount()
+    target = _row(page, total // 2)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert page.search.hasFocus()
+    qtbot.keyClicks(page.search, target.nhs_display)  # "999 123 4567", typed with spaces
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    _settle(qtbot, page)
+    assert page.model.rowCount() == 1
+    assert _row(page, 0).patient_id == target.patient_id
+    assert page.count_label.text() == "1 person"
+    page.search.clear()
+    qtbot.keyClicks(page.search, target.nhs_number[:4])  # and without spaces, partial
+    qtbot.waitUntil(lambda: 1 < page.model.rowCount() < total, timeout=WAIT)
+    _settle(qtbot, page)
+    ids = {
+        page.model.data(page.model.index(r, 0), PatientIdRole) for r in range(page.model.rowCount())
+    }
+    assert target.patient_id in ids
+    # Enter opens the first result; Alt+Down / Alt+Up walk the list.
+    first = _row(page, 0).patient_id
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.record and page.record.patient_id == first, timeout=WAIT)
+    qtbot.keyClick(page.table, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: page.record.patient_id != first, timeout=WAIT)
+    qtbot.keyClick(page.table, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: page.record.patient_id == first, timeout=WAIT)
+
+
+def test_filters_combine(qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]) -> None:
+    _window, page = desk
+    total = page.model.rowCount()
+    page.priority_combo.setCurrentIndex(page.priority_combo.findData("high"))
+    qtbot.waitUntil(lambda: 0 < page.model.rowCount() < total, timeout=WAIT)
+    _settle(qtbot, page)
+    high = page.model.rowCount()
+    page.flag_combo.setCurrentIndex(page.flag_combo.findData("lives_alone"))
+    qtbot.waitUntil(lambda: 0 < page.model.rowCount() < high, timeout=WAIT)
+    _settle(qtbot, page)
+    rows = [_row(page, r) for r in range(page.model.rowCount())]
+    assert all(r.priority.value == "high" and "lives_alone" in r.flags for r in rows)
+    with page.ctx.workspace.session() as s:
+        expected = cl.query_keys(
+            session=s, actor=current_actor(s),
+            filters=cl.CaseloadFilter(priorities=["high"], flags=["lives_alone"]),
+        )  # fmt: skip
+    assert page.model.keys == expected
+    assert page.count_label.text() == f"{len(expected)} people"
+    # Header click sorts in the store: by age, oldest first when descending.
+    page.table.horizontalHeader().setSortIndicator(cl.Col.AGE, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(lambda: page.filters.sort == "age", timeout=WAIT)
+    _settle(qtbot, page)
+    ages = [_row(page, r).date_of_birth for r in range(page.model.rowCount())]
+    assert ages == sorted(ages)
+    page.clear_button.click()
+    qtbot.waitUntil(lambda: page.model.rowCount() == total, timeout=WAIT)
+
+
+def test_saved_view_round_trips_and_is_remembered(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    total = page.model.rowCount()
+    page.plan_combo.setCurrentIndex(page.plan_combo.findData("review_overdue"))
+    page.priority_combo.setCurrentIndex(page.priority_combo.findData("medium"))
+    qtbot.waitUntil(lambda: 0 < page.model.rowCount() < total, timeout=WAIT)
+    _settle(qtbot, page)
+    wanted = list(page.model.keys)
+    page.save_view("Medium, review overdue")
+    qtbot.waitUntil(lambda: page.view_combo.findData("Medium, review overdue") >= 0, timeout=WAIT)
+    _settle(qtbot, page)
+    page.clear_button.click()
+    qtbot.waitUntil(lambda: page.model.rowCount() == total, timeout=WAIT)
+    page.apply_view("Reviews overdue")  # a built-in
+    qtbot.waitUntil(lambda: page.overdue_check.isChecked(), timeout=WAIT)
+    _settle(qtbot, page)
+    assert all(_row(page, r).review_overdue(date.today()) for r in range(page.model.rowCount()))
+    index = page.view_combo.findData("Medium, review overdue")
+    page.view_combo.setCurrentIndex(index)
+    page.view_combo.activated.emit(index)
+    qtbot.waitUntil(lambda: page.model.keys == wanted, timeout=WAIT)
+    assert page.priority_combo.currentData() == "medium"
+    assert page.plan_combo.currentData() == "review_overdue"
+    someone = _row(page, 0)
+    window.close()
+    page.ctx.settings.sync()
+    # The last view is remembered (by name only) and comes back after reopening.
+    settings_text = Path(page.ctx.settings.fileName()).read_text(encoding="utf-8")
+    assert "Medium, review overdue" in settings_text
+    assert all(n not in settings_text for n in (someone.family_name, someone.nhs_number))
+    window2, page2 = _open(qtbot, demo_dir)
+    qtbot.waitUntil(lambda: page2.model.keys == wanted, timeout=WAIT)
+    assert page2.view_combo.currentData() == "Medium, review overdue"
+    window2.close()
+
+
+def test_add_contact_appears_in_timeline_and_survives_reopening(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    window, page = _open(qtbot, demo_dir)
+    target = _open_row(qtbot, page, 5)
+    qtbot.keyClick(page.table, Qt.Key.Key_C,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)  # fmt: skip
+    dialog = page.pane.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.windowTitle() == "Add contact"
+    dialog.set_value("kind", "phone_call")
+    dialog.ok.click()  # empty text: an inline error, nothing saved
+    qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=WAIT)
+    assert "required" in dialog.error.text()
+    qtbot.keyClicks(dialog.widgets["text"], "Rang daughter; carer coping, synthetic test note 4711")
+    with qtbot.waitSignal(page.record_shown, timeout=WAIT):
+        dialog.ok.click()
+    qtbot.waitUntil(
+        lambda: "synthetic test note 4711" in page.pane.browser.toPlainText(), timeout=WAIT
+    )
+    assert "Phone call" in page.pane.browser.toPlainText()
+    window.close()
+
+    window2, page2 = _open(qtbot, demo_dir)
+    page2.search.setText(target.nhs_display)
+    qtbot.waitUntil(lambda: page2.model.rowCount() == 1, timeout=WAIT)
+    _settle(qtbot, page2)
+    _open_row(qtbot, page2, 0)
+    qtbot.waitUntil(
+        lambda: "synthetic test note 4711" in page2.pane.browser.toPlainText(), timeout=WAIT
+    )
+    # ... and the caseload's "last contact" column now says today.
+    assert _row(page2, 0).last_contact.date() >= date.today() - timedelta(days=1)
+    window2.close()
+
+
+def test_allocating_a_task_shows_in_the_owners_my_tasks(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    target = _open_row(qtbot, page, 3)
+    with page.ctx.workspace.session() as s:
+        actor = current_actor(s)
+        nurse_id, nurse_name = s.execute(
+            select(Member.id, Member.name)
+            .join(TeamMembership, TeamMembership.member_id == Member.id)
+            .where(TeamMembership.team_id.in_(actor.team_ids), Member.role == "district_nurse")
+            .order_by(Member.name)
+        ).first()
+    page.pane.buttons["task"].click()
+    dialog = page.pane.dialog
+    assert dialog is not None and dialog.windowTitle() == "Allocate task"
+    qtbot.keyClicks(dialog.widgets["description"], "Check pressure areas (test 8842)")
+    dialog.set_value("owner_member_id", nurse_id.hex)
+    dialog.set_value("owner_role", "district_nurse")
+    dialog.set_value("due_on", date.today() + timedelta(days=2))
+    with qtbot.waitSignal(dialog.done, timeout=WAIT):
+        dialog.ok.click()
+    qtbot.waitUntil(lambda: "test 8842" in page.pane.browser.toPlainText(), timeout=WAIT)
+    assert nurse_name in page.pane.browser.toPlainText()
+    window.close()
+
+    # The district nurse signs in: the task is in their My tasks.
+    with Workspace.open(demo_dir, PASSPHRASE) as ws, ws.session() as s:
+        set_current_member(s, nurse_id)
+    window2, _page2 = _open(qtbot, demo_dir)
+    window2.show_page("MyTasksPage")
+    tasks: MyTasksPage = window2.pages["MyTasksPage"]
+    qtbot.waitUntil(lambda: tasks.model.rowCount() > 0, timeout=WAIT)
+    shown = [tasks.model.data(tasks.model.index(r, 3)) for r in range(tasks.model.rowCount())]
+    assert "Check pressure areas (test 8842)" in shown
+    row = shown.index("Check pressure areas (test 8842)")
+    assert tasks.model.data(tasks.model.index(row, 4)) == "You"
+    # Overdue tasks come first.
+    overdue = [tasks.model.tasks[r].overdue(date.today()) for r in range(tasks.model.rowCount())]
+    assert overdue == sorted(overdue, reverse=True)
+    # Open patient jumps to the caseload with the person's record.
+    tasks.table.selectRow(row)
+    tasks.open_button.click()
+    page2 = window2.pages["CaseloadPage"]
+    qtbot.waitUntil(
+        lambda: page2.record is not None and page2.record.patient_id == target.patient_id,
+        timeout=WAIT,
+    )
+    window2.close()
+
+
+BAD_CSV = (
+    "NHS Number,Forename,Surname,Date of Birth,Postcode,Practice Code,Reason for inclusion\n"
+    "943 476 5919,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty: eFI severe\n"
+    "1234567890,Bob,Bad,01/02/1940,OX26 1AB,X90000,x\n"
+    "943 476 5870,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
+    "943 476 5846,Di,Nowhere,05/05/1950,OX26 2AB,ZZ999,x\n"
+    "943 476 5838,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n"
+)
+
+
+def _counts(ws: Workspace) -> tuple[int, int]:
+    with ws.session() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Patient)),
+            s.scalar(select(func.count()).select_from(CohortMembership)),
+        )
+
+
+def test_import_preview_rejects_bad_rows_writes_nothing_and_reimport_is_idempotent(
+    qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage], tmp_path: Path
+) -> None:
+    _window, page = desk
+    before = _counts(page.ctx.workspace)
+    csv_file = tmp_path / "phm.csv"
+    csv_file.write_text(BAD_CSV, encoding="utf-8")
+    page.import_button.click()
+    d = page.import_dialog
+    qtbot.waitUntil(lambda: d.cohort_combo.count() > 0, timeout=WAIT)
+    d.load_file(csv_file)
+    assert (
+        d.mapping()["NHS Number"] == "nhs_number"
+        and d.mapping()["Date of Birth"] == "date_of_birth"
+    )
+    with qtbot.waitSignal(d.previewed, timeout=WAIT):
+        d.preview_button.click()
+    report = {
+        d.report.item(r, 0).text(): d.report.item(r, 2).text() for r in range(d.report.rowCount())
+    }
+    assert "invalid NHS number" in report["3"]
+    assert "date of birth is not a date" in report["4"]
+    assert "unknown practice code" in report["5"]
+    assert "3 rejected" in d.summary.text() and "2 new" in d.summary.text()
+    assert d.import_button.text() == "Import 2 valid rows (skip 3 rejected)"
+    assert _counts(page.ctx.workspace) == before  # the preview wrote nothing
+    d.close()  # the user walks away: still nothing written
+    assert _counts(page.ctx.workspace) == before
+
+    page.open_import()
+    d = page.import_dialog
+    qtbot.waitUntil(lambda: d.cohort_combo.count() > 0, timeout=WAIT)
+    d.load_file(csv_file)
+    with qtbot.waitSignal(d.previewed, timeout=WAIT):
+        d.preview_button.click()
+    with qtbot.waitSignal(d.imported, timeout=WAIT) as blocker:
+        d.import_button.click()
+    assert blocker.args[0].created_patients == 2 and blocker.args[0].enrolled == 2
+    after = _counts(page.ctx.workspace)
+    assert after == (before[0] + 2, before[1] + 2)
+    # The caseload shows the new people.
+    page.search.setText("943 476 5919")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+
+    # Re-importing the same file changes nothing.
+    with qtbot.waitSignal(d.previewed, timeout=WAIT):
+        d.preview_button.click()
+    assert "2 unchanged" in d.summary.text() and not d.import_button.isEnabled()
+    assert _counts(page.ctx.workspace) == after
+    d.close()
+
+
+def test_caseload_model_passes_qtmodeltester(qtmodeltester, desk) -> None:  # noqa: ANN001
+    _window, page = desk
+    qtmodeltester.check(page.model, force_py=True)
+    assert page.model.rowCount() > 50
+    tasks = desk[0].pages["MyTasksPage"]
+    qtmodeltester.check(tasks.model, force_py=True)
+
+
+def test_rows_are_marked_by_text_and_icon_not_colour_alone(
+    qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]
+) -> None:
+    _window, page = desk
+    m = page.model
+    today = date.today()
+    seen_high = seen_overdue = False
+    for r in range(m.rowCount()):
+        row = _row(page, r)
+        name = m.index(r, cl.Col.NAME)
+        if row.priority.value == "high":
+            seen_high = True
+            assert "High" in m.data(m.index(r, cl.Col.PRIORITY))
+            assert m.data(name, Qt.ItemDataRole.DecorationRole) is not None
+            assert "high priority" in m.data(name, Qt.ItemDataRole.AccessibleTextRole)
+        if row.review_overdue(today):
+            seen_overdue = True
+            assert "overdue" in m.data(m.index(r, cl.Col.NEXT_REVIEW))
+            assert m.data(m.index(r, cl.Col.PLAN)) == "Review overdue"
+            assert m.data(name, Qt.ItemDataRole.BackgroundRole) is not None
+    assert seen_high and seen_overdue
+
+
+def test_page_is_usable_at_1366x768(qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]) -> None:
+    window, page = desk
+    window.resize(1366, 768)
+    _open_row(qtbot, page, 0)
+    qtbot.waitUntil(lambda: page.pane.buttons["contact"].isEnabled(), timeout=WAIT)
+    assert window.minimumSizeHint().width() <= 1366
+    assert page.pane.width() >= 380 and page.table.width() >= 500
+    for b in page.pane.buttons.values():
+        assert b.accessibleName() and b.width() >= b.minimumSizeHint().width() - 2
+    for w in (page.search, page.view_combo, page.priority_combo, page.table, page.pane.browser):
+        assert w.accessibleName()
+
+
+def test_my_tasks_unknown_ids_are_refused_by_service(demo_ws: Workspace) -> None:
+    from int_desk.domain.errors import NotFound
+    from int_desk.services import patient_actions as pa
+
+    with demo_ws.session() as s, pytest.raises(NotFound):
+        pa.complete_task(session=s, actor=current_actor(s), task_id=uuid.uuid4())
+    with demo_ws.session() as s:
+        assert s.scalar(select(func.count()).select_from(Task)) > 0
