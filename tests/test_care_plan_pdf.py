@@ -271,8 +271,9 @@ def _cohort_with_plans(ws: Workspace) -> tuple[uuid.UUID, int]:
         return cohort.id, n
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])
 def test_batch_export_writes_one_file_and_one_audit_entry_per_plan(
-    demo_ws: Workspace, tmp_path: Path
+    demo_ws: Workspace, tmp_path: Path, workers: int
 ) -> None:
     cohort_id, expected = _cohort_with_plans(demo_ws)
     assert expected >= 10
@@ -287,12 +288,16 @@ def test_batch_export_writes_one_file_and_one_audit_entry_per_plan(
             out_dir=out,
             progress=lambda done, total: seen.append((done, total)),
             today=TODAY,
+            workers=workers,
         )
     files = sorted(out.iterdir())
     assert len(files) == len(result.written) == expected
     assert all(f.name.startswith("care-plan-") and f.suffix == ".pdf" for f in files)
     assert seen[0] == (0, expected) and seen[-1] == (expected, expected)
-    assert [d for d, _ in seen] == list(range(expected + 1))
+    counts = [d for d, _ in seen]
+    assert counts == sorted(set(counts)) and {t for _, t in seen} == {expected}
+    if workers == 1:
+        assert counts == list(range(expected + 1))
     with demo_ws.session() as s:
         events = s.scalars(
             select(AuditEvent).where(
@@ -310,12 +315,21 @@ def test_batch_export_writes_one_file_and_one_audit_entry_per_plan(
     assert result.skipped_no_consent >= 0
 
 
-def test_cancelled_batch_leaves_no_files_and_no_audit(demo_ws: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])
+def test_cancelled_batch_leaves_no_files_and_no_audit(
+    demo_ws: Workspace, tmp_path: Path, workers: int
+) -> None:
     cohort_id, expected = _cohort_with_plans(demo_ws)
     out = tmp_path / "batch"
     out.mkdir()
     (out / "keep-me.txt").write_text("unrelated file")
     done_so_far: list[int] = []
+    polls: list[int] = []
+
+    def cancel_on_third_poll() -> bool:
+        polls.append(1)
+        return len(polls) >= 3
+
     with demo_ws.session() as s:
         before = s.scalar(select(func.count()).select_from(AuditEvent))
     with pytest.raises(Interrupted), demo_ws.session() as s:
@@ -325,10 +339,13 @@ def test_cancelled_batch_leaves_no_files_and_no_audit(demo_ws: Workspace, tmp_pa
             cohort_id=cohort_id,
             out_dir=out,
             progress=lambda done, total: done_so_far.append(done),
-            is_cancelled=lambda: len(done_so_far) > 5,
+            is_cancelled=cancel_on_third_poll,
             today=TODAY,
+            workers=workers,
         )
-    assert max(done_so_far) == 5 < expected  # some were rendered before the cancel
+    assert max(done_so_far) < expected
+    if workers == 1:
+        assert max(done_so_far) == 2  # two were rendered before the cancel, then removed
     assert [p.name for p in out.iterdir()] == ["keep-me.txt"]  # nothing else, no staging folder
     with demo_ws.session() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == before

@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     many.add_argument("--out", required=True, type=Path, help="folder to write the PDFs into")
     many.add_argument("--carer-copy", action="store_true", help="write the patient/carer copies")
     many.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    many.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="render in N worker processes (default: one per core for large cohorts)",
+    )
     many.set_defaults(func=run_many)
 
 
@@ -72,6 +79,9 @@ def run_many(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws, ws.session() as s:
         actor = current_actor(s)
         cohort = care_plan_export.find_cohort(s, actor, args.cohort)
+        workers = args.jobs or care_plan_export.auto_workers(
+            care_plan_export.count_shareable(s, cohort.id)
+        )
         result = care_plan_export.export_cohort(
             session=s,
             actor=actor,
@@ -79,6 +89,7 @@ def run_many(args: argparse.Namespace) -> int:
             out_dir=args.out,
             variant=variant,
             progress=progress,
+            workers=max(1, workers),
         )
     if not args.quiet:
         print(file=sys.stderr)

@@ -169,6 +169,7 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
         ("Signed off by", _signed(view)),
         ("Consent to share", _consent(view)),
         ("Review date", _review(view, today)),
+        ("Last changed", _last_changed(view)),
     ]
     story += pdf.section("Key information", [pdf.key_value_table(key)])
     story.append(Spacer(1, 4))
@@ -213,22 +214,7 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
     story += pdf.section("Consent to share", [pdf.para(_consent(view))])
     story += pdf.section(
         "Care team and contributors",
-        [pdf.para("\n".join(view.contributors) or "Not recorded.", st.body)],
-    )
-    story += pdf.section(
-        "Version",
-        [
-            pdf.key_value_table(
-                [
-                    ("Version", _status(view, today)),
-                    ("Signed off", _signed(view)),
-                    (
-                        "Last changed",
-                        f"{pdf.fmt_datetime(view.updated_at)} by {view.updated_by or '-'}",
-                    ),
-                ]
-            )
-        ],
+        [pdf.para("; ".join(view.contributors) or "Not recorded.", st.body)],
     )
     return story
 

@@ -52,7 +52,6 @@ from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
     Frame,
-    KeepTogether,
     PageTemplate,
     Paragraph,
     Spacer,
@@ -166,21 +165,43 @@ def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> 
 def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
     """A heading kept with the start of its content."""
     st = styles()
-    items = list(flowables)
-    if not items:
-        return [Paragraph(_markup(title), st.h2)]
-    return [KeepTogether([Paragraph(_markup(title), st.h2), items[0]]), *items[1:]]
+    # The heading style has keepWithNext, so platypus keeps it with what follows.
+    return [Paragraph(_markup(title), st.h2), *flowables]
+
+
+def _cell(text: str, style: ParagraphStyle, room: float) -> str | Paragraph:
+    """A plain string when the text fits on one line (tables draw those cheaply), else a
+    wrapping Paragraph. Rendering 1,000 plans is dominated by paragraph layout."""
+    if "\n" not in text and pdfmetrics.stringWidth(text, style.fontName, style.fontSize) <= room:
+        return text
+    return Paragraph(_markup(text), style)
+
+
+def _plain_cell_style(style: ParagraphStyle) -> list[tuple[Any, ...]]:
+    """Table commands that make plain-string cells look like ``style`` paragraphs."""
+    return [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),  # also stops tables referencing Helvetica
+        ("FONTSIZE", (0, 0), (-1, -1), style.fontSize),
+        ("LEADING", (0, 0), (-1, -1), style.leading),
+        ("TEXTCOLOR", (0, 0), (-1, -1), style.textColor),
+    ]
 
 
 def key_value_table(rows: Sequence[tuple[str, str]], *, label_width: float = 46 * mm) -> Table:
     """Two columns: bold grey labels, wrapped values."""
     st = styles()
-    data = [[Paragraph(_markup(k), st.label), para(v or "-", st.cell)] for k, v in rows]
-    table = Table(data, colWidths=[label_width, CONTENT_WIDTH - label_width], hAlign="LEFT")
+    value_width = CONTENT_WIDTH - label_width
+    data = [
+        [_cell(k, st.label, label_width - 6), _cell(v or "-", st.cell, value_width - 6)]
+        for k, v in rows
+    ]
+    table = Table(data, colWidths=[label_width, value_width], hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),  # else the table references Helvetica
+                *_plain_cell_style(st.cell),
+                ("FONTNAME", (0, 0), (0, -1), FONT_BOLD),
+                ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 6),
@@ -203,17 +224,20 @@ def data_table(
     """
     st = styles()
     scale = CONTENT_WIDTH / sum(widths_mm)
-    data: list[list[Any]] = [[Paragraph(_markup(h), st.cell_bold) for h in header]]
-    data += [[para(c, st.cell) for c in row] for row in rows]
+    widths = [w * scale for w in widths_mm]
+    room = [w - 8 for w in widths]  # less the cell padding
+    data: list[list[Any]] = [[_cell(h, st.cell_bold, r) for h, r in zip(header, room, strict=True)]]
+    data += [[_cell(c, st.cell, r) for c, r in zip(row, room, strict=True)] for row in rows]
     table = Table(
         data,
-        colWidths=[w * scale for w in widths_mm],
+        colWidths=widths,
         repeatRows=1,
         splitByRow=1,
         hAlign="LEFT",
     )
     commands: list[tuple[Any, ...]] = [
-        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        *_plain_cell_style(st.cell),
+        ("FONTNAME", (0, 0), (-1, 0), FONT_BOLD),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),

@@ -16,11 +16,14 @@ entries commit with the same unit of work as the moves).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -167,7 +170,59 @@ def plan_for_nhs_number(session: Session, nhs_number: str) -> CarePlan:
     return plan
 
 
-# --- batch -----------------------------------------------------------------------------------
+# --- batch ---
+
+POOL_TASK = 10  # plans per worker task: small enough for prompt progress and cancel
+POOL_THRESHOLD = 60  # below this, starting worker processes costs more than it saves
+
+
+def auto_workers(total: int) -> int:
+    """Worker processes worth starting for ``total`` plans on this machine (1 = in-process).
+
+    Workers are forked, so only where fork is the platform's safe default (Linux) and outside
+    a frozen app; 'spawn' would re-run the caller's main module (``python -m int_desk`` has no
+    main guard), and forking a GUI process is avoided by the app passing ``workers=1``.
+    """
+    if total < POOL_THRESHOLD or not _can_fork():
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and not getattr(sys, "frozen", False)
+
+
+def _batched(items: Iterator[PlanView], size: int) -> Iterator[list[PlanView]]:
+    piece: list[PlanView] = []
+    for item in items:
+        piece.append(item)
+        if len(piece) == size:
+            yield piece
+            piece = []
+    if piece:
+        yield piece
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Render plans into the staging folder (picklable, so worker processes can run it)."""
+
+    variant: Variant
+    printed_by: str
+    printed_at: datetime
+    today: date
+    staging: str
+
+    def __call__(self, views: Sequence[PlanView]) -> None:
+        for view in views:
+            data = render_care_plan(
+                view,
+                variant=self.variant,
+                printed_by=self.printed_by,
+                printed_at=self.printed_at,
+                today=self.today,
+            )
+            (Path(self.staging) / file_name(view, self.variant)).write_bytes(data)
 
 
 def find_cohort(session: Session, actor: Actor, name: str) -> Cohort:
@@ -185,6 +240,40 @@ def find_cohort(session: Session, actor: Actor, name: str) -> Cohort:
             "cohort",
         )
     return mine[0]
+
+
+def _cohort_active_plans(session: Session, cohort_id: uuid.UUID) -> list[CarePlan]:
+    """Active plans of the cohort's current (not discharged) members, in a stable order."""
+    patient_ids = list(
+        session.scalars(
+            select(CohortMembership.patient_id)
+            .where(
+                CohortMembership.cohort_id == cohort_id,
+                CohortMembership.discharged_on.is_(None),
+                CohortMembership.deleted.is_(False),
+            )
+            .distinct()
+        )
+    )
+    plans: list[CarePlan] = []
+    for start in range(0, len(patient_ids), 500):
+        plans += session.scalars(
+            select(CarePlan).where(
+                CarePlan.patient_id.in_(patient_ids[start : start + 500]),
+                CarePlan.status == CarePlanStatus.ACTIVE.value,
+                CarePlan.deleted.is_(False),
+            )
+        )
+    plans.sort(key=lambda p: str(p.patient_id))
+    return plans
+
+
+def count_shareable(session: Session, cohort_id: uuid.UUID) -> int:
+    """How many of the cohort's active plans may be shared (consent given)."""
+    return sum(
+        p.consent_decision == ConsentDecision.PERMIT.value
+        for p in _cohort_active_plans(session, cohort_id)
+    )
 
 
 @dataclass
@@ -207,11 +296,15 @@ def export_cohort(
     now: datetime | None = None,
     today: date | None = None,
     chunk: int = 200,
+    workers: int = 1,
 ) -> BatchResult:
     """Export every active plan of the cohort's current members into ``out_dir``.
 
-    ``progress(done, total)`` is called after each plan; ``is_cancelled()`` is polled before
-    each one and, when true, everything written so far is deleted and Interrupted is raised.
+    ``progress(done, total)`` is called as plans finish; ``is_cancelled()`` is polled between
+    plans (every 0.1 s with workers) and, when true, everything written so far is deleted and
+    Interrupted is raised. Rendering is CPU-bound: with ``workers`` > 1 (see
+    ``auto_workers``; the CLI uses it, the GUI renders in-process on its task thread) plans
+    render in forked worker processes. The store is only touched here, in the caller's thread.
     """
     _check_export_permission(session, actor, variant)
     cohort = session.get(Cohort, cohort_id)
@@ -223,27 +316,7 @@ def export_cohort(
         )
     now = now or datetime.now(UTC)
     today = today or date.today()
-    patient_ids = list(
-        session.scalars(
-            select(CohortMembership.patient_id)
-            .where(
-                CohortMembership.cohort_id == cohort.id,
-                CohortMembership.discharged_on.is_(None),
-                CohortMembership.deleted.is_(False),
-            )
-            .distinct()
-        )
-    )
-    plans: list[CarePlan] = []
-    for start in range(0, len(patient_ids), 500):
-        plans += session.scalars(
-            select(CarePlan).where(
-                CarePlan.patient_id.in_(patient_ids[start : start + 500]),
-                CarePlan.status == CarePlanStatus.ACTIVE.value,
-                CarePlan.deleted.is_(False),
-            )
-        )
-    plans.sort(key=lambda p: str(p.patient_id))
+    plans = _cohort_active_plans(session, cohort.id)
     result = BatchResult(Path(out_dir), plans_in_cohort=len(plans))
     shareable = [p for p in plans if p.consent_decision == ConsentDecision.PERMIT.value]
     result.skipped_no_consent = len(plans) - len(shareable)
@@ -254,25 +327,52 @@ def export_cohort(
     batch_id = new_id()
     who = printed_by(actor)
     staged: list[tuple[Path, PlanView]] = []
+    workers = workers if _can_fork() else 1
+    pool: ProcessPoolExecutor | None = None
     try:
         if progress:
             progress(0, total)
         redact = not access.can(session, actor, Permission.VIEW_CLINICAL)
-        for start in range(0, total, chunk):
-            views = care_plans.plan_views(
-                session, shareable[start : start + chunk], redact_clinical=redact
-            )
-            for view in views:
+        job = RenderJob(variant, who, now, today, str(staging))
+
+        def views() -> Iterator[PlanView]:
+            for start in range(0, total, chunk):
+                yield from care_plans.plan_views(
+                    session, shareable[start : start + chunk], redact_clinical=redact
+                )
+
+        def done(piece: Sequence[PlanView]) -> None:
+            staged.extend((staging / file_name(v, variant), v) for v in piece)
+            if progress:
+                progress(len(staged), total)
+
+        if workers <= 1:
+            for view in views():
                 if is_cancelled and is_cancelled():
                     raise Interrupted("Export cancelled; no files were kept.")
-                data = render_care_plan(
-                    view, variant=variant, printed_by=who, printed_at=now, today=today
-                )
-                target = staging / file_name(view, variant)
-                target.write_bytes(data)
-                staged.append((target, view))
-                if progress:
-                    progress(len(staged), total)
+                job([view])
+                done([view])
+        else:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            pieces = _batched(views(), POOL_TASK)
+            pending: dict[Future[None], list[PlanView]] = {}
+
+            def submit_next() -> None:
+                piece = next(pieces, None)
+                if piece:
+                    pending[pool.submit(job, piece)] = piece  # type: ignore[union-attr]
+
+            for _ in range(workers * 3):
+                submit_next()
+            while pending:
+                finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                if is_cancelled and is_cancelled():
+                    raise Interrupted("Export cancelled; no files were kept.")
+                for future in finished:
+                    piece = pending.pop(future)
+                    future.result()  # a worker's error surfaces here
+                    done(piece)
+                    submit_next()
         for _path, view in staged:
             audit.record(
                 session,
@@ -304,6 +404,9 @@ def export_cohort(
         result.written.clear()
         raise
     finally:
+        if pool is not None:
+            # Wait for running workers so none writes into the staging folder after removal.
+            pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(staging, ignore_errors=True)
     log.info(
         "exported %d care plans of cohort %s (skipped %d without consent)",
