@@ -45,6 +45,9 @@ class MainWindow(QMainWindow):
         from int_desk.settings_schema import Preferences
 
         self.settings_action = install_settings_action(self, Preferences(ctx.settings))
+        from int_desk.app.sync_status import install_sync
+
+        self.sync = install_sync(self, ctx)  # on start, after edits, periodic, Sync now
         self._restore_geometry()
 
     # --- pages --------------------------------------------------------------------------------

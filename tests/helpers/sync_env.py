@@ -167,7 +167,7 @@ class _Closing:
             self.engine.dispose()
 
 
-def start_endpoint(db_url: str, *, faults: bool = True) -> Endpoint:
+def start_endpoint(db_url: str, *, faults: bool = True, workers: int = 1) -> Endpoint:
     port = free_port()
     env = dict(os.environ)
     if faults:
@@ -175,7 +175,18 @@ def start_endpoint(db_url: str, *, faults: bool = True) -> Endpoint:
     log_path = Path(tempfile.mkdtemp(prefix="int-desk-srv-")) / "server.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "int_desk", "serve", "--db", db_url, "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "int_desk",
+                "serve",
+                "--db",
+                db_url,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],  # fmt: skip
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
