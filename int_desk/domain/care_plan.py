@@ -165,6 +165,7 @@ class PlanView:
     consent_date: date | None = None
     consent_recorded_by: str = ""  # name (role)
     lead: str = ""  # name (role)
+    lead_member_id: uuid.UUID | None = None
     review_date: date | None = None
     signed_off_by: str = ""
     signed_off_at: datetime | None = None

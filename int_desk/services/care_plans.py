@@ -48,7 +48,15 @@ from int_desk.domain.vocab import (
 from int_desk.services import access
 from int_desk.store import audit
 from int_desk.store.base import utcnow
-from int_desk.store.models import CarePlan, Goal, Member, Patient, PlanAction, Team
+from int_desk.store.models import (
+    CarePlan,
+    Goal,
+    Member,
+    Patient,
+    PlanAction,
+    Team,
+    TeamMembership,
+)
 
 log = logging.getLogger(__name__)
 
@@ -861,6 +869,7 @@ def _build_view(
         consent_date=plan.consent_date,
         consent_recorded_by=names.member(plan.consent_recorded_by),
         lead=names.member(plan.lead_member_id),
+        lead_member_id=plan.lead_member_id,
         review_date=plan.review_date,
         signed_off_by=names.member(plan.signed_off_by),
         signed_off_at=plan.signed_off_at,
@@ -989,3 +998,21 @@ def diff(
     if a.patient.id != b.patient.id:
         raise ValidationError("These versions belong to different people.", "plan")
     return rules.diff_plans(a, b)
+
+
+def team_members(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
+    """Active members of the actor's teams as (id, 'name (role)'), for lead-professional pickers."""
+    _require(session, actor, Permission.VIEW_CASELOAD)
+    rows = session.execute(
+        select(Member.id, Member.name, Member.role)
+        .join(TeamMembership, TeamMembership.member_id == Member.id)
+        .where(
+            TeamMembership.team_id.in_(actor.team_ids),
+            TeamMembership.deleted.is_(False),
+            Member.active.is_(True),
+            Member.deleted.is_(False),
+        )
+        .distinct()
+        .order_by(Member.name)
+    )
+    return [(mid, f"{name} ({_role_label(role)})") for mid, name, role in rows]
