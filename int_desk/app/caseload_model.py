@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,31 @@ HIGH_BG = QColor("#fff1cc")  # pale amber
 DISCHARGED_FG = QColor("#5e6b73")
 
 Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_PATIENT_ID = int(PatientIdRole)
+_ROW = int(RowRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_DISABLED = Qt.ItemFlag.NoItemFlags
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A row as the view shows it, computed once when the row is fetched."""
+
+    row: CaseloadRow
+    texts: tuple[str, ...]
+    background: QBrush | None
+    foreground: QBrush | None
+    icon: QIcon | None
+    bold: frozenset[int]
 
 
 def _badge(colour: str, text: str) -> QIcon:
@@ -85,7 +111,11 @@ class CaseloadModel(QAbstractTableModel):
         self._fetch = fetch
         self._today = today
         self._keys: list[int] = []
-        self._cache: dict[int, CaseloadRow] = {}
+        self._cache: dict[int, _Rendered] = {}
+        self._day = today()
+        self._overdue_bg = QBrush(OVERDUE_BG)
+        self._high_bg = QBrush(HIGH_BG)
+        self._discharged_fg = QBrush(DISCHARGED_FG)
         self._failed: set[int] = set()
         self._bold = QFont()
         self._bold.setBold(True)
@@ -94,6 +124,7 @@ class CaseloadModel(QAbstractTableModel):
 
     def set_keys(self, keys: list[int]) -> None:
         self.beginResetModel()
+        self._day = self._today()  # 'overdue' is judged against today's date
         self._keys = keys
         self._cache.clear()
         self._failed.clear()
@@ -120,7 +151,7 @@ class CaseloadModel(QAbstractTableModel):
         if found is None and key not in self._failed:
             self._load_around(row)
             found = self._cache.get(key)
-        return found
+        return found.row if found is not None else None
 
     def row_of_key(self, key: int) -> int:
         try:
@@ -139,7 +170,8 @@ class CaseloadModel(QAbstractTableModel):
         except Exception as exc:  # locked store, etc.: render the rows empty, never raise
             log.warning("caseload rows could not be fetched: %s", type(exc).__name__)
             got = {}
-        self._cache.update(got)
+        for k, r in got.items():
+            self._cache[k] = self._render(r)
         self._failed.update(k for k in wanted if k not in got)
 
     # --- Qt model API -------------------------------------------------------------------------
@@ -163,62 +195,82 @@ class CaseloadModel(QAbstractTableModel):
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        key = self._keys[index.row()]
-        if key in self._failed:
-            return Qt.ItemFlag.NoItemFlags  # a row that failed to load renders disabled
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        row = index.row()
+        if row < 0 or row >= len(self._keys):
+            return _DISABLED
+        if self._failed and self._keys[row] in self._failed:
+            return _DISABLED  # a row that failed to load renders disabled
+        return _ENABLED
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if 0 <= column < len(SORT_KEYS):
             self.sort_requested.emit(SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._keys):
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # Hot path (called ~1,500 times per repaint): int roles, one dict lookup per cell.
+        row = index.row()
+        if row < 0 or row >= len(self._keys):
             return None
-        r = self.row_at(index.row())
-        if r is None:
-            return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
+        role = int(role)
+        key = self._keys[row]
+        c = self._cache.get(key)
+        if c is None:
+            if key in self._failed:
+                return "…" if role == _DISPLAY and index.column() == 0 else None
+            self._load_around(row)
+            c = self._cache.get(key)
+            if c is None:
+                return "…" if role == _DISPLAY and index.column() == 0 else None
         col = index.column()
-        today = self._today()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(r, col, today)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._accessible(r, col, today)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(r, col, today)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if r.review_overdue(today) or r.tasks_overdue(today):
-                return QBrush(OVERDUE_BG)
-            if r.priority.value == "high":
-                return QBrush(HIGH_BG)
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(DISCHARGED_FG) if not r.active else None
-        if role == Qt.ItemDataRole.DecorationRole and col == Col.NAME:
-            if r.review_overdue(today) or r.tasks_overdue(today):
-                return icon("overdue")
-            if r.priority.value == "high":
-                return icon("high")
-            if r.open_escalations:
-                return icon("escalated")
-            return None
-        if role == Qt.ItemDataRole.FontRole:
-            if col == Col.PRIORITY and r.priority.value == "high":
-                return self._bold
-            if col in (Col.NEXT_REVIEW, Col.PLAN) and r.review_overdue(today):
-                return self._bold
-            if col == Col.TASKS and r.tasks_overdue(today):
-                return self._bold
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (Col.AGE, Col.TASKS):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == PatientIdRole:
-            return r.patient_id
-        if role == RowRole:
-            return r
+        if role == _DISPLAY:
+            return c.texts[col]
+        if role == _BACKGROUND:
+            return c.background
+        if role == _FOREGROUND:
+            return c.foreground
+        if role == _DECORATION:
+            return c.icon if col == 0 else None
+        if role == _FONT:
+            return self._bold if col in c.bold else None
+        if role == _ALIGN:
+            return _RIGHT if col in (Col.AGE, Col.TASKS) else None
+        if role == _ACCESSIBLE:
+            return self._accessible(c.row, col, self._day)
+        if role == _TOOLTIP:
+            return self._tooltip(c.row, col, self._day)
+        if role == _PATIENT_ID:
+            return c.row.patient_id
+        if role == _ROW:
+            return c.row
         return None
+
+    def _render(self, r: CaseloadRow) -> _Rendered:
+        today = self._day
+        overdue = r.review_overdue(today) or r.tasks_overdue(today)
+        high = r.priority.value == "high"
+        bold = set()
+        if high:
+            bold.add(Col.PRIORITY)
+        if r.review_overdue(today):
+            bold |= {Col.NEXT_REVIEW, Col.PLAN}
+        if r.tasks_overdue(today):
+            bold.add(Col.TASKS)
+        if overdue:
+            badge = icon("overdue")
+        elif high:
+            badge = icon("high")
+        elif r.open_escalations:
+            badge = icon("escalated")
+        else:
+            badge = None
+        return _Rendered(
+            row=r,
+            texts=tuple(self._text(r, col, today) for col in range(len(COLUMNS))),
+            background=self._overdue_bg if overdue else (self._high_bg if high else None),
+            foreground=None if r.active else self._discharged_fg,
+            icon=badge,
+            bold=frozenset(bold),
+        )
 
     @staticmethod
     def _text(r: CaseloadRow, col: int, today: date) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import QueuePool
 
 from int_desk.domain.errors import WorkspaceError, WrongPassphrase
 
@@ -64,6 +65,12 @@ def make_engine(path: Path, key: bytes, *, create: bool = False) -> Engine:
         creator=lambda: _connect(path, key),
         module=sqlcipher,
         pool_pre_ping=False,
+        # Not the SingletonThreadPool SQLAlchemy picks for a "sqlite://" URL: with more than
+        # five threads (GUI, store worker, network pool, recycled pool threads) it closes other
+        # threads' connections while they are in use, which crashes the process.
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=8,
     )
 
     # Fail fast on a wrong key before anything else touches the file.

@@ -1,0 +1,160 @@
+"""Caseload desk on a 50,000-patient demo workspace: first paint, search keystrokes, sorting,
+resident memory. The window runs in a fresh subprocess (as a real start would), so memory and
+first-paint figures are not flattered by the parent's warm imports.
+
+    .venv/bin/python -m tests.benchmarks caseload
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.benchmarks.harness import PASSPHRASE, Figure, demo_workspace, median_p95
+
+PATIENTS = 50_000
+SEARCHES = ("smith", "999 31", "OX26 1", "margaret", "o'sul", "9994")
+SORTS = ("age", "last_contact", "next_review", "lead", "priority", "name")
+
+
+def _rss_mib() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(directory: str) -> None:
+    """Runs in the subprocess: open, paint, type, sort; prints one JSON line."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["INT_DESK_HOME"] = str(Path(directory).parent / "home")
+    t0 = time.perf_counter()
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    from int_desk.app.main import create_app, make_context
+    from int_desk.app.main_window import MainWindow
+    from int_desk.store.workspace import Workspace
+
+    app = create_app()
+    t_imports = time.perf_counter() - t0
+
+    def wait_for(signal, timeout_ms: int = 30_000) -> None:  # noqa: ANN001
+        loop = QEventLoop()
+        signal.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+        signal.disconnect(loop.quit)
+
+    start = time.perf_counter()
+    ws = Workspace.open(Path(directory), PASSPHRASE, use_keyring=False)
+    t_key = time.perf_counter() - start
+    window = MainWindow(make_context(ws))
+    window.resize(1366, 768)
+    window.show()
+    page = window.pages["CaseloadPage"]
+    if page.model.rowCount() == 0:
+        wait_for(page.refreshed)
+    page.table.viewport().repaint()  # the first rows are fetched and painted here
+    app.processEvents()
+    first_paint = time.perf_counter() - start
+    rows = page.model.rowCount()
+    # Let the other pages' first loads finish: keystrokes are measured in steady state.
+    page.ctx.tasks.wait()
+    app.processEvents()
+
+    keystrokes: list[float] = []
+    for text in SEARCHES:
+        for i in range(1, len(text) + 1):
+            t = time.perf_counter()
+            page.search.setText(text[:i])
+            wait_for(page.refreshed)
+            page.table.viewport().repaint()
+            keystrokes.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        page.search.clear()
+        wait_for(page.refreshed)
+        page.table.viewport().repaint()
+        keystrokes.append(time.perf_counter() - t)
+
+    sorts: list[float] = []
+    header = page.table.horizontalHeader()
+    from int_desk.services.caseload import SORT_KEYS
+
+    for key in SORTS:
+        for order in (Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder):
+            t = time.perf_counter()
+            header.setSortIndicator(SORT_KEYS.index(key), order)
+            wait_for(page.refreshed)
+            page.table.viewport().repaint()
+            sorts.append(time.perf_counter() - t)
+
+    # Scroll through the whole caseload (every row fetched and painted once).
+    t = time.perf_counter()
+    bar = page.table.verticalScrollBar()
+    step = max(1, bar.pageStep())
+    for value in range(0, bar.maximum() + step, step * 20):
+        bar.setValue(value)
+        page.table.viewport().repaint()
+    scroll = time.perf_counter() - t
+    rss = _rss_mib()
+    window.close()
+    page.ctx.tasks.wait()
+    print(
+        json.dumps(
+            {
+                "imports": t_imports, "unlock_key": t_key, "first_paint": first_paint,
+                "rows": rows, "keystrokes": keystrokes, "sorts": sorts, "scroll": scroll,
+                "rss_mib": rss,
+            }
+        )
+    )  # fmt: skip
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown of Qt objects (not what is measured)
+
+
+def run() -> list[Figure]:
+    directory = demo_workspace(PATIENTS)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_caseload", "--child", str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    k_med, k_p95 = median_p95(result["keystrokes"])
+    s_med, s_p95 = median_p95(result["sorts"])
+    note = f"{result['rows']:,} rows in the signed-in member's caseload of {PATIENTS:,} patients"
+    return [
+        Figure("caseload: unlock -> first painted caseload", result["first_paint"], "s", 1.0,
+               note=f"{note}; includes {result['unlock_key']:.2f} s key unwrap (scrypt)"),
+        Figure("caseload: first paint after the key is unwrapped",
+               result["first_paint"] - result["unlock_key"], "s", 1.0),
+        Figure("caseload: search keystroke -> view updated, median", k_med * 1000, "ms"),
+        Figure("caseload: search keystroke -> view updated, p95", k_p95 * 1000, "ms", 50.0,
+               note=f"{len(result['keystrokes'])} keystrokes"),
+        Figure("caseload: sort by a column (header click), median", s_med * 1000, "ms"),
+        Figure("caseload: sort by a column (header click), p95", s_p95 * 1000, "ms"),
+        Figure("caseload: scroll through every row", result["scroll"], "s"),
+        Figure("caseload: resident memory after all of the above", result["rss_mib"], "MiB",
+               300.0),
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        _child(sys.argv[2])
+    else:
+        for f in run():
+            print(f"{f.name:<55} {f.value:>10.3f} {f.unit:<4} target {f.target} {f.note}")
