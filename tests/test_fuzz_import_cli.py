@@ -1,8 +1,9 @@
 """Hostile input to the CSV cohort import and every CLI command: no crash (only typed errors or
 a clean exit code), and nothing written when the input is rejected.
 
-Budget (default run): CSV reading 2,500 + CSV preview/apply on a real encrypted store 200 +
-CLI parsing 5,500 + CLI execution 120 = 8,320 inputs here; tests/test_fuzz_sync.py adds the
+Budget (default run): CSV reading 3,500 + CSV preview/apply on a real encrypted store 200 +
+CLI parsing 6,000 + CLI execution 120 = 9,820 inputs here (hypothesis draws the structured
+cases, and a hypothesis-seeded Random makes cheap mutated ones in bulk); tests/test_fuzz_sync.py adds the
 endpoint's share. ``INT_DESK_FUZZ_SCALE=10`` multiplies every budget for an on-demand long run.
 """
 
@@ -12,7 +13,9 @@ import argparse
 import contextlib
 import io
 import os
+import random
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -135,19 +138,44 @@ csv_doc = st.builds(
 # --- CSV reading (in-process, cheap) ------------------------------------------------------------
 
 
+VALID_CSV = (
+    "NHS Number,Date of Birth,Forename,Surname,Postcode,Risk Score\r\n"
+    "999 000 0018,01/02/1940,Ada,Example,OX26 6AA,0.7\r\n"
+    "9990000026,1941-03-04,Bo,Sample,RG1 1AA,0.2\r\n"
+)
+
+
+def _random_text(rng: random.Random, n: int) -> str:
+    alphabet = ',;\t|"\r\n =+-@0123456789/.abcXYZ\u00e9\u0141\u202e\ufeff\x00'
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def random_csv_input(rng: random.Random) -> bytes | str:
+    """One hostile CSV input: random bytes, random CSV-ish text, or a mutated valid file."""
+    kind = rng.randrange(5)
+    if kind == 0:
+        return rng.randbytes(rng.randrange(300))
+    if kind == 1:
+        return _random_text(rng, rng.randrange(300))
+    data = bytearray(VALID_CSV.encode("utf-8") if kind != 4 else VALID_CSV.encode("utf-16"))
+    for _ in range(rng.randrange(1, 12)):
+        op = rng.randrange(4)
+        pos = rng.randrange(len(data) + 1)
+        if op == 0 and data:
+            data[min(pos, len(data) - 1)] = rng.randrange(256)  # flip a byte
+        elif op == 1:
+            data[pos:pos] = rng.choice(NASTY).encode("utf-8")  # insert something nasty
+        elif op == 2:
+            del data[pos : pos + rng.randrange(20)]  # cut
+        else:
+            data[pos:pos] = data[: rng.randrange(len(data) + 1)]  # duplicate a prefix
+    return bytes(data)
+
+
 def test_fuzz_csv_reading_never_crashes() -> None:
     seen = {"ok": 0, "rejected": 0}
 
-    @fast(2500)
-    @given(
-        st.one_of(
-            st.binary(max_size=200),
-            csv_doc.map(lambda t: t.encode("utf-8")),
-            csv_doc.map(lambda t: t.encode("cp1252", errors="replace")),
-            csv_doc.map(lambda t: "\ufeff" + t),
-        )
-    )
-    def run(data: bytes | str) -> None:
+    def check(data: bytes | str) -> None:
         try:
             table = ci.read_csv(data, name="fuzz.csv")
         except IntDeskError as exc:
@@ -159,8 +187,21 @@ def test_fuzz_csv_reading_never_crashes() -> None:
         assert all(isinstance(p, str) for p in ci.mapping_problems(mapping))
         seen["ok"] += 1
 
-    run()
-    assert seen["ok"] > 100 and seen["rejected"] > 10
+    @fast(100)
+    @given(csv_doc.map(lambda t: t.encode("utf-8")) | csv_doc.map(lambda t: "\ufeff" + t))
+    def structured(data: bytes | str) -> None:
+        check(data)
+
+    @fast(340)
+    @given(st.randoms(use_true_random=False))
+    def mutated(rng: random.Random) -> None:
+        for _ in range(10):
+            check(random_csv_input(rng))
+
+    structured()
+    mutated()
+    assert seen["ok"] + seen["rejected"] >= 3500 * SCALE
+    assert seen["ok"] > 500 and seen["rejected"] > 100
 
 
 # --- CSV preview + apply on a real encrypted store ---------------------------------------------
@@ -311,12 +352,33 @@ def argv(draw: st.DrawFn) -> list[str]:
     return words
 
 
+def random_argv(rng: random.Random) -> list[str]:
+    """A hostile command line: a real sub-command, its real options, hostile values."""
+    command = rng.choice(COMMAND_NAMES)
+    words = command.split()
+    opts = COMMAND_OPTIONS[command]
+    for _ in range(rng.randrange(7)):
+        if opts and rng.random() < 0.6:
+            words.append(rng.choice(opts))
+        pick = rng.randrange(4)
+        if pick == 0:
+            words.append(rng.choice(NASTY))
+        elif pick == 1:
+            words.append(_random_text(rng, rng.randrange(15)))
+        elif pick == 2:
+            words.append(str(rng.randint(-(2**70), 2**70)))
+        else:
+            words.append(str(uuid.UUID(int=rng.getrandbits(128))))
+    return words
+
+
+COMMAND_NAMES = sorted(COMMAND_OPTIONS)
+
+
 def test_fuzz_cli_parsing_exits_cleanly() -> None:
     counts = {"parsed": 0, "usage": 0}
 
-    @fast(5500)
-    @given(argv())
-    def run(words: list[str]) -> None:
+    def check(words: list[str]) -> None:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -327,7 +389,20 @@ def test_fuzz_cli_parsing_exits_cleanly() -> None:
                 return
         counts["parsed"] += 1
 
-    run()
+    @fast(200)
+    @given(argv())
+    def structured(words: list[str]) -> None:
+        check(words)
+
+    @fast(290)
+    @given(st.randoms(use_true_random=False))
+    def mutated(rng: random.Random) -> None:
+        for _ in range(20):
+            check(random_argv(rng))
+
+    structured()
+    mutated()
+    assert counts["parsed"] + counts["usage"] >= 6000 * SCALE
     assert counts["parsed"] > 50 and counts["usage"] > 500
 
 
