@@ -79,6 +79,19 @@ def test_recent_discharge(world: World) -> None:
     assert set(agenda(world, only("recent_discharge", days=14))) == {recent, older}
 
 
+def test_event_rules_bring_someone_once_until_discussed(world: World) -> None:
+    seen = world.patient("Cleo Seen", enrolled_days_ago=3)
+    world.event(seen, HealthEventKind.DISCHARGE.value, 3)
+    unseen = world.patient("Dev Unseen", enrolled_days_ago=3)
+    world.event(unseen, HealthEventKind.DISCHARGE.value, 3)
+    earlier = world.patient("Em Earlier", enrolled_days_ago=3)
+    world.event(earlier, HealthEventKind.DISCHARGE.value, 3)
+    world.past_huddle(1, [(seen, HuddleItemStatus.DISCUSSED)])
+    world.past_huddle(5, [(earlier, HuddleItemStatus.DISCUSSED)])  # before the discharge
+    assert set(agenda(world, only("recent_discharge"))) == {unseen, earlier}
+    assert set(agenda(world, only("newly_enrolled"))) == {unseen, earlier}
+
+
 def test_acute_event_since_last_huddle(world: World) -> None:
     world.past_huddle(3)
     ed = world.patient("Fay Ed")

@@ -59,14 +59,12 @@ from int_desk.store.models import (
     Contact,
     Escalation,
     Flag,
-    Goal,
     HealthEvent,
     Huddle,
     HuddleAttendee,
     HuddleItem,
     Member,
     Patient,
-    PlanAction,
     Referral,
     Task,
     Team,
@@ -299,6 +297,19 @@ _RANK = case(
 )
 
 
+def _not_discussed_since(c: _Ctx, patient_col: Any, day_col: Any) -> Any:
+    """True unless the team has discussed the person on or after the event's day: an event
+    rule brings someone to the huddle once, not every day of its look-back."""
+    return ~(
+        select(c.discussed.c.patient_id)
+        .where(
+            c.discussed.c.patient_id == patient_col,
+            c.discussed.c.last >= type_coerce(day_col, String),
+        )
+        .exists()
+    )
+
+
 def _rule_filters(c: _Ctx) -> dict[str, tuple[Any, list[Any]]]:
     """Per enabled rule: (patient_id column, WHERE conditions) selecting the people it names.
 
@@ -341,6 +352,7 @@ def _rule_filters(c: _Ctx) -> dict[str, tuple[Any, list[Any]]]:
                 HealthEvent.occurred_on >= on - timedelta(days=r["recent_discharge"]["days"]),
                 HealthEvent.occurred_on <= on,
                 HealthEvent.deleted.is_(False),
+                _not_discussed_since(c, HealthEvent.patient_id, HealthEvent.occurred_on),
             ],
         )
     if r["acute_event"].enabled:
@@ -361,6 +373,7 @@ def _rule_filters(c: _Ctx) -> dict[str, tuple[Any, list[Any]]]:
                 c.active,
                 CohortMembership.enrolled_on >= on - timedelta(days=r["newly_enrolled"]["days"]),
                 CohortMembership.enrolled_on <= on,
+                _not_discussed_since(c, CohortMembership.patient_id, CohortMembership.enrolled_on),
             ],
         )
     if r["end_of_life"].enabled:
@@ -1545,159 +1558,39 @@ def minutes_text(view: HuddleView) -> str:
     return "\n".join(out)
 
 
-# --- the person beside the item in run mode ---------------------------------------------------
+# --- finding someone to add by hand ------------------------------------------------------------
 
 
-@dataclass
-class PatientBrief:
-    patient_id: uuid.UUID
-    name: str
-    nhs_number: str
-    age: int
-    sex: str
-    conditions: str
-    flags: list[str]
-    lead: str
-    carer: str
-    priority: str
-    plan_status: str
-    what_matters: str
-    contingency: str
-    review_date: date | None
-    goals: list[str]
-    plan_actions: list[str]
-    open_tasks: list[str]
-    timeline: list[tuple[date, str, str]]  # date, kind label, text
-    clinical_hidden: bool
-
-
-def patient_brief(
-    *, session: Session, actor: Actor, patient_id: uuid.UUID, on: date | None = None
-) -> PatientBrief:
-    """Summary, plan and recent timeline of one person (read-only, for run mode)."""
+def search_caseload(
+    *, session: Session, actor: Actor, team_id: uuid.UUID, text: str, limit: int = 20
+) -> list[tuple[uuid.UUID, str, str]]:
+    """(patient id, name, NHS number) on the team's active caseload matching a name or number."""
     actions._require(session, actor, Permission.VIEW_CASELOAD)
-    patient = actions.get_patient(session, actor, patient_id)
-    on = on or actions.today()
-    clinical = actions.can(session, actor, Permission.VIEW_CLINICAL)
-    age = (
-        on.year
-        - patient.date_of_birth.year
-        - ((on.month, on.day) < (patient.date_of_birth.month, patient.date_of_birth.day))
+    _team(session, actor, team_id)
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    cohort_ids = select(Cohort.id).where(Cohort.team_id == team_id, Cohort.deleted.is_(False))
+    scope = select(CohortMembership.patient_id).where(
+        CohortMembership.cohort_id.in_(cohort_ids),
+        CohortMembership.discharged_on.is_(None),
+        CohortMembership.deleted.is_(False),
     )
-    flags = [
-        FlagCode(c).label if c in FlagCode._value2member_map_ else c
-        for c in session.scalars(
-            select(Flag.code)
-            .where(Flag.patient_id == patient.id, Flag.active.is_(True), Flag.deleted.is_(False))
-            .order_by(Flag.code)
+    digits = text.replace(" ", "")
+    if digits.isdigit():
+        cond = Patient.nhs_number.startswith(digits)
+    else:
+        words = text.split()
+        cond = and_(
+            *[
+                (Patient.family_name.ilike(f"{w}%")) | (Patient.given_name.ilike(f"{w}%"))
+                for w in words
+            ]
         )
-    ]
-    membership = session.execute(
-        select(CohortMembership.priority, CohortMembership.lead_member_id)
-        .where(
-            CohortMembership.patient_id == patient.id,
-            CohortMembership.discharged_on.is_(None),
-            CohortMembership.deleted.is_(False),
-        )
-        .order_by(
-            case(
-                (CohortMembership.priority == "high", 0),
-                (CohortMembership.priority == "medium", 1),
-                else_=2,
-            )
-        )
-        .limit(1)
-    ).first()
-    priority, lead_id = membership if membership else ("", None)
-    plan = session.scalar(
-        select(CarePlan)
-        .where(
-            CarePlan.patient_id == patient.id,
-            CarePlan.deleted.is_(False),
-            CarePlan.status.in_((CarePlanStatus.ACTIVE.value, CarePlanStatus.DRAFT.value)),
-        )
-        .order_by(
-            case((CarePlan.status == CarePlanStatus.ACTIVE.value, 0), else_=1),
-            CarePlan.version.desc(),
-        )
-        .limit(1)
+    rows = session.execute(
+        select(Patient.id, Patient.given_name, Patient.family_name, Patient.nhs_number)
+        .where(cond, Patient.id.in_(scope), Patient.deleted.is_(False))
+        .order_by(Patient.family_name, Patient.given_name)
+        .limit(limit)
     )
-    goals: list[str] = []
-    plan_actions: list[str] = []
-    if plan is not None:
-        goals = list(
-            session.scalars(
-                select(Goal.description)
-                .where(Goal.care_plan_id == plan.id, Goal.deleted.is_(False))
-                .order_by(Goal.position)
-            )
-        )
-        plan_actions = [
-            f"{d} ({w})" if w else d
-            for d, w in session.execute(
-                select(PlanAction.description, PlanAction.when)
-                .where(PlanAction.care_plan_id == plan.id, PlanAction.deleted.is_(False))
-                .order_by(PlanAction.position)
-            )
-        ]
-    task_rows = session.execute(
-        select(Task.kind, Task.description, Task.due_on, Task.owner_member_id)
-        .where(
-            Task.patient_id == patient.id,
-            Task.deleted.is_(False),
-            Task.status.in_(OPEN_TASK_STATUSES),
-        )
-        .order_by(Task.due_on)
-    ).all()
-    names = _member_names(session, [t[3] for t in task_rows] + [lead_id])
-    open_tasks = [
-        f"{'Home visit' if k == TaskKind.HOME_VISIT.value else 'Task'}: {d}"
-        f" ({names.get(o, 'team') if o else 'team'}"
-        f"{', due ' + fmt_day(due) if due else ''}"
-        f"{', OVERDUE' if due and due < on else ''})"
-        for k, d, due, o in task_rows
-    ]
-    timeline: list[tuple[date, str, str]] = []
-    for kind, at, text, is_clinical in session.execute(
-        select(Contact.kind, Contact.occurred_at, Contact.text, Contact.clinical)
-        .where(Contact.patient_id == patient.id, Contact.deleted.is_(False))
-        .order_by(Contact.occurred_at.desc())
-        .limit(8)
-    ):
-        label = ContactKind(kind).label if kind in ContactKind._value2member_map_ else kind
-        shown = text if (clinical or not is_clinical) else "(clinical note hidden for your role)"
-        timeline.append((at.astimezone().date(), label, shown))
-    for kind, when, source in session.execute(
-        select(HealthEvent.kind, HealthEvent.occurred_on, HealthEvent.source)
-        .where(HealthEvent.patient_id == patient.id, HealthEvent.deleted.is_(False))
-        .order_by(HealthEvent.occurred_on.desc())
-        .limit(5)
-    ):
-        timeline.append((when, HealthEventKind(kind).label, source))
-    timeline.sort(key=lambda t: t[0], reverse=True)
-    carer = ""
-    if patient.carer_name:
-        carer = patient.carer_name + (
-            f" ({patient.carer_relationship})" if patient.carer_relationship else ""
-        )
-    return PatientBrief(
-        patient_id=patient.id,
-        name=patient.display_name,
-        nhs_number=patient.nhs_number,
-        age=age,
-        sex=patient.sex,
-        conditions=patient.long_term_conditions,
-        flags=flags,
-        lead=names.get(lead_id, "") if lead_id else "",
-        carer=carer,
-        priority=priority,
-        plan_status=plan.status if plan else "",
-        what_matters=plan.what_matters if plan else "",
-        contingency=plan.contingency_plan if plan else "",
-        review_date=plan.review_date if plan else None,
-        goals=goals,
-        plan_actions=plan_actions,
-        open_tasks=open_tasks,
-        timeline=timeline[:10],
-        clinical_hidden=not clinical,
-    )
+    return [(pid, f"{g} {f}", nhs) for pid, g, f, nhs in rows]
