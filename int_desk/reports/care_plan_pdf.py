@@ -185,7 +185,7 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
         goals = pdf.data_table(
             ["#", "Goal (in the person's own words)", "Measurable target", "By", "Progress"],
             _goal_rows(view, carer=False),
-            [6, 62, 48, 20, 20],
+            [9, 60, 46, 20, 20],
         )
         story += pdf.section("Goals", [goals])
     else:
@@ -194,7 +194,7 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
         actions = pdf.data_table(
             ["#", "Action", "Who", "When", "Status", "Goal"],
             _action_rows(view),
-            [6, 58, 48, 24, 15, 10],
+            [9, 56, 46, 24, 15, 11],
         )
         story += pdf.section("Actions", [actions])
     else:
@@ -245,7 +245,7 @@ def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> lis
                 pdf.data_table(
                     ["#", "What I want", "How we will know", "By", "How it is going"],
                     _goal_rows(view, carer=True),
-                    [6, 62, 48, 20, 22],
+                    [9, 60, 46, 20, 22],
                 )
             ],
         )
@@ -256,7 +256,7 @@ def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> lis
                 pdf.data_table(
                     ["#", "What will happen", "Who", "When", "Status", "Goal"],
                     _action_rows(view),
-                    [6, 58, 48, 24, 15, 10],
+                    [9, 56, 46, 24, 15, 11],
                 )
             ],
         )

@@ -50,6 +50,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     PageTemplate,
@@ -70,6 +71,7 @@ MARGIN_X = 16 * mm
 HEADER_HEIGHT = 31 * mm
 FOOTER_HEIGHT = 17 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+SECTION_MIN_SPACE = 28 * mm  # a section heading starts a new page when less room is left
 
 INK = colors.HexColor("#1d2733")
 MUTED = colors.HexColor("#4c5966")
@@ -132,7 +134,6 @@ def styles() -> SimpleNamespace:
             textColor=ACCENT,
             spaceBefore=9,
             spaceAfter=3,
-            keepWithNext=True,
         ),
         h3=ParagraphStyle(
             "h3", parent=body, fontName=FONT_BOLD, fontSize=10, leading=13.5, keepWithNext=True
@@ -165,8 +166,9 @@ def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> 
 def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
     """A heading kept with the start of its content."""
     st = styles()
-    # The heading style has keepWithNext, so platypus keeps it with what follows.
-    return [Paragraph(_markup(title), st.h2), *flowables]
+    # A conditional break, not keepWithNext: keepWithNext would carry a long table whole to
+    # the next page and leave a gap; this only moves a heading that would sit at a page foot.
+    return [CondPageBreak(SECTION_MIN_SPACE), Paragraph(_markup(title), st.h2), *flowables]
 
 
 def _cell(text: str, style: ParagraphStyle, room: float) -> str | Paragraph:
