@@ -117,9 +117,10 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
         qtbot.keyClick(page.agenda_list, Qt.Key.Key_Down, ALT)
     qtbot.waitUntil(lambda: page.agenda_list.item(1).data(Qt.ItemDataRole.UserRole) == first)
 
-    # --- start (F5): run mode, one person at a time ------------------------------------------
+    # --- start (Ctrl+Shift+S): run mode, one person at a time --------------------------------
+    _focus(qtbot, page, page.agenda_list)
     with qtbot.waitSignal(page.action_done, timeout=10_000):
-        qtbot.keyClick(page.agenda_list, Qt.Key.Key_F5)
+        qtbot.keyClick(page.agenda_list, Qt.Key.Key_S, CTRL | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: page.stack.currentIndex() == RUN)
     assert page.huddle_clock.text().startswith("Huddle 00:")
     assert page.item_clock.text().startswith("This person 00:")

@@ -4,7 +4,7 @@ Three views on one page, chosen by the huddle's status:
 
 - **Agenda** (planned): the people the team's rules chose, each with the reasons. Reorder by
   dragging or Alt+Up/Alt+Down, add a person (Insert), remove one (Delete, with confirmation and
-  Ctrl+Z to undo), export the agenda PDF (Ctrl+P), start the huddle (F5).
+  Ctrl+Z to undo), export the agenda PDF (Ctrl+P), start the huddle (Ctrl+Shift+S; F5 is Sync now).
 - **Run** (in progress), keyboard-driven: the person's summary, plan and recent timeline beside
   the item; outcome and decisions; Ctrl+T task, Ctrl+H home visit, Ctrl+E escalation, Ctrl+R
   referral; Ctrl+Enter discussed, Ctrl+D defer; Alt+Right / Alt+Left next and previous;
@@ -418,7 +418,7 @@ class HuddlePage(QWidget):
         self.agenda_list.currentRowChanged.connect(lambda _r: self._update_agenda_buttons())
         self.agenda_hint = QLabel(
             "Drag or Alt+Up/Alt+Down to reorder · Insert adds a person · Delete removes · "
-            "F5 starts the huddle"
+            "Ctrl+Shift+S starts the huddle"
         )
         self.agenda_hint.setObjectName("hintText")
         self.add_button = _button("Add person…", "Add a person to the agenda", "Insert")
@@ -428,7 +428,7 @@ class HuddlePage(QWidget):
         self.undo_button = _button("Undo remove", "Undo the last removal", "Ctrl+Z")
         self.undo_button.hide()
         self.agenda_pdf_button = _button("Agenda PDF…", "Export the agenda as PDF", "Ctrl+P")
-        self.start_button = _button("Start huddle", "Start the huddle", "F5")
+        self.start_button = _button("Start huddle", "Start the huddle", "Ctrl+Shift+S")
         self.start_button.setDefault(True)
         buttons = QHBoxLayout()
         for b in (self.add_button, self.remove_button, self.up_button, self.down_button):
@@ -456,7 +456,7 @@ class HuddlePage(QWidget):
             ("Insert", self.add_person_dialog),
             ("Ctrl+Z", self.undo_remove),
             ("Ctrl+P", lambda: self.export_pdf("agenda")),
-            ("F5", self.start),
+            ("Ctrl+Shift+S", self.start),
         ):
             self._shortcut(w, keys, slot)
         return w
