@@ -154,7 +154,11 @@ def _organisation(
     teams: list[uuid.UUID] = []
     members_by_team: dict[uuid.UUID, list[tuple[uuid.UUID, Role]]] = {}
     practices: dict[uuid.UUID, list[tuple[uuid.UUID, tuple[str, ...]]]] = {}
-    staff_names = iter(f"{gv} {fm}" for fm in words.STAFF_FAMILY for gv in words.STAFF_GIVEN)
+    # Walk given and family names at different strides: distinct pairs, not 16 "Ashdown"s.
+    given, family = words.STAFF_GIVEN, words.STAFF_FAMILY
+    staff_names = iter(
+        f"{given[i % len(given)]} {family[(i + i // len(given)) % len(family)]}" for i in range(160)
+    )
     pharmacy = None
     for i, (place, team, hood, districts, cohorts, kind) in enumerate(TEAMS):
         place_id = g.add(m.Place, name=place)
