@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 PatientIdRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2
-BATCH_BEFORE = 40
-BATCH_AFTER = 160
+BATCH_BEFORE = 30
+BATCH_AFTER = 90
 CACHE_LIMIT = 6000
 
 OVERDUE_BG = QColor("#fde2df")  # pale red
@@ -122,12 +122,15 @@ class CaseloadModel(QAbstractTableModel):
 
     # --- contents -----------------------------------------------------------------------------
 
-    def set_keys(self, keys: list[int]) -> None:
+    def set_keys(self, keys: list[int], rows: dict[int, CaseloadRow] | None = None) -> None:
+        """A new result; ``rows`` may carry the first rows, fetched with the keys."""
         self.beginResetModel()
         self._day = self._today()  # 'overdue' is judged against today's date
         self._keys = keys
         self._cache.clear()
         self._failed.clear()
+        for k, r in (rows or {}).items():
+            self._cache[k] = self._render(r)
         self.endResetModel()
 
     def invalidate(self) -> None:

@@ -65,6 +65,7 @@ SETTINGS_HEADER = "caseload/header_state"
 SETTINGS_SPLITTER = "caseload/splitter_state"
 SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
+PREFETCH = 60  # rows fetched with every result: the first screenful paints without a query
 CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
 
 
@@ -328,7 +329,7 @@ class CaseloadPage(QWidget):
             except Exception:
                 f = cl.CaseloadFilter()
             keys = cl.query_keys(session=s, actor=actor, filters=f)
-            return choices, views, f, keys
+            return choices, views, f, keys, cl.fetch_rows(session=s, keys=keys[:PREFETCH])
 
         self._gen += 1
         gen = self._gen
@@ -336,7 +337,7 @@ class CaseloadPage(QWidget):
         self.ctx.query(op, lambda res: self._loaded(gen, res), self._failed)
 
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
-        choices, views, f, keys = res
+        choices, views, f, keys, rows = res
         self._busy = False
         self.choices = choices
         names = [v.name for v in views]
@@ -349,7 +350,7 @@ class CaseloadPage(QWidget):
         if gen != self._gen:
             self.refresh()
             return
-        self._show_keys(keys)
+        self._show_keys((keys, rows, None))
 
     def _fill_choices(self, choices: cl.FilterChoices, views: list[cl.ViewInfo]) -> None:
         self._applying = True
@@ -431,18 +432,22 @@ class CaseloadPage(QWidget):
         f = replace(self.filters)
         actor = self.ctx.actor
         self._busy = True
-        self.ctx.query(
-            lambda s: cl.query_keys(session=s, actor=actor, filters=f),
-            lambda keys: self._queried(gen, keys),
-            self._failed,
-        )
 
-    def _queried(self, gen: int, keys: list[int]) -> None:
+        keep = self._pending_select or self.current_patient
+
+        def op(s: Any) -> tuple[list[int], dict[int, cl.CaseloadRow], int | None]:
+            keys = cl.query_keys(session=s, actor=actor, filters=f)
+            rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])  # the first screenful
+            return keys, rows, cl.find_key(s, keep, keys) if keep else None
+
+        self.ctx.query(op, lambda res: self._queried(gen, res), self._failed)
+
+    def _queried(self, gen: int, result: tuple[Any, ...]) -> None:
         self._busy = False
         if gen != self._gen:
             self._start_query()
             return
-        self._show_keys(keys)
+        self._show_keys(result)
 
     def _failed(self, exc: BaseException) -> None:
         self._busy = False
@@ -450,13 +455,19 @@ class CaseloadPage(QWidget):
         self.count_label.setText("Could not load the caseload")
         show_error(self, exc)
 
-    def _show_keys(self, keys: list[int]) -> None:
+    def _show_keys(self, result: tuple[Any, ...]) -> None:
+        keys, rows, keep_key = result
         keep = self._pending_select or self.current_patient
         self._pending_select = None
-        self.model.set_keys(keys)
+        self.model.set_keys(keys, rows)
         n = len(keys)
         self.count_label.setText(f"{n:,} {'person' if n == 1 else 'people'}")
-        if keep is not None:
+        if keep_key is not None:
+            row = self.model.row_of_key(keep_key)
+            if row >= 0:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+        elif keep is not None:
             self._select_patient(keep)
         self.refreshed.emit()
 
@@ -579,7 +590,7 @@ class CaseloadPage(QWidget):
         self._move(-1)
 
     def _select_patient(self, patient_id: uuid.UUID) -> None:
-        for row in range(min(self.model.rowCount(), 5000)):
+        for row in range(min(self.model.rowCount(), PREFETCH)):  # rows already fetched
             idx = self.model.index(row, 0)
             if self.model.data(idx, PatientIdRole) == patient_id:
                 self.table.selectRow(row)

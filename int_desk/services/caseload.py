@@ -48,7 +48,7 @@ from int_desk.store.models import Cohort, Member, Place, SavedView, Team
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"
 RECENT_DISCHARGE_DAYS = 30
 
 # --- schema of the derived index -------------------------------------------------------------
@@ -83,8 +83,23 @@ _INDEX_DDL = (
     "CREATE INDEX caseload_index_patient ON caseload_index (patient_id)",
     "CREATE INDEX caseload_index_team_name ON caseload_index (team_id, active, sort_name, nhs)",
     "CREATE INDEX caseload_index_nhs ON caseload_index (nhs)",
-    "CREATE INDEX caseload_index_team_contact ON caseload_index (team_id, active, last_contact)",
-    "CREATE INDEX caseload_index_team_review ON caseload_index (team_id, active, next_review)",
+    # One index per sort column, in the exact ORDER BY form, so a header click is an index walk.
+    *(
+        f"CREATE INDEX caseload_index_sort_{key} ON caseload_index "
+        f"(team_id, active, {expr}, sort_name)"
+        for key, expr in (
+            ("nhs", "nhs"),
+            ("age", "dob"),
+            ("cohorts", "cohorts"),
+            ("priority", "priority_rank"),
+            ("lead", "coalesce(lead_name, '')"),
+            ("contact", "last_contact"),
+            ("review", "coalesce(next_review, '9999-12-31')"),
+            ("plan", "plan_status"),
+            ("tasks", "open_tasks"),
+            ("flags", "length(flags)"),
+        )
+    ),  # fmt: skip
     "CREATE VIRTUAL TABLE caseload_fts USING fts5(name, nhs, pc, "
     "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')",
     "CREATE TABLE caseload_dirty (patient_id CHAR(32) PRIMARY KEY) WITHOUT ROWID",
@@ -380,17 +395,17 @@ COLUMNS = (
 SORT_KEYS = tuple(k for k, _ in COLUMNS)
 
 _ORDER_SQL = {
-    "name": "ci.sort_name {dir}",
-    "nhs": "ci.nhs {dir}",
-    "age": "ci.dob {rdir}",
-    "cohorts": "ci.cohorts {dir}",
-    "priority": "ci.priority_rank {dir}",
-    "lead": "ci.lead_name IS NULL, ci.lead_name {dir}",
-    "last_contact": "ci.last_contact IS NULL, ci.last_contact {dir}",
-    "next_review": "ci.next_review IS NULL, ci.next_review {dir}",
-    "plan": "ci.plan_status {dir}",
-    "tasks": "ci.open_tasks {dir}",
-    "flags": "length(ci.flags) {dir}",
+    "name": "ci.sort_name",
+    "nhs": "ci.nhs",
+    "age": "ci.dob",  # ascending age = descending date of birth: see _order
+    "cohorts": "ci.cohorts",
+    "priority": "ci.priority_rank",
+    "lead": "coalesce(ci.lead_name, '')",  # not named first
+    "last_contact": "ci.last_contact",  # never contacted first
+    "next_review": "coalesce(ci.next_review, '9999-12-31')",  # no plan last
+    "plan": "ci.plan_status",
+    "tasks": "ci.open_tasks",
+    "flags": "length(ci.flags)",
 }
 
 PLAN_STATUSES = ("active", "draft", "none", "review_overdue")
@@ -579,10 +594,12 @@ def _where(
 
 
 def _order(f: CaseloadFilter) -> str:
-    direction = "DESC" if f.descending else "ASC"
-    reverse = "ASC" if f.descending else "DESC"
-    primary = _ORDER_SQL[f.sort].format(dir=direction, rdir=reverse)
-    return f"{primary}, ci.sort_name ASC, ci.rowid ASC"
+    """ORDER BY matching an index: every term in one direction (ties by name reverse too)."""
+    descending = f.descending != (f.sort == "age")
+    d = "DESC" if descending else "ASC"
+    if f.sort == "name":
+        return f"ci.sort_name {d}, ci.nhs {d}, ci.rowid {d}"
+    return f"{_ORDER_SQL[f.sort]} {d}, ci.sort_name {d}, ci.rowid {d}"
 
 
 def query_keys(
