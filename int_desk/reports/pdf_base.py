@@ -155,12 +155,64 @@ def _markup(text: str) -> str:
     return escape(text).replace("\n", "<br/>")
 
 
-def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> Paragraph:
-    """A paragraph of plain text (escaped; line breaks kept). ``empty`` shows when blank."""
+class TextBlock(Flowable):
+    """Plain text that is drawn as one string when it fits the width it is given, and laid out
+    as a Paragraph (wrapping, splitting across pages) only when it does not. Most headings and
+    short answers fit, and Paragraph layout is the bulk of rendering time."""
+
+    def __init__(self, text: str, style: ParagraphStyle) -> None:
+        super().__init__()
+        self.text = text
+        self.style = style
+        self._width = (
+            float("inf")
+            if "\n" in text
+            else pdfmetrics.stringWidth(text, style.fontName, style.fontSize)
+        )
+        self._para: Paragraph | None = None
+
+    def _paragraph(self) -> Paragraph:
+        if self._para is None:
+            self._para = Paragraph(_markup(self.text), self.style)
+        return self._para
+
+    def _fits(self, avail_width: float) -> bool:
+        return self._para is None and self._width <= avail_width
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        if self._fits(avail_width):
+            self.width, self.height = avail_width, self.style.leading
+            return self.width, self.height
+        return self._paragraph().wrap(avail_width, avail_height)
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        if self._fits(avail_width):
+            return []
+        return self._paragraph().split(avail_width, avail_height)
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 - reportlab's name
+        return float(self.style.spaceBefore)
+
+    def getSpaceAfter(self) -> float:  # noqa: N802 - reportlab's name
+        return float(self.style.spaceAfter)
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        if self._para is not None:
+            self._para.drawOn(canvas, x, y, _sW)
+            return
+        canvas.saveState()
+        canvas.setFont(self.style.fontName, self.style.fontSize)
+        canvas.setFillColor(self.style.textColor)
+        canvas.drawString(x, y + self.height - self.style.fontSize, self.text)
+        canvas.restoreState()
+
+
+def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> TextBlock:
+    """Plain text (no markup; line breaks kept) in ``style``. ``empty`` shows when blank."""
     st = styles()
     if not text.strip() and empty:
-        return Paragraph(_markup(empty), st.muted)
-    return Paragraph(_markup(text), style or st.body)
+        return TextBlock(empty, st.muted)
+    return TextBlock(text, style or st.body)
 
 
 def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
@@ -168,7 +220,7 @@ def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
     st = styles()
     # A conditional break, not keepWithNext: keepWithNext would carry a long table whole to
     # the next page and leave a gap; this only moves a heading that would sit at a page foot.
-    return [CondPageBreak(SECTION_MIN_SPACE), Paragraph(_markup(title), st.h2), *flowables]
+    return [CondPageBreak(SECTION_MIN_SPACE), TextBlock(title, st.h2), *flowables]
 
 
 def _cell(text: str, style: ParagraphStyle, room: float) -> str | Paragraph:
@@ -258,7 +310,7 @@ def data_table(
 def callout(title: str, body: Sequence[Flowable]) -> Table:
     """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan)."""
     st = styles()
-    inner: list[Flowable] = [Paragraph(_markup(title), st.h3), Spacer(1, 2), *body]
+    inner: list[Flowable] = [TextBlock(title, st.h3), Spacer(1, 2), *body]
     table = Table([[inner]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
     table.setStyle(
         TableStyle(
