@@ -370,3 +370,25 @@ def test_my_tasks_unknown_ids_are_refused_by_service(demo_ws: Workspace) -> None
         pa.complete_task(session=s, actor=current_actor(s), task_id=uuid.uuid4())
     with demo_ws.session() as s:
         assert s.scalar(select(func.count()).select_from(Task)) > 0
+
+
+def test_open_care_plan_button_opens_the_editor(
+    qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from int_desk.app.care_plan_editor import CarePlanEditor
+
+    _window, page = desk
+    _open_row(qtbot, page, 1)
+    button = page.pane.buttons["plan"]
+    qtbot.waitUntil(button.isEnabled, timeout=WAIT)
+    button.click()
+
+    def editor() -> CarePlanEditor | None:
+        found = [w for w in QApplication.topLevelWidgets() if isinstance(w, CarePlanEditor)]
+        found += page.pane.findChildren(CarePlanEditor)
+        return next((w for w in found if w.isVisible()), None)
+
+    qtbot.waitUntil(lambda: editor() is not None, timeout=WAIT)
+    editor().close()
