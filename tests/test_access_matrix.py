@@ -22,7 +22,12 @@ from int_desk.services.scoped_record import open_record
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, Contact, Patient, Task, Team
 from int_desk.store.workspace import Workspace
-from tests.helpers.actors import actor_of_role, patient_in_scope, patient_out_of_scope
+from tests.helpers.actors import (
+    actor_of_role,
+    patient_in_scope,
+    patient_out_of_scope,
+    team_patient_not_referred,
+)
 
 Action = Callable[[Session, Actor, uuid.UUID], object]
 
@@ -40,6 +45,10 @@ def _see_clinical(s: Session, a: Actor, pid: uuid.UUID) -> object:
 
 def _open_other_team(s: Session, a: Actor, pid: uuid.UUID) -> object:
     return open_record(session=s, actor=a, patient_id=patient_out_of_scope(s, a))
+
+
+def _open_team_unreferred(s: Session, a: Actor, pid: uuid.UUID) -> object:
+    return open_record(session=s, actor=a, patient_id=team_patient_not_referred(s, a))
 
 
 def _add_contact(s: Session, a: Actor, pid: uuid.UUID) -> object:
@@ -70,6 +79,7 @@ ACTIONS: dict[str, Action] = {
     "open_record": _open,
     "see_clinical": _see_clinical,
     "open_other_team": _open_other_team,
+    "open_team_unreferred": _open_team_unreferred,
     "add_contact": _add_contact,
     "sign_off_plan": _sign_off,
     "resolve_escalation": _resolve,
@@ -77,17 +87,17 @@ ACTIONS: dict[str, Action] = {
     "manage_members": _manage_members,
 }
 
-CLINICIAN = {"open_record", "see_clinical", "add_contact"}
+CLINICIAN = {"open_record", "open_team_unreferred", "see_clinical", "add_contact"}
 EXPECTED: dict[Role, set[str]] = {
     Role.GP: CLINICIAN | {"sign_off_plan", "resolve_escalation"},
     Role.DISTRICT_NURSE: CLINICIAN,
     Role.CARE_COORDINATOR: CLINICIAN,
     Role.COMMUNITY_MATRON: CLINICIAN,
-    Role.SOCIAL_PRESCRIBER: {"open_record", "add_contact"},
-    Role.HEALTH_WELLBEING_COACH: {"open_record", "add_contact"},
+    Role.SOCIAL_PRESCRIBER: {"open_record", "open_team_unreferred", "add_contact"},
+    Role.HEALTH_WELLBEING_COACH: {"open_record", "open_team_unreferred", "add_contact"},
     Role.VCSE_WORKER: {"open_record", "add_contact"},
     Role.CLINICAL_LEAD: CLINICIAN | {"sign_off_plan", "resolve_escalation", "view_audit"},
-    Role.ADMIN: {"open_record", "view_audit", "manage_members"},
+    Role.ADMIN: {"open_record", "open_team_unreferred", "view_audit", "manage_members"},
 }
 
 
@@ -251,11 +261,7 @@ def test_record_pane_service_obeys_vcse_scope(demo_ws: Workspace) -> None:
         s.add(Contact(patient_id=pid, kind="note", text="Started new medicine", clinical=True))
         s.add(Task(patient_id=pid, description="Review bloods", owner_member_id=lead.member_id))
         s.add(Task(patient_id=pid, description="Befriending", owner_member_id=vcse.member_id))
-        caseload_not_referred = s.scalar(
-            select(Patient.id).where(
-                access.visible_patient_filter(lead), ~access.visible_patient_filter(vcse)
-            )
-        )
+        caseload_not_referred = team_patient_not_referred(s, vcse)
     assert caseload_not_referred is not None
     with demo_ws.session() as s:
         record = patient_record(session=s, actor=vcse, patient_id=pid)

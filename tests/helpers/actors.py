@@ -70,3 +70,20 @@ def patient_out_of_scope(session: Session, actor: Actor) -> uuid.UUID:
     )
     assert pid is not None
     return pid
+
+
+def team_patient_not_referred(session: Session, actor: Actor) -> uuid.UUID:
+    """A patient on one of the actor's teams' caseloads who was never referred to the actor."""
+    pid = session.scalar(
+        select(CohortMembership.patient_id)
+        .join(Cohort, Cohort.id == CohortMembership.cohort_id)
+        .where(
+            Cohort.team_id.in_(actor.team_ids),
+            CohortMembership.patient_id.not_in(
+                select(Referral.patient_id).where(Referral.to_member_id == actor.member_id)
+            ),
+        )
+        .limit(1)
+    )
+    assert pid is not None
+    return pid
