@@ -186,6 +186,13 @@ def test_export_buttons_write_pdfs(
     with demo_ws.session() as s:
         make_signed_plan(s, lead_ctx.actor, s.get(Patient, person))
     editor = _open(qtbot, lead_ctx, person)
+    with demo_ws.session() as s:  # opening the plan is audited as a read, once
+        reads = s.scalars(
+            select(AuditEvent.entity_id).where(
+                AuditEvent.action == "R", AuditEvent.entity_type == "care_plan"
+            )
+        ).all()
+        assert reads == [editor.plan.id]
     out = tmp_path / "carer.pdf"
     editor._ask_save_path = lambda suggested: out  # type: ignore[method-assign]
     qtbot.mouseClick(editor.form.carerCopyButton, Qt.MouseButton.LeftButton)

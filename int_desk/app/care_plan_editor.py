@@ -98,11 +98,20 @@ class EditorData:
     today: date = field(default_factory=date.today)
 
 
-def load_editor_data(session: Session, actor: Actor, patient_id: uuid.UUID) -> EditorData:
-    """Everything the editor shows, in one unit of work (runs on the store worker)."""
+def load_editor_data(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, audit_read: bool = True
+) -> EditorData:
+    """Everything the editor shows, in one unit of work (runs on the store worker).
+
+    Opening audits a read of the plan; refreshes after the editor's own saves do not.
+    """
     patient = access.get_patient(session, actor, patient_id)
     plan = cp.current_plan(session=session, actor=actor, patient_id=patient_id)
-    view = cp.plan_view(session=session, actor=actor, plan_id=plan.id) if plan else None
+    view = (
+        cp.plan_view(session=session, actor=actor, plan_id=plan.id, audit_read=audit_read)
+        if plan
+        else None
+    )
     label = (
         f"{patient.display_name} · NHS {format_nhs(patient.nhs_number)} · "
         f"born {patient.date_of_birth.day} {patient.date_of_birth:%b %Y}"
@@ -713,7 +722,7 @@ class CarePlanEditor(QDialog):
             else:
                 cp.remove_action(session=s, actor=actor, action_id=row_id)
             s.flush()
-            return new_id, load_editor_data(s, actor, patient_id)
+            return new_id, load_editor_data(s, actor, patient_id, audit_read=False)
 
         self._in_flight += 1
 
@@ -809,7 +818,9 @@ class CarePlanEditor(QDialog):
                     then()
 
         self.ctx.query(
-            lambda s: load_editor_data(s, actor, patient_id), done, lambda e: show_error(self, e)
+            lambda s: load_editor_data(s, actor, patient_id, audit_read=False),
+            done,
+            lambda e: show_error(self, e),
         )
 
     def start_draft(self) -> None:
@@ -819,7 +830,7 @@ class CarePlanEditor(QDialog):
         def work(s: Session) -> EditorData:
             cp.start_plan(session=s, actor=actor, patient_id=patient_id)
             s.flush()
-            return load_editor_data(s, actor, patient_id)
+            return load_editor_data(s, actor, patient_id, audit_read=False)
 
         def done(data: EditorData) -> None:
             self._load(data)
@@ -859,7 +870,7 @@ class CarePlanEditor(QDialog):
         def work(s: Session) -> EditorData:
             cp.sign_off(session=s, actor=actor, plan_id=plan_id)
             s.flush()
-            return load_editor_data(s, actor, patient_id)
+            return load_editor_data(s, actor, patient_id, audit_read=False)
 
         def done(data: EditorData) -> None:
             self._show_errors = False
