@@ -97,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Appearance",
         "Light or dark; 'Follow the system' matches your desktop's setting.",
         choices=(("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")),
-        group="Appearance",
+        group="Display",
     ),
 )
 

@@ -234,7 +234,9 @@ def test_connect_path_against_a_local_endpoint(
     qtbot.waitUntil(lambda: dialog.current_page() == FirstRunDialog.SYNC, timeout=30_000)
     qtbot.waitUntil(f.finishButton.isEnabled, timeout=60_000)
     assert not f.syncErrorLabel.isVisible(), f.syncErrorLabel.text()
-    assert "Synced" in f.syncStatusLabel.text() and "Signed in as" in f.syncStatusLabel.text()
+    assert "Downloaded" in f.syncStatusLabel.text()
+    assert "signed in as" in f.syncStatusLabel.text()
+    assert "on this computer" in f.syncTitle.text()
     assert f.syncProgress.value() == f.syncProgress.maximum()
     with qtbot.waitSignal(dialog.accepted, timeout=5_000):
         qtbot.mouseClick(f.finishButton, Qt.MouseButton.LeftButton)

@@ -111,6 +111,7 @@ class AboutDialog(QDialog):
         layout.addWidget(lgpl)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("&Copy version details")
+        self.copy_button.setAutoDefault(False)
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.copy_button.clicked.connect(
             lambda: QGuiApplication.clipboard().setText(version_text())

@@ -82,7 +82,12 @@ class FirstRunDialog(QDialog):
     def _setup_widgets(self) -> None:
         f = self.form
         for name in ("welcomeTitle", "createTitle", "connectTitle", "syncTitle"):
-            getattr(f, name).setObjectName("dialogTitle")
+            title = getattr(f, name)
+            title.setObjectName("dialogTitle")  # styled by resources/style.qss
+            title.style().unpolish(title)
+            title.style().polish(title)
+        for button in (f.connectButton, f.createButton, f.demoButton):
+            button.setAutoDefault(False)  # Enter on the welcome page does not pick a path
         for name in ("createErrorLabel", "connectErrorLabel", "syncErrorLabel"):
             label = getattr(f, name)
             label.setObjectName("errorText")
@@ -212,6 +217,9 @@ class FirstRunDialog(QDialog):
             f.matchLabel.setText("✓ The passphrases match.")
         else:
             f.matchLabel.setText("The passphrases do not match yet.")
+        f.matchLabel.setObjectName("" if matches or not confirm else "warningText")
+        f.matchLabel.style().unpolish(f.matchLabel)
+        f.matchLabel.style().polish(f.matchLabel)
         ok = strength.acceptable and matches and bool(f.locationEdit.text().strip())
         if self._mode == "create":
             ok = ok and bool(f.nameEdit.text().strip()) and bool(f.teamEdit.text().strip())
@@ -377,8 +385,15 @@ class FirstRunDialog(QDialog):
         f = self.form
         f.syncProgress.setRange(0, 1)
         f.syncProgress.setValue(1)
-        f.syncStatusLabel.setText(f"Done. {summary}")
+        f.syncTitle.setText("Your team's records are on this computer")
+        f.syncIntro.setText(
+            "They stay encrypted here and you can work offline; INT Desk exchanges changes with "
+            "your team whenever it can reach the endpoint."
+        )
+        f.syncStatusLabel.setText(str(summary))
         f.finishButton.setEnabled(True)
+        f.finishButton.setDefault(True)
+        f.finishButton.setFocus(Qt.FocusReason.OtherFocusReason)
         self.path_taken = "connect"
 
     def _sync_failed(self, exc: BaseException) -> None:

@@ -268,7 +268,11 @@ def initial_sync(ws: Workspace, endpoint: EndpointInfo, token: str, progress: Pr
         )
         raise SyncError(result.error or "The download did not finish.", kind)
     member = sign_in_synced_member(ws, endpoint)
-    return f"{result.summary()} Signed in as {member}."
+    teams = len(endpoint.teams)
+    return (
+        f"Downloaded {result.pulled:,} records for your {'team' if teams == 1 else 'teams'} in "
+        f"{result.seconds:.1f} s. You are signed in as {member}."
+    )
 
 
 def sign_in_synced_member(ws: Workspace, endpoint: EndpointInfo) -> str:

@@ -96,7 +96,7 @@ def estimate(passphrase: str) -> Strength:
     elif bits < 60:
         score, advice = 2, "Fair. Another word would make it much harder to guess."
     elif bits < 80:
-        score, advice = 3, "Good."
+        score, advice = 3, "Hard to guess. One more word would make it stronger still."
     else:
-        score, advice = 4, "Strong."
+        score, advice = 4, "Very hard to guess."
     return Strength(score, LABELS[score], advice, round(bits, 1))

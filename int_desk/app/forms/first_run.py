@@ -19,7 +19,7 @@ class Ui_FirstRunDialog(object):
     def setupUi(self, FirstRunDialog):
         if not FirstRunDialog.objectName():
             FirstRunDialog.setObjectName(u"FirstRunDialog")
-        FirstRunDialog.resize(640, 600)
+        FirstRunDialog.resize(640, 520)
         self.mainLayout = QVBoxLayout(FirstRunDialog)
         self.mainLayout.setObjectName(u"mainLayout")
         self.pages = QStackedWidget(FirstRunDialog)
@@ -435,7 +435,7 @@ class Ui_FirstRunDialog(object):
 #if QT_CONFIG(accessibility)
         self.demoButton.setAccessibleName(QCoreApplication.translate("FirstRunDialog", u"Try the demo workspace", None))
 #endif // QT_CONFIG(accessibility)
-        self.demoButton.setDescription(QCoreApplication.translate("FirstRunDialog", u"Explore INT Desk with 300 fictitious patients (synthetic data only, never real people).", None))
+        self.demoButton.setDescription(QCoreApplication.translate("FirstRunDialog", u"Explore INT Desk with a demo team's caseload of fictitious patients (synthetic data only, never real people).", None))
         self.privacyNote.setText(QCoreApplication.translate("FirstRunDialog", u"Your workspace is protected by a passphrase you choose. Nobody, including your administrator, can recover it if it is lost; the team's copy on the endpoint is not affected.", None))
         self.createTitle.setText(QCoreApplication.translate("FirstRunDialog", u"Create your workspace", None))
         self.createIntro.setText(QCoreApplication.translate("FirstRunDialog", u"Tell INT Desk who you are and choose a passphrase. The passphrase encrypts everything stored on this computer.", None))
