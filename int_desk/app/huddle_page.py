@@ -354,6 +354,7 @@ class HuddlePage(QWidget):
         self.heading.setObjectName("pageTitle")
         self.team_combo = QComboBox()
         self.team_combo.setAccessibleName("Team")
+        self.team_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.huddle_combo = QComboBox()
         self.huddle_combo.setAccessibleName("Open a huddle")
         self.huddle_combo.setMinimumContentsLength(34)
@@ -481,6 +482,7 @@ class HuddlePage(QWidget):
         self.item_reasons = QLabel()
         self.item_reasons.setAccessibleName("Why they are on the agenda")
         self.item_reasons.setWordWrap(True)
+        self.item_reasons.setTextFormat(Qt.TextFormat.PlainText)
         self.outcome = QPlainTextEdit()
         self.outcome.setAccessibleName("Discussion outcome")
         self.outcome.setPlaceholderText("Outcome: what the team concluded")
@@ -493,6 +495,7 @@ class HuddlePage(QWidget):
         self.actions_list = QListWidget()
         self.actions_list.setAccessibleName("Actions agreed for this person")
         self.actions_list.setMaximumHeight(96)
+        self.actions_list.setWordWrap(True)
         self.task_button = _button("Task…", "Add a task", "Ctrl+T")
         self.visit_button = _button("Home visit…", "Plan a home visit", "Ctrl+H")
         self.escalate_button = _button("Escalate…", "Escalate to the clinical lead", "Ctrl+E")
@@ -537,6 +540,13 @@ class HuddlePage(QWidget):
         ml.addWidget(self.actions_list)
         ml.addLayout(acts)
         ml.addLayout(moves)
+        keys = QLabel(
+            "Ctrl+Enter discussed · Ctrl+D defer · Ctrl+T task · Ctrl+H home visit · "
+            "Ctrl+E escalate · Ctrl+R refer · Alt+←/→ previous/next · Ctrl+Shift+C close"
+        )
+        keys.setObjectName("hintText")
+        keys.setWordWrap(True)
+        ml.addWidget(keys)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -922,7 +932,7 @@ class HuddlePage(QWidget):
             f"<b>{self.current + 1} of {len(view.items)} · {html.escape(item.name)}</b>  "
             f"NHS {h.format_nhs(item.nhs_number)}{status.get(item.status, '')}"
         )
-        self.item_reasons.setText("Why: " + html.escape("; ".join(item.reasons)))
+        self.item_reasons.setText("Why: " + "; ".join(item.reasons))
         self.actions_list.clear()
         for a in item.actions:
             self.actions_list.addItem(h.action_text(a))
@@ -974,9 +984,10 @@ class HuddlePage(QWidget):
             f"{e(rec.postcode)}</p>",
         ]
         if rec.flags:
-            parts.append(
-                "<p><b>Flags:</b> " + e(", ".join(label for _c, label in rec.flags)) + "</p>"
+            flags = ", ".join(
+                code.label + (f" ({note})" if note else "") for code, note in rec.flags
             )
+            parts.append(f"<p><b>Flags:</b> {e(flags)}</p>")
         if rec.long_term_conditions:
             parts.append(f"<p><b>Conditions:</b> {e(rec.long_term_conditions)}</p>")
         if rec.carer_name:
