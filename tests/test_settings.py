@@ -138,3 +138,18 @@ def test_about_lists_bundled_licences(qtbot: QtBot) -> None:
     assert "0.1.0" in about.version_label.text() or "INT Desk" in about.version_label.text()
     qt_row = next(r for r in range(len(COMPONENTS)) if "PySide6" in about.table.item(r, 0).text())
     assert about.table.item(qt_row, 1).text().startswith("6.")
+
+
+def test_saving_settings_from_the_menu_updates_auto_lock(qtbot: QtBot, demo_dir: Path) -> None:
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.show()
+    window.settings_action.trigger()
+    dialog = window.findChild(SettingsDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.editors[IDLE_LOCK].setValue(3)  # type: ignore[attr-defined]
+    save = dialog.form.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert window.lock_controller.idle_ms == 3 * 60_000
+    window.close()

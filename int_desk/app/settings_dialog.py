@@ -233,6 +233,21 @@ def install_settings_action(window: QMainWindow, prefs: Preferences) -> QAction:
         shortcuts.append(platform_key)
     action.setShortcuts(shortcuts)
     action.setMenuRole(QAction.MenuRole.PreferencesRole)
-    action.triggered.connect(lambda: SettingsDialog(prefs, window).exec())
+    action.triggered.connect(lambda: open_settings(window, prefs))
     edit_menu.addAction(action)  # type: ignore[union-attr]
     return action
+
+
+def open_settings(window: QMainWindow, prefs: Preferences) -> SettingsDialog:
+    """Show the dialog (window-modal); on save, parts that cache a setting re-read it."""
+    dialog = SettingsDialog(prefs, window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def saved() -> None:
+        controller = getattr(window, "lock_controller", None)  # auto-lock (app/lock.py)
+        if controller is not None:
+            controller.reload_settings()
+
+    dialog.accepted.connect(saved)
+    dialog.open()
+    return dialog
