@@ -250,3 +250,99 @@ def test_connect_path_against_a_local_endpoint(
         assert s.scalar(select(func.count()).select_from(Patient)) > 0
     assert ctx.actor.name  # the token's team member is signed in
     assert Preferences(settings()).get(ENDPOINT_URL) == url
+
+
+# --- https: the certificate is checked against the system's trusted authorities ---------------
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "INT Desk test endpoint")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp / "endpoint.pem", tmp / "endpoint.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_endpoint(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real `int-desk serve` over https with a self-signed certificate; yields (url, cert)."""
+    cert, key = _self_signed(tmp_path)
+    port = _free_port()
+    env = {**os.environ, "INT_DESK_HOME": str(tmp_path / "srv")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "int_desk", "serve", "--db", str(tmp_path / "tls.db")]
+        + ["--port", str(port), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert "sync endpoint" in server.stdout.readline()
+        url = f"https://127.0.0.1:{port}"
+        transport = httpx.HTTPTransport(retries=6, verify=str(cert))
+        with httpx.Client(transport=transport, timeout=5) as client:
+            assert client.get(url + "/v1/health").status_code == 200
+        yield url, cert
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_connect_refuses_an_untrusted_certificate(
+    qtbot: QtBot, dialog: FirstRunDialog, tls_endpoint: tuple[str, Path]
+) -> None:
+    url, _cert = tls_endpoint
+    f = dialog.form
+    qtbot.mouseClick(f.connectButton, Qt.MouseButton.LeftButton)
+    f.endpointEdit.setText(url)
+    f.tokenEdit.setText("idt_any-token")
+    qtbot.mouseClick(f.checkButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(f.connectErrorLabel.isVisible, timeout=15_000)
+    assert "certificate could not be verified" in f.connectErrorLabel.text()
+    assert "Do not continue" in f.connectErrorLabel.text()
+    assert not f.connectNextButton.isEnabled()
+
+
+def test_certificate_check_names_a_trusted_endpoint(tls_endpoint: tuple[str, Path]) -> None:
+    from int_desk.services.first_run import check_certificate
+
+    url, cert = tls_endpoint  # trusted here the way an NHS trust's own authority would be
+    info = check_certificate(url, cafile=str(cert))
+    assert info.subject == "INT Desk test endpoint"
+    assert "Certificate verified: issued to INT Desk test endpoint" in info.describe()
