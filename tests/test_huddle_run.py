@@ -244,3 +244,26 @@ def test_chair_and_attendees_must_be_team_members(world: World) -> None:
                 scheduled_at=h.local_datetime(world.today, time(9, 0)), attendee_ids=[outsider],
             )  # fmt: skip
     assert HuddleItemStatus.PENDING.value == "pending"
+
+
+def test_cli_prints_the_agenda_with_reasons_and_writes_the_pdf(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from int_desk.cli import main
+    from tests.helpers.huddle_world import PASSPHRASE
+
+    p = world.patient("Rose Ó'Brien-Łukasz", enrolled_days_ago=20)
+    world.event(p, HealthEventKind.DISCHARGE.value, 2)
+    monkeypatch.setenv("INT_DESK_PASSPHRASE", PASSPHRASE)
+    out = tmp_path / "agenda.pdf"
+    args = ["huddle-agenda", "--workspace", str(world.ws.directory), "--team", "Kidlington INT"]
+    assert main([*args, "--date", world.today.isoformat(), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Rose Ó'Brien-Łukasz" in printed
+    assert "- Discharged from hospital" in printed
+    text = " ".join(_pdf_text(out.read_bytes()).split())
+    assert "Rose Ó'Brien-Łukasz" in text and "Discharged from hospital" in text
+    with pytest.raises(SystemExit):  # argparse refuses a date that is not YYYY-MM-DD
+        main([*args, "--date", "22/11/2026"])
+    assert main(["huddle-agenda", "--workspace", str(world.ws.directory), "--team", "Nowhere",
+                 "--date", world.today.isoformat()]) == 2  # fmt: skip
