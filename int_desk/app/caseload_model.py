@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
-from int_desk.services.caseload import COLUMNS, SORT_KEYS, CaseloadRow, Col
+from int_desk.services.caseload import COLUMN_DESCRIPTIONS, COLUMNS, SORT_KEYS, CaseloadRow, Col
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def icon(kind: str) -> QIcon:
 
 
 def _fmt_date(d: date | None) -> str:
-    return d.strftime("%d %b %Y") if d else ""
+    return d.strftime("%d %b %y") if d else ""  # short: the table must fit at 1366 x 768
 
 
 class CaseloadModel(QAbstractTableModel):
@@ -192,7 +192,7 @@ class CaseloadModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section][1]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"Sort by {COLUMNS[section][1].lower()}"
+                return f"{COLUMN_DESCRIPTIONS[section]} (click to sort)"
         if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
             return section + 1
         return None
@@ -292,10 +292,10 @@ class CaseloadModel(QAbstractTableModel):
         if col == Col.LEAD:
             return r.lead_name or "Not named"
         if col == Col.LAST_CONTACT:
-            return _fmt_date(r.last_contact.date()) if r.last_contact else "None recorded"
+            return _fmt_date(r.last_contact.date()) if r.last_contact else "None yet"
         if col == Col.NEXT_REVIEW:
             if r.review_overdue(today):
-                return f"! {_fmt_date(r.next_review)} overdue"
+                return f"! {_fmt_date(r.next_review)} overdue"  # says it in words, not colour
             return _fmt_date(r.next_review)
         if col == Col.PLAN:
             return r.plan_label(today)
@@ -320,7 +320,7 @@ class CaseloadModel(QAbstractTableModel):
             if r.open_escalations:
                 notes.append("open escalation")
             return f"{text}, {', '.join(notes)}" if notes else text
-        return f"{COLUMNS[col][1]}: {text or 'none'}"
+        return f"{COLUMN_DESCRIPTIONS[col]}: {text or 'none'}"
 
     @staticmethod
     def _tooltip(r: CaseloadRow, col: int, today: date) -> str | None:

@@ -126,7 +126,7 @@ class CaseloadPage(QWidget):
         self.splitter.addWidget(self.pane)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([740, 440])
+        self.splitter.setSizes([760, 400])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -261,7 +261,7 @@ class CaseloadPage(QWidget):
         h.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         h.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         h.customContextMenuRequested.connect(self._header_menu)
-        for col, width in enumerate((190, 105, 45, 120, 80, 130, 100, 130, 110, 90, 160)):
+        for col, width in enumerate((165, 96, 38, 92, 66, 110, 90, 110, 100, 78, 150)):
             t.setColumnWidth(col, width)
         t.setSortingEnabled(True)
         t.selectionModel().currentRowChanged.connect(self._current_changed)
@@ -682,6 +682,7 @@ class PatientPane(QWidget):
             grid.addWidget(b, i // 4, i % 4)
             self.buttons[key] = b
         layout.addLayout(grid)
+        self.setStyleSheet("QPushButton { padding: 4px 4px; }")
         self.browser = QTextBrowser()
         self.browser.setObjectName("patientRecord")
         self.browser.setAccessibleName("Patient record details and timeline")
@@ -692,11 +693,11 @@ class PatientPane(QWidget):
     def _actions(self) -> dict[str, tuple[str, str, Any, Permission | None]]:
         P = Permission
         return {
-            "contact": ("Add contact…", "Ctrl+Shift+C", self.add_contact, P.ADD_CONTACT),
-            "task": ("Allocate task…", "Ctrl+Shift+T", self.allocate_task, P.MANAGE_TASKS),
+            "contact": ("+ Contact…", "Ctrl+Shift+C", self.add_contact, P.ADD_CONTACT),
+            "task": ("+ Task…", "Ctrl+Shift+T", self.allocate_task, P.MANAGE_TASKS),
             "refer": ("Refer…", "Ctrl+Shift+R", self.refer, P.REFER),
             "escalate": ("Escalate…", "Ctrl+Shift+E", self.escalate, P.ESCALATE),
-            "huddle": ("Add to huddle…", "Ctrl+Shift+H", self.add_to_huddle, P.ESCALATE),
+            "huddle": ("To huddle…", "Ctrl+Shift+H", self.add_to_huddle, P.ESCALATE),
             "flags": ("Flags…", "Ctrl+Shift+G", self.set_flag, P.EDIT_PATIENT),
             "lead": ("Lead…", "Ctrl+Shift+L", self.set_lead, P.EDIT_PATIENT),
             "plan": ("Care plan", "Ctrl+Shift+P", self.open_care_plan, P.VIEW_CASELOAD),

@@ -67,7 +67,7 @@ class TasksModel(QAbstractTableModel):
             n = t.nhs_number
             late = (self.today - t.due_on).days if overdue and t.due_on else 0
             values = (
-                f"! {due} ({late} d overdue)" if overdue else due,
+                f"! {due} – {late} day{'s' if late != 1 else ''} overdue" if overdue else due,
                 t.patient_name,
                 f"{n[:3]} {n[3:6]} {n[6:]}",
                 ("Home visit: " if t.kind == "home_visit" else "") + t.description,
@@ -76,6 +76,8 @@ class TasksModel(QAbstractTableModel):
                 t.status.replace("-", " ").capitalize(),
             )
             return values[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
+            return t.description
         if role == Qt.ItemDataRole.BackgroundRole and overdue:
             return QBrush(OVERDUE_BG)
         if role == Qt.ItemDataRole.FontRole and overdue and col == 0:
@@ -117,7 +119,7 @@ class MyTasksPage(QWidget):
         self.table.setWordWrap(False)
         h = self.table.horizontalHeader()
         h.setStretchLastSection(False)
-        for col, width in enumerate((210, 190, 105, 0, 210, 130, 95)):
+        for col, width in enumerate((250, 180, 100, 0, 130, 125, 95)):
             if width:
                 self.table.setColumnWidth(col, width)
         h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)

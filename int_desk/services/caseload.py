@@ -383,15 +383,19 @@ COLUMNS = (
     ("name", "Name"),
     ("nhs", "NHS number"),
     ("age", "Age"),
-    ("cohorts", "Cohort(s)"),
+    ("cohorts", "Cohort"),
     ("priority", "Priority"),
-    ("lead", "Lead professional"),
+    ("lead", "Lead"),
     ("last_contact", "Last contact"),
-    ("next_review", "Next review due"),
+    ("next_review", "Review due"),
     ("plan", "Care plan"),
-    ("tasks", "Open tasks"),
+    ("tasks", "Tasks"),
     ("flags", "Flags"),
 )
+COLUMN_DESCRIPTIONS = (
+    "Name", "NHS number", "Age", "Cohorts", "Priority", "Named lead professional",
+    "Last contact", "Next care-plan review due", "Care-plan status", "Open tasks", "Flags",
+)  # fmt: skip
 SORT_KEYS = tuple(k for k, _ in COLUMNS)
 
 _ORDER_SQL = {
