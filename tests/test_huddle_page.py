@@ -275,3 +275,31 @@ def test_remove_needs_confirmation_and_can_be_undone(qtbot: QtBot, world: World)
         qtbot.keyClick(page.agenda_list, Qt.Key.Key_Z, CTRL)
     qtbot.waitUntil(lambda: page.agenda_list.count() == 2)
     ctx.tasks.wait()
+
+
+def test_typed_outcome_is_kept_when_the_workspace_locks(qtbot: QtBot, world: World) -> None:
+    pid = world.patient("Ada Lock", enrolled_days_ago=2)
+    with world.session() as s:
+        me = world.actor(s)
+        hid = h.plan_huddle(
+            session=s, actor=me, team_id=world.team_id,
+            scheduled_at=h.local_datetime(world.today, time(9, 0)),
+        ).id  # fmt: skip
+        h.start_huddle(session=s, actor=me, huddle_id=hid)
+    ctx = _ctx(world, world.coordinator_id)
+    page = HuddlePage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == RUN and not page.busy)
+    assert page.current_item().patient_id == pid
+    qtbot.keyClicks(page.outcome, "Half-typed when the screen locked")
+    ctx.tasks.wait()
+    page.save_drafts()  # what the lock controller calls before closing the store
+    assert not page.timer.isActive()
+    with world.session() as s:
+        view = h.huddle_view(session=s, actor=world.actor(s), huddle_id=hid)
+    assert view.items[0].outcome == "Half-typed when the screen locked"
+    page.restore_drafts(None)
+    assert page.timer.isActive()
+    assert page.outcome.toPlainText() == "Half-typed when the screen locked"
+    ctx.tasks.wait()

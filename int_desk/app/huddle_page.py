@@ -1205,6 +1205,35 @@ class HuddlePage(QWidget):
 
         self._save_current(close)
 
+    # --- auto-lock ---------------------------------------------------------------------------
+
+    def save_drafts(self) -> None:
+        """Before the store locks: save what was typed for the current person, pause its clock."""
+        view, item = self.view, self.current_item()
+        self.timer.stop()
+        if view is None or item is None or view.status != HuddleStatus.IN_PROGRESS.value:
+            return None
+        if item.status != HuddleItemStatus.PENDING.value:
+            return None
+        secs = self._item_seconds(item)
+        outcome, decisions = self.outcome.toPlainText(), self.decisions.toPlainText()
+        with self.ctx.workspace.session() as s:
+            h.record_outcome(
+                session=s, actor=self.ctx.actor, item_id=item.id, outcome=outcome,
+                decisions=decisions, seconds_spent=secs,
+            )  # fmt: skip
+        self._item_base[item.id] = secs
+        self._item_since = None
+        return None
+
+    def restore_drafts(self, _snapshot: object) -> None:
+        """After unlock: the text is still in the editors; restart the clocks."""
+        item = self.current_item()
+        if self.view is not None and self.view.status == HuddleStatus.IN_PROGRESS.value:
+            if item is not None and item.status == HuddleItemStatus.PENDING.value:
+                self._item_since = time.monotonic()
+            self.timer.start()
+
     # --- PDFs --------------------------------------------------------------------------------
 
     def export_pdf(self, which: str, path: Path | None = None) -> None:
