@@ -303,3 +303,41 @@ def test_typed_outcome_is_kept_when_the_workspace_locks(qtbot: QtBot, world: Wor
     assert page.timer.isActive()
     assert page.outcome.toPlainText() == "Half-typed when the screen locked"
     ctx.tasks.wait()
+
+
+def test_attendees_can_change_and_the_agenda_refreshes_before_the_start(
+    qtbot: QtBot, world: World
+) -> None:
+    world.patient("Ada One", enrolled_days_ago=2)
+    with world.session() as s:
+        h.plan_huddle(
+            session=s, actor=world.actor(s), team_id=world.team_id,
+            scheduled_at=h.local_datetime(world.today + timedelta(days=1), time(9, 0)),
+            attendee_ids=[world.nurse_id, world.pharmacist_id],
+        )  # fmt: skip
+    ctx = _ctx(world, world.coordinator_id)
+    page = HuddlePage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 1 and not page.busy)
+    assert "Zoë Lindqvist" in page.status.text()
+    page.attendees_dialog()
+    dialog = page.dialog
+    assert isinstance(dialog, PlanDialog)
+    for i in range(dialog.attendees.count()):
+        item = dialog.attendees.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) == str(world.pharmacist_id):
+            item.setCheckState(Qt.CheckState.Unchecked)
+        if item.data(Qt.ItemDataRole.UserRole) == str(world.gp_id):
+            item.setCheckState(Qt.CheckState.Checked)
+    with qtbot.waitSignal(page.action_done, timeout=10_000):
+        _ok(dialog)
+    qtbot.waitUntil(lambda: not page.busy and "Dr Sam Patel" in page.status.text())
+    assert "Zoë Lindqvist" not in page.status.text()
+    late = world.patient("Lou Late", enrolled_days_ago=20)
+    world.event(late, HealthEventKind.DISCHARGE.value, 0)
+    with qtbot.waitSignal(page.action_done, timeout=10_000):
+        page.refresh_agenda()
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 2 and not page.busy)
+    assert "Lou Late" in page.agenda_list.item(1).text()
+    ctx.tasks.wait()

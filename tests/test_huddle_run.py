@@ -267,3 +267,23 @@ def test_cli_prints_the_agenda_with_reasons_and_writes_the_pdf(
         main([*args, "--date", "22/11/2026"])
     assert main(["huddle-agenda", "--workspace", str(world.ws.directory), "--team", "Nowhere",
                  "--date", world.today.isoformat()]) == 2  # fmt: skip
+
+
+def test_refresh_adds_people_the_rules_now_bring_and_keeps_removals(world: World) -> None:
+    first = world.patient("Ann First", enrolled_days_ago=2)
+    with world.session() as s:
+        me = world.actor(s)
+        hid = h.plan_huddle(
+            session=s, actor=me, team_id=world.team_id,
+            scheduled_at=h.local_datetime(world.today + timedelta(days=1), time(9, 0)),
+        ).id  # fmt: skip
+        item = h.huddle_view(session=s, actor=me, huddle_id=hid).items[0]
+        h.remove_item(session=s, actor=me, item_id=item.id)
+    late = world.patient("Lou Late", enrolled_days_ago=20)
+    world.event(late, HealthEventKind.DISCHARGE.value, 0)  # discharged after planning
+    with world.session() as s:
+        me = world.actor(s)
+        assert h.refresh_agenda(session=s, actor=me, huddle_id=hid) == 1
+        view = h.huddle_view(session=s, actor=me, huddle_id=hid)
+    assert [i.patient_id for i in view.items] == [late]
+    assert [i.patient_id for i in view.removed] == [first]

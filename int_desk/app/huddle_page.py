@@ -419,7 +419,7 @@ class HuddlePage(QWidget):
         self.agenda_list.currentRowChanged.connect(lambda _r: self._update_agenda_buttons())
         self.agenda_hint = QLabel(
             "Drag or Alt+Up/Alt+Down to reorder · Insert adds a person · Delete removes · "
-            "Ctrl+Shift+S starts the huddle"
+            "Ctrl+Shift+R refreshes from the rules · Ctrl+Shift+S starts the huddle"
         )
         self.agenda_hint.setObjectName("hintText")
         self.add_button = _button("Add person…", "Add a person to the agenda", "Insert")
@@ -428,6 +428,10 @@ class HuddlePage(QWidget):
         self.down_button = _button("Move down", "Move the selected person down", "Alt+Down")
         self.undo_button = _button("Undo remove", "Undo the last removal", "Ctrl+Z")
         self.undo_button.hide()
+        self.refresh_button = _button(
+            "Refresh from rules", "Add people the rules now bring", "Ctrl+Shift+R"
+        )
+        self.attendees_button = _button("Attendees…", "Change who is attending", "Ctrl+Shift+A")
         self.agenda_pdf_button = _button("Agenda PDF…", "Export the agenda as PDF", "Ctrl+P")
         self.start_button = _button("Start huddle", "Start the huddle", "Ctrl+Shift+S")
         self.start_button.setDefault(True)
@@ -436,6 +440,8 @@ class HuddlePage(QWidget):
             buttons.addWidget(b)
         buttons.addWidget(self.undo_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.attendees_button)
         buttons.addWidget(self.agenda_pdf_button)
         buttons.addWidget(self.start_button)
         layout = QVBoxLayout(w)
@@ -449,6 +455,8 @@ class HuddlePage(QWidget):
         self.down_button.clicked.connect(lambda: self.move_selected(1))
         self.undo_button.clicked.connect(self.undo_remove)
         self.agenda_pdf_button.clicked.connect(lambda: self.export_pdf("agenda"))
+        self.refresh_button.clicked.connect(self.refresh_agenda)
+        self.attendees_button.clicked.connect(self.attendees_dialog)
         self.start_button.clicked.connect(self.start)
         for keys, slot in (
             ("Alt+Up", lambda: self.move_selected(-1)),
@@ -457,6 +465,8 @@ class HuddlePage(QWidget):
             ("Insert", self.add_person_dialog),
             ("Ctrl+Z", self.undo_remove),
             ("Ctrl+P", lambda: self.export_pdf("agenda")),
+            ("Ctrl+Shift+R", self.refresh_agenda),
+            ("Ctrl+Shift+A", self.attendees_dialog),
             ("Ctrl+Shift+S", self.start),
         ):
             self._shortcut(w, keys, slot)
@@ -840,6 +850,51 @@ class HuddlePage(QWidget):
                 ),
                 lambda _r: self.reload(),
                 "added",
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def refresh_agenda(self) -> None:
+        view = self.view
+        if view is None or view.status != HuddleStatus.PLANNED.value or self.busy:
+            return
+        hid, actor = view.id, self.ctx.actor
+
+        def done(added: int) -> None:
+            self.reload(hid)
+            self.status.setText(
+                self.status.text()
+                + f"<br>Refreshed: {added} {'person' if added == 1 else 'people'} added."
+            )
+
+        self._query(
+            lambda s: h.refresh_agenda(session=s, actor=actor, huddle_id=hid), done, "refreshed"
+        )
+
+    def attendees_dialog(self) -> None:
+        view = self.view
+        if view is None or view.status == HuddleStatus.CLOSED.value:
+            return
+        dialog = PlanDialog(self.members, me=self.ctx.actor.member_id, kind=view.kind, parent=self)
+        dialog.setWindowTitle("Who is attending")
+        present = {str(a[0]) for a in view.attendees}
+        for i in range(dialog.attendees.count()):
+            item = dialog.attendees.item(i)
+            on = item.data(Qt.ItemDataRole.UserRole) in present
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+        for w in (dialog.date_edit, dialog.time_edit, dialog.kind_combo, dialog.chair_combo):
+            w.setEnabled(False)
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save attendees")
+        self.dialog = dialog
+        hid, actor = view.id, self.ctx.actor
+
+        def accepted() -> None:
+            ids = dialog.values()["attendee_ids"]
+            self._query(
+                lambda s: h.set_attendees(session=s, actor=actor, huddle_id=hid, member_ids=ids),
+                lambda _r: self.reload(hid),
+                "attendees",
             )
 
         dialog.accepted.connect(accepted)

@@ -940,6 +940,58 @@ def restore_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> Huddl
     return item
 
 
+def refresh_agenda(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> int:
+    """Before the huddle starts: add people the rules now bring (e.g. discharged overnight).
+
+    Items already on the agenda keep their place; people the coordinator removed stay removed.
+    Returns how many were added (at the end, best first).
+    """
+    _require_run(session, actor)
+    huddle = get_huddle(session, actor, huddle_id)
+    if huddle.status != HuddleStatus.PLANNED.value:
+        raise ValidationError("Only a planned huddle's agenda can be refreshed.", field="status")
+    rows = list(
+        session.scalars(
+            select(HuddleItem).where(
+                HuddleItem.huddle_id == huddle.id, HuddleItem.deleted.is_(False)
+            )
+        )
+    )
+    known = {i.patient_id for i in rows}
+    agenda = compute_agenda(
+        session=session,
+        actor=actor,
+        team_id=huddle.team_id,
+        on=huddle.scheduled_at.astimezone().date(),
+        before=huddle.scheduled_at,
+        exclude_huddle_id=huddle.id,
+        count_overflow=False,
+    )
+    position = max((i.position for i in rows), default=-1)
+    added = 0
+    for cand in agenda.items:
+        if cand.patient_id in known:
+            continue
+        position += 1
+        item = HuddleItem(
+            huddle_id=huddle.id,
+            patient_id=cand.patient_id,
+            position=position,
+            reasons=cand.reason_texts,
+            status=HuddleItemStatus.PENDING.value,
+            outcome="",
+            decisions="",
+            seconds_spent=0,
+            rolled_over_from_id=cand.rolled_over_from_id,
+        )
+        _stamp(item, actor, new=True)
+        session.add(item)
+        added += 1
+    session.flush()
+    _audit(session, actor, AuditAction.UPDATE, "huddle", huddle.id, f"refreshed added={added}")
+    return added
+
+
 def set_attendees(
     *, session: Session, actor: Actor, huddle_id: uuid.UUID, member_ids: Iterable[uuid.UUID]
 ) -> None:
