@@ -1,0 +1,126 @@
+"""Export a cohort's active care plans to a folder with a progress bar and Cancel.
+
+    job = CohortExport(ctx, cohort_id, out_dir, parent=window)
+    job.start()          # shows a window-modal progress dialog; the work runs on the store worker
+
+Cancel stops between plans and leaves nothing behind (see ``services.care_plan_export``: files
+are staged and only moved into the folder when every plan has rendered). The GUI renders
+in-process on the task thread (``workers=1``), so the app process is never forked.
+
+Signals: ``finished(object)`` with the BatchResult; ``failed(object)`` with the exception
+(``Interrupted`` after Cancel).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from int_desk.app.context import AppContext
+from int_desk.app.messages import show_error
+from int_desk.domain.errors import Interrupted
+from int_desk.reports.care_plan_pdf import Variant
+from int_desk.services import care_plan_export
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; emitting from the worker queues the call onto it."""
+
+    progressed = Signal(int, int)
+
+
+class CohortExport(QObject):
+    finished = Signal(object)
+    failed = Signal(object)
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        cohort_id: uuid.UUID,
+        out_dir: Path,
+        *,
+        variant: Variant = Variant.PROFESSIONAL,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.cohort_id = cohort_id
+        self.out_dir = Path(out_dir)
+        self.variant = variant
+        self._cancel = threading.Event()
+        self._relay = _Relay(self)
+        self._relay.progressed.connect(self._on_progress)
+        self.dialog = QProgressDialog("Preparing the care plans…", "Cancel", 0, 0, parent)
+        self.dialog.setWindowTitle("Export care plans")
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dialog.setMinimumDuration(0)
+        self.dialog.setAutoClose(False)
+        self.dialog.setAutoReset(False)
+        self.dialog.setAccessibleName("Care plan export progress")
+        self.dialog.canceled.connect(self.cancel)
+        self.running = False
+
+    def start(self) -> None:
+        actor = self.ctx.actor
+        cohort_id, out_dir, variant = self.cohort_id, self.out_dir, self.variant
+        relay, cancelled = self._relay, self._cancel
+
+        def work() -> care_plan_export.BatchResult:
+            with self.ctx.workspace.session() as s:
+                return care_plan_export.export_cohort(
+                    session=s,
+                    actor=actor,
+                    cohort_id=cohort_id,
+                    out_dir=out_dir,
+                    variant=variant,
+                    progress=relay.progressed.emit,
+                    is_cancelled=cancelled.is_set,
+                    workers=1,
+                )
+
+        self.running = True
+        self.dialog.show()
+        self.ctx.tasks.run(work, self._done, self._failed)
+
+    def cancel(self) -> None:
+        if self.running:
+            self._cancel.set()
+            self.dialog.setLabelText("Cancelling - removing what was written…")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if not self.running:
+            return
+        self.dialog.setMaximum(max(total, 1))
+        self.dialog.setValue(done)
+        self.dialog.setLabelText(f"Exporting care plans: {done} of {total}")
+
+    def _done(self, result: care_plan_export.BatchResult) -> None:
+        self.running = False
+        skipped = (
+            f"\n{result.skipped_no_consent} left out: consent to share declined or not recorded."
+            if result.skipped_no_consent
+            else ""
+        )
+        self.dialog.setMaximum(1)
+        self.dialog.setValue(1)
+        self.dialog.setLabelText(
+            f"Wrote {len(result.written)} care plans to {result.out_dir}.{skipped}"
+        )
+        self.dialog.setCancelButtonText("Close")
+        self.dialog.canceled.disconnect(self.cancel)
+        self.dialog.canceled.connect(self.dialog.close)
+        self.ctx.events.data_changed.emit("audit_event")
+        self.finished.emit(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.running = False
+        if isinstance(exc, Interrupted):
+            self.dialog.close()
+        else:
+            self.dialog.close()
+            show_error(self.dialog.parentWidget(), exc)
+        self.failed.emit(exc)

@@ -1,0 +1,97 @@
+"""Cohort export from the app: the progress bar moves, every plan lands, Cancel leaves nothing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
+
+from int_desk.app.care_plan_batch_export import CohortExport
+from int_desk.app.context import AppContext
+from int_desk.app.events import Events
+from int_desk.app.main import settings
+from int_desk.app.tasks import TaskRunner
+from int_desk.domain.errors import Interrupted
+from int_desk.services import care_plan_export
+from int_desk.services.identity import current_actor
+from int_desk.store.models import AuditEvent, CarePlan, Cohort, CohortMembership
+from int_desk.store.workspace import Workspace
+
+WAIT = 60_000
+
+
+def _setup(ws: Workspace) -> tuple[AppContext, uuid.UUID, int]:
+    with ws.session() as s:
+        actor = current_actor(s)
+        cohort = s.scalars(
+            select(Cohort).where(Cohort.team_id.in_(actor.team_ids)).order_by(Cohort.name)
+        ).first()
+        members = select(CohortMembership.patient_id).where(
+            CohortMembership.cohort_id == cohort.id, CohortMembership.discharged_on.is_(None)
+        )
+        expected = s.scalar(
+            select(func.count(func.distinct(CarePlan.patient_id))).where(
+                CarePlan.patient_id.in_(members),
+                CarePlan.status == "active",
+                CarePlan.consent_decision == "permit",
+            )
+        )
+    return AppContext(ws, actor, Events(), TaskRunner(), settings()), cohort.id, expected
+
+
+def test_cohort_export_shows_progress_and_writes_every_plan(
+    qtbot: QtBot, demo_ws: Workspace, tmp_path: Path
+) -> None:
+    ctx, cohort_id, expected = _setup(demo_ws)
+    out = tmp_path / "plans"
+    job = CohortExport(ctx, cohort_id, out)
+    values: list[int] = []
+    job._relay.progressed.connect(lambda done, _total: values.append(done))
+    with qtbot.waitSignal(job.finished, timeout=WAIT) as finished:
+        job.start()
+    result = finished.args[0]
+    assert len(list(out.glob("*.pdf"))) == len(result.written) == expected
+    assert values[-1] == expected and values == sorted(values)
+    assert f"Wrote {expected} care plans" in job.dialog.labelText()
+    assert [b.text() for b in job.dialog.findChildren(QPushButton)] == ["Close"]
+    job.dialog.close()
+    ctx.tasks.wait()
+
+
+def test_cancel_leaves_no_files(
+    qtbot: QtBot, demo_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx, cohort_id, expected = _setup(demo_ws)
+    render = care_plan_export.render_care_plan
+
+    def slow_render(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.05)  # so Cancel surely arrives while plans remain
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(care_plan_export, "render_care_plan", slow_render)
+    out = tmp_path / "plans"
+    job = CohortExport(ctx, cohort_id, out)
+
+    def cancel_after_three(done: int, _total: int) -> None:
+        if done == 3:
+            job.dialog.findChild(QPushButton).click()  # the Cancel button
+
+    job._relay.progressed.connect(cancel_after_three)
+    with qtbot.waitSignal(job.failed, timeout=WAIT) as failed:
+        job.start()
+    assert isinstance(failed.args[0], Interrupted)
+    assert list(out.iterdir()) == []
+    with demo_ws.session() as s:
+        assert not s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.detail.like("export %batch=%"))
+        )
+    assert expected > 3
+    ctx.tasks.wait()
