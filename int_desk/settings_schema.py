@@ -61,7 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         SYNC_INTERVAL,
-        15,
+        5,
         "int",
         "Sync every",
         "How often INT Desk exchanges changes with the team endpoint while open.",

@@ -32,7 +32,7 @@ from tests.conftest import PASSPHRASE
 def test_schema_bounds_and_defaults() -> None:
     prefs = Preferences(MemoryStore())
     assert prefs.idle_lock_minutes() == 5  # default
-    assert prefs.sync_interval_minutes() == 15
+    assert prefs.sync_interval_minutes() == 5
     assert prefs.endpoint_url() is None
     assert prefs.color_scheme() == "system"
     for bad in (0, 16, 60, "ten"):
@@ -149,7 +149,18 @@ def test_saving_settings_from_the_menu_updates_auto_lock(qtbot: QtBot, demo_dir:
     dialog = window.findChild(SettingsDialog)
     assert dialog is not None and dialog.isVisible()
     dialog.editors[IDLE_LOCK].setValue(3)  # type: ignore[attr-defined]
+    dialog.editors[SYNC_INTERVAL].setValue(10)  # type: ignore[attr-defined]
     save = dialog.form.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
     qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
     assert window.lock_controller.idle_ms == 3 * 60_000
+    assert window.sync.periodic.interval() == 10 * 60_000
+    window.close()
+
+
+def test_stored_sync_interval_reaches_the_sync_timer(qtbot: QtBot, demo_dir: Path) -> None:
+    Preferences(settings()).set(SYNC_INTERVAL, 30)
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.sync.periodic.interval() == 30 * 60_000, timeout=5_000)
     window.close()

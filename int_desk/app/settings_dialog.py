@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -235,7 +235,20 @@ def install_settings_action(window: QMainWindow, prefs: Preferences) -> QAction:
     action.setMenuRole(QAction.MenuRole.PreferencesRole)
     action.triggered.connect(lambda: open_settings(window, prefs))
     edit_menu.addAction(action)  # type: ignore[union-attr]
+    # Once the window has finished building its parts, give them the stored settings.
+    QTimer.singleShot(0, window, lambda: apply_runtime_settings(window, prefs))
     return action
+
+
+def apply_runtime_settings(window: QMainWindow, prefs: Preferences) -> None:
+    """Hand settings to the live parts that cache them: auto-lock and the sync timer."""
+    controller = getattr(window, "lock_controller", None)  # app/lock.py
+    if controller is not None:
+        controller.reload_settings()
+    sync = getattr(window, "sync", None)  # app/sync_status.py SyncController
+    periodic = getattr(sync, "periodic", None)
+    if periodic is not None:
+        periodic.setInterval(prefs.sync_interval_minutes() * 60_000)
 
 
 def open_settings(window: QMainWindow, prefs: Preferences) -> SettingsDialog:
@@ -243,11 +256,6 @@ def open_settings(window: QMainWindow, prefs: Preferences) -> SettingsDialog:
     dialog = SettingsDialog(prefs, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
-    def saved() -> None:
-        controller = getattr(window, "lock_controller", None)  # auto-lock (app/lock.py)
-        if controller is not None:
-            controller.reload_settings()
-
-    dialog.accepted.connect(saved)
+    dialog.accepted.connect(lambda: apply_runtime_settings(window, prefs))
     dialog.open()
     return dialog
