@@ -8,7 +8,7 @@ import sys
 
 PROBE = """
 import sys
-import int_desk.app  # the guard
+import int_desk.app  # what the app imports first
 from PySide6.QtWidgets import QApplication, QLabel
 app = QApplication([])
 label = QLabel()
