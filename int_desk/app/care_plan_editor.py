@@ -900,8 +900,11 @@ class CarePlanEditor(QDialog):
         )
 
     def _ask_save_path(self, suggested: str) -> Path | None:
+        from int_desk.settings_schema import Preferences  # Settings > Save PDFs to
+
+        folder = Preferences(self.ctx.settings).pdf_folder()
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export care plan", str(Path.home() / suggested), "PDF (*.pdf)"
+            self, "Export care plan", str(folder / suggested), "PDF (*.pdf)"
         )
         return Path(path) if path else None
 

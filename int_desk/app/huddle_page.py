@@ -1300,8 +1300,11 @@ class HuddlePage(QWidget):
         if path is None:
             when = view.scheduled_at.astimezone()
             suggested = f"{view.team} huddle {which} {when:%Y-%m-%d}.pdf".replace(" ", "-")
+            from int_desk.settings_schema import Preferences  # Settings > Save PDFs to
+
+            folder = Preferences(self.ctx.settings).pdf_folder()
             chosen, _f = QFileDialog.getSaveFileName(
-                self, f"Save the huddle {which}", suggested, "PDF (*.pdf)"
+                self, f"Save the huddle {which}", str(folder / suggested), "PDF (*.pdf)"
             )
             if not chosen:
                 return
