@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from int_desk.server import cursor as cursors
+from int_desk.server.access import write_denied
 from int_desk.server.models import (
     GLOBAL_SCOPE,
     AppliedOp,
@@ -177,7 +178,18 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
                 touched.append((stored.entity, stored.record_id) if keep else None)
             results.append(result)
             continue
-        result = _apply(session, caller, op, fields, seqs, digests, enrolments)
+        denied = write_denied(  # role permissions, as in the desktop services
+            session,
+            user_id=caller.user_id,
+            teams=caller.teams,
+            entity=op.entity,
+            record_id=op.id,
+            fields=fields,
+        )
+        if denied:
+            result = _rejected(op, denied)
+        else:
+            result = _apply(session, caller, op, fields, seqs, digests, enrolments)
         session.add(
             AppliedOp(
                 op_id=op.op_id,

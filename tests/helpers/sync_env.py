@@ -207,26 +207,31 @@ def start_endpoint(db_url: str, *, faults: bool = True, workers: int = 1) -> End
 
 
 def seed_demo(ep: Endpoint, demo_ws: Workspace) -> None:
-    """Seed the demo's three teams; users: ``a`` (Bicester), ``b`` (Bicester), ``c`` (Reading)."""
+    """Seed the demo's three teams; users: ``a`` (Bicester care coordinator), ``b`` (Bicester
+    district nurse), ``c`` (Reading West care coordinator). The endpoint enforces role
+    permissions, so each user is a member with a role that may do what the tests do."""
     with demo_ws.session() as wss:
         teams = {name: tid for tid, name in wss.execute(select(m.Team.id, m.Team.name))}
-        members = {
-            tname: [
-                mid
-                for (mid,) in wss.execute(
-                    select(m.TeamMembership.member_id).where(m.TeamMembership.team_id == tid)
+        by_role = {
+            tname: {
+                role: mid
+                for mid, role in wss.execute(
+                    select(m.TeamMembership.member_id, m.Member.role)
+                    .join(m.Member, m.Member.id == m.TeamMembership.member_id)
+                    .where(m.TeamMembership.team_id == tid)
+                    .order_by(m.Member.name.desc())
                 )
-            ]
+            }
             for tname, tid in teams.items()
         }
         with ep.session() as s:
             admin.seed_from_workspace(s, wss)
-            for user, team, idx in (
-                ("a", "Bicester INT", 3),
-                ("b", "Bicester INT", 5),
-                ("c", "Reading West INT", 3),
+            for user, team, role in (
+                ("a", "Bicester INT", "care_coordinator"),
+                ("b", "Bicester INT", "district_nurse"),
+                ("c", "Reading West INT", "care_coordinator"),
             ):
-                admin.add_user(s, user, [team], member_id=members[team][idx])
+                admin.add_user(s, user, [team], member_id=by_role[team][role])
                 ep.tokens[user] = admin.issue_token(s, user, f"laptop-{user}")[1]
     ep.teams = {n: str(t) for n, t in teams.items()}
 
