@@ -70,7 +70,7 @@ class AuditTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (
                 r.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
-                f"{r.actor_name} ({r.actor_role})" if r.actor_name else "",
+                f"{r.actor_name} ({r.actor_role})" if r.actor_name else "INT Desk (system)",
                 r.action_label,
                 r.entity_type,
                 str(r.entity_id) if r.entity_id else "",

@@ -20,7 +20,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.nhs_number import format_nhs, normalise
 from int_desk.domain.permissions import Permission
-from int_desk.domain.vocab import AuditAction
+from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services import access
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, Member, Patient
@@ -84,8 +84,6 @@ def patient_id_for_nhs_number(*, session: Session, actor: Actor, nhs_number: str
 def people(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
     """Team members to filter by: (id, "Name (Role)")."""
     access.require(session, actor, Permission.VIEW_AUDIT)
-    from int_desk.domain.vocab import Role
-
     out = []
     for m in session.scalars(select(Member).order_by(Member.name)):
         try:
@@ -94,6 +92,15 @@ def people(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
             label = m.role
         out.append((m.id, f"{m.name} ({label})"))
     return out
+
+
+def _role_label(role: str | None) -> str:
+    if not role:
+        return ""
+    try:
+        return Role(role).label
+    except ValueError:
+        return role
 
 
 def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditRow]:
@@ -132,7 +139,7 @@ def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditR
                 patient_nhs_number=format_nhs(nhs) if nhs else "",
                 actor_id=e.actor_id,
                 actor_name=name or "",
-                actor_role=role or "",
+                actor_role=_role_label(role),
                 detail=e.detail,
                 hash=e.hash,
             )
