@@ -170,3 +170,43 @@ def test_idle_setting_is_read_and_capped(qtbot: QtBot, window: MainWindow) -> No
     window.ctx.settings.setValue(security.IDLE_SETTING, 120)
     window.lock_controller.reload_settings()
     assert window.lock_controller.idle_ms == 15 * 60_000
+
+
+def _window_with_team_config(qtbot: QtBot, demo_dir: Path, config: dict) -> MainWindow:
+    from sqlalchemy import select
+
+    from int_desk.store.models import Team
+
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    ws.remember_in_keyring()
+    with ws.session() as s:
+        for team in s.scalars(select(Team)):
+            team.config = {**(team.config or {}), **config}
+    win = MainWindow(make_context(ws))
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_quick_unlock_with_keyring_only_where_every_team_allows(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    win = _window_with_team_config(qtbot, demo_dir, {"allow_quick_unlock": True})
+    with qtbot.waitSignal(win.ctx.events.locked, timeout=2_000):
+        win.form.lockAction.trigger()
+    screen = win.lock_controller.lock_screen
+    assert screen is not None and screen.quick_button.isVisible()
+    with qtbot.waitSignal(win.ctx.events.unlocked, timeout=10_000):
+        qtbot.mouseClick(screen.quick_button, Qt.MouseButton.LeftButton)
+    assert win.ctx.workspace.is_open
+    win.close()
+
+
+def test_no_quick_unlock_without_team_permission(qtbot: QtBot, demo_dir: Path) -> None:
+    win = _window_with_team_config(qtbot, demo_dir, {"allow_quick_unlock": False})
+    with qtbot.waitSignal(win.ctx.events.locked, timeout=2_000):
+        win.form.lockAction.trigger()
+    screen = win.lock_controller.lock_screen
+    assert screen is not None and not screen.quick_button.isVisible()
+    assert screen.passphrase_edit.isVisible()
+    win.close()
