@@ -28,8 +28,10 @@ from int_desk.domain.errors import PermissionDenied
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import Role
 from int_desk.logs import setup_logging
+from int_desk.services import access
+from int_desk.services.identity import current_actor
 from int_desk.services.scoped_record import open_record
-from int_desk.store.models import Member, Patient
+from int_desk.store.models import CarePlan, Member, Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.actors import actor_of_role, patient_in_scope, patient_out_of_scope
@@ -104,6 +106,27 @@ def test_scripted_session_leaks_no_identifiers(
     ws = Workspace.open(workspace, PASSPHRASE)
     identifiers = _identifiers(ws)
     assert len(identifiers) >= 150
+
+    # CLI: export one care plan as a PDF to a folder the user chose
+    with ws.session() as s:
+        current = current_actor(s)
+        nhs = s.scalar(
+            select(Patient.nhs_number)
+            .join(CarePlan, CarePlan.patient_id == Patient.id)
+            .where(
+                CarePlan.status == "active",
+                CarePlan.consent_decision == "permit",
+                access.visible_patient_filter(current),
+            )
+            .limit(1)
+        )
+    assert nhs is not None
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    out = chosen / "plan.pdf"
+    args = ["export-plan", "--workspace", str(workspace), "--nhs-number", nhs, "--out", str(out)]
+    assert cli_main(args) == 0
+    assert [p.name for p in chosen.iterdir()] == ["plan.pdf"]
 
     # services: views, a denial, and a database error whose message embeds patient data
     with ws.session() as s:
