@@ -346,3 +346,54 @@ def test_certificate_check_names_a_trusted_endpoint(tls_endpoint: tuple[str, Pat
     info = check_certificate(url, cafile=str(cert))
     assert info.subject == "INT Desk test endpoint"
     assert "Certificate verified: issued to INT Desk test endpoint" in info.describe()
+
+
+# --- later: Settings > Team endpoint connects an existing workspace ------------------------------
+
+
+def test_settings_endpoint_connects_then_repoints_the_workspace(
+    qtbot: QtBot, endpoint: tuple[str, str], tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox, QInputDialog
+
+    from int_desk.app.main_window import MainWindow
+    from int_desk.app.settings_dialog import SettingsDialog
+    from int_desk.services.first_run import create_local_workspace
+    from int_desk.sync import credentials
+
+    url, token = endpoint
+    ws = create_local_workspace(  # started on its own, connected later
+        tmp_path / "standalone",
+        STRONG,
+        member_name="Sam Carter",
+        role="district_nurse",
+        team_name="Kidlington pilot",
+    )
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.show()
+    assert credentials.get_state(ws, credentials.ENDPOINT) is None
+
+    def save_endpoint(address: str) -> None:
+        window.settings_action.trigger()
+        dialog = window.findChild(SettingsDialog)
+        assert dialog is not None
+        dialog.editors[ENDPOINT_URL].setText(address)  # type: ignore[attr-defined]
+        ok = dialog.form.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    save_endpoint(url)
+    prompt = window.findChild(QInputDialog, "deviceTokenPrompt")
+    assert prompt is not None and prompt.isVisible()
+    prompt.setTextValue(token)
+    prompt.accept()
+    qtbot.waitUntil(lambda: credentials.get_state(ws, credentials.ENDPOINT) == url, timeout=15_000)
+    qtbot.waitUntil(lambda: window.sync.state == "up to date", timeout=30_000)
+
+    moved = url.replace("127.0.0.1", "localhost")  # the endpoint moved; the token still works
+    save_endpoint(moved)
+    qtbot.waitUntil(
+        lambda: credentials.get_state(ws, credentials.ENDPOINT) == moved, timeout=15_000
+    )
+    assert credentials.load(ws).token == token  # type: ignore[union-attr]
+    window.close()

@@ -31,7 +31,14 @@ from PySide6.QtWidgets import (
 from int_desk import paths
 from int_desk.app.forms.settings_dialog import Ui_SettingsDialog
 from int_desk.domain.errors import ValidationError
-from int_desk.settings_schema import APPEARANCE, SETTINGS, Preferences, Setting, validate
+from int_desk.settings_schema import (
+    APPEARANCE,
+    ENDPOINT_URL,
+    SETTINGS,
+    Preferences,
+    Setting,
+    validate,
+)
 
 # --- appearance ---------------------------------------------------------------------------------
 
@@ -253,9 +260,19 @@ def apply_runtime_settings(window: QMainWindow, prefs: Preferences) -> None:
 
 def open_settings(window: QMainWindow, prefs: Preferences) -> SettingsDialog:
     """Show the dialog (window-modal); on save, parts that cache a setting re-read it."""
+    from int_desk.app import endpoint_link
+
     dialog = SettingsDialog(prefs, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    ctx = getattr(window, "ctx", None)
+    before = endpoint_link.current_endpoint(ctx)
+    if ctx is not None:  # the open workspace's connection is what this field changes
+        dialog.set_editor_value(ENDPOINT_URL, before or "")
 
-    dialog.accepted.connect(lambda: apply_runtime_settings(window, prefs))
+    def saved() -> None:
+        apply_runtime_settings(window, prefs)
+        endpoint_link.endpoint_changed(window, before, prefs.endpoint_url())
+
+    dialog.accepted.connect(saved)
     dialog.open()
     return dialog

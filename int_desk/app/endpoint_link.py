@@ -1,0 +1,103 @@
+"""Settings > Team endpoint acts on the open workspace's sync connection (int_desk.sync).
+
+- Connected, new address: re-point the connection and keep the device token (an endpoint that
+  moved keeps its tokens), then sync.
+- Not connected, address entered: ask for the device token (password field), check address,
+  certificate and token as the first run does, connect, then sync.
+- Address cleared: after confirmation, forget the token and stop syncing this workspace.
+
+The token never goes into settings; ``int_desk.sync.credentials`` keeps it (keyring or store).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMainWindow
+
+from int_desk.app.context import AppContext
+from int_desk.app.messages import confirm, show_error
+from int_desk.services import first_run as setup
+
+log = logging.getLogger(__name__)
+
+
+def current_endpoint(ctx: AppContext | None) -> str | None:
+    if ctx is None or not ctx.workspace.is_open:
+        return None
+    from int_desk.sync import credentials
+
+    return credentials.get_state(ctx.workspace, credentials.ENDPOINT) or None
+
+
+def endpoint_changed(window: QMainWindow, before: str | None, after: str | None) -> None:
+    ctx: AppContext | None = getattr(window, "ctx", None)
+    if ctx is None or (before or None) == (after or None):
+        return
+    from int_desk.sync import credentials
+
+    ws = ctx.workspace
+
+    def then_sync(_result: Any = None) -> None:
+        sync = getattr(window, "sync", None)
+        if sync is not None:
+            sync.start()
+
+    if not after:
+        if confirm(
+            window,
+            "Stop syncing?",
+            "This computer will stop exchanging changes with your team's endpoint. Records "
+            "already here stay here. You can connect again later with a new device token.",
+            ok="Stop syncing",
+        ):
+
+            def disconnect() -> None:
+                credentials.forget(ws)
+                credentials.set_state(ws, **{credentials.ENDPOINT: None})
+
+            ctx.tasks.run(disconnect, then_sync, lambda exc: show_error(window, exc))
+        return
+    if before:
+
+        def repoint() -> None:
+            conn = credentials.load(ws)
+            assert conn is not None
+            credentials.connect(ws, after, conn.token)
+
+        ctx.tasks.run(repoint, then_sync, lambda exc: show_error(window, exc))
+        return
+    ask_token_and_connect(window, ctx, after, then_sync)
+
+
+def ask_token_and_connect(
+    window: QMainWindow, ctx: AppContext, url: str, done: Any
+) -> QInputDialog:
+    """A window-modal prompt for the device token; checks it, then connects the workspace."""
+    from int_desk.sync import credentials
+
+    prompt = QInputDialog(window)
+    prompt.setObjectName("deviceTokenPrompt")
+    prompt.setWindowTitle("Connect to your team")
+    prompt.setLabelText(
+        f"Paste the device token your administrator gave you for {url}.\n"
+        "It is kept in your keyring (or encrypted in the workspace), never in settings."
+    )
+    prompt.setTextEchoMode(QLineEdit.EchoMode.Password)
+    prompt.setOkButtonText("Connect")
+
+    def chosen(token: str) -> None:
+        ws = ctx.workspace
+
+        def failed(exc: BaseException) -> None:
+            show_error(window, exc, "Connect to your team")
+
+        def checked(info: setup.EndpointInfo) -> None:  # then write on the store worker
+            ctx.tasks.run(lambda: credentials.connect(ws, info.url, token.strip()), done, failed)
+
+        ctx.tasks.run_network(lambda: setup.probe_endpoint(url, token), checked, failed)
+
+    prompt.textValueSelected.connect(chosen)
+    prompt.open()
+    return prompt
