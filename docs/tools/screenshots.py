@@ -194,7 +194,7 @@ def roles(app: QApplication) -> None:
     shots = (
         ("care_coordinator", "role-care-coordinator", "CaseloadPage"),
         ("district_nurse", "role-district-nurse", "MyTasksPage"),
-        ("clinical_lead", "role-clinical-lead", "OverviewPage"),
+        ("clinical_lead", "role-clinical-lead", "HuddlePage"),
     )
     for role, name, page in shots:
         ws = Workspace.open(directory, PASSPHRASE, use_keyring=False)
@@ -212,6 +212,33 @@ def roles(app: QApplication) -> None:
         for _ in range(40):  # let background queries fill the page
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         window.ctx.tasks.wait()
+        for _ in range(10):
+            app.processEvents()
+        if page == "CaseloadPage":  # open a person's record beside the list
+            table = window.pages[page].table  # type: ignore[attr-defined]
+            table.selectRow(2)
+            for _ in range(40):
+                app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            window.ctx.tasks.wait()
+        if page == "HuddlePage":  # plan tomorrow's huddle: the agenda with each person's reasons
+            from datetime import date, timedelta
+            from datetime import time as clock
+
+            from int_desk.services import huddles as h
+
+            hp = window.pages[page]
+            wait_until(app, lambda hp=hp: bool(hp.members) and not hp.busy)  # type: ignore[attr-defined]
+            members = hp.members  # type: ignore[attr-defined]
+            hp.plan(  # type: ignore[attr-defined]
+                scheduled_at=h.local_datetime(date.today() + timedelta(days=1), clock(9, 0)),
+                kind="daily",
+                attendee_ids=[m[0] for m in members if not m[3]][:7],
+            )
+            wait_until(
+                app,
+                lambda hp=hp: hp.view is not None and hp.view.status == "planned" and not hp.busy,  # type: ignore[attr-defined]
+            )
+            hp.agenda_list.setCurrentRow(0)  # type: ignore[attr-defined]
         for _ in range(10):
             app.processEvents()
         shoot(app, window, name)
