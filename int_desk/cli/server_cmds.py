@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 
 DEFAULT_DB = "int-desk-server.db"
+# Sync clients pause between requests while applying pages; keep their connections open.
+KEEP_ALIVE = 60
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -85,12 +87,20 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE,
             **kwargs,
         )
     else:
         from int_desk.server.app import create_app
 
-        uvicorn.run(create_app(url), host=args.host, port=args.port, log_level="warning", **kwargs)
+        uvicorn.run(
+            create_app(url),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE,
+            **kwargs,
+        )
     return 0
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from int_desk.server import db
 from int_desk.server.admin import hash_token
@@ -102,16 +100,9 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
         ]
         return JSONResponse({"detail": problems}, status_code=422)
 
-    def get_session() -> Iterator[Session]:
-        s = factory()
-        try:
-            yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
+    # Sessions are opened inside each route, not by a generator dependency: FastAPI closes those
+    # on another pool thread after the response, which under load can wait on a pool connection
+    # held by a thread waiting for it (a deadlock until the pool times out).
 
     def caller(
         authorization: str | None = Header(default=None),
@@ -151,33 +142,29 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
         return {"user": who.user_name, "device": str(who.device_id), "teams": list(who.teams)}
 
     @app.post("/v1/push")
-    def push_route(
-        req: P.PushRequest, who: Caller = Depends(caller), s: Session = Depends(get_session)
-    ) -> dict[str, Any]:
+    def push_route(req: P.PushRequest, who: Caller = Depends(caller)) -> Any:
         if not who.teams:
             raise HTTPException(403, detail="You are not a member of any team on this server.")
         try:
-            results = push(s, who, req)
+            with factory.begin() as s:
+                results = push(s, who, req)
         except PayloadInvalid as exc:
-            s.rollback()
-            return JSONResponse({"detail": exc.problems[:100]}, status_code=422)  # type: ignore[return-value]
+            return JSONResponse({"detail": exc.problems[:100]}, status_code=422)
         return {"batch_id": str(req.batch_id), "results": results}
 
     @app.post("/v1/pull")
-    def pull_route(
-        req: P.PullRequest, who: Caller = Depends(caller), s: Session = Depends(get_session)
-    ) -> Response:
+    def pull_route(req: P.PullRequest, who: Caller = Depends(caller)) -> Response:
         try:
-            body = pull(s, who, key, req)
+            with factory.begin() as s:
+                body = pull(s, who, key, req)
         except CursorGone as exc:
             return JSONResponse({"detail": f"Re-download needed: {exc}"}, status_code=410)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/verify")
-    def verify_route(
-        who: Caller = Depends(caller), s: Session = Depends(get_session)
-    ) -> dict[str, Any]:
-        return verify(s, who)
+    def verify_route(who: Caller = Depends(caller)) -> dict[str, Any]:
+        with factory.begin() as s:
+            return verify(s, who)
 
     asgi: Any = app
     if os.environ.get(FAULTS_ENV) == "1":

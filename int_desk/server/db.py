@@ -58,7 +58,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping (a round trip per request); stale connections are recycled instead.
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
 
 
 def alembic_config(connection: Any = None) -> Config:

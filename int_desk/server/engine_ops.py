@@ -165,6 +165,18 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
     }
     results = []
     touched: list[tuple[str, uuid.UUID] | None] = []
+    # Two queries load every stored result and every row the batch touches into the session.
+    # (Kept referenced: the identity map holds objects weakly.)
+    preloaded: list[Any] = list(
+        session.scalars(select(AppliedOp).where(AppliedOp.op_id.in_([o.op_id for o in req.ops])))
+    )
+    by_entity: dict[str, list[uuid.UUID]] = {}
+    for o in req.ops:
+        by_entity.setdefault(o.entity, []).append(o.id)
+    for entity, ids in by_entity.items():
+        preloaded += session.scalars(
+            select(Record).where(Record.entity == entity, Record.id.in_(ids))
+        ).all()
     for op, fields in zip(req.ops, all_fields, strict=True):
         stored = session.get(AppliedOp, op.op_id)
         if stored is not None:
@@ -201,7 +213,6 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
                 resolves_conflict=op.resolves_conflict,
             )
         )
-        session.flush()
         results.append(result)
         touched.append((op.entity, op.id) if result.pop("_row", False) else None)
     # The row each result carries is the record's state now (fresh even on replay).
@@ -217,6 +228,14 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     log.info("push device=%s ops=%d %s", caller.device_id, len(req.ops), counts)
     return results
+
+
+def _record(session: Session, entity: str, record_id: uuid.UUID) -> Record | None:
+    """A row by key, including one added earlier in this batch and not yet flushed."""
+    for obj in session.new:
+        if isinstance(obj, Record) and obj.entity == entity and obj.id == record_id:
+            return obj
+    return session.get(Record, (entity, record_id))
 
 
 def _rejected(op: P.Op, reason: str) -> dict[str, Any]:
@@ -235,7 +254,7 @@ def _resolve_scope(
 
     def parent(kind: str, key: str) -> Record | None:
         value = fields.get(key)
-        return session.get(Record, (kind, uuid.UUID(value))) if value else None
+        return _record(session, kind, uuid.UUID(value)) if value else None
 
     if entity in schema.GLOBAL_ENTITIES or entity == "team":
         return None, None, "reference data is managed centrally"
@@ -246,7 +265,7 @@ def _resolve_scope(
     elif entity == "patient":
         patient = record_id
         cohort = enrolments.get(str(record_id))
-        rec = session.get(Record, ("cohort", uuid.UUID(cohort))) if cohort else None
+        rec = _record(session, "cohort", uuid.UUID(cohort)) if cohort else None
         if rec is not None:
             scope = rec.scope
         elif len(caller.teams) == 1:
@@ -282,7 +301,7 @@ def _apply(
 ) -> dict[str, Any]:
     now = utcnow_text()
     stamp = [0, str(caller.device_id), caller.user_name, now]
-    rec = session.get(Record, (op.entity, op.id))
+    rec = _record(session, op.entity, op.id)
     if rec is None:
         if op.kind != "insert":
             return _rejected(op, "the server has no such row (it may have been removed)")

@@ -1,0 +1,254 @@
+"""Sync over loopback against a real endpoint (uvicorn subprocess).
+
+1. Initial pull of a 10,000-patient team into a new laptop: changes applied per second.
+2. Incremental sync of 100 changes: one full cycle (push 100 edits, pull, verify).
+3. 100 concurrent clients against PostgreSQL (2 server processes): p95 of a sync cycle
+   (push 5 edits, pull, verify; each client syncing about once a second) - skipped with a
+   note when PostgreSQL is not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.benchmarks.harness import PASSPHRASE, Figure, median_p95, scratch_dir
+
+TEAM_PATIENTS = 10_000
+CLIENTS = 100
+CYCLES_PER_CLIENT = 5
+THINK_SECONDS = 1.0
+WORKERS = int(os.environ.get("INT_DESK_BENCH_WORKERS", "2"))
+
+
+def _seed(db_url: str, ws_dir: Any, team: str | None) -> dict[str, str]:
+    from int_desk.server import admin, db
+    from int_desk.store.workspace import Workspace
+
+    engine, factory = db.open_db(db_url, pool_size=1)
+    tokens = {}
+    with Workspace.open(ws_dir, PASSPHRASE, use_keyring=False) as ws, ws.session() as wss:
+        from int_desk.store import models as m
+
+        teams = {n: t for t, n in wss.execute(select(m.Team.id, m.Team.name))}
+        with factory.begin() as s:
+            admin.seed_from_workspace(s, wss, [team] if team else [])
+            for i, name in enumerate(sorted(teams) if team is None else [team]):
+                if team is None or name == team:
+                    for k in range(CLIENTS if team is None else 1):
+                        user = f"bench-{i}-{k}"
+                        admin.add_user(s, user, [str(teams[name])])
+                        tokens[user] = admin.issue_token(s, user)[1]
+    engine.dispose()
+    return tokens
+
+
+def _initial_and_incremental() -> list[Figure]:
+    from int_desk.store import models as m
+    from int_desk.store.workspace import Workspace
+    from int_desk.sync import credentials
+    from int_desk.sync.client import SyncEngine
+    from tests.benchmarks.harness import demo_workspace
+    from tests.helpers.sync_env import start_endpoint
+
+    src = demo_workspace(TEAM_PATIENTS * 3)  # the demo spreads patients over three teams
+    work = scratch_dir("sync")
+    db_url = f"sqlite:///{work / 'srv.db'}"
+    tokens = _seed(db_url, src, "Bicester INT")
+    ep = start_endpoint(db_url, faults=False)
+    try:
+        ws = Workspace.create(work / "laptop", PASSPHRASE, use_keyring=False)
+        credentials.connect(ws, ep.url, next(iter(tokens.values())))
+        conn = credentials.load(ws)
+        assert conn is not None
+        start = time.perf_counter()
+        first = SyncEngine(ws, ep.url, conn.token, verify=False).run()
+        took = time.perf_counter() - start
+        assert first.ok, first.error
+        with ws.session() as s:
+            patients = s.query(m.Patient).count()
+        rate = first.pulled / took
+        figures = [
+            Figure(
+                f"sync: initial pull, {patients:,}-patient team",
+                rate,
+                "rows/s",
+                target=20_000,
+                higher_is_better=True,
+                note=f"{first.pulled:,} rows in {took:.1f} s (SQLite server, loopback)",
+            )
+        ]
+        verify_start = time.perf_counter()
+        assert SyncEngine(ws, ep.url, conn.token).run().verified
+        verify_took = time.perf_counter() - verify_start
+        samples = []
+        for round_ in range(5):
+            with ws.session() as s:
+                for i, p in enumerate(
+                    s.scalars(select(m.Patient).order_by(m.Patient.id).limit(100))
+                ):
+                    p.phone = f"01632 {round_}{i:05d}"
+            start = time.perf_counter()
+            r = SyncEngine(ws, ep.url, conn.token).run()
+            samples.append(time.perf_counter() - start)
+            assert r.ok and r.pushed == 100 and r.verified, r
+        median, p95 = median_p95(samples)
+        figures.append(
+            Figure(
+                "sync: incremental cycle, 100 changes",
+                median * 1000,
+                "ms",
+                target=200,
+                note=f"push+pull+verify over {patients:,} patients; p95 {p95 * 1000:.0f} ms; "
+                f"an idle cycle with verify {verify_took * 1000:.0f} ms",
+            )
+        )
+        ws.close()
+        return figures
+    finally:
+        ep.stop()
+
+
+async def _client(
+    url: str,
+    token: str,
+    latencies: list[float],
+    errors: list[str],
+    gate: asyncio.Semaphore,
+    ready: list[int],
+    go: asyncio.Event,
+) -> None:
+    import httpx
+
+    from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+
+    headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as c:
+        rows: list[dict[str, Any]] = []
+        body: dict[str, Any] = {"full": True, "limit": 5000}
+        async with gate:  # first downloads, a few at a time (not measured)
+            while True:
+                page = (await c.post("/v1/pull", json=body)).json()
+                rows += page["changes"]
+                if not page["has_more"]:
+                    cursor = page["cursor"]
+                    break
+                body = {"full": True, "limit": 5000, "after": page["after"]}
+        ready.append(1)
+        await go.wait()  # then every client syncs at once
+        mine = [r for r in rows if r["e"] == "patient"]
+        rng = uuid.uuid4().int
+        picks = [mine[(rng + i * 7919) % len(mine)] for i in range(5)]
+        versions = {p["id"]: p["v"] for p in picks}
+        pause = random.Random(token)
+        for cycle in range(CYCLES_PER_CLIENT):
+            # Each laptop syncs about once a second (the app: 5 s after edits, every 5 min).
+            await asyncio.sleep(pause.uniform(0, 2 * THINK_SECONDS))
+            start = time.perf_counter()
+            ops = [
+                {
+                    "op_id": str(uuid.uuid4()),
+                    "entity": "patient",
+                    "id": p["id"],
+                    "kind": "update",
+                    "base_version": versions[p["id"]],
+                    "fields": {"carer_needs": f"cycle {cycle} {token[-6:]}"},
+                }
+                for p in picks
+            ]
+            try:
+                r = await c.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": ops})
+            except httpx.TransportError as exc:
+                errors.append(f"push {type(exc).__name__}")
+                continue
+            if r.status_code != 200:
+                errors.append(f"push {r.status_code}")
+                continue
+            for res in r.json()["results"]:
+                if "row" in res:
+                    versions[res["row"]["id"]] = res["row"]["v"]
+            while True:
+                r = await c.post("/v1/pull", json={"cursor": cursor})
+                if r.status_code != 200:
+                    errors.append(f"pull {r.status_code}")
+                    break
+                page = r.json()
+                cursor = page["cursor"]
+                if not page["has_more"]:
+                    break
+            if (await c.get("/v1/verify")).status_code != 200:
+                errors.append("verify")
+            latencies.append(time.perf_counter() - start)
+
+
+def _concurrent_postgres() -> list[Figure]:
+    from tests.benchmarks.harness import demo_workspace
+    from tests.helpers.sync_env import PgCluster, pg_available, start_endpoint
+
+    if not pg_available():
+        return [
+            Figure(
+                "sync: 100 concurrent clients (PostgreSQL)",
+                0,
+                "ms",
+                note="PostgreSQL not installed",
+            )
+        ]
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        db_url = cluster.new_database()
+        tokens = _seed(db_url, demo_workspace(750), None)
+        ep = start_endpoint(db_url, faults=False, workers=WORKERS)
+        try:
+            latencies: list[float] = []
+            errors: list[str] = []
+            users = list(tokens.items())[:CLIENTS]
+
+            took = 0.0
+
+            async def main() -> None:
+                nonlocal took
+                gate, go, ready = asyncio.Semaphore(8), asyncio.Event(), []
+                tasks = [
+                    asyncio.create_task(_client(ep.url, t, latencies, errors, gate, ready, go))
+                    for _u, t in users
+                ]
+                while len(ready) < len(users) and not any(t.done() for t in tasks):
+                    await asyncio.sleep(0.05)
+                start = time.perf_counter()
+                go.set()
+                await asyncio.gather(*tasks)
+                took = time.perf_counter() - start
+
+            asyncio.run(main())
+        finally:
+            ep.stop()
+    finally:
+        cluster.stop()
+    median, p95 = median_p95(latencies)
+    return [
+        Figure(
+            f"sync: {CLIENTS} concurrent clients, cycle p95 (PostgreSQL)",
+            p95 * 1000,
+            "ms",
+            target=250,
+            note=f"median {median * 1000:.0f} ms; {len(latencies)} cycles (push 5 + pull + verify, "
+            f"each client ~1/s) in {took:.1f} s; {len(errors)} errors; {WORKERS} server "
+            "process(es), 750-patient demo",
+        )
+    ]
+
+
+def run() -> list[Figure]:
+    figures = _initial_and_incremental()
+    for f in figures:
+        print(f"{f.name}: {f.value:.4g} {f.unit} ({f.note})", flush=True)
+    return figures + _concurrent_postgres()
