@@ -108,6 +108,7 @@ def test_pdf_has_identity_every_goal_and_action(long_plan_pdf: tuple[Path, str])
         "Care team and contributors",
     ):
         assert heading in text, heading
+    assert "Care team Bicester INT (Bicester PCN)" in text  # which INT "call the INT" means
     assert "INTERNAL-CLINICAL-SUMMARY" in text and "INTERNAL-MEDICINES-NOTE" in text
 
 

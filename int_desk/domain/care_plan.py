@@ -117,6 +117,7 @@ class PatientSummary:
     carer_relationship: str = ""
     carer_phone: str = ""
     usual_gp: str = ""
+    team: str = ""  # the INT(s) caring for the person, e.g. "Bicester INT (Bicester PCN)"
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,7 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
     story: list[Flowable] = []
     key = [
         ("Named lead professional", view.lead or "Not recorded"),
+        ("Care team", view.patient.team or "Not recorded"),
         ("Usual GP", view.patient.usual_gp or "Not recorded"),
         ("Unpaid carer", _carer_line(view) or "None recorded"),
         ("Communication needs", view.patient.communication_needs or "None recorded"),
@@ -224,6 +225,7 @@ def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> lis
     story: list[Flowable] = []
     contact = [
         ("My lead professional", view.lead or "Ask your GP practice"),
+        ("My care team", view.patient.team or "-"),
         ("My GP", view.patient.usual_gp or "-"),
         ("My carer", _carer_line(view) or "-"),
         ("Next review", _review(view, today)),

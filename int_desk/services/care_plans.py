@@ -50,6 +50,8 @@ from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     CarePlan,
+    Cohort,
+    CohortMembership,
     Goal,
     Member,
     Patient,
@@ -784,6 +786,7 @@ def _build_view(
     names: _Names,
     *,
     redact_clinical: bool,
+    team: str = "",
 ) -> PlanView:
     names.load(
         [
@@ -851,6 +854,7 @@ def _build_view(
         carer_relationship=patient.carer_relationship or "",
         carer_phone=patient.carer_phone or "",
         usual_gp=names.member_name(patient.usual_gp_id),
+        team=team,
     )
     return PlanView(
         id=plan.id,
@@ -901,6 +905,7 @@ def plan_view(
         _actions(session, plan.id),
         _Names(session),
         redact_clinical=not can(session, actor, Permission.VIEW_CLINICAL),
+        team=_teams_of(session, [plan.patient_id]).get(plan.patient_id, ""),
     )
     if audit_read:
         _audit(session, actor, AuditAction.READ, plan, f"version={plan.version}")
@@ -931,6 +936,7 @@ def plan_views(session: Session, plans: list[CarePlan], *, redact_clinical: bool
         pids = list({p.patient_id for p in plans[start : start + 500]})
         for patient in session.scalars(select(Patient).where(Patient.id.in_(pids))):
             patients[patient.id] = patient
+    teams = _teams_of(session, list(patients))
     return [
         _build_view(
             p,
@@ -939,9 +945,33 @@ def plan_views(session: Session, plans: list[CarePlan], *, redact_clinical: bool
             actions[p.id],
             names,
             redact_clinical=redact_clinical,
+            team=teams.get(p.patient_id, ""),
         )
         for p in plans
     ]
+
+
+def _teams_of(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """'Team (neighbourhood)' of the INTs whose current cohorts hold each person."""
+    found: dict[uuid.UUID, list[str]] = {}
+    for start in range(0, len(patient_ids), 500):
+        rows = session.execute(
+            select(CohortMembership.patient_id, Team.name, Team.neighbourhood)
+            .join(Cohort, Cohort.id == CohortMembership.cohort_id)
+            .join(Team, Team.id == Cohort.team_id)
+            .where(
+                CohortMembership.patient_id.in_(patient_ids[start : start + 500]),
+                CohortMembership.discharged_on.is_(None),
+                CohortMembership.deleted.is_(False),
+            )
+            .distinct()
+            .order_by(Team.name)
+        )
+        for pid, name, hood in rows:
+            label = f"{name} ({hood})" if hood else name
+            if label not in found.setdefault(pid, []):
+                found[pid].append(label)
+    return {pid: "; ".join(labels) for pid, labels in found.items()}
 
 
 @dataclass(frozen=True)
