@@ -140,6 +140,10 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         if ws is None:
             return 0
         first_run.remember_workspace(prefs, ws.directory)
+        if demo:  # the embedded default: a local sync endpoint beside the demo workspace
+            from int_desk.sync.local_endpoint import start_demo_endpoint
+
+            start_demo_endpoint(ws)
         ctx = make_context(ws)
     except IntDeskError as exc:
         QMessageBox.critical(None, "INT Desk", str(exc))

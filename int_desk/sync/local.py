@@ -35,7 +35,7 @@ REDOWNLOAD = "redownload"  # "1" while a re-download is needed or under way
 LAST_SYNC_AT = "last_sync_at"
 LAST_RESULT = "last_result"
 
-_UPSERT_SQL: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+_UPSERT_SQL: dict[str, tuple[tuple[str, str], list[tuple[str, str]]]] = {}
 
 
 @contextmanager
@@ -191,20 +191,29 @@ def _patient_of(s: Session, entity: str, entity_id: uuid.UUID) -> uuid.UUID | No
 # --- applying server rows ---------------------------------------------------------------------
 
 
-def _upsert(entity: str) -> tuple[str, list[tuple[str, str]]]:
+def _upsert(entity: str) -> tuple[tuple[str, str], list[tuple[str, str]]]:
+    """(UPDATE of an older local version, INSERT OR IGNORE of a new row), and the columns.
+
+    Two plain statements rather than one ``INSERT ... ON CONFLICT DO UPDATE``: an upsert's
+    conflict handling overrides the ``OR IGNORE`` inside other modules' SQLite triggers.
+    Both take the same parameters: id, version, then every data column.
+    """
     if entity not in _UPSERT_SQL:
         ent = schema.ENTITIES[entity]
         cols = [(c.name, c.kind) for c in ent.columns.values()]
         names = ["id", "server_version"] + [n for n, _k in cols]
-        sets = ", ".join(f'"{n}" = excluded."{n}"' for n in names[1:])
-        sql = (
-            f'INSERT INTO "{entity}" ({", ".join(chr(34) + n + chr(34) for n in names)}) '
-            f"VALUES ({', '.join('?' for _ in names)}) "
-            f"ON CONFLICT(id) DO UPDATE SET {sets} "
-            f'WHERE "{entity}".server_version IS NULL '
-            f'OR excluded.server_version > "{entity}".server_version'
+        quoted = [f'"{n}"' for n in names]
+        insert = (
+            f'INSERT OR IGNORE INTO "{entity}" ({", ".join(quoted)}) '
+            f"VALUES ({', '.join('?' for _ in names)})"
         )
-        _UPSERT_SQL[entity] = (sql, cols)
+        # Positional parameters in the same order as the insert: ?1 is the id, ?2 the version.
+        sets = ", ".join(f"{q} = ?{i + 1}" for i, q in enumerate(quoted) if i > 0)
+        update = (
+            f'UPDATE "{entity}" SET {sets} WHERE id = ?1 '
+            "AND (server_version IS NULL OR server_version < ?2)"
+        )
+        _UPSERT_SQL[entity] = ((update, insert), cols)
     return _UPSERT_SQL[entity]
 
 
@@ -243,7 +252,9 @@ def apply_rows(
     for entity in schema.ORDER:
         batch = by_entity.get(entity)
         if batch:
-            conn.exec_driver_sql(_upsert(entity)[0], batch)
+            update, insert = _upsert(entity)[0]
+            conn.exec_driver_sql(update, batch)
+            conn.exec_driver_sql(insert, batch)
             applied += len(batch)
     return applied, skipped
 
