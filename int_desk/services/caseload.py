@@ -21,10 +21,13 @@ list of ints; ``fetch_rows`` renders only the rows a view asks for.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 import unicodedata
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
@@ -48,7 +51,9 @@ from int_desk.store.models import Cohort, Member, Place, SavedView, Team
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "7"
+INDEX_VERSION = "8"
+RESULT_CACHE_SIZE = 16
+_RESULTS: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
 RECENT_DISCHARGE_DAYS = 30
 
 # --- schema of the derived index -------------------------------------------------------------
@@ -305,6 +310,11 @@ def rebuild_index(session: Session) -> int:
     for _, ddl in _TRIGGERS:
         _exec(session, ddl)
     _exec(session, "INSERT INTO caseload_meta (key, value) VALUES ('version', ?)", (INDEX_VERSION,))
+    _exec(
+        session,
+        "INSERT INTO caseload_meta (key, value) VALUES ('generation', ?)",
+        (str(time.time_ns()),),
+    )
     log.info("caseload index rebuilt: %d rows", len(rows))
     return len(rows)
 
@@ -365,6 +375,10 @@ def refresh_index(session: Session) -> int:
         conn.exec_driver_sql(
             "DELETE FROM caseload_dirty WHERE patient_id = ?", [(p,) for p in chunk]
         )
+    _exec(
+        session,
+        "UPDATE caseload_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+    )
     return len(dirty)
 
 
@@ -620,6 +634,25 @@ def query_keys(
     if refresh:
         refresh_index(session)
     today = today or date.today()
+    # Results are cached per index generation (bumped by every change the triggers record),
+    # so clearing the search box or going back a keystroke costs no query.
+    generation = _exec(session, "SELECT value FROM caseload_meta WHERE key = 'generation'").scalar()
+    bind = session.get_bind()
+    token = getattr(bind, "_caseload_cache_token", None)
+    if token is None:  # one token per open engine: never a hit across workspaces or reopens
+        token = uuid.uuid4().hex
+        bind._caseload_cache_token = token  # type: ignore[union-attr]
+    cache_key = (
+        token,
+        generation,
+        actor,
+        today,
+        json.dumps(filters.to_json(), sort_keys=True),
+    )
+    cached = _RESULTS.get(cache_key)
+    if cached is not None:
+        _RESULTS.move_to_end(cache_key)
+        return list(cached)
     where, params = _where(session, actor, filters, today)
     sql = (
         "SELECT ci.rowid FROM caseload_index ci "
@@ -628,9 +661,14 @@ def query_keys(
     # The driver's own cursor: a 50,000-key result in a few ms, without per-row wrappers.
     cursor = session.connection().connection.driver_connection.cursor()
     try:
-        return [r[0] for r in cursor.execute(sql, tuple(params)).fetchall()]
+        keys = [r[0] for r in cursor.execute(sql, tuple(params)).fetchall()]
     finally:
         cursor.close()
+    if generation is not None:
+        _RESULTS[cache_key] = tuple(keys)
+        while len(_RESULTS) > RESULT_CACHE_SIZE:
+            _RESULTS.popitem(last=False)
+    return keys
 
 
 @dataclass(frozen=True)
