@@ -308,7 +308,7 @@ def _patients(
         _flags(g, pid, age)
         _events_and_work(g, pid, team, by_role)
         if rng.random() < 0.78:
-            _care_plans(g, pid, team, by_role)
+            _care_plans(g, pid, team, by_role, has_carer)
 
 
 def _membership(g: _Gen, pid: uuid.UUID, team: uuid.UUID, cohorts: list, by_role: dict) -> None:
@@ -449,8 +449,9 @@ def _events_and_work(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict) ->
               resolution="Agreed plan at MDT; GP to visit" if resolved else "")  # fmt: skip
 
 
-def _care_plans(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict) -> None:
+def _care_plans(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict, has_carer: bool) -> None:
     rng = g.rng
+    consent_ago = rng.randint(60, 300)  # consent comes before any sign-off
     lead = by_role[Role.CLINICAL_LEAD][0]
     series = g.uid()
     state = rng.choices(
@@ -481,12 +482,14 @@ def _care_plans(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict) -> None
             contingency_plan=rng.choice(words.CONTINGENCY),
             clinical_summary="Multimorbidity with recent decline in mobility. Lives at home.",
             medicines_notes="Blister pack weekly. Rescue pack issued." if rng.random() < 0.5 else "",
-            carer_involvement="Carer attends reviews and holds the contingency plan.",
+            carer_involvement="Carer attends reviews and holds the contingency plan."
+                              if has_carer else "",
             consent_decision=consent.value, consent_with="INT members, GP practice, care agencies",
-            consent_date=g.days_ago(30, 200), consent_recorded_by=rng.choice(by_role[Role.CARE_COORDINATOR]),
+            consent_date=g.today - timedelta(days=consent_ago), consent_recorded_by=rng.choice(by_role[Role.CARE_COORDINATOR]),
             lead_member_id=rng.choice(by_role[Role.DISTRICT_NURSE]), review_date=review,
             signed_off_by=lead if signed else None,
-            signed_off_at=g.now - timedelta(days=rng.randint(1, 200)) if signed else None,
+            signed_off_at=g.now - timedelta(days=consent_ago - rng.randint(1, 20) - 30 * (v - 1))
+                          if signed else None,
             previous_version_id=previous,
         )  # fmt: skip
         goal_ids = []
