@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -397,3 +398,46 @@ def test_settings_endpoint_connects_then_repoints_the_workspace(
     )
     assert credentials.load(ws).token == token  # type: ignore[union-attr]
     window.close()
+
+
+# --- the real start-up: `int-desk` with no workspace ------------------------------------------
+
+
+def test_int_desk_without_a_workspace_starts_with_first_run(qtbot: QtBot, qapp: Any) -> None:
+    """run_app as `int-desk` runs it: first run, 'Try the demo', then the main window."""
+    from PySide6.QtCore import QTimer
+
+    from int_desk.app.main import run_app
+    from int_desk.app.main_window import MainWindow
+
+    seen: dict[str, Any] = {}
+
+    def top(kind: type) -> Any:
+        return next(
+            (w for w in qapp.topLevelWidgets() if isinstance(w, kind) and w.isVisible()), None
+        )
+
+    def drive() -> None:
+        dialog = top(FirstRunDialog)
+        window = top(MainWindow)
+        if dialog is not None and "first_run" not in seen:
+            seen["first_run"] = dialog.form.welcomeTitle.text()
+            dialog.form.demoButton.click()
+        elif window is not None:
+            seen["window"] = window.identity_label.text()
+            window.close()  # the last window: run_app's event loop ends
+            return
+        QTimer.singleShot(50, drive)
+
+    QTimer.singleShot(0, drive)
+    QTimer.singleShot(120_000, qapp.quit)  # never hang the suite
+    import threading
+
+    hooks = (sys.excepthook, threading.excepthook)  # run_app installs the crash handler
+    try:
+        assert run_app() == 0
+    finally:
+        sys.excepthook, threading.excepthook = hooks
+    assert seen.get("first_run") == "Welcome to INT Desk"
+    assert "Care coordinator" in seen.get("window", "")
+    assert startup_workspace(Preferences(settings())) == paths.default_workspace()

@@ -140,7 +140,8 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         if ws is None:
             return 0
         first_run.remember_workspace(prefs, ws.directory)
-        if demo:  # the embedded default: a local sync endpoint beside the demo workspace
+        if demo or ws.directory == paths.default_workspace():  # also when chosen in first run
+            # the embedded default: a local sync endpoint beside the demo workspace
             from int_desk.sync.local_endpoint import start_demo_endpoint
 
             start_demo_endpoint(ws)
