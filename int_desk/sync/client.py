@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from int_desk.sync import protocol as P
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total or 0 when unknown)
+HASH_EVERY = 3600.0  # seconds between full id-digest checks (counts are checked every cycle)
 UPDATE_APP = "The sync server needs a different version of INT Desk: update the app to sync."
 
 
@@ -93,6 +95,7 @@ class SyncEngine:
         push_batch: int = P.PUSH_BATCH,
         pull_page: int = P.PULL_PAGE,
         verify: bool = True,
+        full_verify: bool = False,
     ) -> None:
         self.ws = ws
         self.endpoint = endpoint.rstrip("/")
@@ -100,6 +103,7 @@ class SyncEngine:
         self.cancel = cancel or threading.Event()
         self.progress = progress or (lambda _stage, _done, _total: None)
         self.push_batch, self.pull_page, self.do_verify = push_batch, pull_page, verify
+        self.full_verify = full_verify
         self.http = httpx.Client(
             base_url=self.endpoint,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -214,8 +218,8 @@ class SyncEngine:
                         continue
                 kind = SyncErrorKind.AUTH if exc.status == 403 else SyncErrorKind.PROTOCOL
                 raise SyncError(f"The sync server refused the upload: {exc.detail}", kind) from None
-            for res in reply.get("results", ()):
-                status = local.record_result(self.ws, res)
+            results = list(reply.get("results", ()))
+            for res, status in zip(results, local.record_results(self.ws, results), strict=True):
                 if status == P.APPLIED:
                     self.result.pushed += 1
                 elif status == P.CONFLICT:
@@ -277,35 +281,43 @@ class SyncEngine:
                 local.set_state(s, local.FULL_AFTER, "")
                 after = ""
         self.result.redownloaded = True
-        while True:
-            self._check_cancel()
-            body: dict[str, Any] = {"full": True, "limit": self.pull_page}
-            if after:
-                body["after"] = after
-            try:
-                page = self._page(body)
-            except _CursorStale:
-                with local.apply_session(self.ws) as s:  # position unreadable: start over
-                    local.set_state(s, local.FULL_AFTER, "")
-                after = ""
-                continue
-            with local.apply_session(self.ws) as s:
-                skip = local.pending_keys(s)
-                applied, skipped = local.apply_rows(s, page["changes"], skip)
-                after = page.get("after") or ""
-                local.set_state(s, local.FULL_AFTER, after)
-                local.set_state(s, local.FULL_CURSOR, page["cursor"])
+        limit = max(self.pull_page, P.MAX_PULL_PAGE)
+
+        def body_for(position: str) -> dict[str, Any]:
+            return {"full": True, "limit": limit, **({"after": position} if position else {})}
+
+        # The next page is fetched while this one is applied (the server works meanwhile).
+        with ThreadPoolExecutor(1, thread_name_prefix="int-desk-prefetch") as prefetch:
+            upcoming: Future[dict[str, Any]] | None = None
+            while True:
+                self._check_cancel()
+                try:
+                    page = upcoming.result() if upcoming else self._page(body_for(after))
+                except _CursorStale:
+                    with local.apply_session(self.ws) as s:  # position unreadable: start over
+                        local.set_state(s, local.FULL_AFTER, "")
+                    after, upcoming = "", None
+                    continue
+                upcoming = None
+                if page.get("has_more"):
+                    upcoming = prefetch.submit(self._page, body_for(page.get("after") or ""))
+                with local.apply_session(self.ws) as s:
+                    skip = local.pending_keys(s)
+                    applied, skipped = local.apply_rows(s, page["changes"], skip)
+                    after = page.get("after") or ""
+                    local.set_state(s, local.FULL_AFTER, after)
+                    local.set_state(s, local.FULL_CURSOR, page["cursor"])
+                    if not page.get("has_more"):
+                        local.finish_redownload(s)
+                        local.set_state(s, local.CURSOR, page["cursor"])
+                        local.set_state(s, local.FULL_AFTER, None)
+                        local.set_state(s, local.FULL_CURSOR, None)
+                        local.set_state(s, local.REDOWNLOAD, None)
+                self.result.pulled += applied
+                self.result.skipped += skipped
+                self.progress("download", self.result.pulled, 0)
                 if not page.get("has_more"):
-                    local.finish_redownload(s)
-                    local.set_state(s, local.CURSOR, page["cursor"])
-                    local.set_state(s, local.FULL_AFTER, None)
-                    local.set_state(s, local.FULL_CURSOR, None)
-                    local.set_state(s, local.REDOWNLOAD, None)
-            self.result.pulled += applied
-            self.result.skipped += skipped
-            self.progress("download", self.result.pulled, 0)
-            if not page.get("has_more"):
-                break
+                    break
         # Changes made on the server while we downloaded.
         with self.ws.session() as s:
             cursor = local.state(s, local.CURSOR)
@@ -315,15 +327,31 @@ class SyncEngine:
     # --- verify -------------------------------------------------------------------------------
 
     def _verify(self, again: bool = True) -> None:
+        """Counts every cycle; the id digest too when ``HASH_EVERY`` has passed (or after a
+        re-download), since hashing every id costs far more than counting on a big caseload."""
         with self.ws.session() as s:
             if local.pending_count(s):
                 self.result.verified = None  # unsent edits: the counts cannot agree yet
                 return
+            last = local.state(s, local.HASH_CHECKED_AT)
         server = self._call("GET", "/v1/verify")["entities"]
+        full = (
+            self.full_verify
+            or self.result.redownloaded
+            or last is None
+            or time.time() - float(last) > HASH_EVERY
+        )
         with self.ws.session() as s:
-            mine = local.digest(s)
+            if full:
+                mine: dict[str, Any] = local.digest(s)
+            else:
+                mine = local.counts(s)
+                server = {e: v["count"] for e, v in server.items()}
         if mine == server:
             self.result.verified = True
+            if full:
+                with self.ws.session() as s:
+                    local.set_state(s, local.HASH_CHECKED_AT, str(time.time()))
             return
         differing = sorted(e for e in set(mine) | set(server) if mine.get(e) != server.get(e))
         log.warning("verify mismatch in %s", ",".join(differing))

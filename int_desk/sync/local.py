@@ -8,6 +8,7 @@ first order SQLite would demand, and the server is authoritative for references.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -34,7 +35,9 @@ FULL_CURSOR = "full_cursor"  # the snapshot cursor of that download
 REDOWNLOAD = "redownload"  # "1" while a re-download is needed or under way
 LAST_SYNC_AT = "last_sync_at"
 LAST_RESULT = "last_result"
+HASH_CHECKED_AT = "hash_checked_at"
 
+_CONVERTERS: dict[str, list[tuple[str, Any]]] = {}
 _UPSERT_SQL: dict[str, tuple[tuple[str, str], list[tuple[str, str]]]] = {}
 
 
@@ -115,42 +118,51 @@ def reject_invalid(ws: Workspace, op_ids: list[str], reason: str) -> None:
         )
 
 
-def record_result(ws: Workspace, result: dict[str, Any]) -> str:
-    """Commit one op's acknowledgement (its own transaction); returns its status."""
+def record_results(ws: Workspace, results: list[dict[str, Any]]) -> list[str]:
+    """Commit each op's acknowledgement in its own transaction (one connection for the batch),
+    so a failure half way keeps every acknowledgement before it. Returns the statuses."""
+    out = []
+    with apply_session(ws) as s:
+        for result in results:
+            out.append(_record_one(s, result))
+            s.commit()
+    return out
+
+
+def _record_one(s: Session, result: dict[str, Any]) -> str:
     status = result["status"]
     op_id = uuid.UUID(result["op_id"])
-    with apply_session(ws) as s:
-        op = s.scalar(select(SyncOutbox).where(SyncOutbox.op_id == op_id))
-        if op is None or op.status != "pending":
-            return "stale"  # acknowledged before (e.g. a replayed batch)
-        if status == P.REJECTED:
-            op.status = "rejected"
-            op.reason = str(result.get("reason", ""))[:500]
-            log.info("op %s rejected by the server", op_id)
-        else:
-            for c in result.get("conflicts", ()):
-                s.add(
-                    SyncConflict(
-                        id=new_id(),
-                        entity=op.entity,
-                        entity_id=op.entity_id,
-                        patient_id=_patient_of(s, op.entity, op.entity_id),
-                        field=c["field"],
-                        local_value=op.fields.get(c["field"]),
-                        local_by=op.actor_id,
-                        local_at=op.created_at,
-                        remote_value=c.get("server_value"),
-                        remote_by=str(c.get("server_by") or "")[:200],
-                        remote_at=str(c.get("server_at") or "")[:40],
-                        remote_version=c.get("server_version"),
-                        status="open",
-                    )
+    op = s.scalar(select(SyncOutbox).where(SyncOutbox.op_id == op_id))
+    if op is None or op.status != "pending":
+        return "stale"  # acknowledged before (e.g. a replayed batch)
+    if status == P.REJECTED:
+        op.status = "rejected"
+        op.reason = str(result.get("reason", ""))[:500]
+        log.info("op %s rejected by the server", op_id)
+    else:
+        for c in result.get("conflicts", ()):
+            s.add(
+                SyncConflict(
+                    id=new_id(),
+                    entity=op.entity,
+                    entity_id=op.entity_id,
+                    patient_id=_patient_of(s, op.entity, op.entity_id),
+                    field=c["field"],
+                    local_value=op.fields.get(c["field"]),
+                    local_by=op.actor_id,
+                    local_at=op.created_at,
+                    remote_value=c.get("server_value"),
+                    remote_by=str(c.get("server_by") or "")[:200],
+                    remote_at=str(c.get("server_at") or "")[:40],
+                    remote_version=c.get("server_version"),
+                    status="open",
                 )
-            s.delete(op)
-        s.flush()
-        row = result.get("row")
-        if row is not None and not _has_pending(s, row["e"], uuid.UUID(row["id"])):
-            apply_rows(s, [row])
+            )
+        s.delete(op)
+    s.flush()
+    row = result.get("row")
+    if row is not None and not _has_pending(s, row["e"], uuid.UUID(row["id"])):
+        apply_rows(s, [row])
     return str(status)
 
 
@@ -226,26 +238,43 @@ def pending_keys(s: Session) -> set[tuple[str, str]]:
     }
 
 
+def _converters(entity: str) -> list[tuple[str, Any]]:
+    """(column, converter or None) per data column: only UUIDs, booleans and JSON change form."""
+    if entity not in _CONVERTERS:
+        conv: list[tuple[str, Any]] = []
+        for name, kind in _upsert(entity)[1]:
+            if kind == "uuid":
+                conv.append((name, lambda v: None if v is None else v.replace("-", "")))
+            elif kind == "bool":
+                conv.append((name, lambda v: None if v is None else (1 if v else 0)))
+            elif kind == "json":
+                conv.append((name, lambda v: None if v is None else json.dumps(v)))
+            else:
+                conv.append((name, None))
+        _CONVERTERS[entity] = conv
+    return _CONVERTERS[entity]
+
+
 def apply_rows(
     s: Session, rows: list[dict[str, Any]], skip: set[tuple[str, str]] | None = None
 ) -> tuple[int, int]:
     """Upsert server rows (newer versions only); rows with unsent local edits are skipped."""
     by_entity: dict[str, list[tuple[Any, ...]]] = {}
     skipped = 0
-    to_storage = schema.wire_to_storage
+    known = schema.ENTITIES
     for row in rows:
         entity = row["e"]
         rid = row["id"].replace("-", "")
         if skip and (entity, rid) in skip:
             skipped += 1
             continue
-        if entity not in schema.ENTITIES:
+        if entity not in known:
             continue  # an entity this version does not know: ignored, never guessed at
-        _sql, cols = _upsert(entity)
         data = row["data"]
         data["deleted"] = row["del"]
+        get = data.get
         values = [rid, row["v"]]
-        values.extend(to_storage(kind, data.get(name)) for name, kind in cols)
+        values += [f(get(n)) if f else get(n) for n, f in _converters(entity)]
         by_entity.setdefault(entity, []).append(tuple(values))
     conn = s.connection()
     applied = 0
@@ -253,8 +282,10 @@ def apply_rows(
         batch = by_entity.get(entity)
         if batch:
             update, insert = _upsert(entity)[0]
-            conn.exec_driver_sql(update, batch)
-            conn.exec_driver_sql(insert, batch)
+            # rowcount sums the rows each INSERT added itself (trigger writes not counted).
+            inserted = conn.exec_driver_sql(insert, batch).rowcount
+            if inserted != len(batch):
+                conn.exec_driver_sql(update, batch)  # some rows were here: newer versions win
             applied += len(batch)
     return applied, skipped
 
@@ -318,6 +349,19 @@ def _rows_with_ops(s: Session) -> set[tuple[str, str]]:
 
 
 # --- verify -----------------------------------------------------------------------------------
+
+
+def counts(s: Session) -> dict[str, int]:
+    """Live synced rows per entity (SQL counts: cheap enough for every cycle)."""
+    conn = s.connection()
+    out = {}
+    for name in schema.ORDER:
+        n = conn.exec_driver_sql(
+            f'SELECT count(*) FROM "{name}" WHERE deleted = 0 AND server_version IS NOT NULL'
+        ).scalar()
+        if n:
+            out[name] = int(n)
+    return out
 
 
 def digest(s: Session) -> dict[str, dict[str, Any]]:
