@@ -142,6 +142,22 @@ def test_suspend_locks(qtbot: QtBot, window: MainWindow) -> None:
     assert not window.ctx.workspace.is_open
 
 
+@pytest.mark.parametrize("signal", ["screensaver", "session_lock", "sleep_ends"])
+def test_os_session_signals(qtbot: QtBot, window: MainWindow, signal: str) -> None:
+    """The slots the D-Bus screensaver/logind signals reach (Linux desktops)."""
+    ctrl = window.lock_controller
+    if signal == "sleep_ends":  # PrepareForSleep(false) is the wake-up: no lock
+        ctrl.on_screensaver_active(False)
+        assert not ctrl.is_locked and window.ctx.workspace.is_open
+        return
+    with qtbot.waitSignal(window.ctx.events.locked, timeout=2_000):
+        if signal == "screensaver":
+            ctrl.on_screensaver_active(True)
+        else:
+            ctrl.on_session_lock()
+    assert ctrl.is_locked and not window.ctx.workspace.is_open
+
+
 @pytest.mark.parametrize(
     ("value", "teams", "expected"),
     [

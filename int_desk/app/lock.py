@@ -20,11 +20,22 @@ team limit (``int_desk.domain.security``). Input anywhere in the application res
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import SLOT, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    SLOT,
+    QAbstractNativeEventFilter,
+    QEvent,
+    QObject,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -162,6 +173,26 @@ class LockScreen(QWidget):
         self.passphrase_edit.setFocus()
 
 
+class _WindowsSessionLock(QAbstractNativeEventFilter):
+    """WM_WTSSESSION_CHANGE with WTS_SESSION_LOCK -> lock (Windows only)."""
+
+    WM_WTSSESSION_CHANGE = 0x02B1
+    WTS_SESSION_LOCK = 0x7
+
+    def __init__(self, on_lock: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_lock = on_lock
+
+    def nativeEventFilter(self, event_type: Any, message: Any) -> Any:  # noqa: N802 - Qt
+        if bytes(event_type) == b"windows_generic_MSG":
+            import ctypes.wintypes
+
+            msg = ctypes.wintypes.MSG.from_address(int(message))
+            if msg.message == self.WM_WTSSESSION_CHANGE and msg.wParam == self.WTS_SESSION_LOCK:
+                QTimer.singleShot(0, self.on_lock)
+        return False, 0
+
+
 class LockController(QObject):
     """Owns the idle timer and the locked state of one main window.
 
@@ -241,32 +272,69 @@ class LockController(QObject):
             self.lock()
 
     def _watch_os_session_lock(self) -> None:
-        """Best effort: the freedesktop screensaver (Linux desktops) tells us the screen locked.
-
-        Windows/macOS report session lock only through native events Qt does not expose; there
-        the idle timer and suspend (applicationStateChanged) are the protection.
-        """
+        """Best effort, never fatal: lock when the OS says the session locked or is going to
+        sleep. Linux: the freedesktop/GNOME screensaver and logind (session Lock, PrepareForSleep)
+        over D-Bus. Windows: WTS session-lock messages through a native event filter. Elsewhere
+        the idle timer and suspend (applicationStateChanged) are the protection."""
         try:
             from PySide6.QtDBus import QDBusConnection
 
             bus = QDBusConnection.sessionBus()
-            if not bus.isConnected():
-                return
-            for service, path in (
-                ("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver"),
-                ("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver"),
-            ):
-                bus.connect(
-                    "", path, service, "ActiveChanged", self, SLOT("on_screensaver_active(bool)")
+            if bus.isConnected():
+                for service, path in (
+                    ("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver"),
+                    ("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver"),
+                ):
+                    bus.connect(
+                        "",
+                        path,
+                        service,
+                        "ActiveChanged",
+                        self,
+                        SLOT("on_screensaver_active(bool)"),
+                    )
+            system = QDBusConnection.systemBus()
+            if system.isConnected():
+                system.connect(
+                    "org.freedesktop.login1",
+                    "/org/freedesktop/login1",
+                    "org.freedesktop.login1.Manager",
+                    "PrepareForSleep",
+                    self,
+                    SLOT("on_screensaver_active(bool)"),
+                )
+                system.connect(
+                    "org.freedesktop.login1",
+                    "/org/freedesktop/login1/session/auto",
+                    "org.freedesktop.login1.Session",
+                    "Lock",
+                    self,
+                    SLOT("on_session_lock()"),
                 )
         except Exception:  # noqa: BLE001 - an optional integration must never stop the app
             log.info("no D-Bus session lock notifications")
+        if sys.platform == "win32":
+            try:
+                self._win_filter = _WindowsSessionLock(self.lock)
+                app = QApplication.instance()
+                if app is not None:
+                    app.installNativeEventFilter(self._win_filter)
+                import ctypes
+
+                ctypes.windll.wtsapi32.WTSRegisterSessionNotification(int(self.window.winId()), 0)
+            except Exception:  # noqa: BLE001
+                log.info("no Windows session lock notifications")
 
     @Slot(bool)
     def on_screensaver_active(self, active: bool) -> None:
         if active:
-            log.info("screen locked by the OS: locking")
+            log.info("screen locked or going to sleep: locking")
             self.lock()
+
+    @Slot()
+    def on_session_lock(self) -> None:
+        log.info("session locked by the OS: locking")
+        self.lock()
 
     # --- lock ---------------------------------------------------------------------------------
 
