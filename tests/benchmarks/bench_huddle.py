@@ -55,6 +55,15 @@ def run() -> list[Figure]:
                         note=note,
                     )  # fmt: skip
                 )
+                # CPU time of this process: what the agenda costs when the machine is shared.
+                figures.append(
+                    Figure(
+                        f"huddle: agenda over 50k, {label}, CPU time",
+                        cpu_med * 1000,
+                        "ms",
+                        target=200,
+                    )  # fmt: skip
+                )
         with ws.session() as s:
             actor = current_actor(s)
             start = time.perf_counter()
