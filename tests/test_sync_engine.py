@@ -292,3 +292,40 @@ def test_the_token_goes_to_the_keyring_or_else_inside_the_encrypted_store(
     finally:
         ws.close()
     assert b"idt_secret2" not in (tmp_path / "k" / "store.db").read_bytes()  # encrypted at rest
+
+
+def test_unreachable_server_is_retried_with_backoff_then_reported_offline(tmp_path: Path) -> None:
+    from int_desk.sync.client import SyncEngine
+    from tests.helpers.sync_env import free_port
+
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    try:
+        with ws.session() as s:
+            s.add(m.Place(name="Somewhere"))  # one unsent edit
+        url = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+        result = SyncEngine(ws, url, "idt_x", retries=2, backoff=0.01, timeout=2).run()
+        assert not result.ok and result.error_kind == "network"
+        assert result.retries == 2
+        assert result.pending == 1  # kept for next time
+    finally:
+        ws.close()
+
+
+def test_a_cancelled_sync_stops_and_keeps_everything(tmp_path: Path) -> None:
+    import threading
+
+    from int_desk.sync.client import SyncEngine
+    from tests.helpers.sync_env import free_port
+
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    try:
+        with ws.session() as s:
+            s.add(m.Place(name="Somewhere"))
+        cancel = threading.Event()
+        cancel.set()
+        url = f"http://127.0.0.1:{free_port()}"
+        result = SyncEngine(ws, url, "idt_x", cancel=cancel).run()
+        assert not result.ok and result.error_kind == "interrupted"
+        assert "cancelled" in result.error and result.pending == 1
+    finally:
+        ws.close()
