@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -49,7 +50,7 @@ def apply_session(ws: Workspace) -> Iterator[Session]:
         conn.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction: takes effect
         conn.commit()
         try:
-            with Session(bind=conn, info={APPLYING: True}) as s:
+            with Session(bind=conn, info={APPLYING: True}, expire_on_commit=False) as s:
                 try:
                     yield s
                     s.commit()
@@ -123,22 +124,37 @@ def record_results(ws: Workspace, results: list[dict[str, Any]]) -> list[str]:
     so a failure half way keeps every acknowledgement before it. Returns the statuses."""
     out = []
     with apply_session(ws) as s:
+        ids = [uuid.UUID(r["op_id"]) for r in results]
+        ops = {o.op_id: o for o in s.scalars(select(SyncOutbox).where(SyncOutbox.op_id.in_(ids)))}
+        pending: Counter[tuple[str, str]] = Counter(
+            (e, i.hex)
+            for e, i in s.execute(
+                select(SyncOutbox.entity, SyncOutbox.entity_id).where(
+                    SyncOutbox.status == "pending"
+                )
+            )
+        )
         for result in results:
-            out.append(_record_one(s, result))
+            out.append(_record_one(s, result, ops, pending))
             s.commit()
     return out
 
 
-def _record_one(s: Session, result: dict[str, Any]) -> str:
+def _record_one(
+    s: Session,
+    result: dict[str, Any],
+    ops: dict[uuid.UUID, SyncOutbox],
+    pending: Counter[tuple[str, str]],
+) -> str:
     status = result["status"]
-    op_id = uuid.UUID(result["op_id"])
-    op = s.scalar(select(SyncOutbox).where(SyncOutbox.op_id == op_id))
+    op = ops.get(uuid.UUID(result["op_id"]))
     if op is None or op.status != "pending":
         return "stale"  # acknowledged before (e.g. a replayed batch)
+    pending[(op.entity, op.entity_id.hex)] -= 1
     if status == P.REJECTED:
         op.status = "rejected"
         op.reason = str(result.get("reason", ""))[:500]
-        log.info("op %s rejected by the server", op_id)
+        log.info("op %s rejected by the server", op.op_id)
     else:
         for c in result.get("conflicts", ()):
             s.add(
@@ -161,7 +177,7 @@ def _record_one(s: Session, result: dict[str, Any]) -> str:
         s.delete(op)
     s.flush()
     row = result.get("row")
-    if row is not None and not _has_pending(s, row["e"], uuid.UUID(row["id"])):
+    if row is not None and pending[(row["e"], row["id"].replace("-", ""))] <= 0:
         apply_rows(s, [row])
     return str(status)
 
