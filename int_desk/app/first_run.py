@@ -98,6 +98,7 @@ class FirstRunDialog(QDialog):
         for role in roles:
             f.roleCombo.addItem(role.label, role.value)
         f.locationEdit.setText(str(default_workspace_dir()))
+        f.strengthBar.setMaximumWidth(160)  # leave the advice room to read on one line
         usable = keys.keyring_usable()
         f.keyringCheck.setEnabled(usable)
         f.keyringCheck.setChecked(usable)
