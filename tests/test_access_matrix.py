@@ -71,6 +71,16 @@ def _view_audit(s: Session, a: Actor, pid: uuid.UUID) -> object:
     return audit_log.list_events(session=s, actor=a, limit=10)
 
 
+def _team_reviews(s: Session, a: Actor, pid: uuid.UUID) -> object:
+    return care_plans.due_for_review(session=s, actor=a)
+
+
+def _team_huddles(s: Session, a: Actor, pid: uuid.UUID) -> object:
+    from int_desk.services import huddles
+
+    return huddles.list_huddles(session=s, actor=a, team_id=sorted(a.team_ids)[0])
+
+
 def _manage_members(s: Session, a: Actor, pid: uuid.UUID) -> object:
     return members.set_role(session=s, actor=a, member_id=uuid.uuid4(), role=Role.GP)
 
@@ -84,20 +94,23 @@ ACTIONS: dict[str, Action] = {
     "sign_off_plan": _sign_off,
     "resolve_escalation": _resolve,
     "view_audit": _view_audit,
+    "team_reviews": _team_reviews,
+    "team_huddles": _team_huddles,
     "manage_members": _manage_members,
 }
 
-CLINICIAN = {"open_record", "open_team_unreferred", "see_clinical", "add_contact"}
+TEAM_WIDE = {"open_team_unreferred", "team_reviews", "team_huddles"}
+CLINICIAN = {"open_record", "see_clinical", "add_contact"} | TEAM_WIDE
 EXPECTED: dict[Role, set[str]] = {
     Role.GP: CLINICIAN | {"sign_off_plan", "resolve_escalation"},
     Role.DISTRICT_NURSE: CLINICIAN,
     Role.CARE_COORDINATOR: CLINICIAN,
     Role.COMMUNITY_MATRON: CLINICIAN,
-    Role.SOCIAL_PRESCRIBER: {"open_record", "open_team_unreferred", "add_contact"},
-    Role.HEALTH_WELLBEING_COACH: {"open_record", "open_team_unreferred", "add_contact"},
+    Role.SOCIAL_PRESCRIBER: {"open_record", "add_contact"} | TEAM_WIDE,
+    Role.HEALTH_WELLBEING_COACH: {"open_record", "add_contact"} | TEAM_WIDE,
     Role.VCSE_WORKER: {"open_record", "add_contact"},
     Role.CLINICAL_LEAD: CLINICIAN | {"sign_off_plan", "resolve_escalation", "view_audit"},
-    Role.ADMIN: {"open_record", "open_team_unreferred", "view_audit", "manage_members"},
+    Role.ADMIN: {"open_record", "view_audit", "manage_members"} | TEAM_WIDE,
 }
 
 

@@ -15,6 +15,7 @@ from int_desk.domain.vocab import Role
 
 class Permission(StrEnum):
     VIEW_CASELOAD = "view_caseload"  # demographics, team, flags of the team's patients
+    VIEW_REFERRED = "view_referred"  # only people referred to you: demographics, contingency plan
     VIEW_CLINICAL = "view_clinical"  # clinical notes, medicines, clinical summary
     EDIT_PATIENT = "edit_patient"  # enrol/discharge, lead professional, flags
     ADD_CONTACT = "add_contact"
@@ -65,8 +66,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MENTAL_HEALTH_PRACTITIONER: _CLINICAL_CORE,
     Role.PHYSIO_OT: _CLINICAL_CORE,
     Role.HEALTH_WELLBEING_COACH: _NON_CLINICAL,
-    # Referred patients only (see REFERRED_ONLY_ROLES): demographics, contingency plan, own tasks.
-    Role.VCSE_WORKER: frozenset({P.VIEW_CASELOAD, P.ADD_CONTACT, P.MANAGE_TASKS}),
+    # Referred patients only (VIEW_REFERRED, not the team caseload): demographics, contingency
+    # plan, own tasks. Services checking VIEW_CASELOAD (team-wide views) refuse them by default.
+    Role.VCSE_WORKER: frozenset({P.VIEW_REFERRED, P.ADD_CONTACT, P.MANAGE_TASKS}),
     Role.CLINICAL_LEAD: _CLINICAL_CORE
     | {P.RESOLVE_ESCALATION, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT, P.IMPORT_COHORT, P.VIEW_AUDIT},
     Role.ADMIN: frozenset({P.MANAGE_MEMBERS, P.VIEW_AUDIT, P.VIEW_CASELOAD}),
@@ -94,7 +96,8 @@ _CLINICAL_CONTENT = frozenset(
 )
 NEVER_GRANTABLE: dict[Role, frozenset[Permission]] = {
     # A team cannot open clinical notes/medicines to volunteers, nor clinical content to admins.
-    Role.VCSE_WORKER: _CLINICAL_CONTENT | {P.VIEW_AUDIT, P.MANAGE_MEMBERS, P.IMPORT_COHORT},
+    Role.VCSE_WORKER: _CLINICAL_CONTENT
+    | {P.VIEW_CASELOAD, P.VIEW_AUDIT, P.MANAGE_MEMBERS, P.IMPORT_COHORT},
     Role.ADMIN: _CLINICAL_CONTENT,
     Role.HEALTH_WELLBEING_COACH: frozenset({P.VIEW_CLINICAL, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT}),
     Role.SOCIAL_PRESCRIBER: frozenset({P.VIEW_CLINICAL, P.SIGN_OFF_PLAN, P.OVERRIDE_CONSENT}),
@@ -138,6 +141,7 @@ def allowed(actor: Actor, permission: Permission, granted: frozenset[str] = froz
 
 ACTION_LABELS: dict[Permission, str] = {
     P.VIEW_CASELOAD: "view the caseload",
+    P.VIEW_REFERRED: "view people referred to you",
     P.VIEW_CLINICAL: "view clinical notes and medicines",
     P.EDIT_PATIENT: "change a patient's enrolment, lead or flags",
     P.ADD_CONTACT: "record a contact",

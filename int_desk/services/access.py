@@ -158,6 +158,35 @@ def require(
 
 require_with_audit = require  # the name the issue uses
 
+PATIENT_VIEW = (Permission.VIEW_CASELOAD, Permission.VIEW_REFERRED)
+"""Either lets an actor open a patient in their scope (VIEW_REFERRED: VCSE workers)."""
+
+
+def require_any(
+    session: Session,
+    actor: Actor,
+    *permissions: Permission,
+    patient_id: uuid.UUID | None = None,
+) -> None:
+    """Like ``require``, satisfied by any one of ``permissions``."""
+    if not any(can(session, actor, p) for p in permissions):
+        first = permissions[0]
+        raise deny(
+            session,
+            actor,
+            ACTION_LABELS.get(first, first.value),
+            permission=first,
+            patient_id=patient_id,
+        )
+
+
+def require_patient_view(
+    session: Session, actor: Actor, *, patient_id: uuid.UUID | None = None
+) -> None:
+    """For services showing individual people within the actor's scope (record, own caseload
+    list): the team caseload, or for VCSE workers the people referred to them."""
+    require_any(session, actor, *PATIENT_VIEW, patient_id=patient_id)
+
 
 # --- data scope --------------------------------------------------------------------------------
 
@@ -206,9 +235,8 @@ def get_patient(
     patient = session.get(Patient, patient_id) if isinstance(patient_id, uuid.UUID) else None
     if patient is None or patient.deleted:
         raise NotFound("That patient is not in this workspace.")
-    if not can(session, actor, Permission.VIEW_CASELOAD) or not in_scope(
-        session, actor, patient.id
-    ):
+    may_view = any(can(session, actor, p) for p in PATIENT_VIEW)
+    if not may_view or not in_scope(session, actor, patient.id):
         raise deny(
             session,
             actor,
@@ -327,6 +355,8 @@ __all__ = [
     "record_view",
     "redact",
     "require",
+    "require_any",
+    "require_patient_view",
     "require_with_audit",
     "shows_clinical",
     "visible_contact_filter",

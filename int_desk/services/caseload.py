@@ -45,6 +45,7 @@ from int_desk.domain.vocab import (
     FlagCode,
     Priority,
 )
+from int_desk.services import access
 from int_desk.services.patient_actions import _require, clean_text
 from int_desk.store import audit
 from int_desk.store.models import Cohort, Member, Place, SavedView, Team
@@ -629,7 +630,7 @@ def query_keys(
     refresh: bool = True,
 ) -> list[int]:
     """The ordered row keys of the caseload for ``filters`` (re-computing stale rows first)."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor)  # VCSE: referred people only
     filters.validate()
     if refresh:
         refresh_index(session)
@@ -834,7 +835,7 @@ class FilterChoices:
 
 
 def filter_choices(*, session: Session, actor: Actor) -> FilterChoices:
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor)  # VCSE: referred people only
     teams = list(
         session.execute(
             select(Team.id, Team.name, Team.place_id)
@@ -917,7 +918,7 @@ class ViewInfo:
 
 
 def list_views(*, session: Session, actor: Actor) -> list[ViewInfo]:
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor)  # VCSE: referred people only
     views = [ViewInfo(name, True) for name in BUILT_IN_VIEWS]
     for v in session.scalars(
         select(SavedView)
@@ -933,7 +934,7 @@ def list_views(*, session: Session, actor: Actor) -> list[ViewInfo]:
 
 
 def load_view(*, session: Session, actor: Actor, name: str) -> CaseloadFilter:
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor)
     for built_in, f in BUILT_IN_VIEWS.items():
         if built_in.casefold() == name.strip().casefold():
             return replace(f, team_ids=list(f.team_ids))

@@ -205,7 +205,7 @@ def patient_record(
     *, session: Session, actor: Actor, patient_id: uuid.UUID, audit_read: bool = True
 ) -> PatientRecord:
     """Everything the record pane shows for one person (one audited read)."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor, patient_id=patient_id)  # VCSE: referred only
     p: Patient = get_patient(session, actor, patient_id)
     clinical = can(session, actor, Permission.VIEW_CLINICAL)
 

@@ -72,7 +72,7 @@ def _current_plan(session: Session, patient_id: uuid.UUID) -> CarePlan | None:
 
 def open_record(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> PatientRecord:
     """The record as this actor may see it; writes a "view" audit entry."""
-    access.require(session, actor, Permission.VIEW_CASELOAD, patient_id=patient_id)
+    access.require_patient_view(session, actor, patient_id=patient_id)
     patient = access.get_patient(session, actor, patient_id, view=True)
     clinical = access.can(session, actor, Permission.VIEW_CLINICAL)
     plan = _current_plan(session, patient.id)
@@ -119,7 +119,7 @@ def visible_patient_ids(*, session: Session, actor: Actor) -> list[uuid.UUID]:
     """Ids of every patient the actor may open (caseload lists filter with the same rule)."""
     from int_desk.store.models import Patient
 
-    access.require(session, actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor)
     return list(
         session.scalars(
             select(Patient.id).where(
