@@ -167,9 +167,13 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
     touched: list[tuple[str, uuid.UUID] | None] = []
     # Two queries load every stored result and every row the batch touches into the session.
     # (Kept referenced: the identity map holds objects weakly.)
-    preloaded: list[Any] = list(
-        session.scalars(select(AppliedOp).where(AppliedOp.op_id.in_([o.op_id for o in req.ops])))
-    )
+    applied: dict[uuid.UUID, AppliedOp] = {
+        a.op_id: a
+        for a in session.scalars(
+            select(AppliedOp).where(AppliedOp.op_id.in_([o.op_id for o in req.ops]))
+        )
+    }
+    preloaded: list[Any] = list(applied.values())
     by_entity: dict[str, list[uuid.UUID]] = {}
     for o in req.ops:
         by_entity.setdefault(o.entity, []).append(o.id)
@@ -178,7 +182,7 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
             select(Record).where(Record.entity == entity, Record.id.in_(ids))
         ).all()
     for op, fields in zip(req.ops, all_fields, strict=True):
-        stored = session.get(AppliedOp, op.op_id)
+        stored = applied.get(op.op_id)
         if stored is not None:
             if stored.device_id != caller.device_id:
                 result = _rejected(op, "op id already used by another device")
@@ -202,17 +206,16 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
             result = _rejected(op, denied)
         else:
             result = _apply(session, caller, op, fields, seqs, digests, enrolments)
-        session.add(
-            AppliedOp(
-                op_id=op.op_id,
-                device_id=caller.device_id,
-                user_id=caller.user_id,
-                entity=op.entity,
-                record_id=op.id,
-                result=json.dumps(result),
-                resolves_conflict=op.resolves_conflict,
-            )
+        applied[op.op_id] = AppliedOp(
+            op_id=op.op_id,
+            device_id=caller.device_id,
+            user_id=caller.user_id,
+            entity=op.entity,
+            record_id=op.id,
+            result=json.dumps(result),
+            resolves_conflict=op.resolves_conflict,
         )
+        session.add(applied[op.op_id])
         results.append(result)
         touched.append((op.entity, op.id) if result.pop("_row", False) else None)
     # The row each result carries is the record's state now (fresh even on replay).
