@@ -603,7 +603,10 @@ def _where(
         params.append(today.isoformat())
     digits = nhs_prefix(f.search)
     if digits:
-        where.append("ci.nhs >= ? AND ci.nhs < ?")
+        # A short prefix matches most people: filter inside the name index ("+" keeps SQLite
+        # off the NHS-number index) rather than sorting thousands of rows by name afterwards.
+        plus = "+" if len(digits) <= 4 and f.sort == "name" else ""
+        where.append(f"{plus}ci.nhs >= ? AND {plus}ci.nhs < ?")
         params.extend((digits, digits + ":"))  # ':' sorts just after '9'
     match = None if digits else fts_query(f.search)
     if match:
