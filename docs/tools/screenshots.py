@@ -180,12 +180,12 @@ def settings_and_about(app: QApplication, which: set[str]) -> None:
 
 
 def roles(app: QApplication) -> None:
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from int_desk.app.main_window import MainWindow
     from int_desk.services.demo import build_demo
     from int_desk.services.identity import set_current_member
-    from int_desk.store.models import Member
+    from int_desk.store.models import Member, Task
     from int_desk.store.workspace import Workspace
 
     directory = paths.default_workspace()
@@ -199,9 +199,15 @@ def roles(app: QApplication) -> None:
     for role, name, page in shots:
         ws = Workspace.open(directory, PASSPHRASE, use_keyring=False)
         with ws.session() as s:
-            member = s.scalars(
-                select(Member).where(Member.role == role).order_by(Member.name)
-            ).first()
+            # the member of that role with the most open tasks (a busy day, not an empty list)
+            busiest = (
+                select(Member)
+                .outerjoin(Task, (Task.owner_member_id == Member.id) & Task.completed_at.is_(None))
+                .where(Member.role == role)
+                .group_by(Member.id)
+                .order_by(func.count(Task.id).desc(), Member.name)
+            )
+            member = s.scalars(busiest).first()
             assert member is not None, role
             set_current_member(s, member.id)
         window = MainWindow(make_context(ws))
