@@ -112,6 +112,7 @@ class CaseloadModel(QAbstractTableModel):
         self._today = today
         self._keys: list[int] = []
         self._cache: dict[int, _Rendered] = {}
+        self._raw: dict[int, CaseloadRow] = {}
         self._day = today()
         self._overdue_bg = QBrush(OVERDUE_BG)
         self._high_bg = QBrush(HIGH_BG)
@@ -129,13 +130,13 @@ class CaseloadModel(QAbstractTableModel):
         self._keys = keys
         self._cache.clear()
         self._failed.clear()
-        for k, r in (rows or {}).items():
-            self._cache[k] = self._render(r)
+        self._raw = dict(rows or {})  # rendered on first display
         self.endResetModel()
 
     def invalidate(self) -> None:
         """Forget rendered rows (after a change); keys stay until the next query."""
         self._cache.clear()
+        self._raw.clear()
         self._failed.clear()
         if self._keys:
             self.dataChanged.emit(
@@ -151,9 +152,12 @@ class CaseloadModel(QAbstractTableModel):
             return None
         key = self._keys[row]
         found = self._cache.get(key)
+        if found is None and key in self._raw:
+            found = self._cache[key] = self._render(self._raw.pop(key))
         if found is None and key not in self._failed:
             self._load_around(row)
-            found = self._cache.get(key)
+            if key in self._raw:
+                found = self._cache[key] = self._render(self._raw.pop(key))
         return found.row if found is not None else None
 
     def row_of_key(self, key: int) -> int:
@@ -165,16 +169,16 @@ class CaseloadModel(QAbstractTableModel):
     def _load_around(self, row: int) -> None:
         lo = max(0, row - BATCH_BEFORE)
         hi = min(len(self._keys), row + BATCH_AFTER)
-        wanted = [k for k in self._keys[lo:hi] if k not in self._cache]
-        if len(self._cache) + len(wanted) > CACHE_LIMIT:
+        wanted = [k for k in self._keys[lo:hi] if k not in self._cache and k not in self._raw]
+        if len(self._cache) + len(self._raw) + len(wanted) > CACHE_LIMIT:
             self._cache.clear()
+            self._raw.clear()
         try:
             got = self._fetch(wanted)
         except Exception as exc:  # locked store, etc.: render the rows empty, never raise
             log.warning("caseload rows could not be fetched: %s", type(exc).__name__)
             got = {}
-        for k, r in got.items():
-            self._cache[k] = self._render(r)
+        self._raw.update(got)  # rendered when first displayed
         self._failed.update(k for k in wanted if k not in got)
 
     # --- Qt model API -------------------------------------------------------------------------
@@ -217,11 +221,14 @@ class CaseloadModel(QAbstractTableModel):
         role = int(role)
         key = self._keys[row]
         c = self._cache.get(key)
+        if c is None and key in self._raw:
+            c = self._cache[key] = self._render(self._raw.pop(key))
         if c is None:
             if key in self._failed:
                 return "…" if role == _DISPLAY and index.column() == 0 else None
             self._load_around(row)
-            c = self._cache.get(key)
+            if key in self._raw:
+                c = self._cache[key] = self._render(self._raw.pop(key))
             if c is None:
                 return "…" if role == _DISPLAY and index.column() == 0 else None
         col = index.column()

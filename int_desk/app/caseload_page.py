@@ -65,7 +65,7 @@ SETTINGS_HEADER = "caseload/header_state"
 SETTINGS_SPLITTER = "caseload/splitter_state"
 SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
-PREFETCH = 60  # rows fetched with every result: the first screenful paints without a query
+PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
 CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
 
 
