@@ -180,6 +180,11 @@ class CaseloadPage(QWidget):
         self.search.returnPressed.connect(self._search_enter)
         self.count_label = QLabel("Loading…")
         self.count_label.setAccessibleName("Number of people shown")
+        # A fixed width: a changing count must not re-layout the window on every keystroke.
+        self.count_label.setMinimumWidth(
+            self.count_label.fontMetrics().horizontalAdvance("000,000 people") + 8
+        )
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.import_button = QPushButton("Import cohort…")
         self.import_button.setAccessibleName("Import a cohort from a PHM extract")
         self.import_button.setToolTip("Import a cohort from a PHM extract (Ctrl+Shift+I)")
