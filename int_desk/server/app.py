@@ -119,19 +119,25 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
         if not authorization or not authorization.startswith("Bearer "):
             raise HTTPException(401, detail="A device token is required.")
         token_hash = hash_token(authorization[7:].strip())
-        with factory() as s:
-            row = s.execute(
-                select(DeviceToken, ServerUser)
+        with factory() as s:  # one query: token, user and the user's teams
+            rows = s.execute(
+                select(
+                    DeviceToken.id,
+                    DeviceToken.revoked_at,
+                    ServerUser.id,
+                    ServerUser.name,
+                    ServerUser.active,
+                    ServerTeamUser.team_id,
+                )
                 .join(ServerUser, ServerUser.id == DeviceToken.user_id)
+                .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
                 .where(DeviceToken.token_hash == token_hash)
-            ).first()
-            if row is None or row[0].revoked_at is not None or not row[1].active:
-                raise HTTPException(401, detail="This device token is not valid or was revoked.")
-            token, user = row
-            teams = s.scalars(
-                select(ServerTeamUser.team_id).where(ServerTeamUser.user_id == user.id)
             ).all()
-            return Caller(user.id, user.name, token.id, tuple(sorted(str(t) for t in teams)))
+        if not rows or rows[0][1] is not None or not rows[0][4]:
+            raise HTTPException(401, detail="This device token is not valid or was revoked.")
+        token_id, _revoked, user_id, user_name, _active, _team = rows[0]
+        teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
+        return Caller(user_id, user_name, token_id, teams)
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:

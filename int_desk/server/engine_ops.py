@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from int_desk.server import cursor as cursors
@@ -452,12 +452,15 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
     purged: list[str] = []
     has_more = False
     new_pos = {s: int(position.get(s, 0)) for s in caller.readable}
+    exit_ranges: list[Any] = []
     for scope in caller.readable:
         since = new_pos[scope]
         last_committed = now[scope][0]
+        if since >= last_committed:
+            continue  # nothing committed in this scope since the cursor: no query
         room = req.limit - len(parts)
         if room <= 0:
-            has_more = has_more or since < last_committed
+            has_more = True
             continue
         rows = session.execute(
             select(Record.entity, Record.id, Record.version, Record.deleted, Record.data)
@@ -472,15 +475,15 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
         else:
             upto = max([last_committed] + [r[2] for r in rows])
         parts.extend(_change_json(*r) for r in rows)
-        purged.extend(
-            str(p)
-            for p in session.scalars(
-                select(ScopeExit.patient_id).where(
-                    ScopeExit.scope == scope, ScopeExit.seq > since, ScopeExit.seq <= upto
-                )
+        if upto > since:
+            exit_ranges.append(
+                and_(ScopeExit.scope == scope, ScopeExit.seq > since, ScopeExit.seq <= upto)
             )
-        )
         new_pos[scope] = upto
+    if exit_ranges:  # patients who left a scope within the positions this page covers
+        purged.extend(
+            str(p) for p in session.scalars(select(ScopeExit.patient_id).where(or_(*exit_ranges)))
+        )
     token = cursors.encode(key, {"s": new_pos})
     return (
         f'{{"changes":[{",".join(parts)}],"purged":{json.dumps(purged)},'
