@@ -38,8 +38,11 @@ def _entities() -> Any:
 
 
 def install(factory: sessionmaker[Session]) -> None:
-    if not event.contains(factory, "after_flush", _after_flush):
+    # A flag on the factory itself, not ``event.contains``: SQLAlchemy's event registry is keyed
+    # by id(), so a new sessionmaker at a dead one's address could look "already installed".
+    if not getattr(factory, "_int_desk_outbox", False):
         event.listen(factory, "after_flush", _after_flush)
+        factory._int_desk_outbox = True  # type: ignore[attr-defined]
 
 
 def _wire(entity: Any, name: str, value: Any) -> Any:
