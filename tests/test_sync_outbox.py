@@ -50,3 +50,29 @@ def test_a_rolled_back_edit_leaves_no_op_and_unsent_edits_coalesce(demo_ws: Work
             s.scalars(select(m.Patient).order_by(m.Patient.id)).first().communication_needs = text
     ops = _ops(demo_ws)
     assert len(ops) == 1 and ops[0].fields["communication_needs"] == "second"
+
+
+def test_every_new_session_factory_gets_the_outbox_hook() -> None:
+    """Regression: factories created and freed one after another (as workspaces are opened and
+    locked) must each record edits; an id()-keyed "already installed" check once said no."""
+    import gc
+
+    from sqlalchemy import create_engine, func
+    from sqlalchemy.orm import sessionmaker
+    from sqlalchemy.pool import StaticPool
+
+    from int_desk.store import outbox
+    from int_desk.store.base import Base
+
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    Base.metadata.create_all(engine, tables=[m.Place.__table__, SyncOutbox.__table__])
+    for i in range(50):
+        factory = sessionmaker(engine)
+        outbox.install(factory)
+        with factory.begin() as s:
+            s.add(m.Place(name=f"place {i}"))
+        with factory() as s:
+            assert s.scalar(select(func.count()).select_from(SyncOutbox)) == i + 1
+        del factory
+        gc.collect()
+    engine.dispose()
