@@ -479,34 +479,13 @@ def add_goal(
 def update_goal(
     *, session: Session, actor: Actor, goal_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> list[str]:
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
-    goal = session.get(Goal, goal_id)
-    if goal is None or goal.deleted:
-        raise NotFound(f"No goal {goal_id}.")
-    plan = get_plan(session, goal.care_plan_id)
-    _in_scope(session, actor, plan.patient_id)
-    _editable(plan)
-    values = _clean_goal(changes)
-    changed = [n for n, v in values.items() if getattr(goal, n) != v]
-    if changed:
-        for n in changed:
-            setattr(goal, n, values[n])
-        _stamp(goal, actor)
-        session.flush()
-        _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)),
-               entity_type="goal", entity_id=goal.id)  # fmt: skip
-    return changed
+    goal, plan = _editable_row(session, actor, Goal, goal_id)
+    return _apply_changes(session, actor, plan, goal, _clean_goal(changes))
 
 
 def remove_goal(*, session: Session, actor: Actor, goal_id: uuid.UUID) -> None:
     """Tombstone the goal (sync needs the row); actions linked to it lose the link."""
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
-    goal = session.get(Goal, goal_id)
-    if goal is None or goal.deleted:
-        raise NotFound(f"No goal {goal_id}.")
-    plan = get_plan(session, goal.care_plan_id)
-    _in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    goal, plan = _editable_row(session, actor, Goal, goal_id)
     goal.deleted = True
     _stamp(goal, actor)
     for a in _actions(session, plan.id):
@@ -576,33 +555,12 @@ def add_action(
 def update_action(
     *, session: Session, actor: Actor, action_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> list[str]:
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
-    action = session.get(PlanAction, action_id)
-    if action is None or action.deleted:
-        raise NotFound(f"No action {action_id}.")
-    plan = get_plan(session, action.care_plan_id)
-    _in_scope(session, actor, plan.patient_id)
-    _editable(plan)
-    values = _clean_action(session, plan.id, changes)
-    changed = [n for n, v in values.items() if getattr(action, n) != v]
-    if changed:
-        for n in changed:
-            setattr(action, n, values[n])
-        _stamp(action, actor)
-        session.flush()
-        _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)),
-               entity_type="plan_action", entity_id=action.id)  # fmt: skip
-    return changed
+    action, plan = _editable_row(session, actor, PlanAction, action_id)
+    return _apply_changes(session, actor, plan, action, _clean_action(session, plan.id, changes))
 
 
 def remove_action(*, session: Session, actor: Actor, action_id: uuid.UUID) -> None:
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
-    action = session.get(PlanAction, action_id)
-    if action is None or action.deleted:
-        raise NotFound(f"No action {action_id}.")
-    plan = get_plan(session, action.care_plan_id)
-    _in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    action, plan = _editable_row(session, actor, PlanAction, action_id)
     action.deleted = True
     _stamp(action, actor)
     session.flush()
@@ -1046,3 +1004,33 @@ def team_members(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str
         .order_by(Member.name)
     )
     return [(mid, f"{name} ({_role_label(role)})") for mid, name, role in rows]
+
+
+def _editable_row(
+    session: Session, actor: Actor, model: type[Goal] | type[PlanAction], row_id: uuid.UUID
+) -> tuple[Any, CarePlan]:
+    """A goal or action of a draft the actor may edit, with its plan; else a typed error."""
+    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    row = session.get(model, row_id)
+    if row is None or row.deleted:
+        kind = "goal" if model is Goal else "action"
+        raise NotFound(f"No {kind} {row_id}.")
+    plan = get_plan(session, row.care_plan_id)
+    _in_scope(session, actor, plan.patient_id)
+    _editable(plan)
+    return row, plan
+
+
+def _apply_changes(
+    session: Session, actor: Actor, plan: CarePlan, row: Any, values: Mapping[str, Any]
+) -> list[str]:
+    """Set the fields that differ, stamp and audit them; the names changed."""
+    changed = [n for n, v in values.items() if getattr(row, n) != v]
+    if changed:
+        for n in changed:
+            setattr(row, n, values[n])
+        _stamp(row, actor)
+        session.flush()
+        _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)),
+               entity_type=row.__tablename__, entity_id=row.id)  # fmt: skip
+    return changed
