@@ -196,10 +196,12 @@ def test_export_buttons_write_pdfs(
     out = tmp_path / "carer.pdf"
     editor._ask_save_path = lambda suggested: out  # type: ignore[method-assign]
     qtbot.mouseClick(editor.form.carerCopyButton, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: out.exists(), timeout=WAIT)
+    # The file lands on the store worker before the GUI thread reports it: wait for the report.
+    qtbot.waitUntil(
+        lambda: "Exported carer.pdf" in editor.form.saveStatusLabel.text(), timeout=WAIT
+    )
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(out).pages)
     assert "My care and support plan" in text and "Zoë Ó'Brien-Łukasz" in text
-    assert "Exported carer.pdf" in editor.form.saveStatusLabel.text()
 
 
 def test_sign_off_button_only_for_permitted_roles(
