@@ -20,29 +20,18 @@ from int_desk.app.tasks import TaskRunner
 from int_desk.domain.errors import Interrupted
 from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
-from int_desk.store.models import AuditEvent, CarePlan, Cohort, CohortMembership
+from int_desk.store.models import AuditEvent
 from int_desk.store.workspace import Workspace
+from tests.helpers.care_plan_cohort import cohort_with_shareable_plans
 
 WAIT = 60_000
 
 
 def _setup(ws: Workspace) -> tuple[AppContext, uuid.UUID, int]:
+    cohort_id, expected = cohort_with_shareable_plans(ws)
     with ws.session() as s:
         actor = current_actor(s)
-        cohort = s.scalars(
-            select(Cohort).where(Cohort.team_id.in_(actor.team_ids)).order_by(Cohort.name)
-        ).first()
-        members = select(CohortMembership.patient_id).where(
-            CohortMembership.cohort_id == cohort.id, CohortMembership.discharged_on.is_(None)
-        )
-        expected = s.scalar(
-            select(func.count(func.distinct(CarePlan.patient_id))).where(
-                CarePlan.patient_id.in_(members),
-                CarePlan.status == "active",
-                CarePlan.consent_decision == "permit",
-            )
-        )
-    return AppContext(ws, actor, Events(), TaskRunner(), settings()), cohort.id, expected
+    return AppContext(ws, actor, Events(), TaskRunner(), settings()), cohort_id, expected
 
 
 def test_cohort_export_shows_progress_and_writes_every_plan(

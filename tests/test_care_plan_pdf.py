@@ -26,9 +26,10 @@ from int_desk.services import access
 from int_desk.services import care_plan_export as ex
 from int_desk.services import care_plans as cp
 from int_desk.services.identity import current_actor
-from int_desk.store.models import AuditEvent, CarePlan, Cohort, CohortMembership, Contact, Patient
+from int_desk.store.models import AuditEvent, CarePlan, Cohort, Contact, Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
+from tests.helpers.care_plan_cohort import cohort_with_shareable_plans
 from tests.helpers.care_plan_data import (
     NON_ASCII_FAMILY,
     NON_ASCII_GIVEN,
@@ -252,31 +253,11 @@ def test_failed_write_leaves_no_partial_file(
 # --- batch -----------------------------------------------------------------------------------
 
 
-def _cohort_with_plans(ws: Workspace) -> tuple[uuid.UUID, int]:
-    """The coordinator's first cohort and how many shareable active plans it holds."""
-    with ws.session() as s:
-        actor = current_actor(s)
-        cohort = s.scalars(
-            select(Cohort).where(Cohort.team_id.in_(actor.team_ids)).order_by(Cohort.name)
-        ).first()
-        members = select(CohortMembership.patient_id).where(
-            CohortMembership.cohort_id == cohort.id, CohortMembership.discharged_on.is_(None)
-        )
-        n = s.scalar(
-            select(func.count(func.distinct(CarePlan.patient_id))).where(
-                CarePlan.patient_id.in_(members),
-                CarePlan.status == "active",
-                CarePlan.consent_decision == "permit",
-            )
-        )
-        return cohort.id, n
-
-
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])
 def test_batch_export_writes_one_file_and_one_audit_entry_per_plan(
     demo_ws: Workspace, tmp_path: Path, workers: int
 ) -> None:
-    cohort_id, expected = _cohort_with_plans(demo_ws)
+    cohort_id, expected = cohort_with_shareable_plans(demo_ws)
     assert expected >= 10
     out = tmp_path / "batch"
     seen: list[tuple[int, int]] = []
@@ -320,7 +301,7 @@ def test_batch_export_writes_one_file_and_one_audit_entry_per_plan(
 def test_cancelled_batch_leaves_no_files_and_no_audit(
     demo_ws: Workspace, tmp_path: Path, workers: int
 ) -> None:
-    cohort_id, expected = _cohort_with_plans(demo_ws)
+    cohort_id, expected = cohort_with_shareable_plans(demo_ws)
     out = tmp_path / "batch"
     out.mkdir()
     (out / "keep-me.txt").write_text("unrelated file")
@@ -360,7 +341,7 @@ def test_cli_export_plan_and_plans(
 ) -> None:
     monkeypatch.setenv("INT_DESK_PASSPHRASE", PASSPHRASE)
     with Workspace.open(demo_dir, PASSPHRASE) as ws:
-        cohort_id, expected = _cohort_with_plans(ws)
+        cohort_id, expected = cohort_with_shareable_plans(ws)
         with ws.session() as s:
             cohort = s.get(Cohort, cohort_id)
             cohort_name = cohort.name
