@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "images"
 PASSPHRASE = "kettle harbour violet 42"  # synthetic, throwaway
 
@@ -25,29 +26,12 @@ os.environ["INT_DESK_HOME"] = tempfile.mkdtemp(prefix="int-desk-shots-")
 os.environ.pop("INT_DESK_PASSPHRASE", None)
 
 import keyring  # noqa: E402
-from keyring.backend import KeyringBackend  # noqa: E402
 from PySide6.QtCore import QEventLoop, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from tests.helpers.memory_keyring import MemoryKeyring  # noqa: E402
 
-class _MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
-
-
-keyring.set_keyring(_MemoryKeyring())
+keyring.set_keyring(MemoryKeyring())
 
 from int_desk import paths  # noqa: E402
 from int_desk.app.main import create_app, make_context, settings  # noqa: E402
