@@ -84,6 +84,15 @@ CLINICAL_ROLES: frozenset[Role] = frozenset(
     r for r, perms in ROLE_PERMISSIONS.items() if P.VIEW_CLINICAL in perms
 )
 
+CLINICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "care_plan": ("clinical_summary", "medicines_notes"),
+    "contact": ("text",),  # only for contacts marked clinical
+    "health_event": ("detail",),
+    "patient": ("long_term_conditions",),
+}
+"""Clinical fields per table: blanked for roles without VIEW_CLINICAL (in the desktop services
+and in what the central endpoint sends), and never written by them."""
+
 # --- team grants --------------------------------------------------------------------------------
 
 ROLE_GRANTS_KEY = "role_permissions"

@@ -98,7 +98,7 @@ def caller_actor(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -
     return actor
 
 
-def _grants(session: Session, actor: Actor) -> frozenset[str]:
+def team_grants(session: Session, actor: Actor) -> frozenset[str]:
     configs = [_record_data(session, "team", t) or {} for t in actor.team_ids]
     return grants_from_configs([c.get("config") or {} for c in configs], actor.role)
 
@@ -148,7 +148,7 @@ def write_denied(
         return ""
     current = _record_data(session, entity, record_id)
     permission = needed(entity, fields, current)
-    if not allowed(actor, permission, _grants(session, actor)):
+    if not allowed(actor, permission, team_grants(session, actor)):
         return (
             f"forbidden: the role '{actor.role.label}' may not "
             f"{ACTION_LABELS.get(permission, permission.value)}"
@@ -156,7 +156,7 @@ def write_denied(
     if (
         entity == "contact"
         and fields.get("clinical")
-        and not allowed(actor, P.VIEW_CLINICAL, _grants(session, actor))
+        and not allowed(actor, P.VIEW_CLINICAL, team_grants(session, actor))
     ):
         return f"forbidden: the role '{actor.role.label}' may not write clinical notes"
     if actor.role in REFERRED_ONLY_ROLES and entity != "saved_view":

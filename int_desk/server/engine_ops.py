@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from int_desk.server import cursor as cursors
@@ -24,6 +24,14 @@ from int_desk.server.models import (
     ScopeExit,
     ScopeSeq,
     utcnow_text,
+)
+from int_desk.server.read_scope import (
+    FULL_SIGNATURE,
+    REFERRED_PATIENT_ENTITIES,
+    REFERRED_TEAM_ENTITIES,
+    ReadScope,
+    read_scope,
+    restrict_write,
 )
 from int_desk.sync import protocol as P
 from int_desk.sync import schema
@@ -113,14 +121,13 @@ class _Digests:
         row.xor = f"{int(row.xor, 16) ^ schema.id_hash_part(record_id):016x}"
 
 
-def row_json(rec: Record) -> dict[str, Any]:
-    return {
-        "e": rec.entity,
-        "id": str(rec.id),
-        "v": rec.version,
-        "del": rec.deleted,
-        "data": json.loads(rec.data),
-    }
+def row_json(rec: Record, reader: ReadScope) -> dict[str, Any] | None:
+    """The record as the caller may see it (None: not at all)."""
+    patient = str(rec.patient_id) if rec.patient_id is not None else None
+    data = reader.row(rec.entity, patient, json.loads(rec.data))
+    if data is None:
+        return None
+    return {"e": rec.entity, "id": str(rec.id), "v": rec.version, "del": rec.deleted, "data": data}
 
 
 # --- push -------------------------------------------------------------------------------------
@@ -156,6 +163,11 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
     """Apply a batch in one transaction; replayed op ids get their stored result."""
     all_fields = validate(req)
     lock_scopes(session, caller.teams)
+    reader = read_scope(session, caller.user_id, caller.teams)
+    all_fields = [
+        restrict_write(session, reader, op.entity, op.kind, f)
+        for op, f in zip(req.ops, all_fields, strict=True)
+    ]
     seqs, digests = _Seqs(session), _Digests(session)
     # A new patient's team: from a cohort membership created in the same batch.
     enrolments = {
@@ -224,8 +236,10 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
         if key is not None:
             rec = session.get(Record, key)
             if rec is not None and rec.scope in caller.readable:
-                result["row"] = row_json(rec)
                 result["version"] = rec.version
+                row = row_json(rec, reader)
+                if row is not None:
+                    result["row"] = row
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -414,12 +428,14 @@ def _apply(
 
 # --- pull -------------------------------------------------------------------------------------
 
-
-def _change_json(entity: str, rid: Any, version: int, deleted: bool, data: str) -> str:
-    return (
-        f'{{"e":"{entity}","id":"{uuid.UUID(str(rid))}","v":{version},'
-        f'"del":{"true" if deleted else "false"},"data":{data}}}'
-    )
+_CHANGE_COLUMNS = (
+    Record.entity,
+    Record.id,
+    Record.version,
+    Record.deleted,
+    Record.data,
+    Record.patient_id,
+)
 
 
 def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
@@ -432,24 +448,66 @@ def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, 
     return {s: found.get(s, (0, 0)) for s in scopes}
 
 
+def _changes(reader: ReadScope, rows: Any) -> list[str]:
+    out = []
+    for r in rows:
+        change = reader.change_json(*r)
+        if change is not None:
+            out.append(change)
+    return out
+
+
+def _cursor(key: bytes, reader: ReadScope, position: dict[str, int]) -> str:
+    payload: dict[str, Any] = {"s": position}
+    if not reader.passes_everything:
+        payload["f"] = reader.signature
+    if reader.referred_only:
+        payload["p"] = sorted(reader.patients)
+    return cursors.encode(key, payload)
+
+
 def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> str:
-    """One page of changes as JSON text (built from stored JSON, no re-encoding)."""
+    """One page of changes as JSON text (built from stored JSON, no re-encoding), cut to what
+    the caller's role may read (``read_scope``)."""
+    reader = read_scope(session, caller.user_id, caller.teams)
     if req.full:
-        return _full_page(session, caller, key, req)
+        return _full_page(session, caller, reader, key, req)
     if req.cursor is None:
         raise CursorGone("no cursor: download in full first")
     try:
-        position = cursors.decode(key, req.cursor).get("s")
+        token = cursors.decode(key, req.cursor)
     except cursors.BadCursor as exc:
         raise CursorGone(str(exc)) from None
+    position = token.get("s")
     if not isinstance(position, dict):
         raise CursorGone("cursor is not readable")
+    if token.get("f", FULL_SIGNATURE) != reader.signature:
+        raise CursorGone("what this user may see has changed")
     now = _seq_now(session, caller.readable)
     for scope, (_last, low) in now.items():
         if int(position.get(scope, 0)) < low:
             raise CursorGone("cursor is older than the server keeps deletions")
     parts: list[str] = []
     purged: list[str] = []
+    if reader.referred_only:  # people newly referred arrive whole; those no longer, leave
+        before = {str(p) for p in token.get("p") or ()}
+        purged.extend(sorted(before - reader.patients))
+        arrived = sorted(reader.patients - before)
+        if arrived:
+            parts.extend(
+                _changes(
+                    reader,
+                    session.execute(
+                        select(*_CHANGE_COLUMNS)
+                        .where(
+                            Record.scope.in_(caller.readable),
+                            Record.patient_id.in_([uuid.UUID(p) for p in arrived]),
+                            Record.deleted.is_(False),
+                        )
+                        .order_by(Record.version)
+                    ),
+                )
+            )
     has_more = False
     new_pos = {s: int(position.get(s, 0)) for s in caller.readable}
     exit_ranges: list[Any] = []
@@ -463,7 +521,7 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
             has_more = True
             continue
         rows = session.execute(
-            select(Record.entity, Record.id, Record.version, Record.deleted, Record.data)
+            select(*_CHANGE_COLUMNS)
             .where(Record.scope == scope, Record.version > since)
             .order_by(Record.version)
             .limit(room + 1)
@@ -474,7 +532,7 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
             has_more = True
         else:
             upto = max([last_committed] + [r[2] for r in rows])
-        parts.extend(_change_json(*r) for r in rows)
+        parts.extend(_changes(reader, rows))
         if upto > since:
             exit_ranges.append(
                 and_(ScopeExit.scope == scope, ScopeExit.seq > since, ScopeExit.seq <= upto)
@@ -484,14 +542,27 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
         purged.extend(
             str(p) for p in session.scalars(select(ScopeExit.patient_id).where(or_(*exit_ranges)))
         )
-    token = cursors.encode(key, {"s": new_pos})
     return (
         f'{{"changes":[{",".join(parts)}],"purged":{json.dumps(purged)},'
-        f'"cursor":"{token}","has_more":{"true" if has_more else "false"}}}'
+        f'"cursor":"{_cursor(key, reader, new_pos)}","has_more":{"true" if has_more else "false"}}}'
     )
 
 
-def _full_page(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> str:
+def _full_filter(reader: ReadScope, entity: str) -> Any:
+    """SQL narrowing of one entity for a referred-only caller (None: no rows at all)."""
+    if not reader.referred_only:
+        return true()
+    wanted = []
+    if entity in REFERRED_PATIENT_ENTITIES and reader.patients:
+        wanted.append(Record.patient_id.in_([uuid.UUID(p) for p in reader.patients]))
+    if entity in REFERRED_TEAM_ENTITIES:
+        wanted.append(Record.patient_id.is_(None))
+    return or_(*wanted) if wanted else None
+
+
+def _full_page(
+    session: Session, caller: Caller, reader: ReadScope, key: bytes, req: P.PullRequest
+) -> str:
     """A full download pages by entity (parents first) then id, over live rows only.
 
     The first page fixes a snapshot of every scope's sequence; the client continues with the
@@ -504,6 +575,8 @@ def _full_page(session: Session, caller: Caller, key: bytes, req: P.PullRequest)
             ei, last_id = int(pos["ei"]), pos.get("id")
         except (cursors.BadCursor, KeyError, TypeError, ValueError) as exc:
             raise CursorGone(f"download position unreadable: {exc}") from None
+        if pos.get("f", FULL_SIGNATURE) != reader.signature:
+            raise CursorGone("what this user may see has changed")
     else:
         snapshot = {s: last for s, (last, _low) in _seq_now(session, caller.readable).items()}
         ei, last_id = 0, None
@@ -512,22 +585,33 @@ def _full_page(session: Session, caller: Caller, key: bytes, req: P.PullRequest)
     while ei < len(schema.ORDER):
         entity = schema.ORDER[ei]
         room = req.limit - len(parts)
-        q = select(Record.entity, Record.id, Record.version, Record.deleted, Record.data).where(
-            Record.scope.in_(caller.readable), Record.entity == entity, Record.deleted.is_(False)
+        narrowing = _full_filter(reader, entity)
+        if narrowing is None:
+            ei, last_id = ei + 1, None
+            continue
+        q = select(*_CHANGE_COLUMNS).where(
+            Record.scope.in_(caller.readable),
+            Record.entity == entity,
+            Record.deleted.is_(False),
+            narrowing,
         )
         if last_id:
             q = q.where(Record.id > uuid.UUID(last_id))
         rows = session.execute(q.order_by(Record.id).limit(room + 1)).all()
         if len(rows) > room:
             rows = rows[:room]
-            parts.extend(_change_json(*r) for r in rows)
+            parts.extend(_changes(reader, rows))
             last_id = str(rows[-1][1])
             has_more = True
             break
-        parts.extend(_change_json(*r) for r in rows)
+        parts.extend(_changes(reader, rows))
         ei, last_id = ei + 1, None
-    after = cursors.encode(key, {"snap": snapshot, "ei": ei, "id": last_id}) if has_more else None
-    token = cursors.encode(key, {"s": snapshot})
+    after = None
+    if has_more:
+        after = cursors.encode(
+            key, {"snap": snapshot, "ei": ei, "id": last_id, "f": reader.signature}
+        )
+    token = _cursor(key, reader, snapshot)
     return (
         f'{{"changes":[{",".join(parts)}],"purged":[],"cursor":"{token}",'
         f'"after":{json.dumps(after)},"has_more":{"true" if has_more else "false"},"full":true}}'
@@ -538,16 +622,37 @@ def _full_page(session: Session, caller: Caller, key: bytes, req: P.PullRequest)
 
 
 def verify(session: Session, caller: Caller) -> dict[str, Any]:
-    """Per-entity live counts and XOR digests over the caller's scopes."""
+    """Per-entity live counts and XOR digests of what the caller receives."""
+    reader = read_scope(session, caller.user_id, caller.teams)
     out: dict[str, dict[str, Any]] = {}
-    for entity, count, xor in session.execute(
-        select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
-            ScopeDigest.scope.in_(caller.readable)
+    if reader.counts_are_the_teams:  # kept on every write: no scan
+        rows: Any = session.execute(
+            select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
+                ScopeDigest.scope.in_(caller.readable)
+            )
         )
-    ):
-        item = out.setdefault(entity, {"count": 0, "xor": 0})
-        item["count"] += count
-        item["xor"] ^= int(xor, 16)
+        for entity, count, xor in rows:
+            item = out.setdefault(entity, {"count": 0, "xor": 0})
+            item["count"] += count
+            item["xor"] ^= int(xor, 16)
+    else:  # a referred-only caller's few people: counted from their rows
+        for entity in schema.ORDER:
+            narrowing = _full_filter(reader, entity)
+            if narrowing is None:
+                continue
+            for rid, data, patient in session.execute(
+                select(Record.id, Record.data, Record.patient_id).where(
+                    Record.scope.in_(caller.readable),
+                    Record.entity == entity,
+                    Record.deleted.is_(False),
+                    narrowing,
+                )
+            ):
+                pid = str(patient) if patient is not None else None
+                if reader.row(entity, pid, json.loads(data)) is not None:
+                    item = out.setdefault(entity, {"count": 0, "xor": 0})
+                    item["count"] += 1
+                    item["xor"] ^= schema.id_hash_part(rid)
     return {
         "entities": {
             e: {"count": v["count"], "xor": f"{v['xor']:016x}"}

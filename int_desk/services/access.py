@@ -32,6 +32,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied
 from int_desk.domain.permissions import (
     ACTION_LABELS,
+    CLINICAL_FIELDS,
     REFERRED_ONLY_ROLES,
     Permission,
     allowed,
@@ -53,12 +54,7 @@ from int_desk.store.models import (
 DENIED_ENTITY = "permission"
 """``AuditEvent.entity_type`` of a denied attempt (its ``detail`` is ``denied:<permission>``)."""
 
-REDACTED_FIELDS: dict[str, tuple[str, ...]] = {
-    "care_plan": ("clinical_summary", "medicines_notes"),
-    "contact": ("text",),
-    "health_event": ("detail",),
-    "patient": ("long_term_conditions",),
-}
+REDACTED_FIELDS = CLINICAL_FIELDS
 """Clinical fields per table, blanked by ``redact`` for actors without VIEW_CLINICAL."""
 REDACTED_TEXT = ""
 
