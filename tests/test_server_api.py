@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import func, select
 
 from int_desk.server import admin
-from int_desk.server.models import AppliedOp, Record
+from int_desk.server.models import AppliedOp, Record, ServerUser
 from int_desk.sync.protocol import PROTOCOL_HEADER
 from tests.helpers.sync_env import Endpoint
 
@@ -99,8 +99,11 @@ def test_a_user_sees_and_changes_only_their_teams_patients(endpoint: Endpoint) -
             )
             == 0
         )
+    with endpoint.session() as s:
+        member = s.scalar(select(ServerUser.member_id).where(ServerUser.name == "c"))
     with endpoint.http("c") as c:  # Reading West's user sees their patient, unchanged
-        assert c.get("/v1/whoami").json()["teams"] == [theirs]
+        me = c.get("/v1/whoami").json()
+        assert me["teams"] == [theirs] and me["member_id"] == str(member) != "None"
         theirs_rows = {r["id"]: r for r in _full(c) if r["e"] == "patient"}
         assert theirs_rows[str(other)]["data"]["phone"] != "01632 999999"
 

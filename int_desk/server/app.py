@@ -145,7 +145,14 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
 
     @app.get("/v1/whoami")
     def whoami(who: Caller = Depends(caller)) -> dict[str, Any]:
-        return {"user": who.user_name, "device": str(who.device_id), "teams": list(who.teams)}
+        with factory() as s:  # the team member this login is, so the app signs them in as it
+            member = s.scalar(select(ServerUser.member_id).where(ServerUser.id == who.user_id))
+        return {
+            "user": who.user_name,
+            "device": str(who.device_id),
+            "teams": list(who.teams),
+            "member_id": str(member) if member else None,
+        }
 
     @app.post("/v1/push")
     def push_route(req: P.PushRequest, who: Caller = Depends(caller)) -> Any:
