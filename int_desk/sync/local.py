@@ -302,8 +302,89 @@ def apply_rows(
             inserted = conn.exec_driver_sql(insert, batch).rowcount
             if inserted != len(batch):
                 conn.exec_driver_sql(update, batch)  # some rows were here: newer versions win
+                _adopt_clashing(s, entity, batch, insert)
             applied += len(batch)
     return applied, skipped
+
+
+def _unique_keys(entity: str) -> list[tuple[str, ...]]:
+    """Column sets (other than the id) that are unique in the local table."""
+    table = schema.ENTITIES[entity].model.__table__  # type: ignore[attr-defined]
+    keys = [tuple(c.name for c in u.columns) for u in table.constraints if _is_unique(u)]
+    keys += [(c.name,) for c in table.columns if c.unique]
+    return [k for k in keys if k != ("id",)]
+
+
+def _is_unique(constraint: Any) -> bool:
+    from sqlalchemy import UniqueConstraint
+
+    return isinstance(constraint, UniqueConstraint)
+
+
+def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], insert: str) -> None:
+    """Server rows the ``INSERT OR IGNORE`` dropped because a local row holds their unique
+    value (a team or place name, an NHS number) under another id.
+
+    A local row never synced (a workspace made on its own, then connected: its own "Bicester
+    INT") is the same thing as the server's: its references move to the server's id and the
+    server's row takes its place. Two *synced* rows clashing (the same NHS number on two server
+    records) is left as it is and logged by id; the verify reports it each cycle.
+    """
+    keys = _unique_keys(entity)
+    if not keys:
+        return
+    conn = s.connection()
+    ids = [row[0] for row in batch]
+    present: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        present.update(
+            r[0]
+            for r in conn.exec_driver_sql(
+                f'SELECT id FROM "{entity}" WHERE id IN ({", ".join("?" * len(chunk))})',
+                tuple(chunk),
+            )
+        )
+    columns = ["id", "server_version"] + [n for n, _k in _upsert(entity)[1]]
+    for row in batch:
+        if row[0] in present:
+            continue
+        values = dict(zip(columns, row, strict=True))
+        for key in keys:
+            where = " AND ".join(f'"{c}" = ?' for c in key)
+            local = conn.exec_driver_sql(
+                f'SELECT id, server_version FROM "{entity}" WHERE {where}',
+                tuple(values[c] for c in key),
+            ).first()
+            if local is None:
+                continue
+            if local[1] is not None:
+                log.warning("%s %s clashes with synced %s %s", entity, row[0], entity, local[0])
+                break
+            _repoint(s, entity, local[0], row[0])
+            conn.exec_driver_sql(insert, [row])
+            log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
+            break
+
+
+def _repoint(s: Session, entity: str, old: str, new: str) -> None:
+    """Move every reference from local row ``old`` to ``new``, then delete ``old``."""
+    from int_desk.store.base import Base
+
+    conn = s.connection()
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == entity and fk.column.name == "id":
+                col = fk.parent.name
+                conn.exec_driver_sql(
+                    f'UPDATE "{table.name}" SET "{col}" = ? WHERE "{col}" = ?', (new, old)
+                )
+    conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (old,))
+    s.execute(
+        delete(SyncOutbox).where(
+            SyncOutbox.entity == entity, SyncOutbox.entity_id == uuid.UUID(old)
+        )
+    )
 
 
 def purge_patients(s: Session, patient_ids: list[str]) -> int:
