@@ -193,6 +193,7 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
         preloaded += session.scalars(
             select(Record).where(Record.entity == entity, Record.id.in_(ids))
         ).all()
+    existing_nhs = _patients_by_nhs(session, caller, req, all_fields)
     for op, fields in zip(req.ops, all_fields, strict=True):
         stored = applied.get(op.op_id)
         if stored is not None:
@@ -205,6 +206,21 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
                 keep = result.pop("_row", False)
                 touched.append((stored.entity, stored.record_id) if keep else None)
             results.append(result)
+            continue
+        duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
+        if duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
+            result = _rejected(op, DUPLICATE_PATIENT)
+            applied[op.op_id] = AppliedOp(
+                op_id=op.op_id,
+                device_id=caller.device_id,
+                user_id=caller.user_id,
+                entity=op.entity,
+                record_id=op.id,
+                result=json.dumps(result),
+            )
+            session.add(applied[op.op_id])
+            results.append(result)
+            touched.append(None)
             continue
         denied = write_denied(  # role permissions, as in the desktop services
             session,
@@ -245,6 +261,45 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     log.info("push device=%s ops=%d %s", caller.device_id, len(req.ops), counts)
     return results
+
+
+DUPLICATE_PATIENT = (
+    "duplicate: a person with this NHS number is already on your team's records; "
+    "this laptop merges its copy into theirs on the next sync"
+)
+
+
+def _patients_by_nhs(
+    session: Session, caller: Caller, req: P.PushRequest, all_fields: list[dict[str, Any]]
+) -> dict[str, str]:
+    """NHS number -> id of the live patient already holding it in the caller's teams, for the
+    batch's new patients: two laptops enrolling the same person offline must not make two."""
+    wanted = {
+        f["nhs_number"]
+        for op, f in zip(req.ops, all_fields, strict=True)
+        if op.entity == "patient" and op.kind == "insert" and str(f.get("nhs_number")).isdigit()
+    }
+    if not wanted or not caller.teams:
+        return {}
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(wanted), 200):
+        rows = session.execute(
+            select(Record.id, Record.data).where(
+                Record.entity == "patient",
+                Record.scope.in_(caller.teams),
+                Record.deleted.is_(False),
+                or_(*(Record.data.contains(f'"nhs_number": "{n}"') for n in chunk)),
+            )
+        )
+        for rid, data in rows:
+            number = json.loads(data).get("nhs_number")
+            if number in wanted:
+                found.setdefault(number, str(rid))
+    return found
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _record(session: Session, entity: str, record_id: uuid.UUID) -> Record | None:

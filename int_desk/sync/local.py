@@ -361,14 +361,35 @@ def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], inser
             if local[1] is not None:
                 log.warning("%s %s clashes with synced %s %s", entity, row[0], entity, local[0])
                 break
-            _repoint(s, entity, local[0], row[0])
+            _repoint(s, entity, local[0], row[0], _wire_values(entity, values))
             conn.exec_driver_sql(insert, [row])
             log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
             break
 
 
-def _repoint(s: Session, entity: str, old: str, new: str) -> None:
-    """Move every reference from local row ``old`` to ``new``, then delete ``old``."""
+def _wire_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Storage values of a server row (as ``apply_rows`` binds them) back in wire form."""
+    out = {}
+    for name, kind in _upsert(entity)[1]:
+        v = values.get(name)
+        if v is not None and kind == "uuid":
+            v = str(uuid.UUID(v))
+        elif v is not None and kind == "bool":
+            v = bool(v)
+        elif v is not None and kind == "json":
+            v = json.loads(v)
+        out[name] = v
+    return out
+
+
+def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]) -> None:
+    """Move every reference from local row ``old`` to ``new``, then delete ``old``.
+
+    Local edits waiting on ``old`` (or refused because the server did not know it) are queued
+    again against ``new``; where this laptop's own values of the row differ from the server's,
+    an update with no base version goes too, so the server keeps both as conflicts for a person
+    to decide — neither copy's values are silently dropped.
+    """
     from int_desk.store.base import Base
 
     conn = s.connection()
@@ -380,11 +401,37 @@ def _repoint(s: Session, entity: str, old: str, new: str) -> None:
                     f'UPDATE "{table.name}" SET "{col}" = ? WHERE "{col}" = ?', (new, old)
                 )
     conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (old,))
-    s.execute(
-        delete(SyncOutbox).where(
-            SyncOutbox.entity == entity, SyncOutbox.entity_id == uuid.UUID(old)
-        )
-    )
+    old_id, new_id_ = uuid.UUID(old), uuid.UUID(new)
+    mine = s.scalars(
+        select(SyncOutbox).where(SyncOutbox.entity == entity, SyncOutbox.entity_id == old_id)
+    ).all()
+    if entity not in schema.GLOBAL_ENTITIES and entity != "team":
+        values: dict[str, Any] = {}
+        for op in mine:
+            values.update(op.fields)
+        differing = {
+            k: v
+            for k, v in values.items()
+            if k not in schema.META_FIELDS and k != "deleted" and server.get(k) != v
+        }
+        if differing:
+            s.add(
+                SyncOutbox(
+                    op_id=new_id(), entity=entity, entity_id=new_id_, kind="update",
+                    base_version=0, fields=differing, actor_id=mine[0].actor_id if mine else None,
+                    status="pending", reason="",
+                )
+            )  # fmt: skip
+    for op in mine:
+        s.delete(op)
+    old_text, new_text = str(old_id), str(new_id_)
+    for op in s.scalars(select(SyncOutbox).where(SyncOutbox.status.in_(("pending", "rejected")))):
+        if any(v == old_text for v in op.fields.values()):
+            op.fields = {k: new_text if v == old_text else v for k, v in op.fields.items()}
+            if op.status == "rejected" or op.sent_at is not None:
+                op.op_id, op.sent_at = new_id(), None  # new content: a new op id
+            op.status, op.reason = "pending", ""
+    s.flush()
 
 
 def purge_patients(s: Session, patient_ids: list[str]) -> int:
