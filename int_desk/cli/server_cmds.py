@@ -69,13 +69,14 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from int_desk.server import db
+    from int_desk.server.serving import PROTOCOL
 
     url = db.normalise_url(args.db)
     engine, _factory = db.open_db(url)  # migrate once before any worker starts
     engine.dispose()
-    kwargs = {}
+    kwargs: dict[str, str] = {"http": PROTOCOL}  # TCP_NODELAY on every connection
     if args.ssl_certfile:
-        kwargs = {"ssl_certfile": args.ssl_certfile, "ssl_keyfile": args.ssl_keyfile}
+        kwargs.update(ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     print(f"INT Desk sync endpoint on {args.host}:{args.port}", flush=True)
     if args.workers > 1:
         import os
