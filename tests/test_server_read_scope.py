@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from int_desk.domain.actor import Actor
@@ -22,9 +20,8 @@ from int_desk.server import admin
 from int_desk.server.models import Record, ServerUser
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
-from tests.conftest import PASSPHRASE
 from tests.helpers.actors import actor_of_role, team_patient_not_referred
-from tests.helpers.sync_env import Endpoint, laptop, sync
+from tests.helpers.sync_env import Endpoint, sync
 
 NOW = "2026-11-22T09:00:00.000000+00:00"
 
@@ -36,20 +33,6 @@ def _user(ep: Endpoint, demo_ws: Workspace, name: str, actor: Actor) -> str:
         admin.add_user(s, name, teams, member_id=actor.member_id)
         ep.tokens[name] = admin.issue_token(s, name, f"laptop-{name}")[1]
     return name
-
-
-@pytest.fixture
-def laptops(tmp_path: Path):  # type: ignore[no-untyped-def]
-    opened: list[Workspace] = []
-
-    def make(ep: Endpoint, user: str) -> Workspace:
-        ws = laptop(tmp_path / f"laptop-{user}", ep, user, PASSPHRASE)
-        opened.append(ws)
-        return ws
-
-    yield make
-    for ws in opened:
-        ws.close()
 
 
 def _referred(demo_ws: Workspace, member_id: uuid.UUID) -> set[uuid.UUID]:

@@ -208,20 +208,6 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
             results.append(result)
             continue
         duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
-        if duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
-            result = _rejected(op, DUPLICATE_PATIENT)
-            applied[op.op_id] = AppliedOp(
-                op_id=op.op_id,
-                device_id=caller.device_id,
-                user_id=caller.user_id,
-                entity=op.entity,
-                record_id=op.id,
-                result=json.dumps(result),
-            )
-            session.add(applied[op.op_id])
-            results.append(result)
-            touched.append(None)
-            continue
         denied = write_denied(  # role permissions, as in the desktop services
             session,
             user_id=caller.user_id,
@@ -232,6 +218,8 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
         )
         if denied:
             result = _rejected(op, denied)
+        elif duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
+            result = _rejected(op, DUPLICATE_PATIENT)
         else:
             result = _apply(session, caller, op, fields, seqs, digests, enrolments)
         applied[op.op_id] = AppliedOp(

@@ -95,3 +95,20 @@ def sqlite_endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     running.tokens, running.teams = ep.tokens, ep.teams
     yield running
     running.stop()
+
+
+@pytest.fixture
+def laptops(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``laptops(ep, user)``: new, empty workspaces connected to ``ep`` as ``user``; closed after."""
+    from tests.conftest import PASSPHRASE
+
+    opened: list[Workspace] = []
+
+    def make(ep: sync_env.Endpoint, user: str) -> Workspace:
+        ws = sync_env.laptop(tmp_path / f"laptop-{user}-{len(opened)}", ep, user, PASSPHRASE)
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        ws.close()
