@@ -8,8 +8,8 @@ same role data the desktop services use (``int_desk.domain.permissions``):
 - roles without VIEW_CLINICAL: every row, with the clinical fields blanked (``CLINICAL_FIELDS``),
   so row counts and digests stay those of the team;
 - referred-only roles (VCSE workers): only people referred to them — their demographics, flags,
-  care plan (clinical fields blanked), non-clinical contacts, the referrals to them and their own
-  tasks — plus team reference rows. Counts and digests are computed for that set.
+  care plan (clinical fields blanked), non-clinical contacts, the referrals to them and the tasks
+  they own or asked for — plus team reference rows. Counts and digests are computed for that set.
 
 A cursor carries the scope's ``signature``; a cursor from another signature (the role changed)
 is refused with 410, and the re-download removes whatever the laptop may no longer hold.
@@ -97,8 +97,8 @@ class ReadScope:
             return entity in REFERRED_TEAM_ENTITIES
         if patient_id not in self.patients or entity not in REFERRED_PATIENT_ENTITIES:
             return False
-        if entity == "task":
-            return data.get("owner_member_id") == me
+        if entity == "task":  # theirs, or asked for by them (so it stays where they made it)
+            return me in (data.get("owner_member_id"), data.get("requester_id"))
         if entity == "referral":
             return data.get("to_member_id") == me
         if entity == "contact":
