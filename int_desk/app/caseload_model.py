@@ -46,12 +46,13 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _PATIENT_ID = int(PatientIdRole)
 _ROW = int(RowRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+RIGHT_ALIGNED = frozenset({Col.AGE, Col.TASKS})
 _ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISABLED = Qt.ItemFlag.NoItemFlags
 
 
 @dataclass(frozen=True, slots=True)
-class _Rendered:
+class RenderedRow:
     """A row as the view shows it, computed once when the row is fetched."""
 
     row: CaseloadRow
@@ -111,7 +112,7 @@ class CaseloadModel(QAbstractTableModel):
         self._fetch = fetch
         self._today = today
         self._keys: list[int] = []
-        self._cache: dict[int, _Rendered] = {}
+        self._cache: dict[int, RenderedRow] = {}
         self._raw: dict[int, CaseloadRow] = {}
         self._day = today()
         self._overdue_bg = QBrush(OVERDUE_BG)
@@ -147,17 +148,29 @@ class CaseloadModel(QAbstractTableModel):
     def keys(self) -> list[int]:
         return self._keys
 
-    def row_at(self, row: int) -> CaseloadRow | None:
+    def rendered(self, row: int) -> RenderedRow | None:
+        """The row as shown (fetching the rows around it first if needed); None if it failed."""
         if not 0 <= row < len(self._keys):
             return None
         key = self._keys[row]
-        found = self._cache.get(key)
-        if found is None and key in self._raw:
-            found = self._cache[key] = self._render(self._raw.pop(key))
-        if found is None and key not in self._failed:
+        c = self._cache.get(key)
+        if c is not None:
+            return c
+        raw = self._raw.pop(key, None)
+        if raw is None:
+            if key in self._failed:
+                return None
             self._load_around(row)
-            if key in self._raw:
-                found = self._cache[key] = self._render(self._raw.pop(key))
+            raw = self._raw.pop(key, None)
+            if raw is None:
+                return None
+        c = self._cache[key] = self._render(raw)
+        return c
+
+    def row_at(self, row: int) -> CaseloadRow | None:
+        if not 0 <= row < len(self._keys):
+            return None
+        found = self.rendered(row)
         return found.row if found is not None else None
 
     def row_of_key(self, key: int) -> int:
@@ -214,23 +227,15 @@ class CaseloadModel(QAbstractTableModel):
             self.sort_requested.emit(SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder)
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        # Hot path (called ~1,500 times per repaint): int roles, one dict lookup per cell.
+        # The view paints through CaseloadDelegate (one lookup per cell, not one call per role);
+        # data() serves accessibility, tooltips, selection code and tests.
         row = index.row()
         if row < 0 or row >= len(self._keys):
             return None
         role = int(role)
-        key = self._keys[row]
-        c = self._cache.get(key)
-        if c is None and key in self._raw:
-            c = self._cache[key] = self._render(self._raw.pop(key))
+        c = self._cache.get(self._keys[row]) or self.rendered(row)
         if c is None:
-            if key in self._failed:
-                return "…" if role == _DISPLAY and index.column() == 0 else None
-            self._load_around(row)
-            if key in self._raw:
-                c = self._cache[key] = self._render(self._raw.pop(key))
-            if c is None:
-                return "…" if role == _DISPLAY and index.column() == 0 else None
+            return "…" if role == _DISPLAY and index.column() == 0 else None
         col = index.column()
         if role == _DISPLAY:
             return c.texts[col]
@@ -243,7 +248,7 @@ class CaseloadModel(QAbstractTableModel):
         if role == _FONT:
             return self._bold if col in c.bold else None
         if role == _ALIGN:
-            return _RIGHT if col in (Col.AGE, Col.TASKS) else None
+            return _RIGHT if col in RIGHT_ALIGNED else None
         if role == _ACCESSIBLE:
             return self._accessible(c.row, col, self._day)
         if role == _TOOLTIP:
@@ -254,7 +259,7 @@ class CaseloadModel(QAbstractTableModel):
             return c.row
         return None
 
-    def _render(self, r: CaseloadRow) -> _Rendered:
+    def _render(self, r: CaseloadRow) -> RenderedRow:
         today = self._day
         overdue = r.review_overdue(today) or r.tasks_overdue(today)
         high = r.priority.value == "high"
@@ -273,7 +278,7 @@ class CaseloadModel(QAbstractTableModel):
             badge = icon("escalated")
         else:
             badge = None
-        return _Rendered(
+        return RenderedRow(
             row=r,
             texts=tuple(self._text(r, col, today) for col in range(len(COLUMNS))),
             background=self._overdue_bg if overdue else (self._high_bg if high else None),

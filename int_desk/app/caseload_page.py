@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app.caseload_delegate import CaseloadDelegate
 from int_desk.app.caseload_model import CaseloadModel, PatientIdRole
 from int_desk.app.context import AppContext
 from int_desk.app.messages import confirm, show_error
@@ -251,6 +252,9 @@ class CaseloadPage(QWidget):
         t.setObjectName("caseloadTable")
         t.setAccessibleName("Caseload table")
         t.setModel(self.model)
+        t.setItemDelegate(CaseloadDelegate(self.model, t))  # one lookup per cell, cached text
+        # Always shown: a result that fits on one screen must not change the table's width.
+        t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         t.setAlternatingRowColors(False)
@@ -465,6 +469,8 @@ class CaseloadPage(QWidget):
         keep = self._pending_select or self.current_patient
         self._pending_select = None
         self.model.set_keys(keys, rows)
+        # Lay the table out now, so the reset is painted once, not again by the deferred layout.
+        self.table.executeDelayedItemsLayout()
         n = len(keys)
         self.count_label.setText(f"{n:,} {'person' if n == 1 else 'people'}")
         if keep_key is not None:
