@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.permissions import (
     CLINICAL_FIELDS,
+    CLINICAL_ROLES,
     REFERRED_ONLY_ROLES,
     Permission,
     allowed,
@@ -152,8 +153,10 @@ def read_scope(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> 
     actor = caller_actor(session, user_id, teams)
     if actor is None:
         return FULL  # an integration account: team scope only
-    clinical = allowed(actor, Permission.VIEW_CLINICAL, team_grants(session, actor))
     referred_only = actor.role in REFERRED_ONLY_ROLES
+    if actor.role in CLINICAL_ROLES and not referred_only:
+        return FULL  # no need to read the teams' grants
+    clinical = allowed(actor, Permission.VIEW_CLINICAL, team_grants(session, actor))
     member = str(actor.member_id)
     patients = referred_patients(session, teams, member) if referred_only else frozenset()
     return ReadScope(clinical, referred_only, member, patients)
