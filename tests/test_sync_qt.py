@@ -3,6 +3,7 @@ resolves a conflict in the Conflicts inbox."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
         controller = install_sync(window, ctx, debounce_ms=50)
     assert first.args[0].ok and first.args[0].redownloaded
     qtbot.waitUntil(lambda: controller.label.text().startswith("Up to date"))
-    assert "0 waiting" in controller.label.text()
+    assert "Last synced" in controller.label.text()
+    assert "Nothing waiting to send" in controller.label.text()
     assert controller.button.isVisible() or not window.isVisible()
 
     with ws.session() as s:  # an edit: debounced sync sends it
@@ -58,7 +60,7 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
     with qtbot.waitSignal(ctx.events.sync_finished, timeout=30_000) as after_edit:
         ctx.events.patient_changed.emit(pid)
     assert after_edit.args[0].pushed == 1
-    qtbot.waitUntil(lambda: "0 waiting" in controller.label.text())
+    qtbot.waitUntil(lambda: "Nothing waiting to send" in controller.label.text())
 
     sqlite_endpoint.stop()  # the server goes away: the next cycle reports offline
     with ws.session() as s:
@@ -68,7 +70,11 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
         controller.button.click()
     assert not offline.args[0].ok
     qtbot.waitUntil(lambda: controller.label.text().startswith("Offline"))
-    assert "1 waiting" in controller.label.text()
+    text = controller.label.text()
+    assert "1 change waiting to send" in text and "kept here" in text
+    assert "Error" not in text and "(" not in text  # no exception class names
+    assert "sent automatically" in controller.label.toolTip()
+    assert controller.label.accessibleDescription() == controller.label.toolTip()
     controller.stop()
     ctx.tasks.wait()
     ws.close()
@@ -96,12 +102,17 @@ def test_a_person_resolves_a_conflict_in_the_inbox(
     cells = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
     assert "Carer works nights (from B)" in cells and "Carer needs respite (from A)" in cells
     assert "Nothing has been overwritten" in page.summary.text()
+    assert "1 change needs a decision" in page.summary.text()  # not "1 change(s)"
+    for col in (3, 5):  # both sides' times read the same way, e.g. "22 Nov 14:05"
+        assert re.search(r", \d{1,2} [A-Z][a-z]{2} \d\d:\d\d$", page.table.item(0, col).text())
     assert page.keep_mine.isEnabled()
     with qtbot.waitSignal(ctx.events.patient_changed, timeout=10_000) as changed:
         page.keep_mine.click()
     assert changed.args[0] == pid
     qtbot.waitUntil(lambda: page.table.rowCount() == 0, timeout=10_000)
-    assert page.summary.text() == "No conflicts."
+    assert page.summary.text().startswith("No conflicts.")
+    assert "Carer needs now has your value" in page.outcome.text()
+    assert page.outcome.isVisible() or not page.isVisible()
     assert not page.keep_mine.isEnabled()
     ctx.tasks.wait()
     sync(b), sync(a)
@@ -110,3 +121,70 @@ def test_a_person_resolves_a_conflict_in_the_inbox(
     assert uuid.UUID(str(pid))
     a.close()
     b.close()
+
+
+def test_status_bar_and_navigation_point_to_an_open_conflict(
+    qtbot, sqlite_endpoint: Endpoint, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from int_desk.app.main_window import MainWindow
+
+    ep = sqlite_endpoint
+    a = laptop(tmp_path / "a", ep, "a", PASSPHRASE)
+    b = laptop(tmp_path / "b", ep, "b", PASSPHRASE)
+    sync(a), sync(b)
+    with a.session() as s:
+        pid = s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+        s.get(m.Patient, pid).carer_needs = "Carer needs respite (from A)"
+    with b.session() as s:
+        s.get(m.Patient, pid).carer_needs = "Carer works nights (from B)"
+    sync(a)
+
+    ctx = _ctx(b, ep, "b", tmp_path)
+    window = MainWindow(ctx)  # its first sync finds the conflict
+    qtbot.addWidget(window)
+    window.show()
+    button = window.sync.conflicts_button
+    nav = window.form.navList
+    conflicts_row = window.form.pageStack.indexOf(window.pages["ConflictsPage"])
+    qtbot.waitUntil(button.isVisible, timeout=30_000)
+    assert button.text() == "1 conflict to resolve"
+    assert nav.item(conflicts_row).text() == "Conflicts (1)"
+
+    button.click()  # the status bar takes you to the inbox
+    assert nav.currentRow() == conflicts_row
+    page = window.pages["ConflictsPage"]
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=10_000)
+    page.keep_theirs.click()
+    qtbot.waitUntil(lambda: not button.isVisible(), timeout=10_000)
+    assert nav.item(conflicts_row).text() == "Conflicts"
+    window.sync.stop()
+    ctx.tasks.wait()
+    window.close()
+    a.close()
+
+
+def test_a_refused_device_token_says_who_to_ask(
+    qtbot, sqlite_endpoint: Endpoint, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from int_desk.server import admin
+
+    ws = laptop(tmp_path / "a", sqlite_endpoint, "a", PASSPHRASE)
+    sync(ws)
+    with sqlite_endpoint.session() as srv:  # the administrator withdraws the laptop's token
+        for token, user in admin.list_tokens(srv):
+            if user == "a":
+                admin.revoke_token(srv, token.id)
+    ctx = _ctx(ws, sqlite_endpoint, "a", tmp_path)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(ctx.events.sync_finished, timeout=30_000) as refused:
+        controller = install_sync(window, ctx)
+    assert refused.args[0].error_kind == "auth"
+    qtbot.waitUntil(lambda: controller.label.text().startswith("Sync stopped"))
+    assert "ask your administrator for a new device token" in controller.label.text()
+    assert "Settings > Team endpoint" in controller.label.toolTip()
+    assert "Details for your administrator" in controller.label.toolTip()
+    assert controller.button.isEnabled()  # they can try again once they have a new token
+    controller.stop()
+    ctx.tasks.wait()
+    ws.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -29,7 +30,13 @@ from int_desk.app.messages import show_error
 from int_desk.services import sync_conflicts
 
 log = logging.getLogger(__name__)
-COLUMNS = ("Record", "Patient", "Yours", "By / when", "Theirs", "By / when")
+COLUMNS = ("Detail", "Patient", "Your value", "Your change", "Their value", "Their change")
+VALUE_COLUMNS = (2, 4)
+EMPTY = (
+    "No conflicts. If the same detail is changed here and by someone else before INT Desk "
+    "syncs, it appears here for you to decide; nothing is overwritten meanwhile."
+)
+CHOSEN = {"local": "your value", "remote": "their value", "custom": "the value you entered"}
 
 
 def _show(value: Any) -> str:
@@ -42,6 +49,29 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _when(value: datetime | str | None) -> str:
+    """Both sides' times the same way, in this computer's time zone: '22 Nov 14:05'."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # stored and sent in UTC
+    when = when.astimezone()
+    return f"{when.day} {when:%b %H:%M}"
+
+
+def summary_text(count: int) -> str:
+    if not count:
+        return EMPTY
+    need = "change needs" if count == 1 else "changes need"
+    return (
+        f"<b>{count} {need} a decision.</b> The same detail was changed here and by someone "
+        "else before either saw the other. Nothing has been overwritten. Select a row, then "
+        "keep your value, keep theirs, or enter the right one; your decision is sent to your "
+        "team at the next sync."
+    )
+
+
 class ConflictsPage(QWidget):
     title = "Conflicts"
     shortcut = "Ctrl+7"
@@ -50,9 +80,15 @@ class ConflictsPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.conflicts: list[sync_conflicts.ConflictView] = []
-        self.summary = QLabel("No conflicts.")
+        self.summary = QLabel(EMPTY)
         self.summary.setObjectName("conflictsSummaryLabel")
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.outcome = QLabel()  # what the last decision did (stays until the next one)
+        self.outcome.setObjectName("conflictsOutcomeLabel")
+        self.outcome.setWordWrap(True)
+        self.outcome.setAccessibleName("Last decision")
+        self.outcome.hide()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("conflictsTable")
         self.table.setAccessibleName("Sync conflicts")
@@ -60,19 +96,28 @@ class ConflictsPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.keep_mine = QPushButton("Keep &mine")
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            mode = QHeaderView.ResizeMode.Stretch if column in VALUE_COLUMNS else None
+            header.setSectionResizeMode(column, mode or QHeaderView.ResizeMode.ResizeToContents)
+        self.keep_mine = QPushButton("Keep &your value")
         self.keep_mine.setObjectName("keepMineButton")
-        self.keep_theirs = QPushButton("Keep &theirs")
+        self.keep_mine.setToolTip("Keep the value changed on this computer (Alt+Y)")
+        self.keep_theirs = QPushButton("Keep &their value")
         self.keep_theirs.setObjectName("keepTheirsButton")
+        self.keep_theirs.setToolTip("Keep the value your colleague saved (Alt+T)")
         self.other = QPushButton("&Enter the right value…")
         self.other.setObjectName("customValueButton")
+        self.other.setToolTip("Neither is right: type the correct value (Alt+E)")
         buttons = QHBoxLayout()
         for b in (self.keep_mine, self.keep_theirs, self.other):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addWidget(self.outcome)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.keep_mine.clicked.connect(lambda: self._resolve("local"))
@@ -99,21 +144,17 @@ class ConflictsPage(QWidget):
                 c.what,
                 c.patient_name,
                 _show(c.local_value),
-                f"{c.local_by}, {c.local_at:%d %b %H:%M}",
+                f"{c.local_by}, {_when(c.local_at)}",
                 _show(c.remote_value),
-                f"{c.remote_by}, {c.remote_at[:16].replace('T', ' ')}",
+                f"{c.remote_by}, {_when(c.remote_at)}",
             )
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(c.id))
                 item.setToolTip(text)
                 self.table.setItem(i, j, item)
-        self.summary.setText(
-            "No conflicts."
-            if not rows
-            else f"{len(rows)} change(s) need a decision: the same "
-            "detail was changed here and by someone else. Nothing has been overwritten."
-        )
+        self.table.resizeRowsToContents()
+        self.summary.setText(summary_text(len(rows)))
         if rows and not self.table.selectedItems():
             self.table.selectRow(0)
         self._update_buttons()
@@ -154,6 +195,12 @@ class ConflictsPage(QWidget):
 
         def done(_: Any) -> None:
             log.info("conflict %s resolved (%s)", conflict_id, choice)
+            whose = f"{c.patient_name}: " if c.patient_name else ""
+            self.outcome.setText(
+                f"✓ {whose}{c.field_label} now has {CHOSEN[choice]}. It is sent to your team "
+                "at the next sync."
+            )
+            self.outcome.show()
             if c.patient_id:
                 self.ctx.events.patient_changed.emit(c.patient_id)
             self.ctx.events.data_changed.emit(c.entity)

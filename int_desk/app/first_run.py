@@ -70,6 +70,7 @@ class FirstRunDialog(QDialog):
         self.endpoint: setup.EndpointInfo | None = None
         self.tasks = TaskRunner(self)
         self._busy = False
+        self._syncing = False  # the first download runs on a worker and uses the workspace
         self._mode = "create"  # or "connect": the create page then only asks for a passphrase
         self._progress = _Progress(self)
         self._progress.changed.connect(self._on_sync_progress)
@@ -368,6 +369,7 @@ class FirstRunDialog(QDialog):
         ws, endpoint, token = self.workspace, self.endpoint, f.tokenEdit.text().strip()
         progress = self._progress.changed.emit
         f.syncProgress.setRange(0, 0)  # busy until the first count arrives
+        self._syncing = True
         self.tasks.run(
             lambda: setup.initial_sync(ws, endpoint, token, progress),
             self._synced,
@@ -383,6 +385,7 @@ class FirstRunDialog(QDialog):
             self.form.syncStatusLabel.setText(message)
 
     def _synced(self, summary: Any) -> None:
+        self._syncing = False
         f = self.form
         f.syncProgress.setRange(0, 1)
         f.syncProgress.setValue(1)
@@ -398,6 +401,7 @@ class FirstRunDialog(QDialog):
         self.path_taken = "connect"
 
     def _sync_failed(self, exc: BaseException) -> None:
+        self._syncing = False
         f = self.form
         f.syncProgress.setRange(0, 1)
         f.syncProgress.setValue(0)
@@ -423,8 +427,14 @@ class FirstRunDialog(QDialog):
         super().accept()
 
     def reject(self) -> None:
-        if self._busy:
-            return  # let the running step finish; it cannot be interrupted half-way safely
+        if self._busy or self._syncing:
+            # Let the running step finish: it cannot be interrupted half-way safely, and closing
+            # the workspace under the download would break it. Say so instead of ignoring Esc.
+            if self._syncing:
+                self.form.syncStatusLabel.setText(
+                    "Please wait for the download to finish. If it stops, you can try again."
+                )
+            return
         if self.workspace is not None:
             self.workspace.close()
             self.workspace = None

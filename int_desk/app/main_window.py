@@ -76,6 +76,15 @@ class MainWindow(QMainWindow):
         self.show_page_index(self.form.pageStack.indexOf(page))
         return page
 
+    def set_page_badge(self, key: str, badge: str) -> None:
+        """Show a count beside a page's name in the navigation, e.g. "Conflicts (2)"."""
+        page = self.pages.get(key)
+        if page is None:
+            return
+        item = self.form.navList.item(self.form.pageStack.indexOf(page))
+        title = getattr(page, "title", key)
+        item.setText(f"{title} ({badge})" if badge else title)
+
     # --- misc ---------------------------------------------------------------------------------
 
     def _about(self) -> None:

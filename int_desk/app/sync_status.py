@@ -26,13 +26,44 @@ OFFLINE, SYNCING, FAILED, UP_TO_DATE, NOT_CONNECTED = (
     "up to date",
     "not connected",
 )
+RETRY_MINUTES = 5  # the periodic cycle (SyncController.period_ms)
+
+# Failed, by SyncError kind: the words a person reads in the status bar (the client's own
+# message, e.g. "HTTP 500", only goes in the tooltip, for the administrator).
+FAILED_HEADLINES = {
+    "server": "Sync failed: your team's server had a problem; INT Desk will try again",
+    "auth": "Sync stopped: ask your administrator for a new device token",
+    "protocol": "Sync stopped: INT Desk needs updating",
+}
+ADVICE = {
+    NOT_CONNECTED: "Your records are only on this computer. To share them with your team, "
+    "connect in File > Settings > Team endpoint with the address and device token your "
+    "administrator gave you.",
+    UP_TO_DATE: "Your changes have been sent and you have your team's latest changes. "
+    "INT Desk syncs when it starts, a few seconds after you change something, every "
+    f"{RETRY_MINUTES} minutes, and when you press Sync now (F5).",
+    SYNCING: "Sending your changes and receiving your team's. You can keep working.",
+    OFFLINE: "INT Desk cannot reach your team's server (no network, or the server is down). "
+    "Keep working: your changes are saved on this computer and sent automatically when the "
+    "connection is back. Press Sync now (F5) to try again straight away.",
+    "server": "Your team's server reported a problem. Your changes are kept on this computer and "
+    f"INT Desk tries again every {RETRY_MINUTES} minutes. If this keeps happening, tell your "
+    "administrator.",
+    "auth": "Your team's server no longer accepts this computer's device token (it may have "
+    "been withdrawn or expired). Your changes are kept on this computer. Ask your administrator "
+    "for a new device token, then enter it in File > Settings > Team endpoint.",
+    "protocol": "Your team's server needs a newer version of INT Desk. Your changes are kept on "
+    "this computer; ask your IT service to update INT Desk.",
+}
 
 
 class SyncController(QObject):
-    """Signals: ``state_changed(str state, str text)``, ``progress(str stage, int done, int total)``."""
+    """Signals: ``state_changed(str state, str text)``, ``progress(str stage, int done, int total)``,
+    ``conflicts_changed(int open_conflicts)``."""
 
     state_changed = Signal(str, str)
     progress = Signal(str, int, int)
+    conflicts_changed = Signal(int)
 
     def __init__(
         self,
@@ -40,13 +71,16 @@ class SyncController(QObject):
         parent: QObject | None = None,
         *,
         debounce_ms: int = 5_000,
-        period_ms: int = 5 * 60_000,
+        period_ms: int = RETRY_MINUTES * 60_000,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.state = NOT_CONNECTED
         self.pending = 0
         self.last_ok: str | None = None
+        self.detail = ""  # the client's own message for the last failure (tooltip only)
+        self.error_kind = ""  # of the last failure: server, auth, protocol (see FAILED_HEADLINES)
+        self.conflicts = 0
         self.last_result: Any = None
         self.running = False
         self._again = False
@@ -82,6 +116,7 @@ class SyncController(QObject):
         if self._quiet:
             return
         self.ctx.query(_pending, self._pending_read, lambda _exc: None)
+        self.count_conflicts()  # resolving one is an edit too
         if self.state != NOT_CONNECTED:
             self.debounce.start()
 
@@ -98,6 +133,9 @@ class SyncController(QObject):
         self.ctx.tasks.run_network(self._work, self._done, self._failed)
 
     # --- work (worker thread) -----------------------------------------------------------------
+
+    def count_conflicts(self) -> None:
+        self.ctx.query(_open_conflicts, self._conflicts_read, lambda _exc: None)
 
     def _read_status(self, session: Any) -> tuple[bool, int, str | None]:
         from int_desk.sync import credentials, local
@@ -125,11 +163,17 @@ class SyncController(QObject):
 
     def _status_read(self, status: tuple[bool, int, str | None]) -> None:
         connected, self.pending, self.last_ok = status
+        self.count_conflicts()
         if connected:
             self._set_state(UP_TO_DATE if self.last_ok else OFFLINE)
             self.sync_now()
         else:
             self._set_state(NOT_CONNECTED)
+
+    def _conflicts_read(self, count: int) -> None:
+        if count != self.conflicts:
+            self.conflicts = count
+            self.conflicts_changed.emit(count)
 
     def _pending_read(self, count: int) -> None:
         self.pending = count
@@ -148,8 +192,10 @@ class SyncController(QObject):
             elif result.error_kind == "network":
                 self._set_state(OFFLINE)
             elif result.error_kind != "interrupted":
+                self.error_kind = result.error_kind or "server"
                 self._set_state(FAILED, result.error or "")
             self.ctx.events.sync_finished.emit(result)
+            self.count_conflicts()
             if result.pulled or result.purged or result.conflicts:
                 self._quiet = True  # views refresh; that is not an edit to sync again
                 try:
@@ -163,30 +209,65 @@ class SyncController(QObject):
     def _failed(self, exc: BaseException) -> None:
         self.running = False
         log.warning("sync failed: %s", type(exc).__name__)
+        self.error_kind = "server"
         self._set_state(FAILED, str(exc))
         self.ctx.events.sync_finished.emit(None)
 
     def _set_state(self, state: str, detail: str = "") -> None:
+        if detail or state != FAILED:  # a recount while failed keeps the failure's detail
+            self.detail = detail
         self.state = state
-        self.state_changed.emit(state, self.describe(detail))
+        self.state_changed.emit(state, self.describe())
 
-    def describe(self, detail: str = "") -> str:
+    def describe(self) -> str:
+        """The status bar line: the state in words, when sync last worked, what is waiting."""
         if self.state == NOT_CONNECTED:
-            return "Sync: not connected"
-        parts = {
+            return "Not syncing: this computer is not connected to your team"
+        text = self._headline()
+        text += f" · {last_synced(self.last_ok)}"
+        text += f" · {waiting(self.pending)}"
+        return text
+
+    def _headline(self) -> str:
+        if self.state == FAILED:
+            return FAILED_HEADLINES.get(self.error_kind, FAILED_HEADLINES["server"])
+        return {
             SYNCING: "Syncing…",
-            OFFLINE: "Offline",
-            FAILED: "Sync failed",
+            OFFLINE: "Offline: your changes are kept here until you reconnect",
             UP_TO_DATE: "Up to date",
         }[self.state]
-        text = parts
-        if self.last_ok:
-            when = datetime.fromisoformat(self.last_ok).astimezone()
-            text += f" · last sync {when:%H:%M}"
-        text += f" · {self.pending} waiting"
-        if self.state == FAILED and detail:
-            text += f" ({detail[:120]})"
+
+    def advice(self) -> str:
+        """What the state means and what to do about it (tooltip and accessible description)."""
+        if self.state != FAILED:
+            return ADVICE[self.state]
+        text = ADVICE.get(self.error_kind, ADVICE["server"])
+        if self.detail:
+            text += f"\n\nDetails for your administrator: {self.detail[:300]}"
         return text
+
+
+def last_synced(when_iso: str | None, now: datetime | None = None) -> str:
+    """'Last synced 14:05' today, 'Last synced yesterday 14:05', else with the date."""
+    if not when_iso:
+        return "Not synced yet"
+    when = datetime.fromisoformat(when_iso).astimezone()
+    today = (now or datetime.now().astimezone()).date()
+    if when.date() == today:
+        return f"Last synced {when:%H:%M}"
+    if (today - when.date()).days == 1:
+        return f"Last synced yesterday {when:%H:%M}"
+    return f"Last synced {when.day} {when:%b %H:%M}"
+
+
+def waiting(pending: int) -> str:
+    if pending == 0:
+        return "Nothing waiting to send"
+    return f"{pending:,} change{'s' if pending != 1 else ''} waiting to send"
+
+
+def conflicts_text(count: int) -> str:
+    return f"{count} conflict{'s' if count != 1 else ''} to resolve"
 
 
 def _pending(session: Any) -> int:
@@ -195,8 +276,18 @@ def _pending(session: Any) -> int:
     return local.pending_count(session)
 
 
+def _open_conflicts(session: Any) -> int:
+    from int_desk.services.sync_conflicts import open_count
+
+    return open_count(session=session)
+
+
 def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncController:
-    """Add the sync status, progress and "Sync now" to the window's status bar; start syncing."""
+    """Add the sync status, progress, conflicts and "Sync now" to the window's status bar; start
+    syncing. The window may offer ``show_page(key)`` (the conflicts button opens the inbox) and
+    ``set_page_badge(key, text)`` (the navigation shows how many conflicts are open)."""
+    from int_desk.services.first_run import STAGES
+
     controller = SyncController(ctx, window, **kwargs)
     window.installEventFilter(controller)
     label = QLabel(controller.describe())
@@ -204,9 +295,17 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     label.setAccessibleName("Sync status")
     bar = QProgressBar()
     bar.setObjectName("syncProgress")
+    bar.setAccessibleName("Sync progress")
     bar.setMaximumWidth(160)
     bar.setRange(0, 0)
     bar.hide()
+    conflicts = QToolButton()
+    conflicts.setObjectName("syncConflictsButton")
+    conflicts.setToolTip(
+        "The same detail was changed here and by someone else. Nothing has been overwritten: "
+        "open the Conflicts page and choose which value to keep."
+    )
+    conflicts.hide()
     button = QToolButton()
     button.setObjectName("syncNowButton")
     button.setText("Sync now")
@@ -217,26 +316,54 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     status = window.statusBar()
     status.addPermanentWidget(bar)
     status.addPermanentWidget(label)
+    status.addPermanentWidget(conflicts)
     status.addPermanentWidget(button)
 
     def on_state(state: str, text: str) -> None:
         label.setText(text)
-        label.setToolTip(text)
+        advice = controller.advice()
+        label.setToolTip(advice)
+        label.setAccessibleDescription(advice)
         button.setEnabled(state not in (SYNCING, NOT_CONNECTED))
         button.setVisible(state != NOT_CONNECTED)
         bar.setVisible(state == SYNCING)
+        if state != SYNCING:
+            bar.setRange(0, 0)
+            bar.setTextVisible(False)
 
     def on_progress(stage: str, done: int, total: int) -> None:
+        words = STAGES.get(stage, "Syncing")
         if total:
             bar.setRange(0, total)
             bar.setValue(done)
+            bar.setFormat(f"{done:,} of {total:,}")
+            bar.setTextVisible(True)
         else:
             bar.setRange(0, 0)
-        bar.setFormat(f"{stage} {done:,}")
+            bar.setTextVisible(False)
+        bar.setToolTip(f"{words}: {done:,} of {total:,}" if total else f"{words}…")
+        bar.setAccessibleDescription(bar.toolTip())
 
+    def on_conflicts(count: int) -> None:
+        text = conflicts_text(count)
+        conflicts.setText(text)
+        conflicts.setAccessibleName(text)
+        conflicts.setVisible(count > 0)
+        set_badge = getattr(window, "set_page_badge", None)
+        if set_badge is not None:
+            set_badge("ConflictsPage", str(count) if count else "")
+
+    def open_conflicts() -> None:
+        show_page = getattr(window, "show_page", None)
+        if show_page is not None:
+            show_page("ConflictsPage")
+
+    conflicts.clicked.connect(open_conflicts)
     controller.state_changed.connect(on_state)
     controller.progress.connect(on_progress)
+    controller.conflicts_changed.connect(on_conflicts)
     controller.label, controller.button, controller.bar = label, button, bar  # type: ignore[attr-defined]
+    controller.conflicts_button = conflicts  # type: ignore[attr-defined]
     on_state(controller.state, controller.describe())
     controller.start()
     return controller
