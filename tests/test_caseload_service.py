@@ -12,14 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from int_desk.cli import main as cli_main
-from int_desk.domain.errors import NotFound, ValidationError
-from int_desk.domain.vocab import ContactKind, FlagCode
+from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
+from int_desk.domain.vocab import ContactKind, FlagCode, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_actions as pa
 from int_desk.services.identity import current_actor
-from int_desk.store.models import Cohort, Patient
+from int_desk.store.models import Cohort, Patient, Referral
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
+from tests.helpers.actors import actor_of_role, team_patient_not_referred
 
 TODAY = date.today()
 
@@ -108,6 +109,34 @@ def test_actions_show_up_through_the_triggers(demo_ws: Workspace) -> None:
     assert FlagCode.SAFEGUARDING in row.flags
     mine = _rows(demo_ws, cl.CaseloadFilter(flags=["safeguarding"]))
     assert target.patient_id in {r.patient_id for r in mine}
+
+
+def test_a_referral_written_by_anyone_refreshes_a_vcse_workers_cached_result(
+    demo_ws: Workspace,
+) -> None:
+    """Results are cached per index generation: a referral (even raw SQL, as sync writes it)
+    must bump it, or a VCSE worker keeps seeing the list from before it arrived."""
+    with demo_ws.session() as s:
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        newcomer = team_patient_not_referred(s, vcse)
+        before = cl.query_keys(session=s, actor=vcse, filters=cl.CaseloadFilter(membership="all"))
+        assert before  # cached now
+        s.add(Referral(patient_id=newcomer, service="vcse", reason="Befriending",
+                       referred_on=TODAY, referred_by=vcse.member_id,
+                       to_member_id=vcse.member_id, status="sent", outcome=""))  # fmt: skip
+    with demo_ws.session() as s:
+        after = cl.query_keys(session=s, actor=vcse, filters=cl.CaseloadFilter(membership="all"))
+        shown = {r.patient_id for r in cl.fetch_rows(session=s, keys=after).values()}
+    assert newcomer in shown and len(after) == len(before) + 1
+
+
+def test_save_view_needs_the_permission_the_window_checks(demo_ws: Workspace) -> None:
+    with demo_ws.session() as s:
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        assert not cl.can_save_views(session=s, actor=vcse)
+        assert cl.can_save_views(session=s, actor=current_actor(s))
+    with demo_ws.session() as s, pytest.raises(PermissionDenied):
+        cl.save_view(session=s, actor=vcse, name="Mine", filters=cl.CaseloadFilter())
 
 
 def test_index_heals_itself_when_a_trigger_is_lost(demo_ws: Workspace) -> None:

@@ -17,23 +17,36 @@ from int_desk.app.caseload_page import CaseloadPage
 from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.app.my_tasks_page import MyTasksPage
+from int_desk.domain.actor import Actor
+from int_desk.domain.vocab import Role
 from int_desk.services import caseload as cl
-from int_desk.services.identity import current_actor, set_current_member
-from int_desk.store.models import CohortMembership, Member, Patient, Task, TeamMembership
+from int_desk.services import patient_actions as pa
+from int_desk.services.identity import actor_for, current_actor, set_current_member
+from int_desk.store.models import (
+    Cohort,
+    CohortMembership,
+    Member,
+    Patient,
+    Referral,
+    Task,
+    TeamMembership,
+)
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
+from tests.helpers.actors import actor_of_role
 
 WAIT = 15_000
 
 
-def _open(qtbot: QtBot, directory: Path) -> tuple[MainWindow, CaseloadPage]:
+def _open(qtbot: QtBot, directory: Path, active: bool = True) -> tuple[MainWindow, CaseloadPage]:
     ws = Workspace.open(directory, PASSPHRASE)
     window = MainWindow(make_context(ws))
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)  # shortcuts need an active window
+    if active:  # shortcuts need an active window
+        qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
     page = window.pages["CaseloadPage"]
     assert window.form.pageStack.currentWidget() is page  # the caseload is the first page
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT)
@@ -392,3 +405,88 @@ def test_open_care_plan_button_opens_the_editor(
 
     qtbot.waitUntil(lambda: editor() is not None, timeout=WAIT)
     editor().close()
+
+
+def _shown_patients(page: CaseloadPage) -> set[uuid.UUID]:
+    m = page.model
+    return {m.data(m.index(r, 0), PatientIdRole) for r in range(m.rowCount())}
+
+
+def _sign_in_vcse_worker(directory: Path) -> tuple[Actor, Actor, uuid.UUID]:
+    """Sign the demo's busiest VCSE worker in; returns them, a care coordinator of their team,
+    and a person on that team's caseload who was never referred to them."""
+    with Workspace.open(directory, PASSPHRASE) as ws, ws.session() as s:
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        coordinator_id = s.scalar(
+            select(Member.id)
+            .join(TeamMembership, TeamMembership.member_id == Member.id)
+            .where(
+                TeamMembership.team_id.in_(vcse.team_ids),
+                Member.role == Role.CARE_COORDINATOR.value,
+            )
+            .order_by(Member.name)
+            .limit(1)
+        )
+        coordinator = actor_for(s, coordinator_id)
+        newcomer = s.scalar(
+            select(CohortMembership.patient_id)
+            .join(Cohort, Cohort.id == CohortMembership.cohort_id)
+            .where(
+                Cohort.team_id.in_(vcse.team_ids),
+                Cohort.team_id.in_(coordinator.team_ids),
+                CohortMembership.discharged_on.is_(None),
+                CohortMembership.deleted.is_(False),
+                CohortMembership.patient_id.not_in(
+                    select(Referral.patient_id).where(Referral.to_member_id == vcse.member_id)
+                ),
+            )
+            .order_by(CohortMembership.patient_id)
+            .limit(1)
+        )
+        set_current_member(s, vcse.member_id)
+    assert newcomer is not None
+    return vcse, coordinator, newcomer
+
+
+def test_vcse_worker_caseload_shows_a_new_referral_to_them(qtbot: QtBot, demo_dir: Path) -> None:
+    vcse, coordinator, newcomer = _sign_in_vcse_worker(demo_dir)
+    window, page = _open(qtbot, demo_dir, active=False)
+    assert page.ctx.actor.member_id == vcse.member_id
+    _settle(qtbot, page)
+    before = _shown_patients(page)
+    assert before and newcomer not in before
+    # A colleague refers the person to them (as sync delivers it: rows written, then an event).
+    with page.ctx.workspace.session() as s:
+        pa.refer(
+            session=s, actor=coordinator, patient_id=newcomer, service="vcse",
+            reason="Befriending (test 5531)", to_member_id=vcse.member_id,
+        )  # fmt: skip
+    page.ctx.events.data_changed.emit("referral")
+    qtbot.waitUntil(lambda: newcomer in _shown_patients(page), timeout=WAIT)
+    _settle(qtbot, page)
+    assert _shown_patients(page) == before | {newcomer}
+    assert page.count_label.text() == f"{len(before) + 1} people"
+    window.close()
+
+
+def test_save_view_is_disabled_for_a_vcse_worker_with_the_reason(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    _sign_in_vcse_worker(demo_dir)
+    window, page = _open(qtbot, demo_dir, active=False)
+    _settle(qtbot, page)
+    assert not page.save_view_button.isEnabled()
+    assert "VCSE worker" in page.save_view_button.toolTip()
+    assert "saving views" in page.save_view_button.toolTip()
+    assert not page.delete_view_button.isEnabled()
+    window.close()
+
+
+def test_save_view_is_enabled_for_a_care_coordinator(
+    qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]
+) -> None:
+    _window, page = desk
+    _settle(qtbot, page)
+    assert page.ctx.actor.role is Role.CARE_COORDINATOR
+    assert page.save_view_button.isEnabled()
+    assert "Save the current filters" in page.save_view_button.toolTip()

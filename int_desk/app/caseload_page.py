@@ -46,7 +46,7 @@ from int_desk.app.caseload_model import CaseloadModel, PatientIdRole
 from int_desk.app.context import AppContext
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.patient_dialogs import ActionDialog, Field
-from int_desk.domain.permissions import Permission, allowed
+from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
@@ -172,6 +172,8 @@ class CaseloadPage(QWidget):
         self.delete_view_button = QPushButton("Delete view")
         self.delete_view_button.setAccessibleName("Delete this saved view")
         self.delete_view_button.clicked.connect(self.delete_current_view)
+        # The role decides now; the worker's answer (with team grants) follows with the views.
+        self._set_can_save_views(allowed(self.ctx.actor, cl.VIEW_SAVING))
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, NHS number or postcode (Ctrl+F)")
         self.search.setAccessibleName("Search caseload")
@@ -338,7 +340,8 @@ class CaseloadPage(QWidget):
             except Exception:
                 f = cl.CaseloadFilter()
             keys = cl.query_keys(session=s, actor=actor, filters=f)
-            return choices, views, f, keys, cl.fetch_rows(session=s, keys=keys[:PREFETCH])
+            rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])
+            return choices, views, f, keys, rows, cl.can_save_views(session=s, actor=actor)
 
         self._gen += 1
         gen = self._gen
@@ -346,9 +349,10 @@ class CaseloadPage(QWidget):
         self.ctx.query(op, lambda res: self._loaded(gen, res), self._failed)
 
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
-        choices, views, f, keys, rows = res
+        choices, views, f, keys, rows, can_save = res
         self._busy = False
         self.choices = choices
+        self._set_can_save_views(can_save)
         names = [v.name for v in views]
         if self.view_name not in names:
             self.view_name = DEFAULT_VIEW
@@ -386,9 +390,26 @@ class CaseloadPage(QWidget):
             for c in choices.leads:
                 if c.id != self.ctx.actor.member_id.hex:
                     self.lead_combo.addItem(c.label, c.id)
-            self.delete_view_button.setEnabled(self.view_name not in cl.BUILT_IN_VIEWS)
+            self._update_delete_button()
         finally:
             self._applying = False
+
+    def _set_can_save_views(self, can: bool) -> None:
+        self.can_save_views = can
+        self.save_view_button.setEnabled(can)
+        if can:
+            self.save_view_button.setToolTip("Save the current filters as a view of your own")
+        else:
+            role = self.ctx.actor.role.label
+            self.save_view_button.setToolTip(
+                f"Not available to a {role}: saving views needs permission to "
+                f"{ACTION_LABELS[cl.VIEW_SAVING]}. The built-in views still work."
+            )
+        self._update_delete_button()
+
+    def _update_delete_button(self) -> None:
+        mine = self.view_name not in cl.BUILT_IN_VIEWS
+        self.delete_view_button.setEnabled(mine and self.can_save_views)
 
     def _apply_filters_to_widgets(self, f: cl.CaseloadFilter) -> None:
         self._applying = True
@@ -531,7 +552,7 @@ class CaseloadPage(QWidget):
 
         def done(f: cl.CaseloadFilter) -> None:
             self.view_name = name
-            self.delete_view_button.setEnabled(name not in cl.BUILT_IN_VIEWS)
+            self._update_delete_button()
             self.view_combo.setCurrentIndex(max(0, self.view_combo.findData(name)))
             f = replace(f, search=self.search.text())
             self._apply_filters_to_widgets(f)
@@ -544,6 +565,8 @@ class CaseloadPage(QWidget):
         )
 
     def save_view_dialog(self) -> None:
+        if not self.can_save_views:
+            return
         default = "" if self.view_name in cl.BUILT_IN_VIEWS else self.view_name
         name, ok = QInputDialog.getText(self, "Save view", "Name for this view:", text=default)
         if ok and name.strip():

@@ -122,6 +122,9 @@ _WATCHED = {
     "care_plan": "{row}.patient_id",
     "flag": "{row}.patient_id",
     "escalation": "{row}.patient_id",
+    # Not shown in a row, but who a referral is to decides what a VCSE worker's caseload lists:
+    # a new referral must bump the generation so their cached result is not reused.
+    "referral": "{row}.patient_id",
 }
 
 
@@ -913,6 +916,17 @@ def resolve_team(session: Session, actor: Actor, name_or_id: str) -> uuid.UUID:
 # --- saved views -----------------------------------------------------------------------------
 
 
+VIEW_SAVING = Permission.VIEW_CASELOAD
+"""What saving or deleting one's own views needs (a VCSE worker, with only VIEW_REFERRED, may
+use the built-in views but not save any)."""
+
+
+def can_save_views(*, session: Session, actor: Actor) -> bool:
+    """Whether ``save_view`` / ``delete_view`` would be allowed (role and team grants); for
+    enabling the window's buttons. Does not audit."""
+    return access.can(session, actor, VIEW_SAVING)
+
+
 @dataclass(frozen=True)
 class ViewInfo:
     name: str
@@ -954,7 +968,7 @@ def load_view(*, session: Session, actor: Actor, name: str) -> CaseloadFilter:
 
 def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFilter) -> SavedView:
     """Save (or overwrite) one of the actor's own views. Search text is not saved."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    _require(session, actor, VIEW_SAVING)
     name = clean_text(name, "name", label="View name", max_len=120)
     if name.casefold() in {n.casefold() for n in BUILT_IN_VIEWS}:
         raise ValidationError("That name belongs to a built-in view.", field="name")
@@ -990,7 +1004,7 @@ def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFil
 
 
 def delete_view(*, session: Session, actor: Actor, name: str) -> None:
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    _require(session, actor, VIEW_SAVING)
     for v in session.scalars(
         select(SavedView).where(
             SavedView.member_id == actor.member_id, SavedView.deleted.is_(False)
