@@ -16,6 +16,7 @@ from int_desk.app.events import Events
 from int_desk.app.sync_status import install_sync, last_synced, waiting
 from int_desk.app.tasks import TaskRunner
 from int_desk.services.identity import current_actor
+from int_desk.settings_schema import SYNC_INTERVAL
 from int_desk.store.workspace import Workspace
 from int_desk.sync.client import SyncResult
 from tests.conftest import PASSPHRASE
@@ -37,10 +38,14 @@ def test_waiting_counts_changes_in_words() -> None:
     assert waiting(1200) == "1,200 changes waiting to send"
 
 
-def _window(qtbot: QtBot, ws: Workspace, tmp_path: Path) -> tuple[QMainWindow, st.SyncController]:
+def _window(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, interval: int | None = None
+) -> tuple[QMainWindow, st.SyncController]:
     with ws.session() as s:
         actor = current_actor(s)
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    if interval is not None:
+        settings.setValue(SYNC_INTERVAL, interval)
     ctx = AppContext(ws, actor, Events(), TaskRunner(), settings)
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -54,7 +59,7 @@ def test_not_connected_says_where_to_connect(
     _window_, controller = _window(qtbot, demo_ws, tmp_path)
     qtbot.waitUntil(lambda: controller.state == st.NOT_CONNECTED)
     assert controller.label.text() == "Not syncing: this computer is not connected to your team"
-    assert "File > Settings > Team endpoint" in controller.label.toolTip()
+    assert "Edit > Settings > Team endpoint" in controller.label.toolTip()
     assert not controller.button.isVisible()
     controller.ctx.tasks.wait()
 
@@ -129,3 +134,15 @@ def test_esc_during_the_first_download_does_not_break_it(
     qtbot.waitUntil(f.finishButton.isEnabled, timeout=60_000)
     assert not f.syncErrorLabel.isVisible(), f.syncErrorLabel.text()
     assert "Downloaded" in f.syncStatusLabel.text()
+
+
+def test_the_sync_every_setting_is_used_from_the_start(
+    qtbot: QtBot, demo_ws: Workspace, tmp_path: Path
+) -> None:
+    _window_, controller = _window(qtbot, demo_ws, tmp_path, interval=30)
+    controller.ctx.tasks.wait()
+    assert controller.periodic.interval() == 30 * 60_000
+    controller._done(
+        SyncResult(error="The sync server had a problem (HTTP 503).", error_kind="server")
+    )
+    assert "tries again every 30 minutes" in controller.label.toolTip()

@@ -26,7 +26,7 @@ OFFLINE, SYNCING, FAILED, UP_TO_DATE, NOT_CONNECTED = (
     "up to date",
     "not connected",
 )
-RETRY_MINUTES = 5  # the periodic cycle (SyncController.period_ms)
+RETRY_MINUTES = 5  # the periodic cycle unless Settings > Sync every says otherwise
 
 # Failed, by SyncError kind: the words a person reads in the status bar (the client's own
 # message, e.g. "HTTP 500", only goes in the tooltip, for the administrator).
@@ -37,21 +37,21 @@ FAILED_HEADLINES = {
 }
 ADVICE = {
     NOT_CONNECTED: "Your records are only on this computer. To share them with your team, "
-    "connect in File > Settings > Team endpoint with the address and device token your "
+    "connect in Edit > Settings > Team endpoint with the address and device token your "
     "administrator gave you.",
     UP_TO_DATE: "Your changes have been sent and you have your team's latest changes. "
     "INT Desk syncs when it starts, a few seconds after you change something, every "
-    f"{RETRY_MINUTES} minutes, and when you press Sync now (F5).",
+    "{minutes} minutes, and when you press Sync now (F5).",
     SYNCING: "Sending your changes and receiving your team's. You can keep working.",
     OFFLINE: "INT Desk cannot reach your team's server (no network, or the server is down). "
     "Keep working: your changes are saved on this computer and sent automatically when the "
     "connection is back. Press Sync now (F5) to try again straight away.",
     "server": "Your team's server reported a problem. Your changes are kept on this computer and "
-    f"INT Desk tries again every {RETRY_MINUTES} minutes. If this keeps happening, tell your "
+    "INT Desk tries again every {minutes} minutes. If this keeps happening, tell your "
     "administrator.",
     "auth": "Your team's server no longer accepts this computer's device token (it may have "
     "been withdrawn or expired). Your changes are kept on this computer. Ask your administrator "
-    "for a new device token, then enter it in File > Settings > Team endpoint.",
+    "for a new device token, then enter it in Edit > Settings > Team endpoint.",
     "protocol": "Your team's server needs a newer version of INT Desk. Your changes are kept on "
     "this computer; ask your IT service to update INT Desk.",
 }
@@ -239,9 +239,10 @@ class SyncController(QObject):
 
     def advice(self) -> str:
         """What the state means and what to do about it (tooltip and accessible description)."""
+        minutes = max(1, round(self.periodic.interval() / 60_000))
         if self.state != FAILED:
-            return ADVICE[self.state]
-        text = ADVICE.get(self.error_kind, ADVICE["server"])
+            return ADVICE[self.state].format(minutes=minutes)
+        text = ADVICE.get(self.error_kind, ADVICE["server"]).format(minutes=minutes)
         if self.detail:
             text += f"\n\nDetails for your administrator: {self.detail[:300]}"
         return text
@@ -288,6 +289,10 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     ``set_page_badge(key, text)`` (the navigation shows how many conflicts are open)."""
     from int_desk.services.first_run import STAGES
 
+    if "period_ms" not in kwargs:  # Settings > Sync every (applied again when saved)
+        from int_desk.settings_schema import Preferences
+
+        kwargs["period_ms"] = Preferences(ctx.settings).sync_interval_minutes() * 60_000
     controller = SyncController(ctx, window, **kwargs)
     window.installEventFilter(controller)
     label = QLabel(controller.describe())
