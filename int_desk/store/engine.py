@@ -71,6 +71,10 @@ def make_engine(path: Path, key: bytes, *, create: bool = False) -> Engine:
         poolclass=QueuePool,
         pool_size=4,
         max_overflow=8,
+        # The most recently used connection first: each connection has its own page cache of
+        # decrypted pages, and a round-robin pool handed out colder ones (sync's verify counts
+        # over the whole store took 36 ms instead of 20 ms).
+        pool_use_lifo=True,
     )
 
     # Fail fast on a wrong key before anything else touches the file.

@@ -120,9 +120,15 @@ def reject_invalid(ws: Workspace, op_ids: list[str], reason: str) -> None:
 
 
 def record_results(ws: Workspace, results: list[dict[str, Any]]) -> list[str]:
-    """Commit each op's acknowledgement in its own transaction (one connection for the batch),
-    so a failure half way keeps every acknowledgement before it. Returns the statuses."""
+    """Record a batch's acknowledgements in one transaction: drop (or park) each op, keep its
+    conflicts, then apply the rows the server returned for rows left with no unsent op.
+
+    A failure or crash half way rolls the batch's acknowledgements back together: the ops stay
+    queued with their ids, the next cycle sends them again and the server answers op ids it has
+    seen from their stored results (``replayed``), so nothing is applied twice and the same
+    acknowledgements are recorded then. Returns the statuses."""
     out = []
+    returned: dict[tuple[str, str], dict[str, Any]] = {}
     with apply_session(ws) as s:
         ids = [uuid.UUID(r["op_id"]) for r in results]
         ops = {o.op_id: o for o in s.scalars(select(SyncOutbox).where(SyncOutbox.op_id.in_(ids)))}
@@ -135,8 +141,15 @@ def record_results(ws: Workspace, results: list[dict[str, Any]]) -> list[str]:
             )
         )
         for result in results:
-            out.append(_record_one(s, result, ops, pending))
-            s.commit()
+            status, row = _record_one(s, result, ops, pending)
+            out.append(status)
+            if row is not None:
+                key = (row["e"], row["id"].replace("-", ""))
+                if key not in returned or returned[key]["v"] <= row["v"]:
+                    returned[key] = row  # several ops of one row: its newest state
+        s.flush()
+        # A row with another unsent op keeps its local values (that op's answer brings it).
+        apply_rows(s, [row for key, row in returned.items() if pending[key] <= 0])
     return out
 
 
@@ -145,11 +158,11 @@ def _record_one(
     result: dict[str, Any],
     ops: dict[uuid.UUID, SyncOutbox],
     pending: Counter[tuple[str, str]],
-) -> str:
+) -> tuple[str, dict[str, Any] | None]:
     status = result["status"]
     op = ops.get(uuid.UUID(result["op_id"]))
     if op is None or op.status != "pending":
-        return "stale"  # acknowledged before (e.g. a replayed batch)
+        return "stale", None  # acknowledged before (e.g. a replayed batch)
     pending[(op.entity, op.entity_id.hex)] -= 1
     if status == P.REJECTED:
         op.status = "rejected"
@@ -175,11 +188,7 @@ def _record_one(
                 )
             )
         s.delete(op)
-    s.flush()
-    row = result.get("row")
-    if row is not None and pending[(row["e"], row["id"].replace("-", ""))] <= 0:
-        apply_rows(s, [row])
-    return str(status)
+    return str(status), result.get("row")
 
 
 def _has_pending(s: Session, entity: str, entity_id: uuid.UUID) -> bool:
@@ -496,16 +505,13 @@ def _rows_with_ops(s: Session) -> set[tuple[str, str]]:
 
 
 def counts(s: Session) -> dict[str, int]:
-    """Live synced rows per entity (SQL counts: cheap enough for every cycle)."""
-    conn = s.connection()
-    out = {}
-    for name in schema.ORDER:
-        n = conn.exec_driver_sql(
-            f'SELECT count(*) FROM "{name}" WHERE deleted = 0 AND server_version IS NOT NULL'
-        ).scalar()
-        if n:
-            out[name] = int(n)
-    return out
+    """Live synced rows per entity: real SQL counts of every table, in one statement."""
+    sql = " UNION ALL ".join(
+        f"SELECT '{name}', count(*) FROM \"{name}\" "
+        "WHERE deleted = 0 AND server_version IS NOT NULL"
+        for name in schema.ORDER
+    )
+    return {name: int(n) for name, n in s.connection().exec_driver_sql(sql) if n}
 
 
 def digest(s: Session) -> dict[str, dict[str, Any]]:
