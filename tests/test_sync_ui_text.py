@@ -146,3 +146,16 @@ def test_the_sync_every_setting_is_used_from_the_start(
         SyncResult(error="The sync server had a problem (HTTP 503).", error_kind="server")
     )
     assert "tries again every 30 minutes" in controller.label.toolTip()
+
+
+def test_changes_waiting_are_not_called_up_to_date(
+    qtbot: QtBot, demo_ws: Workspace, tmp_path: Path
+) -> None:
+    _window_, controller = _window(qtbot, demo_ws, tmp_path)
+    controller.ctx.tasks.wait()
+    controller._done(SyncResult(ok=True, finished_at=datetime.now().astimezone().isoformat()))
+    assert controller.label.text().startswith("Up to date")
+    controller._pending_read(1)  # an edit, not sent yet
+    assert controller.label.text().startswith("Sending shortly")
+    assert "1 change waiting to send" in controller.label.text()
+    assert "Sync now" in controller.label.toolTip()

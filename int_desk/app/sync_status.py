@@ -42,6 +42,8 @@ ADVICE = {
     UP_TO_DATE: "Your changes have been sent and you have your team's latest changes. "
     "INT Desk syncs when it starts, a few seconds after you change something, every "
     "{minutes} minutes, and when you press Sync now (F5).",
+    "pending": "Your changes are saved on this computer and INT Desk sends them to your team "
+    "a few seconds after you stop editing. Press Sync now (F5) to send them at once.",
     SYNCING: "Sending your changes and receiving your team's. You can keep working.",
     OFFLINE: "INT Desk cannot reach your team's server (no network, or the server is down). "
     "Keep working: your changes are saved on this computer and sent automatically when the "
@@ -231,6 +233,8 @@ class SyncController(QObject):
     def _headline(self) -> str:
         if self.state == FAILED:
             return FAILED_HEADLINES.get(self.error_kind, FAILED_HEADLINES["server"])
+        if self.state == UP_TO_DATE and self.pending:
+            return "Sending shortly"  # not "up to date" while changes wait
         return {
             SYNCING: "Syncing…",
             OFFLINE: "Offline: your changes are kept here until you reconnect",
@@ -240,6 +244,8 @@ class SyncController(QObject):
     def advice(self) -> str:
         """What the state means and what to do about it (tooltip and accessible description)."""
         minutes = max(1, round(self.periodic.interval() / 60_000))
+        if self.state == UP_TO_DATE and self.pending:
+            return ADVICE["pending"]
         if self.state != FAILED:
             return ADVICE[self.state].format(minutes=minutes)
         text = ADVICE.get(self.error_kind, ADVICE["server"]).format(minutes=minutes)
