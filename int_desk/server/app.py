@@ -10,15 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
+from int_desk.domain.actor import Actor
 from int_desk.server import db
+from int_desk.server.access import caller_actor
 from int_desk.server.admin import hash_token
+from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
 from int_desk.sync import protocol as P
@@ -83,8 +89,14 @@ async def _send_json(send: Any, status: int, payload: dict) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(db_url: str, *, pool_size: int = 10) -> Any:
+def _json(payload: Any) -> Response:
+    """A JSON answer encoded once (FastAPI's default walks the whole structure first)."""
+    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+
+
+def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None = None) -> Any:
     engine, factory = db.open_db(db_url, pool_size=pool_size)
+    auth_cache = auth_cache or AuthCache()
     with factory.begin() as s:
         key = db.secret(s)
     app = FastAPI(title="INT Desk sync endpoint", version=str(P.PROTOCOL_VERSION), docs_url=None)
@@ -104,22 +116,11 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
     # on another pool thread after the response, which under load can wait on a pool connection
     # held by a thread waiting for it (a deadlock until the pool times out).
 
-    def caller(
-        authorization: str | None = Header(default=None),
-        x_intdesk_protocol: str | None = Header(default=None),
-    ) -> Caller:
-        if x_intdesk_protocol != str(P.PROTOCOL_VERSION):
-            raise HTTPException(
-                426,
-                detail=(
-                    f"This sync server speaks protocol {P.PROTOCOL_VERSION}; your INT Desk "
-                    f"sent {x_intdesk_protocol or 'none'}. Update the app to sync."
-                ),
-            )
-        if not authorization or not authorization.startswith("Bearer "):
-            raise HTTPException(401, detail="A device token is required.")
-        token_hash = hash_token(authorization[7:].strip())
-        with factory() as s:  # one query: token, user and the user's teams
+    Authed = tuple[Caller, Actor | None]
+
+    def lookup(token_hash: str) -> Authed | None:
+        """The caller of a token (one query: token, user, teams) and their role, or None."""
+        with factory() as s:
             rows = s.execute(
                 select(
                     DeviceToken.id,
@@ -133,11 +134,47 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
                 .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
                 .where(DeviceToken.token_hash == token_hash)
             ).all()
-        if not rows or rows[0][1] is not None or not rows[0][4]:
-            raise HTTPException(401, detail="This device token is not valid or was revoked.")
-        token_id, _revoked, user_id, user_name, _active, _team = rows[0]
-        teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
-        return Caller(user_id, user_name, token_id, teams)
+            if not rows or rows[0][1] is not None or not rows[0][4]:
+                return None
+            token_id, _revoked, user_id, user_name, _active, _team = rows[0]
+            teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
+            return Caller(user_id, user_name, token_id, teams), caller_actor(s, user_id, teams)
+
+    async def authenticated(
+        request: Request,
+        authorization: str | None = Header(default=None),
+        x_intdesk_protocol: str | None = Header(default=None),
+    ) -> Authed:
+        if x_intdesk_protocol != str(P.PROTOCOL_VERSION):
+            raise HTTPException(
+                426,
+                detail=(
+                    f"This sync server speaks protocol {P.PROTOCOL_VERSION}; your INT Desk "
+                    f"sent {x_intdesk_protocol or 'none'}. Update the app to sync."
+                ),
+            )
+        if not authorization or not authorization.startswith("Bearer "):
+            raise HTTPException(401, detail="A device token is required.")
+        token_hash = hash_token(authorization[7:].strip())
+        connection = request.scope.get("client")  # remembered per connection, briefly
+        found = auth_cache.get(connection, token_hash) if connection else None
+        if found is None:
+            found = await run_in_threadpool(lookup, token_hash)  # one thread hop, on a miss only
+            if found is None:
+                raise HTTPException(401, detail="This device token is not valid or was revoked.")
+            if connection:
+                auth_cache.put(connection, token_hash, found)
+        return found  # type: ignore[no-any-return]
+
+    async def caller(found: Authed = Depends(authenticated)) -> Caller:
+        return found[0]
+
+    @contextmanager
+    def transaction(found: Authed) -> Iterator[Any]:
+        """A route's transaction, knowing the caller's role already (``caller_actor``)."""
+        with factory.begin() as s:
+            s.info["int_desk_actor"] = {found[0].user_id: found[1]}
+            yield s
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
@@ -155,29 +192,30 @@ def create_app(db_url: str, *, pool_size: int = 10) -> Any:
         }
 
     @app.post("/v1/push")
-    def push_route(req: P.PushRequest, who: Caller = Depends(caller)) -> Any:
+    def push_route(req: P.PushRequest, found: Authed = Depends(authenticated)) -> Response:
+        who = found[0]
         if not who.teams:
             raise HTTPException(403, detail="You are not a member of any team on this server.")
         try:
-            with factory.begin() as s:
+            with transaction(found) as s:
                 results = push(s, who, req)
         except PayloadInvalid as exc:
             return JSONResponse({"detail": exc.problems[:100]}, status_code=422)
-        return {"batch_id": str(req.batch_id), "results": results}
+        return _json({"batch_id": str(req.batch_id), "results": results})
 
     @app.post("/v1/pull")
-    def pull_route(req: P.PullRequest, who: Caller = Depends(caller)) -> Response:
+    def pull_route(req: P.PullRequest, found: Authed = Depends(authenticated)) -> Response:
         try:
-            with factory.begin() as s:
-                body = pull(s, who, key, req)
+            with transaction(found) as s:
+                body = pull(s, found[0], key, req)
         except CursorGone as exc:
             return JSONResponse({"detail": f"Re-download needed: {exc}"}, status_code=410)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/verify")
-    def verify_route(who: Caller = Depends(caller)) -> dict[str, Any]:
-        with factory.begin() as s:
-            return verify(s, who)
+    def verify_route(found: Authed = Depends(authenticated)) -> Response:
+        with transaction(found) as s:
+            return _json(verify(s, found[0]))
 
     asgi: Any = app
     if os.environ.get(FAULTS_ENV) == "1":
