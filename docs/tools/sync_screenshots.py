@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import screenshots as shots  # noqa: E402  (sets INT_DESK_HOME and the throwaway keyring)
-from PySide6.QtCore import QEventLoop, Qt  # noqa: E402
+from PySide6.QtCore import QEventLoop, QRect, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -39,6 +39,18 @@ WIDTH, HEIGHT = 1366, 768
 def settle(app: QApplication, rounds: int = 20) -> None:
     for _ in range(rounds):
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 25)
+
+
+def shoot_status(app: QApplication, window: Any, name: str) -> None:
+    """The right of the status bar: sync progress, status, conflicts and Sync now."""
+    settle(app, 10)
+    bar = window.statusBar()
+    sync = window.sync
+    parts = [w for w in (sync.bar, sync.label) if w.isVisible()]
+    left = min(w.geometry().left() for w in parts) - 8
+    path = shots.OUT / f"{name}.png"
+    bar.grab(QRect(left, 0, bar.width() - left, bar.height())).save(str(path))
+    print(f"wrote {path.relative_to(shots.ROOT)}")  # noqa: T201
 
 
 def team_endpoint(tmp: Path) -> sync_env.Endpoint:
@@ -97,22 +109,21 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
     shots.wait_until(app, lambda: sync.state == st.UP_TO_DATE and not sync.running)
     window.ctx.tasks.wait()
     settle(app)
-    shots.shoot(app, window, "sync-window-up-to-date")
-    shots.shoot(app, window.statusBar(), "sync-status-up-to-date")
+    shoot_status(app, window, "sync-status-up-to-date")
 
     pid = first_patient(ws)
     edit(ws, pid, phone="01632 960123")  # an edit: waiting to be sent (debounced)
     events.patient_changed.emit(pid)
     shots.wait_until(app, lambda: sync.pending == 1)
     settle(app, 5)
-    shots.shoot(app, window.statusBar(), "sync-status-pending")
+    shoot_status(app, window, "sync-status-pending")
 
     sync.debounce.stop()  # a slow server: the cycle is under way while we look
     ep.fault("/v1/pull", "delay_after", seconds=4)
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.SYNCING)
     settle(app, 40)
-    shots.shoot(app, window.statusBar(), "sync-status-syncing")
+    shoot_status(app, window, "sync-status-syncing")
     shots.wait_until(app, lambda: not sync.running)
 
     ep.fault("/v1/pull", "500_before", times=20)  # the server fails (every retry)
@@ -122,7 +133,7 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.FAILED and not sync.running)
     settle(app)
-    shots.shoot(app, window.statusBar(), "sync-status-failed")
+    shoot_status(app, window, "sync-status-failed")
     import httpx
 
     httpx.post(f"{ep.url}/_test/faults", json={"clear": True}).raise_for_status()
@@ -137,7 +148,7 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.FAILED and not sync.running)
     settle(app)
-    shots.shoot(app, window.statusBar(), "sync-status-token-refused")
+    shoot_status(app, window, "sync-status-token-refused")
     with ep.session() as srv:  # ... and issues a new one, entered in Settings
         _tid, token = admin.issue_token(srv, "b", "laptop-b (new)")
     from int_desk.sync import credentials
@@ -169,7 +180,7 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.OFFLINE and not sync.running)
     settle(app)
-    shots.shoot(app, window.statusBar(), "sync-status-offline")
+    shoot_status(app, window, "sync-status-offline")
     window.close()
     laptop_a.close()
 
@@ -197,8 +208,6 @@ def first_run_download(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> N
     settle(app, 10)
     shots.shoot(app, dialog, "sync-first-run-downloading")
     shots.wait_until(app, f.finishButton.isEnabled)
-    settle(app)
-    shots.shoot(app, dialog, "sync-first-run-done")
     dialog.accept()
     if dialog.workspace is not None:
         dialog.workspace.close()
