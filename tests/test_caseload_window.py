@@ -345,7 +345,7 @@ def test_rows_are_marked_by_text_and_icon_not_colour_alone(
     _window, page = desk
     m = page.model
     today = date.today()
-    seen_high = seen_overdue = False
+    seen_high = seen_overdue = seen_tasks = False
     for r in range(m.rowCount()):
         row = _row(page, r)
         name = m.index(r, cl.Col.NAME)
@@ -356,10 +356,18 @@ def test_rows_are_marked_by_text_and_icon_not_colour_alone(
             assert "high priority" in m.data(name, Qt.ItemDataRole.AccessibleTextRole)
         if row.review_overdue(today):
             seen_overdue = True
-            assert "overdue" in m.data(m.index(r, cl.Col.NEXT_REVIEW))
+            review = m.index(r, cl.Col.NEXT_REVIEW)
+            assert m.data(review).startswith("! ")
+            assert "overdue" in m.data(review, Qt.ItemDataRole.AccessibleTextRole)
+            assert "overdue" in m.data(review, Qt.ItemDataRole.ToolTipRole)
             assert m.data(m.index(r, cl.Col.PLAN)) == "Review overdue"
             assert m.data(name, Qt.ItemDataRole.BackgroundRole) is not None
-    assert seen_high and seen_overdue
+        if row.tasks_overdue(today):
+            seen_tasks = True
+            tasks = m.index(r, cl.Col.TASKS)
+            assert m.data(tasks) == f"! {row.open_tasks}"
+            assert "overdue" in m.data(tasks, Qt.ItemDataRole.AccessibleTextRole)
+    assert seen_high and seen_overdue and seen_tasks
 
 
 def test_page_is_usable_at_1366x768(qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]) -> None:
@@ -373,6 +381,75 @@ def test_page_is_usable_at_1366x768(qtbot: QtBot, desk: tuple[MainWindow, Caselo
         assert b.accessibleName() and b.width() >= b.sizeHint().width() - 2, b.text()
     for w in (page.search, page.view_combo, page.priority_combo, page.table, page.pane.browser):
         assert w.accessibleName()
+
+
+def _tooltip_at(qtbot: QtBot, page: CaseloadPage, row: int, col: int) -> str:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    QToolTip.hideText()
+    rect = page.table.visualRect(page.model.index(row, col))
+    vp = page.table.viewport()
+    event = QHelpEvent(QEvent.Type.ToolTip, rect.center(), vp.mapToGlobal(rect.center()))
+    QApplication.sendEvent(vp, event)
+    return QToolTip.text() if QToolTip.isVisible() else ""
+
+
+def test_columns_fit_1366_wide_without_cutting_numbers_or_dates(
+    qtbot: QtBot, desk: tuple[MainWindow, CaseloadPage]
+) -> None:
+    window, page = desk
+    window.resize(1366, 768)
+    _open_row(qtbot, page, 0)
+    t = page.table
+    h = t.horizontalHeader()
+    qtbot.waitUntil(lambda: h.length() <= t.viewport().width(), timeout=WAIT)
+    assert t.horizontalScrollBar().maximum() == 0  # no sideways scrolling to see a column
+    assert page.pane.width() >= 380
+    t.viewport().repaint()  # the delegate measures in the table's font when it paints
+    delegate = t.itemDelegate()
+    for r in range(min(page.model.rowCount(), 25)):
+        for col in (cl.Col.NHS, cl.Col.AGE, cl.Col.LAST_CONTACT, cl.Col.NEXT_REVIEW, cl.Col.PLAN):
+            index = page.model.index(r, col)
+            assert delegate.full_text_if_elided(index, h.sectionSize(col)) is None, (r, col)
+    # Long text is elided, and the whole of it is in the cell's tooltip.
+    name_col = cl.Col.NAME
+    page.table.horizontalHeader().resizeSection(cl.Col.LEAD, 40)
+    row = next(
+        r for r in range(page.model.rowCount())
+        if delegate.full_text_if_elided(page.model.index(r, cl.Col.LEAD), 40)
+    )  # fmt: skip
+    lead = page.model.data(page.model.index(row, cl.Col.LEAD))
+    qtbot.waitUntil(lambda: lead in _tooltip_at(qtbot, page, row, cl.Col.LEAD), timeout=WAIT)
+    # A wider window gives the room to the name column first.
+    before = h.sectionSize(name_col)
+    page.reset_columns()
+    narrow_name = h.sectionSize(name_col)
+    window.resize(1700, 900)
+    qtbot.waitUntil(lambda: h.sectionSize(name_col) > max(before, narrow_name), timeout=WAIT)
+    assert h.length() <= t.viewport().width()
+
+
+def test_column_widths_the_user_sets_are_kept_and_remembered(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    h = page.table.horizontalHeader()
+    assert not page.columns_user_sized
+    h.resizeSection(cl.Col.COHORTS, 180)  # what dragging the divider does
+    assert page.columns_user_sized
+    window.resize(1500, 800)  # no longer refitted to the window
+    qtbot.waitUntil(lambda: page.table.viewport().width() > 800, timeout=WAIT)
+    assert h.sectionSize(cl.Col.COHORTS) == 180
+    window.close()
+    window2, page2 = _open(qtbot, demo_dir)
+    h2 = page2.table.horizontalHeader()
+    assert page2.columns_user_sized and h2.sectionSize(cl.Col.COHORTS) == 180
+    # The header's menu puts the fitted widths back.
+    page2.reset_columns()
+    assert not page2.columns_user_sized
+    assert h2.sectionSize(cl.Col.COHORTS) < 180
+    assert h2.length() <= page2.table.viewport().width()
+    window2.close()
 
 
 def test_my_tasks_unknown_ids_are_refused_by_service(demo_ws: Workspace) -> None:

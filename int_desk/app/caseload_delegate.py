@@ -8,7 +8,8 @@ pre-elided QStaticText, cached by text and width, so a repaint is a few millisec
 It draws what the style did: the row background (or the selection), the name column's badge,
 bold where the model says bold, right-aligned numbers, discharged rows in grey, disabled text
 for a row that failed to load, and the focus frame on the current cell. Tooltips, accessible
-text and column sizing still come from the model's roles (QStyledItemDelegate's own code).
+text and column sizing still come from the model's roles (QStyledItemDelegate's own code),
+except that a cell whose text is elided shows the whole text in its tooltip.
 """
 
 from __future__ import annotations
@@ -17,14 +18,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPalette, QStaticText
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionFocusRect, QWidget
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QPainter,
+    QPalette,
+    QStaticText,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionFocusRect,
+    QToolTip,
+    QWidget,
+)
 
+from int_desk.app.caseload_columns import ICON, MARGIN
 from int_desk.app.caseload_model import RIGHT_ALIGNED, CaseloadModel
 from int_desk.services.caseload import Col
 
-MARGIN = 4  # text padding either side of a cell
-ICON = 16  # the badge in the name column
 TEXT_ON_TINT = QColor("#212b32")  # dark text on the pale overdue / high-priority tints
 STATIC_TEXT_LIMIT = 4000  # cached laid-out strings (a few screens' worth)
 
@@ -115,6 +131,30 @@ class CaseloadDelegate(QStyledItemDelegate):
             painter.drawStaticText(left, y + (h - metrics.height()) // 2, static)
         if state & _FOCUS:
             self._focus_frame(painter, option, state & _SELECTED, look, group)
+
+    def full_text_if_elided(
+        self, index: QModelIndex | QPersistentModelIndex, width: int
+    ) -> str | None:
+        """The cell's whole text when a cell ``width`` pixels wide cuts it short."""
+        c = self._model.rendered(index.row())
+        if c is None or self._look is None:
+            return None
+        col = index.column()
+        text = c.texts[col]
+        room = width - 2 * MARGIN - (ICON + MARGIN if col == Col.NAME and c.icon else 0)
+        metrics = self._look.bold_metrics if col in c.bold else self._look.metrics
+        return text if text and metrics.horizontalAdvance(text) > room else None
+
+    def helpEvent(  # noqa: N802 - Qt override
+        self, event: QHelpEvent, view: QAbstractItemView, option: Any, index: QModelIndex
+    ) -> bool:
+        if event.type() == QEvent.Type.ToolTip and index.isValid():
+            full = self.full_text_if_elided(index, option.rect.width())
+            if full is not None:  # an elided cell: its whole text, then the row's notes
+                notes = index.data(Qt.ItemDataRole.ToolTipRole)
+                QToolTip.showText(event.globalPos(), f"{full}\n{notes}" if notes else full, view)
+                return True
+        return super().helpEvent(event, view, option, index)
 
     def _make_look(self, option: Any) -> _Look:
         font = QFont(option.font)

@@ -6,7 +6,9 @@ from the store, then cached. Sorting is done by the store: ``sort()`` only emits
 ``sort_requested`` and the page re-runs the query (no proxy model, no Python sort).
 
 Overdue and high-priority rows are marked by colour *and* by an icon plus text, never colour
-alone (the name column carries the icon, the priority / review / tasks columns say it in words).
+alone: the name column carries the icon, Priority says "▲ High", Care plan says "Review overdue",
+and the review date and task count carry "!" (with "overdue" in their tooltip and accessible
+text; the columns are kept narrow enough for 1366 x 768).
 """
 
 from __future__ import annotations
@@ -267,7 +269,7 @@ class CaseloadModel(QAbstractTableModel):
         if high:
             bold.add(Col.PRIORITY)
         if r.review_overdue(today):
-            bold |= {Col.NEXT_REVIEW, Col.PLAN}
+            bold.add(Col.NEXT_REVIEW)
         if r.tasks_overdue(today):
             bold.add(Col.TASKS)
         if overdue:
@@ -306,14 +308,14 @@ class CaseloadModel(QAbstractTableModel):
         if col == Col.LAST_CONTACT:
             return _fmt_date(r.last_contact.date()) if r.last_contact else "None yet"
         if col == Col.NEXT_REVIEW:
-            if r.review_overdue(today):
-                return f"! {_fmt_date(r.next_review)} overdue"  # says it in words, not colour
+            if r.review_overdue(today):  # "!" here; the Care plan column says it in words
+                return f"! {_fmt_date(r.next_review)}"
             return _fmt_date(r.next_review)
         if col == Col.PLAN:
             return r.plan_label(today)
         if col == Col.TASKS:
-            if r.tasks_overdue(today):
-                return f"! {r.open_tasks} (overdue)"
+            if r.tasks_overdue(today):  # "!" here; the words in the tooltip and accessible text
+                return f"! {r.open_tasks}"
             return str(r.open_tasks) if r.open_tasks else ""
         if col == Col.FLAGS:
             return r.flag_labels()
@@ -332,6 +334,10 @@ class CaseloadModel(QAbstractTableModel):
             if r.open_escalations:
                 notes.append("open escalation")
             return f"{text}, {', '.join(notes)}" if notes else text
+        if (col == Col.NEXT_REVIEW and r.review_overdue(today)) or (
+            col == Col.TASKS and r.tasks_overdue(today)
+        ):
+            text += ", overdue"
         return f"{COLUMN_DESCRIPTIONS[col]}: {text or 'none'}"
 
     @staticmethod

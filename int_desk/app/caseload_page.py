@@ -20,8 +20,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app.caseload_columns import default_column_widths
 from int_desk.app.caseload_delegate import CaseloadDelegate
 from int_desk.app.caseload_model import CaseloadModel, PatientIdRole
 from int_desk.app.context import AppContext
@@ -62,14 +63,13 @@ from int_desk.services import patient_record as pr
 
 log = logging.getLogger(__name__)
 
-SETTINGS_HEADER = "caseload/header_state"
+SETTINGS_HEADER = "caseload/header_state_v2"  # v1 held the old, too-wide default widths
+SETTINGS_USER_SIZED = "caseload/columns_user_sized"
 SETTINGS_SPLITTER = "caseload/splitter_state"
 SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
 PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
 CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
-
-
 _FULL_NAMES = {
     "contact": "Add contact", "task": "Allocate task", "refer": "Refer to a service",
     "escalate": "Escalate to the clinical lead", "huddle": "Add to next huddle",
@@ -111,6 +111,8 @@ class CaseloadPage(QWidget):
         self.record: pr.PatientRecord | None = None
         self.choices: cl.FilterChoices | None = None
         self.last_error: BaseException | None = None
+        self.columns_user_sized = False  # True once the user resizes a column (then remembered)
+        self._fitting = False
 
         self.model = CaseloadModel(self._fetch_rows, parent=self)
         self.model.sort_requested.connect(self._sort_requested)
@@ -127,7 +129,7 @@ class CaseloadPage(QWidget):
         self.splitter.addWidget(self.pane)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([760, 400])
+        self.splitter.setSizes([780, 380])  # the table's least column widths fit at 1366 px
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -140,7 +142,7 @@ class CaseloadPage(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(500)
         self._save_timer.timeout.connect(self.save_layout)
-        self.table.horizontalHeader().sectionResized.connect(lambda *_: self._save_timer.start())
+        self.table.horizontalHeader().sectionResized.connect(self._section_resized)
         self.table.horizontalHeader().sectionMoved.connect(lambda *_: self._save_timer.start())
         self.splitter.splitterMoved.connect(lambda *_: self._save_timer.start())
 
@@ -272,8 +274,12 @@ class CaseloadPage(QWidget):
         h.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         h.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         h.customContextMenuRequested.connect(self._header_menu)
-        for col, width in enumerate((165, 96, 38, 92, 66, 110, 90, 110, 100, 78, 150)):
-            t.setColumnWidth(col, width)
+        h.setMinimumSectionSize(30)
+        h.setTextElideMode(Qt.TextElideMode.ElideRight)  # a narrow column's label: "Last co…"
+        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for col, width in enumerate(default_column_widths(740, self._measure)):
+            t.setColumnWidth(col, width)  # until the first fit to the real width
+        t.viewport().installEventFilter(self)  # fit the columns when the table is resized
         t.setSortingEnabled(True)
         t.selectionModel().currentRowChanged.connect(self._current_changed)
         t.doubleClicked.connect(lambda _i: self.pane.browser.setFocus())
@@ -298,14 +304,59 @@ class CaseloadPage(QWidget):
         header = self.ctx.settings.value(SETTINGS_HEADER)
         if isinstance(header, QByteArray | bytes):
             self.table.horizontalHeader().restoreState(QByteArray(header))
+            sized = self.ctx.settings.value(SETTINGS_USER_SIZED, False)
+            self.columns_user_sized = sized in (True, "true", 1, "1")
         splitter = self.ctx.settings.value(SETTINGS_SPLITTER)
         if isinstance(splitter, QByteArray | bytes):
             self.splitter.restoreState(QByteArray(splitter))
 
     def save_layout(self) -> None:
         self.ctx.settings.setValue(SETTINGS_HEADER, self.table.horizontalHeader().saveState())
+        self.ctx.settings.setValue(SETTINGS_USER_SIZED, self.columns_user_sized)
         self.ctx.settings.setValue(SETTINGS_SPLITTER, self.splitter.saveState())
         self.ctx.settings.setValue(SETTINGS_VIEW, self.view_name)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            if not self.columns_user_sized:
+                self.fit_columns()
+        return False
+
+    def fit_columns(self) -> None:
+        """Default widths for the table's current width (until the user sizes a column)."""
+        h = self.table.horizontalHeader()
+        hidden = frozenset(c for c in range(h.count()) if h.isSectionHidden(c))
+        widths = default_column_widths(self.table.viewport().width(), self._measure, hidden)
+        self._fitting = True
+        try:
+            for col, width in enumerate(widths):
+                if col not in hidden and h.sectionSize(col) != width:
+                    h.resizeSection(col, width)
+        finally:
+            self._fitting = False
+
+    def _measure(self, text: str, bold: bool) -> float:
+        font = QFont(self.font())  # the table's (it sets none of its own)
+        font.setBold(bold)
+        return QFontMetricsF(font).horizontalAdvance(text)
+
+    def _section_resized(self, col: int, _old: int, _new: int) -> None:
+        h = self.table.horizontalHeader()
+        last = max(
+            (c for c in range(h.count()) if not h.isSectionHidden(c)),
+            key=h.visualIndex,
+            default=-1,
+        )
+        if self._fitting or col == last:  # ours, or the stretching last section following
+            return
+        self.columns_user_sized = True  # the user dragged (or double-clicked) a divider
+        self._save_timer.start()
+
+    def reset_columns(self) -> None:
+        """Back to the default widths that fit the window (header menu)."""
+        self.columns_user_sized = False
+        self.fit_columns()
+        self.save_layout()
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         self.save_layout()
@@ -319,11 +370,21 @@ class CaseloadPage(QWidget):
             act = QAction(label, menu, checkable=True)
             act.setChecked(not h.isSectionHidden(col))
             act.setEnabled(col != 0)  # the name column always shows
-            act.toggled.connect(
-                lambda on, c=col: (h.setSectionHidden(c, not on), self.save_layout())
-            )
+            act.toggled.connect(lambda on, c=col: self._show_column(c, on))
             menu.addAction(act)
+        menu.addSeparator()
+        fit = QAction("Fit columns to the window", menu)
+        fit.setEnabled(self.columns_user_sized)
+        fit.triggered.connect(self.reset_columns)
+        menu.addAction(fit)
+        self.header_menu = menu
         menu.exec(h.mapToGlobal(pos))
+
+    def _show_column(self, col: int, on: bool) -> None:
+        self.table.horizontalHeader().setSectionHidden(col, not on)
+        if not self.columns_user_sized:
+            self.fit_columns()  # the room a hidden column leaves goes to the others
+        self.save_layout()
 
     # --- loading ------------------------------------------------------------------------------
 
