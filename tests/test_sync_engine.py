@@ -105,6 +105,7 @@ def test_same_field_edits_become_a_conflict_a_person_resolves(endpoint: Endpoint
     assert rb.conflicts == 1
     with endpoint.session() as srv:
         member_b = srv.scalar(select(ServerUser.member_id).where(ServerUser.name == "b"))
+        member_a = srv.scalar(select(ServerUser.member_id).where(ServerUser.name == "a"))
     with b.session() as s:
         actor = actor_for(s, member_b)
         [c] = sync_conflicts.list_conflicts(session=s, actor=actor)
@@ -112,7 +113,7 @@ def test_same_field_edits_become_a_conflict_a_person_resolves(endpoint: Endpoint
             "communication_needs",
             "Prefers letters in large print",
             "Prefers phone calls in the morning",
-            "a",
+            s.get(m.Member, member_a).name,  # the person, not their login
         )
         # Nothing silently overwritten: the record shows the server's value until decided.
         assert s.get(m.Patient, pid).communication_needs == "Prefers phone calls in the morning"

@@ -98,6 +98,15 @@ def caller_actor(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -
     return actor
 
 
+def author_name(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> str:
+    """The caller's name as their team knows it (their member record), else their login."""
+    actor = caller_actor(session, user_id, teams)
+    member = _record_data(session, "member", actor.member_id) if actor is not None else None
+    if member and member.get("name"):
+        return str(member["name"])[:200]
+    return str(session.scalar(select(ServerUser.name).where(ServerUser.id == user_id)) or "")
+
+
 def team_grants(session: Session, actor: Actor) -> frozenset[str]:
     configs = [_record_data(session, "team", t) or {} for t in actor.team_ids]
     return grants_from_configs([c.get("config") or {} for c in configs], actor.role)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from int_desk.server import cursor as cursors
-from int_desk.server.access import write_denied
+from int_desk.server.access import author_name, write_denied
 from int_desk.server.models import (
     GLOBAL_SCOPE,
     AppliedOp,
@@ -164,6 +164,8 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
     all_fields = validate(req)
     lock_scopes(session, caller.teams)
     reader = read_scope(session, caller.user_id, caller.teams)
+    # Whose change a conflict names: the team member's name, not the login.
+    caller = replace(caller, user_name=author_name(session, caller.user_id, caller.teams))
     all_fields = [
         restrict_write(session, reader, op.entity, op.kind, f)
         for op, f in zip(req.ops, all_fields, strict=True)
