@@ -51,6 +51,9 @@ def apply_session(ws: Workspace) -> Iterator[Session]:
         conn.commit()
         try:
             with Session(bind=conn, info={APPLYING: True}, expire_on_commit=False) as s:
+                # Take the write lock before reading which rows have unsent edits, so an edit
+                # committed meanwhile on another connection cannot be overwritten by a server row.
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 try:
                     yield s
                     s.commit()
