@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFontDatabase, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from int_desk import paths
 from int_desk.app.context import AppContext
@@ -66,9 +66,11 @@ def open_workspace(directory: Path, hint: str = "") -> Workspace | None:
         return Workspace.open(directory)
     except KeyUnavailable:
         pass
+    from int_desk.app.startup import WarmUp
     from int_desk.app.unlock_dialog import UnlockDialog
 
     dialog = UnlockDialog(directory, hint=hint)
+    WarmUp(dialog).start()  # import the window's modules while the passphrase is typed
     if dialog.exec() and dialog.workspace is not None:
         return dialog.workspace
     return None
@@ -90,6 +92,16 @@ def make_context(workspace: Workspace) -> AppContext:
     with workspace.session() as s:
         actor = current_actor(s)
     return AppContext(workspace, actor, Events(), TaskRunner(), settings())
+
+
+def show_main_window(workspace: Workspace) -> QMainWindow:
+    """The unlocked workspace's main window, shown. The first page (the caseload) is built and
+    queried at once; the other pages follow after it has painted (see MainWindow)."""
+    from int_desk.app.main_window import MainWindow
+
+    window = MainWindow(make_context(workspace))
+    window.show()
+    return window
 
 
 def _has_display() -> bool:
@@ -145,14 +157,10 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
             from int_desk.sync.local_endpoint import start_demo_endpoint
 
             start_demo_endpoint(ws)
-        ctx = make_context(ws)
+        window = show_main_window(ws)  # noqa: F841 - referenced while the app runs
     except IntDeskError as exc:
         QMessageBox.critical(None, "INT Desk", str(exc))
         return 2
-    from int_desk.app.main_window import MainWindow
-
-    window = MainWindow(ctx)
-    window.show()
     return app.exec()
 
 

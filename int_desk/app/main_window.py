@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QListWidgetItem, QMainWindow, QWidget
 
@@ -15,6 +17,52 @@ from int_desk.app.lock import LockController  # auto-lock, Ctrl+L, OS lock/suspe
 from int_desk.app.pages import PAGES
 
 log = logging.getLogger(__name__)
+PENDING_PAGES_AT_LATEST_MS = 3000  # if the first page never reports a result
+
+
+class _Pages(dict[str, QWidget]):
+    """The window's pages by class name. Looking up a page not built yet (or listing them)
+    first builds the pending pages, so code that reads a page (tests, the lock screen's
+    drafts) always finds it."""
+
+    def __init__(self, build_pending: Callable[[], None]) -> None:
+        super().__init__()
+        self._build_pending = build_pending
+
+    def __getitem__(self, key: str) -> QWidget:
+        if not super().__contains__(key):
+            self._build_pending()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if not super().__contains__(key):
+            self._build_pending()
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if not super().__contains__(key):
+            self._build_pending()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._build_pending()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._build_pending()
+        return super().__len__()
+
+    def keys(self) -> Any:  # type: ignore[override]
+        self._build_pending()
+        return super().keys()
+
+    def values(self) -> Any:  # type: ignore[override]
+        self._build_pending()
+        return super().values()
+
+    def items(self) -> Any:  # type: ignore[override]
+        self._build_pending()
+        return super().items()
 
 
 def _page_class(spec: str) -> type[QWidget]:
@@ -29,14 +77,30 @@ class MainWindow(QMainWindow):
         self.form = Ui_MainWindow()
         self.form.setupUi(self)
         self.setWindowTitle("INT Desk")
-        self.pages: dict[str, QWidget] = {}
+        self.pages: dict[str, QWidget] = _Pages(self.build_pending_pages)
+        self._entries: dict[str, tuple[int, str]] = {}  # page key -> (navigation row, title)
+        self._pending: list[tuple[type[QWidget], QWidget]] = []  # (class, placeholder)
+        self._building = False
         self.identity_label = QLabel(f"Signed in: {ctx.actor.name} ({ctx.actor.role.label})")
         self.identity_label.setAccessibleName("Signed-in team member")
         self.form.statusBar.addWidget(self.identity_label)
-        for spec in PAGES:
-            self.add_page(_page_class(spec)(ctx, self))
-        self.form.navList.currentRowChanged.connect(self.form.pageStack.setCurrentIndex)
+        # The first page is built now; the others once it has shown its first result (or on
+        # first use), so the first page paints without waiting for them or their queries.
+        for i, spec in enumerate(PAGES):
+            cls = _page_class(spec)
+            if i == 0:
+                self._install(cls(ctx, self))
+            else:
+                placeholder = QWidget()
+                self._add_entry(cls.__name__, cls, placeholder)
+                self._pending.append((cls, placeholder))
+        self.form.navList.currentRowChanged.connect(self._row_changed)
         self.form.navList.setCurrentRow(0)
+        first = self.form.pageStack.widget(0)
+        ready = getattr(first, "refreshed", None)
+        if ready is not None and self._pending:
+            ready.connect(self._first_page_ready, Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(PENDING_PAGES_AT_LATEST_MS, self.build_pending_pages)
         self.form.quitAction.triggered.connect(self.close)
         self.lock_controller = LockController(self, ctx)
         self.form.lockAction.triggered.connect(self.lock_controller.lock)
@@ -53,20 +117,64 @@ class MainWindow(QMainWindow):
     # --- pages --------------------------------------------------------------------------------
 
     def add_page(self, page: QWidget) -> None:
-        title = getattr(page, "title", type(page).__name__)
-        shortcut = getattr(page, "shortcut", None)
+        self.build_pending_pages()  # keep the order: pages added later go after PAGES
+        self._install(page)
+
+    def _install(self, page: QWidget) -> None:
         key = type(page).__name__
-        self.pages[key] = page
+        dict.__setitem__(self.pages, key, page)
+        self._add_entry(key, page, page)
+
+    def _add_entry(self, key: str, page: object, widget: QWidget) -> None:
+        title = getattr(page, "title", key)
+        shortcut = getattr(page, "shortcut", None)
         item = QListWidgetItem(title)
         item.setToolTip(f"{title} ({shortcut})" if shortcut else title)
         self.form.navList.addItem(item)
-        self.form.pageStack.addWidget(page)
+        self.form.pageStack.addWidget(widget)
+        index = self.form.pageStack.count() - 1
+        self._entries[key] = (index, title)
         if shortcut:
             action = QAction(title, self)
             action.setShortcut(QKeySequence(shortcut))
-            index = self.form.pageStack.count() - 1
             action.triggered.connect(lambda: self.show_page_index(index))
             self.addAction(action)
+
+    def _first_page_ready(self, *_args: object) -> None:
+        QTimer.singleShot(0, self._build_next_page)  # after the first page's paint
+
+    def _build_next_page(self) -> None:
+        """One pending page per event-loop turn, so input is handled between them."""
+        if self._pending and not self._building:
+            self._build(*self._pending.pop(0))
+            if self._pending:
+                QTimer.singleShot(0, self._build_next_page)
+
+    def build_pending_pages(self) -> None:
+        """Build every page not built yet (reading ``pages`` or opening one does this)."""
+        while self._pending and not self._building:
+            self._build(*self._pending.pop(0))
+
+    def _build(self, cls: type[QWidget], placeholder: QWidget) -> None:
+        self._building = True
+        try:
+            page = cls(self.ctx, self)  # type: ignore[call-arg]
+        finally:
+            self._building = False
+        stack = self.form.pageStack
+        index = stack.indexOf(placeholder)
+        current = stack.currentWidget() is placeholder
+        stack.insertWidget(index, page)
+        stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        dict.__setitem__(self.pages, type(page).__name__, page)
+        if current:
+            stack.setCurrentIndex(index)
+
+    def _row_changed(self, row: int) -> None:
+        if self._pending and row > 0:
+            self.build_pending_pages()
+        self.form.pageStack.setCurrentIndex(row)
 
     def show_page_index(self, index: int) -> None:
         self.form.navList.setCurrentRow(index)
@@ -78,12 +186,11 @@ class MainWindow(QMainWindow):
 
     def set_page_badge(self, key: str, badge: str) -> None:
         """Show a count beside a page's name in the navigation, e.g. "Conflicts (2)"."""
-        page = self.pages.get(key)
-        if page is None:
+        entry = self._entries.get(key)  # a page still to be built has its entry already
+        if entry is None:
             return
-        item = self.form.navList.item(self.form.pageStack.indexOf(page))
-        title = getattr(page, "title", key)
-        item.setText(f"{title} ({badge})" if badge else title)
+        row, title = entry
+        self.form.navList.item(row).setText(f"{title} ({badge})" if badge else title)
 
     # --- misc ---------------------------------------------------------------------------------
 

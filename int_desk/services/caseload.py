@@ -52,7 +52,7 @@ from int_desk.store.models import Cohort, Member, Place, SavedView, Team
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "8"
+INDEX_VERSION = "9"
 RESULT_CACHE_SIZE = 16
 _RESULTS: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
 RECENT_DISCHARGE_DAYS = 30
@@ -84,10 +84,12 @@ _INDEX_DDL = (
         min_open_due CHAR(10),
         open_escalations INTEGER NOT NULL,
         flags TEXT NOT NULL,
+        pc TEXT NOT NULL,
         UNIQUE (team_id, patient_id)
     )""",
     "CREATE INDEX caseload_index_patient ON caseload_index (patient_id)",
-    "CREATE INDEX caseload_index_team_name ON caseload_index (team_id, active, sort_name, nhs)",
+    # pc (postcode, lower case, no spaces) is here so a postcode search is a walk of this index.
+    "CREATE INDEX caseload_index_team_name ON caseload_index (team_id, active, sort_name, nhs, pc)",
     "CREATE INDEX caseload_index_nhs ON caseload_index (nhs)",
     # One index per sort column, in the exact ORDER BY form, so a header click is an index walk.
     *(
@@ -240,7 +242,7 @@ def _compute(session: Session, patient_ids: Sequence[str] | None) -> list[tuple[
             (pid, team, f"{fold(family)}\x1f{fold(given)}", family, given, nhs, dob, postcode,
              active, cohorts or "", cohort_ids or ",", discharged, best % 10, lead, lead_name,
              last_contact.get(pid), review, plan, n_tasks, min_due, escalations.get(pid, 0),
-             f",{flag_text}," if flag_text else "")
+             f",{flag_text}," if flag_text else "", _pc(postcode))
         )  # fmt: skip
     return out
 
@@ -248,8 +250,9 @@ def _compute(session: Session, patient_ids: Sequence[str] | None) -> list[tuple[
 _INDEX_COLS = (
     "patient_id, team_id, sort_name, family_name, given_name, nhs, dob, postcode, active, "
     "cohorts, cohort_ids, discharged_on, priority_rank, lead_member_id, lead_name, last_contact, "
-    "next_review, plan_status, open_tasks, min_open_due, open_escalations, flags"
+    "next_review, plan_status, open_tasks, min_open_due, open_escalations, flags, pc"
 )
+_INDEX_MARKS = ", ".join("?" * len(_INDEX_COLS.split(",")))
 
 
 # Letters Unicode does not decompose into a base letter plus an accent.
@@ -265,8 +268,12 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+def _pc(postcode: str) -> str:
+    return postcode.replace(" ", "").lower()
+
+
 def _fts_row(rowid: int, family: str, given: str, nhs: str, postcode: str) -> tuple[Any, ...]:
-    return (rowid, fold(f"{given} {family}"), nhs, postcode.replace(" ", "").lower())
+    return (rowid, fold(f"{given} {family}"), nhs, _pc(postcode))
 
 
 def _exec(session: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
@@ -302,7 +309,7 @@ def rebuild_index(session: Session) -> int:
     rows = _compute(session, None)
     conn = session.connection()
     conn.exec_driver_sql(
-        f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({', '.join('?' * 22)})", rows
+        f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS})", rows
     )
     fts = [
         _fts_row(*r)
@@ -355,7 +362,7 @@ def refresh_index(session: Session) -> int:
                 f"{c.strip()} = excluded.{c.strip()}" for c in _INDEX_COLS.split(",")[2:]
             )
             conn.exec_driver_sql(
-                f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({', '.join('?' * 22)}) "
+                f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS}) "
                 f"ON CONFLICT (team_id, patient_id) DO UPDATE SET {sets}",
                 rows,
             )
@@ -515,6 +522,14 @@ def nhs_prefix(text: str) -> str | None:
     return None
 
 
+def postcode_prefix(text: str) -> str | None:
+    """The postcode (lower case, no spaces) when the search has a postcode's shape."""
+    text = text.strip()
+    if text and not _NHS_LIKE.match(text) and _POSTCODE_LIKE.match(text):
+        return _pc(text)
+    return None
+
+
 def fts_query(text: str) -> str | None:
     """Translate what a user types into an FTS5 query (prefix match on every word).
 
@@ -611,7 +626,13 @@ def _where(
         plus = "+" if len(digits) <= 4 and f.sort == "name" else ""
         where.append(f"{plus}ci.nhs >= ? AND {plus}ci.nhs < ?")
         params.extend((digits, digits + ":"))  # ':' sorts just after '9'
-    match = None if digits else fts_query(f.search)
+    pc = None if digits else postcode_prefix(f.search)
+    if pc:
+        # A range on the normalised postcode, which the name index holds: a district such as
+        # "OX2" matches most people, and walking the index beats an FTS list of all of them.
+        where.append("ci.pc >= ? AND ci.pc < ?")
+        params.extend((pc, pc[:-1] + chr(ord(pc[-1]) + 1)))
+    match = None if digits or pc else fts_query(f.search)
     if match:
         where.append("ci.rowid IN (SELECT rowid FROM caseload_fts WHERE caseload_fts MATCH ?)")
         params.append(match)
@@ -622,8 +643,9 @@ def _order(f: CaseloadFilter) -> str:
     """ORDER BY matching an index: every term in one direction (ties by name reverse too)."""
     descending = f.descending != (f.sort == "age")
     d = "DESC" if descending else "ASC"
-    if f.sort == "name":
-        return f"ci.sort_name {d}, ci.nhs {d}, ci.rowid {d}"
+    if f.sort == "name":  # pc never reorders (same name and NHS number: same person) but
+        # completes the name index's column list, so rowid is next and no sort is needed
+        return f"ci.sort_name {d}, ci.nhs {d}, ci.pc {d}, ci.rowid {d}"
     return f"{_ORDER_SQL[f.sort]} {d}, ci.sort_name {d}, ci.rowid {d}"
 
 

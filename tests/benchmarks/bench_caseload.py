@@ -41,8 +41,7 @@ def _child(directory: str, keyring_unlock: bool = False) -> None:
     t0 = time.perf_counter()
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
-    from int_desk.app.main import create_app, make_context
-    from int_desk.app.main_window import MainWindow
+    from int_desk.app.main import create_app, settings, show_main_window
     from int_desk.store.workspace import Workspace
 
     app = create_app()
@@ -55,26 +54,50 @@ def _child(directory: str, keyring_unlock: bool = False) -> None:
         loop.exec()
         signal.disconnect(loop.quit)
 
+    import keyring
+
+    from tests.helpers.memory_keyring import MemoryKeyring
+
+    keyring.set_keyring(MemoryKeyring())  # an in-memory stand-in: nothing reaches the OS keyring
+    t_prepare = 0.0
     if keyring_unlock:
-        # The everyday path: the key comes from the OS keyring (no KDF). An in-memory keyring
-        # stands in for the OS one; the key is put there first, untimed.
-        import keyring
-
-        from tests.helpers.memory_keyring import MemoryKeyring
-
-        keyring.set_keyring(MemoryKeyring())
+        # The everyday path: the key comes from the OS keyring (no KDF, no dialog). The key is
+        # put there first, untimed.
         with Workspace.open(Path(directory), PASSPHRASE, use_keyring=False) as first:
             first.remember_in_keyring()
-    start = time.perf_counter()
-    if keyring_unlock:
+        start = time.perf_counter()
         ws = Workspace.open(Path(directory))
         assert ws.unlocked_with == "keyring"
+        t_key = time.perf_counter() - start
     else:
-        ws = Workspace.open(Path(directory), PASSPHRASE, use_keyring=False)
-    t_key = time.perf_counter() - start
-    window = MainWindow(make_context(ws))
+        # The user's path, as run_app takes it: the unlock dialog is shown and WarmUp imports
+        # the window's modules while the passphrase is typed (a person takes seconds; we wait
+        # until it is done and report how long it took). The clock starts when Unlock is
+        # pressed: scrypt on the dialog's thread, store opened, then the window as below.
+        from int_desk.app.startup import WarmUp
+        from int_desk.app.unlock_dialog import UnlockDialog
+
+        dialog = UnlockDialog(Path(directory))
+        dialog.form.keyringCheck.setChecked(False)
+        warm = WarmUp(dialog)
+        dialog.show()
+        warm.start()
+        if not warm.done:
+            wait_for(warm.finished)
+        t_prepare = warm.seconds
+        dialog.form.passphraseEdit.setText(PASSPHRASE)
+        start = time.perf_counter()
+        dialog.unlock_button.click()
+        wait_for(dialog.finished)
+        ws = dialog.workspace
+        assert ws is not None
+        t_key = time.perf_counter() - start
+    from int_desk.app import first_run
+    from int_desk.settings_schema import Preferences
+
+    first_run.remember_workspace(Preferences(settings()), ws.directory)  # as run_app does
+    window = show_main_window(ws)
     window.resize(1366, 768)
-    window.show()
     page = window.pages["CaseloadPage"]
     if page.model.rowCount() == 0:
         wait_for(page.refreshed)
@@ -82,6 +105,9 @@ def _child(directory: str, keyring_unlock: bool = False) -> None:
     app.processEvents()
     first_paint = time.perf_counter() - start
     rows = page.model.rowCount()
+    while window._pending:  # the other pages follow the first paint; time them too
+        app.processEvents()
+    all_pages = time.perf_counter() - start
     # Let the other pages' first loads finish: keystrokes are measured in steady state.
     page.ctx.tasks.wait()
     app.processEvents()
@@ -125,6 +151,7 @@ def _child(directory: str, keyring_unlock: bool = False) -> None:
         json.dumps(
             {
                 "imports": t_imports, "unlock_key": t_key, "first_paint": first_paint,
+                "prepare": t_prepare, "all_pages": all_pages,
                 "rows": rows, "keystrokes": keystrokes, "keystroke_cpu": keystroke_cpu,
                 "sorts": sorts, "scroll": scroll, "rss_mib": rss, "load": os.getloadavg()[0],
             }
@@ -163,10 +190,15 @@ def run() -> list[Figure]:
     note = f"{result['rows']:,} rows in the signed-in member's caseload of {PATIENTS:,} patients"
     load = f"host load average {result['load']:.1f} on {os.cpu_count()} CPUs"
     return [
-        Figure("caseload: unlock -> first painted caseload", result["first_paint"], "s", 1.0,
-               note=f"{note}; includes {result['unlock_key']:.2f} s key unwrap (scrypt)"),
+        Figure("caseload: passphrase submitted -> first painted caseload", result["first_paint"],
+               "s", 1.0,
+               note=f"{note}; includes {result['unlock_key']:.2f} s unlock (scrypt + open)"),
         Figure("caseload: first paint after the key is unwrapped",
                result["first_paint"] - result["unlock_key"], "s", 1.0),
+        Figure("caseload: unlock -> every page of the window built", result["all_pages"], "s",
+               note="the other pages are built one per event-loop turn after the first paint"),
+        Figure("caseload: imported while the passphrase is typed", result["prepare"], "s",
+               note="WarmUp, before Unlock is pressed (not in the unlock figures)"),
         Figure("caseload: unlock from the OS keyring -> first painted caseload",
                via_keyring["first_paint"], "s", 1.0,
                note=f"key from keyring {via_keyring['unlock_key']:.2f} s"),
