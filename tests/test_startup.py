@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from int_desk.app.caseload_page import CaseloadPage
 from int_desk.app.main import make_context, show_main_window
-from int_desk.app.main_window import MainWindow, _page_class
+from int_desk.app.main_window import MainWindow, _page_class, entry_from_source, page_entry
 from int_desk.app.pages import PAGES
 from int_desk.app.startup import WarmUp, warm_modules
 from int_desk.app.unlock_dialog import UnlockDialog
@@ -84,3 +84,10 @@ def test_a_page_not_built_yet_opens_when_asked_for(qtbot: QtBot, demo_dir: Path)
     last = PAGES[-1].partition(":")[2]
     assert type(window.pages[last]).__name__ == last and not window._pending
     window.close()
+
+
+def test_navigation_titles_read_from_source_match_the_page_classes() -> None:
+    for spec in PAGES:
+        cls = _page_class(spec)
+        assert entry_from_source(spec) == (cls.title, cls.shortcut), spec
+        assert page_entry(spec) == (cls.title, cls.shortcut)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import logging
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -70,6 +74,46 @@ def _page_class(spec: str) -> type[QWidget]:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
+def page_entry(spec: str) -> tuple[str, str | None]:
+    """(title, shortcut) of a page, without importing its module when it is not imported yet,
+    so the navigation lists every page while their modules wait until after the first paint
+    (a page's imports, e.g. reportlab, can take longer than the rest of start-up)."""
+    module, _, name = spec.partition(":")
+    if module not in sys.modules:
+        found = entry_from_source(spec)
+        if found is not None:
+            return found
+    cls = _page_class(spec)
+    return getattr(cls, "title", name), getattr(cls, "shortcut", None)
+
+
+def entry_from_source(spec: str) -> tuple[str, str | None] | None:
+    """The class's literal ``title = "..."`` and ``shortcut = "..."`` read from its source;
+    None when the source is not at hand (a frozen build) or the title is not a literal."""
+    module, _, name = spec.partition(":")
+    try:
+        found = importlib.util.find_spec(module)
+        origin = found.origin if found else None
+        if not origin or not origin.endswith(".py"):
+            return None
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, ImportError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            values = {
+                target.id: stmt.value.value
+                for stmt in node.body
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+                for target in stmt.targets
+                if isinstance(target, ast.Name)
+            }
+            title, shortcut = values.get("title"), values.get("shortcut")
+            if isinstance(title, str):
+                return title, shortcut if isinstance(shortcut, str) else None
+    return None
+
+
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -79,7 +123,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("INT Desk")
         self.pages: dict[str, QWidget] = _Pages(self.build_pending_pages)
         self._entries: dict[str, tuple[int, str]] = {}  # page key -> (navigation row, title)
-        self._pending: list[tuple[type[QWidget], QWidget]] = []  # (class, placeholder)
+        self._pending: list[tuple[str, QWidget]] = []  # ("module:Class", placeholder)
         self._building = False
         self.identity_label = QLabel(f"Signed in: {ctx.actor.name} ({ctx.actor.role.label})")
         self.identity_label.setAccessibleName("Signed-in team member")
@@ -87,20 +131,20 @@ class MainWindow(QMainWindow):
         # The first page is built now; the others once it has shown its first result (or on
         # first use), so the first page paints without waiting for them or their queries.
         for i, spec in enumerate(PAGES):
-            cls = _page_class(spec)
             if i == 0:
-                self._install(cls(ctx, self))
+                self._install(_page_class(spec)(ctx, self))
             else:
                 placeholder = QWidget()
-                self._add_entry(cls.__name__, cls, placeholder)
-                self._pending.append((cls, placeholder))
+                title, shortcut = page_entry(spec)
+                self._add_entry(spec.partition(":")[2], title, shortcut, placeholder)
+                self._pending.append((spec, placeholder))
         self.form.navList.currentRowChanged.connect(self._row_changed)
         self.form.navList.setCurrentRow(0)
         first = self.form.pageStack.widget(0)
         ready = getattr(first, "refreshed", None)
         if ready is not None and self._pending:
             ready.connect(self._first_page_ready, Qt.ConnectionType.SingleShotConnection)
-        QTimer.singleShot(PENDING_PAGES_AT_LATEST_MS, self.build_pending_pages)
+        QTimer.singleShot(PENDING_PAGES_AT_LATEST_MS, self, self._build_rest)
         self.form.quitAction.triggered.connect(self.close)
         self.lock_controller = LockController(self, ctx)
         self.form.lockAction.triggered.connect(self.lock_controller.lock)
@@ -123,11 +167,9 @@ class MainWindow(QMainWindow):
     def _install(self, page: QWidget) -> None:
         key = type(page).__name__
         dict.__setitem__(self.pages, key, page)
-        self._add_entry(key, page, page)
+        self._add_entry(key, getattr(page, "title", key), getattr(page, "shortcut", None), page)
 
-    def _add_entry(self, key: str, page: object, widget: QWidget) -> None:
-        title = getattr(page, "title", key)
-        shortcut = getattr(page, "shortcut", None)
+    def _add_entry(self, key: str, title: str, shortcut: str | None, widget: QWidget) -> None:
         item = QListWidgetItem(title)
         item.setToolTip(f"{title} ({shortcut})" if shortcut else title)
         self.form.navList.addItem(item)
@@ -141,24 +183,28 @@ class MainWindow(QMainWindow):
             self.addAction(action)
 
     def _first_page_ready(self, *_args: object) -> None:
-        QTimer.singleShot(0, self._build_next_page)  # after the first page's paint
+        QTimer.singleShot(0, self, self._build_next_page)  # after the first page's paint
 
     def _build_next_page(self) -> None:
         """One pending page per event-loop turn, so input is handled between them."""
-        if self._pending and not self._building:
+        if self._pending and not self._building and self.isVisible():
             self._build(*self._pending.pop(0))
             if self._pending:
-                QTimer.singleShot(0, self._build_next_page)
+                QTimer.singleShot(0, self, self._build_next_page)
+
+    def _build_rest(self) -> None:
+        if self.isVisible():  # not for a window closed meanwhile (its store is closed)
+            self.build_pending_pages()
 
     def build_pending_pages(self) -> None:
         """Build every page not built yet (reading ``pages`` or opening one does this)."""
         while self._pending and not self._building:
             self._build(*self._pending.pop(0))
 
-    def _build(self, cls: type[QWidget], placeholder: QWidget) -> None:
+    def _build(self, spec: str, placeholder: QWidget) -> None:
         self._building = True
         try:
-            page = cls(self.ctx, self)  # type: ignore[call-arg]
+            page = _page_class(spec)(self.ctx, self)  # type: ignore[call-arg]
         finally:
             self._building = False
         stack = self.form.pageStack
