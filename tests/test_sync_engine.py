@@ -63,6 +63,17 @@ def _pending(ws: Workspace) -> int:
         return local.pending_count(s)
 
 
+def test_first_download_progress_has_an_end(sqlite_endpoint: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[int, int]] = []
+    a = laptops(sqlite_endpoint, "a")
+    first = engine(a, progress=lambda stage, done, total: (
+        seen.append((done, total)) if stage == "download" else None
+    )).run()  # fmt: skip
+    assert first.ok and seen
+    assert {total for _done, total in seen} == {first.pulled}  # a bar with a known end
+    assert seen[-1] == (first.pulled, first.pulled) and first.pulled > 0
+
+
 def test_two_clients_edit_offline_and_converge(endpoint: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a, b = laptops(endpoint, "a"), laptops(endpoint, "b")
     first = sync(a)

@@ -259,7 +259,8 @@ def initial_sync(ws: Workspace, endpoint: EndpointInfo, token: str, progress: Pr
 
     def on_progress(stage: str, done: int, total: int) -> None:
         label = STAGES.get(stage, stage.capitalize())
-        progress(done, total, f"{label}: {done:,} received" if total == 0 else label)
+        count = f"{done:,} of {total:,}" if total else f"{done:,} received"
+        progress(done, total, f"{label}: {count}" if stage == "download" or not total else label)
 
     result = client.SyncEngine(ws, endpoint.url, token, progress=on_progress).run()
     if not result.ok:

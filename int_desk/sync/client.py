@@ -289,6 +289,15 @@ class SyncEngine:
                 f"The sync server refused the download: {exc.detail}", SyncErrorKind.PROTOCOL
             ) from None
 
+    def _expected_rows(self) -> int:
+        """How many rows a full download brings (the server's live counts), for a progress bar
+        with an end; 0 (no end shown) when the server cannot say."""
+        try:
+            counts = self._call("GET", "/v1/verify")["entities"]
+            return sum(int(v["count"]) for v in counts.values())
+        except (_Refused, KeyError, TypeError, ValueError, AttributeError):
+            return 0  # (a server that cannot be reached fails the download just the same)
+
     def _download(self, force: bool = False) -> None:
         """Full (re-)download of the scope, resumable page by page; the outbox is kept."""
         with local.apply_session(self.ws) as s:
@@ -300,6 +309,7 @@ class SyncEngine:
                 after = ""
         self.result.redownloaded = True
         limit = max(self.pull_page, P.MAX_PULL_PAGE)
+        total = self._expected_rows()
 
         def body_for(position: str) -> dict[str, Any]:
             return {"full": True, "limit": limit, **({"after": position} if position else {})}
@@ -333,7 +343,7 @@ class SyncEngine:
                         local.set_state(s, local.REDOWNLOAD, None)
                 self.result.pulled += applied
                 self.result.skipped += skipped
-                self.progress("download", self.result.pulled, 0)
+                self.progress("download", min(self.result.pulled, total), total)
                 if not page.get("has_more"):
                     break
         # Changes made on the server while we downloaded.
