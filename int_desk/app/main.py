@@ -66,11 +66,14 @@ def open_workspace(directory: Path, hint: str = "") -> Workspace | None:
         return Workspace.open(directory)
     except KeyUnavailable:
         pass
-    from int_desk.app.startup import WarmUp
+    from int_desk.app.startup import DEMO_ENDPOINT_MODULES, QT_FREE_MODULES, WarmUp
     from int_desk.app.unlock_dialog import UnlockDialog
 
     dialog = UnlockDialog(directory, hint=hint)
-    WarmUp(dialog).start()  # import the window's modules while the passphrase is typed
+    background = list(QT_FREE_MODULES)
+    if Path(directory) == paths.default_workspace():  # run_app starts its local endpoint
+        background += DEMO_ENDPOINT_MODULES
+    WarmUp(dialog, background=background).start()  # imports while the passphrase is typed
     if dialog.exec() and dialog.workspace is not None:
         return dialog.workspace
     return None

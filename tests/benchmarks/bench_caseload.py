@@ -198,7 +198,8 @@ def run() -> list[Figure]:
         Figure("caseload: unlock -> every page of the window built", result["all_pages"], "s",
                note="the other pages are built one per event-loop turn after the first paint"),
         Figure("caseload: imported while the passphrase is typed", result["prepare"], "s",
-               note="WarmUp, before Unlock is pressed (not in the unlock figures)"),
+               note="WarmUp (window modules on the GUI thread, Qt-free ones on a thread), "
+               "before Unlock is pressed; not in the unlock figures"),
         Figure("caseload: unlock from the OS keyring -> first painted caseload",
                via_keyring["first_paint"], "s", 1.0,
                note=f"key from keyring {via_keyring['unlock_key']:.2f} s"),
