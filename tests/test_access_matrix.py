@@ -306,3 +306,50 @@ def test_caseload_list_shows_a_vcse_worker_only_people_referred_to_them(
     vcse_rows = listed(vcse)
     assert vcse_rows and vcse_rows <= referred
     assert len(listed(coordinator)) > 3 * len(vcse_rows)
+
+
+def test_a_vcse_worker_sees_and_settles_conflicts_on_their_own_tasks_only(
+    demo_ws: Workspace,
+) -> None:
+    from datetime import UTC, datetime
+
+    from int_desk.services import sync_conflicts
+    from int_desk.store.sync_tables import SyncConflict
+
+    with demo_ws.session() as s:
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        pid = patient_in_scope(s, vcse)
+        task = Task(patient_id=pid, description="Befriending call", owner_member_id=vcse.member_id)
+        s.add(task)
+        s.flush()
+        now = datetime.now(UTC)
+        for entity, eid, field in (("task", task.id, "description"), ("patient", pid, "phone")):
+            s.add(
+                SyncConflict(
+                    id=uuid.uuid4(), entity=entity, entity_id=eid, patient_id=pid, field=field,
+                    local_value="mine", local_by=vcse.member_id, local_at=now,
+                    remote_value="theirs", remote_by="A colleague", remote_at=now.isoformat(),
+                    status="open",
+                )
+            )  # fmt: skip
+    with demo_ws.session() as s:
+        views = {c.entity: c for c in sync_conflicts.list_conflicts(session=s, actor=vcse)}
+    assert set(views) == {"task", "patient"}  # listed, not "not permitted"
+    with demo_ws.session() as s:
+        sync_conflicts.resolve_conflict(
+            session=s, actor=vcse, conflict_id=views["task"].id, choice="local"
+        )
+    with pytest.raises(PermissionDenied), demo_ws.session() as s:
+        sync_conflicts.resolve_conflict(
+            session=s, actor=vcse, conflict_id=views["patient"].id, choice="local"
+        )
+    with demo_ws.session() as s:
+        assert s.get(Task, views["task"].entity_id).description == "mine"
+        assert s.get(Patient, pid).phone != "mine"
+        denied = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.actor_id == vcse.member_id,
+                AuditEvent.detail == "denied:edit_patient",
+            )
+        ).all()
+        assert denied  # the refusal is on the audit trail

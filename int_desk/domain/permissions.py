@@ -93,6 +93,28 @@ CLINICAL_FIELDS: dict[str, tuple[str, ...]] = {
 """Clinical fields per table: blanked for roles without VIEW_CLINICAL (in the desktop services
 and in what the central endpoint sends), and never written by them."""
 
+WRITE_PERMISSIONS: dict[str, Permission] = {
+    "patient": Permission.EDIT_PATIENT,
+    "flag": Permission.EDIT_PATIENT,
+    "cohort_membership": Permission.EDIT_PATIENT,
+    "care_team_participant": Permission.EDIT_PATIENT,
+    "health_event": Permission.EDIT_PATIENT,
+    "cohort": Permission.IMPORT_COHORT,
+    "care_plan": Permission.EDIT_CARE_PLAN,
+    "goal": Permission.EDIT_CARE_PLAN,
+    "plan_action": Permission.EDIT_CARE_PLAN,
+    "task": Permission.MANAGE_TASKS,
+    "contact": Permission.ADD_CONTACT,
+    "referral": Permission.REFER,
+    "escalation": Permission.ESCALATE,
+    "huddle": Permission.RUN_HUDDLE,
+    "huddle_attendee": Permission.RUN_HUDDLE,
+    "huddle_item": Permission.RUN_HUDDLE,
+    "team_membership": Permission.MANAGE_MEMBERS,
+    "saved_view": Permission.VIEW_CASELOAD,
+}
+"""The permission a write to each synced entity needs (reads follow team scope)."""
+
 # --- team grants --------------------------------------------------------------------------------
 
 ROLE_GRANTS_KEY = "role_permissions"

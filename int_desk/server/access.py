@@ -23,6 +23,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.permissions import (
     ACTION_LABELS,
     REFERRED_ONLY_ROLES,
+    WRITE_PERMISSIONS,
     Permission,
     allowed,
     grants_from_configs,
@@ -31,27 +32,6 @@ from int_desk.domain.vocab import CarePlanStatus, EscalationStatus, Role
 from int_desk.server.models import Record, ServerUser
 
 P = Permission
-ENTITY_PERMISSIONS: dict[str, Permission] = {
-    "patient": P.EDIT_PATIENT,
-    "flag": P.EDIT_PATIENT,
-    "cohort_membership": P.EDIT_PATIENT,
-    "care_team_participant": P.EDIT_PATIENT,
-    "health_event": P.EDIT_PATIENT,
-    "cohort": P.IMPORT_COHORT,
-    "care_plan": P.EDIT_CARE_PLAN,
-    "goal": P.EDIT_CARE_PLAN,
-    "plan_action": P.EDIT_CARE_PLAN,
-    "task": P.MANAGE_TASKS,
-    "contact": P.ADD_CONTACT,
-    "referral": P.REFER,
-    "escalation": P.ESCALATE,
-    "huddle": P.RUN_HUDDLE,
-    "huddle_attendee": P.RUN_HUDDLE,
-    "huddle_item": P.RUN_HUDDLE,
-    "team_membership": P.MANAGE_MEMBERS,
-    "saved_view": P.VIEW_CASELOAD,
-}
-"""The permission a write to each synced entity needs (reads follow team scope)."""
 
 
 def needed(entity: str, fields: dict[str, Any], current: dict[str, Any] | None) -> Permission:
@@ -67,7 +47,7 @@ def needed(entity: str, fields: dict[str, Any], current: dict[str, Any] | None) 
             return P.OVERRIDE_CONSENT
     if entity == "escalation" and fields.get("status") == EscalationStatus.RESOLVED.value:
         return P.RESOLVE_ESCALATION
-    return ENTITY_PERMISSIONS.get(entity, P.MANAGE_MEMBERS)
+    return WRITE_PERMISSIONS.get(entity, P.MANAGE_MEMBERS)
 
 
 def _record_data(session: Session, entity: str, record_id: Any) -> dict[str, Any] | None:

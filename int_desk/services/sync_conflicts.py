@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
-from int_desk.domain.permissions import Permission, require
+from int_desk.domain.permissions import WRITE_PERMISSIONS, Permission
 from int_desk.domain.vocab import AuditAction
+from int_desk.services import access
 from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import Member, Patient
@@ -27,7 +28,6 @@ from int_desk.store.sync_tables import SyncConflict, SyncOutbox
 from int_desk.sync import schema
 
 CHOICES = ("local", "remote", "custom")
-_PLAN_ENTITIES = frozenset({"care_plan", "goal", "plan_action"})
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def list_conflicts(
     *, session: Session, actor: Actor, include_resolved: bool = False
 ) -> list[ConflictView]:
     """Open conflicts, oldest first (resolved ones too when asked)."""
-    require(actor, Permission.VIEW_CASELOAD)
+    access.require_patient_view(session, actor)  # a VCSE worker too: their own edits' conflicts
     q = select(SyncConflict).order_by(SyncConflict.detected_at, SyncConflict.field)
     if not include_resolved:
         q = q.where(SyncConflict.status == "open")
@@ -128,9 +128,11 @@ def resolve_conflict(
         raise NotFound("That conflict no longer exists.")
     if conflict.status != "open":
         raise ValidationError("That conflict was already resolved.", "choice")
-    require(
+    access.require(  # the permission the endpoint asks of the same write
+        session,
         actor,
-        Permission.EDIT_CARE_PLAN if conflict.entity in _PLAN_ENTITIES else Permission.EDIT_PATIENT,
+        WRITE_PERMISSIONS.get(conflict.entity, Permission.EDIT_PATIENT),
+        patient_id=conflict.patient_id,
     )
     entity = schema.ENTITIES.get(conflict.entity)
     if entity is None:
