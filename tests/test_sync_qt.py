@@ -80,10 +80,8 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
     ws.close()
 
 
-def test_a_person_resolves_a_conflict_in_the_inbox(
-    qtbot, sqlite_endpoint: Endpoint, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    ep = sqlite_endpoint
+def _same_field_edited_on_two_laptops(ep: Endpoint, tmp_path: Path) -> tuple:
+    """Laptops A and B change one patient's carer needs offline; A has synced, B not yet."""
     a = laptop(tmp_path / "a", ep, "a", PASSPHRASE)
     b = laptop(tmp_path / "b", ep, "b", PASSPHRASE)
     sync(a), sync(b)
@@ -93,6 +91,14 @@ def test_a_person_resolves_a_conflict_in_the_inbox(
     with b.session() as s:
         s.get(m.Patient, pid).carer_needs = "Carer works nights (from B)"
     sync(a)
+    return a, b, pid
+
+
+def test_a_person_resolves_a_conflict_in_the_inbox(
+    qtbot, sqlite_endpoint: Endpoint, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    ep = sqlite_endpoint
+    a, b, pid = _same_field_edited_on_two_laptops(ep, tmp_path)
     assert sync(b).conflicts == 1
 
     ctx = _ctx(b, ep, "b", tmp_path)
@@ -129,15 +135,7 @@ def test_status_bar_and_navigation_point_to_an_open_conflict(
     from int_desk.app.main_window import MainWindow
 
     ep = sqlite_endpoint
-    a = laptop(tmp_path / "a", ep, "a", PASSPHRASE)
-    b = laptop(tmp_path / "b", ep, "b", PASSPHRASE)
-    sync(a), sync(b)
-    with a.session() as s:
-        pid = s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
-        s.get(m.Patient, pid).carer_needs = "Carer needs respite (from A)"
-    with b.session() as s:
-        s.get(m.Patient, pid).carer_needs = "Carer works nights (from B)"
-    sync(a)
+    a, b, pid = _same_field_edited_on_two_laptops(ep, tmp_path)
 
     ctx = _ctx(b, ep, "b", tmp_path)
     window = MainWindow(ctx)  # its first sync finds the conflict
