@@ -136,6 +136,43 @@ def test_esc_during_the_first_download_does_not_break_it(
     assert "Downloaded" in f.syncStatusLabel.text()
 
 
+def test_the_first_download_can_be_stopped_and_retried(
+    qtbot: QtBot, sqlite_endpoint: Endpoint, tmp_path: Path
+) -> None:
+    from int_desk.app.first_run import FirstRunDialog
+    from int_desk.app.main import settings
+    from int_desk.settings_schema import Preferences
+
+    dialog = FirstRunDialog(Preferences(settings()))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    f = dialog.form
+    f.connectButton.click()
+    f.endpointEdit.setText(sqlite_endpoint.url)
+    f.tokenEdit.setText(sqlite_endpoint.tokens["c"])
+    f.checkButton.click()
+    qtbot.waitUntil(f.connectNextButton.isEnabled, timeout=10_000)
+    f.connectNextButton.click()
+    f.locationEdit.setText(str(tmp_path / "new-laptop"))
+    f.passphraseEdit.setText(PASSPHRASE + " strong 42")
+    f.confirmEdit.setText(PASSPHRASE + " strong 42")
+    sqlite_endpoint.fault("/v1/pull", "delay_after", seconds=2)  # a slow first page
+    f.createWorkspaceButton.click()
+    qtbot.waitUntil(lambda: dialog.current_page() == FirstRunDialog.SYNC, timeout=30_000)
+    assert f.syncStopButton.isVisible() and f.syncStopButton.isEnabled()
+    f.syncStopButton.click()
+    assert not f.syncStopButton.isEnabled()
+    qtbot.waitUntil(f.syncErrorLabel.isVisible, timeout=30_000)
+    assert "Download stopped" in f.syncErrorLabel.text()
+    assert "kept" in f.syncErrorLabel.text()
+    assert f.syncRetryButton.isVisible() and not f.finishButton.isEnabled()
+    assert not f.syncStopButton.isVisible()
+    f.syncRetryButton.click()  # continues, and this time finishes
+    qtbot.waitUntil(f.finishButton.isEnabled, timeout=60_000)
+    assert not f.syncErrorLabel.isVisible(), f.syncErrorLabel.text()
+    assert "Downloaded" in f.syncStatusLabel.text()
+
+
 def test_the_sync_every_setting_is_used_from_the_start(
     qtbot: QtBot, demo_ws: Workspace, tmp_path: Path
 ) -> None:

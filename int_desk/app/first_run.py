@@ -13,6 +13,7 @@ build, network) runs on the task runner; buttons are disabled while it runs.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class FirstRunDialog(QDialog):
         self.tasks = TaskRunner(self)
         self._busy = False
         self._syncing = False  # the first download runs on a worker and uses the workspace
+        self._cancel_sync: threading.Event | None = None
         self._mode = "create"  # or "connect": the create page then only asks for a passphrase
         self._progress = _Progress(self)
         self._progress.changed.connect(self._on_sync_progress)
@@ -133,6 +135,7 @@ class FirstRunDialog(QDialog):
         f.connectNextButton.clicked.connect(lambda: self._enter_create("connect"))
         f.syncRetryButton.clicked.connect(self._start_sync)
         f.finishButton.clicked.connect(self.accept)
+        f.syncStopButton.clicked.connect(self._stop_sync)
 
     # --- navigation ---------------------------------------------------------------------------
 
@@ -356,6 +359,7 @@ class FirstRunDialog(QDialog):
         assert self.workspace is not None and self.endpoint is not None
         f.syncErrorLabel.hide()
         f.syncRetryButton.hide()
+        f.syncStopButton.hide()
         f.finishButton.setEnabled(False)
         if not setup.sync_engine_available():
             f.syncProgress.setRange(0, 1)
@@ -370,8 +374,11 @@ class FirstRunDialog(QDialog):
         progress = self._progress.changed.emit
         f.syncProgress.setRange(0, 0)  # busy until the first count arrives
         self._syncing = True
+        cancel = self._cancel_sync = threading.Event()
+        f.syncStopButton.setEnabled(True)
+        f.syncStopButton.show()
         self.tasks.run(
-            lambda: setup.initial_sync(ws, endpoint, token, progress),
+            lambda: setup.initial_sync(ws, endpoint, token, progress, cancel),
             self._synced,
             self._sync_failed,
         )
@@ -384,9 +391,17 @@ class FirstRunDialog(QDialog):
         if message:
             self.form.syncStatusLabel.setText(message)
 
+    def _stop_sync(self) -> None:
+        """Stop the first download between pages; what has arrived stays, Retry continues."""
+        if self._syncing and self._cancel_sync is not None:
+            self._cancel_sync.set()
+            self.form.syncStopButton.setEnabled(False)
+            self.form.syncStatusLabel.setText("Stopping after the part being received...")
+
     def _synced(self, summary: Any) -> None:
         self._syncing = False
         f = self.form
+        f.syncStopButton.hide()
         f.syncProgress.setRange(0, 1)
         f.syncProgress.setValue(1)
         f.syncTitle.setText("Your team's records are on this computer")
@@ -403,11 +418,18 @@ class FirstRunDialog(QDialog):
     def _sync_failed(self, exc: BaseException) -> None:
         self._syncing = False
         f = self.form
+        f.syncStopButton.hide()
         f.syncProgress.setRange(0, 1)
         f.syncProgress.setValue(0)
-        f.syncErrorLabel.setText(
-            f"The download stopped: {describe(exc)} Your workspace is safe; try again."
-        )
+        if self._cancel_sync is not None and self._cancel_sync.is_set():
+            f.syncErrorLabel.setText(
+                "Download stopped. What has arrived is kept on this computer; "
+                "Retry continues from there."
+            )
+        else:
+            f.syncErrorLabel.setText(
+                f"The download stopped: {describe(exc)} Your workspace is safe; try again."
+            )
         f.syncErrorLabel.show()
         f.syncRetryButton.show()
 
@@ -432,7 +454,8 @@ class FirstRunDialog(QDialog):
             # the workspace under the download would break it. Say so instead of ignoring Esc.
             if self._syncing:
                 self.form.syncStatusLabel.setText(
-                    "Please wait for the download to finish. If it stops, you can try again."
+                    "Please wait for the download to finish, or choose Stop download "
+                    "(what has arrived is kept)."
                 )
             return
         if self.workspace is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -246,7 +247,13 @@ STAGES = {
 }
 
 
-def initial_sync(ws: Workspace, endpoint: EndpointInfo, token: str, progress: Progress) -> str:
+def initial_sync(
+    ws: Workspace,
+    endpoint: EndpointInfo,
+    token: str,
+    progress: Progress,
+    cancel: threading.Event | None = None,
+) -> str:
     """Connect ``ws`` to the endpoint, download the team's records, sign the user in.
 
     Returns a one-line summary for the user; raises SyncError when the download fails (the
@@ -262,7 +269,7 @@ def initial_sync(ws: Workspace, endpoint: EndpointInfo, token: str, progress: Pr
         count = f"{done:,} of {total:,}" if total else f"{done:,} received"
         progress(done, total, f"{label}: {count}" if stage == "download" or not total else label)
 
-    result = client.SyncEngine(ws, endpoint.url, token, progress=on_progress).run()
+    result = client.SyncEngine(ws, endpoint.url, token, progress=on_progress, cancel=cancel).run()
     if not result.ok:
         kind = {k.value: k for k in SyncErrorKind}.get(
             result.error_kind or "", SyncErrorKind.SERVER

@@ -376,6 +376,11 @@ class Ui_FirstRunDialog(object):
 
         self.syncButtons = QHBoxLayout()
         self.syncButtons.setObjectName(u"syncButtons")
+        self.syncStopButton = QPushButton(self.syncPage)
+        self.syncStopButton.setObjectName(u"syncStopButton")
+
+        self.syncButtons.addWidget(self.syncStopButton)
+
         self.syncRetryButton = QPushButton(self.syncPage)
         self.syncRetryButton.setObjectName(u"syncRetryButton")
 
@@ -554,6 +559,13 @@ class Ui_FirstRunDialog(object):
 #if QT_CONFIG(accessibility)
         self.syncErrorLabel.setAccessibleName(QCoreApplication.translate("FirstRunDialog", u"Initial sync error", None))
 #endif // QT_CONFIG(accessibility)
+        self.syncStopButton.setText(QCoreApplication.translate("FirstRunDialog", u"&Stop download", None))
+#if QT_CONFIG(accessibility)
+        self.syncStopButton.setAccessibleName(QCoreApplication.translate("FirstRunDialog", u"Stop the download", None))
+#endif // QT_CONFIG(accessibility)
+#if QT_CONFIG(tooltip)
+        self.syncStopButton.setToolTip(QCoreApplication.translate("FirstRunDialog", u"Stops after the part being received; what has arrived is kept and Retry continues from there.", None))
+#endif // QT_CONFIG(tooltip)
         self.syncRetryButton.setText(QCoreApplication.translate("FirstRunDialog", u"&Retry", None))
 #if QT_CONFIG(accessibility)
         self.syncRetryButton.setAccessibleName(QCoreApplication.translate("FirstRunDialog", u"Retry", None))
