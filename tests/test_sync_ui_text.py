@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMainWindow
@@ -102,9 +103,8 @@ def test_the_progress_bar_speaks_in_words(qtbot: QtBot, demo_ws: Workspace, tmp_
     assert "pull" not in controller.bar.text()
 
 
-def test_esc_during_the_first_download_does_not_break_it(
-    qtbot: QtBot, sqlite_endpoint: Endpoint, tmp_path: Path
-) -> None:
+def _first_download_under_way(qtbot: QtBot, sqlite_endpoint: Endpoint, tmp_path: Path) -> Any:
+    """First run's connect path up to its first download, whose first page is slow (2 s)."""
     from int_desk.app.first_run import FirstRunDialog
     from int_desk.app.main import settings
     from int_desk.settings_schema import Preferences
@@ -125,6 +125,14 @@ def test_esc_during_the_first_download_does_not_break_it(
     sqlite_endpoint.fault("/v1/pull", "delay_after", seconds=2)  # a slow first page
     f.createWorkspaceButton.click()
     qtbot.waitUntil(lambda: dialog.current_page() == FirstRunDialog.SYNC, timeout=30_000)
+    return dialog
+
+
+def test_esc_during_the_first_download_does_not_break_it(
+    qtbot: QtBot, sqlite_endpoint: Endpoint, tmp_path: Path
+) -> None:
+    dialog = _first_download_under_way(qtbot, sqlite_endpoint, tmp_path)
+    f = dialog.form
     assert not f.finishButton.isEnabled()
 
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
@@ -139,26 +147,8 @@ def test_esc_during_the_first_download_does_not_break_it(
 def test_the_first_download_can_be_stopped_and_retried(
     qtbot: QtBot, sqlite_endpoint: Endpoint, tmp_path: Path
 ) -> None:
-    from int_desk.app.first_run import FirstRunDialog
-    from int_desk.app.main import settings
-    from int_desk.settings_schema import Preferences
-
-    dialog = FirstRunDialog(Preferences(settings()))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    dialog = _first_download_under_way(qtbot, sqlite_endpoint, tmp_path)
     f = dialog.form
-    f.connectButton.click()
-    f.endpointEdit.setText(sqlite_endpoint.url)
-    f.tokenEdit.setText(sqlite_endpoint.tokens["c"])
-    f.checkButton.click()
-    qtbot.waitUntil(f.connectNextButton.isEnabled, timeout=10_000)
-    f.connectNextButton.click()
-    f.locationEdit.setText(str(tmp_path / "new-laptop"))
-    f.passphraseEdit.setText(PASSPHRASE + " strong 42")
-    f.confirmEdit.setText(PASSPHRASE + " strong 42")
-    sqlite_endpoint.fault("/v1/pull", "delay_after", seconds=2)  # a slow first page
-    f.createWorkspaceButton.click()
-    qtbot.waitUntil(lambda: dialog.current_page() == FirstRunDialog.SYNC, timeout=30_000)
     assert f.syncStopButton.isVisible() and f.syncStopButton.isEnabled()
     f.syncStopButton.click()
     assert not f.syncStopButton.isEnabled()
