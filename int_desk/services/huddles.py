@@ -123,6 +123,25 @@ def _audit(
     )
 
 
+def _add_pending_item(
+    session: Session, actor: Actor, huddle_id: uuid.UUID, cand: Any, position: int
+) -> None:
+    """An agenda candidate as a not-yet-discussed item of the huddle."""
+    item = HuddleItem(
+        huddle_id=huddle_id,
+        patient_id=cand.patient_id,
+        position=position,
+        reasons=cand.reason_texts,
+        status=HuddleItemStatus.PENDING.value,
+        outcome="",
+        decisions="",
+        seconds_spent=0,
+        rolled_over_from_id=cand.rolled_over_from_id,
+    )
+    _stamp(item, actor, new=True)
+    session.add(item)
+
+
 def _stamp(row: Any, actor: Actor, *, new: bool = False) -> None:
     if new:
         row.created_by = actor.member_id
@@ -772,19 +791,7 @@ def plan_huddle(
             count_overflow=False,
         )
         for pos, cand in enumerate(agenda.items):
-            item = HuddleItem(
-                huddle_id=huddle.id,
-                patient_id=cand.patient_id,
-                position=pos,
-                reasons=cand.reason_texts,
-                status=HuddleItemStatus.PENDING.value,
-                outcome="",
-                decisions="",
-                seconds_spent=0,
-                rolled_over_from_id=cand.rolled_over_from_id,
-            )
-            _stamp(item, actor, new=True)
-            session.add(item)
+            _add_pending_item(session, actor, huddle.id, cand, pos)
         count = len(agenda.items)
     session.flush()
     _audit(
@@ -973,19 +980,7 @@ def refresh_agenda(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> i
         if cand.patient_id in known:
             continue
         position += 1
-        item = HuddleItem(
-            huddle_id=huddle.id,
-            patient_id=cand.patient_id,
-            position=position,
-            reasons=cand.reason_texts,
-            status=HuddleItemStatus.PENDING.value,
-            outcome="",
-            decisions="",
-            seconds_spent=0,
-            rolled_over_from_id=cand.rolled_over_from_id,
-        )
-        _stamp(item, actor, new=True)
-        session.add(item)
+        _add_pending_item(session, actor, huddle.id, cand, position)
         added += 1
     session.flush()
     _audit(session, actor, AuditAction.UPDATE, "huddle", huddle.id, f"refreshed added={added}")
