@@ -645,11 +645,9 @@ class CaseloadPage(QWidget):
         self.refresh()
 
     def clear_filters(self) -> None:
-        self._applying = True
-        self.search.clear()
-        self._applying = False
-        self.filters = cl.CaseloadFilter(sort=self.filters.sort, descending=self.filters.descending)
-        self._apply_filters_to_widgets(self.filters)
+        self._set_filters(
+            cl.CaseloadFilter(sort=self.filters.sort, descending=self.filters.descending)
+        )
         self.refresh()
 
     # --- views --------------------------------------------------------------------------------
@@ -744,11 +742,44 @@ class CaseloadPage(QWidget):
                 return
 
     def select_patient(self, patient_id: uuid.UUID) -> None:
-        """Open a person (e.g. from My tasks): clear the search if they are not shown."""
+        """Open a person from another page (My tasks, huddle, audit trail, conflicts): the
+        record pane shows them and the table selects them. A search or filter that hides them
+        is cleared first (and discharged people are included when they are discharged), so
+        the list and the record are always about the same person."""
         self._pending_select = patient_id
         self._select_patient(patient_id)
         if self.current_patient != patient_id:
             self.open_patient(patient_id)
+        shown = replace(self.filters)
+        everyone = cl.CaseloadFilter(sort=shown.sort, descending=shown.descending)
+        actor = self.ctx.actor
+
+        def op(s: Any) -> cl.CaseloadFilter | None:
+            for f in (shown, everyone, replace(everyone, membership="all")):
+                keys = cl.query_keys(session=s, actor=actor, filters=f)
+                if cl.find_key(s, patient_id, keys) is not None:
+                    return f
+            return None  # not on any caseload this member sees
+
+        def done(found: cl.CaseloadFilter | None) -> None:
+            if self._pending_select != patient_id and self.current_patient != patient_id:
+                return  # the user has moved on
+            if found is not None and found != self.filters:
+                self._set_filters(found)
+            self._pending_select = patient_id
+            self.refresh()
+
+        self.ctx.query(op, done, self._failed)
+
+    def _set_filters(self, f: cl.CaseloadFilter) -> None:
+        """Show ``f`` in the filter bar and search box (without a query per widget)."""
+        self._applying = True
+        try:
+            self.search.setText(f.search)
+        finally:
+            self._applying = False
+        self._apply_filters_to_widgets(f)
+        self.filters = f
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         pid = self.model.data(self.model.index(current.row(), 0), PatientIdRole)

@@ -242,6 +242,14 @@ class MainWindow(QMainWindow):
         self.show_page_index(self.form.pageStack.indexOf(page))
         return page
 
+    def open_patient(self, patient_id: Any) -> None:
+        """Open a person from any page (My tasks, huddle, audit trail, conflicts): the caseload
+        shows them selected in its list and their record beside it, never one person in the
+        list and another in the record."""
+        page = self.show_page("CaseloadPage")
+        page.select_patient(patient_id)  # type: ignore[attr-defined]
+        page.table.setFocus()  # type: ignore[attr-defined]
+
     def set_page_badge(self, key: str, badge: str) -> None:
         """Show a count beside a page's name in the navigation, e.g. "Conflicts (2)"."""
         entry = self._entries.get(key)  # a page still to be built has its entry already
