@@ -24,9 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = sub.add_parser("admin", help="manage the sync endpoint's teams, users and device tokens")
     a.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
     asub = a.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
-    t = asub.add_parser("add-team", help="create a team")
+    t = asub.add_parser("add-team", help="create a team (laptops receive it at their next sync)")
     t.add_argument("name")
     t.add_argument("--id", type=uuid.UUID, help="team id (defaults to a new one)")
+    t.add_argument("--place", help="its place, e.g. Oxfordshire (made if new; default: the name)")
+    t.add_argument("--neighbourhood", default="", help="the PCN or neighbourhood it covers")
+    t.add_argument("--phone", help="printed on care plans and the carer copy")
+    t.add_argument("--email", help="printed on care plans and the carer copy")
     t.set_defaults(func=add_team)
     u = asub.add_parser("add-user", help="create a user in one or more teams")
     u.add_argument("name")
@@ -63,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    from int_desk.cli.admin_setup_cmds import register_admin
+
+    register_admin(asub)  # a team's set-up, invitations and devices
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -113,11 +120,20 @@ def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def add_team(args: argparse.Namespace) -> int:
-    from int_desk.server import admin
+    from int_desk.domain.errors import IntDeskError
+    from int_desk.server import directory
 
     with _session(args) as s:
-        team = admin.add_team(s, args.name, args.id)
-        print(f"team {team.name} id={team.id}")
+        if args.id is not None and s.get(directory.Record, ("team", args.id)) is not None:
+            raise IntDeskError(f"A team with id {args.id} already exists.")
+        by = directory.CLI
+        place = directory.place_named(s, args.place or args.neighbourhood or args.name, by)
+        fields = {
+            "name": args.name, "place_id": str(place), "neighbourhood": args.neighbourhood,
+            "phone": args.phone, "email": args.email,
+        }  # fmt: skip
+        team = directory.save(s, "team", args.id, fields, base_version=None, by=by)
+        print(f"team {args.name} id={team.id}")
     return 0
 
 
