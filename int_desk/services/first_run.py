@@ -226,6 +226,47 @@ def probe_endpoint(
     )
 
 
+def looks_like_token(text: str) -> bool:
+    """A device token an administrator handed out (``idt_...``), not an invitation code."""
+    return text.strip().startswith("idt_")
+
+
+def probe_address(url: str, *, timeout: float = 10, cafile: str | None = None) -> EndpointInfo:
+    """Check an endpoint's address and certificate before an invitation code is spent on it."""
+    import httpx
+
+    from int_desk.sync.protocol import PROTOCOL_VERSION
+
+    url = normalise_endpoint(url)
+    certificate = None
+    if url.startswith("https://"):
+        certificate = check_certificate(url, timeout=timeout, cafile=cafile)
+    try:
+        with httpx.Client(
+            base_url=url, timeout=timeout, verify=ssl.create_default_context(cafile=cafile)
+        ) as client:
+            health = client.get("/v1/health")
+    except httpx.HTTPError as exc:
+        raise SyncError(
+            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
+            "online.",
+            SyncErrorKind.NETWORK,
+        ) from None
+    if health.status_code != 200:
+        raise SyncError(
+            f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
+            SyncErrorKind.SERVER,
+        )
+    protocol = int(health.json().get("protocol", 0))
+    if protocol != PROTOCOL_VERSION:
+        raise SyncError(
+            f"This endpoint speaks protocol {protocol}; this INT Desk speaks {PROTOCOL_VERSION}. "
+            "Ask your IT service which version to install.",
+            SyncErrorKind.PROTOCOL,
+        )
+    return EndpointInfo(url=url, user="", teams=(), protocol=protocol, certificate=certificate)
+
+
 def redeem_invitation(
     url: str, code: str, *, label: str = "", timeout: float = 15, cafile: str | None = None
 ) -> tuple[EndpointInfo, str]:
