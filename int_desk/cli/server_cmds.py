@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DB = "int-desk-server.db"
 # Sync clients pause between requests while applying pages; keep their connections open.
@@ -112,11 +115,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+@contextmanager
+def _session(args: argparse.Namespace) -> Iterator[Any]:
+    """One transaction on the endpoint's database; its connections closed afterwards."""
     from int_desk.server import db
 
-    _engine, factory = db.open_db(args.db, pool_size=1)
-    return factory.begin()
+    engine, factory = db.open_db(args.db, pool_size=1)
+    try:
+        with factory.begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def add_team(args: argparse.Namespace) -> int:

@@ -69,7 +69,8 @@ def login_for_member(session: Session, member_id: uuid.UUID) -> ServerUser:
         select(ServerUser).where(ServerUser.member_id == member_id).order_by(ServerUser.created_at)
     )
     if user is None:
-        user = ServerUser(id=uuid.uuid4(), name=f"member-{str(member_id)[:8]}", member_id=member_id)
+        # The whole id: v7 ids made in the same second share their first characters.
+        user = ServerUser(id=uuid.uuid4(), name=f"member-{member_id}", member_id=member_id)
         if hasattr(ServerUser, "kind"):
             user.kind = "person"  # type: ignore[attr-defined]
         session.add(user)

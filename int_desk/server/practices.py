@@ -19,7 +19,6 @@ from int_desk.domain import reference as ref
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import OrganisationKind
-from int_desk.server import directory
 from int_desk.server.models import Record
 from int_desk.sync import protocol as P
 
@@ -40,6 +39,8 @@ def push_awaiting_practice(
     op is something else (the ordinary write rules then decide, and refuse reference data)."""
     if not is_awaiting_practice(op.entity, op.kind, fields):
         return None
+    from int_desk.server import directory  # it builds on engine_ops, which calls this
+
     may = getattr(who, "may", None)
     if may is None or not may(Permission.IMPORT_COHORT):
         return None
