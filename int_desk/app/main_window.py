@@ -151,6 +151,10 @@ class MainWindow(QMainWindow):
                 self._add_entry(spec.partition(":")[2], title, shortcut, placeholder)
                 self._pending.append((spec, placeholder))
         self.form.navList.currentRowChanged.connect(self._row_changed)
+        # Enter (or a double click) on a section moves into it; arrows stay in the list.
+        self.form.navList.itemActivated.connect(
+            lambda item: self.show_page_index(self.form.navList.row(item), focus=True)
+        )
         self.form.navList.setCurrentRow(0)
         first = self.form.pageStack.widget(0)
         ready = getattr(first, "refreshed", None)
@@ -191,7 +195,7 @@ class MainWindow(QMainWindow):
         if shortcut:
             action = QAction(title, self)
             action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(lambda: self.show_page_index(index))
+            action.triggered.connect(lambda: self.show_page_index(index, focus=True))
             self.addAction(action)
 
     def _first_page_ready(self, *_args: object) -> None:
@@ -234,8 +238,29 @@ class MainWindow(QMainWindow):
             self.build_pending_pages()
         self.form.pageStack.setCurrentIndex(row)
 
-    def show_page_index(self, index: int) -> None:
+    def show_page_index(self, index: int, focus: bool = False) -> None:
+        """Show a page; ``focus`` moves the keyboard focus into it (Ctrl+1..n, Enter in the
+        navigation), so the page's own shortcuts (e.g. Ctrl+N on the huddle) work at once."""
         self.form.navList.setCurrentRow(index)
+        if focus:
+            self.focus_page(self.form.pageStack.widget(index))
+
+    def focus_page(self, page: QWidget | None) -> None:
+        """Focus the page's main control (its ``focus_target()``), else its first control."""
+        if page is None:
+            return
+        chooser = getattr(page, "focus_target", None)
+        target = chooser() if callable(chooser) else None
+        if target is None or not target.isVisible() or not target.isEnabled():
+            target = page.nextInFocusChain()  # the first control in tab order
+            while target is not page and not (
+                page.isAncestorOf(target)
+                and target.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and target.isVisible()
+                and target.isEnabled()
+            ):
+                target = target.nextInFocusChain()
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
