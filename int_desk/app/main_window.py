@@ -19,6 +19,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.forms.main_window import Ui_MainWindow
 from int_desk.app.lock import LockController  # auto-lock, Ctrl+L, OS lock/suspend
 from int_desk.app.pages import PAGES
+from int_desk.domain.permissions import Permission, allowed
 
 log = logging.getLogger(__name__)
 PENDING_PAGES_AT_LATEST_MS = 3000  # if the first page never reports a result
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         from int_desk.app.sync_status import install_sync
 
         self.sync = install_sync(self, ctx)  # on start, after edits, periodic, Sync now
+        self.export_action = self._install_export_action()
         self._restore_geometry()
 
     # --- pages --------------------------------------------------------------------------------
@@ -284,6 +286,26 @@ class MainWindow(QMainWindow):
         self.form.navList.item(row).setText(f"{title} ({badge})" if badge else title)
 
     # --- misc ---------------------------------------------------------------------------------
+
+    def _install_export_action(self) -> QAction:
+        """File > Export care plans for a cohort… (Ctrl+Shift+X), for roles that may export;
+        the dialog (and reportlab) load when it is first used."""
+        action = QAction("E&xport care plans for a cohort…", self)
+        action.setObjectName("exportCohortPlansAction")
+        action.setShortcut(QKeySequence("Ctrl+Shift+X"))
+        action.setVisible(allowed(self.ctx.actor, Permission.EXPORT_PLAN))
+        action.triggered.connect(self.open_cohort_export)
+        menu = self.form.fileMenu
+        first = menu.actions()[0] if menu.actions() else None
+        menu.insertAction(first, action)
+        menu.insertSeparator(first)
+        return action
+
+    def open_cohort_export(self) -> None:
+        from int_desk.app.care_plan_batch_export import CohortExportDialog
+
+        self.export_dialog = CohortExportDialog(self.ctx, self)
+        self.export_dialog.open()
 
     def _about(self) -> None:
         from int_desk.app.about import show_about
