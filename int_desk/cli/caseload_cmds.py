@@ -68,6 +68,7 @@ def _record(r: cl.CaseloadRow, today: date) -> dict[str, object]:
     return {
         "name": r.display_name,
         "nhs_number": r.nhs_display,
+        "date_of_birth": r.date_of_birth.isoformat(),  # name + DOB: never an ambiguous row
         "age": r.age(today),
         "cohorts": r.cohorts,
         "priority": r.priority.value,
@@ -105,9 +106,9 @@ def run_caseload(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=1, ensure_ascii=False)
         print()
     elif args.format == "csv":
-        keys = ["name", "nhs_number", "age", "cohorts", "priority", "lead_professional",
-                "last_contact", "next_review_due", "care_plan", "open_tasks", "flags",
-                "attention"]  # fmt: skip
+        keys = ["name", "nhs_number", "date_of_birth", "age", "cohorts", "priority",
+                "lead_professional", "last_contact", "next_review_due", "care_plan",
+                "open_tasks", "flags", "attention"]  # fmt: skip
         w = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
         w.writeheader()
         w.writerows(records)
@@ -118,7 +119,8 @@ def run_caseload(args: argparse.Namespace) -> int:
 
 
 def _print_table(records: list[dict[str, object]]) -> None:
-    cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12), ("age", "Age", 3),
+    cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12),
+            ("date_of_birth", "Born", 10), ("age", "Age", 3),
             ("cohorts", "Cohort(s)", 16), ("priority", "Priority", 8),
             ("lead_professional", "Lead", 18), ("last_contact", "Last contact", 12),
             ("next_review_due", "Review due", 10), ("care_plan", "Care plan", 14),
