@@ -161,6 +161,8 @@ RULES: dict[str, EntityRule] = {
         place_id=ANY,
         neighbourhood=ANY,
         huddle_kind=F(values=_vocab(HuddleKind)),
+        phone=ANY,
+        email=ANY,
         config=ANY,
     ),  # fmt: skip
     "team_membership": _entity(
