@@ -1,7 +1,7 @@
 """login kinds (person | integration), device-token expiry, the endpoint's audit of refusals
 
-Revision ID: s0002_login_kinds_audit_expiry
-Revises: s0001_server_initial
+Revision ID: s0003_login_kinds_audit_expiry
+Revises: s0002_fhir_audit_practice
 
 Existing logins become persons (a login without a member then has no access: fail closed;
 re-create a feed with ``int-desk admin add-integration``). Existing tokens get the default
@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "s0002_login_kinds_audit_expiry"
-down_revision: str | None = "s0001_server_initial"
+revision: str = "s0003_login_kinds_audit_expiry"
+down_revision: str | None = "s0002_fhir_audit_practice"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
