@@ -714,6 +714,10 @@ class CaseloadPage(QWidget):
 
     # --- selection and navigation -------------------------------------------------------------
 
+    def focus_target(self) -> QWidget:
+        """Where Ctrl+1 puts the focus: the list when it shows anyone, else the search."""
+        return self.table if self.model.rowCount() else self.search
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
