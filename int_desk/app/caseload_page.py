@@ -714,6 +714,10 @@ class CaseloadPage(QWidget):
 
     # --- selection and navigation -------------------------------------------------------------
 
+    def focus_target(self) -> QWidget:
+        """Where Ctrl+1 puts the focus: the list when it shows anyone, else the search."""
+        return self.table if self.model.rowCount() else self.search
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
@@ -962,24 +966,36 @@ class PatientPane(QWidget):
             "Save contact",
         )  # fmt: skip
 
-    def _member_choices(self) -> list[tuple[Any, str]]:
+    def _member_choices(self, lead: uuid.UUID | None = None) -> list[tuple[Any, str]]:
+        """Team members to choose from; the person's named lead professional says so."""
         choices = self.page.choices
         leads = choices.leads if choices else []
-        return [(c.id, c.label) for c in leads]
+        lead_hex = lead.hex if lead else None
+        return [
+            (c.id, f"{c.label} (named lead professional)" if c.id == lead_hex else c.label)
+            for c in leads
+        ]
+
+    def _lead(self) -> uuid.UUID | None:
+        """The named lead professional of the person shown (their first active cohort's)."""
+        r = self._record()
+        leads = [m.lead_member_id for m in (r.active_memberships if r else []) if m.lead_member_id]
+        return leads[0] if leads else None
 
     def allocate_task(self) -> None:
         choices = self.page.choices
         teams = [(t.id, t.label) for t in (choices.teams if choices else [])]
+        lead = self._lead()
         self._open(
-            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date.",
+            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
+            "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
             [Field("description", "Task *", "line"),
              Field("due_on", "Due *", "date", default=date.today() + timedelta(days=7),
                    min_date=date.today()),
-             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams,
-                   default=teams[0][0] if len(teams) == 1 else None),
+             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
              Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
-             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(),
-                   aliases=("owner",)),
+             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
+                   default=lead.hex if lead else None, aliases=("owner",)),
              Field("kind", "Kind", "choice", [(TaskKind.TASK.value, "Task"),
                                               (TaskKind.HOME_VISIT.value, "Planned home visit")])],
             lambda s, a, pid, v: pa.allocate_task(session=s, actor=a, patient_id=pid, **v),
@@ -989,7 +1005,9 @@ class PatientPane(QWidget):
     def refer(self) -> None:
         self._open(
             "Refer", "Refer to one of the four pillars or a partner service.",
-            [Field("service", "Service", "choice", [(x.value, x.label) for x in ReferralService]),
+            [Field("service", "Service *", "choice",
+                   [(None, "Choose a service…")] + [(x.value, x.label) for x in ReferralService],
+                   required=True),
              Field("reason", "Reason *", "text"),
              Field("to_member_id", "To (optional)", "choice", [(None, "—")] + self._member_choices())],
             lambda s, a, pid, v: pa.refer(session=s, actor=a, patient_id=pid, **v),

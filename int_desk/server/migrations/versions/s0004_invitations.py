@@ -1,7 +1,7 @@
 """invitations: one-time codes a team member exchanges for a device token
 
-Revision ID: s0003_invitations
-Revises: s0001_server_initial
+Revision ID: s0004_invitations
+Revises: s0003_login_kinds_audit_expiry
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "s0003_invitations"
-down_revision: str | None = "s0001_server_initial"
+revision: str = "s0004_invitations"
+down_revision: str | None = "s0003_login_kinds_audit_expiry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
