@@ -58,11 +58,16 @@ def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("list-members", "list team members with their roles, teams and organisations", list_members)
     p = add("remove-member", "remove a member: out of every team, devices revoked", remove_member)
     p.add_argument("member", help="name or id")
+    p = add("restore-member", "bring a removed member back, into the given teams", restore_member)
+    p.add_argument("member", help="name or id")
+    p.add_argument("--team", action="append", default=[], help="team name or id (repeatable)")
     p = add("invite", "make a one-time invitation code for a member (shown once)", invite)
     p.add_argument("member", help="name or id")
     p.add_argument("--hours", type=float, default=72.0, help="how long it works (default 72)")
     p.add_argument("--label", default="", help="e.g. the laptop's asset tag")
     add("list-access", "list invitations and devices", list_access)
+    p = add("cancel-invitation", "withdraw an invitation not used yet", cancel_invitation)
+    p.add_argument("invitation_id", type=uuid.UUID)
     p = add("revoke-device", "revoke a device: its next sync is refused", revoke_device)
     p.add_argument("device_id", type=uuid.UUID)
 
@@ -196,6 +201,28 @@ def remove_member(args: argparse.Namespace) -> int:
                 )
         directory.save(s, "member", rec.id, {"active": False}, base_version=None, by=by)
         print(f"removed {data.get('name')}: out of every team, devices revoked")
+    return 0
+
+
+def restore_member(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        rec, data = directory.find_any(s, "member", args.member)
+        directory.save(s, "member", rec.id, {"active": True}, base_version=None, by=by)
+        for team in args.team:
+            team_rec, _ = directory.find(s, "team", team)
+            directory.membership(s, team_rec.id, rec.id, member=True, by=by)
+        print(f"restored {data.get('name')} to {len(args.team)} team(s); invite them again")
+    return 0
+
+
+def cancel_invitation(args: argparse.Namespace) -> int:
+    from int_desk.server import invitations
+
+    _directory, by = _cli()
+    with _session(args) as s:
+        invitations.cancel(s, args.invitation_id, by=by)
+    print(f"withdrew {args.invitation_id}")
     return 0
 
 

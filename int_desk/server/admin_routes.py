@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.errors import ConflictError, IntDeskError, NotFound, ValidationError
 from int_desk.domain.permissions import Permission
-from int_desk.server import directory, invitations
+from int_desk.server import audit, directory, invitations
 from int_desk.sync import protocol as P
 
+REFERENCE_REFUSED = "reference_refused"
 FAILED_JOINS_ALLOWED = 10  # per client address in the window below, then 429
 FAILED_JOIN_WINDOW_S = 600.0
 
@@ -188,6 +189,16 @@ def install(
             return _problem(exc, 404)
         return {"ok": True}
 
+    def refused(found: Any, entity: str, record_id: uuid.UUID | None, exc: Exception) -> None:
+        """A refused change is audited too (its own transaction: the change rolled back)."""
+        field = getattr(exc, "field", None) or ""
+        with factory.begin() as s:
+            audit.record(
+                s, REFERENCE_REFUSED, user_id=found[0].user_id, device_id=found[0].device_id,
+                entity=entity[:40], record_id=record_id,
+                detail=f"{type(exc).__name__} field={field[:40]}",
+            )  # fmt: skip
+
     @app.post("/v1/admin/reference")
     def reference(req: ReferenceRequest, found: Any = Depends(authenticated)) -> Any:
         try:
@@ -197,17 +208,17 @@ def install(
                     by=editor(found, s),
                 )  # fmt: skip
                 return {"id": str(rec.id), "version": rec.version}
-        except directory.StaleEdit as exc:
+        except directory.StaleEdit as exc:  # audited where it was found
             return JSONResponse(
                 {"detail": str(exc), "current": exc.current, "version": exc.version},
                 status_code=409,
             )
-        except ConflictError as exc:
-            return _problem(exc, 409)
-        except NotFound as exc:
-            return _problem(exc, 404)
-        except ValidationError as exc:
-            return _problem(exc)
+        except (ConflictError, NotFound, ValidationError) as exc:
+            refused(found, req.entity, req.id, exc)
+            status = (
+                409 if isinstance(exc, ConflictError) else 404 if isinstance(exc, NotFound) else 422
+            )
+            return _problem(exc, status)
 
     @app.post("/v1/admin/membership")
     def membership(req: MembershipRequest, found: Any = Depends(authenticated)) -> Any:

@@ -121,7 +121,7 @@ def _defaults(entity: str) -> dict[str, Any]:
     return out
 
 
-def _validate(session: Session, entity: str, data: dict[str, Any], rid: uuid.UUID) -> None:
+def _validate(session: Session, entity: str, data: dict[str, Any], rid: uuid.UUID | None) -> None:
     """The workspace's rules on the whole new row, then the wire schema's."""
     if entity == "place":
         data["name"] = ref.name(data.get("name") or "", "place's name", limit=120)
@@ -216,7 +216,9 @@ def save(
         data = {**_defaults(entity), **fields, "created_at": now, "updated_at": now}
         data["created_by"] = data["updated_by"] = str(by.member_id) if by.member_id else None
         data["deleted"] = bool(fields.get("deleted", False))
-        _validate(session, entity, data, rid)
+        _validate(session, entity, data, record_id)  # a new row clashes with every other
+        if session.get(Record, (entity, rid)) is not None:
+            raise ValidationError(f"That {entity.replace('_', ' ')} already exists.", "id")
         scope = _scope(entity, rid, data)
         lock_scopes(session, (scope,))
         version = _Seqs(session).next(scope)
@@ -389,7 +391,15 @@ def user_teams(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 def find(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict]:
-    """A live row by its id, its exact name, or (organisations) its ODS code."""
+    """A live row by its id, its exact name, or (organisations) its ODS code; members only
+    while active (``find_any`` for a removed one)."""
+    rec, data = find_any(session, entity, name_or_id)
+    if entity == "member" and not data.get("active", True):
+        raise NotFound(f"{data.get('name')} has been removed (int-desk admin restore-member).")
+    return rec, data
+
+
+def find_any(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict]:
     text = name_or_id.strip()
     try:
         rec = session.get(Record, (entity, uuid.UUID(text)))
