@@ -216,3 +216,62 @@ def test_import_cohort_command(
                      str(mapped), "--dry-run", "--map", "Id=nhs_number", "--map",
                      "Born=date_of_birth", "--map", "Where=postcode"])  # fmt: skip
     assert code == 0 and "1 unchanged" in capsys.readouterr().out
+
+
+def _one_existing(ws: Workspace) -> Patient:
+    with ws.session() as s:
+        cohort = s.get(Cohort, _cohort(ws))
+        member = s.scalars(
+            select(CohortMembership).where(CohortMembership.cohort_id == cohort.id)
+        ).first()
+        return s.get(Patient, member.patient_id)
+
+
+def test_a_different_date_of_birth_is_a_conflict_never_a_merge(demo_ws: Workspace) -> None:
+    """H-01: the NHS number matches a stored person but the date of birth does not: refused."""
+    p = _one_existing(demo_ws)
+    other_dob = p.date_of_birth.replace(year=p.date_of_birth.year - 1, day=1)
+    header = "NHS Number,Forename,Surname,Date of Birth,Postcode,Risk Score\n"
+    row = f"{p.nhs_number},{p.given_name},{p.family_name},{{dob:%d/%m/%Y}},{p.postcode},0.9\n"
+    before = _counts(demo_ws)
+    preview = _preview(demo_ws, header + row.format(dob=other_dob))
+    [result] = preview.rows
+    assert result.status == ci.REJECTED
+    assert result.problems == ["conflicts with the existing record: date of birth differs"]
+    assert not preview.to_write
+    with demo_ws.session() as s:
+        ci.apply_import(session=s, actor=current_actor(s), preview=preview)
+        assert s.get(Patient, p.id).date_of_birth == p.date_of_birth
+    assert _counts(demo_ws)[:2] == before[:2]
+    # The same row with the stored date of birth is the same person.
+    same = _preview(demo_ws, header + row.format(dob=p.date_of_birth))
+    assert same.rows[0].status in (ci.UPDATE, ci.UNCHANGED), same.report_lines()
+
+
+def test_curly_apostrophes_non_breaking_and_repeated_spaces_still_match(
+    demo_ws: Workspace,
+) -> None:
+    p = _one_existing(demo_ws)
+    with demo_ws.session() as s:
+        s.get(Patient, p.id).family_name = "O'Brien Smith"
+        s.get(Patient, p.id).given_name = "Mary Ann"
+    header = "NHS Number,Forename,Surname,Date of Birth,Postcode\n"
+    typed = f"{p.nhs_number},MARY\u00a0 ANN,O\u2019BRIEN  SMITH,{p.date_of_birth:%d-%b-%Y},{p.postcode}\n"
+    preview = _preview(demo_ws, header + typed)
+    assert preview.rows[0].status != ci.REJECTED, preview.report_lines()
+    other = typed.replace("O\u2019BRIEN", "O\u2019BRYAN")
+    assert _preview(demo_ws, header + other).rows[0].problems == [
+        "conflicts with the existing record: family name differs"
+    ]
+
+
+def test_placeholder_nhs_numbers_are_rejected_with_the_reason(demo_ws: Workspace) -> None:
+    text = (
+        "NHS Number,Forename,Surname,Date of Birth,Postcode,Practice Code\n"
+        "0000000000,Ann,Example,01/02/1940,OX26 1AB,X90000\n"
+        "999 999 9999,Bea,Sample,01/02/1940,OX26 1AB,X90000\n"
+    )
+    preview = _preview(demo_ws, text)
+    assert [r.status for r in preview.rows] == [ci.REJECTED, ci.REJECTED]
+    for r in preview.rows:
+        assert any("a placeholder (one digit repeated)" in p for p in r.problems), r.problems
