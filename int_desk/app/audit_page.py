@@ -242,7 +242,9 @@ class AuditPage(QWidget):
             if len(rows) >= (audit_log.DEFAULT_LIMIT)
             else ""
         )
-        self.status_label.setText(f"{len(rows):,} entries{more}.")
+        self.status_label.setText(
+            f"{len(rows):,} {'entry' if len(rows) == 1 else 'entries'}{more}."
+        )
         self.table.resizeColumnsToContents()
         self.loaded.emit(len(rows))
 

@@ -45,6 +45,7 @@ from int_desk.app.caseload_columns import default_column_widths
 from int_desk.app.caseload_delegate import CaseloadDelegate
 from int_desk.app.caseload_model import CaseloadModel, PatientIdRole
 from int_desk.app.context import AppContext
+from int_desk.app.empty_state import EmptyState, no_caseload_text
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.patient_dialogs import ActionDialog, Field
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
@@ -284,6 +285,7 @@ class CaseloadPage(QWidget):
         t.selectionModel().currentRowChanged.connect(self._current_changed)
         t.doubleClicked.connect(lambda _i: self.pane.browser.setFocus())
         self.table = t
+        self.empty_state = EmptyState(t)  # what to do next when no one is shown
 
     def _shortcuts(self) -> None:
         def add(seq: str, slot: Any, name: str) -> None:
@@ -555,6 +557,8 @@ class CaseloadPage(QWidget):
         self.table.executeDelayedItemsLayout()
         n = len(keys)
         self.count_label.setText(f"{n:,} {'person' if n == 1 else 'people'}")
+        if n == 0:
+            self._explain_empty()
         if keep_key is not None:
             row = self.model.row_of_key(keep_key)
             if row >= 0:
@@ -563,6 +567,29 @@ class CaseloadPage(QWidget):
         elif keep is not None:
             self._select_patient(keep)
         self.refreshed.emit()
+
+    def _explain_empty(self) -> None:
+        """Nobody shown: say why (these filters, or an empty caseload) and what to do next."""
+        actor = self.ctx.actor
+
+        def facts(s: Any) -> tuple[bool, bool]:
+            from sqlalchemy import select
+
+            from int_desk.store.models import CohortMembership
+            from int_desk.store.sync_tables import SyncState
+
+            anyone = s.scalar(select(CohortMembership.id).limit(1)) is not None
+            return anyone, s.get(SyncState, "endpoint") is not None
+
+        def explain(result: tuple[bool, bool]) -> None:
+            anyone, connected = result
+            self.empty_state.set_text(
+                "No one matches these filters. Press Clear filters to see everyone."
+                if anyone
+                else no_caseload_text(actor, connected)
+            )
+
+        self.ctx.query(facts, explain)
 
     def _fetch_rows(self, keys: Any) -> dict[int, cl.CaseloadRow]:
         with self.ctx.workspace.session() as s:

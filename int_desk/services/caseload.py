@@ -304,16 +304,20 @@ def rebuild_index(session: Session) -> int:
         _exec(session, ddl)
     rows = _compute(session, None)
     conn = session.connection()
-    conn.exec_driver_sql(
-        f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS})", rows
-    )
+    if rows:  # an empty list is not "no rows" to the driver: it is one row with no values
+        conn.exec_driver_sql(
+            f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS})", rows
+        )
     fts = [
         _fts_row(*r)
         for r in _exec(
             session, "SELECT rowid, family_name, given_name, nhs, postcode FROM caseload_index"
         )
     ]
-    conn.exec_driver_sql("INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts)
+    if fts:
+        conn.exec_driver_sql(
+            "INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts
+        )
     for _, ddl in _TRIGGERS:
         _exec(session, ddl)
     _exec(session, "INSERT INTO caseload_meta (key, value) VALUES ('version', ?)", (INDEX_VERSION,))
