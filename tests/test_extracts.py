@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from int_desk.cli import main as cli_main
@@ -21,6 +22,7 @@ from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 
 DATA = Path(__file__).resolve().parent / "data" / "extracts"
+WAIT = 15_000
 
 
 @pytest.fixture
@@ -195,3 +197,57 @@ def test_ods_named_sheet(team_ws: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "OpenDocument spreadsheet, sheet 'Frailty': dates as spreadsheet dates." in out
     assert code == 1 and "3 new people" in out
     assert stored_names(team_ws)["9999870155"] == ("Siobhán", "O'Neill")
+
+
+def test_import_dialog_reads_a_workbook_sheet_and_search_finds_the_people(
+    qtbot: QtBot, team_ws: Path
+) -> None:
+    from int_desk.app.main import make_context
+    from int_desk.app.main_window import MainWindow
+
+    window = MainWindow(make_context(Workspace.open(team_ws, PASSPHRASE)))
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    page = window.pages["CaseloadPage"]
+    qtbot.waitUntil(lambda: not page._busy, timeout=WAIT)
+    page.import_button.click()
+    d = page.import_dialog
+    qtbot.waitUntil(lambda: d.cohort_combo.count() > 0, timeout=WAIT)
+    d.load_file(DATA / "analyst_workbook.ods")
+    assert (
+        d.sheet_combo.isVisibleTo(d)
+        and d.found.text() == "OpenDocument spreadsheet, sheet 'Read me'"
+    )
+    d.sheet_combo.setCurrentText("Frailty")
+    d.sheet_combo.activated.emit(d.sheet_combo.currentIndex())  # what choosing it does
+    assert d.mapping()["Patient Name"] == "full_name"
+    with qtbot.waitSignal(d.previewed, timeout=WAIT):
+        d.preview_button.click()
+    assert (
+        d.found.text() == "OpenDocument spreadsheet, sheet 'Frailty': dates as spreadsheet dates."
+    )
+    report = {
+        d.report.item(r, 0).text(): d.report.item(r, 2).text() for r in range(d.report.rowCount())
+    }
+    assert "more than two words" in report["3"]  # Mary Ann Smith: row 3 of the sheet
+    with qtbot.waitSignal(d.imported, timeout=WAIT):
+        d.import_button.click()
+    d.close()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=WAIT)
+
+    page.search.setText("oneill")  # O’Neill in the workbook, punctuation ignored
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    page.search.setText("02-Nov-1939")  # Jan van der Berg's date of birth
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    page.search.setText("obrien")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: (
+            page.empty_state.isVisible()
+            and page.empty_state.text().startswith("No one matches the search “obrien”.")
+        ),
+        timeout=WAIT,
+    )
+    assert "date of birth (10/01/1930 or 10-Jan-1930)" in page.empty_state.text()
+    window.close()
