@@ -267,7 +267,7 @@ BAD_CSV = (
     "943 476 5919,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty: eFI severe\n"
     "1234567890,Bob,Bad,01/02/1940,OX26 1AB,X90000,x\n"
     "943 476 5870,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
-    "943 476 5846,Di,Nowhere,05/05/1950,OX26 2AB,ZZ999,x\n"
+    "943 476 5846,Di,Nowhere,05/05/1950,,X90000,x\n"
     "943 476 5838,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n"
 )
 
@@ -302,7 +302,7 @@ def test_import_preview_rejects_bad_rows_writes_nothing_and_reimport_is_idempote
     }
     assert "invalid NHS number" in report["3"]
     assert "date of birth is not a date" in report["4"]
-    assert "unknown practice code" in report["5"]
+    assert "postcode is needed" in report["5"]
     assert "3 rejected" in d.summary.text() and "2 new" in d.summary.text()
     assert d.import_button.text() == "Import 2 valid rows (skip 3 rejected)"
     assert _counts(page.ctx.workspace) == before  # the preview wrote nothing

@@ -107,6 +107,7 @@ def test_one_person_bundle_resolves_within_itself(demo_ws: Workspace, tmp_path: 
     resources = [e["resource"] for e in bundle["entry"]]
     assert [p for r in resources for p in problems(r)] == []
     full_urls = {e["fullUrl"] for e in bundle["entry"]}
+    assert len(full_urls) == len(bundle["entry"])  # unique, as a Bundle requires
     assert set(references(bundle)) <= full_urls
     patient = resources[0]
     assert patient["resourceType"] == "Patient"

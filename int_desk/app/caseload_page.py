@@ -649,11 +649,9 @@ class CaseloadPage(QWidget):
         self.refresh()
 
     def clear_filters(self) -> None:
-        self._applying = True
-        self.search.clear()
-        self._applying = False
-        self.filters = cl.CaseloadFilter(sort=self.filters.sort, descending=self.filters.descending)
-        self._apply_filters_to_widgets(self.filters)
+        self._set_filters(
+            cl.CaseloadFilter(sort=self.filters.sort, descending=self.filters.descending)
+        )
         self.refresh()
 
     # --- views --------------------------------------------------------------------------------
@@ -720,6 +718,10 @@ class CaseloadPage(QWidget):
 
     # --- selection and navigation -------------------------------------------------------------
 
+    def focus_target(self) -> QWidget:
+        """Where Ctrl+1 puts the focus: the list when it shows anyone, else the search."""
+        return self.table if self.model.rowCount() else self.search
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
@@ -748,11 +750,44 @@ class CaseloadPage(QWidget):
                 return
 
     def select_patient(self, patient_id: uuid.UUID) -> None:
-        """Open a person (e.g. from My tasks): clear the search if they are not shown."""
+        """Open a person from another page (My tasks, huddle, audit trail, conflicts): the
+        record pane shows them and the table selects them. A search or filter that hides them
+        is cleared first (and discharged people are included when they are discharged), so
+        the list and the record are always about the same person."""
         self._pending_select = patient_id
         self._select_patient(patient_id)
         if self.current_patient != patient_id:
             self.open_patient(patient_id)
+        shown = replace(self.filters)
+        everyone = cl.CaseloadFilter(sort=shown.sort, descending=shown.descending)
+        actor = self.ctx.actor
+
+        def op(s: Any) -> cl.CaseloadFilter | None:
+            for f in (shown, everyone, replace(everyone, membership="all")):
+                keys = cl.query_keys(session=s, actor=actor, filters=f)
+                if cl.find_key(s, patient_id, keys) is not None:
+                    return f
+            return None  # not on any caseload this member sees
+
+        def done(found: cl.CaseloadFilter | None) -> None:
+            if self._pending_select != patient_id and self.current_patient != patient_id:
+                return  # the user has moved on
+            if found is not None and found != self.filters:
+                self._set_filters(found)
+            self._pending_select = patient_id
+            self.refresh()
+
+        self.ctx.query(op, done, self._failed)
+
+    def _set_filters(self, f: cl.CaseloadFilter) -> None:
+        """Show ``f`` in the filter bar and search box (without a query per widget)."""
+        self._applying = True
+        try:
+            self.search.setText(f.search)
+        finally:
+            self._applying = False
+        self._apply_filters_to_widgets(f)
+        self.filters = f
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         pid = self.model.data(self.model.index(current.row(), 0), PatientIdRole)
@@ -936,24 +971,36 @@ class PatientPane(QWidget):
             "Save contact",
         )  # fmt: skip
 
-    def _member_choices(self) -> list[tuple[Any, str]]:
+    def _member_choices(self, lead: uuid.UUID | None = None) -> list[tuple[Any, str]]:
+        """Team members to choose from; the person's named lead professional says so."""
         choices = self.page.choices
         leads = choices.leads if choices else []
-        return [(c.id, c.label) for c in leads]
+        lead_hex = lead.hex if lead else None
+        return [
+            (c.id, f"{c.label} (named lead professional)" if c.id == lead_hex else c.label)
+            for c in leads
+        ]
+
+    def _lead(self) -> uuid.UUID | None:
+        """The named lead professional of the person shown (their first active cohort's)."""
+        r = self._record()
+        leads = [m.lead_member_id for m in (r.active_memberships if r else []) if m.lead_member_id]
+        return leads[0] if leads else None
 
     def allocate_task(self) -> None:
         choices = self.page.choices
         teams = [(t.id, t.label) for t in (choices.teams if choices else [])]
+        lead = self._lead()
         self._open(
-            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date.",
+            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
+            "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
             [Field("description", "Task *", "line"),
              Field("due_on", "Due *", "date", default=date.today() + timedelta(days=7),
                    min_date=date.today()),
-             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams,
-                   default=teams[0][0] if len(teams) == 1 else None),
+             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
              Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
-             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(),
-                   aliases=("owner",)),
+             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
+                   default=lead.hex if lead else None, aliases=("owner",)),
              Field("kind", "Kind", "choice", [(TaskKind.TASK.value, "Task"),
                                               (TaskKind.HOME_VISIT.value, "Planned home visit")])],
             lambda s, a, pid, v: pa.allocate_task(session=s, actor=a, patient_id=pid, **v),
@@ -963,7 +1010,9 @@ class PatientPane(QWidget):
     def refer(self) -> None:
         self._open(
             "Refer", "Refer to one of the four pillars or a partner service.",
-            [Field("service", "Service", "choice", [(x.value, x.label) for x in ReferralService]),
+            [Field("service", "Service *", "choice",
+                   [(None, "Choose a service…")] + [(x.value, x.label) for x in ReferralService],
+                   required=True),
              Field("reason", "Reason *", "text"),
              Field("to_member_id", "To (optional)", "choice", [(None, "—")] + self._member_choices())],
             lambda s, a, pid, v: pa.refer(session=s, actor=a, patient_id=pid, **v),

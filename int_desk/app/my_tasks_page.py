@@ -23,6 +23,7 @@ from int_desk.app.caseload_model import OVERDUE_BG, icon
 from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState
 from int_desk.app.messages import confirm, show_error
+from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.permissions import Permission, allowed
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
@@ -179,6 +180,9 @@ class MyTasksPage(QWidget):
         )
         self.refreshed.emit()
 
+    def focus_target(self) -> QWidget:
+        return self.table
+
     def selected(self) -> pr.TaskInfo | None:
         idx = self.table.currentIndex()
         return self.model.data(idx, Qt.ItemDataRole.UserRole) if idx.isValid() else None
@@ -193,12 +197,7 @@ class MyTasksPage(QWidget):
         t = self.selected()
         if t is None:
             return
-        window = self.window()
-        pages = getattr(window, "pages", {})
-        page = pages.get("CaseloadPage")
-        if page is not None and hasattr(window, "show_page"):
-            window.show_page("CaseloadPage")
-            page.select_patient(t.patient_id)
+        open_in_caseload(self, t.patient_id)
 
     def complete_selected(self) -> None:
         t = self.selected()

@@ -5,9 +5,11 @@ both what ``int_desk.sync.schema.row_to_wire`` makes of ORM rows and what the en
 References are relative (``Patient/<id>``), as the endpoint and Bulk Data NDJSON use them;
 ``file_bundle`` rewrites them to ``urn:uuid:`` for a standalone Bundle file.
 
-Resource ids are our record UUIDs. Resources we have no row for (CareTeam, Consent,
-Provenance, Condition) get name-based UUIDs (uuid5) of the row they come from, so the same
-record always exports under the same id. The mapping table is docs/fhir.md.
+Resource ids are our record UUIDs. A resource with no row of its own takes the id of the row
+it comes from (ids are unique per resource type): CareTeam the patient's, Consent and
+Provenance the plan version's; Conditions (several per person) get name-based UUIDs (uuid5)
+of the patient and label. So the same record always exports under the same id, and the
+endpoint can read any of them back. The mapping table is docs/fhir.md.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def make_id(*parts: object) -> str:
 
 
 def care_team_id(patient_id: str) -> str:
-    return make_id("care-team", patient_id)
+    """A person has one CareTeam: it shares the patient's id (ids are unique per type)."""
+    return patient_id
 
 
 def ref(resource_type: str, rid: str | None) -> dict[str, str] | None:
@@ -336,7 +339,7 @@ def consent(person: PersonData) -> Resource | None:
     rule = "Sharing the personalised care and support plan for direct care"
     return _resource(
         "Consent",
-        make_id("consent", plan["id"]),
+        plan["id"],  # one Consent per plan version: the version's id
         plan,
         status="active",
         scope=_coding(
@@ -364,7 +367,7 @@ def provenance(person: PersonData) -> Resource | None:
         return None
     return _resource(
         "Provenance",
-        make_id("sign-off", plan["id"]),
+        plan["id"],  # one sign-off per plan version: the version's id
         None,
         target=[ref("CarePlan", plan["id"])],
         recorded=plan["signed_off_at"],
@@ -481,7 +484,7 @@ def _live(rows: Iterable[Row]) -> list[Row]:
     return [r for r in rows if not r.get("deleted")]
 
 
-def _referenced_members(person: PersonData) -> list[str]:
+def referenced_members(person: PersonData) -> list[str]:
     ids: list[str | None] = [person.lead_member_id, person.patient.get("usual_gp_id")]
     ids += [r.get("member_id") for r in person.participants]
     if person.plan:
@@ -497,7 +500,7 @@ def person_resources(person: PersonData) -> list[Resource]:
     out: list[Resource] = [patient(person)]
     if person.practice:
         out.append(organization(person.practice))
-    for member_id in _referenced_members(person):
+    for member_id in referenced_members(person):
         member = person.members.get(member_id)
         if member is not None:
             out.append(practitioner({**member, "id": member_id}))
@@ -518,25 +521,30 @@ def person_resources(person: PersonData) -> list[Resource]:
     return out
 
 
-def _rewrite_refs(value: Any, ids: set[str]) -> Any:
+def _rewrite_refs(value: Any, urls: dict[str, str]) -> Any:
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if k == "reference" and isinstance(v, str) and v.partition("/")[2] in ids:
-                out[k] = f"urn:uuid:{v.partition('/')[2]}"
-            else:
-                out[k] = _rewrite_refs(v, ids)
-        return out
+        return {
+            k: urls.get(v, v) if k == "reference" and isinstance(v, str) else _rewrite_refs(v, urls)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_rewrite_refs(v, ids) for v in value]
+        return [_rewrite_refs(v, urls) for v in value]
     return value
 
 
 def file_bundle(resources: list[Resource], *, bundle_id: str, timestamp: str) -> Resource:
-    """A standalone collection Bundle: fullUrl ``urn:uuid:<id>``, references rewritten to match."""
-    ids = {r["id"] for r in resources}
+    """A standalone collection Bundle: each entry's fullUrl a ``urn:uuid:``, references
+    rewritten to match. Resources sharing an id across types (a CareTeam has its patient's)
+    get a name-based UUID for the second one, so every fullUrl is unique."""
+    urls: dict[str, str] = {}
+    used: set[str] = set()
+    for r in resources:
+        rid = r["id"] if r["id"] not in used else make_id(r["resourceType"], r["id"])
+        used.add(rid)
+        urls[f"{r['resourceType']}/{r['id']}"] = f"urn:uuid:{rid}"
     entries = [
-        {"fullUrl": f"urn:uuid:{r['id']}", "resource": _rewrite_refs(r, ids)} for r in resources
+        {"fullUrl": urls[f"{r['resourceType']}/{r['id']}"], "resource": _rewrite_refs(r, urls)}
+        for r in resources
     ]
     return {
         "resourceType": "Bundle",
