@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from int_desk.app.care_plan_batch_export import CohortExport
+from int_desk.app.care_plan_batch_export import CohortExportDialog
 from int_desk.app.care_plan_editor import CarePlanEditor
 from int_desk.app.context import AppContext
 from int_desk.app.events import Events
@@ -247,19 +247,30 @@ def test_editor_ticks_large_print_from_the_record_and_exports_it(
     ctx.tasks.wait()
 
 
-def test_app_batch_export_writes_large_print_for_those_who_need_it(
+def test_app_cohort_export_dialog_offers_large_print_for_everyone(
     qtbot: QtBot, demo_ws: Workspace, tmp_path: Path
 ) -> None:
     cohort_id, expected = cohort_with_shareable_plans(demo_ws)
     with demo_ws.session() as s:
         actor = current_actor(s)
     ctx = AppContext(demo_ws, actor, Events(), TaskRunner(), settings())
+    dialog = CohortExportDialog(ctx)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.cohort.count() > 1, timeout=WAIT)
+    dialog.cohort.setCurrentIndex(dialog.cohort.findData(cohort_id.hex))
+    copies = [dialog.variant.itemText(i) for i in range(dialog.variant.count())]
+    assert "large print where the person's record asks for it" in copies[1]
+    dialog.variant.setCurrentIndex(copies.index("Carer copy in large print for everyone"))
     out = tmp_path / "plans"
-    job = CohortExport(ctx, cohort_id, out, variant=Variant.CARER, large_print=True)
+    dialog.folder.setText(str(out))
+    with qtbot.waitSignal(dialog.started, timeout=WAIT) as started:
+        dialog.export_button.click()
+    job = started.args[0]
     with qtbot.waitSignal(job.finished, timeout=60_000) as finished:
-        job.start()
+        pass
     assert finished.args[0].large_print == expected
     assert f"({expected} in large print)" in job.dialog.labelText()
-    assert all(_is_large_print(p) for p in out.glob("*.pdf"))
+    files = list(out.glob("*-carer-copy-large-print.pdf"))
+    assert len(files) == expected and all(_is_large_print(p) for p in files)
     job.dialog.close()
     ctx.tasks.wait()

@@ -146,6 +146,9 @@ class CohortExport(QObject):
         self.failed.emit(exc)
 
 
+LARGE_PRINT_FOR_ALL = "carer-large-print"  # the dialog's third choice of copy
+
+
 class CohortExportDialog(QDialog):
     """File > Export care plans for a cohort…: which cohort, which copy, which folder, then
     ``CohortExport`` with its progress bar. Signals: ``started(object)`` with the job."""
@@ -171,7 +174,11 @@ class CohortExportDialog(QDialog):
         self.variant.addItem(
             "Professional copy (to share with the care team)", Variant.PROFESSIONAL
         )
-        self.variant.addItem("Carer copy (plain language)", Variant.CARER.value)
+        self.variant.addItem(
+            "Carer copy (plain language; large print where the person's record asks for it)",
+            Variant.CARER.value,
+        )
+        self.variant.addItem("Carer copy in large print for everyone", LARGE_PRINT_FOR_ALL)
         self.folder = QLineEdit()
         self.folder.setAccessibleName("Folder to write the PDFs to")
         self.folder.setPlaceholderText("Choose a folder…")
@@ -241,11 +248,14 @@ class CohortExportDialog(QDialog):
         if not folder:
             self._refuse("Choose the folder to write the PDFs to.", self.folder)
             return
+        copy = self.variant.currentData()
+        large = copy == LARGE_PRINT_FOR_ALL
         self.job = CohortExport(
             self.ctx,
             uuid.UUID(cohort),
             Path(folder),
-            variant=Variant(self.variant.currentData()),
+            variant=Variant.CARER if large else Variant(copy),
+            large_print=True if large else None,
             parent=self.parentWidget(),
         )
         self.accept()
