@@ -26,7 +26,15 @@ from int_desk.services import access
 from int_desk.services import care_plan_export as ex
 from int_desk.services import care_plans as cp
 from int_desk.services.identity import current_actor
-from int_desk.store.models import AuditEvent, CarePlan, Cohort, Contact, Patient
+from int_desk.store.models import (
+    AuditEvent,
+    CarePlan,
+    Cohort,
+    CohortMembership,
+    Contact,
+    Patient,
+    Team,
+)
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.care_plan_cohort import cohort_with_shareable_plans
@@ -220,6 +228,47 @@ def test_declined_consent_blocks_sharing_until_clinical_lead_overrides(
         note_id = uuid.UUID(event.detail.split("reason_note=")[1])
         note = s.get(Contact, note_id)
         assert reason in note.text and note.patient_id == event.patient_id
+    # The override is on the plan itself, first page: whoever reads it knows it was shared
+    # without consent, by whom, when and why.
+    first = _pages(out)[0]
+    assert "Shared without consent to share - clinical lead override" in first
+    assert "Consent to share was declined" in first and _flat(reason) in first
+    consented = tmp_path / "consented.pdf"
+    _export(demo_ws, _long_plan(demo_ws)[0], consented)
+    assert "Shared without consent" not in " ".join(_pages(consented))
+
+
+def test_the_plan_prints_the_team_phone_where_it_says_to_call(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    plan_id, _nhs = _long_plan(demo_ws)
+    with demo_ws.session() as s:
+        patient_id = s.get(CarePlan, plan_id).patient_id
+        teams = list(
+            s.scalars(
+                select(Team)
+                .join(Cohort, Cohort.team_id == Team.id)
+                .join(CohortMembership, CohortMembership.cohort_id == Cohort.id)
+                .where(
+                    CohortMembership.patient_id == patient_id,
+                    CohortMembership.discharged_on.is_(None),
+                )
+            )
+        )
+        phones = [t.phone for t in teams]
+    assert teams and all(phones)  # the demo teams have numbers
+    for variant in Variant:
+        out = tmp_path / f"{variant.value}.pdf"
+        _export(demo_ws, plan_id, out, variant=variant)
+        text = " ".join(_pages(out))
+        assert "Your care team's phone number:" in text
+        assert all(phone in text for phone in phones)
+    with demo_ws.session() as s:
+        for t in teams:
+            s.get(Team, t.id).phone = None
+    out = tmp_path / "no-phone.pdf"
+    _export(demo_ws, plan_id, out, variant=Variant.CARER)
+    assert "No phone number is recorded for the care team" in " ".join(_pages(out))
 
 
 def test_failed_write_leaves_no_partial_file(

@@ -33,7 +33,7 @@ from tests.helpers.care_plan_data import (
     patient_without_plan,
 )
 
-DOCUMENTS = ("professional", "carer", "large_print", "agenda", "minutes", "batch")
+DOCUMENTS = ("professional", "carer", "large_print", "override", "agenda", "minutes", "batch")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,7 @@ def _make_documents(ws: Workspace, out: Path) -> dict:
         patient.given_name, patient.family_name = NON_ASCII_GIVEN, NON_ASCII_FAMILY
         plan = make_signed_plan(s, lead, patient, goals=12, actions=45, long_text=True)
         nhs = patient.nhs_number
+        declined = make_signed_plan(s, lead, patient_without_plan(s), consent="deny")
     for variant in Variant:
         with ws.session() as s:
             lead = actor_with_role(s, Role.CLINICAL_LEAD)
@@ -74,6 +75,17 @@ def _make_documents(ws: Workspace, out: Path) -> dict:
             out=out / "large-print.pdf",
             variant=Variant.CARER,
             large_print=True,
+            today=TODAY,
+        ).path
+    with ws.session() as s:  # shared without consent: the override panel comes first
+        files["override"] = ex.export_plan(
+            session=s,
+            actor=actor_with_role(s, Role.CLINICAL_LEAD),
+            plan_id=declined.id,
+            out=out / "override.pdf",
+            variant=Variant.CARER,
+            large_print=True,
+            override_reason="Emergency admission to a care home tonight; staff need the plan.",
             today=TODAY,
         ).path
     with ws.session() as s:
@@ -232,7 +244,7 @@ def test_running_headers_and_footers_are_artifacts(
     assert visual.count(title) >= pages >= 1 and tagged.count(title) == 1
     assert "Page 1 of" in visual and "Page 1 of" not in tagged
     assert visual.count("OFFICIAL-SENSITIVE: personal") >= pages
-    if name == "large_print":  # the footer's "printed by" ends the document instead
+    if name in ("large_print", "override"):  # the footer's "printed by" ends the document
         assert tagged.count("Printed by") == 1
         assert "OFFICIAL-SENSITIVE: personal" not in tagged  # in the footer only
     else:

@@ -121,6 +121,7 @@ class PatientSummary:
     team: str = ""  # the INT(s) caring for the person, e.g. "Bicester INT (Bicester PCN)"
     # Accessible Information Standard needs; large print picks the large-print carer copy.
     information_needs: tuple[InformationNeed, ...] = ()
+    team_phone: str = ""  # how to call them, e.g. "Bicester INT 01632 960100" ("" if none)
 
 
 @dataclass(frozen=True)

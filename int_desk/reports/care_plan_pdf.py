@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from reportlab.platypus import Flowable, Spacer
 
+from int_desk.domain import information_needs
 from int_desk.domain.care_plan import (
     ACHIEVEMENT_LABELS,
     ACTION_STATUS_LABELS,
@@ -159,6 +160,31 @@ def _action_rows(view: PlanView) -> list[list[str]]:
     ]
 
 
+def _team_phone_line(view: PlanView) -> str:
+    """Where the plan says "call the INT", the number to call."""
+    if view.patient.team_phone:
+        return (
+            f"Your care team's phone number: {view.patient.team_phone}. In an emergency call 999."
+        )
+    return (
+        "No phone number is recorded for the care team: ask your lead professional for it. "
+        "In an emergency call 999."
+    )
+
+
+def _override_callout(override: str, *, large: bool = False) -> list[Flowable]:
+    """Shared without the person's consent: said on the first page, with who, when and why."""
+    return [
+        pdf.callout(
+            "Shared without consent to share - clinical lead override",
+            [pdf.para(override, large=large)],
+            large=large,
+            level=2,  # it comes before the first section: a level-3 heading would skip one
+        ),
+        Spacer(1, 4),
+    ]
+
+
 def _text_section(
     title: str, text: str, empty: str = "Not recorded.", *, large: bool = False
 ) -> list[Flowable]:
@@ -174,6 +200,10 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
         ("Usual GP", view.patient.usual_gp or "Not recorded"),
         ("Unpaid carer", _carer_line(view) or "None recorded"),
         ("Communication needs", view.patient.communication_needs or "None recorded"),
+        (
+            "Information needs",
+            information_needs.labels(view.patient.information_needs) or "None recorded",
+        ),
         ("Address", view.patient.address or "Not recorded"),
         ("Signed off by", _signed(view)),
         ("Consent to share", _consent(view)),
@@ -185,7 +215,10 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
     story.append(
         pdf.callout(
             "Contingency and crisis plan - what to do if things change",
-            [pdf.para(view.contingency_plan, st.body, empty="No contingency plan recorded.")],
+            [
+                pdf.para(view.contingency_plan, st.body, empty="No contingency plan recorded."),
+                pdf.para(_team_phone_line(view), st.body),
+            ],
         )
     )
     story += _text_section("About me (in my own words)", view.about_me)
@@ -251,7 +284,10 @@ def _carer_story(
     story.append(
         pdf.callout(
             "What to do if things change",
-            [pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional.")],
+            [
+                pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional."),
+                pdf.para(_team_phone_line(view), st.body),
+            ],
             large=large,
         )
     )
@@ -316,11 +352,14 @@ def render_care_plan(
     printed_at: datetime,
     today: date,
     include_medicines: bool = False,
+    consent_override: str = "",
     large_print: bool = False,
 ) -> bytes:
     """PDF bytes of one plan version. The carer copy omits the clinical summary, and the
-    medicines notes unless ``include_medicines`` is set. ``large_print`` (carer copy only):
-    at least 16 pt throughout, in a simple one-column layout."""
+    medicines notes unless ``include_medicines`` is set. ``consent_override`` (who, when and
+    why a clinical lead shared it without consent) is printed first when given.
+    ``large_print`` (carer copy only): at least 16 pt throughout, in a simple one-column
+    layout."""
     if large_print and variant is not Variant.CARER:
         raise ValueError("Large print is a format of the patient/carer copy.")
     f = furniture(
@@ -331,8 +370,9 @@ def render_care_plan(
         today=today,
         large_print=large_print,
     )
+    story = _override_callout(consent_override, large=large_print) if consent_override else []
     if variant is Variant.CARER:
-        story = _carer_story(view, today, include_medicines=include_medicines, large=large_print)
+        story += _carer_story(view, today, include_medicines=include_medicines, large=large_print)
     else:
-        story = _professional_story(view, today)
+        story += _professional_story(view, today)
     return pdf.render(story, f)

@@ -498,10 +498,12 @@ def bullet_list(
     )
 
 
-def callout(title: str, body: Sequence[Flowable], *, large: bool = False) -> Table:
-    """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan)."""
+def callout(title: str, body: Sequence[Flowable], *, large: bool = False, level: int = 3) -> Table:
+    """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan).
+    ``level``: its title's heading level (2 for a panel before the first section)."""
     st = styles(large)
-    inner: list[Flowable] = [TextBlock(title, st.h3), Spacer(1, 4 if large else 2), *body]
+    heading = TextBlock(title, st.h3, role=f"H{level}")
+    inner: list[Flowable] = [heading, Spacer(1, 4 if large else 2), *body]
     table = Table(
         [[inner]], colWidths=[CONTENT_WIDTH], hAlign="LEFT", renderCB=TableTags(layout=True)
     )
