@@ -112,7 +112,9 @@ def test_fuzz_join_and_admin_routes_no_5xx_no_write_on_refusal(sqlite_endpoint: 
                 statuses[code] = statuses.get(code, 0) + 1
                 assert code < 500, (case.operation.path, code, response.text[:300])
                 if before is not None and code >= 400:
-                    assert _fingerprint(engine) == before, f"refused {case.operation.path} changed the store"
+                    assert _fingerprint(engine) == before, (
+                        f"refused {case.operation.path} changed the store"
+                    )
 
             run()
     finally:

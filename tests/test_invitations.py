@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select, update
 
 from int_desk.cli import main as cli_main
@@ -243,3 +244,40 @@ def test_a_laptop_cut_off_with_unsent_edits_keeps_them_until_it_rejoins(
         assert (
             arrived is not None and arrived.text == "Phoned daughter: new walking frame delivered"
         )
+
+
+def test_the_administration_page_changes_a_connected_team_at_the_endpoint(
+    qtbot: QtBot, team: Team
+) -> None:
+    from int_desk.app.main import make_context
+    from int_desk.app.main_window import MainWindow
+
+    laptop = team.join("Ada Admin", "ada")
+    ws = Workspace.open(laptop, PASSPHRASE)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.show()
+    page = window.show_page("AdministrationPage")
+    qtbot.waitUntil(lambda: page.teams.table.rowCount() == 1, timeout=20_000)
+    assert page.where.text().startswith("Connected: changes go to your team's endpoint")
+    page.teams.table.selectRow(0)
+    page.team_email.setText("testbury.int@nhs.example")
+    with qtbot.waitSignal(page.saved, timeout=20_000):
+        page.teams.save_button.click()
+    assert "testbury.int@nhs.example" in team.admin("list-teams")  # it went to the endpoint
+    qtbot.waitUntil(  # and came back by sync
+        lambda: page.teams.table.item(0, 4).text() == "testbury.int@nhs.example", timeout=20_000
+    )
+    # Another administrator (here at the endpoint) changes the team; this form is now stale.
+    page.teams.table.selectRow(0)
+    team.admin("set-team", TEAM, "--phone", "01632 960 444")
+    page.team_phone.setText("01632 960 555")
+    with qtbot.waitSignal(page.failed, timeout=20_000):
+        page.teams.save_button.click()
+    assert "changed this team at" in page.teams.error.text()
+    assert "phone: 01632 960 444" in page.teams.error.text()  # theirs, shown
+    assert page.team_phone.text() == "01632 960 555"  # yours, kept
+    with qtbot.waitSignal(page.saved, timeout=20_000):  # saved again, knowingly
+        page.teams.save_button.click()
+    assert "01632 960 555" in team.admin("list-teams")
+    window.close()
