@@ -25,6 +25,7 @@ from int_desk.app.settings_dialog import apply_appearance
 from int_desk.domain.vocab import ReferralService, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
+from int_desk.services.access import in_scope as access_in_scope
 from int_desk.services.identity import current_actor, set_current_member
 from int_desk.services.scoped_record import open_record
 from int_desk.settings_schema import Preferences
@@ -299,3 +300,25 @@ def test_enter_chooses_the_focused_first_run_option(qtbot: QtBot) -> None:
     dialog.form.connectButton.setFocus()
     qtbot.keyClick(dialog.form.connectButton, Qt.Key.Key_Enter)
     assert dialog.current_page() == dialog.CONNECT
+
+
+def test_waiting_list_says_what_whose_and_when_within_the_members_scope(
+    demo_ws: Workspace,
+) -> None:
+    from int_desk.services import outbox_view
+    from int_desk.services import patient_actions as pa
+
+    with demo_ws.session() as s:
+        nurse = actor_of_role(s, Role.DISTRICT_NURSE)
+        pid = patient_in_scope(s, nurse)
+        pa.add_contact(session=s, actor=nurse, patient_id=pid, kind="note", text="Seen today")
+        p = s.get(Patient, pid)
+        label = f"{p.family_name.upper()}, {p.given_name} (born {p.date_of_birth:%d %b %Y})"
+    with demo_ws.session() as s:
+        newest = outbox_view.waiting_changes(session=s, actor=nurse)[0]
+        assert (newest.what, newest.whose) == ("New contact", label)
+        assert (datetime.now(UTC) - newest.when.replace(tzinfo=UTC)).total_seconds() < 600
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        theirs = outbox_view.waiting_changes(session=s, actor=vcse)[0]
+        if not access_in_scope(s, vcse, pid):
+            assert theirs.whose == outbox_view.OUTSIDE  # no name outside their scope
