@@ -17,10 +17,10 @@ from typing import Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, db, fhir_api
+from int_desk.server import audit, db, fhir_api, models, tokens
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
@@ -137,6 +137,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     ServerUser.member_id,
                     ServerUser.kind,
                     ServerUser.scope,
+                    DeviceToken.expires_at,
                 )
                 .join(ServerUser, ServerUser.id == DeviceToken.user_id)
                 .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
@@ -144,7 +145,19 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             ).all()
             if not rows or rows[0][1] is not None or not rows[0][4]:
                 return None
-            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope = rows[0]
+            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
+                rows[0]
+            )
+            if tokens.expired(until):
+                return None  # (``refusal`` says why)
+            days = tokens.lifetime_days(s)
+            if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
+                s.execute(
+                    update(DeviceToken)
+                    .where(DeviceToken.id == token_id)
+                    .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
+                )
+                s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
             if who is None:
@@ -154,6 +167,22 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 )  # fmt: skip
                 s.commit()
             return Caller(user_id, user_name, token_id, teams), who
+
+    def refusal(token_hash: str) -> HTTPException:
+        """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or
+        unknown, revoked or of an inactive login."""
+        with factory() as s:
+            row = s.execute(
+                select(DeviceToken.expires_at, DeviceToken.revoked_at).where(
+                    DeviceToken.token_hash == token_hash
+                )
+            ).first()
+            if row is not None and row.revoked_at is None and tokens.expired(row.expires_at):
+                message = tokens.EXPIRED.format(days=tokens.lifetime_days(s))
+                return HTTPException(
+                    401, detail=message, headers={"WWW-Authenticate": tokens.WWW_AUTHENTICATE}
+                )
+        return HTTPException(401, detail="This device token is not valid or was revoked.")
 
     async def authenticated(
         request: Request,
@@ -176,7 +205,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         if found is None:
             found = await run_in_threadpool(lookup, token_hash)  # one thread hop, on a miss only
             if found is None:
-                raise HTTPException(401, detail="This device token is not valid or was revoked.")
+                raise await run_in_threadpool(refusal, token_hash)
             if connection:
                 auth_cache.put(connection, token_hash, found)
         if found[1] is None:  # fail closed: a login that is nobody gets nothing
