@@ -7,6 +7,7 @@ user to update the app. Payload problems answer 4xx with field names, never the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -32,11 +33,17 @@ log = logging.getLogger(__name__)
 FAULTS_ENV = "INT_DESK_SYNC_TEST_FAULTS"
 
 
-class BodyLimit:
-    """Refuse bodies over the limit with 413 before anything parses them."""
+BODY_SECONDS = 10.0
+"""A request body must arrive whole within this (a slow or short body is answered 408, and the
+connection closed); the request head has the same limit in ``serving.py``."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413, and bodies not received within ``seconds`` with
+    408, before anything parses them (the event loop serves other requests meanwhile)."""
+
+    def __init__(self, app: Any, limit: int, seconds: float = BODY_SECONDS) -> None:
+        self.app, self.limit, self.seconds = app, limit, seconds
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -49,8 +56,15 @@ class BodyLimit:
         chunks: list[bytes] = []
         size = 0
         more = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                log.info("request body not received within %.0f s: 408", self.seconds)
+                await _send_json(send, 408, {"detail": "request body not received in time"})
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -82,6 +96,8 @@ async def _send_json(send: Any, status: int, payload: dict) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"%d" % len(body)),
+                # The rest of the body is not read: the connection cannot carry another request.
+                (b"connection", b"close"),
             ],
         }
     )
