@@ -77,6 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r.set_defaults(func=revoke_token)
     lt = asub.add_parser("list-tokens", help="list device tokens (ids, users, state)")
     lt.set_defaults(func=list_tokens)
+    tl = asub.add_parser(
+        "set-token-lifetime",
+        help="days a device token lasts without a sync (default 90; new and renewed tokens)",
+    )
+    tl.add_argument("days", type=float)
+    tl.set_defaults(func=set_token_lifetime)
     s = asub.add_parser("seed-from-workspace", help="load a workspace's teams and rows")
     s.add_argument("--workspace", required=True, type=Path)
     s.add_argument("--team", action="append", default=[], help="only these teams (repeatable)")
@@ -246,12 +252,25 @@ def revoke_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def set_token_lifetime(args: argparse.Namespace) -> int:
+    from int_desk.server import tokens
+
+    with _session(args) as s:
+        tokens.set_lifetime_days(s, args.days)
+    print(f"device tokens now last {args.days:g} days without a sync")
+    return 0
+
+
 def list_tokens(args: argparse.Namespace) -> int:
-    from int_desk.server import admin
+    from int_desk.server import admin, tokens
 
     with _session(args) as s:
         for token, user in admin.list_tokens(s):
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            if not token.revoked_at and tokens.expired(token.expires_at):
+                state = f"expired {token.expires_at}"
+            elif not token.revoked_at and token.expires_at:
+                state = f"active until {token.expires_at[:10]}"
             print(f"{token.id}  {user:<24} {token.label:<20} {state}")
     return 0
 
