@@ -210,7 +210,7 @@ def _unsent(laptop: Path) -> int:
 def test_a_laptop_cut_off_with_unsent_edits_keeps_them_until_it_rejoins(
     team: Team, how: str
 ) -> None:
-    """Hazard H-12: revoking a device, or removing its member, refuses the laptop's next sync;
+    """Hazard H-14: revoking a device, or removing its member, refuses the laptop's next sync;
     its encrypted copy and unsent edits stay on it (nothing is wiped or dropped), and they reach
     the team once the member is back and the laptop rejoins with a new code."""
     coordinator = team.join("Cora Coordinator", "coordinator")

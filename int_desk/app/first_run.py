@@ -25,6 +25,10 @@ from int_desk import paths
 from int_desk.app.forms.first_run import Ui_FirstRunDialog
 from int_desk.app.messages import describe
 from int_desk.app.tasks import TaskRunner
+from int_desk.app.workspace_choice import (  # noqa: F401 - re-exported: tests, callers
+    remember_workspace,
+    startup_workspace,
+)
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.vocab import Role
 from int_desk.services import first_run as setup
@@ -513,15 +517,6 @@ class FirstRunDialog(QDialog):
 # --- start-up flow (used by main.run_app) -------------------------------------------------------
 
 
-def startup_workspace(prefs: Preferences) -> Path | None:
-    """The workspace ``int-desk`` opens without arguments: the last one opened, else the demo
-    if it was built before; None when there is none yet (then the first run is shown)."""
-    for candidate in (prefs.last_workspace(), paths.default_workspace()):
-        if candidate is not None and is_workspace(candidate):
-            return candidate
-    return None
-
-
 def run_first_run(prefs: Preferences) -> Workspace | None:
     """Show the first-run dialog; the open workspace, or None if the user closed it."""
     dialog = FirstRunDialog(prefs)
@@ -538,7 +533,3 @@ def _code_problem(code: str) -> str:
     if len(text) != 12:
         return "An invitation code is 12 letters and digits, like K7Q4-M9XH-2PDA."
     return ""
-
-
-def remember_workspace(prefs: Preferences, directory: Path) -> None:
-    prefs.store.setValue(LAST_WORKSPACE, str(directory))

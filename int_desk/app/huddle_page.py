@@ -63,6 +63,9 @@ from int_desk.services import huddles as h
 from int_desk.services import patient_record as pr
 
 AGENDA, RUN, MINUTES, EMPTY = range(4)
+WITHHELD_HINT = (
+    "Outcomes and decisions are clinical content: recorded by a clinician, not shown for your role."
+)
 _STATUS_MARK = {
     HuddleItemStatus.PENDING.value: "○",
     HuddleItemStatus.DISCUSSED.value: "✓",
@@ -1082,8 +1085,17 @@ class HuddlePage(QWidget):
         pending = item.status == HuddleItemStatus.PENDING.value
         for b in (self.defer_button, self.discussed_button):
             b.setEnabled(pending)
-        self.outcome.setReadOnly(not pending)
-        self.decisions.setReadOnly(not pending)
+        # Outcomes and decisions are clinical content: not shown to, nor written by, a role
+        # without clinical access (the service and the endpoint refuse them too).
+        withheld = view.clinical_withheld
+        self.outcome.setReadOnly(not pending or withheld)
+        self.decisions.setReadOnly(not pending or withheld)
+        self.outcome.setPlaceholderText(
+            WITHHELD_HINT if withheld else "Outcome: what the team concluded"
+        )
+        self.decisions.setPlaceholderText(
+            WITHHELD_HINT if withheld else "Decisions agreed (optional)"
+        )
         self._tick()
 
     def _tick(self) -> None:
@@ -1104,7 +1116,10 @@ class HuddlePage(QWidget):
                 f"This person {_mmss(secs)} (aim {_mmss(target_item)})"
                 + (" – over time" if over else "")
             )
-            self.item_clock.setStyleSheet("color: #b54708; font-weight: bold;" if over else "")
+            if self.item_clock.property("over") != over:  # style.qss: bold, amber / pale amber
+                self.item_clock.setProperty("over", over)
+                self.item_clock.style().unpolish(self.item_clock)
+                self.item_clock.style().polish(self.item_clock)
 
     def _load_patient(self, patient_id: uuid.UUID) -> None:
         actor = self.ctx.actor
@@ -1231,7 +1246,7 @@ class HuddlePage(QWidget):
         if item.status != HuddleItemStatus.PENDING.value:
             return
         outcome, decisions = self.outcome.toPlainText(), self.decisions.toPlainText()
-        if kind == "discussed" and not outcome.strip():
+        if kind == "discussed" and not outcome.strip() and not view.clinical_withheld:
             self.error.setText("Record the outcome before marking discussed (Ctrl+Enter).")
             self.error.show()
             self.outcome.setFocus()
