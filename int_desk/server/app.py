@@ -19,12 +19,22 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from int_desk.server import audit, db, fhir_api, models, tokens
+from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
-from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
+from int_desk.server.engine_ops import (
+    Caller,
+    Collision,
+    CursorGone,
+    PayloadInvalid,
+    pull,
+    push,
+    verify,
+)
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
 from int_desk.server.principal import NO_MEMBER, Principal, login_principal
 from int_desk.sync import protocol as P
@@ -114,6 +124,34 @@ def _json(payload: Any, status: int = 200) -> Response:
     )
 
 
+RETRIES = 3
+"""A batch is tried again, in a new transaction, when PostgreSQL chose it as a deadlock's
+victim (two batches locking the same rows in turn) or it met rows of another team."""
+
+
+def _push_retrying(attempt: Any) -> list[dict[str, Any]]:
+    """Run ``attempt(careful)``: first keyed by the caller's teams; after a ``Collision``
+    (ids another team holds, or made meanwhile) or a unique-key clash, once more carefully.
+    Nothing of a failed attempt was committed."""
+    careful = False
+    for n in range(RETRIES):
+        try:
+            return attempt(careful)  # type: ignore[no-any-return]
+        except (Collision, IntegrityError):
+            if careful and n == RETRIES - 1:
+                raise
+            careful = True
+        except OperationalError as exc:
+            if n == RETRIES - 1 or not _deadlock(exc):
+                raise
+            log.info("push chosen as a deadlock victim: tried again")
+    raise AssertionError("unreachable")
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
 def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None = None) -> Any:
     engine, factory = db.open_db(db_url, pool_size=pool_size)
     auth_cache = auth_cache or AuthCache()
@@ -176,13 +214,14 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
+            author = author_name(s, user_id, teams, who) if who is not None else user_name
             if who is None:
                 audit.record(
                     s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
                     detail="no member with a known role, and not an integration account",
                 )  # fmt: skip
                 s.commit()
-            return Caller(user_id, user_name, token_id, teams), who
+            return Caller(user_id, user_name, token_id, teams, author), who
 
     def refusal(token_hash: str) -> HTTPException:
         """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or
@@ -261,11 +300,14 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         if not who.teams:
             raise HTTPException(403, detail="You are not a member of any team on this server.")
         try:
-            with transaction(found) as s:
-                results = push(s, who, req)
+            results = _push_retrying(lambda careful: _push_once(found, req, careful))
         except PayloadInvalid as exc:
             return _json({"detail": exc.problems[:100]}, 422)
         return _json({"batch_id": str(req.batch_id), "results": results})
+
+    def _push_once(found: Authed, req: P.PushRequest, careful: bool) -> list[dict[str, Any]]:
+        with transaction(found) as s:
+            return push(s, found[0], req, careful=careful)
 
     @app.post("/v1/pull")
     def pull_route(req: P.PullRequest, found: Authed = Depends(authenticated)) -> Response:
