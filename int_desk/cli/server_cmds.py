@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    from int_desk.cli import practice_cmds
+
+    practice_cmds.register_admin(asub)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
+from int_desk.domain.gp_notification import ENDPOINT_ONLY_FIELDS, TRIGGER_PERMISSIONS
 from int_desk.domain.permissions import (
     ACTION_LABELS,
     REFERRED_ONLY_ROLES,
@@ -47,6 +48,9 @@ def needed(entity: str, fields: dict[str, Any], current: dict[str, Any] | None) 
             return P.OVERRIDE_CONSENT
     if entity == "escalation" and fields.get("status") == EscalationStatus.RESOLVED.value:
         return P.RESOLVE_ESCALATION
+    if entity == "gp_notification":  # only a role that may take the action may tell the GP
+        trigger = fields.get("trigger") or (current or {}).get("trigger")
+        return TRIGGER_PERMISSIONS.get(str(trigger), P.MANAGE_MEMBERS)
     return WRITE_PERMISSIONS.get(entity, P.MANAGE_MEMBERS)
 
 
@@ -142,6 +146,8 @@ def write_denied(
             f"forbidden: the role '{actor.role.label}' may not "
             f"{ACTION_LABELS.get(permission, permission.value)}"
         )
+    if entity == "gp_notification" and any(fields.get(f) is not None for f in ENDPOINT_ONLY_FIELDS):
+        return "forbidden: only the practice's reading marks a notification read"
     if (
         entity == "contact"
         and fields.get("clinical")

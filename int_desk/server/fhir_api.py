@@ -34,6 +34,7 @@ from int_desk.domain.nhs_number import is_valid
 from int_desk.fhir import mapping, ukcore
 from int_desk.fhir.outcome import MEDIA_TYPE, operation_outcome, searchset
 from int_desk.server import fhir_records as fr
+from int_desk.server import gp_notify_api
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.models import PracticeToken
@@ -138,7 +139,6 @@ def mount(
     *,
     lookup: Lookup,
     auth_cache: AuthCache,
-    extra: Callable[[FastAPI, Any], None] | None = None,
 ) -> None:
     """Add the FHIR routes to the endpoint's app."""
 
@@ -184,7 +184,7 @@ def mount(
                     raise FhirError(403, "A practice token reads its GP notifications only.")
                 payload, patients, rid, detail = work(session, reader)  # type: ignore[arg-type]
                 _audit(session, reader, resource_type, rid, patients, 200, detail)
-                return fhir_json(payload)
+                return payload if isinstance(payload, Response) else fhir_json(payload)
             except FhirError as exc:
                 _audit(session, reader, resource_type, None, [], exc.status, "refused")
                 return outcome_response(exc.status, str(exc))
@@ -362,8 +362,7 @@ def mount(
     read_route("Goal", "goal")
     read_route("CareTeam", "patient")  # a person's CareTeam has the patient's id
 
-    if extra is not None:
-        extra(app, handle)
+    gp_notify_api.register(app, handle, base_url)
 
     @app.api_route(
         f"{BASE}/{{rest:path}}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
