@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
 
 from int_desk.app.accessibility import AA_TEXT, ink_contrast
 from int_desk.app.caseload_model import PatientIdRole
-from int_desk.app.caseload_page import CaseloadPage
-from int_desk.app.main import make_context, show_main_window
+from int_desk.app.caseload_page import CaseloadPage, record_html
+from int_desk.app.first_run import FirstRunDialog
+from int_desk.app.huddle_page import ActionDialog as HuddleActionDialog
+from int_desk.app.main import make_context, settings, show_main_window
 from int_desk.app.main_window import MainWindow, fits_on_screen
 from int_desk.app.my_tasks_page import MyTasksPage
 from int_desk.app.settings_dialog import apply_appearance
-from int_desk.domain.vocab import Role
-from int_desk.services.identity import set_current_member
+from int_desk.domain.vocab import ReferralService, Role
+from int_desk.services import caseload as cl
+from int_desk.services import patient_record as pr
+from int_desk.services.access import in_scope as access_in_scope
+from int_desk.services.identity import current_actor, set_current_member
 from int_desk.services.scoped_record import open_record
-from int_desk.store.models import Patient
+from int_desk.settings_schema import Preferences
+from int_desk.store.models import Patient, Referral
 from int_desk.store.sync_tables import SyncConflict
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
@@ -164,3 +171,154 @@ def test_open_patient_from_the_audit_trail_and_conflicts(qtbot: QtBot, demo_dir:
     conflicts.open_button.click()
     qtbot.waitUntil(lambda: _in_step(page, pid), timeout=WAIT)
     window.close()
+
+
+# --- nobody becomes responsible by default ----------------------------------------------------
+
+
+def test_huddle_task_and_visit_owner_start_empty_or_on_the_named_lead(qtbot: QtBot) -> None:
+    nurse, physio = uuid.uuid4(), uuid.uuid4()
+    members = [
+        (physio, "Amelia Ashdown", "Physiotherapist", False),  # first alphabetically
+        (nurse, "Nia Okafor", "District nurse", False),
+    ]
+    for kind in ("task", "home_visit"):
+        dialog = HuddleActionDialog(kind, members, patient="Rose Abbott")
+        qtbot.addWidget(dialog)
+        assert dialog.owner.currentData() is None  # not Amelia, the first attendee
+        dialog.text.setText("Review medicines")
+        dialog.buttons.accepted.emit()
+        assert not dialog.result() and "required" in dialog.error.text()
+        lead = HuddleActionDialog(kind, members, patient="Rose Abbott", lead=nurse)
+        qtbot.addWidget(lead)
+        assert lead.owner.currentData() == str(nurse)
+        assert "named lead professional" in lead.owner.currentText()
+    refer = HuddleActionDialog("referral", members, patient="Rose Abbott")
+    qtbot.addWidget(refer)
+    assert refer.service.currentData() is None  # not GP, the first service
+    refer.text.setText("Falls assessment")
+    refer.buttons.accepted.emit()
+    assert not refer.result() and "service" in refer.error.text()
+
+
+def test_refer_from_the_record_names_no_service_until_one_is_chosen(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    window, page = _open(qtbot, demo_dir)
+    page.table.selectRow(0)
+    qtbot.waitUntil(lambda: page.pane.buttons["refer"].isEnabled(), timeout=WAIT)
+    pid = page.record.patient_id
+    with page.ctx.workspace.session() as s:
+        before = s.scalar(select(func.count()).select_from(Referral))
+    page.pane.buttons["refer"].click()
+    dialog = page.pane.dialog
+    assert dialog.values()["service"] is None
+    dialog.set_value("reason", "Struggling with stairs")
+    dialog.ok.click()
+    assert dialog.isVisible() and "service" in dialog.error.text().lower()
+    dialog.set_value("service", "district_nursing")
+    with qtbot.waitSignal(dialog.done, timeout=WAIT):
+        dialog.ok.click()
+    with page.ctx.workspace.session() as s:
+        assert s.scalar(select(func.count()).select_from(Referral)) == before + 1
+        assert s.scalar(select(Referral.service).where(Referral.patient_id == pid).order_by(
+            Referral.created_at.desc())) == "district_nursing"  # fmt: skip
+    # Allocate task: no team or person chosen for the user, except the named lead (labelled).
+    page.pane.buttons["task"].click()
+    task = page.pane.dialog
+    values = task.values()
+    assert values["owner_team_id"] is None and values["owner_role"] is None
+    person = task.widgets["owner_member_id"]
+    lead = next((m for m in page.record.active_memberships if m.lead_member_id), None)
+    if lead is None:
+        assert values["owner_member_id"] is None
+    else:
+        assert values["owner_member_id"] == lead.lead_member_id.hex
+        assert "named lead professional" in person.currentText()
+    task.reject()
+    window.close()
+
+
+# --- wording ----------------------------------------------------------------------------------
+
+
+def test_wording_uses_proper_labels_and_plurals(demo_ws: Workspace) -> None:
+    labels = [s.label for s in ReferralService]
+    assert "GP" in labels and "VCSE (voluntary sector)" in labels
+    assert not {"Gp", "Vcse"} & set(labels)
+    with demo_ws.session() as s:
+        actor = current_actor(s)
+        rows = cl.caseload(session=s, actor=actor, filters=cl.CaseloadFilter())
+        escalated = [r for r in rows if r.open_escalations][:5]
+        assert escalated
+        today = date.today()
+        for row in escalated:
+            record = pr.patient_record(session=s, actor=actor, patient_id=row.patient_id)
+            text = record_html(record, today)
+            n = len(record.open_escalations)
+            assert f"{n} open escalation{'' if n == 1 else 's'}" in text
+            assert "(s)" not in text and "E 1 " not in text
+
+
+# --- keyboard ---------------------------------------------------------------------------------
+
+
+def test_ctrl_number_moves_the_focus_into_the_page_so_its_shortcuts_work(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    window, page = _open(qtbot, demo_dir)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
+    huddle = window.pages["HuddlePage"]
+    qtbot.waitUntil(lambda: huddle.team_id is not None, timeout=WAIT)
+    nav = window.form.navList
+    nav.setFocus()
+    qtbot.keyClick(nav, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.form.pageStack.currentWidget() is huddle
+    focused = QApplication.focusWidget()
+    assert focused is not None and huddle.isAncestorOf(focused)  # not left in the navigation
+    qtbot.keyClick(focused, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # Plan huddle
+    qtbot.waitUntil(lambda: huddle.dialog is not None and huddle.dialog.isVisible(), timeout=WAIT)
+    huddle.dialog.reject()
+    # Enter on a section in the navigation moves into it too.
+    nav.setFocus()
+    nav.setCurrentRow(0)
+    qtbot.keyClick(nav, Qt.Key.Key_Return)
+    assert page.isAncestorOf(QApplication.focusWidget())
+    window.close()
+
+
+def test_enter_chooses_the_focused_first_run_option(qtbot: QtBot) -> None:
+    dialog = FirstRunDialog(Preferences(settings()))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.form.createButton.setFocus()
+    qtbot.keyClick(dialog.form.createButton, Qt.Key.Key_Return)
+    assert dialog.current_page() == dialog.CREATE
+    dialog.form.createBackButton.click()
+    assert dialog.current_page() == dialog.CHOOSE
+    dialog.form.connectButton.setFocus()
+    qtbot.keyClick(dialog.form.connectButton, Qt.Key.Key_Enter)
+    assert dialog.current_page() == dialog.CONNECT
+
+
+def test_waiting_list_says_what_whose_and_when_within_the_members_scope(
+    demo_ws: Workspace,
+) -> None:
+    from int_desk.services import outbox_view
+    from int_desk.services import patient_actions as pa
+
+    with demo_ws.session() as s:
+        nurse = actor_of_role(s, Role.DISTRICT_NURSE)
+        pid = patient_in_scope(s, nurse)
+        pa.add_contact(session=s, actor=nurse, patient_id=pid, kind="note", text="Seen today")
+        p = s.get(Patient, pid)
+        label = f"{p.family_name.upper()}, {p.given_name} (born {p.date_of_birth:%d %b %Y})"
+    with demo_ws.session() as s:
+        newest = outbox_view.waiting_changes(session=s, actor=nurse)[0]
+        assert (newest.what, newest.whose) == ("New contact", label)
+        assert (datetime.now(UTC) - newest.when.replace(tzinfo=UTC)).total_seconds() < 600
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        theirs = outbox_view.waiting_changes(session=s, actor=vcse)[0]
+        if not access_in_scope(s, vcse, pid):
+            assert theirs.whose == outbox_view.OUTSIDE  # no name outside their scope

@@ -48,6 +48,8 @@ from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState, no_caseload_text
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.patient_dialogs import ActionDialog, Field
+from int_desk.domain import information_needs
+from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.vocab import (
     ContactKind,
@@ -61,6 +63,7 @@ from int_desk.domain.vocab import (
 from int_desk.services import caseload as cl
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
+from int_desk.services.accessible_information import set_information_needs
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ _FULL_NAMES = {
     "plan": "Open care plan", "complete": "Complete a task",
     "outcome": "Record a referral outcome", "resolve": "Resolve an escalation",
     "enrol": "Enrol into or discharge from a cohort",
+    "needs": "Record information and communication needs",
 }  # fmt: skip
 
 
@@ -605,13 +609,22 @@ class CaseloadPage(QWidget):
             anyone = s.scalar(select(CohortMembership.id).limit(1)) is not None
             return anyone, s.get(SyncState, "endpoint") is not None
 
+        search = self.filters.search.strip()
+
         def explain(result: tuple[bool, bool]) -> None:
             anyone, connected = result
-            self.empty_state.set_text(
-                "No one matches these filters. Press Clear filters to see everyone."
-                if anyone
-                else no_caseload_text(actor, connected)
-            )
+            if anyone and search:
+                text = (
+                    f"No one matches the search “{search}”. Search finds a name (punctuation "
+                    "and accents ignored: obrien finds O'Brien), an NHS number, a postcode or a "
+                    "date of birth (10/01/1930 or 10-Jan-1930). Press Clear filters to see "
+                    "everyone."
+                )
+            elif anyone:
+                text = "No one matches these filters. Press Clear filters to see everyone."
+            else:
+                text = no_caseload_text(actor, connected)
+            self.empty_state.set_text(text)
 
         self.ctx.query(facts, explain)
 
@@ -713,6 +726,10 @@ class CaseloadPage(QWidget):
         )
 
     # --- selection and navigation -------------------------------------------------------------
+
+    def focus_target(self) -> QWidget:
+        """Where Ctrl+1 puts the focus: the list when it shows anyone, else the search."""
+        return self.table if self.model.rowCount() else self.search
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -883,6 +900,7 @@ class PatientPane(QWidget):
             "outcome": ("Outcome…", "", self.referral_outcome, P.REFER),
             "resolve": ("Resolve…", "", self.resolve, P.RESOLVE_ESCALATION),
             "enrol": ("Cohorts…", "", self.enrol_or_discharge, P.EDIT_PATIENT),
+            "needs": ("Needs…", "", self.set_information_needs, P.EDIT_PATIENT),
         }
 
     def shortcut_map(self) -> dict[str, Any]:
@@ -962,24 +980,36 @@ class PatientPane(QWidget):
             "Save contact",
         )  # fmt: skip
 
-    def _member_choices(self) -> list[tuple[Any, str]]:
+    def _member_choices(self, lead: uuid.UUID | None = None) -> list[tuple[Any, str]]:
+        """Team members to choose from; the person's named lead professional says so."""
         choices = self.page.choices
         leads = choices.leads if choices else []
-        return [(c.id, c.label) for c in leads]
+        lead_hex = lead.hex if lead else None
+        return [
+            (c.id, f"{c.label} (named lead professional)" if c.id == lead_hex else c.label)
+            for c in leads
+        ]
+
+    def _lead(self) -> uuid.UUID | None:
+        """The named lead professional of the person shown (their first active cohort's)."""
+        r = self._record()
+        leads = [m.lead_member_id for m in (r.active_memberships if r else []) if m.lead_member_id]
+        return leads[0] if leads else None
 
     def allocate_task(self) -> None:
         choices = self.page.choices
         teams = [(t.id, t.label) for t in (choices.teams if choices else [])]
+        lead = self._lead()
         self._open(
-            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date.",
+            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
+            "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
             [Field("description", "Task *", "line"),
              Field("due_on", "Due *", "date", default=date.today() + timedelta(days=7),
                    min_date=date.today()),
-             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams,
-                   default=teams[0][0] if len(teams) == 1 else None),
+             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
              Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
-             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(),
-                   aliases=("owner",)),
+             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
+                   default=lead.hex if lead else None, aliases=("owner",)),
              Field("kind", "Kind", "choice", [(TaskKind.TASK.value, "Task"),
                                               (TaskKind.HOME_VISIT.value, "Planned home visit")])],
             lambda s, a, pid, v: pa.allocate_task(session=s, actor=a, patient_id=pid, **v),
@@ -989,7 +1019,9 @@ class PatientPane(QWidget):
     def refer(self) -> None:
         self._open(
             "Refer", "Refer to one of the four pillars or a partner service.",
-            [Field("service", "Service", "choice", [(x.value, x.label) for x in ReferralService]),
+            [Field("service", "Service *", "choice",
+                   [(None, "Choose a service…")] + [(x.value, x.label) for x in ReferralService],
+                   required=True),
              Field("reason", "Reason *", "text"),
              Field("to_member_id", "To (optional)", "choice", [(None, "—")] + self._member_choices())],
             lambda s, a, pid, v: pa.refer(session=s, actor=a, patient_id=pid, **v),
@@ -1055,6 +1087,24 @@ class PatientPane(QWidget):
             lambda s, a, pid, v: pa.set_flag(session=s, actor=a, patient_id=pid, **v),
             "Save flag",
         )  # fmt: skip
+
+    def set_information_needs(self) -> None:
+        """Accessible Information Standard needs; large print makes the carer copy large."""
+        r = self._record()
+        if r is None:
+            return
+        recorded = set(r.information_needs)
+        fields = [Field(n.value, n.label, "check", default=n in recorded) for n in InformationNeed]
+        self._open(
+            "Information and communication needs",
+            f"The formats and support {r.display_name} needs (Accessible Information "
+            "Standard). Large print makes their care plan's carer copy large print.",
+            fields,
+            lambda s, a, pid, v: set_information_needs(
+                session=s, actor=a, patient_id=pid, chosen=[k for k, on in v.items() if on]
+            ),
+            "Save needs",
+        )
 
     def set_lead(self) -> None:
         r = self._record()
@@ -1170,6 +1220,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         ("Phone", r.phone),
         ("Practice", r.practice),
         ("Communication", r.communication_needs or "No needs recorded"),
+        ("Information needs", information_needs.labels(r.information_needs) or "None recorded"),
     ]
     if r.clinical_visible and r.long_term_conditions:
         rows.append(("Conditions", r.long_term_conditions))

@@ -189,6 +189,7 @@ class ActionDialog(QDialog):
         members: list[tuple[uuid.UUID, str, str, bool]],
         *,
         patient: str,
+        lead: uuid.UUID | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -201,8 +202,17 @@ class ActionDialog(QDialog):
         self.due.setCalendarPopup(True)
         self.due.setDisplayFormat("ddd d MMM yyyy")
         self.service = QComboBox()
+        # Nobody is made responsible by default: "Choose…" until someone is chosen, or the
+        # person's named lead professional, labelled as such.
+        self.owner.addItem("Choose who…", None)
         for mid, name, role, visiting in members:
-            self.owner.addItem(f"{name} – {role}" + (" (visiting)" if visiting else ""), str(mid))
+            label = f"{name} – {role}" + (" (visiting)" if visiting else "")
+            if mid == lead:
+                label += " (named lead professional)"
+            self.owner.addItem(label, str(mid))
+        if lead is not None and self.owner.findData(str(lead)) > 0:
+            self.owner.setCurrentIndex(self.owner.findData(str(lead)))
+        self.service.addItem("Choose a service…", None)
         for s in ReferralService:
             self.service.addItem(s.label, s.value)
         if kind == "task":
@@ -241,6 +251,16 @@ class ActionDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _check(self) -> None:
+        if self.kind in ("task", "home_visit") and self.owner.currentData() is None:
+            self.error.setText(f"Choose the {self.owner.accessibleName().lower()}: it is required.")
+            self.error.show()
+            self.owner.setFocus()
+            return
+        if self.kind == "referral" and self.service.currentData() is None:
+            self.error.setText("Choose the service: it is required.")
+            self.error.show()
+            self.service.setFocus()
+            return
         if self.kind != "home_visit" and not self.text.text().strip():
             self.error.setText(f"{self.text.accessibleName()} is required.")
             self.error.show()
@@ -354,6 +374,7 @@ class HuddlePage(QWidget):
         self._item_base: dict[uuid.UUID, int] = {}
         self._item_since: float | None = None
         self._loaded_item: uuid.UUID | None = None
+        self.current_record: pr.PatientRecord | None = None  # the person being discussed
 
         self.heading = QLabel("Huddle")
         self.heading.setObjectName("pageTitle")
@@ -405,6 +426,12 @@ class HuddlePage(QWidget):
         self._load_teams()
 
     # --- building blocks ---------------------------------------------------------------------
+
+    def focus_target(self) -> QWidget:
+        """The agenda, the outcome box in a running huddle, else Plan huddle."""
+        return {AGENDA: self.agenda_list, RUN: self.outcome}.get(
+            self.stack.currentIndex(), self.plan_button
+        )
 
     def _shortcut(self, widget: QWidget, keys: str, slot: Any) -> QShortcut:
         sc = QShortcut(QKeySequence(keys), widget)
@@ -1062,6 +1089,7 @@ class HuddlePage(QWidget):
         )
 
     def _show_patient(self, rec: pr.PatientRecord) -> None:
+        self.current_record = rec
         item = self.current_item()
         if item is None or item.patient_id != rec.patient_id:
             return  # the chair has moved on
@@ -1225,7 +1253,15 @@ class HuddlePage(QWidget):
             return
         attendees = {a[0] for a in view.attendees}
         members = sorted(self.members, key=lambda m: (m[0] not in attendees, m[1]))
-        dialog = ActionDialog(kind, members, patient=item.name, parent=self)
+        rec = self.current_record
+        leads = [
+            m.lead_member_id
+            for m in (rec.active_memberships if rec and rec.patient_id == item.patient_id else [])
+            if m.lead_member_id
+        ]
+        dialog = ActionDialog(
+            kind, members, patient=item.name, lead=leads[0] if leads else None, parent=self
+        )
         self.dialog = dialog
         dialog.accepted.connect(lambda: self.record_action(kind, **dialog.values()))
         dialog.open()

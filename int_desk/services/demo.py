@@ -134,6 +134,9 @@ def build_demo(
     _patients(g, patients, teams, members_by_team, practices, flush)
     _huddles(g, teams, members_by_team)
     flush(patients)
+    from int_desk.services.gp_notify import add_demo_notifications  # after: own random stream
+
+    counts["gp_notification"] = add_demo_notifications(session, seed=seed)
     coordinator = next(
         mid for mid, role in members_by_team[teams[0]] if role is Role.CARE_COORDINATOR
     )
@@ -298,7 +301,8 @@ def _patients(
             phone=f"01632 {rng.randint(100000, 999999)}",  # Ofcom drama range
             address=f"{rng.randint(1, 120)} {rng.choice(('Church', 'Mill', 'Station', 'Manor'))} "
                     f"{rng.choice(('Lane', 'Road', 'Close', 'Way'))}",
-            communication_needs=rng.choice(words.COMMUNICATION_NEEDS),
+            communication_needs=(needs := rng.choice(words.COMMUNICATION_NEEDS)),
+            information_needs=words.INFORMATION_NEEDS.get(needs),
             carer_name=f"{rng.choice(words.GIVEN_F + words.GIVEN_M)} {rng.choice(words.FAMILY)}"
                        if has_carer else None,
             carer_relationship=rng.choice(words.CARER_RELATIONSHIPS) if has_carer else None,

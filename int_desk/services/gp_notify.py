@@ -299,3 +299,58 @@ def gp_summary_pdf(
         printed_by=f"{actor.name or 'Team member'} ({actor.role.label})",
         printed_at=now or datetime.now(UTC),
     )  # fmt: skip
+
+
+def add_demo_notifications(session: Session, *, seed: int, share: float = 0.25) -> int:
+    """Demo data: sign-off notifications for a share of the active plans, most of them read.
+
+    Runs after the demo is written, on its own random generator, so the rest of the demo is
+    unchanged by it. Returns how many were added.
+    """
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(seed * 7919 + 15)
+    rows = session.execute(
+        select(CarePlan, Patient.practice_id, Organisation.code, Cohort.team_id)
+        .join(Patient, Patient.id == CarePlan.patient_id)
+        .join(Organisation, Organisation.id == Patient.practice_id)
+        .join(CohortMembership, CohortMembership.patient_id == Patient.id)
+        .join(Cohort, Cohort.id == CohortMembership.cohort_id)
+        .where(CarePlan.status == CarePlanStatus.ACTIVE.value, CarePlan.signed_off_at.is_not(None))
+        .order_by(CarePlan.id)
+    ).all()
+    added, seen = 0, set()
+    for plan, practice_id, ods, team_id in rows:
+        if plan.id in seen or rng.random() >= share:
+            continue
+        seen.add(plan.id)
+        read = rng.random() < 0.6
+        text = WITHHELD if plan.consent_decision == "deny" else (
+            f"Personalised care and support plan version {plan.version} signed off.\n"
+            f"What matters to the person: {plan.what_matters}\n"
+            f"Contingency / crisis plan: {plan.contingency_plan}"
+        )  # fmt: skip
+        session.add(
+            GpNotification(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                patient_id=plan.patient_id,
+                team_id=team_id,
+                practice_id=practice_id,
+                recipient_ods=ods or "",
+                trigger=Trigger.PLAN_SIGNED_OFF.value,
+                source_entity="care_plan",
+                source_id=plan.id,
+                subject=f"INT care plan signed off (version {plan.version})",
+                text=text,
+                queued_at=plan.signed_off_at,
+                created_at=plan.signed_off_at,
+                updated_at=plan.signed_off_at,
+                created_by=plan.signed_off_by,
+                read_at=plan.signed_off_at + timedelta(days=1) if read else None,
+                read_by=f"Practice system ({ods})" if read else None,
+            )  # fmt: skip
+        )
+        added += 1
+    session.flush()
+    return added
