@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -118,7 +118,7 @@ def _names(session: Session, data: dict[str, Any]) -> tuple[dict | None, str, st
     return patient, team, practice
 
 
-def register(app: FastAPI, handle: Any, base_url: Any) -> None:
+def register(app: APIRouter, handle: Any, base_url: Any) -> None:
     from int_desk.server.fhir_api import FhirError, PracticeReader, parse_id, query_params
 
     def practice_of(reader: Any, session: Session) -> PracticeToken:
