@@ -51,6 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ig.set_defaults(func=add_integration)
     lu = asub.add_parser("list-users", help="list logins: persons and integration accounts")
     lu.set_defaults(func=list_users)
+    br = asub.add_parser("bad-rows", help="stored rows laptops cannot store (no values shown)")
+    br.add_argument("--entity", help="only this kind of record")
+    br.set_defaults(func=bad_rows)
+    rr = asub.add_parser(
+        "repair-rows", help="repair stored rows laptops cannot store (new version, audited)"
+    )
+    rr.add_argument("--entity", help="only this kind of record")
+    rr.add_argument("--id", type=uuid.UUID, help="only this row (with --entity)")
+    rr.set_defaults(func=repair_rows)
     au = asub.add_parser("audit", help="what the endpoint refused or repaired (newest first)")
     au.add_argument("--limit", type=int, default=50)
     au.add_argument("--action", help="only this kind, e.g. write_denied or login_refused")
@@ -68,6 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r.set_defaults(func=revoke_token)
     lt = asub.add_parser("list-tokens", help="list device tokens (ids, users, state)")
     lt.set_defaults(func=list_tokens)
+    tl = asub.add_parser(
+        "set-token-lifetime",
+        help="days a device token lasts without a sync (default 90; new and renewed tokens)",
+    )
+    tl.add_argument("days", type=float)
+    tl.set_defaults(func=set_token_lifetime)
     s = asub.add_parser("seed-from-workspace", help="load a workspace's teams and rows")
     s.add_argument("--workspace", required=True, type=Path)
     s.add_argument("--team", action="append", default=[], help="only these teams (repeatable)")
@@ -177,6 +192,30 @@ def list_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def bad_rows(args: argparse.Namespace) -> int:
+    from int_desk.server import repair
+
+    with _session(args) as s:
+        found = repair.bad_rows(s, args.entity)
+        for b in found:
+            print(f"{b.entity:<20} {b.id}  team={b.scope}  {b.field}: {b.problem}")
+    print(f"{len(found)} bad field(s)")
+    return 1 if found else 0
+
+
+def repair_rows(args: argparse.Namespace) -> int:
+    from int_desk.server import repair
+
+    if args.id is not None and not args.entity:
+        raise SystemExit("int-desk: --id needs --entity")
+    with _session(args) as s:
+        n, left = repair.repair(s, args.entity, args.id)
+    print(f"repaired {n} row(s)")
+    for b in left:
+        print(f"left {b.entity} {b.id} {b.field}: {b.problem} - {repair.UNREPAIRABLE}")
+    return 1 if left else 0
+
+
 def show_audit(args: argparse.Namespace) -> int:
     from int_desk.server import audit
 
@@ -216,12 +255,25 @@ def revoke_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def set_token_lifetime(args: argparse.Namespace) -> int:
+    from int_desk.server import tokens
+
+    with _session(args) as s:
+        tokens.set_lifetime_days(s, args.days)
+    print(f"device tokens now last {args.days:g} days without a sync")
+    return 0
+
+
 def list_tokens(args: argparse.Namespace) -> int:
-    from int_desk.server import admin
+    from int_desk.server import admin, tokens
 
     with _session(args) as s:
         for token, user in admin.list_tokens(s):
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            if not token.revoked_at and tokens.expired(token.expires_at):
+                state = f"expired {token.expires_at}"
+            elif not token.revoked_at and token.expires_at:
+                state = f"active until {token.expires_at[:10]}"
             print(f"{token.id}  {user:<24} {token.label:<20} {state}")
     return 0
 

@@ -435,19 +435,22 @@ def _apply(
     for name, value in fields.items():
         if value == data.get(name):
             continue
-        if name in schema.META_FIELDS or append_only:
-            apply[name] = value
-        elif name == "deleted":
-            # A delete never silently beats an edit, and an edit never silently undoes a delete.
+        if name == "deleted":
+            # A delete never silently beats an edit, and an edit never silently undoes a delete
+            # (append-only rows too: a deleted note's correction would vanish with it).
             if (value and content_changed_elsewhere) or (not value and changed_elsewhere(name)):
                 conflict(name)
             else:
                 apply[name] = value
+        elif name in schema.META_FIELDS or append_only:
+            apply[name] = value
         elif changed_elsewhere(name):
             conflict(name)
         else:
             apply[name] = value
-    if rec.deleted and changed_elsewhere("deleted") and "deleted" not in fields and not append_only:
+    if rec.deleted and changed_elsewhere("deleted") and "deleted" not in fields:
+        # An edit of a row deleted elsewhere: nothing applied, the delete is the conflict; the
+        # laptop keeps its edit in the conflict, and "keep mine" restores the row with it.
         if any(n not in schema.META_FIELDS for n in apply):
             conflict("deleted")
             apply = {}

@@ -54,6 +54,7 @@ from int_desk.store.models import (
 
 TIMELINE_LIMIT = 300
 WITHHELD = "Clinical note - not shown for your role."
+WITHHELD_ESCALATION = "Escalated to the clinical lead - the reason is not shown for your role."
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class TaskInfo:
     owner: str
     requester: str
     owner_member_id: uuid.UUID | None = None
+    date_of_birth: date | None = None  # listed with the name: never an ambiguous person
 
     def overdue(self, today: date) -> bool:
         return self.due_on is not None and self.due_on < today
@@ -345,6 +347,8 @@ def patient_record(
         )
     for e in escalations:
         text = e.reason + (f" - resolved: {e.resolution}" if e.resolution else "")
+        if not (clinical or e.raised_by == actor.member_id):  # the raiser reads their own
+            text = WITHHELD_ESCALATION
         timeline.append(
             TimelineEntry(
                 e.raised_at,
@@ -471,7 +475,7 @@ def _task_info(t: Task, p: Patient, who, teams: dict) -> TaskInfo:  # noqa: ANN0
     return TaskInfo(
         t.id, p.id, f"{p.family_name.upper()}, {p.given_name}", p.nhs_number, t.description,
         t.kind, t.status, t.due_on, _owner(t, who, teams), who(t.requester_id),
-        t.owner_member_id,
+        t.owner_member_id, p.date_of_birth,
     )  # fmt: skip
 
 
