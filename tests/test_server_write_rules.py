@@ -171,9 +171,10 @@ def _different(entity: str, field: str, old: Any) -> Any:
     """A valid value for the field, different from ``old``."""
     col = schema.ENTITIES[entity].columns[field]
     rule = RULES[entity].fields[field]
-    if rule.values:
-        return sorted(v for v in rule.values if v != old)[0]
-    kind = col.kind
+    others = sorted(v for v in rule.values or () if v != old)
+    if others:
+        return others[0]
+    kind = col.kind  # (a vocabulary with no other value: the refused value of its kind)
     if kind == "uuid":
         return str(uuid.uuid4())
     if kind == "date":

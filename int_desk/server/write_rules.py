@@ -135,6 +135,13 @@ def _notifies(_old: Row | None, new: Row) -> P | None:
     return TRIGGER_PERMISSIONS.get(str(new.get("trigger")), P.MANAGE_MEMBERS)
 
 
+def _withdrawn(old: Row | None, new: Row) -> P | None:
+    """Withdrawing what the GP was told (sent in error) is for a clinician who signs off."""
+    if new.get("deleted") and not (old or {}).get("deleted"):
+        return P.SIGN_OFF_PLAN
+    return None
+
+
 # Written by the endpoint itself (a practice reading a notification); a laptop may only leave it
 # empty (no value is allowed).
 ENDPOINT_ONLY = F(values=frozenset())
@@ -388,6 +395,7 @@ RULES: dict[str, EntityRule] = {
             "queued_at": FIXED,
             "read_at": ENDPOINT_ONLY,
             "read_by": ENDPOINT_ONLY,
+            "deleted": F(transition=_withdrawn),  # kept as sent, unless a clinician withdraws it
         },
     ),  # fmt: skip
 }

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
@@ -311,7 +311,7 @@ def add_demo_notifications(session: Session, *, seed: int, share: float = 0.25) 
     from datetime import timedelta
 
     rng = random.Random(seed * 7919 + 15)
-    rows = session.execute(
+    found = session.execute(
         select(CarePlan, Patient.practice_id, Organisation.code, Cohort.team_id)
         .join(Patient, Patient.id == CarePlan.patient_id)
         .join(Organisation, Organisation.id == Patient.practice_id)
@@ -320,8 +320,9 @@ def add_demo_notifications(session: Session, *, seed: int, share: float = 0.25) 
         .where(CarePlan.status == CarePlanStatus.ACTIVE.value, CarePlan.signed_off_at.is_not(None))
         .order_by(CarePlan.id)
     ).all()
-    added, seen = 0, set()
-    for plan, practice_id, ods, team_id in rows:
+    seen: set[uuid.UUID] = set()
+    rows: list[dict[str, object]] = []
+    for plan, practice_id, ods, team_id in found:
         if plan.id in seen or rng.random() >= share:
             continue
         seen.add(plan.id)
@@ -331,26 +332,20 @@ def add_demo_notifications(session: Session, *, seed: int, share: float = 0.25) 
             f"What matters to the person: {plan.what_matters}\n"
             f"Contingency / crisis plan: {plan.contingency_plan}"
         )  # fmt: skip
-        session.add(
-            GpNotification(
+        rows.append(
+            dict(
                 id=uuid.UUID(int=rng.getrandbits(128), version=4),
-                patient_id=plan.patient_id,
-                team_id=team_id,
-                practice_id=practice_id,
-                recipient_ods=ods or "",
-                trigger=Trigger.PLAN_SIGNED_OFF.value,
-                source_entity="care_plan",
-                source_id=plan.id,
-                subject=f"INT care plan signed off (version {plan.version})",
-                text=text,
-                queued_at=plan.signed_off_at,
-                created_at=plan.signed_off_at,
-                updated_at=plan.signed_off_at,
-                created_by=plan.signed_off_by,
+                patient_id=plan.patient_id, team_id=team_id, practice_id=practice_id,
+                recipient_ods=ods or "", trigger=Trigger.PLAN_SIGNED_OFF.value,
+                source_entity="care_plan", source_id=plan.id,
+                subject=f"INT care plan signed off (version {plan.version})", text=text,
+                queued_at=plan.signed_off_at, created_at=plan.signed_off_at,
+                updated_at=plan.signed_off_at, created_by=plan.signed_off_by, updated_by=None,
                 read_at=plan.signed_off_at + timedelta(days=1) if read else None,
                 read_by=f"Practice system ({ods})" if read else None,
-            )  # fmt: skip
-        )
-        added += 1
-    session.flush()
-    return added
+                server_version=None, deleted=False,
+            )
+        )  # fmt: skip
+    if rows:  # as the rest of the demo is written: straight in, nothing queued to sync
+        session.execute(insert(GpNotification.__table__), rows)
+    return len(rows)
