@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from int_desk.cli import main as cli_main
 from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.services.identity import set_current_member
+from int_desk.store import audit
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
@@ -94,6 +95,12 @@ def test_emis_web_report_preamble_footer_and_dates(
 
     code, out, _ = import_cohort(capsys, team_ws, "emis_web_report.csv")
     assert code == 0 and "3 new people, 3 enrolled" in out
+    with Workspace.open(team_ws, PASSPHRASE) as w, w.session() as s:
+        assert audit.verify(s).intact  # the batch-written entries chain like single ones
+        enrolments = s.scalars(
+            select(m.AuditEvent.patient_id).where(m.AuditEvent.entity_type == "cohort_membership")
+        ).all()
+        assert len(set(enrolments)) == 3  # one audit entry per person enrolled
     assert stored_names(team_ws) == {
         "9999870007": ("Siobhán", "O'Brien"),
         "9999870015": ("Hamish", "McDonald"),
