@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app import colours
 from int_desk.app.caseload_model import OVERDUE_BG, icon
 from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState
@@ -83,6 +84,8 @@ class TasksModel(QAbstractTableModel):
             return t.description
         if role == Qt.ItemDataRole.BackgroundRole and overdue:
             return QBrush(OVERDUE_BG)
+        if role == Qt.ItemDataRole.ForegroundRole and overdue:
+            return QBrush(QColor(colours.TEXT_ON_TINT))  # dark on the pale tint, light or dark
         if role == Qt.ItemDataRole.FontRole and overdue and col == 0:
             return self._bold
         if role == Qt.ItemDataRole.DecorationRole and overdue and col == 0:
