@@ -1,0 +1,672 @@
+"""The INT scorecard, computed in SQL: care-plan coverage, admissions, huddle work, with SPC.
+
+    q = ScorecardQuery(start=date(2025, 1, 1), end=date(2026, 11, 20), by=Breakdown.DEPRIVATION)
+    card = scorecard(session=s, actor=a, query=q)          # the actor's teams, permission checked
+    card.measures[0].overall.series[i].value, card.measures[0].chart.variation
+
+Each measure is defined in docs/scorecard.md (numerator, denominator, exclusions, source). The
+population is the team's cohorts: a person counts in a period from their first enrolment to
+their last discharge (``cohort_membership``), grouped by team, cohort, practice, age band or
+deprivation quintile; people without a practice, decile or known age show as "Not known".
+
+How it stays fast over 50,000 people and two years: the cohort is written once into a temporary
+in-memory table (``temp_store = MEMORY``: nothing reaches the disk), and counts "on the last day
+of each period" and person-days "in each period" come from one sorted pass over +1/-1 events at
+enrolment starts and ends with a window sum, not from a join of every person with every period.
+
+``compute`` (no permission check) is what the endpoint's Place report runs on its own copy of
+the rows; ``scorecard`` is the desktop's entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from int_desk.domain import scorecard as sc
+from int_desk.domain import spc
+from int_desk.domain.actor import Actor
+from int_desk.domain.errors import NotFound, PermissionDenied
+from int_desk.domain.permissions import Permission
+from int_desk.domain.scorecard import ALL, NOT_KNOWN, Breakdown, Grain, Measure, Period
+from int_desk.domain.vocab import (
+    CarePlanStatus,
+    EscalationStatus,
+    HealthEventKind,
+    HuddleItemStatus,
+    TaskStatus,
+)
+from int_desk.services import access
+from int_desk.store.models import Cohort, Team
+
+log = logging.getLogger(__name__)
+
+FAR = "9999-12-31"
+
+
+@dataclass(frozen=True)
+class ScorecardQuery:
+    start: date
+    end: date
+    grain: Grain = Grain.MONTH
+    team_ids: tuple[uuid.UUID, ...] = ()  # empty: all of the actor's teams
+    cohort_ids: tuple[uuid.UUID, ...] = ()  # empty: every cohort of those teams
+    by: Breakdown | None = None
+    rebase_from: date | None = None  # SPC limits re-based from this date's period
+    targets: Mapping[str, float | None] | None = None  # overrides the teams' targets
+
+
+@dataclass
+class Cell:
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float | None = None
+    suppressed: bool = False
+
+
+@dataclass
+class GroupResult:
+    label: str
+    series: list[Cell]  # one per period
+    total: Cell  # across the whole range (snapshot measures: on its last day)
+
+
+@dataclass
+class MeasureResult:
+    measure: Measure
+    target: float | None
+    overall: GroupResult
+    groups: list[GroupResult]  # the breakdown (empty without one)
+    chart: spc.XmrChart
+
+    @property
+    def key(self) -> str:
+        return self.measure.key
+
+
+@dataclass
+class Scorecard:
+    query: ScorecardQuery
+    as_of: date
+    periods: list[Period]
+    team_names: list[str]
+    cohort_names: list[str]
+    measures: list[MeasureResult]
+    people_now: int  # in the cohort on the last day
+    open_escalations: int
+    suppressed: bool = False  # Place level: counts under 5 hidden
+    notes: list[str] = field(default_factory=list)
+
+    def measure(self, key: str) -> MeasureResult:
+        return next(m for m in self.measures if m.key == key)
+
+    @property
+    def scope_label(self) -> str:
+        teams = ", ".join(self.team_names) or "no team"
+        return f"{teams} - {', '.join(self.cohort_names)}" if self.cohort_names else teams
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+def scorecard(
+    *, session: Session, actor: Actor, query: ScorecardQuery, today: date | None = None
+) -> Scorecard:
+    """The scorecard of the actor's teams (or those of them named in the query)."""
+    access.require(session, actor, Permission.VIEW_CASELOAD)
+    team_ids = tuple(query.team_ids) or tuple(sorted(actor.team_ids))
+    outside = [t for t in team_ids if t not in actor.team_ids]
+    if outside:
+        raise PermissionDenied("see another team's scorecard", actor.role.label)
+    if not team_ids:
+        raise NotFound("You are not a member of any team in this workspace.")
+    return compute(session, team_ids=team_ids, query=query, today=today)
+
+
+def compute(
+    session: Session,
+    *,
+    team_ids: Sequence[uuid.UUID],
+    query: ScorecardQuery,
+    today: date | None = None,
+    suppress: bool = False,
+) -> Scorecard:
+    """The scorecard of ``team_ids``, with no permission check (callers decide who may see it)."""
+    today = today or date.today()
+    end = min(query.end, today)
+    periods = sc.periods(query.start, end, query.grain)
+    teams = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
+    missing = [t for t in team_ids if t not in teams]
+    if missing:
+        raise NotFound("That team is not in this workspace.")
+    cohort_names = _cohort_names(session, team_ids, query.cohort_ids)
+    targets = _targets(session, team_ids, query.targets)
+    sql = _Sql(session, periods, query, team_ids, cohort_ids=query.cohort_ids, today=end)
+    try:
+        raw = sql.run()
+    finally:
+        sql.drop()
+    measures = [
+        _result(m, raw, periods, query, targets.get(m.key), suppress=suppress) for m in sc.MEASURES
+    ]
+    card = Scorecard(
+        query=query,
+        as_of=end,
+        periods=periods,
+        team_names=[teams[t] for t in team_ids],
+        cohort_names=cohort_names,
+        measures=measures,
+        people_now=int(raw.people_now),
+        open_escalations=int(raw.open_escalations),
+        suppressed=suppress,
+    )
+    if suppress:
+        card.notes.append(f"Counts under {sc.SUPPRESS_BELOW} are suppressed (shown as '*').")
+    log.info("scorecard: %d teams, %d periods", len(team_ids), len(periods))
+    return card
+
+
+def _cohort_names(
+    session: Session, team_ids: Sequence[uuid.UUID], cohort_ids: Sequence[uuid.UUID]
+) -> list[str]:
+    if not cohort_ids:
+        return []
+    rows = session.execute(
+        select(Cohort.id, Cohort.name, Cohort.team_id).where(Cohort.id.in_(cohort_ids))
+    ).all()
+    if len(rows) != len(set(cohort_ids)) or any(t not in team_ids for _i, _n, t in rows):
+        raise NotFound("That cohort is not one of the chosen teams' cohorts.")
+    return sorted(name for _i, name, _t in rows)
+
+
+def _targets(
+    session: Session,
+    team_ids: Sequence[uuid.UUID],
+    override: Mapping[str, float | None] | None,
+) -> dict[str, float | None]:
+    """One team: its configured targets; several: the defaults (their targets may differ)."""
+    config = None
+    if len(team_ids) == 1:
+        config = session.scalar(select(Team.config).where(Team.id == team_ids[0]))
+    out = sc.targets_from_config(config)
+    if override:
+        out.update({k: v for k, v in override.items() if k in out})
+    return out
+
+
+# --- the SQL ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Raw:
+    """Per measure: {(period key or '*', group): (numerator, denominator)}."""
+
+    parts: dict[str, dict[tuple[str, str], tuple[float, float]]] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)
+    people_now: int = 0
+    open_escalations: int = 0
+
+    def put(self, measure: str, key: str, group: str, num: float, den: float) -> None:
+        self.parts.setdefault(measure, {})[(key, group)] = (float(num or 0), float(den or 0))
+
+
+def _key_sql(column: str, grain: Grain) -> str:
+    """SQL giving the period key (first day, ISO text) of an ISO date column."""
+    if grain is Grain.WEEK:
+        return f"date({column}, '-6 days', 'weekday 1')"
+    return f"(substr({column}, 1, 7) || '-01')"
+
+
+_AGE = (
+    "(CAST(substr(:as_of, 1, 4) AS INTEGER) - CAST(substr(p.date_of_birth, 1, 4) AS INTEGER)"
+    " - (substr(:as_of, 6, 5) < substr(p.date_of_birth, 6, 5)))"
+)
+
+
+def _group_sql(by: Breakdown | None, several_teams: bool) -> str:
+    if by is None:
+        return f"'{ALL}'"
+    if by is Breakdown.TEAM:
+        return "t.name"
+    if by is Breakdown.COHORT:
+        return "(t.name || ': ' || c.name)" if several_teams else "c.name"
+    if by is Breakdown.PRACTICE:
+        return f"COALESCE(o.name, '{NOT_KNOWN}')"
+    if by is Breakdown.DEPRIVATION:
+        whens = " ".join(
+            f"WHEN p.deprivation_decile IN ({2 * q - 1}, {2 * q}) THEN '{label}'"
+            for q, label in sc.QUINTILE_LABELS.items()
+        )
+        return f"(CASE {whens} ELSE '{NOT_KNOWN}' END)"
+    whens = " ".join(
+        f"WHEN {_AGE} BETWEEN {lo} AND {hi if hi is not None else 200} THEN '{label}'"
+        for lo, hi, label in sc.AGE_BANDS
+    )
+    return f"(CASE {whens} ELSE '{NOT_KNOWN}' END)"
+
+
+class _Sql:
+    """The statements behind one scorecard, sharing two temporary tables on one connection."""
+
+    def __init__(
+        self,
+        session: Session,
+        periods: list[Period],
+        query: ScorecardQuery,
+        team_ids: Sequence[uuid.UUID],
+        *,
+        cohort_ids: Sequence[uuid.UUID],
+        today: date,
+    ) -> None:
+        self.s = session
+        self.periods = periods
+        self.grain = query.grain
+        self.by = query.by
+        self.team_hex = [t.hex for t in team_ids]
+        self.cohort_hex = [c.hex for c in cohort_ids]
+        self.start = periods[0].start.isoformat()
+        self.end = periods[-1].end.isoformat()
+        self.end1 = (periods[-1].end + timedelta(days=1)).isoformat()
+        self.as_of = today.isoformat()
+        self.followup_cutoff = (today - timedelta(days=sc.READMISSION_DAYS)).isoformat()
+        self.several_teams = len(team_ids) > 1
+        self.raw = _Raw()
+
+    def q(self, sql: str, **params: Any) -> Any:
+        return self.s.execute(text(sql), params)
+
+    def _in(self, name: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+        names = [f"{name}{i}" for i in range(len(values))]
+        return ", ".join(f":{n}" for n in names), dict(zip(names, values, strict=True))
+
+    # -- setup --
+
+    def setup(self) -> None:
+        self.drop()
+        self.q("CREATE TEMP TABLE sc_period (k TEXT PRIMARY KEY, ps TEXT, pe TEXT)")
+        self.s.execute(
+            text("INSERT INTO sc_period (k, ps, pe) VALUES (:k, :ps, :pe)"),
+            [
+                {"k": p.key.isoformat(), "ps": p.start.isoformat(), "pe": p.end.isoformat()}
+                for p in self.periods
+            ],
+        )
+        teams, team_params = self._in("team", self.team_hex)
+        cohort_filter, cohort_params = "", {}
+        if self.cohort_hex:
+            cohorts, cohort_params = self._in("cohort", self.cohort_hex)
+            cohort_filter = f"AND c.id IN ({cohorts})"
+        select_one = """
+            SELECT cm.patient_id AS pid, {grp} AS grp, MIN(cm.enrolled_on) AS s,
+                   MAX(COALESCE(cm.discharged_on, '{far}')) AS e
+            FROM cohort_membership cm
+            JOIN cohort c ON c.id = cm.cohort_id
+            JOIN team t ON t.id = c.team_id
+            JOIN patient p ON p.id = cm.patient_id
+            LEFT JOIN organisation o ON o.id = p.practice_id
+            WHERE cm.deleted = 0 AND c.deleted = 0 AND p.deleted = 0
+              AND c.team_id IN ({teams}) {cohort_filter}
+              AND cm.enrolled_on <= :end
+              AND COALESCE(cm.discharged_on, '{far}') > :lookback
+            GROUP BY cm.patient_id, grp
+        """
+        parts = [select_one.format(grp=_group_sql(None, False), far=FAR, teams=teams,
+                                   cohort_filter=cohort_filter)]  # fmt: skip
+        if self.by is not None:
+            grp = _group_sql(self.by, self.several_teams)
+            parts.append(
+                select_one.format(grp=grp, far=FAR, teams=teams, cohort_filter=cohort_filter)
+            )
+        # Readmission follow-up and plan spans start before the range: look back far enough.
+        lookback = (date.fromisoformat(self.start) - timedelta(days=1)).isoformat()
+        self.q(
+            "CREATE TEMP TABLE sc_enrolled AS " + " UNION ALL ".join(parts),
+            end=self.end,
+            lookback=lookback,
+            as_of=self.as_of,
+            **team_params,
+            **cohort_params,
+        )
+        self.q("CREATE INDEX temp.sc_enrolled_pid ON sc_enrolled (pid, s)")
+        self.raw.groups = [g for (g,) in self.q("SELECT DISTINCT grp FROM sc_enrolled")]
+
+    def drop(self) -> None:
+        self.q("DROP TABLE IF EXISTS temp.sc_enrolled")
+        self.q("DROP TABLE IF EXISTS temp.sc_period")
+
+    def run(self) -> _Raw:
+        self.setup()
+        self.population()
+        self.care_plans()
+        self.admissions()
+        self.readmissions()
+        self.huddle_work()
+        self.escalations()
+        return self.raw
+
+    # -- counting over time --
+
+    def _counts(self, intervals: str, params: Mapping[str, Any], *, person_days: bool) -> Any:
+        """Per period key and group: how many intervals cover the period's last day, and (with
+        ``person_days``) the days they cover within the period.
+
+        ``intervals`` is a SELECT of (grp, s, e) with ``e`` exclusive. Events +1 at s and -1 at
+        e, plus zero-weight probes at each period's first and last day and the day after the
+        range, summed in date order: the running sum is the count from that day on.
+        """
+        key = _key_sql("d", self.grain)
+        sql = f"""
+            WITH iv AS ({intervals}),
+            grps AS (SELECT DISTINCT grp FROM sc_enrolled),
+            ev AS (
+                SELECT grp, s AS d, 1 AS delta, 0 AS snap FROM iv WHERE s < :end1
+                UNION ALL SELECT grp, e, -1, 0 FROM iv WHERE e < :end1
+                UNION ALL SELECT g.grp, p.ps, 0, 0 FROM grps g, sc_period p
+                UNION ALL SELECT g.grp, p.pe, 0, 1 FROM grps g, sc_period p
+                UNION ALL SELECT g.grp, :end1, 0, 0 FROM grps g
+            ),
+            run AS (
+                SELECT grp, d, MAX(snap) AS snap,
+                       SUM(SUM(delta)) OVER w AS n, LEAD(d) OVER w AS next_d
+                FROM ev GROUP BY grp, d
+                WINDOW w AS (PARTITION BY grp ORDER BY d)
+            )
+            SELECT {key} AS k, grp,
+                   SUM(CASE WHEN snap = 1 THEN n ELSE 0 END) AS at_end,
+                   {"SUM(n * (julianday(next_d) - julianday(d)))" if person_days else "0"} AS days
+            FROM run WHERE d >= :start AND d < :end1
+            GROUP BY k, grp
+        """
+        return self.q(sql, start=self.start, end1=self.end1, **params).all()
+
+    def population(self) -> None:
+        rows = self._counts("SELECT grp, s, e FROM sc_enrolled", {}, person_days=True)
+        self.people: dict[tuple[str, str], float] = {}
+        self.person_days: dict[tuple[str, str], float] = {}
+        for k, grp, at_end, days in rows:
+            self.people[(k, grp)] = at_end
+            self.person_days[(k, grp)] = days or 0.0
+        last = self.periods[-1].key.isoformat()
+        self.raw.people_now = int(self.people.get((last, ALL), 0))
+
+    def care_plans(self) -> None:
+        """Coverage and in-date on each period's last day, from each signed plan version's span:
+        from its sign-off to the next version's sign-off or the plan's closure."""
+        spans = f"""
+            WITH v AS (
+                SELECT cp.patient_id AS pid, cp.id AS vid, cp.series_id AS sid,
+                       substr(cp.signed_off_at, 1, 10) AS s, cp.review_date AS review,
+                       CASE WHEN cp.status = '{CarePlanStatus.CLOSED.value}'
+                            THEN substr(cp.updated_at, 1, 10) END AS closed
+                FROM care_plan cp
+                WHERE cp.deleted = 0 AND cp.signed_off_at IS NOT NULL
+                  AND cp.status IN ('{CarePlanStatus.ACTIVE.value}',
+                                    '{CarePlanStatus.SUPERSEDED.value}',
+                                    '{CarePlanStatus.CLOSED.value}')
+                  AND cp.patient_id IN (SELECT pid FROM sc_enrolled)
+            ),
+            w AS (
+                SELECT pid, s, review,
+                       LEAD(s) OVER (PARTITION BY pid ORDER BY s, vid) AS next_s,
+                       MIN(closed) OVER (PARTITION BY sid) AS closed
+                FROM v
+            )
+            SELECT pid, s, review,
+                   MIN(COALESCE(next_s, '{FAR}'), COALESCE(closed, '{FAR}')) AS e
+            FROM w
+        """
+        self.q("DROP TABLE IF EXISTS temp.sc_plan")
+        self.q(f"CREATE TEMP TABLE sc_plan AS {spans}")
+        self.q("CREATE INDEX temp.sc_plan_pid ON sc_plan (pid)")
+        try:
+            covered = """
+                SELECT en.grp, MAX(en.s, sp.s) AS s, MIN(en.e, sp.e) AS e
+                FROM sc_enrolled en JOIN sc_plan sp ON sp.pid = en.pid
+                WHERE MAX(en.s, sp.s) < MIN(en.e, sp.e)
+            """
+            in_date = """
+                SELECT en.grp, MAX(en.s, sp.s) AS s,
+                       MIN(en.e, sp.e, date(sp.review, '+1 day')) AS e
+                FROM sc_enrolled en JOIN sc_plan sp ON sp.pid = en.pid
+                WHERE sp.review IS NOT NULL
+                  AND MAX(en.s, sp.s) < MIN(en.e, sp.e, date(sp.review, '+1 day'))
+            """
+            with_plan = {(k, g): n for k, g, n, _d in self._counts(covered, {}, person_days=False)}
+            reviewed = {(k, g): n for k, g, n, _d in self._counts(in_date, {}, person_days=False)}
+        finally:
+            self.q("DROP TABLE IF EXISTS temp.sc_plan")
+        for (k, g), people in self.people.items():
+            self.raw.put("plan_coverage", k, g, with_plan.get((k, g), 0), people)
+            self.raw.put("plan_in_date", k, g, reviewed.get((k, g), 0), with_plan.get((k, g), 0))
+
+    def admissions(self) -> None:
+        key = _key_sql("he.occurred_on", self.grain)
+        counts = {
+            (k, g): n
+            for k, g, n in self.q(
+                f"""
+                SELECT {key} AS k, en.grp, COUNT(*)
+                FROM health_event he
+                JOIN sc_enrolled en ON en.pid = he.patient_id
+                     AND he.occurred_on >= en.s AND he.occurred_on < en.e
+                WHERE he.kind = :kind AND he.deleted = 0
+                  AND he.occurred_on >= :start AND he.occurred_on <= :end
+                GROUP BY k, en.grp
+                """,
+                kind=HealthEventKind.EMERGENCY_ADMISSION.value,
+                start=self.start,
+                end=self.end,
+            )
+        }
+        for (k, g), days in self.person_days.items():
+            self.raw.put("emergency_admissions", k, g, counts.get((k, g), 0),
+                         days / sc.DAYS_PER_MONTH)  # fmt: skip
+
+    def readmissions(self) -> None:
+        key = _key_sql("d.occurred_on", self.grain)
+        for k, g, discharges, readmitted in self.q(
+            f"""
+            SELECT {key} AS k, en.grp, COUNT(*),
+                   SUM(EXISTS (
+                       SELECT 1 FROM health_event a
+                       WHERE a.patient_id = d.patient_id AND a.kind = :emergency
+                         AND a.deleted = 0 AND a.occurred_on > d.occurred_on
+                         AND a.occurred_on <= date(d.occurred_on, '+{sc.READMISSION_DAYS} days')))
+            FROM health_event d
+            JOIN sc_enrolled en ON en.pid = d.patient_id
+                 AND d.occurred_on >= en.s AND d.occurred_on < en.e
+            WHERE d.kind = :discharge AND d.deleted = 0
+              AND d.occurred_on >= :start AND d.occurred_on <= :end
+              AND d.occurred_on <= :cutoff
+            GROUP BY k, en.grp
+            """,
+            emergency=HealthEventKind.EMERGENCY_ADMISSION.value,
+            discharge=HealthEventKind.DISCHARGE.value,
+            start=self.start,
+            end=self.end,
+            cutoff=self.followup_cutoff,
+        ):
+            self.raw.put("readmissions", k, g, readmitted, discharges)
+
+    def huddle_work(self) -> None:
+        teams, team_params = self._in("team", self.team_hex)
+        day = "substr(h.scheduled_at, 1, 10)"
+        key = _key_sql(day, self.grain)
+        discussed = f"""
+            SELECT {{k}} AS k, en.grp, COUNT(DISTINCT hi.patient_id)
+            FROM huddle_item hi
+            JOIN huddle h ON h.id = hi.huddle_id
+            JOIN sc_enrolled en ON en.pid = hi.patient_id
+            WHERE hi.deleted = 0 AND h.deleted = 0 AND hi.status = :discussed
+              AND h.team_id IN ({teams}) AND {day} >= :start AND {day} <= :end
+            GROUP BY k, en.grp
+        """
+        params = dict(
+            discussed=HuddleItemStatus.DISCUSSED.value, start=self.start, end=self.end,
+            **team_params,
+        )  # fmt: skip
+        weeks = {p.key.isoformat(): p.days / 7 for p in self.periods}
+        total_weeks = sum(weeks.values())
+        for k, g, n in self.q(discussed.format(k=key), **params):
+            self.raw.put("people_discussed", k, g, n, weeks.get(k, 0))
+        for _k, g, n in self.q(discussed.format(k="'*'"), **params):
+            self.raw.put("people_discussed", "*", g, n, total_weeks)
+        due = _key_sql("t.due_on", self.grain)
+        for k, g, total, on_time in self.q(
+            f"""
+            SELECT {due} AS k, en.grp, COUNT(*),
+                   SUM(t.status = :completed AND substr(t.completed_at, 1, 10) <= t.due_on)
+            FROM task t
+            JOIN huddle_item hi ON hi.id = t.huddle_item_id
+            JOIN huddle h ON h.id = hi.huddle_id
+            JOIN sc_enrolled en ON en.pid = t.patient_id
+            WHERE t.deleted = 0 AND t.status != :cancelled AND t.due_on IS NOT NULL
+              AND h.team_id IN ({teams})
+              AND t.due_on >= :start AND t.due_on <= :end
+              AND (t.due_on < :as_of OR t.status = :completed)
+            GROUP BY k, en.grp
+            """,
+            completed=TaskStatus.COMPLETED.value,
+            cancelled=TaskStatus.CANCELLED.value,
+            start=self.start,
+            end=self.end,
+            as_of=self.as_of,
+            **team_params,
+        ):
+            self.raw.put("actions_on_time", k, g, on_time, total)
+
+    def escalations(self) -> None:
+        resolved = "substr(x.resolved_at, 1, 10)"
+        sql = f"""
+            WITH esc AS (
+                SELECT {{k}} AS k, en.grp AS grp,
+                       julianday(x.resolved_at) - julianday(x.raised_at) AS days
+                FROM escalation x
+                JOIN sc_enrolled en ON en.pid = x.patient_id
+                WHERE x.deleted = 0 AND x.status = :resolved AND x.resolved_at IS NOT NULL
+                  AND {resolved} >= :start AND {resolved} <= :end
+            ),
+            ranked AS (
+                SELECT k, grp, days,
+                       ROW_NUMBER() OVER (PARTITION BY k, grp ORDER BY days) AS rn,
+                       COUNT(*) OVER (PARTITION BY k, grp) AS n
+                FROM esc
+            )
+            SELECT k, grp, MAX(n), AVG(days) FROM ranked
+            WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+            GROUP BY k, grp
+        """
+        params = dict(resolved=EscalationStatus.RESOLVED.value, start=self.start, end=self.end)
+        for key in (_key_sql(resolved, self.grain), "'*'"):
+            for k, g, n, median in self.q(sql.format(k=key), **params):
+                # Stored as (median, count): the value is the median itself.
+                self.raw.put("escalation_days", k, g, median, n)
+        self.raw.open_escalations = self.q(
+            """
+            SELECT COUNT(DISTINCT x.id) FROM escalation x
+            JOIN sc_enrolled en ON en.pid = x.patient_id AND en.grp = :all
+            WHERE x.deleted = 0 AND x.status = :open
+            """,
+            all=ALL,
+            open=EscalationStatus.OPEN.value,
+        ).scalar_one()
+
+
+# --- from raw counts to results --------------------------------------------------------------
+
+
+def _cell(measure: Measure, num: float, den: float, suppress: bool) -> Cell:
+    if measure.key == "escalation_days":
+        value = num if den else None
+    else:
+        value = num / den * measure.scale if den else None
+    cell = Cell(num, den, value)
+    if suppress:
+        counts = {
+            "people_discussed": (num,),
+            "escalation_days": (den,),
+            "emergency_admissions": (num, den),
+        }.get(measure.key, (num, den))
+        if any(sc.suppressed(c) for c in counts):
+            return Cell(None, None, None, suppressed=True)
+    return cell
+
+
+def _group(
+    measure: Measure,
+    raw: _Raw,
+    periods: list[Period],
+    label: str,
+    suppress: bool,
+) -> GroupResult:
+    parts = raw.parts.get(measure.key, {})
+    keys = [p.key.isoformat() for p in periods]
+    series_raw = [parts.get((k, label), (0.0, 0.0)) for k in keys]
+    series = [_cell(measure, n, d, suppress) for n, d in series_raw]
+    if measure.snapshot:
+        num, den = series_raw[-1]
+    elif ("*", label) in parts or measure.key in ("people_discussed", "escalation_days"):
+        num, den = parts.get(("*", label), (0.0, 0.0))
+        if measure.key == "people_discussed":
+            den = sum(p.days for p in periods) / 7
+    else:
+        num = sum(n for n, _d in series_raw)
+        den = sum(d for _n, d in series_raw)
+    return GroupResult(label, series, _cell(measure, num, den, suppress))
+
+
+def _result(
+    measure: Measure,
+    raw: _Raw,
+    periods: list[Period],
+    query: ScorecardQuery,
+    target: float | None,
+    *,
+    suppress: bool,
+) -> MeasureResult:
+    overall = _group(measure, raw, periods, ALL, suppress)
+    groups = []
+    if query.by is not None:
+        labels = sorted(
+            (g for g in raw.groups if g != ALL), key=lambda g: sc.group_order(query.by, g)
+        )
+        groups = [_group(measure, raw, periods, g, suppress) for g in labels]
+    rebase = []
+    if query.rebase_from is not None:
+        rebase = [i for i, p in enumerate(periods) if p.end >= query.rebase_from][:1]
+    chart = spc.xmr(
+        [c.value for c in overall.series],
+        improvement=measure.improvement,
+        target=target,
+        rebase=rebase,
+        floor=measure.floor,
+        ceiling=measure.ceiling,
+    )
+    return MeasureResult(measure, target, overall, groups, chart)
+
+
+def team_ids_by_name(session: Session, actor: Actor, names: Iterable[str]) -> tuple[uuid.UUID, ...]:
+    """Resolve team names (or ids) among the actor's teams."""
+    out = []
+    for name in names:
+        row = session.execute(
+            select(Team.id).where((Team.name == name) | (Team.id == _maybe_uuid(name)))
+        ).scalar_one_or_none()
+        if row is None or row not in actor.team_ids:
+            raise NotFound(f"You have no team called {name!r}.")
+        out.append(row)
+    return tuple(out)
+
+
+def _maybe_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
