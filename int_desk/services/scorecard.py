@@ -476,7 +476,8 @@ class _Sql:
             SELECT {key} AS k, en.grp, COUNT(*),
                    SUM(EXISTS (
                        SELECT 1 FROM health_event a
-                       WHERE a.patient_id = d.patient_id AND a.kind = :emergency
+                       -- "+a.kind": seek by person and date, not by kind (every admission).
+                       WHERE a.patient_id = d.patient_id AND +a.kind = :emergency
                          AND a.deleted = 0 AND a.occurred_on > d.occurred_on
                          AND a.occurred_on <= date(d.occurred_on, '+{sc.READMISSION_DAYS} days')))
             FROM health_event d
