@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from int_desk.domain.vocab import AuditAction
@@ -46,6 +47,33 @@ def test_edited_entry_breaks_chain_at_that_entry(demo_ws: Workspace) -> None:
     with demo_ws.session() as s:
         report = audit.verify(s)
     assert not report.intact and report.broken_at_seq == 4
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor_id", "'00000000000000000000000000000001'"),  # who did it
+        ("detail", "'fields=medicines'"),  # what exactly
+        ("action", "'D'"),
+        ("entity_type", "'care_plan'"),
+        ("entity_id", "'00000000000000000000000000000002'"),
+        ("patient_id", "'00000000000000000000000000000003'"),
+        ("recorded_at", "'2020-01-01T00:00:00.000000+00:00'"),
+    ],
+)
+def test_changing_any_recorded_fact_breaks_the_chain_there(
+    demo_ws: Workspace, column: str, value: str
+) -> None:
+    """Who acted, on what, when and the detail are all covered by the entry's hash: rewriting
+    any one of them in the stored row is reported at that entry."""
+    _add_entries(demo_ws, 5)
+    with demo_ws.session() as s:
+        seq = s.execute(text("SELECT max(seq) - 2 FROM audit_event")).scalar_one()
+        s.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE seq = :seq"), {"seq": seq})
+    with demo_ws.session() as s:
+        report = audit.verify(s)
+    assert not report.intact and report.broken_at_seq == seq
+    assert report.reason == "this entry's contents were altered"
 
 
 def test_deleted_entry_breaks_chain(demo_ws: Workspace) -> None:

@@ -54,7 +54,7 @@ def test_audit_viewer_lists_view_and_export(qtbot: QtBot, demo_dir: Path, tmp_pa
     assert verified.args[0].intact
     assert "intact" in page.chain_label.text()
     rows = _rows(page)
-    assert any(r[2] == "view" and r[5] == nhs and r[1].startswith(nurse.name) for r in rows)
+    assert any(r[2] == "view" and nhs in r[5] and r[1].startswith(nurse.name) for r in rows)
 
     target = tmp_path / "chosen" / "ig-request.csv"
     target.parent.mkdir()
@@ -77,7 +77,7 @@ def test_audit_viewer_lists_view_and_export(qtbot: QtBot, demo_dir: Path, tmp_pa
     with qtbot.waitSignal(page.loaded, timeout=10_000):
         page.refresh()
     rows = _rows(page)
-    assert rows and all(r[5] == nhs for r in rows)
+    assert rows and all(r[5].endswith(f"({nhs})") for r in rows)  # name, born, NHS number
     assert any(r[2] == "view" for r in rows)
 
     # filter by person and action

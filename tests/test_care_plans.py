@@ -61,27 +61,59 @@ def test_sign_off_blocked_until_goals_review_date_and_consent(demo_ws: Workspace
         assert signed.consent_recorded_by == lead.member_id and signed.consent_date is not None
 
 
+def _plan_content(ws: Workspace, plan_id: object) -> tuple[object, ...]:
+    """Everything a reader of the plan sees, from the store, in a fresh unit of work."""
+    with ws.session() as s:
+        plan = s.get(CarePlan, plan_id)
+        assert plan is not None
+        goals = s.execute(
+            select(Goal.id, Goal.description, Goal.deleted).where(Goal.care_plan_id == plan_id)
+        ).all()
+        actions = s.execute(
+            select(
+                PlanAction.id, PlanAction.description, PlanAction.goal_id, PlanAction.deleted
+            ).where(PlanAction.care_plan_id == plan_id)
+        ).all()
+        return (plan.status, plan.about_me, plan.version, sorted(goals), sorted(actions))
+
+
 def test_signed_version_is_immutable(demo_ws: Workspace) -> None:
+    """Every way of changing a plan is refused on a signed version, each in its own unit of
+    work, and what the signed version says (its goals, actions and fields) never changes."""
     with demo_ws.session() as s:
         lead = actor_with_role(s, Role.CLINICAL_LEAD)
-        plan = make_signed_plan(s, lead, patient_without_plan(s))
+        plan = make_signed_plan(s, lead, patient_without_plan(s), goals=2, actions=2)
         goal = s.scalars(select(Goal).where(Goal.care_plan_id == plan.id)).first()
         action = s.scalars(select(PlanAction).where(PlanAction.care_plan_id == plan.id)).first()
-        attempts = [
-            lambda: cp.update_plan(
-                session=s, actor=lead, plan_id=plan.id, changes={"about_me": "changed"}
-            ),
-            lambda: cp.add_goal(session=s, actor=lead, plan_id=plan.id, description="new"),
-            lambda: cp.update_goal(
-                session=s, actor=lead, goal_id=goal.id, changes={"description": "x"}
-            ),
-            lambda: cp.remove_action(session=s, actor=lead, action_id=action.id),
-            lambda: cp.sign_off(session=s, actor=lead, plan_id=plan.id, today=TODAY),
-        ]
-        for attempt in attempts:
-            with pytest.raises(PlanNotEditable, match="new draft"):
-                attempt()
-        assert s.get(CarePlan, plan.id).about_me.startswith("I was a postwoman")
+        assert goal is not None and action is not None
+    signed = _plan_content(demo_ws, plan.id)
+    attempts = {
+        "update plan": lambda s: cp.update_plan(
+            session=s, actor=lead, plan_id=plan.id, changes={"about_me": "changed"}
+        ),
+        "add goal": lambda s: cp.add_goal(
+            session=s, actor=lead, plan_id=plan.id, description="new"
+        ),
+        "update goal": lambda s: cp.update_goal(
+            session=s, actor=lead, goal_id=goal.id, changes={"description": "x"}
+        ),
+        "remove goal": lambda s: cp.remove_goal(session=s, actor=lead, goal_id=goal.id),
+        "add action": lambda s: cp.add_action(
+            session=s, actor=lead, plan_id=plan.id, description="Extra visit", owner_role="gp"
+        ),
+        "update action": lambda s: cp.update_action(
+            session=s, actor=lead, action_id=action.id, changes={"description": "x"}
+        ),
+        "remove action": lambda s: cp.remove_action(session=s, actor=lead, action_id=action.id),
+        "sign off again": lambda s: cp.sign_off(
+            session=s, actor=lead, plan_id=plan.id, today=TODAY
+        ),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(PlanNotEditable, match="new draft"), demo_ws.session() as s:
+            attempt(s)
+        assert _plan_content(demo_ws, plan.id) == signed, f"{name} changed the signed version"
+    assert signed[1].startswith("I was a postwoman")
 
 
 def test_new_draft_copies_rows_and_sign_off_supersedes(demo_ws: Workspace) -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from int_desk.app.caseload_model import PatientIdRole, RowRole
-from int_desk.app.caseload_page import CaseloadPage
+from int_desk.app.caseload_page import PANE_WIDTH, CaseloadPage
 from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.app.my_tasks_page import MyTasksPage
@@ -266,7 +267,7 @@ BAD_CSV = (
     "943 476 5919,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty: eFI severe\n"
     "1234567890,Bob,Bad,01/02/1940,OX26 1AB,X90000,x\n"
     "943 476 5870,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
-    "943 476 5846,Di,Nowhere,05/05/1950,OX26 2AB,ZZ999,x\n"
+    "943 476 5846,Di,Nowhere,05/05/1950,,X90000,x\n"
     "943 476 5838,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n"
 )
 
@@ -301,7 +302,7 @@ def test_import_preview_rejects_bad_rows_writes_nothing_and_reimport_is_idempote
     }
     assert "invalid NHS number" in report["3"]
     assert "date of birth is not a date" in report["4"]
-    assert "unknown practice code" in report["5"]
+    assert "postcode is needed" in report["5"]
     assert "3 rejected" in d.summary.text() and "2 new" in d.summary.text()
     assert d.import_button.text() == "Import 2 valid rows (skip 3 rejected)"
     assert _counts(page.ctx.workspace) == before  # the preview wrote nothing
@@ -360,13 +361,20 @@ def test_rows_are_marked_by_text_and_icon_not_colour_alone(
             assert m.data(review).startswith("! ")
             assert "overdue" in m.data(review, Qt.ItemDataRole.AccessibleTextRole)
             assert "overdue" in m.data(review, Qt.ItemDataRole.ToolTipRole)
-            assert m.data(m.index(r, cl.Col.PLAN)) == "Review overdue"
+            assert m.data(m.index(r, cl.Col.PLAN)) == "Overdue"
             assert m.data(name, Qt.ItemDataRole.BackgroundRole) is not None
         if row.tasks_overdue(today):
             seen_tasks = True
             tasks = m.index(r, cl.Col.TASKS)
-            assert m.data(tasks) == f"! {row.open_tasks}"
-            assert "overdue" in m.data(tasks, Qt.ItemDataRole.AccessibleTextRole)
+            # How many are late, in words: never a bare "! 2" when one of two is overdue.
+            late = row.overdue_tasks
+            assert 1 <= late <= row.open_tasks
+            expected = (
+                f"{late} late" if late == row.open_tasks else f"{row.open_tasks} ({late} late)"
+            )
+            assert m.data(tasks) == expected
+            accessible = m.data(tasks, Qt.ItemDataRole.AccessibleTextRole)
+            assert f"{late} overdue" in accessible
     assert seen_high and seen_overdue and seen_tasks
 
 
@@ -376,7 +384,7 @@ def test_page_is_usable_at_1366x768(qtbot: QtBot, desk: tuple[MainWindow, Caselo
     _open_row(qtbot, page, 0)
     qtbot.waitUntil(lambda: page.pane.buttons["contact"].isEnabled(), timeout=WAIT)
     assert window.minimumSizeHint().width() <= 1366
-    assert page.pane.width() >= 380 and page.table.width() >= 500
+    assert page.pane.width() >= PANE_WIDTH and page.table.width() >= 500
     for b in page.pane.buttons.values():
         assert b.accessibleName() and b.width() >= b.sizeHint().width() - 2, b.text()
     for w in (page.search, page.view_combo, page.priority_combo, page.table, page.pane.browser):
@@ -406,13 +414,25 @@ def test_columns_fit_1366_wide_without_cutting_numbers_or_dates(
     h = t.horizontalHeader()
     qtbot.waitUntil(lambda: h.length() <= t.viewport().width(), timeout=WAIT)
     assert t.horizontalScrollBar().maximum() == 0  # no sideways scrolling to see a column
-    assert page.pane.width() >= 380
+    assert page.pane.width() >= PANE_WIDTH
     t.viewport().repaint()  # the delegate measures in the table's font when it paints
     delegate = t.itemDelegate()
+    identity = (cl.Col.NAME, cl.Col.NHS, cl.Col.AGE)  # full name, NHS number, date of birth
     for r in range(min(page.model.rowCount(), 25)):
-        for col in (cl.Col.NHS, cl.Col.AGE, cl.Col.LAST_CONTACT, cl.Col.NEXT_REVIEW, cl.Col.PLAN):
+        for col in (*identity, cl.Col.LAST_CONTACT, cl.Col.NEXT_REVIEW, cl.Col.PLAN):
             index = page.model.index(r, col)
             assert delegate.full_text_if_elided(index, h.sectionSize(col)) is None, (r, col)
+        born = _row(page, r).date_of_birth
+        assert page.model.data(page.model.index(r, cl.Col.AGE)).startswith(f"{born:%d %b %Y} (")
+    # No header is cut short ("Co…"): every line of every label fits its column.
+    bold = QFont(h.font())
+    bold.setBold(True)
+    metrics = QFontMetricsF(bold)
+    for col in range(h.count()):
+        label = page.model.headerData(col, Qt.Orientation.Horizontal)
+        room = h.sectionSize(col) - 8 - (14 if col == h.sortIndicatorSection() else 0)
+        for line in label.split("\n"):
+            assert metrics.horizontalAdvance(line) <= room, (label, h.sectionSize(col))
     # Long text is elided, and the whole of it is in the cell's tooltip.
     name_col = cl.Col.NAME
     page.table.horizontalHeader().resizeSection(cl.Col.LEAD, 40)

@@ -3,7 +3,7 @@ idempotent re-import, cancel, and the headless command."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,7 +103,7 @@ def test_validation_report_names_each_problem(demo_ws: Workspace) -> None:
         "943476591,Short,Number,01/02/1940,OX26 1AB,X90000,\n"  # 4 9 digits
         "9434765870,Bad,Date,31/02/1940,OX26 1AB,X90000,\n"  # 5 bad date
         "9434765838,Future,Born,01/01/2099,OX26 1AB,X90000,\n"  # 6 future
-        "9434765846,Odd,Practice,01/01/1950,OX26 1AB,QQ123,\n"  # 7 unknown practice
+        "9434765846,Odd,Practice,01/01/1950,OX26 1AB,QQ123,\n"  # 7 not a practice code: kept
         "9434765919,Ann,Example,01/02/1940,OX26 1AB,X90000,0.2\n"  # 8 duplicate of 2
         f"{existing.nhs_number},{existing.given_name},Someone-Else,{existing.date_of_birth:%d/%m/%Y},"
         f"{existing.postcode},X90000,\n"  # 9 conflicting demographics
@@ -112,10 +112,11 @@ def test_validation_report_names_each_problem(demo_ws: Workspace) -> None:
     )
     preview = _preview(demo_ws, text)
     by_line = {r.line: r for r in preview.rows}
-    assert {r.line for r in preview.rejected} == {2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+    assert {r.line for r in preview.rejected} == {2, 3, 4, 5, 6, 8, 9, 10, 11}
+    assert by_line[7].status == ci.NEW and "not a GP practice code" in by_line[7].notes[0]
     expect = {
         3: "check digit", 4: "10 digits", 5: "not a date", 6: "in the future",
-        7: "unknown practice code", 8: "also on line(s) 2", 2: "also on line(s) 8",
+        8: "also on line(s) 2", 2: "also on line(s) 8",
         9: "family name differs", 10: "not a UK postcode", 11: "between 0 and 1",
     }  # fmt: skip
     for line, words in expect.items():
@@ -125,7 +126,44 @@ def test_validation_report_names_each_problem(demo_ws: Workspace) -> None:
     before = _counts(demo_ws)
     with demo_ws.session() as s:
         result = ci.apply_import(session=s, actor=current_actor(s), preview=preview)
-    assert result.enrolled == 0 and _counts(demo_ws)[:2] == before[:2]
+    assert result.enrolled == 1 and _counts(demo_ws)[0] == before[0] + 1  # line 7 only
+
+
+def test_a_row_whose_date_of_birth_differs_is_never_merged(demo_ws: Workspace) -> None:
+    """Same NHS number and name, another date of birth: a different person or a mistyped
+    number. The row is rejected with the reason, and the stored person is neither changed nor
+    enrolled in the cohort on the strength of it."""
+    cohort_id = _cohort(demo_ws)
+    with demo_ws.session() as s:
+        in_cohort = select(CohortMembership.patient_id).where(
+            CohortMembership.cohort_id == cohort_id
+        )
+        person = s.scalars(
+            select(Patient).where(Patient.id.not_in(in_cohort)).order_by(Patient.nhs_number)
+        ).first()
+        assert person is not None
+        stored = (person.id, person.date_of_birth, person.given_name, person.family_name)
+    other_dob = stored[1] - timedelta(days=400)
+    text = (
+        "NHS Number,Forename,Surname,Date of Birth,Postcode\n"
+        f"{person.nhs_number},{stored[2]},{stored[3]},{other_dob:%d/%m/%Y},{person.postcode}\n"
+    )
+    preview = _preview(demo_ws, text)
+    (row,) = preview.rows
+    assert row.status == ci.REJECTED and not preview.to_write
+    assert any("date of birth" in p for p in row.problems), row.problems
+    with demo_ws.session() as s:
+        ci.apply_import(session=s, actor=current_actor(s), preview=preview)
+    with demo_ws.session() as s:
+        again = s.get(Patient, stored[0])
+        assert again is not None
+        assert (again.id, again.date_of_birth, again.given_name, again.family_name) == stored
+        joined = s.scalars(
+            select(CohortMembership).where(
+                CohortMembership.cohort_id == cohort_id, CohortMembership.patient_id == stored[0]
+            )
+        ).all()
+        assert joined == []
 
 
 def test_mapping_problems_and_overrides(demo_ws: Workspace) -> None:

@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.mutation import declared
+
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "docs" / "clinical-safety" / "hazard-log.md"
 FIELDS = (
     "Hazard", "Cause", "Effect", "Initial severity", "Initial likelihood", "Initial risk",
-    "Controls", "Tests", "Residual severity", "Residual likelihood", "Residual risk", "Owner",
+    "Controls", "Tests", "Mutants", "Residual severity", "Residual likelihood", "Residual risk", "Owner",
 )  # fmt: skip
 REQUIRED_HAZARDS = (
     "wrong patient selected or merged",
@@ -29,6 +31,7 @@ REQUIRED_HAZARDS = (
     "huddle action never assigned",
 )
 NODE = re.compile(r"`(tests/[\w/]+\.py::\w+)`")
+MUTANT = re.compile(r"`(M-\d\d[a-z])`")
 MATRIX = {  # DCB0129 risk rating by (likelihood, severity)
     5: (3, 4, 4, 5, 5),
     4: (2, 3, 3, 4, 5),
@@ -94,3 +97,28 @@ def test_every_named_control_test_exists_and_is_collected() -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     collected = {line.split("[")[0] for line in done.stdout.splitlines() if "::" in line}
     assert set(nodes) <= collected, sorted(set(nodes) - collected)
+
+
+def test_every_hazard_cites_declared_mutants_that_are_still_applicable() -> None:
+    """The Mutants row of each hazard cites mutants declared for that hazard, every declared
+    mutant is cited, its tests are among the hazard's named tests, and its exact code is
+    still found once in its file (otherwise whoever moved the code updates the declaration)."""
+    hazards = {title.split(" ", 1)[0]: fields for title, fields in parse().items()}
+    mutants = declared.load()
+    by_id = {m.id: m for m in mutants}
+    cited: set[str] = set()
+    for hazard, fields in hazards.items():
+        ids = MUTANT.findall(fields["Mutants"])
+        assert ids, f"{hazard}: no declared mutant removes its controls"
+        for mutant_id in ids:
+            assert mutant_id in by_id, f"{hazard} cites {mutant_id}, which mutants.toml lacks"
+            assert by_id[mutant_id].hazard == hazard, f"{mutant_id} belongs to another hazard"
+        cited.update(ids)
+    assert set(by_id) <= cited, f"declared but never cited: {sorted(set(by_id) - cited)}"
+    for mutant in mutants:
+        named = set(NODE.findall(hazards[mutant.hazard]["Tests"]))
+        assert set(mutant.tests) <= named, (
+            f"{mutant.id}: tests not named in {mutant.hazard}: {sorted(set(mutant.tests) - named)}"
+        )
+    unplaced = {m.id: why for m in mutants if (why := declared.locate(m))}
+    assert not unplaced, unplaced

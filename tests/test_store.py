@@ -12,9 +12,9 @@ import keyring.backends.fail
 import pytest
 from sqlalchemy import select
 
-from int_desk.domain.errors import KeyUnavailable, ValidationError, WrongPassphrase
+from int_desk.domain.errors import KeyUnavailable, ValidationError, WorkspaceError, WrongPassphrase
 from int_desk.store import keys
-from int_desk.store.models import Patient
+from int_desk.store.models import Patient, WorkspaceMeta
 from int_desk.store.workspace import KEY_FILE, STORE_FILE, Workspace
 from tests.conftest import PASSPHRASE
 
@@ -117,9 +117,18 @@ def test_emptied_keyring_asks_for_passphrase(tmp_path: Path, _isolate) -> None:
 
 
 def test_passphrase_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    Workspace.create(tmp_path / "ws", PASSPHRASE, use_keyring=False).close()
+    with Workspace.create(tmp_path / "ws", PASSPHRASE, use_keyring=False) as ws:
+        workspace_id = ws.workspace_id
+    with pytest.raises(KeyUnavailable):  # no keyring, no passphrase given, none in the env
+        Workspace.open(tmp_path / "ws")
+    monkeypatch.setenv("INT_DESK_PASSPHRASE", "not the passphrase")
+    with pytest.raises(WrongPassphrase):
+        Workspace.open(tmp_path / "ws")
     monkeypatch.setenv("INT_DESK_PASSPHRASE", PASSPHRASE)
-    Workspace.open(tmp_path / "ws").close()
+    with Workspace.open(tmp_path / "ws") as ws, ws.session() as s:
+        assert ws.unlocked_with == "passphrase"
+        stored = s.scalar(select(WorkspaceMeta.value).where(WorkspaceMeta.key == "workspace_id"))
+        assert stored == workspace_id  # the store really is open and readable
 
 
 def test_change_passphrase_rewraps_without_touching_store(demo_dir: Path) -> None:
@@ -140,8 +149,14 @@ def test_weak_passphrase_rejected(tmp_path: Path) -> None:
 
 
 def test_close_forgets_the_key(demo_ws: Workspace) -> None:
+    key = demo_ws._data_key
+    assert key is not None and len(key) == 32 and any(key)
     demo_ws.close()
     assert not demo_ws.is_open
+    assert key == bytearray(32), "the key's bytes must be overwritten in memory, not just dropped"
+    assert demo_ws._data_key is None
+    with pytest.raises(WorkspaceError, match="locked"):
+        demo_ws.remember_in_keyring()  # nothing left to hand to the keyring
     with pytest.raises(Exception, match="locked"):
         with demo_ws.session():
             pass

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import describe
+from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.errors import IntDeskError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction
@@ -74,7 +75,7 @@ class AuditTableModel(QAbstractTableModel):
                 r.action_label,
                 r.entity_type,
                 str(r.entity_id) if r.entity_id else "",
-                r.patient_nhs_number,
+                r.patient_label or r.patient_nhs_number,
                 r.detail,
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 4:
@@ -111,6 +112,9 @@ class AuditPage(QWidget):
         self.export_button = QPushButton("&Export CSV…")
         self.export_button.setToolTip("Export the filtered trail for an IG request")
         self.verify_button = QPushButton("&Verify chain")
+        self.open_button = QPushButton("&Open patient")
+        self.open_button.setToolTip("Open the selected entry's patient in the caseload (Enter)")
+        self.open_button.setEnabled(False)
         self.chain_label = QLabel("Chain not checked yet.")
         self.chain_label.setAccessibleName("Audit chain status")
         self.status_label = QLabel()
@@ -139,6 +143,7 @@ class AuditPage(QWidget):
             filters.addWidget(w)
         filters.addWidget(self.refresh_button)
         filters.addStretch(1)
+        filters.addWidget(self.open_button)
         filters.addWidget(self.export_button)
         chain = QHBoxLayout()
         chain.addWidget(self.chain_label, 1)
@@ -159,6 +164,10 @@ class AuditPage(QWidget):
         self.action_combo.activated.connect(lambda _i: self.refresh())
         self.export_button.clicked.connect(self._choose_export_path)
         self.verify_button.clicked.connect(self.verify)
+        self.open_button.clicked.connect(self.open_patient)
+        self.table.doubleClicked.connect(lambda _i: self.open_patient())
+        self.table.activated.connect(lambda _i: self.open_patient())  # Enter on a row
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_open())
         ctx.events.unlocked.connect(self._on_unlocked)
         ctx.events.locked.connect(lambda: self.model.set_rows([]))
         self.allowed = True
@@ -235,14 +244,28 @@ class AuditPage(QWidget):
 
         self.ctx.query(op, self._on_rows, self._on_error)
 
+    def selected_patient(self) -> uuid.UUID | None:
+        row = self.table.currentIndex().row()
+        return self.model.rows[row].patient_id if 0 <= row < len(self.model.rows) else None
+
+    def _update_open(self) -> None:
+        self.open_button.setEnabled(self.selected_patient() is not None)
+
+    def open_patient(self) -> None:
+        """The selected entry's patient, in the caseload (list and record in step)."""
+        open_in_caseload(self, self.selected_patient())
+
     def _on_rows(self, rows: list[audit_log.AuditRow]) -> None:
         self.model.set_rows(rows)
+        self._update_open()
         more = (
             " (newest shown; narrow the filters or export for all)"
             if len(rows) >= (audit_log.DEFAULT_LIMIT)
             else ""
         )
-        self.status_label.setText(f"{len(rows):,} entries{more}.")
+        self.status_label.setText(
+            f"{len(rows):,} {'entry' if len(rows) == 1 else 'entries'}{more}."
+        )
         self.table.resizeColumnsToContents()
         self.loaded.emit(len(rows))
 

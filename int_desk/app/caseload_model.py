@@ -6,9 +6,11 @@ from the store, then cached. Sorting is done by the store: ``sort()`` only emits
 ``sort_requested`` and the page re-runs the query (no proxy model, no Python sort).
 
 Overdue and high-priority rows are marked by colour *and* by an icon plus text, never colour
-alone: the name column carries the icon, Priority says "▲ High", Care plan says "Review overdue",
-and the review date and task count carry "!" (with "overdue" in their tooltip and accessible
-text; the columns are kept narrow enough for 1366 x 768).
+alone: the name column carries the icon, Priority says "▲ High", Care plan says "Overdue", the
+review date carries "!" and the task count says how many are late ("2 (1 late)"), with the
+words in their tooltip and accessible text. Every row shows the full name, NHS number and date
+of birth (with the age), so two people with the same family name are never told apart by a
+cut-off name alone.
 """
 
 from __future__ import annotations
@@ -48,7 +50,34 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _PATIENT_ID = int(PatientIdRole)
 _ROW = int(RowRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-RIGHT_ALIGNED = frozenset({Col.AGE, Col.TASKS})
+RIGHT_ALIGNED = frozenset({Col.TASKS})
+# What the header shows: long labels on two lines, so no header is cut to "Co…" at 1366 px.
+HEADERS = tuple(
+    {
+        Col.NHS: "NHS\nnumber",
+        Col.AGE: "Born (age)",
+        Col.LAST_CONTACT: "Last\ncontact",
+        Col.NEXT_REVIEW: "Review\ndue",
+        Col.PLAN: "Care\nplan",
+    }.get(col, label)
+    for col, (_key, label) in enumerate(COLUMNS)
+)
+DESCRIPTIONS = tuple(
+    {Col.AGE: "Date of birth (age)"}.get(col, text) for col, text in enumerate(COLUMN_DESCRIPTIONS)
+)
+_TITLES = frozenset({"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sister"})
+
+
+def short_name(full: str) -> str:
+    """A colleague's name in a narrow column: "Femi Fairbank" -> "F Fairbank" (the family name
+    tells leads apart, where "Femi…" did not); a title stays: "Dr P Ramanathan"."""
+    parts = full.split()
+    title = [parts.pop(0)] if len(parts) > 2 and parts[0].rstrip(".").lower() in _TITLES else []
+    if len(parts) < 2:
+        return full
+    return " ".join([*title, *(p[0] for p in parts[:-1]), parts[-1]])
+
+
 _ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISABLED = Qt.ItemFlag.NoItemFlags
 
@@ -209,9 +238,11 @@ class CaseloadModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section][1]
+                return HEADERS[section]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"{COLUMN_DESCRIPTIONS[section]} (click to sort)"
+                return f"{DESCRIPTIONS[section]} (click to sort)"
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return DESCRIPTIONS[section]
         if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
             return section + 1
         return None
@@ -270,8 +301,6 @@ class CaseloadModel(QAbstractTableModel):
             bold.add(Col.PRIORITY)
         if r.review_overdue(today):
             bold.add(Col.NEXT_REVIEW)
-        if r.tasks_overdue(today):
-            bold.add(Col.TASKS)
         if overdue:
             badge = icon("overdue")
         elif high:
@@ -296,7 +325,7 @@ class CaseloadModel(QAbstractTableModel):
         if col == Col.NHS:
             return r.nhs_display
         if col == Col.AGE:
-            return str(r.age(today))
+            return f"{r.date_of_birth:%d %b %Y} ({r.age(today)})"
         if col == Col.COHORTS:
             if not r.active and r.discharged_on:
                 return f"{r.cohorts} (discharged {_fmt_date(r.discharged_on)})"
@@ -304,18 +333,19 @@ class CaseloadModel(QAbstractTableModel):
         if col == Col.PRIORITY:
             return {"high": "▲ High", "medium": "Medium", "low": "Low"}[r.priority.value]
         if col == Col.LEAD:
-            return r.lead_name or "Not named"
+            return short_name(r.lead_name) if r.lead_name else "Not named"
         if col == Col.LAST_CONTACT:
             return _fmt_date(r.last_contact.date()) if r.last_contact else "None yet"
         if col == Col.NEXT_REVIEW:
             if r.review_overdue(today):  # "!" here; the Care plan column says it in words
                 return f"! {_fmt_date(r.next_review)}"
             return _fmt_date(r.next_review)
-        if col == Col.PLAN:
-            return r.plan_label(today)
+        if col == Col.PLAN:  # "Overdue": the review date beside it says since when
+            return "Overdue" if r.review_overdue(today) else r.plan_label(today)
         if col == Col.TASKS:
-            if r.tasks_overdue(today):  # "!" here; the words in the tooltip and accessible text
-                return f"! {r.open_tasks}"
+            if r.tasks_overdue(today):
+                late = max(r.overdue_tasks, 1)
+                return f"{late} late" if late >= r.open_tasks else f"{r.open_tasks} ({late} late)"
             return str(r.open_tasks) if r.open_tasks else ""
         if col == Col.FLAGS:
             return r.flag_labels()
@@ -323,6 +353,15 @@ class CaseloadModel(QAbstractTableModel):
 
     def _accessible(self, r: CaseloadRow, col: int, today: date) -> str:
         text = self._text(r, col, today).lstrip("!▲ ")
+        if col == Col.AGE:
+            text = f"{r.date_of_birth:%d %B %Y}, aged {r.age(today)}"
+        elif col == Col.LEAD and r.lead_name:
+            text = r.lead_name
+        elif col == Col.PLAN and r.review_overdue(today):
+            text = "review overdue"
+        elif col == Col.TASKS and r.tasks_overdue(today):
+            late = max(r.overdue_tasks, 1)
+            return f"Open tasks: {r.open_tasks}, {late} overdue"
         if col == Col.NAME:
             notes = []
             if r.priority.value == "high":
@@ -334,23 +373,30 @@ class CaseloadModel(QAbstractTableModel):
             if r.open_escalations:
                 notes.append("open escalation")
             return f"{text}, {', '.join(notes)}" if notes else text
-        if (col == Col.NEXT_REVIEW and r.review_overdue(today)) or (
-            col == Col.TASKS and r.tasks_overdue(today)
-        ):
+        if col == Col.NEXT_REVIEW and r.review_overdue(today):
             text += ", overdue"
-        return f"{COLUMN_DESCRIPTIONS[col]}: {text or 'none'}"
+        return f"{DESCRIPTIONS[col]}: {text or 'none'}"
 
     @staticmethod
     def _tooltip(r: CaseloadRow, col: int, today: date) -> str | None:
         notes = []
+        if col == Col.LEAD and r.lead_name:
+            notes.append(f"Named lead professional: {r.lead_name}")
         if r.priority.value == "high":
             notes.append("High priority")
         if r.review_overdue(today):
             notes.append(f"Care plan review overdue since {_fmt_date(r.next_review)}")
         if r.tasks_overdue(today):
-            notes.append(f"A task was due {_fmt_date(r.next_task_due)}")
+            late = max(r.overdue_tasks, 1)
+            notes.append(
+                f"{late} of {r.open_tasks} open tasks overdue (the oldest due "
+                f"{_fmt_date(r.next_task_due)})"
+                if r.open_tasks > 1
+                else f"The open task was due {_fmt_date(r.next_task_due)}: overdue"
+            )
         if r.open_escalations:
-            notes.append(f"{r.open_escalations} open escalation(s)")
+            n = r.open_escalations
+            notes.append(f"{n} open escalation{'s' if n != 1 else ''}")
         if not r.active and r.discharged_on:
             notes.append(f"Discharged {_fmt_date(r.discharged_on)}")
         return "\n".join(notes) or None

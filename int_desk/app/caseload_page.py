@@ -43,8 +43,9 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.caseload_columns import default_column_widths
 from int_desk.app.caseload_delegate import CaseloadDelegate
-from int_desk.app.caseload_model import CaseloadModel, PatientIdRole
+from int_desk.app.caseload_model import HEADERS, CaseloadModel, PatientIdRole
 from int_desk.app.context import AppContext
+from int_desk.app.empty_state import EmptyState, no_caseload_text
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.patient_dialogs import ActionDialog, Field
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
@@ -63,11 +64,13 @@ from int_desk.services import patient_record as pr
 
 log = logging.getLogger(__name__)
 
-SETTINGS_HEADER = "caseload/header_state_v2"  # v1 held the old, too-wide default widths
+SETTINGS_HEADER = "caseload/header_state_v3"  # v3: date of birth, two-line headers
 SETTINGS_USER_SIZED = "caseload/columns_user_sized"
-SETTINGS_SPLITTER = "caseload/splitter_state"
+SETTINGS_SPLITTER = "caseload/splitter_state_v2"  # v2: a narrower record pane
 SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
+BUTTONS_A_ROW = 3
+PANE_WIDTH = 300  # the record pane beside the table at 1366 px (three buttons a row)
 PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
 CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
 _FULL_NAMES = {
@@ -86,6 +89,11 @@ def _e(text: Any) -> str:
 
 def _d(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else ""
+
+
+def plural(n: int, noun: str) -> str:
+    """ "1 task", "2 tasks": never "task(s)"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class CaseloadPage(QWidget):
@@ -112,6 +120,7 @@ class CaseloadPage(QWidget):
         self.choices: cl.FilterChoices | None = None
         self.last_error: BaseException | None = None
         self.columns_user_sized = False  # True once the user resizes a column (then remembered)
+        self.longest_names: list[str] = []
         self._fitting = False
 
         self.model = CaseloadModel(self._fetch_rows, parent=self)
@@ -127,12 +136,13 @@ class CaseloadPage(QWidget):
         left_layout.addWidget(self.table)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.pane)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([780, 380])  # the table's least column widths fit at 1366 px
+        self.splitter.setStretchFactor(0, 1)  # a wider window widens the table, not the pane
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([870, PANE_WIDTH])  # the table's least column widths fit at 1366 px
 
+        self.splitter.setHandleWidth(4)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setContentsMargins(4, 6, 4, 4)
         layout.addLayout(self.filter_grid)
         layout.addWidget(self.splitter, 1)
         self._shortcuts()
@@ -275,15 +285,19 @@ class CaseloadPage(QWidget):
         h.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         h.customContextMenuRequested.connect(self._header_menu)
         h.setMinimumSectionSize(30)
-        h.setTextElideMode(Qt.TextElideMode.ElideRight)  # a narrow column's label: "Last co…"
+        # Columns are never narrower than their labels (two lines for long ones); eliding
+        # would treat a two-line label as one long line and cut it.
+        h.setTextElideMode(Qt.TextElideMode.ElideNone)
         h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for col, width in enumerate(default_column_widths(740, self._measure)):
+        for col, width in enumerate(default_column_widths(860, self._measure, HEADERS)):
             t.setColumnWidth(col, width)  # until the first fit to the real width
         t.viewport().installEventFilter(self)  # fit the columns when the table is resized
         t.setSortingEnabled(True)
         t.selectionModel().currentRowChanged.connect(self._current_changed)
         t.doubleClicked.connect(lambda _i: self.pane.browser.setFocus())
         self.table = t
+        h.sortIndicatorChanged.connect(self._sort_indicator_moved)
+        self.empty_state = EmptyState(t)  # what to do next when no one is shown
 
     def _shortcuts(self) -> None:
         def add(seq: str, slot: Any, name: str) -> None:
@@ -303,9 +317,9 @@ class CaseloadPage(QWidget):
     def _restore_layout(self) -> None:
         header = self.ctx.settings.value(SETTINGS_HEADER)
         if isinstance(header, QByteArray | bytes):
-            self.table.horizontalHeader().restoreState(QByteArray(header))
             sized = self.ctx.settings.value(SETTINGS_USER_SIZED, False)
-            self.columns_user_sized = sized in (True, "true", 1, "1")
+            self.columns_user_sized = sized in (True, "true", 1, "1")  # first: no refit
+            self.table.horizontalHeader().restoreState(QByteArray(header))
         splitter = self.ctx.settings.value(SETTINGS_SPLITTER)
         if isinstance(splitter, QByteArray | bytes):
             self.splitter.restoreState(QByteArray(splitter))
@@ -326,7 +340,10 @@ class CaseloadPage(QWidget):
         """Default widths for the table's current width (until the user sizes a column)."""
         h = self.table.horizontalHeader()
         hidden = frozenset(c for c in range(h.count()) if h.isSectionHidden(c))
-        widths = default_column_widths(self.table.viewport().width(), self._measure, hidden)
+        sort = h.sortIndicatorSection() if h.isSortIndicatorShown() else -1
+        widths = default_column_widths(
+            self.table.viewport().width(), self._measure, HEADERS, hidden, sort, self.longest_names
+        )
         self._fitting = True
         try:
             for col, width in enumerate(widths):
@@ -334,6 +351,10 @@ class CaseloadPage(QWidget):
                     h.resizeSection(col, width)
         finally:
             self._fitting = False
+
+    def _sort_indicator_moved(self, *_: Any) -> None:
+        if not self.columns_user_sized:
+            self.fit_columns()  # the sorted column's header needs room for its arrow
 
     def _measure(self, text: str, bold: bool) -> float:
         font = QFont(self.font())  # the table's (it sets none of its own)
@@ -402,7 +423,8 @@ class CaseloadPage(QWidget):
                 f = cl.CaseloadFilter()
             keys = cl.query_keys(session=s, actor=actor, filters=f)
             rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])
-            return choices, views, f, keys, rows, cl.can_save_views(session=s, actor=actor)
+            can_save = cl.can_save_views(session=s, actor=actor)
+            return choices, views, f, keys, rows, can_save, cl.longest_names(session=s)
 
         self._gen += 1
         gen = self._gen
@@ -410,8 +432,12 @@ class CaseloadPage(QWidget):
         self.ctx.query(op, lambda res: self._loaded(gen, res), self._failed)
 
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
-        choices, views, f, keys, rows, can_save = res
+        choices, views, f, keys, rows, can_save, longest = res
         self._busy = False
+        if longest != self.longest_names:
+            self.longest_names = longest  # the name column is sized to show them in full
+            if not self.columns_user_sized:
+                self.fit_columns()
         self.choices = choices
         self._set_can_save_views(can_save)
         names = [v.name for v in views]
@@ -555,6 +581,8 @@ class CaseloadPage(QWidget):
         self.table.executeDelayedItemsLayout()
         n = len(keys)
         self.count_label.setText(f"{n:,} {'person' if n == 1 else 'people'}")
+        if n == 0:
+            self._explain_empty()
         if keep_key is not None:
             row = self.model.row_of_key(keep_key)
             if row >= 0:
@@ -563,6 +591,29 @@ class CaseloadPage(QWidget):
         elif keep is not None:
             self._select_patient(keep)
         self.refreshed.emit()
+
+    def _explain_empty(self) -> None:
+        """Nobody shown: say why (these filters, or an empty caseload) and what to do next."""
+        actor = self.ctx.actor
+
+        def facts(s: Any) -> tuple[bool, bool]:
+            from sqlalchemy import select
+
+            from int_desk.store.models import CohortMembership
+            from int_desk.store.sync_tables import SyncState
+
+            anyone = s.scalar(select(CohortMembership.id).limit(1)) is not None
+            return anyone, s.get(SyncState, "endpoint") is not None
+
+        def explain(result: tuple[bool, bool]) -> None:
+            anyone, connected = result
+            self.empty_state.set_text(
+                "No one matches these filters. Press Clear filters to see everyone."
+                if anyone
+                else no_caseload_text(actor, connected)
+            )
+
+        self.ctx.query(facts, explain)
 
     def _fetch_rows(self, keys: Any) -> dict[int, cl.CaseloadRow]:
         with self.ctx.workspace.session() as s:
@@ -594,11 +645,9 @@ class CaseloadPage(QWidget):
         self.refresh()
 
     def clear_filters(self) -> None:
-        self._applying = True
-        self.search.clear()
-        self._applying = False
-        self.filters = cl.CaseloadFilter(sort=self.filters.sort, descending=self.filters.descending)
-        self._apply_filters_to_widgets(self.filters)
+        self._set_filters(
+            cl.CaseloadFilter(sort=self.filters.sort, descending=self.filters.descending)
+        )
         self.refresh()
 
     # --- views --------------------------------------------------------------------------------
@@ -693,11 +742,44 @@ class CaseloadPage(QWidget):
                 return
 
     def select_patient(self, patient_id: uuid.UUID) -> None:
-        """Open a person (e.g. from My tasks): clear the search if they are not shown."""
+        """Open a person from another page (My tasks, huddle, audit trail, conflicts): the
+        record pane shows them and the table selects them. A search or filter that hides them
+        is cleared first (and discharged people are included when they are discharged), so
+        the list and the record are always about the same person."""
         self._pending_select = patient_id
         self._select_patient(patient_id)
         if self.current_patient != patient_id:
             self.open_patient(patient_id)
+        shown = replace(self.filters)
+        everyone = cl.CaseloadFilter(sort=shown.sort, descending=shown.descending)
+        actor = self.ctx.actor
+
+        def op(s: Any) -> cl.CaseloadFilter | None:
+            for f in (shown, everyone, replace(everyone, membership="all")):
+                keys = cl.query_keys(session=s, actor=actor, filters=f)
+                if cl.find_key(s, patient_id, keys) is not None:
+                    return f
+            return None  # not on any caseload this member sees
+
+        def done(found: cl.CaseloadFilter | None) -> None:
+            if self._pending_select != patient_id and self.current_patient != patient_id:
+                return  # the user has moved on
+            if found is not None and found != self.filters:
+                self._set_filters(found)
+            self._pending_select = patient_id
+            self.refresh()
+
+        self.ctx.query(op, done, self._failed)
+
+    def _set_filters(self, f: cl.CaseloadFilter) -> None:
+        """Show ``f`` in the filter bar and search box (without a query per widget)."""
+        self._applying = True
+        try:
+            self.search.setText(f.search)
+        finally:
+            self._applying = False
+        self._apply_filters_to_widgets(f)
+        self.filters = f
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         pid = self.model.data(self.model.index(current.row(), 0), PatientIdRole)
@@ -751,12 +833,13 @@ class PatientPane(QWidget):
         self.page = page
         self.dialog: ActionDialog | None = None
         self.setAccessibleName("Patient record")
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(PANE_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
         self.heading = QLabel("No one selected")
         self.heading.setObjectName("patientHeading")
-        self.heading.setStyleSheet("font-size: 12pt; font-weight: bold; color: #212b32;")
+        # The palette's text colour, so the banner reads in light and dark alike.
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.heading.setAccessibleName("Selected patient")
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -774,7 +857,7 @@ class PatientPane(QWidget):
             b.clicked.connect(slot)
             b.setEnabled(False)
             b.setProperty("permission", perm.value if perm else "")
-            grid.addWidget(b, i // 4, i % 4)
+            grid.addWidget(b, i // BUTTONS_A_ROW, i % BUTTONS_A_ROW)
             self.buttons[key] = b
         layout.addLayout(grid)
         self.setStyleSheet("QPushButton { padding: 4px 4px; }")
@@ -810,7 +893,11 @@ class PatientPane(QWidget):
     def show_record(self, r: pr.PatientRecord) -> None:
         today = date.today()
         self.heading.setText(
-            f"{r.display_name}\nNHS {r.nhs_display}  ·  born {_d(r.date_of_birth)} ({r.age(today)})"
+            f"<b style='font-size:12pt'>{_e(r.display_name)}</b><br>"
+            f"Born {_d(r.date_of_birth)} ({r.age(today)}) &nbsp;·&nbsp; NHS {r.nhs_display}"
+        )
+        self.heading.setAccessibleDescription(
+            f"{r.display_name}, born {r.date_of_birth:%d %B %Y}, NHS number {r.nhs_display}"
         )
         actor = self.ctx.actor
         for key, b in self.buttons.items():
@@ -875,24 +962,36 @@ class PatientPane(QWidget):
             "Save contact",
         )  # fmt: skip
 
-    def _member_choices(self) -> list[tuple[Any, str]]:
+    def _member_choices(self, lead: uuid.UUID | None = None) -> list[tuple[Any, str]]:
+        """Team members to choose from; the person's named lead professional says so."""
         choices = self.page.choices
         leads = choices.leads if choices else []
-        return [(c.id, c.label) for c in leads]
+        lead_hex = lead.hex if lead else None
+        return [
+            (c.id, f"{c.label} (named lead professional)" if c.id == lead_hex else c.label)
+            for c in leads
+        ]
+
+    def _lead(self) -> uuid.UUID | None:
+        """The named lead professional of the person shown (their first active cohort's)."""
+        r = self._record()
+        leads = [m.lead_member_id for m in (r.active_memberships if r else []) if m.lead_member_id]
+        return leads[0] if leads else None
 
     def allocate_task(self) -> None:
         choices = self.page.choices
         teams = [(t.id, t.label) for t in (choices.teams if choices else [])]
+        lead = self._lead()
         self._open(
-            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date.",
+            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
+            "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
             [Field("description", "Task *", "line"),
              Field("due_on", "Due *", "date", default=date.today() + timedelta(days=7),
                    min_date=date.today()),
-             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams,
-                   default=teams[0][0] if len(teams) == 1 else None),
+             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
              Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
-             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(),
-                   aliases=("owner",)),
+             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
+                   default=lead.hex if lead else None, aliases=("owner",)),
              Field("kind", "Kind", "choice", [(TaskKind.TASK.value, "Task"),
                                               (TaskKind.HOME_VISIT.value, "Planned home visit")])],
             lambda s, a, pid, v: pa.allocate_task(session=s, actor=a, patient_id=pid, **v),
@@ -902,7 +1001,9 @@ class PatientPane(QWidget):
     def refer(self) -> None:
         self._open(
             "Refer", "Refer to one of the four pillars or a partner service.",
-            [Field("service", "Service", "choice", [(x.value, x.label) for x in ReferralService]),
+            [Field("service", "Service *", "choice",
+                   [(None, "Choose a service…")] + [(x.value, x.label) for x in ReferralService],
+                   required=True),
              Field("reason", "Reason *", "text"),
              Field("to_member_id", "To (optional)", "choice", [(None, "—")] + self._member_choices())],
             lambda s, a, pid, v: pa.refer(session=s, actor=a, patient_id=pid, **v),
@@ -1060,10 +1161,10 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         alerts.append(f"! Care plan review overdue since {_d(r.plan.review_date)}")
     overdue = [t for t in r.open_tasks if t.overdue(today)]
     if overdue:
-        alerts.append(f"! {len(overdue)} overdue task(s)")
+        alerts.append("! " + plural(len(overdue), "task") + " overdue")
     if r.open_escalations:
-        alerts.append(f"E {len(r.open_escalations)} open escalation(s)")
-    if alerts:
+        alerts.append("! " + plural(len(r.open_escalations), "open escalation"))
+    if alerts:  # dark red on pale red in light and dark appearance alike (7.6:1)
         out.append(
             "<p style='background:#fde2df;color:#8a1538;padding:4px'><b>"
             + " &nbsp;·&nbsp; ".join(alerts)
@@ -1130,7 +1231,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
     if r.open_tasks:
         out.append("<ul>")
         for t in r.open_tasks:
-            flag = " <b style='color:#d5281b'>! OVERDUE</b>" if t.overdue(today) else ""
+            flag = " <b>! OVERDUE</b>" if t.overdue(today) else ""
             out.append(f"<li>{_e(t.description)} – due {_d(t.due_on)}{flag} – {_e(t.owner)}</li>")
         out.append("</ul>")
     else:

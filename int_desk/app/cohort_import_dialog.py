@@ -83,7 +83,12 @@ class CohortImportDialog(QDialog):
         form.addRow("File", row)
         self.cohort_combo = QComboBox()
         self.cohort_combo.setAccessibleName("Cohort to import into")
+        # A first import into a new team: type the new cohort's name (made when importing).
+        self.cohort_combo.setEditable(True)
+        self.cohort_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.cohort_combo.lineEdit().setPlaceholderText("Choose a cohort, or type a new one's name")
         self.cohort_combo.currentIndexChanged.connect(self._invalidate)
+        self.cohort_combo.editTextChanged.connect(self._invalidate)
         form.addRow("Cohort", self.cohort_combo)
         layout.addLayout(form)
 
@@ -225,8 +230,9 @@ class CohortImportDialog(QDialog):
         if self.table is None:
             self._failed(ValueError("Choose a file first."))
             return
-        cohort = self.cohort_combo.currentData()
-        if not cohort:
+        cohort, new_name = self._chosen_cohort()
+        if not cohort and not new_name:
+            self._failed(ValueError("Choose a cohort, or type the name of a new one."))
             return
         import uuid
 
@@ -235,16 +241,37 @@ class CohortImportDialog(QDialog):
         self.summary.setText("Checking…")
 
         def op(s: Any) -> ci.ImportPreview:
-            return ci.build_preview(
-                session=s, actor=actor, cohort_id=uuid.UUID(cohort), table=table, mapping=mapping
+            cohort_id = uuid.UUID(cohort) if cohort else _new_cohort(s, actor, new_name)
+            preview = ci.build_preview(
+                session=s, actor=actor, cohort_id=cohort_id, table=table, mapping=mapping
             )
+            if not cohort:
+                s.rollback()  # the new cohort is made when importing: a preview writes nothing
+                preview.cohort_id = None  # type: ignore[assignment]
+            return preview
 
         self.ctx.query(op, self._show_preview, self._failed)
+
+    def _chosen_cohort(self) -> tuple[str | None, str]:
+        """(id of an existing cohort, or None; the typed name of a new one)."""
+        text = self.cohort_combo.currentText().strip()
+        index = self.cohort_combo.findText(text)
+        if index >= 0:
+            return str(self.cohort_combo.itemData(index)), ""
+        return None, text
 
     def _show_preview(self, preview: ci.ImportPreview) -> None:
         self.preview_button.setEnabled(True)
         self.preview = preview
-        self.summary.setText(preview.summary())
+        summary = preview.summary()
+        if preview.cohort_id is None:
+            summary += f" A new cohort '{preview.cohort_name}' is made when you import."
+        if preview.unknown_practices and preview.practice_codes:
+            summary += (
+                f"\n{preview.practice_codes.describe_unknown()}. Importing adds them as "
+                "practices awaiting a name; your administrator names them later."
+            )
+        self.summary.setText(summary)
         shown = [r for r in preview.rows if r.status == ci.REJECTED or r.notes]
         shown += [r for r in preview.rows if r.status != ci.REJECTED and not r.notes][:200]
         shown.sort(key=lambda r: (r.status != ci.REJECTED, r.line))
@@ -294,6 +321,8 @@ class CohortImportDialog(QDialog):
             self._progress.emit(done)  # from the worker: queued to the GUI thread
 
         def op(s: Any) -> ci.ImportResult:
+            if preview.cohort_id is None:  # a new cohort, named in the preview
+                preview.cohort_id = _new_cohort(s, actor, preview.cohort_name)
             return ci.apply_import(
                 session=s, actor=actor, preview=preview, progress=report,
                 cancelled=self._cancel.is_set,
@@ -340,3 +369,16 @@ class CohortImportDialog(QDialog):
         self.preview_button.setEnabled(True)
         self.error.setText(describe(exc) if not isinstance(exc, ValueError) else str(exc))
         self.error.show()
+
+
+def _new_cohort(session: Any, actor: Any, name: str) -> Any:
+    from int_desk.domain.errors import ValidationError
+    from int_desk.services.team_setup import ensure_cohort
+
+    if len(actor.team_ids) != 1:
+        raise ValidationError(
+            "You are in several teams: choose an existing cohort, or ask your administrator "
+            "to add the new cohort to the right team."
+        )
+    (team_id,) = actor.team_ids
+    return ensure_cohort(session=session, actor=actor, team_id=team_id, name=name)

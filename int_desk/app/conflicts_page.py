@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import show_error
+from int_desk.app.navigation import open_in_caseload
 from int_desk.services import sync_conflicts
 
 log = logging.getLogger(__name__)
@@ -111,10 +112,14 @@ class ConflictsPage(QWidget):
         self.other = QPushButton("&Enter the right value…")
         self.other.setObjectName("customValueButton")
         self.other.setToolTip("Neither is right: type the correct value (Alt+E)")
+        self.open_button = QPushButton("&Open patient")
+        self.open_button.setObjectName("openPatientButton")
+        self.open_button.setToolTip("Open this person's record in the caseload (Alt+O)")
         buttons = QHBoxLayout()
         for b in (self.keep_mine, self.keep_theirs, self.other):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.outcome)
@@ -123,6 +128,8 @@ class ConflictsPage(QWidget):
         self.keep_mine.clicked.connect(lambda: self._resolve("local"))
         self.keep_theirs.clicked.connect(lambda: self._resolve("remote"))
         self.other.clicked.connect(self._custom)
+        self.open_button.clicked.connect(self.open_patient)
+        self.table.doubleClicked.connect(lambda _i: self.open_patient())
         self.table.itemSelectionChanged.connect(self._update_buttons)
         ctx.events.sync_finished.connect(lambda _r: self.refresh())
         self._update_buttons()
@@ -142,7 +149,7 @@ class ConflictsPage(QWidget):
         for i, c in enumerate(rows):
             cells = (
                 c.what,
-                c.patient_name,
+                c.patient_label,
                 _show(c.local_value),
                 f"{c.local_by}, {_when(c.local_at)}",
                 _show(c.remote_value),
@@ -166,9 +173,16 @@ class ConflictsPage(QWidget):
         return None
 
     def _update_buttons(self) -> None:
-        enabled = self.selected() is not None
+        c = self.selected()
         for b in (self.keep_mine, self.keep_theirs, self.other):
-            b.setEnabled(enabled)
+            b.setEnabled(c is not None)
+        self.open_button.setEnabled(c is not None and bool(c.patient_id))
+
+    def open_patient(self) -> None:
+        """The selected conflict's person, in the caseload (list and record in step)."""
+        c = self.selected()
+        if c is not None and c.patient_id:
+            open_in_caseload(self, uuid.UUID(str(c.patient_id)))
 
     def _custom(self) -> None:
         c = self.selected()

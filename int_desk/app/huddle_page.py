@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import confirm, describe, show_error
+from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.errors import IntDeskError, ValidationError
 from int_desk.domain.vocab import HuddleItemStatus, HuddleKind, HuddleStatus, ReferralService
 from int_desk.services import huddle_export
@@ -71,6 +72,10 @@ _STATUS_MARK = {
 def _mmss(seconds: float) -> str:
     m, s = divmod(max(0, int(seconds)), 60)
     return f"{m:02d}:{s:02d}"
+
+
+def _born(dob: date | None) -> str:
+    return f"born {dob:%d %b %Y} · " if dob else ""
 
 
 def _button(text: str, name: str, tip: str = "") -> QPushButton:
@@ -184,6 +189,7 @@ class ActionDialog(QDialog):
         members: list[tuple[uuid.UUID, str, str, bool]],
         *,
         patient: str,
+        lead: uuid.UUID | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -196,8 +202,17 @@ class ActionDialog(QDialog):
         self.due.setCalendarPopup(True)
         self.due.setDisplayFormat("ddd d MMM yyyy")
         self.service = QComboBox()
+        # Nobody is made responsible by default: "Choose…" until someone is chosen, or the
+        # person's named lead professional, labelled as such.
+        self.owner.addItem("Choose who…", None)
         for mid, name, role, visiting in members:
-            self.owner.addItem(f"{name} – {role}" + (" (visiting)" if visiting else ""), str(mid))
+            label = f"{name} – {role}" + (" (visiting)" if visiting else "")
+            if mid == lead:
+                label += " (named lead professional)"
+            self.owner.addItem(label, str(mid))
+        if lead is not None and self.owner.findData(str(lead)) > 0:
+            self.owner.setCurrentIndex(self.owner.findData(str(lead)))
+        self.service.addItem("Choose a service…", None)
         for s in ReferralService:
             self.service.addItem(s.label, s.value)
         if kind == "task":
@@ -236,6 +251,16 @@ class ActionDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _check(self) -> None:
+        if self.kind in ("task", "home_visit") and self.owner.currentData() is None:
+            self.error.setText(f"Choose the {self.owner.accessibleName().lower()}: it is required.")
+            self.error.show()
+            self.owner.setFocus()
+            return
+        if self.kind == "referral" and self.service.currentData() is None:
+            self.error.setText("Choose the service: it is required.")
+            self.error.show()
+            self.service.setFocus()
+            return
         if self.kind != "home_visit" and not self.text.text().strip():
             self.error.setText(f"{self.text.accessibleName()} is required.")
             self.error.show()
@@ -349,6 +374,7 @@ class HuddlePage(QWidget):
         self._item_base: dict[uuid.UUID, int] = {}
         self._item_since: float | None = None
         self._loaded_item: uuid.UUID | None = None
+        self.current_record: pr.PatientRecord | None = None  # the person being discussed
 
         self.heading = QLabel("Huddle")
         self.heading.setObjectName("pageTitle")
@@ -432,6 +458,9 @@ class HuddlePage(QWidget):
             "Refresh from rules", "Add people the rules now bring", "Ctrl+Shift+R"
         )
         self.attendees_button = _button("Attendees…", "Change who is attending", "Ctrl+Shift+A")
+        self.agenda_open_button = _button(
+            "Open record", "Open the selected person's record in the caseload", "Ctrl+O"
+        )
         self.agenda_pdf_button = _button("Agenda PDF…", "Export the agenda as PDF", "Ctrl+P")
         self.start_button = _button("Start huddle", "Start the huddle", "Ctrl+Shift+S")
         self.start_button.setDefault(True)
@@ -439,6 +468,7 @@ class HuddlePage(QWidget):
         for b in (self.add_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(b)
         buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.agenda_open_button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.attendees_button)
@@ -458,7 +488,10 @@ class HuddlePage(QWidget):
         self.refresh_button.clicked.connect(self.refresh_agenda)
         self.attendees_button.clicked.connect(self.attendees_dialog)
         self.start_button.clicked.connect(self.start)
+        self.agenda_open_button.clicked.connect(self.open_selected_record)
+        self.agenda_list.itemDoubleClicked.connect(lambda _it: self.open_selected_record())
         for keys, slot in (
+            ("Ctrl+O", self.open_selected_record),
             ("Alt+Up", lambda: self.move_selected(-1)),
             ("Alt+Down", lambda: self.move_selected(1)),
             ("Delete", self.remove_selected),
@@ -510,6 +543,9 @@ class HuddlePage(QWidget):
         self.visit_button = _button("Home visit…", "Plan a home visit", "Ctrl+H")
         self.escalate_button = _button("Escalate…", "Escalate to the clinical lead", "Ctrl+E")
         self.refer_button = _button("Refer…", "Make a referral", "Ctrl+R")
+        self.run_open_button = _button(
+            "Open record", "Open this person's record in the caseload", "Ctrl+O"
+        )
         self.prev_button = _button("◀ Previous", "Previous person", "Alt+Left")
         self.defer_button = _button("Defer", "Defer to the next huddle", "Ctrl+D")
         self.discussed_button = _button(
@@ -530,6 +566,7 @@ class HuddlePage(QWidget):
         for b in (self.task_button, self.visit_button, self.escalate_button, self.refer_button):
             acts.addWidget(b)
         acts.addStretch(1)
+        acts.addWidget(self.run_open_button)
         moves = QHBoxLayout()
         moves.addWidget(self.prev_button)
         moves.addStretch(1)
@@ -582,7 +619,9 @@ class HuddlePage(QWidget):
         self.defer_button.clicked.connect(self.defer)
         self.discussed_button.clicked.connect(self.discussed)
         self.close_button.clicked.connect(self.close_huddle)
+        self.run_open_button.clicked.connect(self.open_current_record)
         for keys, slot in (
+            ("Ctrl+O", self.open_current_record),
             ("Ctrl+Return", self.discussed),
             ("Ctrl+Enter", self.discussed),
             ("Ctrl+D", self.defer),
@@ -746,8 +785,9 @@ class HuddlePage(QWidget):
         self.agenda_list.clear()
         for n, it in enumerate(view.items, 1):
             mark = "↻ " if it.rolled_over else ""
-            text = f"{n}. {mark}{it.name}   NHS {h.format_nhs(it.nhs_number)}\n" + "\n".join(
-                f"      • {r}" for r in it.reasons
+            text = (
+                f"{n}. {mark}{it.name}   {_born(it.date_of_birth)}NHS {h.format_nhs(it.nhs_number)}\n"
+                + "\n".join(f"      • {r}" for r in it.reasons)
             )
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, it.id)
@@ -761,8 +801,22 @@ class HuddlePage(QWidget):
 
     def _update_agenda_buttons(self) -> None:
         has = self.agenda_list.currentRow() >= 0
-        for b in (self.remove_button, self.up_button, self.down_button):
+        for b in (self.remove_button, self.up_button, self.down_button, self.agenda_open_button):
             b.setEnabled(has)
+
+    def open_selected_record(self) -> None:
+        """The selected agenda person, in the caseload (list and record in step)."""
+        iid = self.selected_item_id()
+        item = next((i for i in (self.view.items if self.view else []) if i.id == iid), None)
+        if item is not None:
+            open_in_caseload(self, item.patient_id)
+
+    def open_current_record(self) -> None:
+        """The person being discussed, in the caseload; the huddle keeps its place."""
+        item = self.current_item()
+        if item is not None:
+            self._save_current()  # the outcome typed so far is kept
+            open_in_caseload(self, item.patient_id)
 
     def selected_item_id(self) -> uuid.UUID | None:
         item = self.agenda_list.currentItem()
@@ -985,7 +1039,8 @@ class HuddlePage(QWidget):
         status = {"pending": "", "discussed": " · discussed", "deferred": " · deferred"}
         self.item_title.setText(
             f"<b>{self.current + 1} of {len(view.items)} · {html.escape(item.name)}</b>  "
-            f"NHS {h.format_nhs(item.nhs_number)}{status.get(item.status, '')}"
+            f"{_born(item.date_of_birth)}NHS {h.format_nhs(item.nhs_number)}"
+            f"{status.get(item.status, '')}"
         )
         self.item_reasons.setText("Why: " + "; ".join(item.reasons))
         self.actions_list.clear()
@@ -1028,6 +1083,7 @@ class HuddlePage(QWidget):
         )
 
     def _show_patient(self, rec: pr.PatientRecord) -> None:
+        self.current_record = rec
         item = self.current_item()
         if item is None or item.patient_id != rec.patient_id:
             return  # the chair has moved on
@@ -1191,7 +1247,15 @@ class HuddlePage(QWidget):
             return
         attendees = {a[0] for a in view.attendees}
         members = sorted(self.members, key=lambda m: (m[0] not in attendees, m[1]))
-        dialog = ActionDialog(kind, members, patient=item.name, parent=self)
+        rec = self.current_record
+        leads = [
+            m.lead_member_id
+            for m in (rec.active_memberships if rec and rec.patient_id == item.patient_id else [])
+            if m.lead_member_id
+        ]
+        dialog = ActionDialog(
+            kind, members, patient=item.name, lead=leads[0] if leads else None, parent=self
+        )
         self.dialog = dialog
         dialog.accepted.connect(lambda: self.record_action(kind, **dialog.values()))
         dialog.open()

@@ -103,7 +103,7 @@ def show_main_window(workspace: Workspace) -> QMainWindow:
     from int_desk.app.main_window import MainWindow
 
     window = MainWindow(make_context(workspace))
-    window.show()
+    window.show_fitted()  # maximised on a screen too small for its preferred size
     return window
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QListWidgetItem, QMainWindow, QWidget
 
 from int_desk.app.context import AppContext
@@ -22,6 +22,18 @@ from int_desk.app.pages import PAGES
 
 log = logging.getLogger(__name__)
 PENDING_PAGES_AT_LATEST_MS = 3000  # if the first page never reports a result
+PREFERRED_SIZE = QSize(1280, 760)
+# Room the window manager's frame takes around the window (title bar, borders): not known
+# before the first show, so a generous allowance.
+FRAME_ALLOWANCE = QSize(16, 40)
+
+
+def fits_on_screen(available: QRect, size: QSize = PREFERRED_SIZE) -> bool:
+    """Whether a window of ``size`` with its frame fits the screen's available area."""
+    return (
+        size.width() + FRAME_ALLOWANCE.width() <= available.width()
+        and size.height() + FRAME_ALLOWANCE.height() <= available.height()
+    )
 
 
 class _Pages(dict[str, QWidget]):
@@ -230,6 +242,14 @@ class MainWindow(QMainWindow):
         self.show_page_index(self.form.pageStack.indexOf(page))
         return page
 
+    def open_patient(self, patient_id: Any) -> None:
+        """Open a person from any page (My tasks, huddle, audit trail, conflicts): the caseload
+        shows them selected in its list and their record beside it, never one person in the
+        list and another in the record."""
+        page = self.show_page("CaseloadPage")
+        page.select_patient(patient_id)  # type: ignore[attr-defined]
+        page.table.setFocus()  # type: ignore[attr-defined]
+
     def set_page_badge(self, key: str, badge: str) -> None:
         """Show a count beside a page's name in the navigation, e.g. "Conflicts (2)"."""
         entry = self._entries.get(key)  # a page still to be built has its entry already
@@ -247,8 +267,26 @@ class MainWindow(QMainWindow):
 
     def _restore_geometry(self) -> None:
         geometry = self.ctx.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        self.geometry_restored = geometry is not None and self.restoreGeometry(geometry)
+
+    def show_fitted(self) -> None:
+        """Show the window where it was last, else at its preferred size if that fits the
+        screen with its frame, else maximised: on a 1366 x 768 laptop a 1280 x 760 window plus
+        its title bar ran off the screen and hid the status bar."""
+        if self.geometry_restored:
+            self.show()
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        available = screen.availableGeometry()
+        if fits_on_screen(available):
+            self.resize(PREFERRED_SIZE)
+            frame = QRect(0, 0, PREFERRED_SIZE.width(), PREFERRED_SIZE.height())
+            frame.moveCenter(available.center())
+            self.move(frame.topLeft())
+            self.show()
+        else:
+            self.resize(available.size() - FRAME_ALLOWANCE)  # the size it returns to
+            self.showMaximized()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.ctx.settings.setValue("window/geometry", self.saveGeometry())

@@ -21,7 +21,10 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.caseload_model import OVERDUE_BG, icon
 from int_desk.app.context import AppContext
+from int_desk.app.empty_state import EmptyState
 from int_desk.app.messages import confirm, show_error
+from int_desk.app.navigation import open_in_caseload
+from int_desk.domain.permissions import Permission, allowed
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 
@@ -141,6 +144,11 @@ class MyTasksPage(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
+        self.empty_state = EmptyState(
+            self.table,
+            "No open tasks for you. Tasks agreed at a huddle, or added from a person's record "
+            "on the Caseload page (+ Task…), appear here with their due dates.",
+        )
         ctx.events.data_changed.connect(lambda _t: self.refresh())
         ctx.events.patient_changed.connect(lambda _p: self.refresh())
         ctx.events.unlocked.connect(self.refresh)
@@ -148,6 +156,14 @@ class MyTasksPage(QWidget):
 
     def refresh(self) -> None:
         actor = self.ctx.actor
+        if not allowed(actor, Permission.MANAGE_TASKS):  # e.g. an administrator: no query
+            self.summary.setText("No tasks")
+            self.empty_state.set_text(
+                f"The role '{actor.role.label}' is not given tasks in INT Desk. Team members' "
+                "tasks are on their own My tasks page."
+            )
+            self.refreshed.emit()
+            return
         wide = self.include_team.isChecked()
         self.ctx.query(
             lambda s: pr.my_tasks(session=s, actor=actor, include_role_and_team=wide),
@@ -178,12 +194,7 @@ class MyTasksPage(QWidget):
         t = self.selected()
         if t is None:
             return
-        window = self.window()
-        pages = getattr(window, "pages", {})
-        page = pages.get("CaseloadPage")
-        if page is not None and hasattr(window, "show_page"):
-            window.show_page("CaseloadPage")
-            page.select_patient(t.patient_id)
+        open_in_caseload(self, t.patient_id)
 
     def complete_selected(self) -> None:
         t = self.selected()

@@ -96,4 +96,16 @@ class OverviewPage(QWidget):
                     )
                 self.table.setItem(r, c, item)
         total = sum(r.caseload for r in rows)
-        self.summary.setText(f"{len(rows)} teams · {total:,} people on the caseload")
+        teams = f"{len(rows)} team{'' if len(rows) == 1 else 's'}"
+        if not rows:
+            self.summary.setText(
+                "You are not in any team yet. Ask your INT administrator to add you to your "
+                "team; its records arrive here at the next sync."
+            )
+        elif total == 0:
+            self.summary.setText(
+                f"{teams} · no one on the caseload yet: import the cohort list on the Caseload "
+                "page (Import cohort…), or connect to your team's endpoint to receive it."
+            )
+        else:
+            self.summary.setText(f"{teams} · {total:,} people on the caseload")

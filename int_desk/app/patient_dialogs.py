@@ -46,6 +46,7 @@ class Field:
     help: str = ""
     min_date: date | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)  # service field names it answers
+    required: bool = False  # checked before submitting: a choice must not be left on "Choose…"
 
 
 class ActionDialog(QDialog):
@@ -193,10 +194,26 @@ class ActionDialog(QDialog):
         elif isinstance(w, QLineEdit):
             w.setText(value)
 
+    def missing(self, values: dict[str, Any]) -> Field | None:
+        """The first required field left empty (a choice still on its "Choose…" entry)."""
+        for name, f in self.fields.items():
+            value = values.get(name)
+            if f.required and (value is None or (isinstance(value, str) and not value.strip())):
+                return f
+        return None
+
     def submit(self) -> None:
         if not self.ok.isEnabled():
             return
         values = self.values()
+        empty = self.missing(values)
+        if empty is not None:  # nobody and nothing is chosen on the user's behalf
+            what = empty.label.rstrip(" *")
+            verb = "Choose" if empty.kind == "choice" else "Enter"
+            self.error.setText(f"{verb} the {what.lower()}: it is required.")
+            self.error.show()
+            self.widgets[empty.name].setFocus()
+            return
         self.ok.setEnabled(False)
         self.error.hide()
         self.ctx.query(lambda s: self._submit(s, values), self._succeeded, self._failed)

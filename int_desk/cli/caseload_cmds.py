@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
-from int_desk.domain.errors import ValidationError
+from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
 from int_desk.services.identity import current_actor
@@ -43,6 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help=f"map a column to a field ({', '.join(ci.FIELDS)}, {ci.IGNORE})",
     )  # fmt: skip
     p.add_argument("--strict", action="store_true", help="import nothing when any row is rejected")
+    p.add_argument(
+        "--new-cohort", action="store_true",
+        help="create the cohort in your team when it does not exist yet (a first import)",
+    )  # fmt: skip
+    p.add_argument(
+        "--add-practices", action="store_true",
+        help="add GP practice codes not known here as practices awaiting a name",
+    )  # fmt: skip
     p.set_defaults(func=run_import)
 
 
@@ -68,6 +76,7 @@ def _record(r: cl.CaseloadRow, today: date) -> dict[str, object]:
     return {
         "name": r.display_name,
         "nhs_number": r.nhs_display,
+        "date_of_birth": r.date_of_birth.isoformat(),  # name + DOB: never an ambiguous row
         "age": r.age(today),
         "cohorts": r.cohorts,
         "priority": r.priority.value,
@@ -105,9 +114,9 @@ def run_caseload(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=1, ensure_ascii=False)
         print()
     elif args.format == "csv":
-        keys = ["name", "nhs_number", "age", "cohorts", "priority", "lead_professional",
-                "last_contact", "next_review_due", "care_plan", "open_tasks", "flags",
-                "attention"]  # fmt: skip
+        keys = ["name", "nhs_number", "date_of_birth", "age", "cohorts", "priority",
+                "lead_professional", "last_contact", "next_review_due", "care_plan",
+                "open_tasks", "flags", "attention"]  # fmt: skip
         w = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
         w.writeheader()
         w.writerows(records)
@@ -118,7 +127,8 @@ def run_caseload(args: argparse.Namespace) -> int:
 
 
 def _print_table(records: list[dict[str, object]]) -> None:
-    cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12), ("age", "Age", 3),
+    cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12),
+            ("date_of_birth", "Born", 10), ("age", "Age", 3),
             ("cohorts", "Cohort(s)", 16), ("priority", "Priority", 8),
             ("lead_professional", "Lead", 18), ("last_contact", "Last contact", 12),
             ("next_review_due", "Review due", 10), ("care_plan", "Care plan", 14),
@@ -136,10 +146,12 @@ def run_import(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         with ws.session() as s:
             actor = current_actor(s)
-            cohort_id = _cohort_id(s, actor, args)
+            cohort_id, new_cohort = _cohort_id(s, actor, args)
             preview = ci.build_preview(
                 session=s, actor=actor, cohort_id=cohort_id, table=table, mapping=mapping
             )
+            if new_cohort:
+                s.rollback()  # the new cohort is made again when writing: a preview writes nothing
         print("Column mapping:")
         for column, fld in preview.mapping.items():
             print(f"  {column} -> {ci.FIELDS.get(fld, fld)}")
@@ -154,8 +166,18 @@ def run_import(args: argparse.Namespace) -> int:
         if args.strict and rejected:
             print("Strict: rows were rejected, so nothing was written.")
             return 1
+        if preview.unknown_practices and not args.add_practices:
+            print(
+                "Nothing was written: the extract has GP practices this workspace does not know. "
+                "Run again with --add-practices to add them as practices awaiting a name (your "
+                "administrator names them later), or add them first (int-desk admin add-practice)."
+            )
+            return 2
         with ws.session() as s:
-            result = ci.apply_import(session=s, actor=current_actor(s), preview=preview)
+            actor = current_actor(s)
+            if new_cohort:
+                preview.cohort_id, _ = _cohort_id(s, actor, args)
+            result = ci.apply_import(session=s, actor=actor, preview=preview)
         print(
             f"Imported into {preview.cohort_name}: {result.created_patients} new people, "
             f"{result.enrolled} enrolled, {result.updated} updated, {result.unchanged} unchanged, "
@@ -170,4 +192,17 @@ def _cohort_id(s, actor, args: argparse.Namespace):  # noqa: ANN001, ANN202
         from dataclasses import replace
 
         actor = replace(actor, team_ids=frozenset({team}))
-    return cl.resolve_cohort(s, actor, args.cohort)
+    try:
+        return cl.resolve_cohort(s, actor, args.cohort), False
+    except NotFound:
+        if not getattr(args, "new_cohort", False):
+            raise NotFound(
+                f"No cohort called '{args.cohort}' in your teams. For a first import, add "
+                "--new-cohort to create it."
+            ) from None
+    if len(actor.team_ids) != 1:
+        raise ValidationError("You are in several teams: add --team to say whose cohort it is.")
+    from int_desk.services.team_setup import ensure_cohort
+
+    (team_id,) = actor.team_ids
+    return ensure_cohort(session=s, actor=actor, team_id=team_id, name=args.cohort), True

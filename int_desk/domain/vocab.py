@@ -174,7 +174,22 @@ class ReferralService(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return REFERRAL_SERVICE_LABELS[self]
+
+
+# Proper names, not the code capitalised ("Gp", "Vcse").
+REFERRAL_SERVICE_LABELS = {
+    ReferralService.GP: "GP",
+    ReferralService.DISTRICT_NURSING: "District nursing",
+    ReferralService.COMMUNITY_PHARMACY: "Community pharmacy",
+    ReferralService.OPTOMETRY: "Optometry",
+    ReferralService.DENTISTRY: "Dentistry",
+    ReferralService.SOCIAL_PRESCRIBING: "Social prescribing",
+    ReferralService.SOCIAL_CARE: "Social care",
+    ReferralService.MENTAL_HEALTH: "Mental health",
+    ReferralService.VCSE: "VCSE (voluntary sector)",
+    ReferralService.OTHER: "Other",
+}
 
 
 class ReferralStatus(StrEnum):

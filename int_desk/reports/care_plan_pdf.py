@@ -215,7 +215,7 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
     story += pdf.section("Consent to share", [pdf.para(_consent(view))])
     story += pdf.section(
         "Care team and contributors",
-        [pdf.para("; ".join(view.contributors) or "Not recorded.", st.body)],
+        [pdf.bullet_list(view.contributors) if view.contributors else pdf.para("Not recorded.")],
     )
     return story
 

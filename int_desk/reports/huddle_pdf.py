@@ -98,9 +98,9 @@ def agenda_pdf(doc: AgendaDoc, *, printed_by: str, printed_at: datetime) -> byte
             )
         )
     if doc.attendees:
-        story += pdf.section("Attendees", [pdf.para(", ".join(doc.attendees))])
+        story += pdf.section("Attendees", [pdf.bullet_list(doc.attendees)])
     rows = [
-        [str(n), f"{it.name}\n{it.nhs_number}", it.priority.capitalize(), "\n".join(it.reasons)]
+        [str(n), f"{it.name}\n{it.nhs_number}", it.priority.capitalize(), list(it.reasons)]
         for n, it in enumerate(doc.items, 1)
     ]
     # A heading kept with a long table would push the whole table to the next page; the table
@@ -141,19 +141,20 @@ def minutes_pdf(doc: MinutesDoc, *, printed_by: str, printed_at: datetime) -> by
             st.muted,
         )
     ]
-    story += pdf.section("Attendees", [pdf.para(", ".join(doc.attendees), empty="Not recorded")])
+    attendees = pdf.bullet_list(doc.attendees) if doc.attendees else pdf.para("Not recorded")
+    story += pdf.section("Attendees", [attendees])
     story += pdf.section("Discussions", [])
     for n, it in enumerate(doc.items, 1):
-        rows: list[tuple[str, str]] = [
+        rows: list[tuple[str, pdf.Cell]] = [
             ("Status", f"{it.status.capitalize()} {it.duration}".strip())
         ]
-        rows.append(("Why on the agenda", "\n".join(it.reasons) or "-"))
+        rows.append(("Why on the agenda", list(it.reasons) or "-"))
         if it.outcome:
             rows.append(("Why deferred" if it.status == "deferred" else "Outcome", it.outcome))
         if it.decisions:
             rows.append(("Decisions", it.decisions))
         if it.actions:
-            rows.append(("Actions agreed", "\n".join(it.actions)))
+            rows.append(("Actions agreed", list(it.actions)))
         story.append(
             KeepTogether(
                 [

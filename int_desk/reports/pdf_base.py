@@ -22,7 +22,8 @@ count is known, in one build), and an optional diagonal watermark (e.g. "DRAFT")
 the embedded DejaVu Sans, so names such as Zoë Ó'Brien-Łukasz render and stay extractable.
 
 Public API: ``PageFurniture``, ``SENSITIVITY``, ``render``, ``write_atomic``, ``styles``,
-``para``, ``section``, ``key_value_table``, ``data_table``, ``callout``, ``fmt_date``,
+``para``, ``section``, ``key_value_table``, ``data_table``, ``bullet_list``, ``callout``,
+``fmt_date``,
 ``fmt_datetime``, ``register_fonts``, ``FONT``, ``FONT_BOLD``, ``CONTENT_WIDTH``.
 """
 
@@ -32,6 +33,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -61,6 +63,8 @@ from reportlab.platypus import (
 )
 
 from int_desk import paths
+from int_desk.reports import pdf_tags
+from int_desk.reports.pdf_tags import Para, TableTags, Tagged
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -155,15 +159,32 @@ def _markup(text: str) -> str:
     return escape(text).replace("\n", "<br/>")
 
 
+def _role(style: ParagraphStyle) -> str:
+    """H1-H3 for the heading styles (and styles derived from them), else P."""
+    parents = []
+    parent = style.parent
+    while parent is not None:
+        parents.append(parent.name)
+        parent = getattr(parent, "parent", None)
+    return pdf_tags.role_for(style.name, parents)
+
+
 class TextBlock(Flowable):
     """Plain text that is drawn as one string when it fits the width it is given, and laid out
     as a Paragraph (wrapping, splitting across pages) only when it does not. Most headings and
-    short answers fit, and Paragraph layout is the bulk of rendering time."""
+    short answers fit, and Paragraph layout is the bulk of rendering time.
 
-    def __init__(self, text: str, style: ParagraphStyle) -> None:
+    Tagged as one structure element (``role``; by default H1-H3 for the heading styles, else
+    P), also when it is split across pages."""
+
+    tags_itself = True
+
+    def __init__(self, text: str, style: ParagraphStyle, *, role: str | None = None) -> None:
         super().__init__()
         self.text = text
         self.style = style
+        self.role = role or _role(style)
+        self.slot = pdf_tags.Slot()
         self._width = (
             float("inf")
             if "\n" in text
@@ -173,7 +194,7 @@ class TextBlock(Flowable):
 
     def _paragraph(self) -> Paragraph:
         if self._para is None:
-            self._para = Paragraph(_markup(self.text), self.style)
+            self._para = Para(_markup(self.text), self.style)
         return self._para
 
     def _fits(self, avail_width: float) -> bool:
@@ -188,7 +209,8 @@ class TextBlock(Flowable):
     def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
         if self._fits(avail_width):
             return []
-        return self._paragraph().split(avail_width, avail_height)
+        parts = self._paragraph().split(avail_width, avail_height)
+        return [Tagged(p, self.role, self.slot) for p in parts]
 
     def getSpaceBefore(self) -> float:  # noqa: N802 - reportlab's name
         return float(self.style.spaceBefore)
@@ -197,14 +219,19 @@ class TextBlock(Flowable):
         return float(self.style.spaceAfter)
 
     def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        tags = pdf_tags.tagger(canvas)
+        if tags is not None:
+            tags.begin(canvas, tags.element(self.slot, self.role))
         if self._para is not None:
             self._para.drawOn(canvas, x, y, _sW)
-            return
-        canvas.saveState()
-        canvas.setFont(self.style.fontName, self.style.fontSize)
-        canvas.setFillColor(self.style.textColor)
-        canvas.drawString(x, y + self.height - self.style.fontSize, self.text)
-        canvas.restoreState()
+        else:
+            canvas.saveState()
+            canvas.setFont(self.style.fontName, self.style.fontSize)
+            canvas.setFillColor(self.style.textColor)
+            canvas.drawString(x, y + self.height - self.style.fontSize, self.text)
+            canvas.restoreState()
+        if tags is not None:
+            tags.end(canvas)
 
 
 def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> TextBlock:
@@ -223,12 +250,18 @@ def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
     return [CondPageBreak(SECTION_MIN_SPACE), TextBlock(title, st.h2), *flowables]
 
 
-def _cell(text: str, style: ParagraphStyle, room: float) -> str | Paragraph:
+Cell = str | Sequence[str]  # a table cell: text, or items shown as a bulleted list
+
+
+def _cell(text: Cell, style: ParagraphStyle, room: float) -> str | Flowable:
     """A plain string when the text fits on one line (tables draw those cheaply), else a
-    wrapping Paragraph. Rendering 1,000 plans is dominated by paragraph layout."""
+    wrapping Paragraph; a list of strings becomes a bulleted list. Rendering 1,000 plans is
+    dominated by paragraph layout."""
+    if not isinstance(text, str):
+        return bullet_list(text, style) if text else "-"
     if "\n" not in text and pdfmetrics.stringWidth(text, style.fontName, style.fontSize) <= room:
         return text
-    return Paragraph(_markup(text), style)
+    return Para(_markup(text), style)
 
 
 def _plain_cell_style(style: ParagraphStyle) -> list[tuple[Any, ...]]:
@@ -241,15 +274,20 @@ def _plain_cell_style(style: ParagraphStyle) -> list[tuple[Any, ...]]:
     ]
 
 
-def key_value_table(rows: Sequence[tuple[str, str]], *, label_width: float = 46 * mm) -> Table:
-    """Two columns: bold grey labels, wrapped values."""
+def key_value_table(rows: Sequence[tuple[str, Cell]], *, label_width: float = 46 * mm) -> Table:
+    """Two columns: bold grey labels (row headers), wrapped values (text or a list)."""
     st = styles()
     value_width = CONTENT_WIDTH - label_width
     data = [
         [_cell(k, st.label, label_width - 6), _cell(v or "-", st.cell, value_width - 6)]
         for k, v in rows
     ]
-    table = Table(data, colWidths=[label_width, value_width], hAlign="LEFT")
+    table = Table(
+        data,
+        colWidths=[label_width, value_width],
+        hAlign="LEFT",
+        renderCB=TableTags(header_cols=1),  # each label heads its row
+    )
     table.setStyle(
         TableStyle(
             [
@@ -269,10 +307,11 @@ def key_value_table(rows: Sequence[tuple[str, str]], *, label_width: float = 46 
 
 def data_table(
     header: Sequence[str],
-    rows: Sequence[Sequence[str]],
+    rows: Sequence[Sequence[Cell]],
     widths_mm: Sequence[float],
 ) -> Table:
     """A ruled table whose header row repeats on every page it spans; rows never split inside.
+    A cell is text, or a list of strings shown as a bulleted list.
 
     ``widths_mm`` are relative: they are scaled to the content width.
     """
@@ -288,6 +327,7 @@ def data_table(
         repeatRows=1,
         splitByRow=1,
         hAlign="LEFT",
+        renderCB=TableTags(header_rows=1),
     )
     commands: list[tuple[Any, ...]] = [
         *_plain_cell_style(st.cell),
@@ -307,11 +347,105 @@ def data_table(
     return table
 
 
+class _ListItem:
+    """One item (or the part of one continued overleaf) of a BulletList."""
+
+    __slots__ = ("block", "bullet", "li")
+
+    def __init__(self, block: Flowable, bullet: bool, li: pdf_tags.Slot) -> None:
+        self.block = block
+        self.bullet = bullet  # False for the part of an item continued from the page before
+        self.li = li
+
+
+class BulletList(Flowable):
+    """Items each after a bullet, tagged as a list (L > LI > Lbl + LBody) so a screen reader
+    announces "list of 3 items". Splits between items, or inside an item that is taller
+    than the room left; the parts stay one list."""
+
+    tags_itself = True
+    BULLET = "\u2022"
+
+    def __init__(
+        self,
+        items: Sequence[_ListItem],
+        style: ParagraphStyle,
+        slot: pdf_tags.Slot | None = None,
+    ) -> None:
+        super().__init__()
+        self.items = list(items)
+        self.style = style
+        self.slot = slot or pdf_tags.Slot()
+        self.indent = style.fontSize * 1.1
+        self._heights: list[float] = []
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        room = avail_width - self.indent
+        self._heights = [i.block.wrap(room, avail_height)[1] for i in self.items]
+        self.width, self.height = avail_width, sum(self._heights)
+        return self.width, self.height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        self.wrap(avail_width, avail_height)
+        used, fit = 0.0, 0
+        for h in self._heights:
+            if used + h > avail_height:
+                break
+            used, fit = used + h, fit + 1
+        if fit == len(self.items):
+            return []
+        rest = self.items[fit:]
+        if fit == 0:  # the first item alone is taller than the room: split its text
+            first = rest[0]
+            parts = first.block.split(avail_width - self.indent, avail_height)
+            if len(parts) < 2:
+                return []
+            head = [_ListItem(parts[0], first.bullet, first.li)]
+            rest = [_ListItem(p, False, first.li) for p in parts[1:]] + rest[1:]
+        else:
+            head = self.items[:fit]
+        return [BulletList(head, self.style, self.slot), BulletList(rest, self.style, self.slot)]
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        tags = pdf_tags.tagger(canvas)
+        if tags is not None:
+            tags.push(tags.element(self.slot, "L", {"O": "List", "ListNumbering": "Disc"}))
+        top = y + self.height
+        for item, height in zip(self.items, self._heights, strict=True):
+            top -= height
+            li = tags.element(item.li, "LI") if tags is not None else None
+            if li is not None:
+                tags.push(li)  # type: ignore[union-attr]
+            if item.bullet:
+                with pdf_tags.content(canvas, "Lbl"):
+                    canvas.saveState()
+                    canvas.setFont(self.style.fontName, self.style.fontSize)
+                    canvas.setFillColor(self.style.textColor)
+                    canvas.drawString(x, top + height - self.style.fontSize, self.BULLET + " ")
+                    canvas.restoreState()
+            item.block.drawOn(canvas, x + self.indent, top)
+            if li is not None:
+                tags.pop(li)  # type: ignore[union-attr]
+        if tags is not None:
+            tags.pop(self.slot.elem)  # type: ignore[arg-type]
+
+
+def bullet_list(items: Sequence[str], style: ParagraphStyle | None = None) -> BulletList:
+    """A bulleted list of plain-text items (in a story or in a table cell)."""
+    style = style or styles().body
+    return BulletList(
+        [_ListItem(TextBlock(text, style, role="LBody"), True, pdf_tags.Slot()) for text in items],
+        style,
+    )
+
+
 def callout(title: str, body: Sequence[Flowable]) -> Table:
     """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan)."""
     st = styles()
     inner: list[Flowable] = [TextBlock(title, st.h3), Spacer(1, 2), *body]
-    table = Table([[inner]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
+    table = Table(
+        [[inner]], colWidths=[CONTENT_WIDTH], hAlign="LEFT", renderCB=TableTags(layout=True)
+    )
     table.setStyle(
         TableStyle(
             [
@@ -370,43 +504,84 @@ def _field_lines(canvas: Canvas, fields: Sequence[tuple[str, str]], width: float
 
 
 def _draw_furniture(canvas: Canvas, f: PageFurniture) -> None:
+    # Page 1's header opens the document: its title (H1), marking, name and fields are tagged
+    # content. On later pages the same header repeats, so there it is a pagination artifact.
+    if canvas.getPageNumber() == 1:
+        _draw_header(canvas, f, tagged=True)
+    else:
+        with pdf_tags.artifact(canvas, "Pagination", "Header"):
+            _draw_header(canvas, f, tagged=False)
+    with pdf_tags.artifact(canvas, "Pagination", "Footer"):
+        _draw_footer(canvas, f)
+    if f.watermark:
+        with pdf_tags.artifact(canvas, "Pagination", "Watermark"):
+            canvas.saveState()
+            canvas.setFont(FONT_BOLD, 54)
+            canvas.setFillColor(colors.Color(0.75, 0.1, 0.1, alpha=0.12))
+            canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+            canvas.rotate(35)
+            canvas.drawCentredString(0, 0, f.watermark)
+            canvas.restoreState()
+
+
+def _draw_header(canvas: Canvas, f: PageFurniture, *, tagged: bool) -> None:
+    def part(role: str) -> AbstractContextManager[None]:
+        return pdf_tags.content(canvas, role) if tagged else nullcontext()
+
+    def decoration() -> AbstractContextManager[None]:
+        return pdf_tags.artifact(canvas) if tagged else nullcontext()
+
     canvas.saveState()
     left, right = MARGIN_X, PAGE_WIDTH - MARGIN_X
     top = PAGE_HEIGHT - 10 * mm
-    # Sensitivity marking, boxed, top right; document title top left.
-    canvas.setFont(FONT_BOLD, 8)
+    # Document title top left; sensitivity marking, boxed, top right (read in that order).
     sens_w = canvas.stringWidth(f.sensitivity, FONT_BOLD, 8)
-    canvas.setStrokeColor(INK)
-    canvas.setLineWidth(0.8)
-    canvas.rect(right - sens_w - 6, top - 3, sens_w + 6, 11, stroke=1, fill=0)
-    canvas.setFillColor(INK)
-    canvas.drawRightString(right - 3, top, f.sensitivity)
-    canvas.setFillColor(ACCENT)
-    canvas.setFont(FONT_BOLD, 9)
-    canvas.drawString(left, top, _fit(canvas, f.title, FONT_BOLD, 9, right - left - sens_w - 20))
+    with part("H1"):
+        canvas.setFillColor(ACCENT)
+        canvas.setFont(FONT_BOLD, 9)
+        title = _fit(canvas, f.title, FONT_BOLD, 9, right - left - sens_w - 20)
+        canvas.drawString(left, top, title)
+    with decoration():
+        canvas.setStrokeColor(INK)
+        canvas.setLineWidth(0.8)
+        canvas.rect(right - sens_w - 6, top - 3, sens_w + 6, 11, stroke=1, fill=0)
+    with part("P"):
+        canvas.setFont(FONT_BOLD, 8)
+        canvas.setFillColor(INK)
+        canvas.drawRightString(right - 3, top, f.sensitivity)
     # Primary line (the person's name) and fields.
-    canvas.setFillColor(INK)
-    canvas.setFont(FONT_BOLD, 13)
-    canvas.drawString(left, top - 7 * mm, _fit(canvas, f.primary, FONT_BOLD, 13, right - left))
+    with part("P"):
+        canvas.setFillColor(INK)
+        canvas.setFont(FONT_BOLD, 13)
+        canvas.drawString(left, top - 7 * mm, _fit(canvas, f.primary, FONT_BOLD, 13, right - left))
     y = top - 12.5 * mm
     for line in _field_lines(canvas, f.fields, right - left):
         x = left
         for label, value in line:
-            canvas.setFont(FONT, 7.5)
-            canvas.setFillColor(MUTED)
-            canvas.drawString(x, y, label)
-            x += canvas.stringWidth(label + " ", FONT, 7.5)
-            canvas.setFont(FONT_BOLD, 8.5)
-            canvas.setFillColor(INK)
-            value = _fit(canvas, value, FONT_BOLD, 8.5, right - x)
-            canvas.drawString(x, y, value)
-            x += canvas.stringWidth(value, FONT_BOLD, 8.5) + 5 * mm
+            with part("P"):
+                canvas.setFont(FONT, 7.5)
+                canvas.setFillColor(MUTED)
+                # The space is drawn too, so text read from the tags says "NHS number 999...".
+                canvas.drawString(x, y, label + " ")
+                x += canvas.stringWidth(label + " ", FONT, 7.5)
+                canvas.setFont(FONT_BOLD, 8.5)
+                canvas.setFillColor(INK)
+                value = _fit(canvas, value, FONT_BOLD, 8.5, right - x)
+                canvas.drawString(x, y, value)
+                x += canvas.stringWidth(value, FONT_BOLD, 8.5) + 5 * mm
         y -= 4.2 * mm
-    canvas.setStrokeColor(ACCENT)
-    canvas.setLineWidth(1.2)
-    rule_y = y + 4.2 * mm - 3 * mm
-    canvas.line(left, rule_y, right, rule_y)
-    # Footer: printed by / page count, then the note and the sensitivity marking.
+    with decoration():
+        canvas.setStrokeColor(ACCENT)
+        canvas.setLineWidth(1.2)
+        rule_y = y + 4.2 * mm - 3 * mm
+        canvas.line(left, rule_y, right, rule_y)
+    canvas.restoreState()
+
+
+def _draw_footer(canvas: Canvas, f: PageFurniture) -> None:
+    """Printed by / page count (drawn at save), then the note and the sensitivity marking."""
+    canvas.saveState()
+    left, right = MARGIN_X, PAGE_WIDTH - MARGIN_X
     canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.5)
     canvas.line(left, FOOTER_HEIGHT - 4 * mm, right, FOOTER_HEIGHT - 4 * mm)
@@ -423,37 +598,38 @@ def _draw_furniture(canvas: Canvas, f: PageFurniture) -> None:
         canvas.setFillColor(MUTED)
         note = _fit(canvas, f.footer_note, FONT, 7, right - left - sens_w - 6 * mm)
         canvas.drawString(left, FOOTER_HEIGHT - 11.5 * mm, note)
-    if f.watermark:
-        canvas.setFont(FONT_BOLD, 54)
-        canvas.setFillColor(colors.Color(0.75, 0.1, 0.1, alpha=0.12))
-        canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
-        canvas.rotate(35)
-        canvas.drawCentredString(0, 0, f.watermark)
     canvas.restoreState()
 
 
 def _numbered_canvas(f: PageFurniture) -> Callable[..., Canvas]:
-    """A canvas that holds its pages until save() so each can say 'Page X of Y' in one build."""
+    """A tagging canvas that holds its pages until save() so each can say 'Page X of Y' in one
+    build, and writes the structure tree and accessibility metadata when saved."""
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
+            self.tags = pdf_tags.Tagger()
 
         def showPage(self) -> None:  # noqa: N802 - reportlab's name
             self._pages.append(dict(self.__dict__))
             self._startPage()
+            self.tags.next_page()
 
         def save(self) -> None:
             total = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                self.setFont(FONT_BOLD, 7.5)
-                self.setFillColor(INK)
-                self.drawRightString(
-                    PAGE_WIDTH - MARGIN_X, FOOTER_HEIGHT - 8 * mm, f"Page {number} of {total}"
-                )
+                with pdf_tags.artifact(self, "Pagination", "Footer"):
+                    self.setFont(FONT_BOLD, 7.5)
+                    self.setFillColor(INK)
+                    self.drawRightString(
+                        PAGE_WIDTH - MARGIN_X, FOOTER_HEIGHT - 8 * mm, f"Page {number} of {total}"
+                    )
                 Canvas.showPage(self)
+            self.tags.write(
+                self, title=f.title, author=f.author, subject=f.subject, keywords=f.keywords
+            )
             Canvas.save(self)
 
     return NumberedCanvas
@@ -476,6 +652,7 @@ def render(story: Sequence[Flowable], furniture: PageFurniture) -> bytes:
         creator="INT Desk",
         keywords=furniture.keywords,
         initialFontName=FONT,  # else every page references (unembedded) Helvetica
+        lang=pdf_tags.LANG,
     )
     frame = Frame(
         MARGIN_X,

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from int_desk.domain.actor import Actor
-from int_desk.server import db
+from int_desk.server import db, fhir_api
 from int_desk.server.access import caller_actor
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
@@ -216,6 +216,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     def verify_route(found: Authed = Depends(authenticated)) -> Response:
         with transaction(found) as s:
             return _json(verify(s, found[0]))
+
+    # FHIR R4 read API (/fhir/R4): same tokens and read scope as sync, OperationOutcome errors.
+    fhir_api.mount(app, factory, lookup=lookup, auth_cache=auth_cache)
 
     asgi: Any = app
     if os.environ.get(FAULTS_ENV) == "1":

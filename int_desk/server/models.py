@@ -136,3 +136,38 @@ class ServerSetting(ServerBase):
     __tablename__ = "srv_setting"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ServerAuditEvent(ServerBase):
+    """Append-only: every read through the FHIR API (and who was refused), one row per person
+    read. Holds ids, resource types and outcomes, never names, NHS numbers or free text."""
+
+    __tablename__ = "srv_audit_event"
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(types.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    recorded_at: Mapped[str] = mapped_column(String(32), default=utcnow_text, index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # a staff login
+    practice_token_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # or a practice's
+    action: Mapped[str] = mapped_column(String(2))  # FHIR AuditEvent.action: R (read), E
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid, index=True)
+    outcome: Mapped[int] = mapped_column(default=200)  # the HTTP status answered
+    detail: Mapped[str] = mapped_column(String(200), default="")  # interaction, counts
+
+
+class PracticeToken(ServerBase):
+    """A GP practice's bearer token for its GP notifications (FHIR Communication), by ODS code.
+
+    Not a device token: it never reaches the sync routes, and reads only what is addressed to
+    its practice. Only its SHA-256 is stored.
+    """
+
+    __tablename__ = "srv_practice_token"
+    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True, default=uuid.uuid4)
+    ods_code: Mapped[str] = mapped_column(String(16), index=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+    revoked_at: Mapped[str | None] = mapped_column(String(32))

@@ -65,6 +65,7 @@ class AuditRow:
     actor_role: str
     detail: str
     hash: str
+    patient_label: str = ""  # "KOWALCZYK, Aoife, born 15 Apr 1944 (999 758 6506)" on screen
 
     @property
     def action_label(self) -> str:
@@ -105,7 +106,15 @@ def _role_label(role: str | None) -> str:
 
 def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditRow]:
     q = (
-        select(AuditEvent, Member.name, Member.role, Patient.nhs_number)
+        select(
+            AuditEvent,
+            Member.name,
+            Member.role,
+            Patient.nhs_number,
+            Patient.family_name,
+            Patient.given_name,
+            Patient.date_of_birth,
+        )
         .outerjoin(Member, Member.id == AuditEvent.actor_id)
         .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
         .order_by(AuditEvent.seq.desc())
@@ -123,7 +132,7 @@ def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditR
     if limit is not None:
         q = q.limit(limit)
     rows = []
-    for e, name, role, nhs in session.execute(q):
+    for e, name, role, nhs, family, given, born in session.execute(q):
         try:
             action = AuditAction(e.action)
         except ValueError:
@@ -142,6 +151,11 @@ def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditR
                 actor_role=_role_label(role),
                 detail=e.detail,
                 hash=e.hash,
+                patient_label=(
+                    f"{family.upper()}, {given}, born {born:%d %b %Y} ({format_nhs(nhs)})"
+                    if nhs
+                    else ""
+                ),
             )
         )
     return rows

@@ -308,16 +308,20 @@ def rebuild_index(session: Session) -> int:
         _exec(session, ddl)
     rows = _compute(session, None)
     conn = session.connection()
-    conn.exec_driver_sql(
-        f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS})", rows
-    )
+    if rows:  # an empty list is not "no rows" to the driver: it is one row with no values
+        conn.exec_driver_sql(
+            f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS})", rows
+        )
     fts = [
         _fts_row(*r)
         for r in _exec(
             session, "SELECT rowid, family_name, given_name, nhs, postcode FROM caseload_index"
         )
     ]
-    conn.exec_driver_sql("INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts)
+    if fts:
+        conn.exec_driver_sql(
+            "INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts
+        )
     for _, ddl in _TRIGGERS:
         _exec(session, ddl)
     _exec(session, "INSERT INTO caseload_meta (key, value) VALUES ('version', ?)", (INDEX_VERSION,))
@@ -723,6 +727,7 @@ class CaseloadRow:
     next_task_due: date | None
     open_escalations: int
     flags: tuple[FlagCode, ...]
+    overdue_tasks: int = 0  # of open_tasks, how many are past due (counted when rows are fetched)
 
     @property
     def display_name(self) -> str:
@@ -762,6 +767,17 @@ _FLAG_ORDER = {code.value: i for i, code in enumerate(FlagCode)}
 
 def _date(v: str | None) -> date | None:
     return date.fromisoformat(v) if v else None
+
+
+def longest_names(*, session: Session, limit: int = 12) -> list[str]:
+    """The longest names in the local caseload index, as the table shows them ("FAMILY,
+    Given"), so the window can size its name column to show every name in full. Call after
+    ``query_keys`` (which brings the index up to date). Only widths are taken from these."""
+    sql = (
+        "SELECT family_name, given_name FROM caseload_index "
+        "ORDER BY length(family_name) + length(given_name) DESC LIMIT ?"
+    )
+    return [f"{family.upper()}, {given}" for family, given in _exec(session, sql, [limit])]
 
 
 def fetch_rows(*, session: Session, keys: Sequence[int]) -> dict[int, CaseloadRow]:
@@ -808,7 +824,32 @@ def fetch_rows(*, session: Session, keys: Sequence[int]) -> dict[int, CaseloadRo
                 open_escalations=r[19],
                 flags=flags,
             )
+    _count_overdue_tasks(session, out)
     return out
+
+
+def _count_overdue_tasks(session: Session, rows: dict[int, CaseloadRow]) -> None:
+    """How many of each row's open tasks are past due: "2, 1 late", not a bare "! 2". Counted
+    now (not kept in the index) because it changes with the date, and only for the rows whose
+    earliest open task is already late."""
+    today = date.today()
+    late: dict[str, list[int]] = {}  # a person on two teams' caseloads has two rows
+    for k, r in rows.items():
+        if r.tasks_overdue(today):
+            late.setdefault(r.patient_id.hex, []).append(k)
+    if not late:
+        return
+    ids = list(late)
+    statuses = list(OPEN_TASK_STATUSES)
+    sql = (
+        "SELECT patient_id, count(*) FROM task WHERE deleted = 0 AND due_on < ? "
+        f"AND status IN ({', '.join('?' * len(statuses))}) "
+        f"AND patient_id IN ({', '.join('?' * len(ids))}) GROUP BY patient_id"
+    )
+    counts = dict(_exec(session, sql, [today.isoformat(), *statuses, *ids]).fetchall())
+    for pid, keys in late.items():
+        for key in keys:
+            rows[key] = replace(rows[key], overdue_tasks=int(counts.get(pid, 0)))
 
 
 def caseload(

@@ -35,12 +35,13 @@ from int_desk.domain import nhs_number
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
 from int_desk.domain.permissions import Permission
-from int_desk.domain.vocab import AuditAction, OrganisationKind, Priority, Sex
+from int_desk.domain.vocab import AuditAction, Priority, Sex
+from int_desk.services import team_setup
 from int_desk.services.caseload import fold
 from int_desk.services.patient_actions import _require
 from int_desk.store import audit
 from int_desk.store.base import utcnow
-from int_desk.store.models import Cohort, CohortMembership, Organisation, Patient
+from int_desk.store.models import Cohort, CohortMembership, Patient
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,7 @@ class ImportPreview:
     rows: list[RowResult]
     problems: list[str]  # file-level (mapping) problems: nothing can be imported
     source_name: str = ""
+    practice_codes: team_setup.PracticeCodes | None = None  # known, unknown, malformed
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
@@ -324,8 +326,18 @@ class ImportPreview:
         parts.append(f"{self.count(REJECTED)} rejected")
         return f"{len(self.rows)} rows: " + ", ".join(parts) + "."
 
+    @property
+    def unknown_practices(self) -> dict[str, int]:
+        """ODS codes not known here -> people with them (made practices awaiting a name)."""
+        return dict(self.practice_codes.unknown) if self.practice_codes else {}
+
     def report_lines(self) -> list[str]:
         lines = [self.summary()]
+        codes = self.practice_codes
+        if codes is not None and codes.unknown and not self.problems:
+            lines.append(codes.describe_unknown() + " (added as practices awaiting a name)")
+        if codes is not None and codes.malformed and not self.problems:
+            lines.append(codes.describe_malformed())
         for r in self.rows:
             if r.status == REJECTED:
                 lines.append(f"  line {r.line}: rejected - {'; '.join(r.problems)}")
@@ -452,16 +464,11 @@ def build_preview(
             )
         ):
             memberships.setdefault(m.patient_id, []).append(m)
-    practices = {
-        code: pid
-        for code, pid in session.execute(
-            select(Organisation.code, Organisation.id).where(
-                Organisation.code.is_not(None),
-                Organisation.kind == OrganisationKind.GP_PRACTICE.value,
-                Organisation.deleted.is_(False),
-            )
-        )
-    }
+    # Practices this workspace has not seen never reject a person (go-live, issue 13).
+    preview.practice_codes = team_setup.sort_practice_codes(
+        session, (r.practice_code for _, r, _ in parsed)
+    )
+    practices = preview.practice_codes.known
 
     total = len(parsed)
     for n, (line, row, errs) in enumerate(parsed):
@@ -473,10 +480,9 @@ def build_preview(
             others = ", ".join(str(x) for x in dup_lines if x != line)
             result.problems.append(f"duplicate: the same NHS number is also on line(s) {others}")
         if row.practice_code:
-            if row.practice_code in practices:
-                result.practice_id = practices[row.practice_code]
-            else:
-                result.problems.append(f"unknown practice code '{row.practice_code[:10]}'")
+            result.practice_id = practices.get(row.practice_code)
+            if result.practice_id is None:
+                result.notes.append(team_setup.practice_note(row.practice_code))
         patient = existing.get(row.nhs_number) if row.nhs_number else None
         if patient is not None:
             result.patient_id = patient.id
@@ -561,6 +567,12 @@ def apply_import(
     cohort = _cohort(session, actor, preview.cohort_id)
     work = preview.to_write
     created = enrolled = updated = 0
+    awaiting = team_setup.add_awaiting_practices(
+        session=session,
+        actor=actor,
+        codes={r.values.practice_code for r in work if r.values and r.practice_id is None}
+        & preview.unknown_practices.keys(),
+    )
     now = utcnow()
     today = date.today()
     for n, r in enumerate(work):
@@ -578,7 +590,8 @@ def apply_import(
             patient = Patient(
                 nhs_number=v.nhs_number, given_name=v.given_name, family_name=v.family_name,
                 date_of_birth=v.date_of_birth, sex=v.sex, postcode=v.postcode,
-                practice_id=r.practice_id, created_by=actor.member_id, updated_by=actor.member_id,
+                practice_id=r.practice_id or awaiting.get(v.practice_code),
+                created_by=actor.member_id, updated_by=actor.member_id,
                 created_at=now, updated_at=now,
             )  # fmt: skip
             session.add(patient)

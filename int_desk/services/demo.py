@@ -201,6 +201,9 @@ def _organisation(
             place_id=place_id,
             neighbourhood=hood,
             huddle_kind=kind.value,
+            # Ofcom's numbers for drama (01632 960xxx) and the reserved .example domain.
+            phone=f"01632 960{100 + i:03d}",
+            email=f"{team.lower().replace(' ', '.')}@nhs.example",
             config={},
         )
         teams.append(team_id)

@@ -44,8 +44,18 @@ def create_local_workspace(
     team_name: str,
     neighbourhood: str = "",
     remember: bool = False,
+    phone: str | None = None,
+    email: str | None = None,
 ) -> Workspace:
-    """A new encrypted workspace for one team on this computer, with you signed in."""
+    """A new encrypted workspace for one team on this computer, with you signed in.
+
+    Whoever sets up a standalone team administers it: the team grants their role
+    MANAGE_MEMBERS (``Team.config``), so they can name practices and add colleagues. Once the
+    workspace joins an endpoint, the endpoint's copy of the team decides.
+    """
+    from int_desk.domain import reference as ref
+    from int_desk.domain.permissions import ROLE_GRANTS_KEY, Permission
+
     member_name, team_name = member_name.strip(), team_name.strip()
     if not member_name:
         raise ValidationError("Enter your name as your team knows it.", "member_name")
@@ -55,6 +65,7 @@ def create_local_workspace(
         role = Role(role)
     except ValueError:
         raise ValidationError("Choose your role.", "role") from None
+    phone, email = ref.phone(phone), ref.email(email)
     ws = Workspace.create(directory, passphrase, use_keyring=remember)
     try:
         from int_desk.services.identity import set_current_member
@@ -64,7 +75,12 @@ def create_local_workspace(
             s.add(place)
             s.flush()
             team = Team(
-                name=team_name, place_id=place.id, neighbourhood=neighbourhood.strip() or team_name
+                name=team_name,
+                place_id=place.id,
+                neighbourhood=neighbourhood.strip() or team_name,
+                phone=phone,
+                email=email,
+                config={ROLE_GRANTS_KEY: {role.value: [Permission.MANAGE_MEMBERS.value]}},
             )
             member = Member(name=member_name, role=role.value)
             s.add_all([team, member])

@@ -1300,6 +1300,7 @@ class ItemRecord:
     seconds_spent: int
     rolled_over: bool
     actions: list[ActionLine] = field(default_factory=list)
+    date_of_birth: date | None = None  # shown with the name: never an ambiguous person
 
 
 @dataclass
@@ -1344,11 +1345,15 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
         return []
     pids = [i.patient_id for i in items]
     people = {
-        pid: (f"{g} {f}", nhs)
-        for pid, g, f, nhs in session.execute(
-            select(Patient.id, Patient.given_name, Patient.family_name, Patient.nhs_number).where(
-                Patient.id.in_(pids)
-            )
+        pid: (f"{g} {f}", nhs, dob)
+        for pid, g, f, nhs, dob in session.execute(
+            select(
+                Patient.id,
+                Patient.given_name,
+                Patient.family_name,
+                Patient.nhs_number,
+                Patient.date_of_birth,
+            ).where(Patient.id.in_(pids))
         )
     }
     tasks = list(
@@ -1389,7 +1394,7 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
     )
     out = []
     for i in items:
-        name, nhs = people.get(i.patient_id, ("", ""))
+        name, nhs, dob = people.get(i.patient_id, ("", "", None))
         lines: list[ActionLine] = []
         for t in tasks:
             if t.huddle_item_id == i.id:
@@ -1420,6 +1425,7 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
                 seconds_spent=i.seconds_spent,
                 rolled_over=i.rolled_over_from_id is not None,
                 actions=lines,
+                date_of_birth=dob,
             )
         )
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -47,6 +47,14 @@ class ConflictView:
     remote_at: str
     status: str
     resolution: str | None
+    patient_born: date | None = None  # with the name, so the person is never in doubt
+
+    @property
+    def patient_label(self) -> str:
+        """Name and date of birth: "Aoife Kowalczyk, born 15 Apr 1944"."""
+        if not self.patient_name or self.patient_born is None:
+            return self.patient_name
+        return f"{self.patient_name}, born {self.patient_born:%d %b %Y}"
 
     @property
     def what(self) -> str:
@@ -79,11 +87,11 @@ def list_conflicts(
         )
     }
     patients = {
-        pid: f"{g} {f}"
-        for pid, g, f in session.execute(
-            select(Patient.id, Patient.given_name, Patient.family_name).where(
-                Patient.id.in_({r.patient_id for r in rows if r.patient_id})
-            )
+        pid: (f"{g} {f}", born)
+        for pid, g, f, born in session.execute(
+            select(
+                Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth
+            ).where(Patient.id.in_({r.patient_id for r in rows if r.patient_id}))
         )
     }
     return [
@@ -92,7 +100,8 @@ def list_conflicts(
             entity=r.entity,
             entity_id=r.entity_id,
             patient_id=r.patient_id,
-            patient_name=patients.get(r.patient_id, "") if r.patient_id else "",
+            patient_name=patients.get(r.patient_id, ("", None))[0] if r.patient_id else "",
+            patient_born=patients.get(r.patient_id, ("", None))[1] if r.patient_id else None,
             field=r.field,
             field_label=_label(r.field),
             local_value=r.local_value,

@@ -56,6 +56,9 @@ class Team(Synced, Base):
     place_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("place.id"))
     neighbourhood: Mapped[str] = mapped_column(String(200))
     huddle_kind: Mapped[str] = mapped_column(String(16), default=HuddleKind.DAILY.value)
+    # How people and carers reach the team: printed on care plans and the carer copy.
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
     # Team configuration as data: agenda rules, permissions granted, etc.
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

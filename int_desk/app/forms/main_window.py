@@ -34,8 +34,8 @@ class Ui_MainWindow(object):
         self.centralLayout.setContentsMargins(0, 0, 0, 0)
         self.navList = QListWidget(self.centralWidget)
         self.navList.setObjectName(u"navList")
-        self.navList.setMaximumWidth(200)
-        self.navList.setMinimumWidth(160)
+        self.navList.setMaximumWidth(140)
+        self.navList.setMinimumWidth(120)
 
         self.centralLayout.addWidget(self.navList)
 

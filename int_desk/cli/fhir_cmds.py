@@ -1,0 +1,118 @@
+"""``int-desk export-fhir`` and ``int-desk import-fhir``: FHIR R4 / UK Core in and out.
+
+Both act as the workspace's signed-in team member, with the same permission, consent and audit
+rules as the app. See docs/fhir.md for the mapping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from int_desk.cli.common import add_workspace_arg, open_workspace
+from int_desk.domain.errors import ValidationError
+from int_desk.services import caseload as cl
+from int_desk.services import fhir_export, fhir_import
+from int_desk.services.care_plan_export import find_cohort
+from int_desk.services.identity import current_actor
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "export-fhir",
+        help="export care plans as FHIR R4 (UK Core): a Bundle per person, NDJSON per cohort/team",
+    )
+    add_workspace_arg(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--nhs-number", help="one person: writes a Bundle (JSON) to --out")
+    who.add_argument("--cohort", help="a cohort ('Team/Cohort' if ambiguous): NDJSON into --out")
+    who.add_argument("--team", help="every cohort of a team: NDJSON files into --out")
+    p.add_argument("--out", required=True, type=Path, help="file (one person) or folder")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=run_export)
+
+    p = sub.add_parser(
+        "import-fhir",
+        help="import a FHIR Bundle or NDJSON of Patients (with Flags, Conditions) into a cohort",
+    )
+    add_workspace_arg(p)
+    p.add_argument("--cohort", required=True, help="cohort name")
+    p.add_argument("--team", help="team name, when several of your teams share the cohort name")
+    p.add_argument("file", type=Path, help="Bundle (.json) or NDJSON (.ndjson) file")
+    p.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    p.add_argument(
+        "--strict", action="store_true", help="import nothing when any entry is rejected"
+    )
+    p.set_defaults(func=run_import)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    def progress(done: int, total: int) -> None:
+        if not args.quiet and total:
+            print(f"\r{done}/{total} people", end="", file=sys.stderr, flush=True)
+
+    with open_workspace(args.workspace) as ws, ws.session() as s:
+        actor = current_actor(s)
+        if args.nhs_number:
+            one = fhir_export.export_person(
+                session=s, actor=actor, nhs_number=args.nhs_number, out=args.out
+            )
+            print(f"Wrote {one.path} ({one.resources} resources).")
+            return 0
+        cohort_id = find_cohort(s, actor, args.cohort).id if args.cohort else None
+        team_id = cl.resolve_team(s, actor, args.team) if args.team else None
+        result = fhir_export.export_group(
+            session=s,
+            actor=actor,
+            out_dir=args.out,
+            cohort_id=cohort_id,
+            team_id=team_id,
+            progress=progress,
+        )
+    if not args.quiet:
+        print(file=sys.stderr)
+    counts = ", ".join(f"{t} {c}" for t, c in sorted(result.files.items()))
+    skipped = (
+        f"; {result.skipped_no_consent} left out (no signed-off plan with consent to share)"
+        if result.skipped_no_consent
+        else ""
+    )
+    print(f"Wrote {result.people} people to {result.out_dir} ({counts}){skipped}.")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    if not args.file.exists():
+        raise ValidationError(f"No such file: {args.file}")
+    parsed = fhir_import.read_file(args.file)
+    with open_workspace(args.workspace) as ws:
+        with ws.session() as s:
+            actor = current_actor(s)
+            if args.team:
+                actor = replace(actor, team_ids=frozenset({cl.resolve_team(s, actor, args.team)}))
+            cohort_id = cl.resolve_cohort(s, actor, args.cohort)
+            preview = fhir_import.build_preview(
+                session=s, actor=current_actor(s), cohort_id=cohort_id, parsed=parsed
+            )
+        for line in preview.report_lines():
+            print(line)
+        if preview.problems:
+            return 2
+        rejected = len(preview.rows.rejected)
+        if args.dry_run:
+            print("Dry run: nothing was written.")
+            return 1 if rejected else 0
+        if args.strict and rejected:
+            print("Strict: entries were rejected, so nothing was written.")
+            return 1
+        with ws.session() as s:
+            result = fhir_import.apply_import(session=s, actor=current_actor(s), preview=preview)
+        print(
+            f"Imported into {preview.rows.cohort_name}: {result.created_patients} new people, "
+            f"{result.enrolled} enrolled, {result.updated} updated, {result.unchanged} unchanged, "
+            f"{result.rejected} rejected (not imported); {result.flags} flags and "
+            f"{result.conditions} conditions recorded."
+        )
+    return 1 if rejected else 0

@@ -1,0 +1,361 @@
+"""Declared mutants: each hazard-log control removed on purpose, and its named tests must fail.
+
+docs/clinical-safety/mutants.toml lists the mutations (its header documents the format). For
+each one this copies the checkout to a scratch directory, replaces the declared exact code with
+the declared replacement, runs only the declared tests against the copy, and restores the file.
+
+A mutant is *killed* when every one of its tests fails (a failure or an error, never a skip).
+The run fails when any mutant survives (one of its tests still passes or skips), when a
+mutant's exact code is no longer found exactly once in its file (the code moved: whoever moved
+it updates the declaration), when the mutated code cannot even be imported (a broken mutant
+proves nothing), or when the unmutated tests do not all pass first (the baseline).
+
+    .venv/bin/python -m tests.mutation declared            # every mutant, 2 at a time
+    .venv/bin/python -m tests.mutation declared M-09a H-10 # some mutants, or a hazard's
+    .venv/bin/python -m tests.mutation declared --check    # validate and locate only (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Queue
+
+ROOT = Path(__file__).resolve().parents[2]
+DECLARATIONS = ROOT / "docs" / "clinical-safety" / "mutants.toml"
+MUTANT_ID = re.compile(r"^M-\d\d[a-z]$")
+HAZARD_ID = re.compile(r"^H-\d\d$")
+NODE = re.compile(r"^tests/[\w/]+\.py::\w+$")
+KEYS = {"id", "hazard", "control", "file", "code", "replacement", "tests"}
+# Environment that would change what a test run means: CI strictness turns a skip into a
+# failure (which must never count as a kill) and pytest options from outside.
+STRIP_ENV = ("CI", "INT_DESK_REQUIRE_POSTGRES", "INT_DESK_NO_SKIPS", "PYTEST_ADDOPTS")
+DEFAULT_TIMEOUT = 300.0
+
+
+class DeclarationError(Exception):
+    """The declarations file is malformed (names the mutant and what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    hazard: str
+    control: str
+    file: str
+    code: str
+    replacement: str
+    tests: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    verdict: str  # killed | SURVIVED | NOT APPLICABLE | BROKEN | TIMEOUT
+    seconds: float = 0.0
+    detail: str = ""
+    passed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "killed"
+
+
+def load(path: Path = DECLARATIONS) -> list[Mutant]:
+    """Read and validate the declarations; DeclarationError names every problem found."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DeclarationError(f"{path.name}: not valid TOML: {exc}") from None
+    problems: list[str] = []
+    mutants: list[Mutant] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(data.get("mutant", [])):
+        name = entry.get("id", f"entry #{index + 1}")
+        missing = KEYS - entry.keys()
+        unknown = entry.keys() - KEYS
+        if missing or unknown:
+            problems.append(f"{name}: missing {sorted(missing)} unknown {sorted(unknown)}")
+            continue
+        if not MUTANT_ID.match(entry["id"]):
+            problems.append(f"{name}: id must look like M-01a")
+        if not HAZARD_ID.match(entry["hazard"]) or not entry["id"].startswith(
+            "M-" + entry["hazard"][2:]
+        ):
+            problems.append(f"{name}: hazard must be H-NN and match the id's number")
+        if name in seen:
+            problems.append(f"{name}: declared twice")
+        seen.add(name)
+        if not entry["code"].strip() or entry["code"] == entry["replacement"]:
+            problems.append(f"{name}: code must be non-empty and differ from the replacement")
+        tests = entry["tests"]
+        if not tests or not all(isinstance(t, str) and NODE.match(t) for t in tests):
+            problems.append(f"{name}: tests must be a non-empty list of tests/...py::test_name")
+        mutants.append(
+            Mutant(
+                id=entry["id"],
+                hazard=entry["hazard"],
+                control=entry["control"],
+                file=entry["file"],
+                code=entry["code"],
+                replacement=entry["replacement"],
+                tests=tuple(tests),
+            )
+        )
+    if problems:
+        raise DeclarationError("\n".join(problems))
+    return mutants
+
+
+def locate(mutant: Mutant, root: Path = ROOT) -> str | None:
+    """Why the mutant cannot be applied in ``root`` (None when its code is there exactly once)."""
+    path = root / mutant.file
+    if not path.is_file():
+        return f"{mutant.file} does not exist"
+    count = path.read_text(encoding="utf-8").count(mutant.code)
+    if count != 1:
+        where = "is no longer" if count == 0 else f"is {count} times"
+        return f"its exact code {where} in {mutant.file} (the code moved: update the declaration)"
+    for node in mutant.tests:
+        test_file, name = node.split("::")
+        source = root / test_file
+        if not source.is_file() or not re.search(
+            rf"^(async )?def {name}\(", source.read_text(encoding="utf-8"), re.M
+        ):
+            return f"its test {node} does not exist"
+    return None
+
+
+def select_mutants(mutants: list[Mutant], wanted: Iterable[str]) -> list[Mutant]:
+    wanted = list(wanted)
+    if not wanted:
+        return mutants
+    chosen = [m for m in mutants if m.id in wanted or m.hazard in wanted]
+    unknown = set(wanted) - {m.id for m in chosen} - {m.hazard for m in chosen}
+    if unknown:
+        raise DeclarationError(f"no mutant or hazard called {sorted(unknown)}")
+    return chosen
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+def _checkout_files(root: Path) -> list[str]:
+    """Tracked and new (not ignored) files: what a fresh clone of this work tree would hold."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8")
+    return [f for f in listed.split("\0") if f and (root / f).is_file()]
+
+
+@contextmanager
+def scratch_copy(root: Path = ROOT) -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="int-desk-mutants-"))
+    copy = base / "repo"
+    try:
+        for rel in _checkout_files(root):
+            target = copy / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, target)
+        yield copy
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _env(copy: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
+    env["PYTHONPATH"] = str(copy)  # ahead of the editable install of the real checkout
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # a stale .pyc must never hide a mutation
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return env
+
+
+def imports_from(copy: Path) -> None:
+    """Fail unless ``int_desk`` imported in the copy's environment is the copy's."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import int_desk; print(int_desk.__file__)"],
+        cwd=copy,
+        env=_env(copy),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if not Path(done.stdout.strip()).resolve().is_relative_to(copy.resolve()):
+        raise RuntimeError(f"the scratch copy imports int_desk from {done.stdout.strip()}")
+
+
+@dataclass
+class TestRun:
+    returncode: int
+    results: dict[str, str]  # node id -> passed | failed | error | skipped
+    output: str
+    timed_out: bool = False
+
+
+def run_tests(copy: Path, nodes: Iterable[str], timeout: float) -> TestRun:
+    nodes = list(nodes)
+    report = copy.parent / f"junit-{time.monotonic_ns()}.xml"
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
+        "-o", "faulthandler_timeout=0", f"--junitxml={report}", *nodes,
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            command, cwd=copy, env=_env(copy), capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return TestRun(-1, {}, out, timed_out=True)
+    results: dict[str, str] = {}
+    if report.exists():
+        for case in ET.parse(report).getroot().iter("testcase"):
+            node = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")
+            node = node.split("[")[0]
+            tags = {child.tag for child in case}
+            if "skipped" in tags:
+                outcome = "skipped"
+            elif "error" in tags:
+                outcome = "error"
+            elif "failure" in tags:
+                outcome = "failed"
+            else:
+                outcome = "passed"
+            # A parametrised test counts as failed when any of its cases fails.
+            previous = results.get(node)
+            if previous is None or outcome in ("failed", "error") or previous == "passed":
+                results[node] = outcome
+        report.unlink()
+    return TestRun(done.returncode, results, done.stdout[-3000:] + done.stderr[-3000:])
+
+
+def judge(mutant: Mutant, run: TestRun, seconds: float) -> Outcome:
+    if run.timed_out:
+        return Outcome(mutant, "TIMEOUT", seconds, "its tests hung; a hang is not a clear kill")
+    # pytest exit codes: 1 tests failed, 2 interrupted (collection errors), 3 internal, 4 usage.
+    if run.returncode not in (0, 1) or any(t not in run.results for t in mutant.tests):
+        return Outcome(
+            mutant, "BROKEN", seconds, "the mutated code did not collect or run:\n" + run.output
+        )
+    alive = [t for t in mutant.tests if run.results[t] in ("passed", "skipped")]
+    if alive:
+        detail = ", ".join(f"{t} {run.results[t]}" for t in alive)
+        return Outcome(mutant, "SURVIVED", seconds, detail, alive)
+    return Outcome(mutant, "killed", seconds)
+
+
+def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> Outcome:
+    problem = locate(mutant, copy)
+    if problem:
+        return Outcome(mutant, "NOT APPLICABLE", 0.0, problem)
+    path = copy / mutant.file
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace(mutant.code, mutant.replacement, 1), encoding="utf-8")
+    started = time.monotonic()
+    try:
+        run = run_tests(copy, mutant.tests, timeout)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    return judge(mutant, run, time.monotonic() - started)
+
+
+def run_all(
+    mutants: list[Mutant], *, jobs: int, timeout: float, baseline: bool = True
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    with scratch_copy() as first:
+        imports_from(first)
+        if baseline:
+            nodes = sorted({t for m in mutants for t in m.tests})
+            print(f"baseline: {len(nodes)} tests unmutated ...", file=sys.stderr, flush=True)
+            started = time.monotonic()
+            run = run_tests(first, nodes, timeout * 2)
+            bad = sorted(n for n in nodes if run.results.get(n) != "passed")
+            if run.timed_out or run.returncode != 0 or bad:
+                raise RuntimeError(
+                    "the unmutated tests must all pass first; not passing: "
+                    f"{bad or 'the run'}\n{run.output}"
+                )
+            print(f"baseline: passed in {time.monotonic() - started:.0f} s", file=sys.stderr)
+        copies: Queue[Path] = Queue()
+        copies.put(first)
+        extra = [scratch_copy() for _ in range(max(jobs, 1) - 1)]
+        try:
+            for ctx in extra:
+                copies.put(ctx.__enter__())
+
+            def work(mutant: Mutant) -> Outcome:
+                copy = copies.get()
+                try:
+                    outcome = run_mutant(copy, mutant, timeout)
+                finally:
+                    copies.put(copy)
+                print(
+                    f"{mutant.id}: {outcome.verdict} ({outcome.seconds:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return outcome
+
+            with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+                outcomes = list(pool.map(work, mutants))
+        finally:
+            for ctx in extra:
+                ctx.__exit__(None, None, None)
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> str:
+    lines = [f"{'mutant':<7} {'hazard':<6} {'verdict':<15} {'secs':>5}  control"]
+    for o in outcomes:
+        m = o.mutant
+        lines.append(f"{m.id:<7} {m.hazard:<6} {o.verdict:<15} {o.seconds:>5.0f}  {m.control}")
+        if not o.ok:
+            lines.extend("        " + line for line in o.detail.splitlines()[-40:])
+    killed = sum(o.ok for o in outcomes)
+    lines.append(f"\n{killed} of {len(outcomes)} declared mutants killed")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation declared", description=__doc__)
+    parser.add_argument("only", nargs="*", help="mutant ids (M-09a) or hazards (H-09)")
+    parser.add_argument("--check", action="store_true", help="validate and locate; run nothing")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds each")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the unmutated run (CI: suite just passed)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        mutants = select_mutants(load(), args.only)
+    except DeclarationError as exc:
+        print(f"declared mutants: {exc}", file=sys.stderr)
+        return 1
+    unplaced = [(m, locate(m)) for m in mutants]
+    unplaced = [(m, why) for m, why in unplaced if why]
+    for m, why in unplaced:
+        print(f"{m.id} NOT APPLICABLE: {why}", file=sys.stderr)
+    if args.check:
+        print(f"declared mutants: {len(mutants)} checked, {len(unplaced)} not applicable")
+        return 1 if unplaced else 0
+    started = time.monotonic()
+    outcomes = run_all(mutants, jobs=args.jobs, timeout=args.timeout, baseline=not args.no_baseline)
+    print(report(outcomes))
+    print(f"({time.monotonic() - started:.0f} s, {args.jobs} at a time)")
+    return 0 if all(o.ok for o in outcomes) else 1
