@@ -44,6 +44,7 @@ EMPTY_TEXT: dict[str, Callable[[Role], str]] = {
         else "cannot view the audit trail"
     ),
     "HuddlePage": lambda role: "No huddle yet for this team",
+    "ScorecardPage": lambda role: "there is nothing to count yet",
     "ConflictsPage": lambda role: "No conflicts",
     "AdministrationPage": lambda role: (
         "Add your team's GP practices"

@@ -9,12 +9,14 @@ breakdown groups and the small-number suppression rule.
 from __future__ import annotations
 
 import calendar
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from int_desk.domain import spc
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.spc import Improvement
 
@@ -215,6 +217,71 @@ def default_range(today: date, months: int = 24) -> tuple[date, date]:
         month += 12
         year -= 1
     return date(year, month, 1), today
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScorecardQuery:
+    start: date
+    end: date
+    grain: Grain = Grain.MONTH
+    team_ids: tuple[uuid.UUID, ...] = ()  # empty: all of the actor's teams
+    cohort_ids: tuple[uuid.UUID, ...] = ()  # empty: every cohort of those teams
+    by: Breakdown | None = None
+    rebase_from: date | None = None  # SPC limits re-based from this date's period
+    targets: Mapping[str, float | None] | None = None  # overrides the teams' targets
+
+
+@dataclass
+class Cell:
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float | None = None
+    suppressed: bool = False
+
+
+@dataclass
+class GroupResult:
+    label: str
+    series: list[Cell]  # one per period
+    total: Cell  # across the whole range (snapshot measures: on its last day)
+
+
+@dataclass
+class MeasureResult:
+    measure: Measure
+    target: float | None
+    overall: GroupResult
+    groups: list[GroupResult]  # the breakdown (empty without one)
+    chart: spc.XmrChart
+
+    @property
+    def key(self) -> str:
+        return self.measure.key
+
+
+@dataclass
+class Scorecard:
+    query: ScorecardQuery
+    as_of: date
+    periods: list[Period]
+    team_names: list[str]
+    cohort_names: list[str]
+    measures: list[MeasureResult]
+    people_now: int  # in the cohort on the last day
+    open_escalations: int
+    suppressed: bool = False  # Place level: counts under 5 hidden
+    notes: list[str] = field(default_factory=list)
+
+    def measure(self, key: str) -> MeasureResult:
+        return next(m for m in self.measures if m.key == key)
+
+    @property
+    def scope_label(self) -> str:
+        teams = ", ".join(self.team_names) or "no team"
+        return f"{teams} - {', '.join(self.cohort_names)}" if self.cohort_names else teams
 
 
 # --- groups -----------------------------------------------------------------------------------

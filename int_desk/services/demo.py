@@ -93,7 +93,8 @@ class _Gen:
         return self.today - timedelta(days=self.rng.randint(lo, hi))
 
     def add(self, model: type, **values: Any) -> uuid.UUID:
-        values.setdefault("id", self.uid())
+        if "id" not in values:  # (setdefault would draw an id even when one is given)
+            values["id"] = self.uid()
         values.setdefault("created_at", self.now)
         values.setdefault("updated_at", self.now)
         values.setdefault("deleted", False)

@@ -40,9 +40,9 @@ from int_desk.store import models as m
 MONTHS = 25  # a little over two years, so a 24-month scorecard starts full
 ADMISSIONS_END_DAYS = 30  # the demo's live events cover the last month
 HUDDLES_END_DAYS = 14  # the demo's live huddles are in the last week
-BASE_RATE = 0.085  # emergency admissions per person per month, frail older people
+BASE_RATE = 0.05  # emergency admissions per person per month (0.6 a year): frail, high risk
 INT_EFFECT_FROM_MONTHS = 9  # months ago proactive care starts to lower admissions
-INT_EFFECT = 0.68
+INT_EFFECT = 0.6
 SPIKE_MONTHS_AGO = 13  # one winter month with an outbreak
 SPIKE = 2.0
 READMIT_CHANCE = 0.14

@@ -35,7 +35,19 @@ from int_desk.domain import spc
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied
 from int_desk.domain.permissions import Permission
-from int_desk.domain.scorecard import ALL, NOT_KNOWN, Breakdown, Grain, Measure, Period
+from int_desk.domain.scorecard import (
+    ALL,
+    NOT_KNOWN,
+    Breakdown,
+    Cell,
+    Grain,
+    GroupResult,
+    Measure,
+    MeasureResult,
+    Period,
+    Scorecard,
+    ScorecardQuery,
+)
 from int_desk.domain.vocab import (
     CarePlanStatus,
     EscalationStatus,
@@ -49,68 +61,6 @@ from int_desk.store.models import Cohort, Team
 log = logging.getLogger(__name__)
 
 FAR = "9999-12-31"
-
-
-@dataclass(frozen=True)
-class ScorecardQuery:
-    start: date
-    end: date
-    grain: Grain = Grain.MONTH
-    team_ids: tuple[uuid.UUID, ...] = ()  # empty: all of the actor's teams
-    cohort_ids: tuple[uuid.UUID, ...] = ()  # empty: every cohort of those teams
-    by: Breakdown | None = None
-    rebase_from: date | None = None  # SPC limits re-based from this date's period
-    targets: Mapping[str, float | None] | None = None  # overrides the teams' targets
-
-
-@dataclass
-class Cell:
-    numerator: float | None = None
-    denominator: float | None = None
-    value: float | None = None
-    suppressed: bool = False
-
-
-@dataclass
-class GroupResult:
-    label: str
-    series: list[Cell]  # one per period
-    total: Cell  # across the whole range (snapshot measures: on its last day)
-
-
-@dataclass
-class MeasureResult:
-    measure: Measure
-    target: float | None
-    overall: GroupResult
-    groups: list[GroupResult]  # the breakdown (empty without one)
-    chart: spc.XmrChart
-
-    @property
-    def key(self) -> str:
-        return self.measure.key
-
-
-@dataclass
-class Scorecard:
-    query: ScorecardQuery
-    as_of: date
-    periods: list[Period]
-    team_names: list[str]
-    cohort_names: list[str]
-    measures: list[MeasureResult]
-    people_now: int  # in the cohort on the last day
-    open_escalations: int
-    suppressed: bool = False  # Place level: counts under 5 hidden
-    notes: list[str] = field(default_factory=list)
-
-    def measure(self, key: str) -> MeasureResult:
-        return next(m for m in self.measures if m.key == key)
-
-    @property
-    def scope_label(self) -> str:
-        teams = ", ".join(self.team_names) or "no team"
-        return f"{teams} - {', '.join(self.cohort_names)}" if self.cohort_names else teams
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -334,7 +284,7 @@ class _Sql:
             **team_params,
             **cohort_params,
         )
-        self.q("CREATE INDEX temp.sc_enrolled_pid ON sc_enrolled (pid, s)")
+        self.q("CREATE INDEX temp.sc_enrolled_pid ON sc_enrolled (pid, s, e, grp)")
         self.raw.groups = [g for (g,) in self.q("SELECT DISTINCT grp FROM sc_enrolled")]
 
     def drop(self) -> None:
@@ -343,157 +293,123 @@ class _Sql:
 
     def run(self) -> _Raw:
         self.setup()
-        self.population()
-        self.care_plans()
-        self.admissions()
-        self.readmissions()
+        self.snapshots()
+        self.hospital()
         self.huddle_work()
         self.escalations()
         return self.raw
 
-    # -- counting over time --
+    def snapshots(self) -> None:
+        """People in the cohort, with a signed plan, and with it in date, on each period's last
+        day; and person-days in each period. One sorted pass over +1/-1 events.
 
-    def _counts(self, intervals: str, params: Mapping[str, Any], *, person_days: bool) -> Any:
-        """Per period key and group: how many intervals cover the period's last day, and (with
-        ``person_days``) the days they cover within the period.
-
-        ``intervals`` is a SELECT of (grp, s, e) with ``e`` exclusive. Events +1 at s and -1 at
-        e, plus zero-weight probes at each period's first and last day and the day after the
-        range, summed in date order: the running sum is the count from that day on.
+        A signed plan version counts from its sign-off to the next version's sign-off (in any
+        of the person's plans) or its own closure; it is in date up to its review date.
+        Events mark where a person's enrolment, covered span and in-date span start (+1) and end
+        (-1, ends exclusive), plus zero-weight probes at each period's first and last day; the
+        running sums in date order are the counts from that day on, and each count times the
+        days to the next event is person-days (every probe starts a new stretch, so a stretch
+        never crosses a period boundary).
         """
+        c = CarePlanStatus
+        signed = f"'{c.ACTIVE.value}', '{c.SUPERSEDED.value}', '{c.CLOSED.value}'"
         key = _key_sql("d", self.grain)
         sql = f"""
-            WITH iv AS ({intervals}),
+            WITH spans AS MATERIALIZED (
+                SELECT cp.patient_id AS pid, substr(cp.signed_off_at, 1, 10) AS s,
+                       cp.review_date AS review,
+                       MIN(
+                           -- the next version signed off, in any of the person's plans ...
+                           COALESCE((
+                               SELECT MIN(substr(nx.signed_off_at, 1, 10)) FROM care_plan nx
+                               WHERE nx.patient_id = cp.patient_id AND nx.deleted = 0
+                                 AND nx.signed_off_at > cp.signed_off_at
+                                 AND +nx.status IN ({signed})), '{FAR}'),
+                           -- ... or this version's closure, whichever comes first
+                           CASE WHEN cp.status = '{c.CLOSED.value}'
+                                THEN substr(cp.updated_at, 1, 10) ELSE '{FAR}' END) AS e
+                FROM care_plan cp
+                WHERE cp.patient_id IN (SELECT pid FROM sc_enrolled)
+                  AND cp.deleted = 0 AND cp.signed_off_at IS NOT NULL
+                  -- "+": one seek per person, not one per person and status
+                  AND +cp.status IN ({signed})
+            ),
+            covered AS MATERIALIZED (
+                SELECT en.grp, MAX(en.s, sp.s) AS s, MIN(en.e, sp.e) AS e,
+                       MIN(en.e, sp.e, COALESCE(date(sp.review, '+1 day'), '0')) AS e_in_date
+                FROM sc_enrolled en JOIN spans sp ON sp.pid = en.pid
+                WHERE MAX(en.s, sp.s) < MIN(en.e, sp.e)
+            ),
             grps AS (SELECT DISTINCT grp FROM sc_enrolled),
-            ev AS (
-                SELECT grp, s AS d, 1 AS delta, 0 AS snap FROM iv WHERE s < :end1
-                UNION ALL SELECT grp, e, -1, 0 FROM iv WHERE e < :end1
-                UNION ALL SELECT g.grp, p.ps, 0, 0 FROM grps g, sc_period p
-                UNION ALL SELECT g.grp, p.pe, 0, 1 FROM grps g, sc_period p
-                UNION ALL SELECT g.grp, :end1, 0, 0 FROM grps g
+            ev (grp, d, people, plans, in_date, probe) AS (
+                SELECT grp, s, 1, 0, 0, 0 FROM sc_enrolled WHERE s < :end1
+                UNION ALL SELECT grp, e, -1, 0, 0, 0 FROM sc_enrolled WHERE e < :end1
+                UNION ALL SELECT grp, s, 0, 1, e_in_date > s, 0 FROM covered WHERE s < :end1
+                UNION ALL SELECT grp, e, 0, -1, 0, 0 FROM covered WHERE e < :end1
+                UNION ALL SELECT grp, e_in_date, 0, 0, -1, 0 FROM covered
+                    WHERE e_in_date > s AND e_in_date < :end1
+                UNION ALL SELECT g.grp, p.ps, 0, 0, 0, 0 FROM grps g, sc_period p
+                UNION ALL SELECT g.grp, p.pe, 0, 0, 0, 1 FROM grps g, sc_period p
+                UNION ALL SELECT grp, :end1, 0, 0, 0, 0 FROM grps
             ),
             run AS (
-                SELECT grp, d, MAX(snap) AS snap,
-                       SUM(SUM(delta)) OVER w AS n, LEAD(d) OVER w AS next_d
+                SELECT grp, d, MAX(probe) AS last_day,
+                       SUM(SUM(people)) OVER w AS people, SUM(SUM(plans)) OVER w AS plans,
+                       SUM(SUM(in_date)) OVER w AS in_date, LEAD(d) OVER w AS next_d
                 FROM ev GROUP BY grp, d
                 WINDOW w AS (PARTITION BY grp ORDER BY d)
             )
             SELECT {key} AS k, grp,
-                   SUM(CASE WHEN snap = 1 THEN n ELSE 0 END) AS at_end,
-                   {"SUM(n * (julianday(next_d) - julianday(d)))" if person_days else "0"} AS days
+                   SUM(CASE WHEN last_day = 1 THEN people ELSE 0 END),
+                   SUM(CASE WHEN last_day = 1 THEN plans ELSE 0 END),
+                   SUM(CASE WHEN last_day = 1 THEN in_date ELSE 0 END),
+                   SUM(people * (julianday(next_d) - julianday(d)))
             FROM run WHERE d >= :start AND d < :end1
             GROUP BY k, grp
         """
-        return self.q(sql, start=self.start, end1=self.end1, **params).all()
-
-    def population(self) -> None:
-        rows = self._counts("SELECT grp, s, e FROM sc_enrolled", {}, person_days=True)
-        self.people: dict[tuple[str, str], float] = {}
-        self.person_days: dict[tuple[str, str], float] = {}
-        for k, grp, at_end, days in rows:
-            self.people[(k, grp)] = at_end
-            self.person_days[(k, grp)] = days or 0.0
         last = self.periods[-1].key.isoformat()
-        self.raw.people_now = int(self.people.get((last, ALL), 0))
+        for k, g, people, plans, in_date, days in self.q(sql, start=self.start, end1=self.end1):
+            self.raw.put("plan_coverage", k, g, plans, people)
+            self.raw.put("plan_in_date", k, g, in_date, plans)
+            self.raw.put("emergency_admissions", k, g, 0, (days or 0.0) / sc.DAYS_PER_MONTH)
+            if (k, g) == (last, ALL):
+                self.raw.people_now = int(people)
 
-    def care_plans(self) -> None:
-        """Coverage and in-date on each period's last day, from each signed plan version's span:
-        from its sign-off to the next version's sign-off or the plan's closure."""
-        spans = f"""
-            WITH v AS (
-                SELECT cp.patient_id AS pid, cp.id AS vid, cp.series_id AS sid,
-                       substr(cp.signed_off_at, 1, 10) AS s, cp.review_date AS review,
-                       CASE WHEN cp.status = '{CarePlanStatus.CLOSED.value}'
-                            THEN substr(cp.updated_at, 1, 10) END AS closed
-                FROM care_plan cp
-                WHERE cp.deleted = 0 AND cp.signed_off_at IS NOT NULL
-                  AND cp.status IN ('{CarePlanStatus.ACTIVE.value}',
-                                    '{CarePlanStatus.SUPERSEDED.value}',
-                                    '{CarePlanStatus.CLOSED.value}')
-                  AND cp.patient_id IN (SELECT pid FROM sc_enrolled)
-            ),
-            w AS (
-                SELECT pid, s, review,
-                       LEAD(s) OVER (PARTITION BY pid ORDER BY s, vid) AS next_s,
-                       MIN(closed) OVER (PARTITION BY sid) AS closed
-                FROM v
-            )
-            SELECT pid, s, review,
-                   MIN(COALESCE(next_s, '{FAR}'), COALESCE(closed, '{FAR}')) AS e
-            FROM w
-        """
-        self.q("DROP TABLE IF EXISTS temp.sc_plan")
-        self.q(f"CREATE TEMP TABLE sc_plan AS {spans}")
-        self.q("CREATE INDEX temp.sc_plan_pid ON sc_plan (pid)")
-        try:
-            covered = """
-                SELECT en.grp, MAX(en.s, sp.s) AS s, MIN(en.e, sp.e) AS e
-                FROM sc_enrolled en JOIN sc_plan sp ON sp.pid = en.pid
-                WHERE MAX(en.s, sp.s) < MIN(en.e, sp.e)
-            """
-            in_date = """
-                SELECT en.grp, MAX(en.s, sp.s) AS s,
-                       MIN(en.e, sp.e, date(sp.review, '+1 day')) AS e
-                FROM sc_enrolled en JOIN sc_plan sp ON sp.pid = en.pid
-                WHERE sp.review IS NOT NULL
-                  AND MAX(en.s, sp.s) < MIN(en.e, sp.e, date(sp.review, '+1 day'))
-            """
-            with_plan = {(k, g): n for k, g, n, _d in self._counts(covered, {}, person_days=False)}
-            reviewed = {(k, g): n for k, g, n, _d in self._counts(in_date, {}, person_days=False)}
-        finally:
-            self.q("DROP TABLE IF EXISTS temp.sc_plan")
-        for (k, g), people in self.people.items():
-            self.raw.put("plan_coverage", k, g, with_plan.get((k, g), 0), people)
-            self.raw.put("plan_in_date", k, g, reviewed.get((k, g), 0), with_plan.get((k, g), 0))
-
-    def admissions(self) -> None:
+    def hospital(self) -> None:
+        """Emergency admissions, and discharges with a readmission within 30 days, of people in
+        the cohort on the day; one pass over both kinds of event."""
         key = _key_sql("he.occurred_on", self.grain)
-        counts = {
-            (k, g): n
-            for k, g, n in self.q(
-                f"""
-                SELECT {key} AS k, en.grp, COUNT(*)
-                FROM health_event he
-                JOIN sc_enrolled en ON en.pid = he.patient_id
-                     AND he.occurred_on >= en.s AND he.occurred_on < en.e
-                WHERE he.kind = :kind AND he.deleted = 0
-                  AND he.occurred_on >= :start AND he.occurred_on <= :end
-                GROUP BY k, en.grp
-                """,
-                kind=HealthEventKind.EMERGENCY_ADMISSION.value,
-                start=self.start,
-                end=self.end,
-            )
-        }
-        for (k, g), days in self.person_days.items():
-            self.raw.put("emergency_admissions", k, g, counts.get((k, g), 0),
-                         days / sc.DAYS_PER_MONTH)  # fmt: skip
-
-    def readmissions(self) -> None:
-        key = _key_sql("d.occurred_on", self.grain)
-        for k, g, discharges, readmitted in self.q(
-            f"""
-            SELECT {key} AS k, en.grp, COUNT(*),
-                   SUM(EXISTS (
-                       SELECT 1 FROM health_event a
-                       -- "+a.kind": seek by person and date, not by kind (every admission).
-                       WHERE a.patient_id = d.patient_id AND +a.kind = :emergency
-                         AND a.deleted = 0 AND a.occurred_on > d.occurred_on
-                         AND a.occurred_on <= date(d.occurred_on, '+{sc.READMISSION_DAYS} days')))
-            FROM health_event d
-            JOIN sc_enrolled en ON en.pid = d.patient_id
-                 AND d.occurred_on >= en.s AND d.occurred_on < en.e
-            WHERE d.kind = :discharge AND d.deleted = 0
-              AND d.occurred_on >= :start AND d.occurred_on <= :end
-              AND d.occurred_on <= :cutoff
+        sql = f"""
+            SELECT {key} AS k, en.grp,
+                   SUM(he.kind = :emergency),
+                   SUM(he.kind = :discharge AND he.occurred_on <= :cutoff),
+                   SUM(CASE WHEN he.kind = :discharge AND he.occurred_on <= :cutoff
+                       THEN EXISTS (
+                           SELECT 1 FROM health_event a
+                           WHERE a.patient_id = he.patient_id AND a.kind = :emergency
+                             AND a.occurred_on > he.occurred_on
+                             AND a.occurred_on <= date(he.occurred_on,
+                                                      '+{sc.READMISSION_DAYS} days')
+                             AND a.deleted = 0)
+                       ELSE 0 END)
+            FROM health_event he
+            JOIN sc_enrolled en ON en.pid = he.patient_id
+                 AND he.occurred_on >= en.s AND he.occurred_on < en.e
+            WHERE he.kind IN (:emergency, :discharge) AND he.deleted = 0
+              AND he.occurred_on >= :start AND he.occurred_on <= :end
             GROUP BY k, en.grp
-            """,
+        """
+        admissions = self.raw.parts.setdefault("emergency_admissions", {})
+        for k, g, admitted, discharges, readmitted in self.q(
+            sql,
             emergency=HealthEventKind.EMERGENCY_ADMISSION.value,
             discharge=HealthEventKind.DISCHARGE.value,
             start=self.start,
             end=self.end,
             cutoff=self.followup_cutoff,
         ):
+            _none, months = admissions.get((k, g), (0.0, 0.0))
+            admissions[(k, g)] = (float(admitted or 0), months)
             self.raw.put("readmissions", k, g, readmitted, discharges)
 
     def huddle_work(self) -> None:

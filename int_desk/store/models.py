@@ -363,6 +363,34 @@ Index(
     CohortMembership.priority,
     CohortMembership.enrolled_on,
 )
+# Covering indexes the scorecard reads through (services/scorecard.py, migration 0005): care
+# plans, patients and hospital events are wide rows, and reading them whole over 50,000 people
+# turned every scorecard into a scan of hundreds of megabytes of decrypted pages.
+Index(
+    "ix_care_plan_scorecard",
+    CarePlan.patient_id,
+    CarePlan.deleted,
+    CarePlan.status,
+    CarePlan.signed_off_at,
+    CarePlan.review_date,
+    CarePlan.series_id,
+    CarePlan.updated_at,
+)
+Index(
+    "ix_patient_scorecard",
+    Patient.id,
+    Patient.deleted,
+    Patient.practice_id,
+    Patient.deprivation_decile,
+    Patient.date_of_birth,
+)
+Index(
+    "ix_health_event_patient_kind",
+    HealthEvent.patient_id,
+    HealthEvent.kind,
+    HealthEvent.occurred_on,
+    HealthEvent.deleted,
+)
 
 
 # --- local-only tables (not synced) ----------------------------------------------------------

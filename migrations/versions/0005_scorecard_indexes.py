@@ -1,0 +1,51 @@
+"""covering indexes for the INT scorecard
+
+Revision ID: 0005_scorecard_indexes
+Revises: 0004_team_contact
+Create Date: 2026-11-24 09:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0005_scorecard_indexes"
+down_revision: str | None = "0004_team_contact"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+INDEXES = (
+    (
+        "ix_care_plan_scorecard",
+        "care_plan",
+        [
+            "patient_id",
+            "deleted",
+            "status",
+            "signed_off_at",
+            "review_date",
+            "series_id",
+            "updated_at",
+        ],
+    ),  # fmt: skip
+    (
+        "ix_patient_scorecard",
+        "patient",
+        ["id", "deleted", "practice_id", "deprivation_decile", "date_of_birth"],
+    ),
+    (
+        "ix_health_event_patient_kind",
+        "health_event",
+        ["patient_id", "kind", "occurred_on", "deleted"],
+    ),
+)
+
+
+def upgrade() -> None:
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns, unique=False)
+
+
+def downgrade() -> None:
+    for name, table, _columns in reversed(INDEXES):
+        op.drop_index(name, table_name=table)

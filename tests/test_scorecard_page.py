@@ -1,0 +1,168 @@
+"""The Scorecard page on the demo: charts with their tables, values in tooltips, the keyboard,
+filters and breakdowns, and the PDF (vector charts, read back) and CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pypdf
+from PySide6.QtCore import QDate, QPoint, QPointF, Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+
+from int_desk.app.main import make_context
+from int_desk.app.main_window import MainWindow
+from int_desk.app.scorecard_page import ScorecardPage
+from int_desk.domain.scorecard import MEASURES, Breakdown
+from int_desk.store.models import AuditEvent
+from int_desk.store.workspace import Workspace
+from tests.conftest import DEMO_TODAY, PASSPHRASE
+
+WAIT = 20_000
+
+
+def _open(qtbot: QtBot, demo_dir: Path) -> tuple[MainWindow, ScorecardPage]:
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.resize(1366, 800)
+    window.show()
+    page = window.pages["ScorecardPage"]
+    assert isinstance(page, ScorecardPage)
+    # The demo was built for 20 Nov 2026: show the two years up to then.
+    page.from_edit.setDate(QDate(2024, 12, 1))
+    page.to_edit.setDate(QDate(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day))
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        window.show_page("ScorecardPage")
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh()  # the dates above, now the filters have loaded
+    return window, page
+
+
+def test_each_measure_has_a_chart_and_its_table(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    card = page.card
+    assert card is not None and len(card.periods) == 24
+    assert [p.measure.key for p in page.panels] == [m.key for m in MEASURES]
+    coverage = page.panels[0]
+    assert coverage.table.rowCount() == 24
+    assert coverage.table.item(23, 0).text() == "Nov 2026 (so far)"
+    lay = coverage.chart.chart_layout()
+    assert lay is not None and len(lay.points) >= 20
+    # The demo's care-plan coverage climbs over two years: a special cause, improving.
+    assert coverage.variation_icon.icon is not None
+    assert coverage.variation_icon.icon.label == "Special cause: improvement (higher)"
+    assert "target 80.0%" in coverage.headline.text()
+    # Ordinary variation somewhere too: not every measure is special.
+    assert any(p.variation_icon.icon.letter == "~" for p in page.panels)  # type: ignore[union-attr]
+    assert "people in the cohort now" in page.status.text()
+    window.close()
+
+
+def test_values_in_tooltips_and_by_keyboard(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    panel = page.panels[2]  # emergency admissions
+    lay = panel.chart.chart_layout()
+    assert lay is not None
+    last = lay.points[-1]
+    tip = panel.chart.tooltip_at(QPointF(last.x + 1, last.y))
+    value = panel.table.item(23, 1).text().replace(" ◆", "")
+    assert tip.startswith(f"Nov 2026 (so far): {value} per 1,000 per month")
+    assert "emergency admissions / " in tip and "person-months in the cohort" in tip
+    assert "process limits" in tip
+    # The table's rows say the same in their tooltips.
+    assert panel.table.item(23, 1).toolTip() == tip
+    # Keyboard: focus the chart, End then Left reads the month before.
+    panel.chart.setFocus()
+    qtbot.keyClick(panel.chart, Qt.Key.Key_End)
+    qtbot.keyClick(panel.chart, Qt.Key.Key_Left)
+    assert panel.chart.accessibleDescription().startswith("Oct 2026: ")
+    assert panel.chart.current == len(lay.points) - 2
+    # Pointing outside the plot says nothing.
+    assert panel.chart.tooltip_at(QPointF(1, 1)) == ""
+    qtbot.mouseMove(panel.chart, QPoint(int(last.x), int(last.y)))
+    window.close()
+
+
+def test_breakdown_by_deprivation_shows_not_known(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    page.by_combo.setCurrentIndex(page.by_combo.findData(Breakdown.DEPRIVATION.value))
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh_button.click()
+    table = page.panels[0].breakdown
+    assert table.isVisibleTo(page)
+    labels = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert labels[0] == "All" and labels[1] == "1 (most deprived)"
+    assert labels[-1] == "Not known"  # people without a decile are kept, not dropped
+    page.by_combo.setCurrentIndex(0)
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh_button.click()
+    assert not table.isVisibleTo(page)
+    window.close()
+
+
+def test_weekly_periods_and_rebased_limits(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    page.grain_combo.setCurrentIndex(page.grain_combo.findData("week"))
+    page.rebase_check.setChecked(True)
+    page.rebase_edit.setDate(QDate(2026, 3, 1))
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh_button.click()
+    card = page.card
+    assert card is not None and 100 <= len(card.periods) <= 106
+    chart = card.measure("emergency_admissions").chart
+    assert len(chart.segments) == 2
+    assert card.periods[chart.segments[1].start].end >= QDate(2026, 3, 1).toPython()
+    window.close()
+
+
+def test_bad_dates_say_so_inline(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    page.from_edit.setDate(QDate(2026, 6, 1))
+    page.to_edit.setDate(QDate(2026, 1, 1))
+    with qtbot.waitSignal(page.failed, timeout=WAIT) as failed:
+        page.refresh_button.click()
+    assert "before" in failed.args[0] and page.error_label.isVisibleTo(page)
+    window.close()
+
+
+def test_export_pdf_with_vector_charts_and_csv(
+    qtbot: QtBot, demo_dir: Path, tmp_path: Path
+) -> None:
+    window, page = _open(qtbot, demo_dir)
+    target = tmp_path / "out" / "scorecard.pdf"
+    target.parent.mkdir()
+    with qtbot.waitSignal(page.exported, timeout=WAIT):
+        page.export_to(target)
+    reader = pypdf.PdfReader(target)
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "INT scorecard" in text and "Bicester INT" in text
+    for m in MEASURES:
+        assert m.title in text
+    assert "Special cause: improvement (higher)" in text
+    for pdf_page in reader.pages:
+        # Vector charts: drawn with path operators, no embedded pictures anywhere.
+        xobjects = pdf_page["/Resources"].get("/XObject") or {}
+        assert not any(x.get_object().get("/Subtype") == "/Image" for x in xobjects.values())
+    content = reader.pages[0].get_contents().get_data().decode("latin-1")
+    assert re.search(r"\d+(\.\d+)? \d+(\.\d+)? m\s+\d+(\.\d+)? \d+(\.\d+)? l", content)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["scorecard.pdf"]
+
+    csv_target = tmp_path / "out" / "scorecard.csv"
+    with qtbot.waitSignal(page.exported, timeout=WAIT):
+        page.export_to(csv_target)
+    with csv_target.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    adm = [r for r in rows if r["measure"] == "emergency_admissions" and r["group"] == "All"]
+    assert len(adm) == 25  # 24 months and the total
+    assert adm[-1]["period"] == "total" and adm[0]["upper_limit"] != ""
+    assert not any("999" in v for r in rows for v in r.values())  # aggregates, no NHS numbers
+    with window.ctx.workspace.session() as s:
+        details = s.scalars(
+            select(AuditEvent.detail).where(AuditEvent.entity_type == "scorecard")
+        ).all()
+    assert any(d.startswith("export pdf") for d in details)
+    assert any(d.startswith("export csv") for d in details)
+    window.close()
