@@ -28,6 +28,26 @@ DEMO_SEED = 7
 DEMO_TODAY = date(2026, 11, 20)
 
 
+def skips_fail() -> bool:
+    """In CI (``CI=true``, or .ci/run's INT_DESK_REQUIRE_POSTGRES=1, or INT_DESK_NO_SKIPS=1) a
+    skipped test is a failure: a missing tool or service must never pass quietly there."""
+    return (
+        os.environ.get("CI", "").lower() in ("1", "true", "yes")
+        or os.environ.get("INT_DESK_REQUIRE_POSTGRES") == "1"
+        or os.environ.get("INT_DESK_NO_SKIPS") == "1"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail") and skips_fail():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which counts as a failure here: {reason}"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ())):

@@ -3,12 +3,24 @@ typed before the lock are there after unlock."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from int_desk.app.context import AppContext
@@ -18,12 +30,17 @@ from int_desk.domain import security
 from int_desk.domain.errors import WorkspaceError
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
+from tests.helpers import dbus_bus
 
 PATIENT_TEXT = "Patient: Ada Example 943 476 5919"
 
 
 class NotePage(QWidget):
-    """A page with an unsaved note editor implementing the draft hook, and a plain editor."""
+    """A page with an unsaved note editor implementing the draft hook, and a plain editor.
+
+    Like a page that rebuilds its editors from the store, it replaces its note editor with a
+    fresh, empty one when the workspace locks: after unlock the typed note is back only if the
+    lock controller really handed the page its snapshot (``restore_drafts``)."""
 
     title = "Note"
     shortcut = None
@@ -38,6 +55,13 @@ class NotePage(QWidget):
         for w in (self.patient_label, self.note_edit, self.plain_edit):
             layout.addWidget(w)
         self.saved_with_store_open: bool | None = None
+        ctx.events.locked.connect(self._rebuild_note_editor)
+
+    def _rebuild_note_editor(self) -> None:
+        fresh = QPlainTextEdit()
+        self.layout().replaceWidget(self.note_edit, fresh)
+        self.note_edit.deleteLater()
+        self.note_edit = fresh
 
     def save_drafts(self) -> Any:
         self.saved_with_store_open = self.ctx.workspace.is_open
@@ -46,6 +70,14 @@ class NotePage(QWidget):
     def restore_drafts(self, snapshot: Any) -> None:
         if self.note_edit.toPlainText() != snapshot["note"]:
             self.note_edit.setPlainText(snapshot["note"])
+
+
+def _wheel() -> QWheelEvent:
+    return QWheelEvent(
+        QPointF(5, 5), QPointF(5, 5), QPoint(0, 0), QPoint(0, -120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )  # fmt: skip
 
 
 def _visible_texts(window: MainWindow) -> str:
@@ -126,10 +158,26 @@ def test_idle_lock_hides_data_needs_passphrase_and_keeps_drafts(
 
 
 def test_lock_now_action_and_activity_resets_timer(qtbot: QtBot, window: MainWindow) -> None:
+    """Typing, clicking, moving the mouse or scrolling anywhere in the window starts the idle
+    time again (the lock is idle time from the last input, not from unlocking)."""
     ctrl = window.lock_controller
-    ctrl.set_idle_ms(60_000)
-    qtbot.mouseMove(window)
-    assert ctrl.timer.isActive()
+    page: NotePage = window.pages["NotePage"]  # type: ignore[assignment]
+    window.show_page("NotePage")
+    ctrl.set_idle_ms(10_000)
+    inputs = {
+        "key press": lambda: qtbot.keyClick(page.plain_edit, Qt.Key.Key_A),
+        "mouse click": lambda: qtbot.mouseClick(
+            page.note_edit.viewport(), Qt.MouseButton.LeftButton
+        ),
+        "mouse move": lambda: qtbot.mouseMove(page.note_edit.viewport(), page.rect().center()),
+        "wheel": lambda: QApplication.sendEvent(page.note_edit.viewport(), _wheel()),
+    }
+    for name, user_input in inputs.items():
+        # Let a second and a half of idle time pass, then the input restarts the full ten.
+        qtbot.waitUntil(lambda: ctrl.timer.remainingTime() < 8_500, timeout=5_000)
+        user_input()
+        assert ctrl.timer.remainingTime() > 9_200, f"{name} did not restart the idle time"
+        assert not ctrl.is_locked
     with qtbot.waitSignal(window.ctx.events.locked, timeout=2_000):
         window.form.lockAction.trigger()
     assert window.form.lockAction.shortcut().toString() == "Ctrl+L"
@@ -137,25 +185,66 @@ def test_lock_now_action_and_activity_resets_timer(qtbot: QtBot, window: MainWin
 
 
 def test_suspend_locks(qtbot: QtBot, window: MainWindow) -> None:
+    """Qt's own signal that the application is being suspended (not the slot) locks."""
+    app = QApplication.instance()
+    app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationInactive)
+    assert not window.lock_controller.is_locked  # losing focus is not suspending
     with qtbot.waitSignal(window.ctx.events.locked, timeout=2_000):
-        window.lock_controller._on_app_state(Qt.ApplicationState.ApplicationSuspended)
+        app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationSuspended)
     assert not window.ctx.workspace.is_open
 
 
-@pytest.mark.parametrize("signal", ["screensaver", "session_lock", "sleep_ends"])
-def test_os_session_signals(qtbot: QtBot, window: MainWindow, signal: str) -> None:
-    """The slots the D-Bus screensaver/logind signals reach (Linux desktops)."""
+LOGIND = ("org.freedesktop.login1", "/org/freedesktop/login1")
+OS_SIGNALS = {  # what the desktop really sends: (bus, sender, path, interface, member)
+    "freedesktop screensaver": ("session", "org.freedesktop.ScreenSaver",
+        "/org/freedesktop/ScreenSaver", "org.freedesktop.ScreenSaver", "ActiveChanged"),
+    "gnome screensaver": ("session", "org.gnome.ScreenSaver", "/org/gnome/ScreenSaver",
+        "org.gnome.ScreenSaver", "ActiveChanged"),
+    "logind sleep": ("system", LOGIND[0], LOGIND[1], "org.freedesktop.login1.Manager",
+        "PrepareForSleep"),
+    # logind signals a session's Lock on that session's own object path.
+    "logind session lock": ("system", LOGIND[0], "/org/freedesktop/login1/session/_32",
+        "org.freedesktop.login1.Session", "Lock"),
+}  # fmt: skip
+
+
+@pytest.mark.skipif(not dbus_bus.available(), reason="dbus-daemon not installed (.ci/setup)")
+@pytest.mark.parametrize("source", list(OS_SIGNALS))
+def test_os_session_signals(demo_dir: Path, source: str) -> None:
+    """The real signal source: a private session and system bus, the app in its own process
+    listening on them, and the signal emitted by another process under the name the
+    screensaver or logind owns. Waking up (PrepareForSleep false, screensaver off) does not
+    lock; the lock signal does, with the store closed and the key gone."""
+    bus, sender, path, interface, member = OS_SIGNALS[source]
+    with dbus_bus.private_bus() as session_bus, dbus_bus.private_bus() as system_bus:
+        env = {
+            **os.environ,
+            "DBUS_SESSION_BUS_ADDRESS": session_bus,
+            "DBUS_SYSTEM_BUS_ADDRESS": system_bus,
+            "INT_DESK_PASSPHRASE": PASSPHRASE,
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        }
+        with subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.os_lock_app", str(demo_dir), "10"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        ) as app:  # fmt: skip
+            assert app.stdin is not None and app.stdout is not None
+            assert app.stdout.readline().strip() == "ready"
+            address = session_bus if bus == "session" else system_bus
+            where = {"sender": sender, "path": path, "interface": interface, "member": member}
+            if member != "Lock":  # the "off" edge first: waking up must not lock
+                dbus_bus.emit(address, **where, value=False)
+            dbus_bus.emit(address, **where, value=None if member == "Lock" else True)
+            verdict = app.stdout.readline().strip()  # the app quits when it locks
+            app.stdin.close()
+    assert verdict == "locked", f"{source}: the app did not lock"
+
+
+def test_waking_up_does_not_lock(qtbot: QtBot, window: MainWindow) -> None:
+    """PrepareForSleep(false) and ActiveChanged(false) reach the same slot: no lock."""
     ctrl = window.lock_controller
-    if signal == "sleep_ends":  # PrepareForSleep(false) is the wake-up: no lock
-        ctrl.on_screensaver_active(False)
-        assert not ctrl.is_locked and window.ctx.workspace.is_open
-        return
-    with qtbot.waitSignal(window.ctx.events.locked, timeout=2_000):
-        if signal == "screensaver":
-            ctrl.on_screensaver_active(True)
-        else:
-            ctrl.on_session_lock()
-    assert ctrl.is_locked and not window.ctx.workspace.is_open
+    ctrl.on_screensaver_active(False)
+    assert not ctrl.is_locked and window.ctx.workspace.is_open
 
 
 @pytest.mark.parametrize(

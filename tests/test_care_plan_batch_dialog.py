@@ -22,6 +22,7 @@ from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
 from int_desk.store.models import AuditEvent
 from int_desk.store.workspace import Workspace
+from tests.conftest import PASSPHRASE
 from tests.helpers.care_plan_cohort import cohort_with_shareable_plans
 
 WAIT = 60_000
@@ -84,3 +85,32 @@ def test_cancel_leaves_no_files(
         )
     assert expected > 3
     ctx.tasks.wait()
+
+
+def test_cohort_export_from_the_file_menu(qtbot: QtBot, demo_dir: Path, tmp_path: Path) -> None:
+    from int_desk.app.main import make_context
+    from int_desk.app.main_window import MainWindow
+
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    cohort_id, expected = cohort_with_shareable_plans(ws)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.show()
+    action = window.export_action
+    assert action in window.form.fileMenu.actions() and action.isVisible()
+    assert action.shortcut().toString() == "Ctrl+Shift+X"
+    action.trigger()
+    dialog = window.export_dialog
+    qtbot.waitUntil(lambda: dialog.cohort.count() > 1, timeout=WAIT)
+    dialog.export_button.click()  # nothing chosen for the user: refused inline
+    assert dialog.isVisible() and "cohort" in dialog.error.text().lower()
+    dialog.cohort.setCurrentIndex(dialog.cohort.findData(cohort_id.hex))
+    out = tmp_path / "exported"
+    dialog.folder.setText(str(out))
+    with qtbot.waitSignal(dialog.started, timeout=WAIT) as started:
+        dialog.export_button.click()
+    with qtbot.waitSignal(started.args[0].finished, timeout=WAIT):
+        pass
+    assert len(list(out.glob("*.pdf"))) == expected
+    started.args[0].dialog.close()
+    window.close()

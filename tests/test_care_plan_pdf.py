@@ -26,7 +26,15 @@ from int_desk.services import access
 from int_desk.services import care_plan_export as ex
 from int_desk.services import care_plans as cp
 from int_desk.services.identity import current_actor
-from int_desk.store.models import AuditEvent, CarePlan, Cohort, Contact, Patient
+from int_desk.store.models import (
+    AuditEvent,
+    CarePlan,
+    Cohort,
+    CohortMembership,
+    Contact,
+    Patient,
+    Team,
+)
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.care_plan_cohort import cohort_with_shareable_plans
@@ -192,8 +200,8 @@ def test_declined_consent_blocks_sharing_until_clinical_lead_overrides(
     for variant in Variant:
         with pytest.raises(ConsentNotGiven, match="declined"):
             _export(demo_ws, plan_id, out, variant=variant)
-    assert list(tmp_path.iterdir()) == [tmp_path / "int-desk-home"] or not out.exists()
-    assert not out.exists()
+    # Nothing written at all: no file, no temporary or partial file beside it.
+    assert [p.name for p in tmp_path.iterdir()] == ["demo-ws"]
     with demo_ws.session() as s:
         coordinator = actor_with_role(s, Role.CARE_COORDINATOR)
         with pytest.raises(PermissionDenied):
@@ -220,6 +228,74 @@ def test_declined_consent_blocks_sharing_until_clinical_lead_overrides(
         note_id = uuid.UUID(event.detail.split("reason_note=")[1])
         note = s.get(Contact, note_id)
         assert reason in note.text and note.patient_id == event.patient_id
+    # The override is on the plan itself, first page: whoever reads it knows it was shared
+    # without consent, by whom, when and why.
+    first = _pages(out)[0]
+    assert "Shared without consent to share - clinical lead override" in first
+    assert "Consent to share was declined" in first and _flat(reason) in first
+    consented = tmp_path / "consented.pdf"
+    _export(demo_ws, _long_plan(demo_ws)[0], consented)
+    assert "Shared without consent" not in " ".join(_pages(consented))
+
+
+def test_the_plan_prints_the_team_phone_where_it_says_to_call(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    plan_id, _nhs = _long_plan(demo_ws)
+    with demo_ws.session() as s:
+        patient_id = s.get(CarePlan, plan_id).patient_id
+        teams = list(
+            s.scalars(
+                select(Team)
+                .join(Cohort, Cohort.team_id == Team.id)
+                .join(CohortMembership, CohortMembership.cohort_id == Cohort.id)
+                .where(
+                    CohortMembership.patient_id == patient_id,
+                    CohortMembership.discharged_on.is_(None),
+                )
+            )
+        )
+        phones = [t.phone for t in teams]
+    assert teams and all(phones)  # the demo teams have numbers
+    for variant in Variant:
+        out = tmp_path / f"{variant.value}.pdf"
+        _export(demo_ws, plan_id, out, variant=variant)
+        text = " ".join(_pages(out))
+        assert "Your care team's phone number:" in text
+        assert all(phone in text for phone in phones)
+    with demo_ws.session() as s:
+        for t in teams:
+            s.get(Team, t.id).phone = None
+    out = tmp_path / "no-phone.pdf"
+    _export(demo_ws, plan_id, out, variant=Variant.CARER)
+    assert "No phone number is recorded for the care team" in " ".join(_pages(out))
+
+
+def test_consent_not_recorded_blocks_sharing_until_clinical_lead_overrides(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    """A plan whose consent decision was never recorded is not shared either (only "permit"
+    lets a plan leave INT Desk); the clinical lead may override with a reason."""
+    with demo_ws.session() as s:
+        lead = actor_with_role(s, Role.CLINICAL_LEAD)
+        draft = cp.start_plan(session=s, actor=lead, patient_id=patient_without_plan(s).id)
+        cp.add_goal(session=s, actor=lead, plan_id=draft.id, description="I want to walk again.")
+        plan_id = draft.id
+        assert draft.consent_decision is None
+    out = tmp_path / "shared.pdf"
+    for variant in Variant:
+        with pytest.raises(ConsentNotGiven, match="not recorded"):
+            _export(demo_ws, plan_id, out, variant=variant)
+    assert [p.name for p in tmp_path.iterdir()] == ["demo-ws"]
+    with demo_ws.session() as s:
+        assert not s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_id == plan_id, AuditEvent.action == "E")
+        )
+    reason = "Hospital discharge today; the ward needs the draft plan for the handover."
+    result = _export(demo_ws, plan_id, out, override_reason=reason)
+    assert result.consent_override and _pages(out)[0]
 
 
 def test_failed_write_leaves_no_partial_file(
@@ -294,7 +370,51 @@ def test_batch_export_writes_one_file_and_one_audit_entry_per_plan(
         nhs = one.stem.removeprefix("care-plan-")
         patient = s.scalars(select(Patient).where(Patient.nhs_number == nhs)).one()
         assert format_nhs(nhs) in _pages(one)[0] and patient.family_name in _pages(one)[0]
-    assert result.skipped_no_consent >= 0
+    assert result.plans_in_cohort == expected and result.skipped_no_consent == 0
+
+
+def test_batch_export_skips_people_who_declined_or_were_never_asked(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    """Of a cohort's active plans, one person declined and one was never asked: the batch
+    writes every other plan, no file and no export entry for those two, and says it skipped 2."""
+    cohort_id, shareable = cohort_with_shareable_plans(demo_ws)
+    with demo_ws.session() as s:
+        members = select(CohortMembership.patient_id).where(
+            CohortMembership.cohort_id == cohort_id, CohortMembership.discharged_on.is_(None)
+        )
+        plans = s.scalars(
+            select(CarePlan)
+            .where(CarePlan.patient_id.in_(members), CarePlan.status == "active")
+            .order_by(CarePlan.id)
+        ).all()
+        assert len(plans) == shareable >= 3  # every active plan in this cohort is consented
+        declined, unasked = plans[0], plans[1]
+        declined.consent_decision = "deny"
+        unasked.consent_decision = None  # e.g. signed off before consent was recorded
+        held_back = {s.get(Patient, p.patient_id).nhs_number: p.id for p in (declined, unasked)}
+    out = tmp_path / "batch"
+    with demo_ws.session() as s:
+        last_seq = s.scalar(select(func.max(AuditEvent.seq)))
+        result = ex.export_cohort(
+            session=s, actor=current_actor(s), cohort_id=cohort_id, out_dir=out, today=TODAY,
+            workers=1,
+        )  # fmt: skip
+    assert result.plans_in_cohort == shareable and result.skipped_no_consent == 2
+    names = sorted(f.stem.removeprefix("care-plan-") for f in out.iterdir())
+    assert len(names) == len(result.written) == shareable - 2
+    assert not set(names) & set(held_back)
+    with demo_ws.session() as s:
+        exported = set(
+            s.scalars(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.action == "E",
+                    AuditEvent.entity_type == "care_plan",
+                    AuditEvent.seq > last_seq,
+                )
+            )
+        )
+        assert len(exported) == shareable - 2 and not exported & set(held_back.values())
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])

@@ -228,3 +228,22 @@ def test_cli_caseload_prints_the_same_rows(
 
     code = cli_main(["caseload", "--workspace", str(demo_dir), "--view", "Nope"])
     assert code == 2
+
+
+def test_search_ignores_punctuation_in_names_and_finds_a_date_of_birth(
+    demo_ws: Workspace,
+) -> None:
+    with demo_ws.session() as s:
+        rows = cl.caseload(session=s, actor=current_actor(s), filters=cl.CaseloadFilter(), limit=2)
+        obrien, oconnor = (s.get(Patient, r.patient_id) for r in rows)
+        obrien.family_name, obrien.given_name = "O'Brien", "Siobhán"
+        oconnor.family_name, oconnor.date_of_birth = "O’Connor-Smith", date(1930, 1, 10)
+    for typed, who in (("obrien", obrien.id), ("o'brien", obrien.id), ("O’Brien", obrien.id),
+                       ("obrien siob", obrien.id), ("oconnor", oconnor.id),
+                       ("oconnorsmith", oconnor.id), ("o'connor-smith", oconnor.id)):  # fmt: skip
+        assert who in {r.patient_id for r in _rows(demo_ws, cl.CaseloadFilter(search=typed))}, typed
+    for typed in ("10/01/1930", "10-Jan-1930", "10.01.1930", "1930-01-10", "10 January 1930"):
+        found = _rows(demo_ws, cl.CaseloadFilter(search=typed))
+        assert oconnor.id in {r.patient_id for r in found}, typed
+        assert all(r.date_of_birth == date(1930, 1, 10) for r in found), typed
+    assert _rows(demo_ws, cl.CaseloadFilter(search="01/01/1901")) == []  # no one born then

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from int_desk.app.accessibility import AA_TEXT, ink_contrast
 from int_desk.app.caseload_model import PatientIdRole
 from int_desk.app.caseload_page import CaseloadPage, record_html
+from int_desk.app.first_run import FirstRunDialog
 from int_desk.app.huddle_page import ActionDialog as HuddleActionDialog
-from int_desk.app.main import make_context, show_main_window
+from int_desk.app.main import make_context, settings, show_main_window
 from int_desk.app.main_window import MainWindow, fits_on_screen
 from int_desk.app.my_tasks_page import MyTasksPage
 from int_desk.app.settings_dialog import apply_appearance
@@ -26,6 +27,7 @@ from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
 from int_desk.services.identity import current_actor, set_current_member
 from int_desk.services.scoped_record import open_record
+from int_desk.settings_schema import Preferences
 from int_desk.store.models import Patient, Referral
 from int_desk.store.sync_tables import SyncConflict
 from int_desk.store.workspace import Workspace
@@ -255,3 +257,45 @@ def test_wording_uses_proper_labels_and_plurals(demo_ws: Workspace) -> None:
             n = len(record.open_escalations)
             assert f"{n} open escalation{'' if n == 1 else 's'}" in text
             assert "(s)" not in text and "E 1 " not in text
+
+
+# --- keyboard ---------------------------------------------------------------------------------
+
+
+def test_ctrl_number_moves_the_focus_into_the_page_so_its_shortcuts_work(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    window, page = _open(qtbot, demo_dir)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
+    huddle = window.pages["HuddlePage"]
+    qtbot.waitUntil(lambda: huddle.team_id is not None, timeout=WAIT)
+    nav = window.form.navList
+    nav.setFocus()
+    qtbot.keyClick(nav, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.form.pageStack.currentWidget() is huddle
+    focused = QApplication.focusWidget()
+    assert focused is not None and huddle.isAncestorOf(focused)  # not left in the navigation
+    qtbot.keyClick(focused, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # Plan huddle
+    qtbot.waitUntil(lambda: huddle.dialog is not None and huddle.dialog.isVisible(), timeout=WAIT)
+    huddle.dialog.reject()
+    # Enter on a section in the navigation moves into it too.
+    nav.setFocus()
+    nav.setCurrentRow(0)
+    qtbot.keyClick(nav, Qt.Key.Key_Return)
+    assert page.isAncestorOf(QApplication.focusWidget())
+    window.close()
+
+
+def test_enter_chooses_the_focused_first_run_option(qtbot: QtBot) -> None:
+    dialog = FirstRunDialog(Preferences(settings()))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.form.createButton.setFocus()
+    qtbot.keyClick(dialog.form.createButton, Qt.Key.Key_Return)
+    assert dialog.current_page() == dialog.CREATE
+    dialog.form.createBackButton.click()
+    assert dialog.current_page() == dialog.CHOOSE
+    dialog.form.connectButton.setFocus()
+    qtbot.keyClick(dialog.form.connectButton, Qt.Key.Key_Enter)
+    assert dialog.current_page() == dialog.CONNECT

@@ -254,3 +254,41 @@ def test_import_cohort_command(
                      str(mapped), "--dry-run", "--map", "Id=nhs_number", "--map",
                      "Born=date_of_birth", "--map", "Where=postcode"])  # fmt: skip
     assert code == 0 and "1 unchanged" in capsys.readouterr().out
+
+
+def _one_existing(ws: Workspace) -> Patient:
+    with ws.session() as s:
+        cohort = s.get(Cohort, _cohort(ws))
+        member = s.scalars(
+            select(CohortMembership).where(CohortMembership.cohort_id == cohort.id)
+        ).first()
+        return s.get(Patient, member.patient_id)
+
+
+def test_curly_apostrophes_non_breaking_and_repeated_spaces_still_match(
+    demo_ws: Workspace,
+) -> None:
+    p = _one_existing(demo_ws)
+    with demo_ws.session() as s:
+        s.get(Patient, p.id).family_name = "O'Brien Smith"
+        s.get(Patient, p.id).given_name = "Mary Ann"
+    header = "NHS Number,Forename,Surname,Date of Birth,Postcode\n"
+    typed = f"{p.nhs_number},MARY\u00a0 ANN,O\u2019BRIEN  SMITH,{p.date_of_birth:%d-%b-%Y},{p.postcode}\n"
+    preview = _preview(demo_ws, header + typed)
+    assert preview.rows[0].status != ci.REJECTED, preview.report_lines()
+    other = typed.replace("O\u2019BRIEN", "O\u2019BRYAN")
+    assert _preview(demo_ws, header + other).rows[0].problems == [
+        "conflicts with the existing record: family name differs"
+    ]
+
+
+def test_placeholder_nhs_numbers_are_rejected_with_the_reason(demo_ws: Workspace) -> None:
+    text = (
+        "NHS Number,Forename,Surname,Date of Birth,Postcode,Practice Code\n"
+        "0000000000,Ann,Example,01/02/1940,OX26 1AB,X90000\n"
+        "999 999 9999,Bea,Sample,01/02/1940,OX26 1AB,X90000\n"
+    )
+    preview = _preview(demo_ws, text)
+    assert [r.status for r in preview.rows] == [ci.REJECTED, ci.REJECTED]
+    for r in preview.rows:
+        assert any("a placeholder (one digit repeated)" in p for p in r.problems), r.problems

@@ -4,6 +4,7 @@ the record (Contacts), owners' task lists, the next agenda and the minutes PDF r
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import time, timedelta
 from pathlib import Path
@@ -214,6 +215,13 @@ def test_a_huddle_from_plan_to_minutes(world: World, tmp_path: Path) -> None:
         assert outcome in squashed, outcome
     agenda_text = " ".join(_pdf_text(agenda_path.read_bytes()).split())
     assert "Iris Newcombe" in agenda_text and "Not reached at the huddle" in agenda_text
+    # The Priority column is filled as the CLI's is (it was empty from the app), and each
+    # person has their date of birth beside the name.
+    priorities = {i.patient_id: i.priority for i in view2.items}
+    assert priorities and all(p in ("high", "medium", "low") for p in priorities.values())
+    for p in set(priorities.values()):
+        assert re.search(rf"\b{p.capitalize()}\b", agenda_text), p
+    assert agenda_text.count(" born ") >= len(priorities)
 
 
 def test_minutes_pdf_needs_a_closed_huddle(world: World) -> None:

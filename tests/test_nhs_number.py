@@ -48,3 +48,19 @@ def test_check_digit_of_ten_is_never_valid() -> None:
 
 def test_display_format() -> None:
     assert nhs_number.format_nhs("9434765919") == "943 476 5919"
+
+
+@pytest.mark.parametrize("digit", "0123456789")
+def test_placeholder_numbers_pass_modulus_11_but_are_refused(digit: str) -> None:
+    placeholder = digit * 10
+    assert nhs_number.check_digit(placeholder[:9]) == int(digit)  # Modulus 11 alone lets it in
+    with pytest.raises(ValidationError, match=r"placeholder \(one digit repeated\)"):
+        nhs_number.normalise(placeholder)
+    with pytest.raises(ValidationError, match="placeholder"):
+        nhs_number.normalise(f"{digit * 3} {digit * 3} {digit * 4}")
+
+
+def test_the_digits_in_sequence_are_refused() -> None:
+    for placeholder in ("0123456789", "9876543210"):
+        with pytest.raises(ValidationError, match=r"placeholder \(the digits in sequence\)"):
+            nhs_number.normalise(placeholder)

@@ -267,12 +267,40 @@ def test_a_patient_leaving_the_team_is_purged_from_the_laptop(endpoint: Endpoint
     with endpoint.session() as srv:
         moved = admin.move_patient(srv, pid, "Reading West INT")
     assert moved > 1
-    result = sync(a)
-    assert result.purged == 1 and result.verified
+    # The incremental pull on its own removes them: no verify step, no re-download behind it.
+    pull_only = engine(a, verify=False)
+    try:
+        pull_only._pull()
+    finally:
+        pull_only.http.close()
+    assert pull_only.result.purged == 1 and not pull_only.result.redownloaded
     with a.session() as s:
         assert s.get(m.Patient, pid) is None
         for model in (m.Contact, m.Flag, m.CohortMembership, m.CarePlan, m.Task):
             assert not s.scalars(select(model).where(model.patient_id == pid)).first()
+    result = sync(a)  # and the laptop agrees with the server afterwards
+    assert result.verified and not result.redownloaded
+
+
+def test_the_laptop_keeps_its_place_in_the_change_feed(sqlite_endpoint: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    """Each sync asks only for what changed since the last one: after pulling a change the
+    laptop stores the new cursor, so the next sync receives nothing it already has."""
+    a, b = laptops(sqlite_endpoint, "a"), laptops(sqlite_endpoint, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    for n in (1, 2):
+        with b.session() as s:
+            s.get(m.Patient, pid).phone = f"01632 40000{n}"
+        sync(b)
+        with a.session() as s:
+            before = local.state(s, local.CURSOR)
+        got = sync(a)
+        assert (got.pulled, got.redownloaded) == (1, False), n
+        with a.session() as s:
+            assert s.get(m.Patient, pid).phone == f"01632 40000{n}"
+            assert local.state(s, local.CURSOR) not in (None, before)
+        again = sync(a)
+        assert (again.pulled, again.redownloaded) == (0, False), n
 
 
 def test_a_protocol_mismatch_tells_the_user_to_update(

@@ -18,13 +18,26 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import show_error
 from int_desk.domain.errors import Interrupted
 from int_desk.reports.care_plan_pdf import Variant
-from int_desk.services import care_plan_export
+from int_desk.services import care_plan_export, caseload
 
 
 class _Relay(QObject):
@@ -124,3 +137,110 @@ class CohortExport(QObject):
             self.dialog.close()
             show_error(self.dialog.parentWidget(), exc)
         self.failed.emit(exc)
+
+
+class CohortExportDialog(QDialog):
+    """File > Export care plans for a cohort…: which cohort, which copy, which folder, then
+    ``CohortExport`` with its progress bar. Signals: ``started(object)`` with the job."""
+
+    started = Signal(object)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.job: CohortExport | None = None
+        self.setWindowTitle("Export care plans for a cohort")
+        self.setAccessibleName("Export care plans for a cohort")
+        intro = QLabel(
+            "Writes one PDF per person with an active care plan in the cohort. People who "
+            "declined to share, or whose consent is not recorded, are left out."
+        )
+        intro.setWordWrap(True)
+        self.cohort = QComboBox()
+        self.cohort.setAccessibleName("Cohort")
+        self.cohort.addItem("Choose a cohort…", None)
+        self.variant = QComboBox()
+        self.variant.setAccessibleName("Which copy")
+        self.variant.addItem(
+            "Professional copy (to share with the care team)", Variant.PROFESSIONAL
+        )
+        self.variant.addItem("Carer copy (plain language)", Variant.CARER.value)
+        self.folder = QLineEdit()
+        self.folder.setAccessibleName("Folder to write the PDFs to")
+        self.folder.setPlaceholderText("Choose a folder…")
+        browse = QPushButton("&Browse…")
+        browse.setAccessibleName("Choose the folder")
+        browse.clicked.connect(self._browse)
+        where = QHBoxLayout()
+        where.addWidget(self.folder, 1)
+        where.addWidget(browse)
+        form = QFormLayout()
+        for label, widget in (("&Cohort", self.cohort), ("Co&py", self.variant)):
+            caption = QLabel(label)
+            caption.setBuddy(widget)
+            form.addRow(caption, widget)
+        folder_label = QLabel("&Folder")
+        folder_label.setBuddy(self.folder)
+        form.addRow(folder_label, where)
+        self.error = QLabel()
+        self.error.setObjectName("errorText")
+        self.error.setAccessibleName("Error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.export_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.export_button.setText("&Export")
+        self.export_button.setAccessibleName("Export")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
+        self.buttons.accepted.connect(self.export)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(520)
+        actor = ctx.actor
+        ctx.query(
+            lambda s: caseload.filter_choices(session=s, actor=actor).cohorts,
+            self._fill,
+            lambda exc: show_error(self, exc),
+        )
+
+    def _fill(self, cohorts: list[caseload.Choice]) -> None:
+        for c in cohorts:
+            self.cohort.addItem(c.label, c.id)
+        if len(cohorts) == 1:
+            self.cohort.setCurrentIndex(1)  # the only cohort: nothing to choose between
+
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Folder for the care plans")
+        if chosen:
+            self.folder.setText(chosen)
+
+    def _refuse(self, text: str, widget: QWidget) -> None:
+        self.error.setText(text)
+        self.error.show()
+        widget.setFocus()
+
+    def export(self) -> None:
+        cohort = self.cohort.currentData()
+        folder = self.folder.text().strip()
+        if cohort is None:
+            self._refuse("Choose the cohort: it is required.", self.cohort)
+            return
+        if not folder:
+            self._refuse("Choose the folder to write the PDFs to.", self.folder)
+            return
+        self.job = CohortExport(
+            self.ctx,
+            uuid.UUID(cohort),
+            Path(folder),
+            variant=Variant(self.variant.currentData()),
+            parent=self.parentWidget(),
+        )
+        self.accept()
+        self.job.start()
+        self.started.emit(self.job)

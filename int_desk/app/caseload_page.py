@@ -605,13 +605,22 @@ class CaseloadPage(QWidget):
             anyone = s.scalar(select(CohortMembership.id).limit(1)) is not None
             return anyone, s.get(SyncState, "endpoint") is not None
 
+        search = self.filters.search.strip()
+
         def explain(result: tuple[bool, bool]) -> None:
             anyone, connected = result
-            self.empty_state.set_text(
-                "No one matches these filters. Press Clear filters to see everyone."
-                if anyone
-                else no_caseload_text(actor, connected)
-            )
+            if anyone and search:
+                text = (
+                    f"No one matches the search “{search}”. Search finds a name (punctuation "
+                    "and accents ignored: obrien finds O'Brien), an NHS number, a postcode or a "
+                    "date of birth (10/01/1930 or 10-Jan-1930). Press Clear filters to see "
+                    "everyone."
+                )
+            elif anyone:
+                text = "No one matches these filters. Press Clear filters to see everyone."
+            else:
+                text = no_caseload_text(actor, connected)
+            self.empty_state.set_text(text)
 
         self.ctx.query(facts, explain)
 
@@ -713,6 +722,10 @@ class CaseloadPage(QWidget):
         )
 
     # --- selection and navigation -------------------------------------------------------------
+
+    def focus_target(self) -> QWidget:
+        """Where Ctrl+1 puts the focus: the list when it shows anyone, else the search."""
+        return self.table if self.model.rowCount() else self.search
 
     def focus_search(self) -> None:
         self.search.setFocus()

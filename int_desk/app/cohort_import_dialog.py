@@ -1,5 +1,7 @@
-"""Cohort import: choose a PHM extract and a cohort, check the column mapping, preview the
-validation report, then import the valid rows (or nothing) with a progress bar and Cancel.
+"""Cohort import: choose a PHM or GP-system extract (CSV, text, .xlsx, .ods; a workbook's sheet)
+and a cohort, check the column mapping, preview the validation report (its first line says what
+was found: report preamble, date style, footer), then import the valid rows (or nothing) with a
+progress bar and Cancel.
 
 The preview writes nothing. The import runs in one transaction on the store worker; Cancel sets
 a flag the service checks between rows, and the transaction rolls back, so nothing is
@@ -56,6 +58,7 @@ class CohortImportDialog(QDialog):
         self.table: ci.CsvTable | None = None
         self.preview: ci.ImportPreview | None = None
         self._cancel = threading.Event()
+        self._path: Path | None = None
         self.setWindowTitle("Import cohort from a PHM extract")
         self.setAccessibleName("Import cohort")
         self.resize(1000, 660)
@@ -64,7 +67,8 @@ class CohortImportDialog(QDialog):
         heading.setObjectName("dialogTitle")
         layout.addWidget(heading)
         intro = QLabel(
-            "1. Choose the CSV file and the cohort.  2. Check which column holds what.  "
+            "1. Choose the extract (CSV or text export, Excel or OpenDocument workbook) and the "
+            "cohort.  2. Check which column holds what.  "
             "3. Preview: nothing is written until you import, and only rows without problems "
             "are imported. Importing the same file again changes nothing."
         )
@@ -75,12 +79,19 @@ class CohortImportDialog(QDialog):
         self.file_label = QLabel("No file chosen")
         self.file_label.setAccessibleName("Chosen file")
         self.choose_button = QPushButton("Choose file…")
-        self.choose_button.setAccessibleName("Choose the CSV file")
+        self.choose_button.setAccessibleName("Choose the extract file")
         self.choose_button.clicked.connect(self.choose_file)
         row = QHBoxLayout()
         row.addWidget(self.choose_button)
         row.addWidget(self.file_label, 1)
         form.addRow("File", row)
+        self.sheet_combo = QComboBox()
+        self.sheet_combo.setAccessibleName("Workbook sheet to read")
+        self.sheet_combo.activated.connect(self._sheet_chosen)
+        self.sheet_label = QLabel("Sheet")
+        form.addRow(self.sheet_label, self.sheet_combo)
+        self.sheet_combo.hide()
+        self.sheet_label.hide()
         self.cohort_combo = QComboBox()
         self.cohort_combo.setAccessibleName("Cohort to import into")
         # A first import into a new team: type the new cohort's name (made when importing).
@@ -105,6 +116,10 @@ class CohortImportDialog(QDialog):
         layout.addWidget(QLabel("Column mapping (recognised headers are filled in):"))
         layout.addWidget(self.mapping_table)
 
+        self.found = QLabel("")
+        self.found.setAccessibleName("What the file holds")
+        self.found.setWordWrap(True)
+        layout.addWidget(self.found)
         self.summary = QLabel("")
         self.summary.setAccessibleName("Preview summary")
         self.summary.setWordWrap(True)
@@ -163,22 +178,44 @@ class CohortImportDialog(QDialog):
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose PHM extract", "", "CSV files (*.csv *.txt);;All files (*)"
+            self,
+            "Choose PHM extract",
+            "",
+            "Extracts (*.csv *.txt *.tsv *.xlsx *.xls *.ods);;All files (*)",
         )
         if path:
             self.load_file(Path(path))
 
-    def load_file(self, path: Path) -> None:
+    def load_file(self, path: Path, sheet: str | None = None) -> None:
         self.error.hide()
+        self._path = path
         try:
-            self.table = ci.read_csv(path)
+            self.table = ci.read_csv(path, sheet=sheet)
         except Exception as exc:
             self.table = None
+            self.found.setText("")
+            self.mapping_table.setRowCount(0)
+            if sheet is None:  # a new file: its sheets are unknown; a bad sheet keeps the list
+                self.sheet_combo.hide()
+                self.sheet_label.hide()
             self._failed(exc)
+            self._invalidate()
             return
-        self.file_label.setText(f"{path.name} – {sum(1 for r in self.table.rows if r):,} rows")
-        self._fill_mapping(ci.auto_mapping(self.table.headers))
+        table = self.table
+        self.file_label.setText(f"{path.name} – {table.data_rows:,} rows")
+        self.sheet_combo.clear()
+        self.sheet_combo.addItems(table.sheets)
+        self.sheet_combo.setCurrentText(table.sheet)
+        self.sheet_combo.setVisible(len(table.sheets) > 1)
+        self.sheet_label.setVisible(len(table.sheets) > 1)
+        self.found.setText(", ".join(table.findings() + table.closing_findings()))
+        self._fill_mapping(ci.auto_mapping(table.headers))
         self._invalidate()
+
+    def _sheet_chosen(self, _index: int) -> None:
+        name = self.sheet_combo.currentText()
+        if self._path is not None and name and (self.table is None or name != self.table.sheet):
+            self.load_file(self._path, sheet=name)
 
     def _fill_mapping(self, mapping: dict[str, str]) -> None:
         assert self.table is not None
@@ -263,6 +300,7 @@ class CohortImportDialog(QDialog):
     def _show_preview(self, preview: ci.ImportPreview) -> None:
         self.preview_button.setEnabled(True)
         self.preview = preview
+        self.found.setText(preview.found())
         summary = preview.summary()
         if preview.cohort_id is None:
             summary += f" A new cohort '{preview.cohort_name}' is made when you import."

@@ -135,6 +135,9 @@ class ConflictsPage(QWidget):
         self._update_buttons()
         self.refresh()
 
+    def focus_target(self) -> QWidget:
+        return self.table
+
     def refresh(self) -> None:
         actor = self.ctx.actor
         self.ctx.query(

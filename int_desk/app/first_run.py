@@ -152,6 +152,21 @@ class FirstRunDialog(QDialog):
     def current_page(self) -> int:
         return self.form.pages.currentIndex()
 
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Enter chooses the welcome option that has the focus (Space does too). The options
+        are not auto-default, so Enter never picks one the user has not moved to."""
+        f = self.form
+        focused = self.focusWidget()
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.current_page() == self.CHOOSE
+            and focused in (f.connectButton, f.createButton, f.demoButton)
+            and focused.isEnabled()
+        ):
+            focused.click()
+            return
+        super().keyPressEvent(event)
+
     def _enter_create(self, mode: str) -> None:
         self._mode = mode
         f = self.form

@@ -427,6 +427,12 @@ class HuddlePage(QWidget):
 
     # --- building blocks ---------------------------------------------------------------------
 
+    def focus_target(self) -> QWidget:
+        """The agenda, the outcome box in a running huddle, else Plan huddle."""
+        return {AGENDA: self.agenda_list, RUN: self.outcome}.get(
+            self.stack.currentIndex(), self.plan_button
+        )
+
     def _shortcut(self, widget: QWidget, keys: str, slot: Any) -> QShortcut:
         sc = QShortcut(QKeySequence(keys), widget)
         sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

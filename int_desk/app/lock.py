@@ -303,9 +303,11 @@ class LockController(QObject):
                     self,
                     SLOT("on_screensaver_active(bool)"),
                 )
+                # logind signals Lock on the session's own object path (".../session/_32"),
+                # never on the "auto" alias, so listen on every session path.
                 system.connect(
                     "org.freedesktop.login1",
-                    "/org/freedesktop/login1/session/auto",
+                    "",
                     "org.freedesktop.login1.Session",
                     "Lock",
                     self,

@@ -19,6 +19,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.forms.main_window import Ui_MainWindow
 from int_desk.app.lock import LockController  # auto-lock, Ctrl+L, OS lock/suspend
 from int_desk.app.pages import PAGES
+from int_desk.domain.permissions import Permission, allowed
 
 log = logging.getLogger(__name__)
 PENDING_PAGES_AT_LATEST_MS = 3000  # if the first page never reports a result
@@ -151,6 +152,10 @@ class MainWindow(QMainWindow):
                 self._add_entry(spec.partition(":")[2], title, shortcut, placeholder)
                 self._pending.append((spec, placeholder))
         self.form.navList.currentRowChanged.connect(self._row_changed)
+        # Enter (or a double click) on a section moves into it; arrows stay in the list.
+        self.form.navList.itemActivated.connect(
+            lambda item: self.show_page_index(self.form.navList.row(item), focus=True)
+        )
         self.form.navList.setCurrentRow(0)
         first = self.form.pageStack.widget(0)
         ready = getattr(first, "refreshed", None)
@@ -168,6 +173,7 @@ class MainWindow(QMainWindow):
         from int_desk.app.sync_status import install_sync
 
         self.sync = install_sync(self, ctx)  # on start, after edits, periodic, Sync now
+        self.export_action = self._install_export_action()
         self._restore_geometry()
 
     # --- pages --------------------------------------------------------------------------------
@@ -191,7 +197,7 @@ class MainWindow(QMainWindow):
         if shortcut:
             action = QAction(title, self)
             action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(lambda: self.show_page_index(index))
+            action.triggered.connect(lambda: self.show_page_index(index, focus=True))
             self.addAction(action)
 
     def _first_page_ready(self, *_args: object) -> None:
@@ -234,8 +240,29 @@ class MainWindow(QMainWindow):
             self.build_pending_pages()
         self.form.pageStack.setCurrentIndex(row)
 
-    def show_page_index(self, index: int) -> None:
+    def show_page_index(self, index: int, focus: bool = False) -> None:
+        """Show a page; ``focus`` moves the keyboard focus into it (Ctrl+1..n, Enter in the
+        navigation), so the page's own shortcuts (e.g. Ctrl+N on the huddle) work at once."""
         self.form.navList.setCurrentRow(index)
+        if focus:
+            self.focus_page(self.form.pageStack.widget(index))
+
+    def focus_page(self, page: QWidget | None) -> None:
+        """Focus the page's main control (its ``focus_target()``), else its first control."""
+        if page is None:
+            return
+        chooser = getattr(page, "focus_target", None)
+        target = chooser() if callable(chooser) else None
+        if target is None or not target.isVisible() or not target.isEnabled():
+            target = page.nextInFocusChain()  # the first control in tab order
+            while target is not page and not (
+                page.isAncestorOf(target)
+                and target.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and target.isVisible()
+                and target.isEnabled()
+            ):
+                target = target.nextInFocusChain()
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
@@ -259,6 +286,26 @@ class MainWindow(QMainWindow):
         self.form.navList.item(row).setText(f"{title} ({badge})" if badge else title)
 
     # --- misc ---------------------------------------------------------------------------------
+
+    def _install_export_action(self) -> QAction:
+        """File > Export care plans for a cohort… (Ctrl+Shift+X), for roles that may export;
+        the dialog (and reportlab) load when it is first used."""
+        action = QAction("E&xport care plans for a cohort…", self)
+        action.setObjectName("exportCohortPlansAction")
+        action.setShortcut(QKeySequence("Ctrl+Shift+X"))
+        action.setVisible(allowed(self.ctx.actor, Permission.EXPORT_PLAN))
+        action.triggered.connect(self.open_cohort_export)
+        menu = self.form.fileMenu
+        first = menu.actions()[0] if menu.actions() else None
+        menu.insertAction(first, action)
+        menu.insertSeparator(first)
+        return action
+
+    def open_cohort_export(self) -> None:
+        from int_desk.app.care_plan_batch_export import CohortExportDialog
+
+        self.export_dialog = CohortExportDialog(self.ctx, self)
+        self.export_dialog.open()
 
     def _about(self) -> None:
         from int_desk.app.about import show_about

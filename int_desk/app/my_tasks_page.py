@@ -180,6 +180,9 @@ class MyTasksPage(QWidget):
         )
         self.refreshed.emit()
 
+    def focus_target(self) -> QWidget:
+        return self.table
+
     def selected(self) -> pr.TaskInfo | None:
         idx = self.table.currentIndex()
         return self.model.data(idx, Qt.ItemDataRole.UserRole) if idx.isValid() else None

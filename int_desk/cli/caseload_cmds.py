@@ -31,12 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run_caseload)
 
     p = sub.add_parser(
-        "import-cohort", help="import a PHM extract (CSV) into a cohort, with a validation report"
+        "import-cohort",
+        help="import a PHM or GP-system extract (CSV, text, .xlsx, .ods) into a cohort, "
+        "with a validation report",
     )
     add_workspace_arg(p)
     p.add_argument("--cohort", required=True, help="cohort name")
     p.add_argument("--team", help="team name, when several of your teams share the cohort name")
-    p.add_argument("file", type=Path, help="CSV file")
+    p.add_argument("file", type=Path, help="CSV or text export, or an .xlsx/.xls/.ods workbook")
+    p.add_argument("--sheet", help="the workbook sheet to read (default: the first)")
     p.add_argument("--dry-run", action="store_true", help="report only; write nothing")
     p.add_argument(
         "--map", action="append", default=[], metavar="COLUMN=FIELD",
@@ -141,7 +144,7 @@ def _print_table(records: list[dict[str, object]]) -> None:
 def run_import(args: argparse.Namespace) -> int:
     if not args.file.exists():
         raise ValidationError(f"No such file: {args.file}")
-    table = ci.read_csv(args.file)
+    table = ci.read_csv(args.file, sheet=args.sheet)
     mapping = ci.apply_overrides(ci.auto_mapping(table.headers), args.map)
     with open_workspace(args.workspace) as ws:
         with ws.session() as s:

@@ -6,6 +6,8 @@ import argparse
 import uuid
 from pathlib import Path
 
+from int_desk.server.principal import INTEGRATION_SCOPES
+
 DEFAULT_DB = "int-desk-server.db"
 # Sync clients pause between requests while applying pages; keep their connections open.
 KEEP_ALIVE = 60
@@ -28,11 +30,31 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     t.add_argument("name")
     t.add_argument("--id", type=uuid.UUID, help="team id (defaults to a new one)")
     t.set_defaults(func=add_team)
-    u = asub.add_parser("add-user", help="create a user in one or more teams")
+    u = asub.add_parser("add-user", help="create a person's login in one or more teams")
     u.add_argument("name")
     u.add_argument("--team", action="append", default=[], help="team name or id (repeatable)")
-    u.add_argument("--member-id", type=uuid.UUID, help="the user's team-member id in workspaces")
+    u.add_argument(
+        "--member-id",
+        type=uuid.UUID,
+        required=True,
+        help="the team member this login is (their role decides what it may do)",
+    )
     u.set_defaults(func=add_user)
+    ig = asub.add_parser(
+        "add-integration", help="create an integration account (a system feed) with a scope"
+    )
+    ig.add_argument("name")
+    ig.add_argument("--team", action="append", default=[], help="team name or id (repeatable)")
+    ig.add_argument(
+        "--scope", required=True, choices=sorted(INTEGRATION_SCOPES), help="what it may do"
+    )
+    ig.set_defaults(func=add_integration)
+    lu = asub.add_parser("list-users", help="list logins: persons and integration accounts")
+    lu.set_defaults(func=list_users)
+    au = asub.add_parser("audit", help="what the endpoint refused or repaired (newest first)")
+    au.add_argument("--limit", type=int, default=50)
+    au.add_argument("--action", help="only this kind, e.g. write_denied or login_refused")
+    au.set_defaults(func=show_audit)
     j = asub.add_parser("join-team", help="add a user to a team")
     j.add_argument("user")
     j.add_argument("team")
@@ -127,6 +149,40 @@ def add_user(args: argparse.Namespace) -> int:
     with _session(args) as s:
         user = admin.add_user(s, args.name, args.team, args.member_id)
         print(f"user {user.name} id={user.id} teams={len(args.team)}")
+    return 0
+
+
+def add_integration(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        user = admin.add_integration(s, args.name, args.team, args.scope)
+        print(f"integration {user.name} id={user.id} scope={user.scope} teams={len(args.team)}")
+    return 0
+
+
+def list_users(args: argparse.Namespace) -> int:
+    from int_desk.server import admin
+
+    with _session(args) as s:
+        for user, teams in admin.list_users(s):
+            what = f"integration:{user.scope}" if user.kind == "integration" else "person"
+            if user.kind != "integration" and user.member_id is None:
+                what = "person (no member: no access)"
+            state = "active" if user.active else "inactive"
+            print(f"{user.id}  {user.name:<24} {what:<28} {state:<8} {', '.join(teams)}")
+    return 0
+
+
+def show_audit(args: argparse.Namespace) -> int:
+    from int_desk.server import audit
+
+    with _session(args) as s:
+        for e in audit.recent(s, args.limit, args.action):
+            print(
+                f"{e.at}  {e.action:<14} user={e.user_id} device={e.device_id} "
+                f"{e.entity} {e.record_id or ''}  {e.detail}"
+            )
     return 0
 
 

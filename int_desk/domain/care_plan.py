@@ -118,6 +118,7 @@ class PatientSummary:
     carer_phone: str = ""
     usual_gp: str = ""
     team: str = ""  # the INT(s) caring for the person, e.g. "Bicester INT (Bicester PCN)"
+    team_phone: str = ""  # how to call them, e.g. "Bicester INT 01632 960100" ("" if none)
 
 
 @dataclass(frozen=True)

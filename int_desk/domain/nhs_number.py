@@ -34,7 +34,25 @@ def normalise(raw: str) -> str:
     expected = check_digit(digits[:9])
     if expected is None or expected != int(digits[9]):
         raise ValidationError("NHS number check digit is wrong.", field="nhs_number")
+    reason = placeholder_reason(digits)
+    if reason:
+        raise ValidationError(
+            f"NHS number is a placeholder ({reason}), not a person's number.",
+            field="nhs_number",
+        )
     return digits
+
+
+# Pass Modulus 11 but are typed where a number is unknown: every repeated digit (0000000000 ...
+# 9999999999 all pass) and the digits in sequence.
+PLACEHOLDERS = {"0123456789": "the digits in sequence", "9876543210": "the digits in sequence"}
+
+
+def placeholder_reason(digits: str) -> str | None:
+    """Why ten digits that pass Modulus 11 are still no one's NHS number, or None."""
+    if len(set(digits)) == 1:
+        return "one digit repeated"
+    return PLACEHOLDERS.get(digits)
 
 
 def is_valid(raw: str) -> bool:

@@ -87,11 +87,43 @@ CLINICAL_ROLES: frozenset[Role] = frozenset(
 CLINICAL_FIELDS: dict[str, tuple[str, ...]] = {
     "care_plan": ("clinical_summary", "medicines_notes"),
     "contact": ("text",),  # only for contacts marked clinical
+    "escalation": ("reason", "resolution"),  # except for the person who raised it
     "health_event": ("detail",),
+    "huddle": ("minutes",),
+    "huddle_item": ("outcome", "decisions"),
     "patient": ("long_term_conditions",),
 }
 """Clinical fields per table: blanked for roles without VIEW_CLINICAL (in the desktop services
-and in what the central endpoint sends), and never written by them."""
+and in what the central endpoint sends), and never written by them (the endpoint's write rules,
+``int_desk/server/write_rules.py``, mark exactly these fields clinical)."""
+
+CLINICAL_CLASSIFIER: dict[str, str] = {"contact": "clinical"}
+"""A bool field deciding whether a row's clinical fields hold clinical content (absent: yes).
+A role without VIEW_CLINICAL may not change it (that would declassify a note)."""
+
+CLINICAL_AUTHOR: dict[str, str] = {"escalation": "raised_by"}
+"""The member who wrote the row reads its clinical fields even without VIEW_CLINICAL (a social
+prescriber sees the reason they gave when escalating, and its resolution)."""
+
+
+def row_is_clinical(entity: str, row: Mapping[str, Any] | None) -> bool:
+    """Whether a row's clinical fields hold clinical content."""
+    if row is None or entity not in CLINICAL_FIELDS:
+        return False
+    classifier = CLINICAL_CLASSIFIER.get(entity)
+    return bool(row.get(classifier, True)) if classifier else True
+
+
+def reads_clinical_row(
+    entity: str, row: Mapping[str, Any] | None, *, clinical: bool, member_id: Any
+) -> bool:
+    """May a reader (``clinical``: holds VIEW_CLINICAL) read this row's clinical fields?"""
+    if clinical or not row_is_clinical(entity, row):
+        return True
+    author = CLINICAL_AUTHOR.get(entity)
+    value = row.get(author) if author and row is not None else None
+    return bool(value and member_id and str(value) == str(member_id))
+
 
 WRITE_PERMISSIONS: dict[str, Permission] = {
     "patient": Permission.EDIT_PATIENT,

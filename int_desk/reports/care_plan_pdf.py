@@ -152,6 +152,29 @@ def _action_rows(view: PlanView) -> list[list[str]]:
     ]
 
 
+def _team_phone_line(view: PlanView) -> str:
+    """Where the plan says "call the INT", the number to call."""
+    if view.patient.team_phone:
+        return (
+            f"Your care team's phone number: {view.patient.team_phone}. In an emergency call 999."
+        )
+    return (
+        "No phone number is recorded for the care team: ask your lead professional for it. "
+        "In an emergency call 999."
+    )
+
+
+def _override_callout(override: str) -> list[Flowable]:
+    """Shared without the person's consent: said on the first page, with who, when and why."""
+    return [
+        pdf.callout(
+            "Shared without consent to share - clinical lead override",
+            [pdf.para(override)],
+        ),
+        Spacer(1, 4),
+    ]
+
+
 def _text_section(title: str, text: str, empty: str = "Not recorded.") -> list[Flowable]:
     st = pdf.styles()
     return pdf.section(title, [pdf.para(text, st.body, empty=empty)])
@@ -177,7 +200,10 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
     story.append(
         pdf.callout(
             "Contingency and crisis plan - what to do if things change",
-            [pdf.para(view.contingency_plan, st.body, empty="No contingency plan recorded.")],
+            [
+                pdf.para(view.contingency_plan, st.body, empty="No contingency plan recorded."),
+                pdf.para(_team_phone_line(view), st.body),
+            ],
         )
     )
     story += _text_section("About me (in my own words)", view.about_me)
@@ -235,7 +261,10 @@ def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> lis
     story.append(
         pdf.callout(
             "What to do if things change",
-            [pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional.")],
+            [
+                pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional."),
+                pdf.para(_team_phone_line(view), st.body),
+            ],
         )
     )
     story += _text_section("About me", view.about_me)
@@ -289,12 +318,15 @@ def render_care_plan(
     printed_at: datetime,
     today: date,
     include_medicines: bool = False,
+    consent_override: str = "",
 ) -> bytes:
     """PDF bytes of one plan version. The carer copy omits the clinical summary, and the
-    medicines notes unless ``include_medicines`` is set."""
+    medicines notes unless ``include_medicines`` is set. ``consent_override`` (who, when and
+    why a clinical lead shared it without consent) is printed first when given."""
     f = furniture(view, variant=variant, printed_by=printed_by, printed_at=printed_at, today=today)
+    story = _override_callout(consent_override) if consent_override else []
     if variant is Variant.CARER:
-        story = _carer_story(view, today, include_medicines=include_medicines)
+        story += _carer_story(view, today, include_medicines=include_medicines)
     else:
-        story = _professional_story(view, today)
+        story += _professional_story(view, today)
     return pdf.render(story, f)

@@ -21,6 +21,7 @@ class AgendaLine:
     nhs_number: str  # formatted
     priority: str
     reasons: Sequence[str]
+    born: str = ""  # "15 Apr 1944": printed with the name, so no one is in doubt
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,12 @@ def agenda_pdf(doc: AgendaDoc, *, printed_by: str, printed_at: datetime) -> byte
     if doc.attendees:
         story += pdf.section("Attendees", [pdf.bullet_list(doc.attendees)])
     rows = [
-        [str(n), f"{it.name}\n{it.nhs_number}", it.priority.capitalize(), list(it.reasons)]
+        [
+            str(n),
+            f"{it.name}\n" + (f"born {it.born}\n" if it.born else "") + it.nhs_number,
+            it.priority.capitalize(),
+            list(it.reasons),
+        ]
         for n, it in enumerate(doc.items, 1)
     ]
     # A heading kept with a long table would push the whole table to the next page; the table

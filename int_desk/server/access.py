@@ -1,13 +1,12 @@
-"""Role permissions on the central endpoint: what a pushed op needs, from the same role data
-(``int_desk.domain.permissions``) the desktop services use, so a modified or scripted client
-cannot do over sync what the app would refuse.
+"""Role permissions on the central endpoint: whether a pushed op may be applied, by the write
+rules (``write_rules.RULES``, one per field) and the caller's read scope, so a modified or
+scripted client cannot do over sync what the app would refuse.
 
-    reason = write_denied(session, caller, op, fields)   # "" when allowed
+    reason = write_denied(session, user_id=..., teams=..., entity=..., record_id=..., fields=...)
 
-The caller's role comes from the member record linked to their server user; team grants from
-their teams' configuration (never beyond NEVER_GRANTABLE). A VCSE worker may write only for
-people referred to them. A server user with no linked member (an integration account, e.g. a
-PHM feed) is limited by team scope alone.
+The caller is a ``Principal`` (``principal.py``): a team member with a known role, or a declared
+integration account. Anybody else gets nothing (the routes answer 403 before reaching here, and
+``write_denied`` refuses too). Refusals are audited by the caller (``audit.refused``).
 """
 
 from __future__ import annotations
@@ -20,76 +19,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
-from int_desk.domain.permissions import (
-    ACTION_LABELS,
-    REFERRED_ONLY_ROLES,
-    WRITE_PERMISSIONS,
-    Permission,
-    allowed,
-    grants_from_configs,
-)
-from int_desk.domain.vocab import CarePlanStatus, EscalationStatus, Role
+from int_desk.server import write_rules
 from int_desk.server.models import Record, ServerUser
-
-P = Permission
-
-
-def needed(entity: str, fields: dict[str, Any], current: dict[str, Any] | None) -> Permission:
-    """The permission this change needs: the entity's, or a stronger one for sign-off etc."""
-    if entity == "care_plan":
-        becomes_active = fields.get("status") == CarePlanStatus.ACTIVE.value and (
-            current is None or current.get("status") != CarePlanStatus.ACTIVE.value
-        )
-        if becomes_active or fields.get("signed_off_by") or fields.get("signed_off_at"):
-            return P.SIGN_OFF_PLAN
-        declined = current is not None and current.get("consent_decision") == "deny"
-        if declined and "consent_decision" in fields and fields["consent_decision"] != "deny":
-            return P.OVERRIDE_CONSENT
-    if entity == "escalation" and fields.get("status") == EscalationStatus.RESOLVED.value:
-        return P.RESOLVE_ESCALATION
-    return WRITE_PERMISSIONS.get(entity, P.MANAGE_MEMBERS)
-
-
-def _record_data(session: Session, entity: str, record_id: Any) -> dict[str, Any] | None:
-    try:
-        rid = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
-    except ValueError:
-        return None
-    rec = session.get(Record, (entity, rid))
-    return json.loads(rec.data) if rec is not None else None
+from int_desk.server.principal import NO_MEMBER, Principal, principal, record_data
+from int_desk.server.read_scope import scope_of
 
 
 def caller_actor(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> Actor | None:
-    """The caller as an Actor (role from their member record), cached per session."""
-    cache = session.info.setdefault("int_desk_actor", {})
-    if user_id in cache:
-        return cache[user_id]  # type: ignore[no-any-return]
-    member_id = session.scalar(select(ServerUser.member_id).where(ServerUser.id == user_id))
-    actor = None
-    member = _record_data(session, "member", member_id) if member_id else None
-    if member_id and member:
-        try:
-            role = Role(member.get("role"))
-        except ValueError:
-            role = None
-        if role is not None:
-            actor = Actor(member_id, role, frozenset(uuid.UUID(t) for t in teams))
-    cache[user_id] = actor
-    return actor
+    """The caller as the desktop's Actor (None for an integration account or nobody)."""
+    who = principal(session, user_id, teams)
+    return who.actor if who is not None else None
 
 
 def author_name(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> str:
     """The caller's name as their team knows it (their member record), else their login."""
-    actor = caller_actor(session, user_id, teams)
-    member = _record_data(session, "member", actor.member_id) if actor is not None else None
+    who = principal(session, user_id, teams)
+    member = record_data(session, "member", who.member_id) if who and who.member_id else None
     if member and member.get("name"):
         return str(member["name"])[:200]
     return str(session.scalar(select(ServerUser.name).where(ServerUser.id == user_id)) or "")
-
-
-def team_grants(session: Session, actor: Actor) -> frozenset[str]:
-    configs = [_record_data(session, "team", t) or {} for t in actor.team_ids]
-    return grants_from_configs([c.get("config") or {} for c in configs], actor.role)
 
 
 def _patient_of(
@@ -100,26 +48,49 @@ def _patient_of(
         return rec.patient_id
     if entity == "patient":
         return record_id
-    value = fields.get("patient_id")
-    if value:
-        return uuid.UUID(str(value))
-    if entity in ("goal", "plan_action") and fields.get("care_plan_id"):
-        plan = session.get(Record, ("care_plan", uuid.UUID(str(fields["care_plan_id"]))))
-        return plan.patient_id if plan is not None else None
+    try:
+        value = fields.get("patient_id")
+        if value:
+            return uuid.UUID(str(value))
+        if entity in ("goal", "plan_action") and fields.get("care_plan_id"):
+            plan = session.get(Record, ("care_plan", uuid.UUID(str(fields["care_plan_id"]))))
+            return plan.patient_id if plan is not None else None
+    except ValueError:
+        return None
     return None
 
 
-def _referred(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
-    for data in session.scalars(
-        select(Record.data).where(
-            Record.entity == "referral",
-            Record.patient_id == patient_id,
-            Record.deleted.is_(False),
-        )
-    ):
-        if json.loads(data).get("to_member_id") == str(actor.member_id):
-            return True
-    return False
+def _stored(session: Session, entity: str, record_id: uuid.UUID) -> dict[str, Any] | None:
+    """The stored row (deleted too: undeleting is a write to it), or None for a new one."""
+    for obj in session.new:  # added earlier in this batch
+        if isinstance(obj, Record) and obj.entity == entity and obj.id == record_id:
+            return json.loads(obj.data)  # type: ignore[no-any-return]
+    rec = session.get(Record, (entity, record_id))
+    return json.loads(rec.data) if rec is not None else None
+
+
+def check_op(
+    session: Session,
+    who: Principal | None,
+    *,
+    entity: str,
+    record_id: uuid.UUID,
+    fields: dict[str, Any],
+) -> write_rules.Verdict:
+    """The write rules' verdict on one op, with the caller's read scope for old and new row."""
+    if who is None:
+        return write_rules.Verdict(f"forbidden: {NO_MEMBER}")
+    reader = scope_of(session, who)
+    patient = _patient_of(session, entity, record_id, fields)
+    pid = str(patient) if patient is not None else None
+    if reader.referred_only and entity != "saved_view" and pid is None:
+        return write_rules.Verdict("forbidden: only people referred to you, and your own rows")
+
+    def readable(row: write_rules.Row) -> bool:
+        return reader.row(entity, pid, dict(row)) is not None
+
+    old = _stored(session, entity, record_id)
+    return write_rules.check(who, entity, old, fields, readable)
 
 
 def write_denied(
@@ -131,25 +102,6 @@ def write_denied(
     record_id: uuid.UUID,
     fields: dict[str, Any],
 ) -> str:
-    """Why this op may not be applied for the caller's role ("" when it may)."""
-    actor = caller_actor(session, user_id, teams)
-    if actor is None:
-        return ""
-    current = _record_data(session, entity, record_id)
-    permission = needed(entity, fields, current)
-    if not allowed(actor, permission, team_grants(session, actor)):
-        return (
-            f"forbidden: the role '{actor.role.label}' may not "
-            f"{ACTION_LABELS.get(permission, permission.value)}"
-        )
-    if (
-        entity == "contact"
-        and fields.get("clinical")
-        and not allowed(actor, P.VIEW_CLINICAL, team_grants(session, actor))
-    ):
-        return f"forbidden: the role '{actor.role.label}' may not write clinical notes"
-    if actor.role in REFERRED_ONLY_ROLES and entity != "saved_view":
-        patient = _patient_of(session, entity, record_id, fields)
-        if patient is None or not _referred(session, actor, patient):
-            return "forbidden: only people referred to you"
-    return ""
+    """Why this op may not be applied for the caller ("" when it may)."""
+    who = principal(session, user_id, teams)
+    return check_op(session, who, entity=entity, record_id=record_id, fields=fields).reason

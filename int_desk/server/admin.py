@@ -29,6 +29,7 @@ from int_desk.server.models import (
     ServerUser,
     utcnow_text,
 )
+from int_desk.server.principal import INTEGRATION, INTEGRATION_SCOPES, PERSON
 from int_desk.sync import schema
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,47 @@ def add_team(session: Session, name: str, team_id: uuid.UUID | None = None) -> S
 def add_user(
     session: Session, name: str, teams: Iterable[str], member_id: uuid.UUID | None = None
 ) -> ServerUser:
+    """A person's login: the team member it is (their role decides what it may do)."""
+    if member_id is None:
+        raise IntDeskError(
+            "A person's login needs --member-id (the team member it is). For a system feed, "
+            "use add-integration with a declared --scope."
+        )
+    return _new_login(session, name, teams, member_id=member_id, kind=PERSON)
+
+
+def add_integration(session: Session, name: str, teams: Iterable[str], scope: str) -> ServerUser:
+    """An integration account (a PHM feed, a reporting extract): no member, a declared scope."""
+    if scope not in INTEGRATION_SCOPES:
+        raise IntDeskError(
+            f"Unknown integration scope {scope!r}; choose one of {sorted(INTEGRATION_SCOPES)}."
+        )
+    user = _new_login(session, name, teams, kind=INTEGRATION, scope=scope)
+    log.info("created integration account %s with scope %s", user.id, scope)
+    return user
+
+
+def _new_login(session: Session, name: str, teams: Iterable[str], **columns: object) -> ServerUser:
     if session.scalar(select(ServerUser).where(ServerUser.name == name)) is not None:
         raise IntDeskError(f"A user named {name!r} already exists.")
-    user = ServerUser(id=uuid.uuid4(), name=name, member_id=member_id, active=True)
+    user = ServerUser(id=uuid.uuid4(), name=name, active=True, **columns)
     session.add(user)
     session.flush()
     for t in teams:
         session.add(ServerTeamUser(team_id=find_team(session, t).id, user_id=user.id))
     session.flush()
     return user
+
+
+def list_users(session: Session) -> list[tuple[ServerUser, list[str]]]:
+    """Every login with its team names, persons and integration accounts alike."""
+    teams: dict[uuid.UUID, list[str]] = {}
+    for user_id, team in session.execute(
+        select(ServerTeamUser.user_id, ServerTeam.name).join(ServerTeam).order_by(ServerTeam.name)
+    ):
+        teams.setdefault(user_id, []).append(team)
+    users = session.scalars(select(ServerUser).order_by(ServerUser.kind, ServerUser.name))
+    return [(u, teams.get(u.id, [])) for u in users]
 
 
 def add_to_team(session: Session, user_name: str, team: str) -> None:

@@ -20,13 +20,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.domain.actor import Actor
-from int_desk.server import db, fhir_api
-from int_desk.server.access import caller_actor
+from int_desk.server import audit, db, fhir_api
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
+from int_desk.server.principal import NO_MEMBER, Principal, login_principal
 from int_desk.sync import protocol as P
 
 log = logging.getLogger(__name__)
@@ -116,10 +115,11 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     # on another pool thread after the response, which under load can wait on a pool connection
     # held by a thread waiting for it (a deadlock until the pool times out).
 
-    Authed = tuple[Caller, Actor | None]
+    Authed = tuple[Caller, Principal | None]
 
     def lookup(token_hash: str) -> Authed | None:
-        """The caller of a token (one query: token, user, teams) and their role, or None."""
+        """The caller of a token (one query: token, user, teams) and who they are (None: a
+        login with no member, an unknown role or scope: no access), or None for no caller."""
         with factory() as s:
             rows = s.execute(
                 select(
@@ -129,6 +129,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     ServerUser.name,
                     ServerUser.active,
                     ServerTeamUser.team_id,
+                    ServerUser.member_id,
+                    ServerUser.kind,
+                    ServerUser.scope,
                 )
                 .join(ServerUser, ServerUser.id == DeviceToken.user_id)
                 .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
@@ -136,9 +139,16 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             ).all()
             if not rows or rows[0][1] is not None or not rows[0][4]:
                 return None
-            token_id, _revoked, user_id, user_name, _active, _team = rows[0]
+            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope = rows[0]
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
-            return Caller(user_id, user_name, token_id, teams), caller_actor(s, user_id, teams)
+            who = login_principal(s, user_id, member, kind, scope, teams)
+            if who is None:
+                audit.record(
+                    s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
+                    detail="no member with a known role, and not an integration account",
+                )  # fmt: skip
+                s.commit()
+            return Caller(user_id, user_name, token_id, teams), who
 
     async def authenticated(
         request: Request,
@@ -164,6 +174,8 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 raise HTTPException(401, detail="This device token is not valid or was revoked.")
             if connection:
                 auth_cache.put(connection, token_hash, found)
+        if found[1] is None:  # fail closed: a login that is nobody gets nothing
+            raise HTTPException(403, detail=NO_MEMBER)
         return found  # type: ignore[no-any-return]
 
     async def caller(found: Authed = Depends(authenticated)) -> Caller:
@@ -171,9 +183,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     @contextmanager
     def transaction(found: Authed) -> Iterator[Any]:
-        """A route's transaction, knowing the caller's role already (``caller_actor``)."""
+        """A route's transaction, knowing who the caller is already (``principal``)."""
         with factory.begin() as s:
-            s.info["int_desk_actor"] = {found[0].user_id: found[1]}
+            s.info["int_desk_principal"] = {found[0].user_id: found[1]}
             yield s
 
     @app.get("/v1/health")
@@ -181,14 +193,16 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         return {"status": "ok", "protocol": P.PROTOCOL_VERSION}
 
     @app.get("/v1/whoami")
-    def whoami(who: Caller = Depends(caller)) -> dict[str, Any]:
-        with factory() as s:  # the team member this login is, so the app signs them in as it
-            member = s.scalar(select(ServerUser.member_id).where(ServerUser.id == who.user_id))
+    def whoami(found: Authed = Depends(authenticated)) -> dict[str, Any]:
+        who, person = found
+        # The team member this login is, so the app signs them in as it.
+        member = person.member_id if person is not None else None
         return {
             "user": who.user_name,
             "device": str(who.device_id),
             "teams": list(who.teams),
             "member_id": str(member) if member else None,
+            "kind": "integration" if person and person.integration_scope else "person",
         }
 
     @app.post("/v1/push")

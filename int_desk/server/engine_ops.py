@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select, text, true
 from sqlalchemy.orm import Session
 
+from int_desk.server import audit
 from int_desk.server import cursor as cursors
-from int_desk.server.access import author_name, write_denied
+from int_desk.server.access import author_name, check_op
 from int_desk.server.models import (
     GLOBAL_SCOPE,
     AppliedOp,
@@ -25,6 +26,7 @@ from int_desk.server.models import (
     ScopeSeq,
     utcnow_text,
 )
+from int_desk.server.principal import principal
 from int_desk.server.read_scope import (
     FULL_SIGNATURE,
     REFERRED_PATIENT_ENTITIES,
@@ -32,6 +34,7 @@ from int_desk.server.read_scope import (
     ReadScope,
     read_scope,
     restrict_write,
+    scope_of,
 )
 from int_desk.sync import protocol as P
 from int_desk.sync import schema
@@ -163,13 +166,10 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
     """Apply a batch in one transaction; replayed op ids get their stored result."""
     all_fields = validate(req)
     lock_scopes(session, caller.teams)
-    reader = read_scope(session, caller.user_id, caller.teams)
+    who = principal(session, caller.user_id, caller.teams)
+    reader = scope_of(session, who)
     # Whose change a conflict names: the team member's name, not the login.
     caller = replace(caller, user_name=author_name(session, caller.user_id, caller.teams))
-    all_fields = [
-        restrict_write(session, reader, op.entity, op.kind, f)
-        for op, f in zip(req.ops, all_fields, strict=True)
-    ]
     seqs, digests = _Seqs(session), _Digests(session)
     # A new patient's team: from a cohort membership created in the same batch.
     enrolments = {
@@ -210,20 +210,25 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
             results.append(result)
             continue
         duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
-        denied = write_denied(  # role permissions, as in the desktop services
-            session,
-            user_id=caller.user_id,
-            teams=caller.teams,
-            entity=op.entity,
-            record_id=op.id,
-            fields=fields,
-        )
-        if denied:
-            result = _rejected(op, denied)
+        # The write rules, on the stored row and the row this op would make (write_rules.py).
+        verdict = check_op(session, who, entity=op.entity, record_id=op.id, fields=fields)
+        if verdict.reason:
+            result = _rejected(op, verdict.reason)
         elif duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
             result = _rejected(op, DUPLICATE_PATIENT)
         else:
+            fields = restrict_write(session, op.entity, op.kind, fields, verdict.unreadable)
             result = _apply(session, caller, op, fields, seqs, digests, enrolments)
+        if result["status"] == P.REJECTED:  # every refusal, whichever rule made it
+            audit.record(
+                session,
+                audit.WRITE_DENIED,
+                user_id=caller.user_id,
+                device_id=caller.device_id,
+                entity=op.entity,
+                record_id=op.id,
+                detail=f"{result['reason']} (fields: {', '.join(sorted(fields))[:300]})",
+            )
         applied[op.op_id] = AppliedOp(
             op_id=op.op_id,
             device_id=caller.device_id,
@@ -595,6 +600,8 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
 
 def _full_filter(reader: ReadScope, entity: str) -> Any:
     """SQL narrowing of one entity for a referred-only caller (None: no rows at all)."""
+    if reader.nothing:
+        return None
     if not reader.referred_only:
         return true()
     wanted = []

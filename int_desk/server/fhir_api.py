@@ -37,6 +37,7 @@ from int_desk.server import fhir_records as fr
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.models import PracticeToken
+from int_desk.server.principal import NO_MEMBER
 from int_desk.server.read_scope import read_scope
 from int_desk.sync import protocol as P
 
@@ -70,7 +71,7 @@ class PracticeReader:
 
 
 Reader = fr.StaffReader | PracticeReader
-Lookup = Callable[[str], Any]  # token hash -> (Caller, Actor | None) | None
+Lookup = Callable[[str], Any]  # token hash -> (Caller, Principal | None) | None
 
 
 def fhir_json(payload: Any, status: int = 200) -> Response:
@@ -155,6 +156,8 @@ def mount(
                 auth_cache.put(connection, token_hash, found)
         if found is not None:
             caller = found[0]
+            if found[1] is None:  # fail closed: no member with a known role, no declared scope
+                raise FhirError(403, NO_MEMBER)
             if not caller.teams:
                 raise FhirError(403, "You are not a member of any team on this server.")
             scope = read_scope(session, caller.user_id, caller.teams)

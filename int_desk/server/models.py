@@ -50,6 +50,10 @@ class ServerUser(ServerBase):
     member_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the client Member row
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+    # "person" (a team member: role from member_id) or "integration" (declared scope below);
+    # see principal.py. A person without a member, or with an unknown role, has no access.
+    kind: Mapped[str] = mapped_column(String(16), default="person")
+    scope: Mapped[str | None] = mapped_column(String(40))  # an integration account's scope
 
 
 class ServerTeamUser(ServerBase):
@@ -68,6 +72,9 @@ class DeviceToken(ServerBase):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
     revoked_at: Mapped[str | None] = mapped_column(String(32))
+    # Expiry (ISO UTC text); each sync pushes it forward, so only an unused token expires.
+    expires_at: Mapped[str | None] = mapped_column(String(32))
+    last_used_at: Mapped[str | None] = mapped_column(String(32))
 
 
 class ScopeSeq(ServerBase):
@@ -136,6 +143,28 @@ class ServerSetting(ServerBase):
     __tablename__ = "srv_setting"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ServerAudit(ServerBase):
+    """What the endpoint refused or repaired, and for whom: ids, entity and field names, reasons.
+
+    Never values: a refused push's fields are not kept, only which rule refused them.
+    """
+
+    __tablename__ = "srv_audit"
+    __table_args__ = (Index("ix_srv_audit_at", "at"),)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(types.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+    action: Mapped[str] = mapped_column(
+        String(32)
+    )  # write_denied | login_refused | row_repaired ...
+    user_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    entity: Mapped[str] = mapped_column(String(40), default="")
+    record_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class ServerAuditEvent(ServerBase):

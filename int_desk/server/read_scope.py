@@ -4,12 +4,16 @@ Team scope alone would send a VCSE worker or an admin the team's whole record. T
 every pull page, push result and verify digest to what the caller's role may read, with the
 same role data the desktop services use (``int_desk.domain.permissions``):
 
-- clinical roles (and integration accounts with no member record): everything in team scope;
-- roles without VIEW_CLINICAL: every row, with the clinical fields blanked (``CLINICAL_FIELDS``),
-  so row counts and digests stay those of the team;
+- clinical roles (and integration accounts whose declared scope reads clinical content):
+  everything in team scope;
+- roles without VIEW_CLINICAL: every row, with the clinical fields blanked (``CLINICAL_FIELDS``:
+  notes, summaries, escalation reasons, huddle outcomes and minutes; a row's author still reads
+  what they wrote, ``CLINICAL_AUTHOR``), so row counts and digests stay those of the team;
 - referred-only roles (VCSE workers): only people referred to them — their demographics, flags,
   care plan (clinical fields blanked), non-clinical contacts, the referrals to them and the tasks
   they own or asked for — plus team reference rows. Counts and digests are computed for that set.
+
+A caller who is nobody (no member, unknown role: ``principal.py``) gets ``NOTHING``.
 
 A cursor carries the scope's ``signature``; a cursor from another signature (the role changed)
 is refused with 410, and the re-download removes whatever the laptop may no longer hold.
@@ -25,15 +29,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from int_desk.domain.permissions import (
-    CLINICAL_FIELDS,
-    CLINICAL_ROLES,
-    REFERRED_ONLY_ROLES,
-    Permission,
-    allowed,
-)
-from int_desk.server.access import caller_actor, team_grants
+from int_desk.domain.permissions import CLINICAL_FIELDS, reads_clinical_row
 from int_desk.server.models import Record
+from int_desk.server.principal import Principal, principal
 from int_desk.sync import schema
 
 # What a referred-only role receives about a person referred to them.
@@ -64,10 +62,13 @@ class ReadScope:
     referred_only: bool = False
     member_id: str = ""
     patients: frozenset[str] = frozenset()  # referred-only: ids (canonical text) referred to them
+    nothing: bool = False  # a caller with no access: no rows at all
 
     @property
     def signature(self) -> str:
         """Changes whenever the kind of filtering changes (not with the referred set)."""
+        if self.nothing:
+            return "none"
         if self.clinical and not self.referred_only:
             return FULL_SIGNATURE
         return f"{'referred' if self.referred_only else 'team'}:{'c' if self.clinical else 'n'}"
@@ -79,14 +80,16 @@ class ReadScope:
     @property
     def counts_are_the_teams(self) -> bool:
         """True when the caller receives every live row (maybe redacted): team digests hold."""
-        return not self.referred_only
+        return not self.referred_only and not self.nothing
 
     def row(self, entity: str, patient_id: str | None, data: dict[str, Any]) -> dict | None:
         """The row as this caller may receive it, or None when they may not."""
+        if self.nothing:
+            return None
         if self.referred_only and not self._referred_row(entity, patient_id, data):
             return None
         if not self.clinical and entity in CLINICAL_FIELDS:
-            if entity != "contact" or data.get("clinical", True):
+            if not reads_clinical_row(entity, data, clinical=False, member_id=self.member_id):
                 data = {**data, **{f: "" for f in CLINICAL_FIELDS[entity] if data.get(f)}}
         return data
 
@@ -122,6 +125,7 @@ class ReadScope:
 
 
 FULL = ReadScope()
+NOTHING = ReadScope(clinical=False, nothing=True)
 
 
 def _change_json(entity: str, rid: Any, version: int, deleted: bool, data: str) -> str:
@@ -149,36 +153,51 @@ def referred_patients(session: Session, scopes: tuple[str, ...], member_id: str)
 
 
 def read_scope(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> ReadScope:
-    """The caller's read scope from their member record's role and their teams' grants."""
-    actor = caller_actor(session, user_id, teams)
-    if actor is None:
-        return FULL  # an integration account: team scope only
-    referred_only = actor.role in REFERRED_ONLY_ROLES
-    if actor.role in CLINICAL_ROLES and not referred_only:
-        return FULL  # no need to read the teams' grants
-    clinical = allowed(actor, Permission.VIEW_CLINICAL, team_grants(session, actor))
-    member = str(actor.member_id)
-    patients = referred_patients(session, teams, member) if referred_only else frozenset()
-    return ReadScope(clinical, referred_only, member, patients)
+    """The caller's read scope from their role (or integration scope) and their teams' grants."""
+    return scope_of(session, principal(session, user_id, teams))
+
+
+def scope_of(session: Session, who: Principal | None) -> ReadScope:
+    """The read scope of a known caller (cached per session: a push asks once per op)."""
+    if who is None:
+        return NOTHING
+    cache = session.info.setdefault("int_desk_read_scope", {})
+    if who.user_id not in cache:
+        cache[who.user_id] = _scope(session, who)
+    return cache[who.user_id]  # type: ignore[no-any-return]
+
+
+def _scope(session: Session, who: Principal) -> ReadScope:
+    if who.clinical and not who.referred_only:
+        return FULL
+    member = str(who.member_id) if who.member_id else ""
+    teams = tuple(sorted(str(t) for t in who.team_ids))
+    patients = referred_patients(session, teams, member) if who.referred_only else frozenset()
+    return ReadScope(who.clinical, who.referred_only, member, patients)
 
 
 def restrict_write(
-    session: Session, scope: ReadScope, entity: str, kind: str, fields: dict[str, Any]
+    session: Session,
+    entity: str,
+    kind: str,
+    fields: dict[str, Any],
+    unreadable: tuple[str, ...],
 ) -> dict[str, Any]:
     """A caller who never saw the clinical fields never writes them.
 
-    They are dropped from updates; a new row gets them from the care-plan version it continues
-    (its laptop holds that version with the fields blanked), otherwise empty.
+    ``unreadable`` (from the write rules' verdict) are the fields their laptop holds blank: the
+    rules refused any other value, and the blanks are dropped from an update; a new row gets
+    them from the care-plan version it continues (its laptop holds that version blanked),
+    otherwise empty.
     """
-    if scope.clinical or entity not in CLINICAL_FIELDS or entity == "contact":
-        return fields  # contacts: writing a clinical one is refused by role (access.py)
-    names = CLINICAL_FIELDS[entity]
+    if not unreadable:
+        return fields
     if kind != "insert":
-        return {k: v for k, v in fields.items() if k not in names}
+        return {k: v for k, v in fields.items() if k not in unreadable}
     carried: dict[str, Any] = {}
     previous = fields.get("previous_version_id") if entity == "care_plan" else None
     if previous:
         rec = session.get(Record, ("care_plan", uuid.UUID(str(previous))))
         if rec is not None and str(rec.patient_id) == str(fields.get("patient_id")):
             carried = json.loads(rec.data)
-    return {**fields, **{n: carried.get(n) or "" for n in names}}
+    return {**fields, **{n: carried.get(n) or "" for n in unreadable}}

@@ -132,6 +132,13 @@ def export_plan(
         session.flush()
         override, contact_id = True, contact.id
     now = now or datetime.now(UTC)
+    override_text = (
+        f"Consent to share was {'declined' if view.consent_declined else 'not recorded'}. "
+        f"{printed_by(actor)} shared this plan on {now.astimezone():%d %b %Y at %H:%M} "
+        f"by clinical lead override. Reason: {reason}"
+        if override
+        else ""
+    )
     data = render_care_plan(
         view,
         variant=variant,
@@ -139,6 +146,7 @@ def export_plan(
         printed_at=now,
         today=today or date.today(),
         include_medicines=include_medicines,
+        consent_override=override_text,
     )
     detail = f"export variant={variant.value} version={view.version}"
     if override:

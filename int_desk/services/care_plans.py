@@ -744,7 +744,7 @@ def _build_view(
     names: _Names,
     *,
     redact_clinical: bool,
-    team: str = "",
+    team: tuple[str, str] = ("", ""),
 ) -> PlanView:
     names.load(
         [
@@ -812,7 +812,8 @@ def _build_view(
         carer_relationship=patient.carer_relationship or "",
         carer_phone=patient.carer_phone or "",
         usual_gp=names.member_name(patient.usual_gp_id),
-        team=team,
+        team=team[0],
+        team_phone=team[1],
     )
     return PlanView(
         id=plan.id,
@@ -863,7 +864,7 @@ def plan_view(
         _actions(session, plan.id),
         _Names(session),
         redact_clinical=not can(session, actor, Permission.VIEW_CLINICAL),
-        team=_teams_of(session, [plan.patient_id]).get(plan.patient_id, ""),
+        team=_teams_of(session, [plan.patient_id]).get(plan.patient_id, ("", "")),
     )
     if audit_read:
         _audit(session, actor, AuditAction.READ, plan, f"version={plan.version}")
@@ -903,18 +904,23 @@ def plan_views(session: Session, plans: list[CarePlan], *, redact_clinical: bool
             actions[p.id],
             names,
             redact_clinical=redact_clinical,
-            team=teams.get(p.patient_id, ""),
+            team=teams.get(p.patient_id, ("", "")),
         )
         for p in plans
     ]
 
 
-def _teams_of(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """'Team (neighbourhood)' of the INTs whose current cohorts hold each person."""
+def _teams_of(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    """For each person, ('Team (neighbourhood), phone 01632 960100' of the INTs whose current
+    cohorts hold them, how to reach them: 'Bicester INT 01632 960100'). The phone is printed
+    where the plan says to call the team: a carer must never be told to call without a number."""
     found: dict[uuid.UUID, list[str]] = {}
+    phones: dict[uuid.UUID, list[str]] = {}
     for start in range(0, len(patient_ids), 500):
         rows = session.execute(
-            select(CohortMembership.patient_id, Team.name, Team.neighbourhood)
+            select(
+                CohortMembership.patient_id, Team.name, Team.neighbourhood, Team.phone, Team.email
+            )
             .join(Cohort, Cohort.id == CohortMembership.cohort_id)
             .join(Team, Team.id == Cohort.team_id)
             .where(
@@ -925,11 +931,18 @@ def _teams_of(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID,
             .distinct()
             .order_by(Team.name)
         )
-        for pid, name, hood in rows:
+        for pid, name, hood, phone, email in rows:
             label = f"{name} ({hood})" if hood else name
+            reach = ", ".join(x for x in (f"phone {phone}" if phone else "", email or "") if x)
+            if reach:
+                label += f", {reach}"
             if label not in found.setdefault(pid, []):
                 found[pid].append(label)
-    return {pid: "; ".join(labels) for pid, labels in found.items()}
+            if phone and f"{name} {phone}" not in phones.setdefault(pid, []):
+                phones[pid].append(f"{name} {phone}")
+    return {
+        pid: ("; ".join(labels), "; ".join(phones.get(pid, []))) for pid, labels in found.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ import json
 import logging
 import re
 import time
-import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.permissions import REFERRED_ONLY_ROLES, Permission
+from int_desk.domain.person_names import fold, squash
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
     AuditAction,
@@ -46,13 +46,14 @@ from int_desk.domain.vocab import (
     Priority,
 )
 from int_desk.services import access
+from int_desk.services.extract_reader import parse_uk_date
 from int_desk.services.patient_actions import _require, clean_text
 from int_desk.store import audit
 from int_desk.store.models import Cohort, Member, Place, SavedView, Team
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "9"
+INDEX_VERSION = "10"
 RESULT_CACHE_SIZE = 16
 _RESULTS: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
 RECENT_DISCHARGE_DAYS = 30
@@ -255,25 +256,20 @@ _INDEX_COLS = (
 _INDEX_MARKS = ", ".join("?" * len(_INDEX_COLS.split(",")))
 
 
-# Letters Unicode does not decompose into a base letter plus an accent.
-_BASE_LETTERS = str.maketrans(
-    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae",
-     "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"}
-)  # fmt: skip
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form for sorting and searching names (Zoë = Zoe)."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_LETTERS))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-
-
 def _pc(postcode: str) -> str:
     return postcode.replace(" ", "").lower()
 
 
+def _fts_name(given: str, family: str) -> str:
+    """The indexed name: its folded words, plus each word with punctuation run together, so
+    O'Brien is found as ``o'brien``, ``o brien`` and ``obrien`` (the tokenizer splits at ')."""
+    name = fold(f"{given} {family}")
+    joined = {squash(w) for w in name.split() if re.search(r"['\u2019\-.]", w)}
+    return " ".join([name, *sorted(j for j in joined if j)])
+
+
 def _fts_row(rowid: int, family: str, given: str, nhs: str, postcode: str) -> tuple[Any, ...]:
-    return (rowid, fold(f"{given} {family}"), nhs, _pc(postcode))
+    return (rowid, _fts_name(given, family), nhs, _pc(postcode))
 
 
 def _exec(session: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
@@ -548,10 +544,24 @@ def fts_query(text: str) -> str | None:
         return f"nhs : {_quote(digits)}*" if digits else None
     if _POSTCODE_LIKE.match(text):
         return f"pc : {_quote(text.replace(' ', '').lower())}*"
-    words = [w for w in re.split(r"[\s,]+", fold(text)) if w.strip("\"'-.")]
+    # Punctuation inside a word is ignored (obrien, o'brien, O’Brien; smith-jones).
+    words = [squash(w) for w in re.split(r"[\s,]+", fold(text))]
+    words = [w for w in words if w.strip('"')]
     if not words:
         return None
     return " AND ".join(f"name : {_quote(w)}*" for w in words[:8])
+
+
+def dob_search(text: str) -> date | None:
+    """The date when the search is a date of birth as people write it (10/01/1930,
+    10-Jan-1930, 10.01.1930, 1930-01-10); digits alone stay an NHS-number search."""
+    text = text.strip()
+    if not text or text.replace(" ", "").isdigit():
+        return None
+    try:
+        return parse_uk_date(text)[0]
+    except ValueError:
+        return None
 
 
 # --- the query -------------------------------------------------------------------------------
@@ -623,6 +633,11 @@ def _where(
     if f.review_overdue:
         where.append("ci.plan_status = 'active' AND ci.next_review < ?")
         params.append(today.isoformat())
+    dob = dob_search(f.search)
+    if dob is not None:
+        where.append("ci.dob = ?")
+        params.append(dob.isoformat())
+        return where, params
     digits = nhs_prefix(f.search)
     if digits:
         # A short prefix matches most people: filter inside the name index ("+" keeps SQLite

@@ -1,6 +1,6 @@
-"""Cohort import from a population health management (PHM) extract (CSV).
+"""Cohort import from a population health management (PHM) or GP-system extract.
 
-    table = read_csv(path)                                # headers + raw rows, any usual encoding
+    table = read_csv(path)                                # CSV/text/.xlsx/.ods: extract_reader
     mapping = auto_mapping(table.headers)                 # 'NHS Number', 'DOB', 'Forename'...
     preview = build_preview(session=s, actor=a, cohort_id=c, table=table, mapping=mapping)
     apply_import(session=s, actor=a, preview=preview, progress=..., cancelled=...)
@@ -13,31 +13,33 @@ but the audit entry of the attempt.
 
 Reasons name the line, the field and what is wrong; they repeat no NHS number, name or date of
 birth (the report may be printed or logged).
+
+Reading the file (encodings, workbooks, report preambles and footers, date styles) is
+``extract_reader``'s; this module validates rows and writes them. Names arrive as GP systems
+send them (``SMITH, John``, capitals, curly apostrophes) and are stored as a person writes
+them (``person_names``); a full name is split only when the split is certain.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from int_desk.domain import nhs_number
+from int_desk.domain import nhs_number, person_names
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction, Priority, Sex
-from int_desk.services import team_setup
-from int_desk.services.caseload import fold
+from int_desk.services import extract_reader, team_setup
+from int_desk.services.extract_reader import ExtractTable, parse_uk_date
 from int_desk.services.patient_actions import _require
 from int_desk.store import audit
 from int_desk.store.base import utcnow
@@ -45,8 +47,8 @@ from int_desk.store.models import Cohort, CohortMembership, Patient
 
 log = logging.getLogger(__name__)
 
-MAX_ROWS = 200_000
-MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_ROWS = extract_reader.MAX_ROWS
+MAX_FILE_BYTES = extract_reader.MAX_FILE_BYTES
 DEFAULT_REASON = "Identified in PHM extract"
 
 FIELDS: dict[str, str] = {
@@ -83,7 +85,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 _HEADER_LOOKUP = {syn: f for f, syns in _SYNONYMS.items() for syn in syns}
 
 _POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%Y%m%d")
 _SEX = {
     "f": Sex.FEMALE, "female": Sex.FEMALE, "m": Sex.MALE, "male": Sex.MALE,
     "o": Sex.OTHER, "other": Sex.OTHER, "u": Sex.UNKNOWN, "unknown": Sex.UNKNOWN,
@@ -97,54 +98,22 @@ def _norm_header(h: str) -> str:
 
 # --- reading ---------------------------------------------------------------------------------
 
-
-@dataclass
-class CsvTable:
-    headers: list[str]
-    rows: list[list[str]]  # raw cells
-    first_line: int = 2  # file line of rows[0] (header is line 1)
-    source_name: str = ""
+CsvTable = ExtractTable  # the name callers know
 
 
-def read_csv(source: Path | str | bytes, *, name: str = "") -> CsvTable:
-    """Read a CSV file (path) or its bytes/text; UTF-8 (with or without BOM) or Windows-1252."""
-    if isinstance(source, Path):
-        if source.stat().st_size > MAX_FILE_BYTES:
-            raise ValidationError("That file is too large to import (over 100 MB).")
-        data: bytes | str = source.read_bytes()
-        name = name or source.name
-    else:
-        data = source
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-    else:
-        text = data.lstrip("\ufeff")
-    if not text.strip():
-        raise ValidationError("The file is empty.")
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ValidationError("The file has no header row.") from None
-    if not any(headers):
+def header_score(row: list[str]) -> int:
+    """How many cells of a row are column names we recognise (finds the header under a preamble)."""
+    return sum(1 for cell in row if _norm_header(cell) in _HEADER_LOOKUP)
+
+
+def read_csv(
+    source: Path | str | bytes, *, name: str = "", sheet: str | None = None
+) -> ExtractTable:
+    """Read an extract: delimited text in any usual encoding, or a workbook's (first) sheet."""
+    table = extract_reader.read_extract(source, name=name, sheet=sheet, header_score=header_score)
+    if not any(table.headers):
         raise ValidationError("The file's first line has no column names.")
-    rows = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            rows.append([])  # keep line numbers true; blank lines are skipped later
-            continue
-        rows.append(row)
-        if len(rows) > MAX_ROWS:
-            raise ValidationError(f"The file has more than {MAX_ROWS:,} rows.")
-    return CsvTable(headers, rows, 2, name)
+    return table
 
 
 def auto_mapping(headers: list[str]) -> dict[str, str]:
@@ -205,21 +174,27 @@ def mapping_problems(mapping: dict[str, str]) -> list[str]:
 
 
 def parse_date(raw: str, today: date) -> date:
-    text = raw.strip()
-    if not text:
+    return parse_dob(raw, today)[0]
+
+
+def parse_dob(raw: str, today: date) -> tuple[date, str]:
+    """A date of birth and the style it was written in; ValueError says what is wrong."""
+    if not raw.strip():
         raise ValueError("date of birth is missing")
-    text = text.split("T")[0].split(" 00:00")[0]
-    for fmt in _DATE_FORMATS:
-        try:
-            d = datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if d > today:
-            raise ValueError("date of birth is in the future")
-        if d.year < today.year - 125:
-            raise ValueError("date of birth is more than 125 years ago")
-        return d
-    raise ValueError("date of birth is not a date (use e.g. 31/12/1940 or 1940-12-31)")
+    try:
+        d, style = parse_uk_date(raw)
+    except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith("date has"):  # two-digit year, unknown month name
+            raise ValueError("date of birth" + reason.removeprefix("date")) from None
+        if not reason.startswith("not a date"):  # 31/02/1940: date() says day out of range
+            reason = "not a date (there is no such day)"
+        raise ValueError(f"date of birth is {reason}") from None
+    if d > today:
+        raise ValueError("date of birth is in the future")
+    if d.year < today.year - 125:
+        raise ValueError("date of birth is more than 125 years ago")
+    return d, style
 
 
 def parse_postcode(raw: str) -> str:
@@ -231,15 +206,9 @@ def parse_postcode(raw: str) -> str:
 
 
 def split_full_name(raw: str) -> tuple[str, str]:
-    """'SMITH, John' or 'John Smith' -> (given, family)."""
-    text = " ".join(raw.split())
-    if "," in text:
-        family, _, given = text.partition(",")
-        return given.strip(), family.strip().title() if family.isupper() else family.strip()
-    parts = text.rsplit(" ", 1)
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    return "", text
+    """'SMITH, John' or 'John Smith' -> (given, family); ('', '') when the split is unsure."""
+    parts = person_names.split_full_name(raw)
+    return parts if parts is not None else ("", "")
 
 
 @dataclass
@@ -253,6 +222,10 @@ class ParsedRow:
     reason: str = ""
     risk_score: float | None = None
     sex: str = Sex.UNKNOWN.value
+    date_style: str = ""  # how the file wrote the date of birth, e.g. dd-Mmm-yyyy
+    full_name: str = ""  # a one-column name that could not be split for sure
+    name_style: str = ""  # "SURNAME, Forename" when the file wrote it so
+    notes: list[str] = field(default_factory=list)
 
 
 NEW = "new"  # new person, enrolled
@@ -295,6 +268,15 @@ class ImportPreview:
     rows: list[RowResult]
     problems: list[str]  # file-level (mapping) problems: nothing can be imported
     source_name: str = ""
+    findings: list[str] = field(default_factory=list)  # what the reader found, in order
+
+    def found(self) -> str:
+        """'EMIS Web report: 3 lines above the header skipped, dates as dd-Mmm-yyyy, ...'."""
+        if not self.findings:
+            return ""
+        head, *rest = self.findings
+        return f"{head}: {', '.join(rest)}." if rest else f"{head}."
+
     practice_codes: team_setup.PracticeCodes | None = None  # known, unknown, malformed
 
     def count(self, status: str) -> int:
@@ -332,7 +314,8 @@ class ImportPreview:
         return dict(self.practice_codes.unknown) if self.practice_codes else {}
 
     def report_lines(self) -> list[str]:
-        lines = [self.summary()]
+        lines = [self.found()] if self.findings else []
+        lines.append(self.summary())
         codes = self.practice_codes
         if codes is not None and codes.unknown and not self.problems:
             lines.append(codes.describe_unknown() + " (added as practices awaiting a name)")
@@ -348,6 +331,26 @@ class ImportPreview:
         return lines
 
 
+def _names(cells: dict[str, str], row: ParsedRow) -> None:
+    """Given and family name as a person writes them, from two columns or one full name."""
+    if "full_name" in cells and not (cells.get("given_name") or cells.get("family_name")):
+        full = person_names.clean(cells["full_name"])
+        parts = person_names.split_full_name(full)
+        if "," in full:
+            row.name_style = "SURNAME, Forename"
+        if parts is None:
+            row.full_name = full  # matched whole against a stored person; new people need columns
+            return
+        given, family = parts
+    else:
+        given, family = cells.get("given_name", ""), cells.get("family_name", "")
+    for attr, value, label in (("given_name", given, "given"), ("family_name", family, "family")):
+        cased, guessed = person_names.tidy_case(value)
+        setattr(row, attr, cased)
+        if guessed:
+            row.notes.append(f"{label} name kept in capitals as sent (its casing is a guess)")
+
+
 def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
     row = ParsedRow()
     problems: list[str] = []
@@ -355,17 +358,17 @@ def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
     try:
         row.nhs_number = nhs_number.normalise(raw_nhs)
     except ValidationError as exc:
-        problems.append(f"invalid NHS number ({str(exc).rstrip('.').lower()})")
-    if "full_name" in cells and not (cells.get("given_name") or cells.get("family_name")):
-        row.given_name, row.family_name = split_full_name(cells["full_name"])
-    else:
-        row.given_name = " ".join(cells.get("given_name", "").split())
-        row.family_name = " ".join(cells.get("family_name", "").split())
+        reason = str(exc).rstrip(".")
+        if "placeholder" in reason:  # "invalid NHS number: a placeholder (one digit repeated)..."
+            problems.append("invalid NHS number: " + reason.removeprefix("NHS number is "))
+        else:
+            problems.append(f"invalid NHS number ({reason.lower()})")
+    _names(cells, row)
     for value, label in ((row.given_name, "given name"), (row.family_name, "family name")):
         if len(value) > 100:
             problems.append(f"{label} is longer than 100 characters")
     try:
-        row.date_of_birth = parse_date(cells.get("date_of_birth", ""), today)
+        row.date_of_birth, row.date_style = parse_dob(cells.get("date_of_birth", ""), today)
     except ValueError as exc:
         problems.append(str(exc))
     if cells.get("postcode", "").strip():
@@ -425,7 +428,9 @@ def build_preview(
     if unknown_cols:
         problems.append(f"The mapping names columns the file lacks: {', '.join(unknown_cols)}.")
     preview = ImportPreview(cohort.id, cohort.name, dict(mapping), [], problems, table.source_name)
+    preview.findings = table.findings()
     if problems:
+        preview.findings += table.closing_findings()
         return preview
 
     col_index = {f: table.headers.index(h) for h, f in mapping.items() if f != IGNORE}
@@ -433,12 +438,20 @@ def build_preview(
     for i, cells in enumerate(table.rows):
         if not cells:
             continue
-        line = table.first_line + i
+        line = table.line_of(i)
         values = {f: (cells[j] if j < len(cells) else "") for f, j in col_index.items()}
         row, errs = _parse(values, today)
         if len(cells) > len(table.headers) and any(c.strip() for c in cells[len(table.headers) :]):
             errs.append("the row has more cells than the header")
         parsed.append((line, row, errs))
+    if col_index.get("date_of_birth") in table.date_columns:
+        preview.findings.append("dates as spreadsheet dates")
+    else:
+        styles = (r.date_style for _, r, _ in parsed if r.date_style)
+        preview.findings += [extract_reader.describe_styles(styles)] if parsed else []
+    if any(r.name_style for _, r, _ in parsed):
+        preview.findings.append("names as SURNAME, Forename")
+    preview.findings += table.closing_findings()
 
     # Duplicates within the file (same NHS number on several lines).
     lines_by_nhs: dict[str, list[int]] = {}
@@ -474,7 +487,7 @@ def build_preview(
     for n, (line, row, errs) in enumerate(parsed):
         if progress and n % 500 == 0:
             progress(n, total)
-        result = RowResult(line, REJECTED, list(errs), [], row)
+        result = RowResult(line, REJECTED, list(errs), list(row.notes), row)
         dup_lines = lines_by_nhs.get(row.nhs_number, [])
         if len(dup_lines) > 1:
             others = ", ".join(str(x) for x in dup_lines if x != line)
@@ -489,6 +502,11 @@ def build_preview(
             result.problems.extend(_conflicts(patient, row))
             if row.postcode and row.postcode != patient.postcode:
                 result.notes.append("postcode differs from the record; the record is kept")
+        elif row.full_name:
+            result.problems.append(
+                "the full name has more than two words, so which is the family name is a guess: "
+                "map the given and family name columns (or send SURNAME, Forename)"
+            )
         else:
             if not row.given_name or not row.family_name:
                 result.problems.append("given and family name are needed for a new person")
@@ -525,12 +543,23 @@ def build_preview(
 
 
 def _conflicts(patient: Patient, row: ParsedRow) -> list[str]:
+    """Why a row cannot be this stored person (H-01: never merge two people into one).
+
+    The NHS number matched; a different date of birth or name means a wrong number or a wrong
+    person, so the row is refused for a person to check. Names compare case-, accent- and
+    typography-insensitively (O’Brien = O'BRIEN), nothing looser.
+    """
     out = []
     if row.date_of_birth and row.date_of_birth != patient.date_of_birth:
         out.append("conflicts with the existing record: date of birth differs")
-    if row.family_name and fold(row.family_name) != fold(patient.family_name):
+    key = person_names.match_key
+    if row.full_name:
+        if key(row.full_name) != key(f"{patient.given_name} {patient.family_name}"):
+            out.append("conflicts with the existing record: name differs")
+        return out
+    if row.family_name and key(row.family_name) != key(patient.family_name):
         out.append("conflicts with the existing record: family name differs")
-    if row.given_name and fold(row.given_name) != fold(patient.given_name):
+    if row.given_name and key(row.given_name) != key(patient.given_name):
         out.append("conflicts with the existing record: given name differs")
     return out
 

@@ -44,7 +44,13 @@ def agenda_doc(view: h.HuddleView) -> huddle_pdf.AgendaDoc:
         chair=view.chair,
         attendees=_attendees(view),
         items=[
-            huddle_pdf.AgendaLine(i.name, h.format_nhs(i.nhs_number), "", i.reasons)
+            huddle_pdf.AgendaLine(
+                i.name,
+                h.format_nhs(i.nhs_number),
+                i.priority,
+                i.reasons,
+                born=f"{i.date_of_birth:%d %b %Y}" if i.date_of_birth else "",
+            )
             for i in view.items
         ],
         minutes_per_item=view.minutes_per_item,

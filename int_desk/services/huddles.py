@@ -1301,6 +1301,7 @@ class ItemRecord:
     rolled_over: bool
     actions: list[ActionLine] = field(default_factory=list)
     date_of_birth: date | None = None  # shown with the name: never an ambiguous person
+    priority: str = ""  # the person's highest cohort priority in the huddle's team
 
 
 @dataclass
@@ -1338,6 +1339,9 @@ def _role_label(role: str) -> str:
 
 def item_record(session: Session, huddle: Huddle, item: HuddleItem) -> ItemRecord:
     return _item_records(session, huddle, [item])[0]
+
+
+_PRIORITY_ORDER = ("high", "medium", "low")
 
 
 def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> list[ItemRecord]:
@@ -1392,9 +1396,24 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
     names = _member_names(
         session, [t.owner_member_id for t in tasks] + [r.to_member_id for r in referrals]
     )
+    ranks: dict[uuid.UUID, int] = {}  # the agenda PDF's Priority column, as the CLI prints it
+    for pid, priority in session.execute(
+        select(CohortMembership.patient_id, CohortMembership.priority)
+        .join(Cohort, Cohort.id == CohortMembership.cohort_id)
+        .where(
+            CohortMembership.patient_id.in_(pids),
+            Cohort.team_id == huddle.team_id,
+            CohortMembership.discharged_on.is_(None),
+            CohortMembership.deleted.is_(False),
+        )
+    ):
+        if priority in _PRIORITY_ORDER:
+            rank = _PRIORITY_ORDER.index(priority)
+            ranks[pid] = min(rank, ranks.get(pid, rank))
     out = []
     for i in items:
         name, nhs, dob = people.get(i.patient_id, ("", "", None))
+        rank = ranks.get(i.patient_id)
         lines: list[ActionLine] = []
         for t in tasks:
             if t.huddle_item_id == i.id:
@@ -1426,6 +1445,7 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
                 rolled_over=i.rolled_over_from_id is not None,
                 actions=lines,
                 date_of_birth=dob,
+                priority=_PRIORITY_ORDER[rank] if rank is not None else "",
             )
         )
     return out

@@ -48,7 +48,7 @@ def _seed(db_url: str, ws_dir: Any, team: str | None) -> dict[str, str]:
                 if team is None or name == team:
                     for k in range(CLIENTS if team is None else 1):
                         user = f"bench-{i}-{k}"
-                        admin.add_user(s, user, [str(teams[name])])
+                        admin.add_integration(s, user, [str(teams[name])], "clinical_system")
                         tokens[user] = admin.issue_token(s, user)[1]
     engine.dispose()
     return tokens
