@@ -24,6 +24,7 @@ COMMANDS = (
     "sync_cmds",
     "caseload_cmds",
     "huddle_cmd",
+    "scorecard_cmd",
     "fhir_cmds",
 )
 

@@ -66,6 +66,7 @@ class Measure:
     ceiling: float | None = None
     scale: float = 1.0  # value = numerator / denominator * scale
     snapshot: bool = False  # counted on the last day of each period (not across it)
+    short: str = ""  # a column heading
 
     def fmt(self, value: float | None) -> str:
         if value is None:
@@ -90,6 +91,7 @@ MEASURES: tuple[Measure, ...] = (
         ceiling=100.0,
         scale=100.0,
         snapshot=True,
+        short="Care plan %",
     ),
     Measure(
         "plan_in_date",
@@ -102,6 +104,7 @@ MEASURES: tuple[Measure, ...] = (
         ceiling=100.0,
         scale=100.0,
         snapshot=True,
+        short="In date %",
     ),
     Measure(
         "emergency_admissions",
@@ -111,6 +114,7 @@ MEASURES: tuple[Measure, ...] = (
         "emergency admissions",
         "person-months in the cohort",
         scale=1000.0,
+        short="Adm./1,000/mo",
     ),
     Measure(
         "readmissions",
@@ -121,6 +125,7 @@ MEASURES: tuple[Measure, ...] = (
         "discharges (30 days of follow-up complete)",
         ceiling=100.0,
         scale=100.0,
+        short="Readmit. %",
     ),
     Measure(
         "people_discussed",
@@ -129,6 +134,7 @@ MEASURES: tuple[Measure, ...] = (
         Improvement.NEITHER,
         "people discussed",
         "weeks",
+        short="Discussed/wk",
     ),
     Measure(
         "actions_on_time",
@@ -140,6 +146,7 @@ MEASURES: tuple[Measure, ...] = (
         default_target=90.0,
         ceiling=100.0,
         scale=100.0,
+        short="On time %",
     ),
     Measure(
         "escalation_days",
@@ -149,6 +156,7 @@ MEASURES: tuple[Measure, ...] = (
         "median days",
         "escalations resolved",
         default_target=7.0,
+        short="Esc. days",
     ),
 )
 MEASURE_BY_KEY: dict[str, Measure] = {m.key: m for m in MEASURES}

@@ -162,7 +162,7 @@ def _breakdown_table(card: Scorecard) -> list[Flowable]:
     if card.query.by is None or not card.measures or not card.measures[0].groups:
         return []
     labels = [g.label for g in card.measures[0].groups]
-    header = [card.query.by.label, *[_short_title(mr.measure) for mr in card.measures]]
+    header = [card.query.by.label, *[mr.measure.short for mr in card.measures]]
     rows = [["All", *[cell_text(mr.measure, mr.overall.total) for mr in card.measures]]]
     for i, label in enumerate(labels):
         rows.append([label, *[cell_text(mr.measure, mr.groups[i].total) for mr in card.measures]])
@@ -171,21 +171,6 @@ def _breakdown_table(card: Scorecard) -> list[Flowable]:
         f"By {card.query.by.label.lower()} (whole period; care plans on the last day)",
         [pdf.data_table(header, rows, widths)],
     )
-
-
-SHORT_TITLES = {
-    "plan_coverage": "Care plan %",
-    "plan_in_date": "Reviewed in date %",
-    "emergency_admissions": "Emerg. adm. /1,000/month",
-    "readmissions": "30-day readm. %",
-    "people_discussed": "Discussed /week",
-    "actions_on_time": "Actions on time %",
-    "escalation_days": "Escalation days (median)",
-}
-
-
-def _short_title(m: sc.Measure) -> str:
-    return SHORT_TITLES.get(m.key, m.title)
 
 
 def render_scorecard(card: Scorecard, *, printed_by: str, printed_at: datetime) -> bytes:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -567,23 +567,3 @@ def _result(
         ceiling=measure.ceiling,
     )
     return MeasureResult(measure, target, overall, groups, chart)
-
-
-def team_ids_by_name(session: Session, actor: Actor, names: Iterable[str]) -> tuple[uuid.UUID, ...]:
-    """Resolve team names (or ids) among the actor's teams."""
-    out = []
-    for name in names:
-        row = session.execute(
-            select(Team.id).where((Team.name == name) | (Team.id == _maybe_uuid(name)))
-        ).scalar_one_or_none()
-        if row is None or row not in actor.team_ids:
-            raise NotFound(f"You have no team called {name!r}.")
-        out.append(row)
-    return tuple(out)
-
-
-def _maybe_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

@@ -145,7 +145,7 @@ def table_lines(card: Scorecard) -> list[str]:
     """The scorecard as text for a terminal: one line per measure, then the breakdown."""
     lines = [
         f"INT scorecard: {card.scope_label}",
-        f"{card.periods[0].start:%d %b %Y} to {card.periods[-1].end:%d %b %Y}, "
+        f"{pdf.fmt_date(card.periods[0].start)} to {pdf.fmt_date(card.periods[-1].end)}, "
         f"by {card.query.grain.value}; {card.people_now:,} people in the cohort now",
         "",
     ]
@@ -161,7 +161,7 @@ def table_lines(card: Scorecard) -> list[str]:
     if card.query.by is not None and card.measures and card.measures[0].groups:
         lines += ["", f"By {card.query.by.label[0].lower()}{card.query.by.label[1:]}:"]
         keys = [mr.measure for mr in card.measures]
-        head = f"{'':<28}" + "".join(f"{m.key[:14]:>16}" for m in keys)
+        head = f"{'':<28}" + "".join(f"{m.short:>16}" for m in keys)
         lines.append(head)
         labels = [ALL] + [g.label for g in card.measures[0].groups]
         for i, label in enumerate(labels):
