@@ -123,7 +123,9 @@ def test_huddle_work(world: ScorecardWorld) -> None:
     series = card.measure("people_discussed").overall.series
     assert [c.numerator for c in series] == [2, 3, 1]
     assert values(card, "people_discussed") == pytest.approx([2 / (31 / 7), 3 / 4, 1 / (20 / 7)])
-    assert card.measure("people_discussed").overall.total.numerator == 4  # A, B, C, D
+    # Over the range: 6 person-weeks discussed in 79 days (11.3 weeks).
+    total = card.measure("people_discussed").overall.total
+    assert (total.numerator, total.value) == (6, pytest.approx(6 / (79 / 7)))
     # Actions agreed at huddles, by due date: Jan A on time, B late; Feb D overdue (C's was
     # cancelled); Mar A's due today and done (the one due 25 Mar is not due yet).
     actions = card.measure("actions_on_time").overall.series
@@ -241,5 +243,11 @@ def test_empty_workspace_team_has_no_values_not_errors(world: ScorecardWorld) ->
     with world.ws.session() as s:
         query = sc.ScorecardQuery(start=d("2020-01-01"), end=d("2020-03-31"))
         card = sc.compute(s, team_ids=[world.team_id], query=query, today=TODAY)
-    assert all(c.value is None for mr in card.measures for c in mr.overall.series)
-    assert card.people_now == 0
+    assert card.nobody and card.people_now == 0
+    assert all(
+        c.value is None
+        for mr in card.measures
+        for c in mr.overall.series
+        if mr.key != "people_discussed"  # nobody discussed: 0 a week
+    )
+    assert not card_for(world).nobody

@@ -438,9 +438,7 @@ class ScorecardPage(QWidget):
         for panel, mr in zip(self.panels, card.measures, strict=True):
             panel.show_result(card, mr)
         first, last = card.periods[0], card.periods[-1]
-        if card.people_now == 0 and not any(
-            c.value is not None for mr in card.measures for c in mr.overall.series
-        ):
+        if card.nobody:
             self.status.setText(
                 "No one is in this team's cohorts for these dates, so there is nothing to count "
                 "yet. Import a cohort list on the Caseload page to start the scorecard."

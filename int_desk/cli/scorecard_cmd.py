@@ -77,11 +77,12 @@ def emit(card: object, fmt: str) -> None:
     from int_desk.services import scorecard_export as x
 
     if fmt == "json":
-        print(x.json_text(card))  # type: ignore[arg-type]
+        print(x.json_text(card), flush=True)  # type: ignore[arg-type]
     elif fmt == "csv":
         sys.stdout.write(x.csv_text(card))  # type: ignore[arg-type]
+        sys.stdout.flush()
     else:
-        print("\n".join(x.table_lines(card)))  # type: ignore[arg-type]
+        print("\n".join(x.table_lines(card)), flush=True)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -287,6 +287,12 @@ class Scorecard:
         return next(m for m in self.measures if m.key == key)
 
     @property
+    def nobody(self) -> bool:
+        """True when no one was in the cohort on any day of the range (nothing to count)."""
+        admissions = self.measure("emergency_admissions").overall.total
+        return self.people_now == 0 and not admissions.denominator
+
+    @property
     def scope_label(self) -> str:
         teams = ", ".join(self.team_names) or "no team"
         return f"{teams} - {', '.join(self.cohort_names)}" if self.cohort_names else teams

@@ -413,28 +413,28 @@ class _Sql:
             self.raw.put("readmissions", k, g, readmitted, discharges)
 
     def huddle_work(self) -> None:
+        """People discussed (each person once a week, however many huddles that week), and
+        huddle actions done by their due date."""
         teams, team_params = self._in("team", self.team_hex)
         day = "substr(h.scheduled_at, 1, 10)"
-        key = _key_sql(day, self.grain)
-        discussed = f"""
-            SELECT {{k}} AS k, en.grp, COUNT(DISTINCT hi.patient_id)
+        week = _key_sql(day, Grain.WEEK)
+        for k, g, n in self.q(
+            f"""
+            SELECT {_key_sql(day, self.grain)} AS k, en.grp,
+                   COUNT(DISTINCT hi.patient_id || ' ' || {week})
             FROM huddle_item hi
             JOIN huddle h ON h.id = hi.huddle_id
             JOIN sc_enrolled en ON en.pid = hi.patient_id
             WHERE hi.deleted = 0 AND h.deleted = 0 AND hi.status = :discussed
               AND h.team_id IN ({teams}) AND {day} >= :start AND {day} <= :end
             GROUP BY k, en.grp
-        """
-        params = dict(
-            discussed=HuddleItemStatus.DISCUSSED.value, start=self.start, end=self.end,
+            """,
+            discussed=HuddleItemStatus.DISCUSSED.value,
+            start=self.start,
+            end=self.end,
             **team_params,
-        )  # fmt: skip
-        weeks = {p.key.isoformat(): p.days / 7 for p in self.periods}
-        total_weeks = sum(weeks.values())
-        for k, g, n in self.q(discussed.format(k=key), **params):
-            self.raw.put("people_discussed", k, g, n, weeks.get(k, 0))
-        for _k, g, n in self.q(discussed.format(k="'*'"), **params):
-            self.raw.put("people_discussed", "*", g, n, total_weeks)
+        ):
+            self.raw.put("people_discussed", k, g, n, 0)  # weeks: added per period later
         due = _key_sql("t.due_on", self.grain)
         for k, g, total, on_time in self.q(
             f"""
@@ -526,13 +526,13 @@ def _group(
     parts = raw.parts.get(measure.key, {})
     keys = [p.key.isoformat() for p in periods]
     series_raw = [parts.get((k, label), (0.0, 0.0)) for k in keys]
+    if measure.key == "people_discussed":  # a week without a huddle is still a week
+        series_raw = [(n, p.days / 7) for (n, _d), p in zip(series_raw, periods, strict=True)]
     series = [_cell(measure, n, d, suppress) for n, d in series_raw]
     if measure.snapshot:
         num, den = series_raw[-1]
-    elif ("*", label) in parts or measure.key in ("people_discussed", "escalation_days"):
+    elif measure.key == "escalation_days":  # a median: worked out over the whole range
         num, den = parts.get(("*", label), (0.0, 0.0))
-        if measure.key == "people_discussed":
-            den = sum(p.days for p in periods) / 7
     else:
         num = sum(n for n, _d in series_raw)
         den = sum(d for _n, d in series_raw)
