@@ -25,6 +25,7 @@ from int_desk.app.settings_dialog import apply_appearance
 from int_desk.domain.vocab import ReferralService, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
+from int_desk.services.access import in_scope as access_in_scope
 from int_desk.services.identity import current_actor, set_current_member
 from int_desk.services.scoped_record import open_record
 from int_desk.settings_schema import Preferences
@@ -299,3 +300,65 @@ def test_enter_chooses_the_focused_first_run_option(qtbot: QtBot) -> None:
     dialog.form.connectButton.setFocus()
     qtbot.keyClick(dialog.form.connectButton, Qt.Key.Key_Enter)
     assert dialog.current_page() == dialog.CONNECT
+
+
+def test_waiting_list_says_what_whose_and_when_within_the_members_scope(
+    demo_ws: Workspace,
+) -> None:
+    from int_desk.services import outbox_view
+    from int_desk.services import patient_actions as pa
+
+    with demo_ws.session() as s:
+        nurse = actor_of_role(s, Role.DISTRICT_NURSE)
+        pid = patient_in_scope(s, nurse)
+        pa.add_contact(session=s, actor=nurse, patient_id=pid, kind="note", text="Seen today")
+        p = s.get(Patient, pid)
+        label = f"{p.family_name.upper()}, {p.given_name} (born {p.date_of_birth:%d %b %Y})"
+    with demo_ws.session() as s:
+        newest = outbox_view.waiting_changes(session=s, actor=nurse)[0]
+        assert (newest.what, newest.whose) == ("New contact", label)
+        assert (datetime.now(UTC) - newest.when.replace(tzinfo=UTC)).total_seconds() < 600
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        theirs = outbox_view.waiting_changes(session=s, actor=vcse)[0]
+        if not access_in_scope(s, vcse, pid):
+            assert theirs.whose == outbox_view.OUTSIDE  # no name outside their scope
+
+
+# --- a VCSE worker's window -------------------------------------------------------------------
+
+
+def test_a_vcse_worker_gets_explanations_not_errors(qtbot: QtBot, demo_dir: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    ws = Workspace.open(demo_dir, PASSPHRASE)
+    with ws.session() as s:
+        set_current_member(s, actor_of_role(s, Role.VCSE_WORKER).member_id)
+    window = MainWindow(make_context(ws))
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    page = window.pages["CaseloadPage"]
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT)  # the people referred
+    window.ctx.tasks.wait()
+    qapp = QApplication.instance()
+    boxes = [w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+    assert boxes == []  # no "Not permitted … view the caseload" at sign-in
+
+    huddle = window.show_page("HuddlePage")
+    window.ctx.tasks.wait()
+    qapp.processEvents()
+    assert not huddle.error.isVisible()  # no red error…
+    assert not huddle.plan_button.isEnabled()  # …beside an enabled Plan huddle…
+    assert huddle.empty_label.isVisible() and "VCSE worker" in huddle.empty_label.text()
+    huddle.plan_dialog()  # Ctrl+N does nothing either
+    assert huddle.dialog is None
+
+    audit = window.show_page("AuditPage")
+    qtbot.waitUntil(lambda: not audit.allowed, timeout=WAIT)
+    assert not audit.filter_bar.isVisible() and not audit.chain_bar.isVisible()
+    assert audit.status_label.isVisible() and "cannot view the audit trail" in (
+        audit.status_label.text()
+    )
+    # The explanation sits under the title, not stranded mid-page between spread-out rows.
+    qtbot.waitUntil(lambda: audit.status_label.geometry().top() < audit.height() // 4, timeout=WAIT)
+    window.close()

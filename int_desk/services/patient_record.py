@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
+from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
@@ -157,6 +159,8 @@ class PatientRecord:
     open_escalations: list[OpenItem]
     timeline: list[TimelineEntry] = field(default_factory=list)
     clinical_visible: bool = True
+    # Accessible Information Standard needs (large print, braille, interpreter...).
+    information_needs: tuple[InformationNeed, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -387,6 +391,7 @@ def patient_record(
         nhs_number=p.nhs_number, date_of_birth=p.date_of_birth, sex=p.sex, postcode=p.postcode,
         address=p.address or "", phone=p.phone or "", practice=practice or "",
         communication_needs=p.communication_needs or "",
+        information_needs=information_needs.parse(p.information_needs),
         long_term_conditions=p.long_term_conditions or "" if clinical else "",
         carer_name=p.carer_name or "", carer_relationship=p.carer_relationship or "",
         carer_phone=p.carer_phone or "", carer_needs=p.carer_needs or "",

@@ -113,6 +113,8 @@ class SyncEngine:
         pull_page: int = P.PULL_PAGE,
         verify: bool = True,
         full_verify: bool = False,
+        connect_timeout: float = 10.0,
+        quick_offline: bool = False,
     ) -> None:
         self.ws = ws
         self.endpoint = endpoint.rstrip("/")
@@ -124,7 +126,7 @@ class SyncEngine:
         self.http = httpx.Client(
             base_url=self.endpoint,
             verify=_tls_context(),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
             headers={
                 "Authorization": f"Bearer {token}",
                 P.PROTOCOL_HEADER: str(P.PROTOCOL_VERSION),
@@ -132,6 +134,10 @@ class SyncEngine:
             },
         )
         self.result = SyncResult()
+        self.reached = False  # has the server answered at all in this cycle?
+        # The app's cycles: when nothing answers at all, report offline at once rather than
+        # after a minute of retries (its next cycle tries again).
+        self.quick_offline = quick_offline
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -176,6 +182,7 @@ class SyncEngine:
             problem: SyncError
             try:
                 resp = self.http.request(method, path, json=body)
+                self.reached = True
                 status = resp.status_code
                 if status < 400:
                     return resp.json()  # a cut-off body raises here and is retried
@@ -184,6 +191,9 @@ class SyncEngine:
                     f"The sync server could not be reached ({type(exc).__name__}).",
                     SyncErrorKind.NETWORK,
                 )
+                connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if connect and self.quick_offline and not self.reached:
+                    raise problem from None
             else:
                 detail = _detail(resp)
                 if status == 401:
