@@ -366,7 +366,7 @@ Index(
     CohortMembership.priority,
     CohortMembership.enrolled_on,
 )
-# Covering indexes the scorecard reads through (services/scorecard.py, migration 0005): care
+# Covering indexes the scorecard reads through (services/scorecard.py, migration 0006): care
 # plans, patients and hospital events are wide rows, and reading them whole over 50,000 people
 # turned every scorecard into a scan of hundreds of megabytes of decrypted pages.
 Index(

@@ -1,7 +1,7 @@
 """covering indexes for the INT scorecard
 
-Revision ID: 0005_scorecard_indexes
-Revises: 0004_team_contact
+Revision ID: 0006_scorecard_indexes
+Revises: 0005_information_needs
 Create Date: 2026-11-24 09:00:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005_scorecard_indexes"
-down_revision: str | None = "0004_team_contact"
+revision: str = "0006_scorecard_indexes"
+down_revision: str | None = "0005_information_needs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
