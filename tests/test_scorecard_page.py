@@ -12,11 +12,13 @@ from PySide6.QtCore import QDate, QPoint, QPointF, Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
+from int_desk.app.admissions_import_dialog import AdmissionsImportDialog
 from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.app.scorecard_page import ScorecardPage
 from int_desk.domain.scorecard import MEASURES, Breakdown
-from int_desk.store.models import AuditEvent
+from int_desk.services import access
+from int_desk.store.models import AuditEvent, Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import DEMO_TODAY, PASSPHRASE
 
@@ -165,4 +167,42 @@ def test_export_pdf_with_vector_charts_and_csv(
         ).all()
     assert any(d.startswith("export pdf") for d in details)
     assert any(d.startswith("export csv") for d in details)
+    window.close()
+
+
+def test_import_admissions_from_the_page(qtbot: QtBot, demo_dir: Path, tmp_path: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    before = page.card.measure("emergency_admissions").overall.series[-1].numerator  # type: ignore[union-attr]
+    with window.ctx.workspace.session() as s:
+        actor = window.ctx.actor
+        people = s.scalars(
+            select(Patient.nhs_number)
+            .where(access.visible_patient_filter(actor))
+            .order_by(Patient.nhs_number)
+            .limit(2)
+        ).all()
+    path = tmp_path / "admissions.csv"
+    path.write_text(
+        "NHS number,Admission date,Admission method,Discharge date,Provider\n"
+        f"{people[0]},10/11/2026,21,12/11/2026,Oxford University Hospitals\n"
+        f"{people[1]},11-Nov-2026,2D,,Oxford University Hospitals\n"
+        f"{people[1]},11-Nov-2026,99,,Oxford University Hospitals\n",
+        encoding="utf-8",
+    )
+    page.admissions_button.click()
+    dialog = page.findChild(AdmissionsImportDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.load_file(path)
+    assert "3 rows" in dialog.file_label.text()
+    with qtbot.waitSignal(dialog.previewed, timeout=WAIT):
+        dialog.preview_button.click()
+    assert dialog.import_button.text() == "Import 2 rows"
+    assert dialog.report.item(0, 1).text().startswith("✖ Rejected")
+    assert "admission method is not a known code" in dialog.report.item(0, 2).text()
+    with qtbot.waitSignals([dialog.imported, page.loaded], timeout=WAIT):
+        dialog.import_button.click()
+    assert "2 admissions (2 emergency), 1 discharges" in dialog.summary.text()
+    after = page.card.measure("emergency_admissions").overall.series[-1].numerator  # type: ignore[union-attr]
+    assert after == (before or 0) + 2
+    dialog.close()
     window.close()

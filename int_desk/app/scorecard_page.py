@@ -34,16 +34,18 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import select
 
+from int_desk.app.admissions_import_dialog import AdmissionsImportDialog
 from int_desk.app.context import AppContext
 from int_desk.app.messages import describe
 from int_desk.app.spc_chart_widget import SpcChartWidget
 from int_desk.domain import scorecard as sc
 from int_desk.domain.errors import IntDeskError, ValidationError
+from int_desk.domain.permissions import allowed
 from int_desk.domain.scorecard import Breakdown, Grain, MeasureResult, Scorecard, ScorecardQuery
 from int_desk.reports import scorecard_pdf, spc_chart
 from int_desk.reports.pdf_base import fmt_date
+from int_desk.services import admissions_import, scorecard_export
 from int_desk.services import scorecard as service
-from int_desk.services import scorecard_export
 from int_desk.store.models import Cohort, Team
 
 log = logging.getLogger(__name__)
@@ -283,6 +285,12 @@ class ScorecardPage(QWidget):
         self.refresh_button.setToolTip("Work out the scorecard for these filters")
         self.pdf_button = QPushButton("Export &PDF…")
         self.csv_button = QPushButton("Export &CSV…")
+        self.admissions_button = QPushButton("Import &admissions…")
+        self.admissions_button.setToolTip(
+            "Import a hospital admissions extract into people's records (the scorecard counts "
+            "them with the admissions recorded by hand)"
+        )
+        self.admissions_button.setEnabled(allowed(ctx.actor, admissions_import.PERMISSION))
         for b in (self.pdf_button, self.csv_button):
             b.setEnabled(False)
         self.status = QLabel("")
@@ -317,6 +325,7 @@ class ScorecardPage(QWidget):
         row2.addWidget(self.refresh_button)
         row2.addWidget(self.pdf_button)
         row2.addWidget(self.csv_button)
+        row1.addWidget(self.admissions_button)
 
         self.panels = [MeasurePanel(m) for m in sc.MEASURES]
         body = QWidget()
@@ -339,6 +348,7 @@ class ScorecardPage(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.pdf_button.clicked.connect(self._choose_pdf)
         self.csv_button.clicked.connect(self._choose_csv)
+        self.admissions_button.clicked.connect(self.open_admissions_import)
         self.ctx.events.data_changed.connect(self._data_changed)
 
     # --- loading ------------------------------------------------------------------------------
@@ -462,6 +472,12 @@ class ScorecardPage(QWidget):
         self.error_label.show()
         self.status.setText("")
         self.failed.emit(message)
+
+    def open_admissions_import(self) -> AdmissionsImportDialog:
+        dialog = AdmissionsImportDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # --- export -------------------------------------------------------------------------------
 

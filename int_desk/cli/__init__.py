@@ -25,6 +25,7 @@ COMMANDS = (
     "caseload_cmds",
     "huddle_cmd",
     "scorecard_cmd",
+    "admissions_cmd",
     "fhir_cmds",
 )
 
