@@ -63,6 +63,9 @@ from int_desk.services import huddles as h
 from int_desk.services import patient_record as pr
 
 AGENDA, RUN, MINUTES, EMPTY = range(4)
+WITHHELD_HINT = (
+    "Outcomes and decisions are clinical content: recorded by a clinician, not shown for your role."
+)
 _STATUS_MARK = {
     HuddleItemStatus.PENDING.value: "○",
     HuddleItemStatus.DISCUSSED.value: "✓",
@@ -1082,8 +1085,17 @@ class HuddlePage(QWidget):
         pending = item.status == HuddleItemStatus.PENDING.value
         for b in (self.defer_button, self.discussed_button):
             b.setEnabled(pending)
-        self.outcome.setReadOnly(not pending)
-        self.decisions.setReadOnly(not pending)
+        # Outcomes and decisions are clinical content: not shown to, nor written by, a role
+        # without clinical access (the service and the endpoint refuse them too).
+        withheld = view.clinical_withheld
+        self.outcome.setReadOnly(not pending or withheld)
+        self.decisions.setReadOnly(not pending or withheld)
+        self.outcome.setPlaceholderText(
+            WITHHELD_HINT if withheld else "Outcome: what the team concluded"
+        )
+        self.decisions.setPlaceholderText(
+            WITHHELD_HINT if withheld else "Decisions agreed (optional)"
+        )
         self._tick()
 
     def _tick(self) -> None:
@@ -1231,7 +1243,7 @@ class HuddlePage(QWidget):
         if item.status != HuddleItemStatus.PENDING.value:
             return
         outcome, decisions = self.outcome.toPlainText(), self.decisions.toPlainText()
-        if kind == "discussed" and not outcome.strip():
+        if kind == "discussed" and not outcome.strip() and not view.clinical_withheld:
             self.error.setText("Record the outcome before marking discussed (Ctrl+Enter).")
             self.error.show()
             self.outcome.setFocus()

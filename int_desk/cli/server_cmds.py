@@ -51,6 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ig.set_defaults(func=add_integration)
     lu = asub.add_parser("list-users", help="list logins: persons and integration accounts")
     lu.set_defaults(func=list_users)
+    br = asub.add_parser("bad-rows", help="stored rows laptops cannot store (no values shown)")
+    br.add_argument("--entity", help="only this kind of record")
+    br.set_defaults(func=bad_rows)
+    rr = asub.add_parser(
+        "repair-rows", help="repair stored rows laptops cannot store (new version, audited)"
+    )
+    rr.add_argument("--entity", help="only this kind of record")
+    rr.add_argument("--id", type=uuid.UUID, help="only this row (with --entity)")
+    rr.set_defaults(func=repair_rows)
     au = asub.add_parser("audit", help="what the endpoint refused or repaired (newest first)")
     au.add_argument("--limit", type=int, default=50)
     au.add_argument("--action", help="only this kind, e.g. write_denied or login_refused")
@@ -180,6 +189,30 @@ def list_users(args: argparse.Namespace) -> int:
             state = "active" if user.active else "inactive"
             print(f"{user.id}  {user.name:<24} {what:<28} {state:<8} {', '.join(teams)}")
     return 0
+
+
+def bad_rows(args: argparse.Namespace) -> int:
+    from int_desk.server import repair
+
+    with _session(args) as s:
+        found = repair.bad_rows(s, args.entity)
+        for b in found:
+            print(f"{b.entity:<20} {b.id}  team={b.scope}  {b.field}: {b.problem}")
+    print(f"{len(found)} bad field(s)")
+    return 1 if found else 0
+
+
+def repair_rows(args: argparse.Namespace) -> int:
+    from int_desk.server import repair
+
+    if args.id is not None and not args.entity:
+        raise SystemExit("int-desk: --id needs --entity")
+    with _session(args) as s:
+        n, left = repair.repair(s, args.entity, args.id)
+    print(f"repaired {n} row(s)")
+    for b in left:
+        print(f"left {b.entity} {b.id} {b.field}: {b.problem} - {repair.UNREPAIRABLE}")
+    return 1 if left else 0
 
 
 def show_audit(args: argparse.Namespace) -> int:

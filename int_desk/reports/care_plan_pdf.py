@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from reportlab.platypus import Flowable, Spacer
+from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from int_desk.domain import information_needs
 from int_desk.domain.care_plan import (
@@ -335,12 +335,12 @@ def _large_print_items(kind: str, header: list[str], rows: list[list[str]]) -> l
     st = pdf.styles(large=True)
     out: list[Flowable] = []
     for row in rows:
-        out.append(Spacer(1, 6))
-        out.append(pdf.para(f"{kind} {row[0]}", st.h3))
-        out += [
+        lines = [
             pdf.labelled(label, value, large=True)
             for label, value in zip(header[1:], row[1:], strict=True)
         ]
+        # One goal or action is read as a whole: never split over a page turn.
+        out.append(KeepTogether([Spacer(1, 6), pdf.para(f"{kind} {row[0]}", st.h3), *lines]))
     return out
 
 

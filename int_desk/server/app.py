@@ -88,9 +88,14 @@ async def _send_json(send: Any, status: int, payload: dict) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _json(payload: Any) -> Response:
-    """A JSON answer encoded once (FastAPI's default walks the whole structure first)."""
-    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+def _json(payload: Any, status: int = 200) -> Response:
+    """A JSON answer encoded once (FastAPI's default walks the whole structure first), as ASCII:
+    a refusal naming a field sent as a lone surrogate must still encode (no 500)."""
+    return Response(
+        json.dumps(payload, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None = None) -> Any:
@@ -109,7 +114,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             {"loc": [str(p) for p in e.get("loc", ())][:6], "msg": e.get("msg", "")}
             for e in exc.errors()[:50]
         ]
-        return JSONResponse({"detail": problems}, status_code=422)
+        return _json({"detail": problems}, 422)
 
     # Sessions are opened inside each route, not by a generator dependency: FastAPI closes those
     # on another pool thread after the response, which under load can wait on a pool connection
@@ -214,7 +219,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             with transaction(found) as s:
                 results = push(s, who, req)
         except PayloadInvalid as exc:
-            return JSONResponse({"detail": exc.problems[:100]}, status_code=422)
+            return _json({"detail": exc.problems[:100]}, 422)
         return _json({"batch_id": str(req.batch_id), "results": results})
 
     @app.post("/v1/pull")
@@ -223,7 +228,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             with transaction(found) as s:
                 body = pull(s, found[0], key, req)
         except CursorGone as exc:
-            return JSONResponse({"detail": f"Re-download needed: {exc}"}, status_code=410)
+            return _json({"detail": f"Re-download needed: {exc}"}, 410)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/verify")

@@ -184,6 +184,7 @@ RULES: dict[str, EntityRule] = {
             "phone": ANY,
             "address": ANY,
             "communication_needs": ANY,
+            "information_needs": ANY,
             "carer_name": ANY,
             "carer_relationship": ANY,
             "carer_phone": ANY,

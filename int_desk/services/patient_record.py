@@ -53,6 +53,7 @@ from int_desk.store.models import (
 
 TIMELINE_LIMIT = 300
 WITHHELD = "Clinical note - not shown for your role."
+WITHHELD_ESCALATION = "Escalated to the clinical lead - the reason is not shown for your role."
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,8 @@ def patient_record(
         )
     for e in escalations:
         text = e.reason + (f" - resolved: {e.resolution}" if e.resolution else "")
+        if not (clinical or e.raised_by == actor.member_id):  # the raiser reads their own
+            text = WITHHELD_ESCALATION
         timeline.append(
             TimelineEntry(
                 e.raised_at,

@@ -70,6 +70,7 @@ class SyncResult:
     pulled: int = 0
     skipped: int = 0
     purged: int = 0
+    quarantined: int = 0  # rows from the server this laptop could not store: set aside
     redownloaded: bool = False
     verified: bool | None = None
     pending: int = 0
@@ -90,6 +91,11 @@ class SyncResult:
             parts.append(f"{self.rejected} edit(s) refused")
         if self.purged:
             parts.append(f"{self.purged} patient(s) left your teams")
+        if self.quarantined:
+            parts.append(
+                f"{self.quarantined} record(s) from the server could not be stored and were set "
+                "aside (ask your administrator to repair them)"
+            )
         if self.redownloaded:
             parts.append("re-downloaded")
         parts.append(f"{self.pending} waiting")
@@ -134,6 +140,7 @@ class SyncEngine:
             },
         )
         self.result = SyncResult()
+        self._aside: list[str] = []  # quarantine keys written this cycle
         self.reached = False  # has the server answered at all in this cycle?
         # The app's cycles: when nothing answers at all, report offline at once rather than
         # after a minute of retries (its next cycle tries again).
@@ -150,6 +157,10 @@ class SyncEngine:
             if self.do_verify:
                 self._verify()
             r.ok = True
+            with self.ws.session() as s:  # all still set aside, not only this cycle's
+                r.quarantined = len(local.quarantined(s))
+            if self._aside:
+                r.notes.append(f"{len(set(self._aside))} record(s) set aside this time")
         except SyncError as exc:
             r.error, r.error_kind = str(exc), exc.kind.value
         except Interrupted as exc:
@@ -279,7 +290,7 @@ class SyncEngine:
             page = self._page({"cursor": cursor, "limit": self.pull_page})
             with local.apply_session(self.ws) as s:
                 skip = local.pending_keys(s)
-                applied, skipped = local.apply_rows(s, page["changes"], skip)
+                applied, skipped = local.apply_rows(s, page["changes"], skip, self._aside)
                 if page.get("purged"):
                     local.purge_patients(s, page["purged"])
                     self.result.purged += len(page["purged"])
@@ -341,7 +352,7 @@ class SyncEngine:
                     upcoming = prefetch.submit(self._page, body_for(page.get("after") or ""))
                 with local.apply_session(self.ws) as s:
                     skip = local.pending_keys(s)
-                    applied, skipped = local.apply_rows(s, page["changes"], skip)
+                    applied, skipped = local.apply_rows(s, page["changes"], skip, self._aside)
                     after = page.get("after") or ""
                     local.set_state(s, local.FULL_AFTER, after)
                     local.set_state(s, local.FULL_CURSOR, page["cursor"])
