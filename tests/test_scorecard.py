@@ -251,3 +251,13 @@ def test_empty_workspace_team_has_no_values_not_errors(world: ScorecardWorld) ->
         if mr.key != "people_discussed"  # nobody discussed: 0 a week
     )
     assert not card_for(world).nobody
+
+
+def test_deprivation_from_a_quintile_only_extract(world: ScorecardWorld) -> None:
+    with world.ws.session() as s:
+        patient = s.get(m.Patient, world.people["C"])
+        assert patient is not None and patient.deprivation_decile is None
+        patient.deprivation_quintile = 3
+    card = card_for(world, by=Breakdown.DEPRIVATION)
+    labels = [g.label for g in card.measure("plan_coverage").groups]
+    assert labels == ["1 (most deprived)", "2", "3", "5 (least deprived)"]  # no one not known

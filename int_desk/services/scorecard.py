@@ -190,8 +190,10 @@ def _group_sql(by: Breakdown | None, several_teams: bool) -> str:
     if by is Breakdown.PRACTICE:
         return f"COALESCE(o.name, '{NOT_KNOWN}')"
     if by is Breakdown.DEPRIVATION:
+        # The decile when the record has one, else a quintile the extract gave on its own.
         whens = " ".join(
-            f"WHEN p.deprivation_decile IN ({2 * q - 1}, {2 * q}) THEN '{label}'"
+            f"WHEN p.deprivation_decile IN ({2 * q - 1}, {2 * q}) THEN '{label}' "
+            f"WHEN p.deprivation_decile IS NULL AND p.deprivation_quintile = {q} THEN '{label}'"
             for q, label in sc.QUINTILE_LABELS.items()
         )
         return f"(CASE {whens} ELSE '{NOT_KNOWN}' END)"

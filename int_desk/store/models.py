@@ -102,6 +102,8 @@ class Patient(Synced, Base):
     sex: Mapped[str] = mapped_column(String(16))
     postcode: Mapped[str] = mapped_column(String(10), index=True)
     deprivation_decile: Mapped[int | None]  # IMD decile, 1 = most deprived
+    # IMD quintile (1 = most deprived) when the extract gave a quintile and no decile
+    deprivation_quintile: Mapped[int | None]
     practice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
     usual_gp_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("member.id"))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -385,6 +387,7 @@ Index(
     Patient.deleted,
     Patient.practice_id,
     Patient.deprivation_decile,
+    Patient.deprivation_quintile,
     Patient.date_of_birth,
 )
 Index(

@@ -1,4 +1,4 @@
-"""covering indexes for the INT scorecard
+"""covering indexes for the INT scorecard; the patient's IMD quintile (when no decile)
 
 Revision ID: 0006_scorecard_indexes
 Revises: 0005_information_needs
@@ -7,6 +7,7 @@ Create Date: 2026-11-24 09:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_scorecard_indexes"
@@ -31,7 +32,14 @@ INDEXES = (
     (
         "ix_patient_scorecard",
         "patient",
-        ["id", "deleted", "practice_id", "deprivation_decile", "date_of_birth"],
+        [
+            "id",
+            "deleted",
+            "practice_id",
+            "deprivation_decile",
+            "deprivation_quintile",
+            "date_of_birth",
+        ],
     ),
     (
         "ix_health_event_patient_kind",
@@ -42,6 +50,8 @@ INDEXES = (
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("deprivation_quintile", sa.Integer(), nullable=True))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
 
@@ -49,3 +59,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.drop_column("deprivation_quintile")
