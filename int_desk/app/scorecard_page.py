@@ -199,6 +199,7 @@ class MeasurePanel(QFrame):
             [card.query.by.label, m.unit if m.unit != "%" else "Value", m.numerator, m.denominator]
         )
         rows = [mr.overall, *mr.groups]
+        dec = 1 if m.key in ("emergency_admissions", "people_discussed") else 0
         self.breakdown.setRowCount(len(rows))
         for r, g in enumerate(rows):
             cell = g.total
@@ -208,7 +209,7 @@ class MeasurePanel(QFrame):
                 ""
                 if m.key == "escalation_days"
                 else scorecard_pdf.count_text(cell.numerator, cell),
-                scorecard_pdf.count_text(cell.denominator, cell, 1),
+                scorecard_pdf.count_text(cell.denominator, cell, dec),
             )
             for c, text in enumerate(values):
                 item = QTableWidgetItem(text)
