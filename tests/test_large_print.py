@@ -25,10 +25,11 @@ from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import Role
 from int_desk.reports.care_plan_pdf import Variant
+from int_desk.server.models import ServerUser
 from int_desk.services import care_plan_export as ex
 from int_desk.services import patient_record
 from int_desk.services.accessible_information import set_information_needs
-from int_desk.services.identity import current_actor
+from int_desk.services.identity import actor_for, current_actor
 from int_desk.store.models import AuditEvent, CarePlan, CohortMembership, Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
@@ -43,6 +44,7 @@ from tests.helpers.care_plan_data import (
     make_signed_plan,
     patient_without_plan,
 )
+from tests.helpers.sync_env import sync
 
 WAIT = 10_000
 
@@ -274,3 +276,21 @@ def test_app_cohort_export_dialog_offers_large_print_for_everyone(
     assert len(files) == expected and all(_is_large_print(p) for p in files)
     job.dialog.close()
     ctx.tasks.wait()
+
+
+def test_recorded_needs_reach_the_other_laptops(sqlite_endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    a, b = laptops(sqlite_endpoint, "a"), laptops(sqlite_endpoint, "b")
+    sync(a)
+    sync(b)
+    with sqlite_endpoint.session() as srv:
+        member = dict(srv.execute(select(ServerUser.name, ServerUser.member_id)).all())
+    with a.session() as s:  # the care coordinator records the need on laptop a
+        coordinator = actor_for(s, member["a"])
+        pid = s.scalars(select(Patient.id).order_by(Patient.id)).first()
+        set_information_needs(session=s, actor=coordinator, patient_id=pid, chosen=["large_print"])
+    assert sync(a).pushed == 1
+    sync(b)
+    with b.session() as s:  # the district nurse's laptop has it, and exports large print
+        nurse = actor_for(s, member["b"])
+        record = patient_record.patient_record(session=s, actor=nurse, patient_id=pid)
+        assert record.information_needs == (InformationNeed.LARGE_PRINT,)

@@ -24,6 +24,10 @@ from int_desk import paths
 from int_desk.app.forms.first_run import Ui_FirstRunDialog
 from int_desk.app.messages import describe
 from int_desk.app.tasks import TaskRunner
+from int_desk.app.workspace_choice import (  # noqa: F401 - re-exported: tests, callers
+    remember_workspace,
+    startup_workspace,
+)
 from int_desk.domain.vocab import Role
 from int_desk.services import first_run as setup
 from int_desk.services.passphrase_strength import estimate
@@ -486,22 +490,9 @@ class FirstRunDialog(QDialog):
 # --- start-up flow (used by main.run_app) -------------------------------------------------------
 
 
-def startup_workspace(prefs: Preferences) -> Path | None:
-    """The workspace ``int-desk`` opens without arguments: the last one opened, else the demo
-    if it was built before; None when there is none yet (then the first run is shown)."""
-    for candidate in (prefs.last_workspace(), paths.default_workspace()):
-        if candidate is not None and is_workspace(candidate):
-            return candidate
-    return None
-
-
 def run_first_run(prefs: Preferences) -> Workspace | None:
     """Show the first-run dialog; the open workspace, or None if the user closed it."""
     dialog = FirstRunDialog(prefs)
     if dialog.exec() and dialog.workspace is not None:
         return dialog.workspace
     return None
-
-
-def remember_workspace(prefs: Preferences, directory: Path) -> None:
-    prefs.store.setValue(LAST_WORKSPACE, str(directory))

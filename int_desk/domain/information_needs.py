@@ -10,8 +10,10 @@ someone to arrange them, and the app says so when it prints for that person.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cache
 
 from int_desk.domain.errors import ValidationError
 
@@ -75,3 +77,14 @@ def wants_large_print(needs: Iterable[InformationNeed]) -> bool:
 def unmet_by_pdf(needs: Iterable[InformationNeed]) -> tuple[InformationNeed, ...]:
     """Recorded needs a PDF does not meet (easy read, braille, audio, an interpreter)."""
     return tuple(n for n in needs if n not in MET_BY_PDF)
+
+
+@cache
+def stored_values() -> frozenset[str]:
+    """Every value ``serialise`` can store: the endpoint accepts these and nothing else."""
+    needs = list(InformationNeed)
+    return frozenset(
+        serialise(chosen)
+        for n in range(len(needs) + 1)
+        for chosen in itertools.combinations(needs, n)
+    )
