@@ -250,3 +250,9 @@ def test_cli(
     assert cli_main(["import-admissions", "--workspace", str(world.ws.directory),
                      str(missing)]) == 2  # fmt: skip
     assert "No such file" in capsys.readouterr().err
+
+
+def test_cli_field_list_matches_the_service() -> None:
+    from int_desk.cli.admissions_cmd import FIELDS
+
+    assert FIELDS == ", ".join([*ai.FIELDS, ai.IGNORE])

@@ -51,6 +51,8 @@ COMMAND_MODULES = {
     "caseload": "caseload_cmds",
     "import-cohort": "caseload_cmds",
     "huddle-agenda": "huddle_cmd",
+    "scorecard": "scorecard_cmd",
+    "import-admissions": "admissions_cmd",
     "export-fhir": "fhir_cmds",
     "import-fhir": "fhir_cmds",
 }

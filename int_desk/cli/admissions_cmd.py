@@ -8,10 +8,10 @@ from pathlib import Path
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import ValidationError
 
+FIELDS = "nhs_number, admission_date, admission_method, discharge_date, provider, ignore"
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from int_desk.services import admissions_import as ai
-
     p = sub.add_parser(
         "import-admissions",
         help="import hospital admissions (NHS number, admission date and method, discharge "
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--strict", action="store_true", help="import nothing when any row is rejected")
     p.add_argument(
         "--map", action="append", default=[], metavar="COLUMN=FIELD",
-        help=f"map a column to a field ({', '.join(ai.FIELDS)}, {ai.IGNORE})",
+        help=f"map a column to a field ({FIELDS})",
     )  # fmt: skip
     p.set_defaults(func=run)
 
