@@ -84,6 +84,7 @@ class History:
         self._add = add
         self.people: dict[uuid.UUID, list[tuple[uuid.UUID, date, date | None, str]]] = {}
         self.provider: dict[uuid.UUID, str] = {}
+        self.months = self._months()
 
     def add(self, model: type, **values: Any) -> uuid.UUID:
         values.setdefault("id", uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -110,36 +111,40 @@ class History:
         self.people.setdefault(team, []).extend((pid, s, e, p) for s, e, p in memberships)
         self._admissions(pid, self.provider[team], frailty)
 
-    def _rate(self, months_ago: int, month: int) -> float:
-        rate = BASE_RATE
-        if month in (12, 1, 2):
-            rate *= 1.25
-        if months_ago == SPIKE_MONTHS_AGO:
-            rate *= SPIKE
-        if months_ago < INT_EFFECT_FROM_MONTHS:
-            rate *= INT_EFFECT
-        return rate
+    def _months(self) -> list[tuple[date, float]]:
+        """Each month of the history (its first day) and its admission rate per person."""
+        out = []
+        last = self.today - timedelta(days=ADMISSIONS_END_DAYS)
+        day = (self.today - timedelta(days=MONTHS * 30)).replace(day=1)
+        while day <= last:
+            months_ago = (self.today.year - day.year) * 12 + self.today.month - day.month
+            rate = BASE_RATE
+            if day.month in (12, 1, 2):
+                rate *= 1.25
+            if months_ago == SPIKE_MONTHS_AGO:
+                rate *= SPIKE
+            if months_ago < INT_EFFECT_FROM_MONTHS:
+                rate *= INT_EFFECT
+            out.append((day, rate))
+            day = (day + timedelta(days=32)).replace(day=1)
+        return out
 
     def _admissions(self, pid: uuid.UUID, provider: str, frailty: float) -> None:
         rng = self.rng
         last = self.today - timedelta(days=ADMISSIONS_END_DAYS)
-        first = self.today - timedelta(days=MONTHS * 30)
-        day = first
-        busy_until = first
-        while day <= last:
-            month_start = day.replace(day=1)
-            months_ago = (self.today.year - day.year) * 12 + self.today.month - day.month
-            if rng.random() < self._rate(months_ago, day.month) * frailty:
-                admitted = max(busy_until, month_start + timedelta(days=rng.randint(0, 27)))
-                if admitted > last:
-                    break
-                busy_until = self._spell(pid, provider, admitted, last)
-                # Frail people discharged home are often back within a month.
-                if rng.random() < READMIT_CHANCE:
-                    again = busy_until + timedelta(days=rng.randint(1, 30))
-                    if again <= last:
-                        busy_until = self._spell(pid, provider, again, last)
-            day = (month_start + timedelta(days=32)).replace(day=1)
+        busy_until = self.months[0][0]
+        for month_start, rate in self.months:
+            if rng.random() >= rate * frailty:
+                continue
+            admitted = max(busy_until, month_start + timedelta(days=rng.randint(0, 27)))
+            if admitted > last:
+                break
+            busy_until = self._spell(pid, provider, admitted, last)
+            # Frail people discharged home are often back within a month.
+            if rng.random() < READMIT_CHANCE:
+                again = busy_until + timedelta(days=rng.randint(1, 30))
+                if again <= last:
+                    busy_until = self._spell(pid, provider, again, last)
 
     def _spell(self, pid: uuid.UUID, provider: str, admitted: date, last: date) -> date:
         stay = max(0, int(self.rng.lognormvariate(1.5, 0.8)))
@@ -186,7 +191,7 @@ class History:
 
             if known:
                 chosen = dict.fromkeys(
-                    p for p in (pick(True) for _ in range(rng.randint(9, 16))) if p is not None
+                    p for p in (pick(True) for _ in range(rng.randint(8, 13))) if p is not None
                 )
                 self._huddle(team, day, list(chosen), chair, staff, by_role, owners, last)
                 # About one escalation a week per team, resolved in days (median about five).
@@ -227,8 +232,7 @@ class History:
             closed_at=when + timedelta(minutes=45), minutes="Weekly MDT meeting (demo history).",
             created_at=when, updated_at=when + timedelta(minutes=45),
         )  # fmt: skip
-        for mid in rng.sample(staff, k=min(7, len(staff))):
-            self.add(m.HuddleAttendee, huddle_id=hid, member_id=mid)
+        self.add(m.HuddleAttendee, huddle_id=hid, member_id=chair)  # (the rest: not needed)
         for pos, pid in enumerate(chosen):
             deferred = rng.random() < 0.06
             item = self.add(
@@ -238,7 +242,7 @@ class History:
                 outcome="" if deferred else "Discussed; actions agreed.", decisions="",
                 seconds_spent=0 if deferred else rng.randint(60, 300),
             )  # fmt: skip
-            if deferred or rng.random() > 0.45:
+            if deferred or rng.random() > 0.35:
                 continue
             self._action(item, pid, team, day, by_role, owners, chair, last)
 
