@@ -206,3 +206,30 @@ def test_import_admissions_from_the_page(qtbot: QtBot, demo_dir: Path, tmp_path:
     assert after == (before or 0) + 2
     dialog.close()
     window.close()
+
+
+def test_an_admission_recorded_on_the_record_counts(qtbot: QtBot, demo_dir: Path) -> None:
+    window, page = _open(qtbot, demo_dir)
+    page.to_edit.setDate(QDate.currentDate())
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh()
+    before = page.card.measure("emergency_admissions").overall.series[-1].numerator  # type: ignore[union-attr]
+    caseload = window.show_page("CaseloadPage")
+    qtbot.waitUntil(lambda: caseload.model.rowCount() > 0, timeout=WAIT)  # type: ignore[attr-defined]
+    caseload.table.selectRow(0)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: caseload.record is not None, timeout=WAIT)  # type: ignore[attr-defined]
+    pane = caseload.pane  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: pane.buttons["hospital"].isEnabled(), timeout=WAIT)
+    pane.buttons["hospital"].click()
+    dialog = pane.dialog
+    assert dialog is not None and dialog.windowTitle() == "Hospital admission or discharge"
+    dialog.set_value("kind", "emergency_admission")
+    dialog.widgets["provider"].setText("John Radcliffe Hospital")
+    with qtbot.waitSignal(dialog.done, timeout=WAIT):
+        dialog.ok.click()
+    qtbot.waitUntil(lambda: "Emergency admission" in pane.browser.toPlainText(), timeout=WAIT)
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh()
+    after = page.card.measure("emergency_admissions").overall.series[-1].numerator  # type: ignore[union-attr]
+    assert after == (before or 0) + 1
+    window.close()
