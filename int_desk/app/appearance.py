@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from int_desk import paths
+from int_desk.app import colours
 from int_desk.settings_schema import Preferences
 
 
@@ -41,6 +42,16 @@ def _dark_palette() -> QPalette:
     return p
 
 
+def _light_palette(app: QApplication) -> QPalette:
+    """Fusion's light palette with a selection and placeholder text that reach 4.5:1."""
+    p = app.style().standardPalette()
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        p.setColor(group, QPalette.ColorRole.Highlight, QColor(colours.LIGHT_HIGHLIGHT))
+        p.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor(colours.LIGHT_PLACEHOLDER))
+    return p
+
+
 def effective_scheme(app: QApplication, choice: str) -> str:
     """'light' or 'dark': the user's choice, or the desktop's when following the system."""
     if choice in ("light", "dark"):
@@ -52,7 +63,7 @@ def apply_appearance(app: QApplication, choice: str) -> str:
     """Apply light/dark (following the OS for 'system'); returns the scheme now in effect."""
     scheme = effective_scheme(app, choice)
     app.setStyle("Fusion")
-    app.setPalette(_dark_palette() if scheme == "dark" else app.style().standardPalette())
+    app.setPalette(_dark_palette() if scheme == "dark" else _light_palette(app))
     qss = paths.resources_dir() / "style.qss"
     sheet = qss.read_text(encoding="utf-8") if qss.exists() else ""
     dark = paths.resources_dir() / "style-dark.qss"

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app import colours
 from int_desk.app.caseload_columns import default_column_widths
 from int_desk.app.caseload_delegate import CaseloadDelegate
 from int_desk.app.caseload_model import HEADERS, CaseloadModel, PatientIdRole
@@ -1227,7 +1228,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         alerts.append("! " + plural(len(r.open_escalations), "open escalation"))
     if alerts:  # dark red on pale red in light and dark appearance alike (7.6:1)
         out.append(
-            "<p style='background:#fde2df;color:#8a1538;padding:4px'><b>"
+            f"<p style='background:{colours.OVERDUE_BG};color:{colours.ALERT_TEXT};padding:4px'><b>"
             + " &nbsp;·&nbsp; ".join(alerts)
             + "</b></p>"
         )

@@ -1116,7 +1116,10 @@ class HuddlePage(QWidget):
                 f"This person {_mmss(secs)} (aim {_mmss(target_item)})"
                 + (" – over time" if over else "")
             )
-            self.item_clock.setStyleSheet("color: #b54708; font-weight: bold;" if over else "")
+            if self.item_clock.property("over") != over:  # style.qss: bold, amber / pale amber
+                self.item_clock.setProperty("over", over)
+                self.item_clock.style().unpolish(self.item_clock)
+                self.item_clock.style().polish(self.item_clock)
 
     def _load_patient(self, patient_id: uuid.UUID) -> None:
         actor = self.ctx.actor

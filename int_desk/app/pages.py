@@ -12,4 +12,5 @@ PAGES: list[str] = [
     "int_desk.app.huddle_page:HuddlePage",
     "int_desk.app.scorecard_page:ScorecardPage",
     "int_desk.app.conflicts_page:ConflictsPage",
+    "int_desk.app.administration_page:AdministrationPage",
 ]

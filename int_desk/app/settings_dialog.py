@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 # Appearance (light/dark) lives in appearance.py, which start-up imports without this dialog.
+from int_desk.app.accessibility import tab_in_visual_order
 from int_desk.app.appearance import (
     _dark_palette,
     apply_appearance,
@@ -72,6 +73,14 @@ class SettingsDialog(QDialog):
         self.form.buttonBox.rejected.connect(self.reject)
         restore = self.form.buttonBox.button(QDialogButtonBox.StandardButton.RestoreDefaults)
         restore.clicked.connect(lambda: self.load(lambda s: s.default))
+        self._tabs_ordered = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._tabs_ordered:  # once laid out: Tab goes left to right along the buttons
+            self._tabs_ordered = True
+            self.layout().activate()
+            tab_in_visual_order(self.form.buttonBox.buttons())
 
     def _build_fields(self) -> None:
         outer = QVBoxLayout(self.form.fieldsHost)

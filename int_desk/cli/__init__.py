@@ -26,6 +26,7 @@ COMMANDS = (
     "care_plan_cmds",
     "server_cmds",
     "sync_cmds",
+    "join_cmd",
     "caseload_cmds",
     "huddle_cmd",
     "scorecard_cmd",
