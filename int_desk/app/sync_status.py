@@ -34,6 +34,7 @@ CONNECT_SECONDS = 3.0  # how long a cycle waits for the server to accept the con
 FAILED_HEADLINES = {
     "server": "Sync failed: your team's server had a problem; INT Desk will try again",
     "auth": "Sync stopped: ask your administrator for a new device token",
+    "expired": "Sign in again: this computer's sign-in to your team has expired",
     "protocol": "Sync stopped: INT Desk needs updating",
 }
 ADVICE = {
@@ -55,6 +56,9 @@ ADVICE = {
     "auth": "Your team's server no longer accepts this computer's device token (it may have "
     "been withdrawn or expired). Your changes are kept on this computer. Ask your administrator "
     "for a new device token, then enter it in Edit > Settings > Team endpoint.",
+    "expired": "This computer has not synced for a long time, so its sign-in to your team's "
+    "server has expired. Your changes are kept on this computer. Press Sign in again and paste "
+    "a new device token from your administrator: everything waiting is then sent.",
     "protocol": "Your team's server needs a newer version of INT Desk. Your changes are kept on "
     "this computer; ask your IT service to update INT Desk.",
 }
@@ -349,6 +353,23 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     waiting_button.setToolTip("What is waiting to send: what, whose record and when")
     waiting_button.hide()
     waiting_button.clicked.connect(lambda: show_waiting(window, ctx))
+    sign_in = QToolButton()
+    sign_in.setObjectName("syncSignInButton")
+    sign_in.setText("Sign in again…")
+    sign_in.setAccessibleName("Sign in again")
+    sign_in.setToolTip("Paste a new device token from your administrator; nothing waiting is lost")
+    sign_in.hide()
+
+    def sign_in_again() -> None:
+        from int_desk.app.endpoint_link import ask_token_and_connect, current_endpoint
+
+        url = current_endpoint(ctx)
+        if url:
+            window.sign_in_prompt = ask_token_and_connect(  # type: ignore[attr-defined]
+                window, ctx, url, lambda _r=None: controller.sync_now()
+            )
+
+    sign_in.clicked.connect(sign_in_again)
     button = QToolButton()
     button.setObjectName("syncNowButton")
     button.setText("Sync now")
@@ -362,6 +383,7 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     status.addPermanentWidget(label)
     status.addPermanentWidget(waiting_button)
     status.addPermanentWidget(conflicts)
+    status.addPermanentWidget(sign_in)
     status.addPermanentWidget(button)
 
     def on_state(state: str, text: str) -> None:
@@ -374,6 +396,7 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
             label.style().unpolish(label)
             label.style().polish(label)
         waiting_button.setVisible(controller.pending > 0)
+        sign_in.setVisible(state == FAILED and controller.error_kind == "expired")
         advice = controller.advice()
         label.setToolTip(advice)
         label.setAccessibleDescription(advice)
@@ -418,6 +441,7 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     controller.label, controller.button, controller.bar = label, button, bar  # type: ignore[attr-defined]
     controller.conflicts_button = conflicts  # type: ignore[attr-defined]
     controller.mark, controller.waiting_button = mark, waiting_button  # type: ignore[attr-defined]
+    controller.sign_in_button = sign_in  # type: ignore[attr-defined]
     on_state(controller.state, controller.describe())
     controller.start()
     return controller

@@ -208,6 +208,8 @@ class SyncEngine:
             else:
                 detail = _detail(resp)
                 if status == 401:
+                    if "expired" in resp.headers.get("www-authenticate", ""):
+                        raise SyncError(detail, SyncErrorKind.EXPIRED)
                     raise SyncError(
                         f"Sign-in to the sync server failed: {detail}", SyncErrorKind.AUTH
                     )

@@ -180,7 +180,7 @@ def _record_one(
                     entity_id=op.entity_id,
                     patient_id=_patient_of(s, op.entity, op.entity_id),
                     field=c["field"],
-                    local_value=op.fields.get(c["field"]),
+                    local_value=_local_side(op, c["field"]),
                     local_by=op.actor_id,
                     local_at=op.created_at,
                     remote_value=c.get("server_value"),
@@ -192,6 +192,22 @@ def _record_one(
             )
         s.delete(op)
     return str(status), result.get("row")
+
+
+EDIT_OF_DELETED = "edit"  # local_value {"deleted": False, "edit": {...}}: see _local_side
+
+
+def _local_side(op: SyncOutbox, field: str) -> Any:
+    """This device's side of a conflict. An edit of a row deleted elsewhere conflicts on
+    ``deleted`` while the op never set it: this side is then "not deleted, with these edits"
+    (the server's row, deleted, replaces the local one; the edit lives on in the conflict and
+    "keep mine" restores the row with it)."""
+    if field == "deleted" and "deleted" not in op.fields:
+        edits = {
+            k: v for k, v in op.fields.items() if k not in schema.META_FIELDS and k != "deleted"
+        }
+        return {"deleted": False, EDIT_OF_DELETED: edits}
+    return op.fields.get(field)
 
 
 def _has_pending(s: Session, entity: str, entity_id: uuid.UUID) -> bool:
