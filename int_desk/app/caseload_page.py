@@ -55,6 +55,7 @@ from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
+    HealthEventKind,
     Priority,
     ReferralService,
     ReferralStatus,
@@ -85,6 +86,7 @@ _FULL_NAMES = {
     "outcome": "Record a referral outcome", "resolve": "Resolve an escalation",
     "enrol": "Enrol into or discharge from a cohort",
     "needs": "Record information and communication needs",
+    "hospital": "Record a hospital admission or discharge",
 }  # fmt: skip
 
 
@@ -916,6 +918,7 @@ class PatientPane(QWidget):
             "resolve": ("Resolve…", "", self.resolve, P.RESOLVE_ESCALATION),
             "enrol": ("Cohorts…", "", self.enrol_or_discharge, P.EDIT_PATIENT),
             "needs": ("Needs…", "", self.set_information_needs, P.EDIT_PATIENT),
+            "hospital": ("Hospital…", "", self.record_hospital, P.EDIT_PATIENT),
         }
 
     def shortcut_map(self) -> dict[str, Any]:
@@ -1123,6 +1126,28 @@ class PatientPane(QWidget):
             ),
             "Save needs",
         )
+
+    def record_hospital(self) -> None:
+        """An admission, discharge or ED attendance on the record (counted by the scorecard
+        as an imported one; a discharge brings the person to the huddle agenda)."""
+        from int_desk.services.admissions_import import record_hospital_event
+
+        r = self._record()
+        if r is None:
+            return
+        kinds = [HealthEventKind.EMERGENCY_ADMISSION, HealthEventKind.ADMISSION,
+                 HealthEventKind.DISCHARGE, HealthEventKind.ED_ATTENDANCE]  # fmt: skip
+        self._open(
+            "Hospital admission or discharge",
+            f"Record {r.display_name}'s hospital admission, discharge or ED attendance.",
+            [Field("kind", "What", "choice", [(k.value, k.label) for k in kinds]),
+             Field("on", "Date *", "date", default=date.today()),
+             Field("provider", "Hospital", "line", help="e.g. John Radcliffe Hospital")],
+            lambda s, a, pid, v: record_hospital_event(
+                session=s, actor=a, patient_id=pid, kind=HealthEventKind(v["kind"]),
+                on=v["on"], provider=v.get("provider") or ""),
+            "Record",
+        )  # fmt: skip
 
     def set_lead(self) -> None:
         r = self._record()
