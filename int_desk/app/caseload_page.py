@@ -458,7 +458,7 @@ class CaseloadPage(QWidget):
         if gen != self._gen:
             self.refresh()
             return
-        self._show_keys((keys, rows, None))
+        self._show_keys((keys, rows, None), known=False)
 
     def _fill_choices(self, choices: cl.FilterChoices, views: list[cl.ViewInfo]) -> None:
         self._applying = True
@@ -580,7 +580,9 @@ class CaseloadPage(QWidget):
         self.count_label.setText("Could not load the caseload")
         show_error(self, exc)
 
-    def _show_keys(self, result: tuple[Any, ...]) -> None:
+    def _show_keys(self, result: tuple[Any, ...], known: bool = True) -> None:
+        """Show a result; ``known``: the result says whether the person in the record pane is
+        in it (a refresh asks; the first load does not)."""
         keys, rows, keep_key = result
         keep = self._pending_select or self.current_patient
         self._pending_select = None
@@ -598,6 +600,8 @@ class CaseloadPage(QWidget):
                 self.table.scrollTo(self.model.index(row, 0))
         elif keep is not None:
             self._select_patient(keep)
+        if known:  # the record beside a list that does not hold them says so
+            self.pane.set_in_list(keep is None or keep_key is not None)
         self.refreshed.emit()
 
     def _explain_empty(self) -> None:
@@ -804,6 +808,8 @@ class CaseloadPage(QWidget):
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         pid = self.model.data(self.model.index(current.row(), 0), PatientIdRole)
+        if pid is not None:
+            self.pane.set_in_list(True)  # chosen from the list: in it
         if pid is not None and pid != self.current_patient:
             self.open_patient(pid)
 
@@ -865,6 +871,14 @@ class PatientPane(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.heading)
+        self.outside_note = QLabel(
+            "⚠ Not in the list beside: the search or filters hide this person."
+        )
+        self.outside_note.setObjectName("warningText")
+        self.outside_note.setWordWrap(True)
+        self.outside_note.setAccessibleName("Not in the list")
+        self.outside_note.hide()
+        layout.addWidget(self.outside_note)
         grid = QGridLayout()
         grid.setHorizontalSpacing(4)
         grid.setVerticalSpacing(4)
@@ -912,6 +926,9 @@ class PatientPane(QWidget):
         return {seq: slot for _l, seq, slot, _p in self._actions().values() if seq}
 
     # --- showing ------------------------------------------------------------------------------
+
+    def set_in_list(self, in_list: bool) -> None:
+        self.outside_note.setVisible(not in_list and self.page.current_patient is not None)
 
     def show_record(self, r: pr.PatientRecord) -> None:
         today = date.today()

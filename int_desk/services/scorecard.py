@@ -260,22 +260,38 @@ class _Sql:
                    MAX(COALESCE(cm.discharged_on, '{far}')) AS e
             FROM cohort_membership cm
             JOIN cohort c ON c.id = cm.cohort_id
-            JOIN team t ON t.id = c.team_id
-            JOIN patient p ON p.id = cm.patient_id
-            LEFT JOIN organisation o ON o.id = p.practice_id
+            {joins}
+            -- the covering index: not the patient's row (names, address...)
+            JOIN patient p INDEXED BY ix_patient_scorecard ON p.id = cm.patient_id
             WHERE cm.deleted = 0 AND c.deleted = 0 AND p.deleted = 0
               AND c.team_id IN ({teams}) {cohort_filter}
               AND cm.enrolled_on <= :end
               AND COALESCE(cm.discharged_on, '{far}') > :lookback
             GROUP BY cm.patient_id, grp
         """
-        parts = [select_one.format(grp=_group_sql(None, False), far=FAR, teams=teams,
-                                   cohort_filter=cohort_filter)]  # fmt: skip
+
+        def one(by: Breakdown | None) -> str:
+            joins = {
+                Breakdown.TEAM: "JOIN team t ON t.id = c.team_id",
+                Breakdown.COHORT: "JOIN team t ON t.id = c.team_id",
+            }.get(by, "")  # type: ignore[arg-type]
+            if by is Breakdown.PRACTICE:
+                joins = ""  # after the patient: see below
+            sql = select_one.format(
+                grp=_group_sql(by, self.several_teams), far=FAR, teams=teams,
+                cohort_filter=cohort_filter, joins=joins,
+            )  # fmt: skip
+            if by is Breakdown.PRACTICE:
+                sql = sql.replace(
+                    "            WHERE cm.deleted = 0",
+                    "            LEFT JOIN organisation o ON o.id = p.practice_id\n"
+                    "            WHERE cm.deleted = 0",
+                )
+            return sql
+
+        parts = [one(None)]
         if self.by is not None:
-            grp = _group_sql(self.by, self.several_teams)
-            parts.append(
-                select_one.format(grp=grp, far=FAR, teams=teams, cohort_filter=cohort_filter)
-            )
+            parts.append(one(self.by))
         # Readmission follow-up and plan spans start before the range: look back far enough.
         lookback = (date.fromisoformat(self.start) - timedelta(days=1)).isoformat()
         self.q(
