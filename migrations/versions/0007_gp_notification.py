@@ -1,7 +1,7 @@
 """GP notifications (FHIR Communication to the registered practice when the INT acts)
 
-Revision ID: 0006_gp_notification
-Revises: 0005_information_needs
+Revision ID: 0007_gp_notification
+Revises: 0006_scorecard_indexes
 Create Date: 2026-12-06 20:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import int_desk.store.base
 
-revision: str = "0006_gp_notification"
-down_revision: str | None = "0005_information_needs"
+revision: str = "0007_gp_notification"
+down_revision: str | None = "0006_scorecard_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
