@@ -47,6 +47,7 @@ COMMAND_MODULES = {
     "admin": "server_cmds",
     "connect": "sync_cmds",
     "sync": "sync_cmds",
+    "join": "join_cmd",
     "caseload": "caseload_cmds",
     "import-cohort": "caseload_cmds",
     "huddle-agenda": "huddle_cmd",
