@@ -83,6 +83,7 @@ def test_deleted_entry_breaks_chain(demo_ws: Workspace) -> None:
     with demo_ws.session() as s:
         report = audit.verify(s)
     assert not report.intact and report.broken_at_seq == 4
+    assert report.reason == "an earlier entry was removed or altered"  # what the viewer says
 
 
 def test_cli_reports_intact_then_broken(demo_dir: Path) -> None:

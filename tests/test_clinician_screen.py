@@ -26,7 +26,7 @@ from int_desk.domain.vocab import ReferralService, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
 from int_desk.services.identity import current_actor, set_current_member
-from int_desk.services.scoped_record import open_record
+from int_desk.services.patient_record import patient_record
 from int_desk.settings_schema import Preferences
 from int_desk.store.models import Patient, Referral
 from int_desk.store.sync_tables import SyncConflict
@@ -134,7 +134,7 @@ def test_open_patient_from_the_audit_trail_and_conflicts(qtbot: QtBot, demo_dir:
         lead = actor_of_role(s, Role.CLINICAL_LEAD)
         set_current_member(s, lead.member_id)
         pid = patient_in_scope(s, lead)
-        open_record(session=s, actor=lead, patient_id=pid)  # an audit entry about them
+        patient_record(session=s, actor=lead, patient_id=pid)  # an audit entry about them
         s.add(
             SyncConflict(
                 id=uuid.uuid4(), entity="patient", entity_id=pid, patient_id=pid,
