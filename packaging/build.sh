@@ -18,6 +18,15 @@ start=$(date +%s)
   --workpath build/pyinstaller --distpath dist packaging/int-desk.spec
 bundle=dist/int-desk
 echo "build: $bundle in $(( $(date +%s) - start )) s, $(du -sh "$bundle" | cut -f1)"
+# Both launchers, or the build failed: int-desk (console) and int-desk-gui (no console window).
+for launcher in int-desk int-desk-gui; do
+  exe="$bundle/$launcher"
+  [ -e "$exe.exe" ] && exe="$exe.exe"
+  if [ ! -x "$exe" ]; then
+    echo "build: launcher $launcher is missing from $bundle" >&2
+    exit 1
+  fi
+done
 
 for arg in "$@"; do
   case "$arg" in

@@ -18,14 +18,16 @@ from int_desk.app.caseload_model import PatientIdRole
 from int_desk.app.caseload_page import CaseloadPage, record_html
 from int_desk.app.first_run import FirstRunDialog
 from int_desk.app.huddle_page import ActionDialog as HuddleActionDialog
-from int_desk.app.main import make_context, settings, show_main_window
+from int_desk.app.main import settings, show_main_window
 from int_desk.app.main_window import MainWindow, fits_on_screen
+from int_desk.app.my_tasks_page import HEADERS as MY_TASKS_HEADERS
 from int_desk.app.my_tasks_page import MyTasksPage
 from int_desk.app.settings_dialog import apply_appearance
 from int_desk.domain.vocab import ReferralService, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
-from int_desk.services.identity import current_actor, set_current_member
+from int_desk.services.access import in_scope as access_in_scope
+from int_desk.services.identity import current_actor
 from int_desk.services.patient_record import patient_record
 from int_desk.settings_schema import Preferences
 from int_desk.store.models import Patient, Referral
@@ -33,6 +35,7 @@ from int_desk.store.sync_tables import SyncConflict
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.actors import actor_of_role, patient_in_scope
+from tests.helpers.windows import window_as
 
 WAIT = 15_000
 
@@ -45,13 +48,7 @@ def scheme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
 
 
 def _open(qtbot: QtBot, directory: Path) -> tuple[MainWindow, CaseloadPage]:
-    window = MainWindow(make_context(Workspace.open(directory, PASSPHRASE)))
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    page = window.pages["CaseloadPage"]
-    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT)
-    return window, page
+    return window_as(qtbot, directory)
 
 
 def test_the_first_window_fits_the_screen_with_its_frame(qtbot: QtBot, demo_ws: Workspace) -> None:
@@ -117,6 +114,10 @@ def test_open_patient_from_my_tasks_clears_a_search_that_hid_them(
     tasks: MyTasksPage = window.pages["MyTasksPage"]
     qtbot.waitUntil(lambda: tasks.model.rowCount() > 0, timeout=WAIT)
     task = tasks.model.tasks[0]
+    with window.ctx.workspace.session() as s:
+        born = s.get(Patient, task.patient_id).date_of_birth
+    born_column = MY_TASKS_HEADERS.index("Born")  # listed with the date of birth
+    assert tasks.model.data(tasks.model.index(0, born_column)) == f"{born:%d %b %Y}"
     window.show_page("CaseloadPage")
     _hide_behind_a_search(qtbot, page, task.patient_id)
     window.show_page("MyTasksPage")
@@ -129,10 +130,8 @@ def test_open_patient_from_my_tasks_clears_a_search_that_hid_them(
 
 
 def test_open_patient_from_the_audit_trail_and_conflicts(qtbot: QtBot, demo_dir: Path) -> None:
-    ws = Workspace.open(demo_dir, PASSPHRASE)
-    with ws.session() as s:
+    with Workspace.open(demo_dir, PASSPHRASE) as ws, ws.session() as s:
         lead = actor_of_role(s, Role.CLINICAL_LEAD)
-        set_current_member(s, lead.member_id)
         pid = patient_in_scope(s, lead)
         patient_record(session=s, actor=lead, patient_id=pid)  # an audit entry about them
         s.add(
@@ -144,12 +143,7 @@ def test_open_patient_from_the_audit_trail_and_conflicts(qtbot: QtBot, demo_dir:
             )
         )  # fmt: skip
         born = s.get(Patient, pid).date_of_birth
-    window = MainWindow(make_context(ws))
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    page = window.pages["CaseloadPage"]
-    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT)
+    window, page = window_as(qtbot, demo_dir, Role.CLINICAL_LEAD)
     _hide_behind_a_search(qtbot, page, pid)
 
     audit = window.show_page("AuditPage")
@@ -299,3 +293,57 @@ def test_enter_chooses_the_focused_first_run_option(qtbot: QtBot) -> None:
     dialog.form.connectButton.setFocus()
     qtbot.keyClick(dialog.form.connectButton, Qt.Key.Key_Enter)
     assert dialog.current_page() == dialog.CONNECT
+
+
+def test_waiting_list_says_what_whose_and_when_within_the_members_scope(
+    demo_ws: Workspace,
+) -> None:
+    from int_desk.services import outbox_view
+    from int_desk.services import patient_actions as pa
+
+    with demo_ws.session() as s:
+        nurse = actor_of_role(s, Role.DISTRICT_NURSE)
+        pid = patient_in_scope(s, nurse)
+        pa.add_contact(session=s, actor=nurse, patient_id=pid, kind="note", text="Seen today")
+        p = s.get(Patient, pid)
+        label = f"{p.family_name.upper()}, {p.given_name} (born {p.date_of_birth:%d %b %Y})"
+    with demo_ws.session() as s:
+        newest = outbox_view.waiting_changes(session=s, actor=nurse)[0]
+        assert (newest.what, newest.whose) == ("New contact", label)
+        assert (datetime.now(UTC) - newest.when.replace(tzinfo=UTC)).total_seconds() < 600
+        vcse = actor_of_role(s, Role.VCSE_WORKER)
+        theirs = outbox_view.waiting_changes(session=s, actor=vcse)[0]
+        if not access_in_scope(s, vcse, pid):
+            assert theirs.whose == outbox_view.OUTSIDE  # no name outside their scope
+
+
+# --- a VCSE worker's window -------------------------------------------------------------------
+
+
+def test_a_vcse_worker_gets_explanations_not_errors(qtbot: QtBot, demo_dir: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    window, _page = window_as(qtbot, demo_dir, Role.VCSE_WORKER)  # the people referred
+    window.ctx.tasks.wait()
+    qapp = QApplication.instance()
+    boxes = [w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+    assert boxes == []  # no "Not permitted … view the caseload" at sign-in
+
+    huddle = window.show_page("HuddlePage")
+    window.ctx.tasks.wait()
+    qapp.processEvents()
+    assert not huddle.error.isVisible()  # no red error…
+    assert not huddle.plan_button.isEnabled()  # …beside an enabled Plan huddle…
+    assert huddle.empty_label.isVisible() and "VCSE worker" in huddle.empty_label.text()
+    huddle.plan_dialog()  # Ctrl+N does nothing either
+    assert huddle.dialog is None
+
+    audit = window.show_page("AuditPage")
+    qtbot.waitUntil(lambda: not audit.allowed, timeout=WAIT)
+    assert not audit.filter_bar.isVisible() and not audit.chain_bar.isVisible()
+    assert audit.status_label.isVisible() and "cannot view the audit trail" in (
+        audit.status_label.text()
+    )
+    # The explanation sits under the title, not stranded mid-page between spread-out rows.
+    qtbot.waitUntil(lambda: audit.status_label.geometry().top() < audit.height() // 4, timeout=WAIT)
+    window.close()

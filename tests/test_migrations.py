@@ -57,3 +57,15 @@ def test_older_store_is_backed_up_then_upgraded(tmp_path: Path) -> None:
     backups = list((tmp_path / "ws" / BACKUP_DIR).glob("store-*.db"))
     # From "base" there is nothing to back up; from a real older revision there must be a copy.
     assert len(backups) == (1 if previous != "base" else 0)
+
+
+def test_the_quick_head_read_from_the_files_is_alembics_head(tmp_path: Path) -> None:
+    # Opening a workspace at head skips Alembic on the strength of this: they must agree.
+    assert migrate.quick_head() == migrate.head_revision()
+    engine = make_engine(tmp_path / "q.db", keys.new_data_key(), create=True)
+    with engine.connect() as conn:
+        assert migrate.stored_revision(conn) is None  # a new store: migrated the full way
+    migrate.upgrade(engine, tmp_path / "q.db", backup_dir=tmp_path / "b")
+    with engine.connect() as conn:
+        assert migrate.stored_revision(conn) == migrate.current_revision(conn)
+    engine.dispose()

@@ -1,7 +1,7 @@
 """Tagged PDF/UA-1 documents, checked with tools nobody here wrote (poppler's pdfinfo and
-pdftotext, qpdf, pikepdf): the professional and carer copies of a long plan for Zoë
-Ó'Brien-Łukasz, a huddle agenda and minutes, and every file of a cohort batch export, all
-made through the services a user's click runs."""
+pdftotext, qpdf, pikepdf): the professional, carer and large-print carer copies of a long plan
+for Zoë Ó'Brien-Łukasz, a huddle agenda and minutes, and every file of a cohort batch export,
+all made through the services a user's click runs."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from tests.helpers.care_plan_data import (
     patient_without_plan,
 )
 
-DOCUMENTS = ("professional", "carer", "agenda", "minutes", "batch")
+DOCUMENTS = ("professional", "carer", "large_print", "override", "agenda", "minutes", "batch")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,7 @@ def _make_documents(ws: Workspace, out: Path) -> dict:
         patient.given_name, patient.family_name = NON_ASCII_GIVEN, NON_ASCII_FAMILY
         plan = make_signed_plan(s, lead, patient, goals=12, actions=45, long_text=True)
         nhs = patient.nhs_number
+        declined = make_signed_plan(s, lead, patient_without_plan(s), consent="deny")
     for variant in Variant:
         with ws.session() as s:
             lead = actor_with_role(s, Role.CLINICAL_LEAD)
@@ -66,6 +67,27 @@ def _make_documents(ws: Workspace, out: Path) -> dict:
                 variant=variant,
                 today=TODAY,
             ).path
+    with ws.session() as s:
+        files["large_print"] = ex.export_plan(
+            session=s,
+            actor=actor_with_role(s, Role.CLINICAL_LEAD),
+            plan_id=plan.id,
+            out=out / "large-print.pdf",
+            variant=Variant.CARER,
+            large_print=True,
+            today=TODAY,
+        ).path
+    with ws.session() as s:  # shared without consent: the override panel comes first
+        files["override"] = ex.export_plan(
+            session=s,
+            actor=actor_with_role(s, Role.CLINICAL_LEAD),
+            plan_id=declined.id,
+            out=out / "override.pdf",
+            variant=Variant.CARER,
+            large_print=True,
+            override_reason="Emergency admission to a care home tonight; staff need the plan.",
+            today=TODAY,
+        ).path
     with ws.session() as s:
         me = current_actor(s)
         team_id = next(iter(me.team_ids))
@@ -221,12 +243,17 @@ def test_running_headers_and_footers_are_artifacts(
     title = pdf_ua.headings(trees[name])[0][1]
     assert visual.count(title) >= pages >= 1 and tagged.count(title) == 1
     assert "Page 1 of" in visual and "Page 1 of" not in tagged
-    assert "Printed by" in visual and "Printed by" not in tagged
-    assert tagged.count("OFFICIAL-SENSITIVE: personal") == 1
+    assert visual.count("OFFICIAL-SENSITIVE: personal") >= pages
+    if name in ("large_print", "override"):  # the footer's "printed by" ends the document
+        assert tagged.count("Printed by") == 1
+        assert "OFFICIAL-SENSITIVE: personal" not in tagged  # in the footer only
+    else:
+        assert "Printed by" in visual and "Printed by" not in tagged
+        assert tagged.count("OFFICIAL-SENSITIVE: personal") == 1
 
 
 def test_non_ascii_name_reads_back_exactly(docs: dict, trees: dict[str, pdf_ua.Node]) -> None:
-    for name in ("professional", "carer"):
+    for name in ("professional", "carer", "large_print"):
         tree = trees[name]
         assert NON_ASCII_NAME in tree.strings()  # the header's name line, exactly
         paragraphs = [p.text() for p in tree.find("P")]

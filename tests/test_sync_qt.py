@@ -54,6 +54,7 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
     qtbot.waitUntil(lambda: controller.label.text().startswith("Up to date"))
     assert "Last synced" in controller.label.text()
     assert "Nothing waiting to send" in controller.label.text()
+    assert controller.mark.text() == "✓" and controller.label.property("syncState") == "ok"
     assert controller.label.isVisible() and controller.button.isVisible()  # "Sync now"
 
     with ws.session() as s:  # an edit: debounced sync sends it
@@ -77,6 +78,26 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
     assert "Error" not in text and "(" not in text  # no exception class names
     assert "sent automatically" in controller.label.toolTip()
     assert controller.label.accessibleDescription() == controller.label.toolTip()
+    # Fail fast: nothing answers, so no minute of retries behind "Syncing…".
+    assert offline.args[0].retries == 0 and offline.args[0].error_kind == "network"
+    # Offline looks different from online, not by colour alone: a mark and a framed label.
+    assert controller.mark.text() == "⚠ OFFLINE"
+    assert controller.label.property("syncState") == "offline"
+    # What is waiting: what, whose record, when.
+    assert controller.waiting_button.isVisibleTo(window)
+    with ws.session() as s:  # signed in as the app would be after the first download
+        ctx.actor = actor_for(s, ctx.actor.member_id)
+    controller.waiting_button.click()
+    dialog = window.waiting_dialog
+    with qtbot.waitSignal(dialog.loaded, timeout=10_000) as listed:
+        pass
+    assert listed.args == [1]
+    with ws.session() as s:
+        p = s.get(m.Patient, pid)
+        whose = f"{p.family_name.upper()}, {p.given_name} (born {p.date_of_birth:%d %b %Y})"
+    row = [dialog.table.item(0, c).text() for c in range(3)]
+    assert row[0].startswith("Today ") and row[1] == "Patient details changed" and row[2] == whose
+    dialog.close()
     controller.stop()
     ctx.tasks.wait()
     ws.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QColor, QImage
 from PySide6.QtWidgets import QWidget
 
@@ -92,3 +93,63 @@ def unnamed_controls(root: QWidget) -> list[str]:
             name = widget.objectName() if widget is not None else ""
             found.append(f"{type(widget).__name__}#{name}" if widget is not None else "?")
     return found
+
+
+def tab_chain(root: QWidget) -> list[QWidget]:
+    """The controls Tab visits under ``root``, in order (visible and enabled only)."""
+    out: list[QWidget] = []
+    seen: set[int] = set()
+    w = root.nextInFocusChain()
+    while w is not root and id(w) not in seen:
+        seen.add(id(w))
+        if (
+            root.isAncestorOf(w)
+            and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and w.isVisibleTo(root)
+            and w.isEnabled()
+        ):
+            out.append(w)
+        w = w.nextInFocusChain()
+    return out
+
+
+def tab_order_problems(root: QWidget) -> list[str]:
+    """Pairs of controls in the same container whose Tab order goes against the layout: a
+    control further down, or further right on the same row, is reached before one above or
+    to its left. (Across containers the order follows the containers; tested the same way.)"""
+    chain = tab_chain(root)
+    position = {id(w): i for i, w in enumerate(chain)}
+    problems = []
+    by_parent: dict[int, list[QWidget]] = {}
+    for w in chain:
+        by_parent.setdefault(id(w.parentWidget()), []).append(w)
+    for siblings in by_parent.values():
+        for a in siblings:
+            ga = a.geometry()
+            for b in siblings:
+                gb = b.geometry()
+                above = ga.bottom() < gb.top()
+                same_row = not above and not gb.bottom() < ga.top()
+                left = same_row and ga.right() < gb.left()
+                if (above or left) and position[id(a)] > position[id(b)]:
+                    problems.append(f"{_describe(b)} before {_describe(a)}")
+    return problems
+
+
+def _describe(w: QWidget) -> str:
+    name = w.accessibleName() or w.objectName() or getattr(w, "text", lambda: "")()
+    return f"{type(w).__name__}({name})"
+
+
+def tab_in_visual_order(widgets: list[QWidget]) -> None:
+    """Make Tab visit ``widgets`` left to right as laid out (a dialog's button box, whose
+    platform layout can put Restore Defaults left of buttons created before it)."""
+    ordered = sorted(
+        widgets,
+        key=lambda w: (
+            w.mapToGlobal(w.rect().topLeft()).y() // 8,
+            w.mapToGlobal(w.rect().topLeft()).x(),
+        ),
+    )
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        QWidget.setTabOrder(first, second)

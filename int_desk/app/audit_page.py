@@ -131,7 +131,9 @@ class AuditPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
 
-        filters = QHBoxLayout()
+        self.filter_bar = QWidget()  # hidden, with the chain row, for a role without the trail
+        filters = QHBoxLayout(self.filter_bar)
+        filters.setContentsMargins(0, 0, 0, 0)
         for label, w in (
             ("&Patient:", self.patient_edit),
             ("P&erson:", self.person_combo),
@@ -145,18 +147,21 @@ class AuditPage(QWidget):
         filters.addStretch(1)
         filters.addWidget(self.open_button)
         filters.addWidget(self.export_button)
-        chain = QHBoxLayout()
+        self.chain_bar = QWidget()
+        chain = QHBoxLayout(self.chain_bar)
+        chain.setContentsMargins(0, 0, 0, 0)
         chain.addWidget(self.chain_label, 1)
         chain.addWidget(self.verify_button)
         layout = QVBoxLayout(self)
         title = QLabel("Audit trail")
         title.setObjectName("pageTitle")
         layout.addWidget(title)
-        layout.addLayout(filters)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.error_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status_label)
-        layout.addLayout(chain)
+        layout.addWidget(self.chain_bar)
+        self.page_layout = layout
 
         self.refresh_button.clicked.connect(self.refresh)
         self.patient_edit.returnPressed.connect(self.refresh)
@@ -198,9 +203,15 @@ class AuditPage(QWidget):
     def _on_people(self, people: list[tuple[Any, str]] | None) -> None:
         if people is None:
             self.allowed = False
-            self.table.hide()
+            # The explanation takes the table's place (the page keeps its shape): no filters,
+            # buttons or chain line that do nothing.
+            for w in (self.table, self.filter_bar, self.chain_bar):
+                w.hide()
             for w in (self.export_button, self.verify_button, self.refresh_button):
                 w.setEnabled(False)
+            self.status_label.setWordWrap(True)
+            self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            self.page_layout.setStretchFactor(self.status_label, 1)
             self.status_label.setText(
                 f"The role '{self.ctx.actor.role.label}' cannot view the audit trail. "
                 "Ask your INT clinical lead or administrator."

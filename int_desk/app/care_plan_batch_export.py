@@ -6,6 +6,8 @@
 Cancel stops between plans and leaves nothing behind (see ``services.care_plan_export``: files
 are staged and only moved into the folder when every plan has rendered). The GUI renders
 in-process on the task thread (``workers=1``), so the app process is never forked.
+``large_print`` (carer copies): None, the default, makes each person's copy large print when
+their record asks for it; True or False for everyone.
 
 Signals: ``finished(object)`` with the BatchResult; ``failed(object)`` with the exception
 (``Interrupted`` after Cancel).
@@ -57,6 +59,7 @@ class CohortExport(QObject):
         out_dir: Path,
         *,
         variant: Variant = Variant.PROFESSIONAL,
+        large_print: bool | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -64,6 +67,7 @@ class CohortExport(QObject):
         self.cohort_id = cohort_id
         self.out_dir = Path(out_dir)
         self.variant = variant
+        self.large_print = large_print
         self._cancel = threading.Event()
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._on_progress)
@@ -80,6 +84,7 @@ class CohortExport(QObject):
     def start(self) -> None:
         actor = self.ctx.actor
         cohort_id, out_dir, variant = self.cohort_id, self.out_dir, self.variant
+        large_print = self.large_print
         relay, cancelled = self._relay, self._cancel
 
         def work() -> care_plan_export.BatchResult:
@@ -93,6 +98,7 @@ class CohortExport(QObject):
                     progress=relay.progressed.emit,
                     is_cancelled=cancelled.is_set,
                     workers=1,
+                    large_print=large_print,
                 )
 
         self.running = True
@@ -120,8 +126,9 @@ class CohortExport(QObject):
         )
         self.dialog.setMaximum(1)
         self.dialog.setValue(1)
+        large = f" ({result.large_print} in large print)" if result.large_print else ""
         self.dialog.setLabelText(
-            f"Wrote {len(result.written)} care plans to {result.out_dir}.{skipped}"
+            f"Wrote {len(result.written)} care plans{large} to {result.out_dir}.{skipped}"
         )
         self.dialog.setCancelButtonText("Close")
         self.dialog.canceled.disconnect(self.cancel)
@@ -137,6 +144,9 @@ class CohortExport(QObject):
             self.dialog.close()
             show_error(self.dialog.parentWidget(), exc)
         self.failed.emit(exc)
+
+
+LARGE_PRINT_FOR_ALL = "carer-large-print"  # the dialog's third choice of copy
 
 
 class CohortExportDialog(QDialog):
@@ -164,7 +174,11 @@ class CohortExportDialog(QDialog):
         self.variant.addItem(
             "Professional copy (to share with the care team)", Variant.PROFESSIONAL
         )
-        self.variant.addItem("Carer copy (plain language)", Variant.CARER.value)
+        self.variant.addItem(
+            "Carer copy (plain language; large print where the person's record asks for it)",
+            Variant.CARER.value,
+        )
+        self.variant.addItem("Carer copy in large print for everyone", LARGE_PRINT_FOR_ALL)
         self.folder = QLineEdit()
         self.folder.setAccessibleName("Folder to write the PDFs to")
         self.folder.setPlaceholderText("Choose a folder…")
@@ -234,11 +248,14 @@ class CohortExportDialog(QDialog):
         if not folder:
             self._refuse("Choose the folder to write the PDFs to.", self.folder)
             return
+        copy = self.variant.currentData()
+        large = copy == LARGE_PRINT_FOR_ALL
         self.job = CohortExport(
             self.ctx,
             uuid.UUID(cohort),
             Path(folder),
-            variant=Variant(self.variant.currentData()),
+            variant=Variant.CARER if large else Variant(copy),
+            large_print=True if large else None,
             parent=self.parentWidget(),
         )
         self.accept()

@@ -42,6 +42,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.forms.care_plan_editor import Ui_CarePlanEditorDialog
 from int_desk.app.messages import confirm, show_error
 from int_desk.domain import care_plan as rules
+from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import ConsentNotGiven, PlanView
 from int_desk.domain.nhs_number import format_nhs
@@ -240,6 +241,7 @@ class CarePlanEditor(QDialog):
         self._loading = False
         self._show_errors = False
         self._closed = False
+        self._large_print_for: Any = None  # the person whose recorded need set the tick box
         self.data = data
         self._setup_widgets()
         self._connect_signals()
@@ -540,6 +542,14 @@ class CarePlanEditor(QDialog):
         f.newDraftButton.setText("Start &care plan" if v is None else "Start &new draft")
         f.exportButton.setEnabled(v is not None and d.can_export and d.can_see_clinical)
         f.carerCopyButton.setEnabled(v is not None and d.can_export)
+        f.largePrintCheck.setEnabled(v is not None and d.can_export)
+        if v is not None and self._large_print_for != v.patient.id:
+            # The person's recorded need (Accessible Information Standard) picks the default;
+            # set once per person so a refresh never undoes the user's own choice.
+            self._large_print_for = v.patient.id
+            needed = information_needs.wants_large_print(v.patient.information_needs)
+            f.largePrintCheck.setChecked(needed)
+            f.largePrintCheck.setText("Large &print (recorded need)" if needed else "Large &print")
         f.undoButton.setEnabled(False)
         f.redoButton.setEnabled(False)
         f.sectionsTab.setEnabled(v is not None)
@@ -924,7 +934,8 @@ class CarePlanEditor(QDialog):
             return
         self.save_now()
         view = self.plan
-        path = path or self._ask_save_path(export.file_name(view, variant))
+        large = variant is Variant.CARER and self.form.largePrintCheck.isChecked()
+        path = path or self._ask_save_path(export.file_name(view, variant, large))
         if path is None:
             return
         actor = self.ctx.actor
@@ -937,10 +948,16 @@ class CarePlanEditor(QDialog):
                 out=path,
                 variant=variant,
                 override_reason=override_reason,
+                large_print=large if variant is Variant.CARER else None,
             )
 
         def done(result: export.ExportResult) -> None:
             note = " (consent override recorded)" if result.consent_override else ""
+            if result.large_print:
+                note += " in large print"
+            if result.unmet_needs:
+                needs = ", ".join(n.label.lower() for n in result.unmet_needs)
+                note += f". Their record also asks for: {needs}; arrange that too"
             self.form.saveStatusLabel.setText(f"Exported {result.path.name}{note}")
 
         def failed(exc: BaseException) -> None:

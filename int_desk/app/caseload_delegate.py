@@ -37,11 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app import colours
 from int_desk.app.caseload_columns import ICON, MARGIN
 from int_desk.app.caseload_model import RIGHT_ALIGNED, CaseloadModel
 from int_desk.services.caseload import Col
 
-TEXT_ON_TINT = QColor("#212b32")  # dark text on the pale overdue / high-priority tints
+TEXT_ON_TINT = QColor(colours.TEXT_ON_TINT)  # dark text on the pale overdue / high-priority tints
+MUTED_ON_TINT = QColor(colours.MUTED_ON_TINT)
 STATIC_TEXT_LIMIT = 4000  # cached laid-out strings (a few screens' worth)
 
 _SELECTED = QStyle.StateFlag.State_Selected.value
@@ -107,9 +109,9 @@ class CaseloadDelegate(QStyledItemDelegate):
             pen = look.text[group]
         elif c.background is not None:
             painter.fillRect(x, y, w, h, c.background)
-            pen = TEXT_ON_TINT if c.foreground is None else c.foreground.color()
+            pen = TEXT_ON_TINT if c.foreground is None else MUTED_ON_TINT
         elif c.foreground is not None and group != _DISABLED:
-            pen = c.foreground.color()
+            pen = look.muted  # a discharged person: grey that reads in light and dark
         else:
             pen = look.text[group]
         if c is None:
@@ -172,6 +174,7 @@ class CaseloadDelegate(QStyledItemDelegate):
             highlighted_text={g: palette.color(_GROUPS[g], role.HighlightedText) for g in groups},
             text={g: palette.color(_GROUPS[g], role.Text) for g in groups},
             base={g: palette.color(_GROUPS[g], role.Base) for g in groups},
+            muted=colours.muted(palette),
         )
         return self._look
 
@@ -198,3 +201,4 @@ class _Look:
     highlighted_text: dict[int, QColor]
     text: dict[int, QColor]
     base: dict[int, QColor]
+    muted: QColor

@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
+from int_desk.app import colours
 from int_desk.services.caseload import COLUMN_DESCRIPTIONS, COLUMNS, SORT_KEYS, CaseloadRow, Col
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,9 @@ BATCH_BEFORE = 30
 BATCH_AFTER = 90
 CACHE_LIMIT = 6000
 
-OVERDUE_BG = QColor("#fde2df")  # pale red
-HIGH_BG = QColor("#fff1cc")  # pale amber
-DISCHARGED_FG = QColor("#5e6b73")
+OVERDUE_BG = QColor(colours.OVERDUE_BG)  # pale red
+HIGH_BG = QColor(colours.HIGH_BG)  # pale amber
+DISCHARGED_FG = QColor(colours.MUTED["light"])  # the delegate paints the scheme's muted grey
 
 Index = QModelIndex | QPersistentModelIndex
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)

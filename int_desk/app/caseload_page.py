@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app import colours
 from int_desk.app.caseload_columns import default_column_widths
 from int_desk.app.caseload_delegate import CaseloadDelegate
 from int_desk.app.caseload_model import HEADERS, CaseloadModel, PatientIdRole
@@ -48,6 +49,8 @@ from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState, no_caseload_text
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.patient_dialogs import ActionDialog, Field
+from int_desk.domain import information_needs
+from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.vocab import (
     ContactKind,
@@ -61,6 +64,7 @@ from int_desk.domain.vocab import (
 from int_desk.services import caseload as cl
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
+from int_desk.services.accessible_information import set_information_needs
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ _FULL_NAMES = {
     "plan": "Open care plan", "complete": "Complete a task",
     "outcome": "Record a referral outcome", "resolve": "Resolve an escalation",
     "enrol": "Enrol into or discharge from a cohort",
+    "needs": "Record information and communication needs",
 }  # fmt: skip
 
 
@@ -896,6 +901,7 @@ class PatientPane(QWidget):
             "outcome": ("Outcome…", "", self.referral_outcome, P.REFER),
             "resolve": ("Resolve…", "", self.resolve, P.RESOLVE_ESCALATION),
             "enrol": ("Cohorts…", "", self.enrol_or_discharge, P.EDIT_PATIENT),
+            "needs": ("Needs…", "", self.set_information_needs, P.EDIT_PATIENT),
         }
 
     def shortcut_map(self) -> dict[str, Any]:
@@ -1083,6 +1089,24 @@ class PatientPane(QWidget):
             "Save flag",
         )  # fmt: skip
 
+    def set_information_needs(self) -> None:
+        """Accessible Information Standard needs; large print makes the carer copy large."""
+        r = self._record()
+        if r is None:
+            return
+        recorded = set(r.information_needs)
+        fields = [Field(n.value, n.label, "check", default=n in recorded) for n in InformationNeed]
+        self._open(
+            "Information and communication needs",
+            f"The formats and support {r.display_name} needs (Accessible Information "
+            "Standard). Large print makes their care plan's carer copy large print.",
+            fields,
+            lambda s, a, pid, v: set_information_needs(
+                session=s, actor=a, patient_id=pid, chosen=[k for k, on in v.items() if on]
+            ),
+            "Save needs",
+        )
+
     def set_lead(self) -> None:
         r = self._record()
         if r is None:
@@ -1179,7 +1203,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         alerts.append("! " + plural(len(r.open_escalations), "open escalation"))
     if alerts:  # dark red on pale red in light and dark appearance alike (7.6:1)
         out.append(
-            "<p style='background:#fde2df;color:#8a1538;padding:4px'><b>"
+            f"<p style='background:{colours.OVERDUE_BG};color:{colours.ALERT_TEXT};padding:4px'><b>"
             + " &nbsp;·&nbsp; ".join(alerts)
             + "</b></p>"
         )
@@ -1197,6 +1221,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         ("Phone", r.phone),
         ("Practice", r.practice),
         ("Communication", r.communication_needs or "No needs recorded"),
+        ("Information needs", information_needs.labels(r.information_needs) or "None recorded"),
     ]
     if r.clinical_visible and r.long_term_conditions:
         rows.append(("Conditions", r.long_term_conditions))

@@ -33,14 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app import colours
 from int_desk.app.context import AppContext
 from int_desk.app.messages import describe
 from int_desk.domain.errors import Interrupted
 from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
 
-REJECT_BG = QColor("#fde2df")
-NOTE_BG = QColor("#fff1cc")
+REJECT_BG = QColor(colours.OVERDUE_BG)
+NOTE_BG = QColor(colours.HIGH_BG)
+TEXT_ON_TINT = QColor(colours.TEXT_ON_TINT)
 
 
 class CohortImportDialog(QDialog):
@@ -96,6 +98,7 @@ class CohortImportDialog(QDialog):
         self.cohort_combo.setAccessibleName("Cohort to import into")
         # A first import into a new team: type the new cohort's name (made when importing).
         self.cohort_combo.setEditable(True)
+        self.cohort_combo.lineEdit().setAccessibleName("Cohort to import into")  # its text box
         self.cohort_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.cohort_combo.lineEdit().setPlaceholderText("Choose a cohort, or type a new one's name")
         self.cohort_combo.currentIndexChanged.connect(self._invalidate)
@@ -323,8 +326,10 @@ class CohortImportDialog(QDialog):
                 item = QTableWidgetItem(text)
                 if r.status == ci.REJECTED:
                     item.setBackground(QBrush(REJECT_BG))
+                    item.setForeground(QBrush(TEXT_ON_TINT))  # dark on the pale tint, light or dark
                 elif r.notes:
                     item.setBackground(QBrush(NOTE_BG))
+                    item.setForeground(QBrush(TEXT_ON_TINT))
                 self.report.setItem(i, c, item)
         self.report.resizeRowsToContents()
         n = len(preview.to_write)

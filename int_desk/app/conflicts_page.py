@@ -153,9 +153,9 @@ class ConflictsPage(QWidget):
             cells = (
                 c.what,
                 c.patient_label,
-                _show(c.local_value),
+                c.local_text or _show(c.local_value),
                 f"{c.local_by}, {_when(c.local_at)}",
-                _show(c.remote_value),
+                c.remote_text or _show(c.remote_value),
                 f"{c.remote_by}, {_when(c.remote_at)}",
             )
             for j, text in enumerate(cells):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings
 
 from int_desk.app.events import Events
 from int_desk.app.tasks import TaskRunner
 from int_desk.domain.actor import Actor
-from int_desk.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from int_desk.store.workspace import Workspace
 
 
 @dataclass

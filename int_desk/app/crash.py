@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from int_desk import paths
-from int_desk.scrub import crash_report
 
 log = logging.getLogger("int_desk.crash")
 _dialogs: list[QDialog] = []  # keep shown dialogs alive
@@ -86,6 +85,8 @@ def handle(
     show: bool = True,
 ) -> str:
     """Report one unhandled exception; returns the scrubbed report."""
+    from int_desk.scrub import crash_report  # imported when needed: start-up is timed
+
     report = crash_report(exc_type, exc, tb, thread=thread, qt_version=pyside_version)
     log.critical("unhandled %s\n%s", exc_type.__name__, report)
     write_crash_file(report)

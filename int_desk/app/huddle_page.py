@@ -56,12 +56,16 @@ from int_desk.app.context import AppContext
 from int_desk.app.messages import confirm, describe, show_error
 from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.errors import IntDeskError, ValidationError
+from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.vocab import HuddleItemStatus, HuddleKind, HuddleStatus, ReferralService
 from int_desk.services import huddle_export
 from int_desk.services import huddles as h
 from int_desk.services import patient_record as pr
 
 AGENDA, RUN, MINUTES, EMPTY = range(4)
+WITHHELD_HINT = (
+    "Outcomes and decisions are clinical content: recorded by a clinician, not shown for your role."
+)
 _STATUS_MARK = {
     HuddleItemStatus.PENDING.value: "○",
     HuddleItemStatus.DISCUSSED.value: "✓",
@@ -405,6 +409,8 @@ class HuddlePage(QWidget):
         self.stack.addWidget(self._build_minutes())
         empty = QLabel("No huddle yet for this team. Plan one (Ctrl+N) to build its agenda.")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setWordWrap(True)
+        self.empty_label = empty
         self.stack.addWidget(empty)
         self.stack.setCurrentIndex(EMPTY)
 
@@ -423,7 +429,31 @@ class HuddlePage(QWidget):
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self._tick)
         ctx.events.unlocked.connect(self.reload)
+        if self._explain_role():
+            return  # a role that does not take part in huddles: nothing to load or refuse
         self._load_teams()
+
+    def _explain_role(self) -> bool:
+        """For a role without the huddle (a VCSE worker sees only the people referred to
+        them), say so in place of the page, with its controls disabled: not a red error
+        beside an enabled Plan huddle…. True when the page is explained away."""
+        actor = self.ctx.actor
+        if allowed(actor, Permission.VIEW_CASELOAD):
+            if not allowed(actor, Permission.RUN_HUDDLE):
+                self.plan_button.setEnabled(False)
+                self.plan_button.setToolTip(
+                    f"Not available to a {actor.role.label}: planning a huddle needs "
+                    f"permission to {ACTION_LABELS[Permission.RUN_HUDDLE]}."
+                )
+            return False
+        for w in (self.team_combo, self.huddle_combo, self.plan_button):
+            w.setEnabled(False)
+        self.empty_label.setText(
+            f"Huddles are run by your team for its whole caseload. As a {actor.role.label} "
+            "you see the people referred to you: their records are in the Caseload, and "
+            "what the huddle asks of you comes to My tasks."
+        )
+        return True
 
     # --- building blocks ---------------------------------------------------------------------
 
@@ -963,7 +993,7 @@ class HuddlePage(QWidget):
     # --- planning ----------------------------------------------------------------------------
 
     def plan_dialog(self) -> None:
-        if self.team_id is None:
+        if self.team_id is None or not self.plan_button.isEnabled():
             return
         actor = self.ctx.actor
         kind = self.view.kind if self.view else HuddleKind.DAILY.value
@@ -1055,8 +1085,17 @@ class HuddlePage(QWidget):
         pending = item.status == HuddleItemStatus.PENDING.value
         for b in (self.defer_button, self.discussed_button):
             b.setEnabled(pending)
-        self.outcome.setReadOnly(not pending)
-        self.decisions.setReadOnly(not pending)
+        # Outcomes and decisions are clinical content: not shown to, nor written by, a role
+        # without clinical access (the service and the endpoint refuse them too).
+        withheld = view.clinical_withheld
+        self.outcome.setReadOnly(not pending or withheld)
+        self.decisions.setReadOnly(not pending or withheld)
+        self.outcome.setPlaceholderText(
+            WITHHELD_HINT if withheld else "Outcome: what the team concluded"
+        )
+        self.decisions.setPlaceholderText(
+            WITHHELD_HINT if withheld else "Decisions agreed (optional)"
+        )
         self._tick()
 
     def _tick(self) -> None:
@@ -1077,7 +1116,10 @@ class HuddlePage(QWidget):
                 f"This person {_mmss(secs)} (aim {_mmss(target_item)})"
                 + (" – over time" if over else "")
             )
-            self.item_clock.setStyleSheet("color: #b54708; font-weight: bold;" if over else "")
+            if self.item_clock.property("over") != over:  # style.qss: bold, amber / pale amber
+                self.item_clock.setProperty("over", over)
+                self.item_clock.style().unpolish(self.item_clock)
+                self.item_clock.style().polish(self.item_clock)
 
     def _load_patient(self, patient_id: uuid.UUID) -> None:
         actor = self.ctx.actor
@@ -1204,7 +1246,7 @@ class HuddlePage(QWidget):
         if item.status != HuddleItemStatus.PENDING.value:
             return
         outcome, decisions = self.outcome.toPlainText(), self.decisions.toPlainText()
-        if kind == "discussed" and not outcome.strip():
+        if kind == "discussed" and not outcome.strip() and not view.clinical_withheld:
             self.error.setText("Record the outcome before marking discussed (Ctrl+Enter).")
             self.error.show()
             self.outcome.setFocus()

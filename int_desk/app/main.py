@@ -1,4 +1,10 @@
-"""Start the GUI: pick the workspace, unlock it, show the main window."""
+"""Start the GUI: pick the workspace, unlock it, show the main window.
+
+The way to the unlock dialog imports only Qt, the key file reader and the dialog itself (a
+nurse at a patient's door waits for it): the store (SQLAlchemy, Alembic, the models), the
+window's pages and the OS keyring's backends are imported while the passphrase is typed
+(app/startup.py WarmUp), or on demand when the keyring already holds the key.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,20 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from int_desk import paths
-from int_desk.app.context import AppContext
-from int_desk.app.events import Events
-from int_desk.app.tasks import TaskRunner
 from int_desk.domain.errors import IntDeskError, KeyUnavailable
 from int_desk.logs import setup_logging
-from int_desk.services.identity import current_actor
-from int_desk.store.workspace import Workspace, is_workspace
+from int_desk.store.files import is_workspace
+
+if TYPE_CHECKING:
+    from int_desk.app.context import AppContext
+    from int_desk.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,7 @@ def ensure_demo_workspace(directory: Path) -> None:
     if is_workspace(directory):
         return
     from int_desk.services.demo import build_demo
+    from int_desk.store.workspace import Workspace
 
     with Workspace.create(directory, DEMO_PASSPHRASE) as ws, ws.session() as s:
         build_demo(s)
@@ -62,10 +70,13 @@ def ensure_demo_workspace(directory: Path) -> None:
 
 def open_workspace(directory: Path, hint: str = "") -> Workspace | None:
     """Keyring or INT_DESK_PASSPHRASE first; otherwise the unlock dialog. None if cancelled."""
-    try:
-        return Workspace.open(directory)
-    except KeyUnavailable:
-        pass
+    if _key_may_be_at_hand(Path(directory)):
+        from int_desk.store.workspace import Workspace
+
+        try:
+            return Workspace.open(directory)
+        except KeyUnavailable:
+            pass
     from int_desk.app.startup import DEMO_ENDPOINT_MODULES, QT_FREE_MODULES, WarmUp
     from int_desk.app.unlock_dialog import UnlockDialog
 
@@ -73,10 +84,28 @@ def open_workspace(directory: Path, hint: str = "") -> Workspace | None:
     background = list(QT_FREE_MODULES)
     if Path(directory) == paths.default_workspace():  # run_app starts its local endpoint
         background += DEMO_ENDPOINT_MODULES
-    WarmUp(dialog, background=background).start()  # imports while the passphrase is typed
+    # Imports while the passphrase is typed, from the dialog's first paint on (before it, the
+    # GUI thread's imports and the background thread's hold on the GIL would delay the paint).
+    warm = WarmUp(dialog, background=background)
+    dialog.painted.connect(warm.start)
     if dialog.exec() and dialog.workspace is not None:
         return dialog.workspace
     return None
+
+
+def _key_may_be_at_hand(directory: Path) -> bool:
+    """Whether the OS keyring or INT_DESK_PASSPHRASE may unlock without asking. Read from the
+    key file (which says if the keyring was ever given the key), so the usual case - the
+    passphrase is asked - shows the dialog without loading the keyring or the store first.
+    A workspace that cannot be read is opened the full way, which says what is wrong."""
+    from int_desk.store import files, keys
+
+    if files.passphrase_from_env() or not is_workspace(directory):
+        return True
+    try:
+        return keys.KeyFile.load(directory / files.KEY_FILE).keyring_backend is not None
+    except Exception:
+        return True
 
 
 def create_app() -> QApplication:
@@ -92,6 +121,11 @@ def create_app() -> QApplication:
 
 
 def make_context(workspace: Workspace) -> AppContext:
+    from int_desk.app.context import AppContext
+    from int_desk.app.events import Events
+    from int_desk.app.tasks import TaskRunner
+    from int_desk.services.identity import current_actor
+
     with workspace.session() as s:
         actor = current_actor(s)
     return AppContext(workspace, actor, Events(), TaskRunner(), settings())
@@ -127,8 +161,8 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
     from int_desk.app import crash
 
     crash.install()  # scrubbed report for anything unhandled
-    from int_desk.app import first_run
-    from int_desk.app.settings_dialog import apply_appearance, follow_system_scheme
+    from int_desk.app.appearance import apply_appearance, follow_system_scheme
+    from int_desk.app.workspace_choice import remember_workspace, startup_workspace
     from int_desk.settings_schema import Preferences
 
     prefs = Preferences(settings())
@@ -143,8 +177,10 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         ensure_demo_workspace(directory)
         hint = DEMO_HINT
     else:
-        found = first_run.startup_workspace(prefs)  # last opened (or the demo); None: first run
+        found = startup_workspace(prefs)  # last opened (or the demo); None: first run
         if found is None:
+            from int_desk.app import first_run
+
             ws = first_run.run_first_run(prefs)
             if ws is None:
                 return 0
@@ -154,7 +190,7 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         ws = ws or open_workspace(directory, hint)
         if ws is None:
             return 0
-        first_run.remember_workspace(prefs, ws.directory)
+        remember_workspace(prefs, ws.directory)
         if demo or ws.directory == paths.default_workspace():  # also when chosen in first run
             # the embedded default: a local sync endpoint beside the demo workspace
             from int_desk.sync.local_endpoint import start_demo_endpoint

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app import colours
 from int_desk.app.caseload_model import OVERDUE_BG, icon
 from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState
@@ -28,7 +29,8 @@ from int_desk.domain.permissions import Permission, allowed
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 
-HEADERS = ("Due", "Patient", "NHS number", "Task", "Allocated to", "Requested by", "Status")
+HEADERS = ("Due", "Patient", "Born", "NHS number", "Task", "Allocated to", "Requested by", "Status")
+TASK_COLUMN = HEADERS.index("Task")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -72,6 +74,7 @@ class TasksModel(QAbstractTableModel):
             values = (
                 f"! {due} – {late} day{'s' if late != 1 else ''} overdue" if overdue else due,
                 t.patient_name,
+                f"{t.date_of_birth:%d %b %Y}" if t.date_of_birth else "",
                 f"{n[:3]} {n[3:6]} {n[6:]}",
                 ("Home visit: " if t.kind == "home_visit" else "") + t.description,
                 "You" if t.owner_member_id == self.me else (t.owner or "Your role / team"),
@@ -79,10 +82,12 @@ class TasksModel(QAbstractTableModel):
                 t.status.replace("-", " ").capitalize(),
             )
             return values[col]
-        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
+        if role == Qt.ItemDataRole.ToolTipRole and col == TASK_COLUMN:
             return t.description
         if role == Qt.ItemDataRole.BackgroundRole and overdue:
             return QBrush(OVERDUE_BG)
+        if role == Qt.ItemDataRole.ForegroundRole and overdue:
+            return QBrush(QColor(colours.TEXT_ON_TINT))  # dark on the pale tint, light or dark
         if role == Qt.ItemDataRole.FontRole and overdue and col == 0:
             return self._bold
         if role == Qt.ItemDataRole.DecorationRole and overdue and col == 0:
@@ -122,10 +127,10 @@ class MyTasksPage(QWidget):
         self.table.setWordWrap(False)
         h = self.table.horizontalHeader()
         h.setStretchLastSection(False)
-        for col, width in enumerate((250, 180, 100, 0, 130, 125, 95)):
+        for col, width in enumerate((250, 180, 95, 100, 0, 130, 125, 95)):
             if width:
                 self.table.setColumnWidth(col, width)
-        h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        h.setSectionResizeMode(TASK_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.open_patient())
         self.open_button = QPushButton("Open patient")
         self.open_button.setAccessibleName("Open the patient's record")

@@ -11,4 +11,5 @@ PAGES: list[str] = [
     "int_desk.app.audit_page:AuditPage",
     "int_desk.app.huddle_page:HuddlePage",
     "int_desk.app.conflicts_page:ConflictsPage",
+    "int_desk.app.administration_page:AdministrationPage",
 ]

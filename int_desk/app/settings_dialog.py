@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -28,7 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from int_desk import paths
+# Appearance (light/dark) lives in appearance.py, which start-up imports without this dialog.
+from int_desk.app.accessibility import tab_in_visual_order
+from int_desk.app.appearance import (
+    _dark_palette,
+    apply_appearance,
+    effective_scheme,
+    follow_system_scheme,
+)
 from int_desk.app.forms.settings_dialog import Ui_SettingsDialog
 from int_desk.domain.errors import ValidationError
 from int_desk.settings_schema import (
@@ -40,64 +47,7 @@ from int_desk.settings_schema import (
     validate,
 )
 
-# --- appearance ---------------------------------------------------------------------------------
-
-
-def _dark_palette() -> QPalette:
-    p = QPalette()
-    colours = {
-        QPalette.ColorRole.Window: "#1f2429",
-        QPalette.ColorRole.WindowText: "#e8edee",
-        QPalette.ColorRole.Base: "#161a1e",
-        QPalette.ColorRole.AlternateBase: "#242a30",
-        QPalette.ColorRole.ToolTipBase: "#2b3238",
-        QPalette.ColorRole.ToolTipText: "#e8edee",
-        QPalette.ColorRole.Text: "#e8edee",
-        QPalette.ColorRole.Button: "#2b3238",
-        QPalette.ColorRole.ButtonText: "#e8edee",
-        QPalette.ColorRole.BrightText: "#ffffff",
-        QPalette.ColorRole.Highlight: "#41b6e6",
-        QPalette.ColorRole.HighlightedText: "#0b0c0c",
-        QPalette.ColorRole.Link: "#41b6e6",
-        QPalette.ColorRole.PlaceholderText: "#9aa5ad",
-    }
-    for role, name in colours.items():
-        p.setColor(role, QColor(name))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7b868e"))
-    return p
-
-
-def effective_scheme(app: QApplication, choice: str) -> str:
-    """'light' or 'dark': the user's choice, or the desktop's when following the system."""
-    if choice in ("light", "dark"):
-        return choice
-    return "dark" if app.styleHints().colorScheme() == Qt.ColorScheme.Dark else "light"
-
-
-def apply_appearance(app: QApplication, choice: str) -> str:
-    """Apply light/dark (following the OS for 'system'); returns the scheme now in effect."""
-    scheme = effective_scheme(app, choice)
-    app.setStyle("Fusion")
-    app.setPalette(_dark_palette() if scheme == "dark" else app.style().standardPalette())
-    qss = paths.resources_dir() / "style.qss"
-    sheet = qss.read_text(encoding="utf-8") if qss.exists() else ""
-    dark = paths.resources_dir() / "style-dark.qss"
-    if scheme == "dark" and dark.exists():
-        sheet += "\n" + dark.read_text(encoding="utf-8")
-    app.setStyleSheet(sheet)
-    app.setProperty("intDeskScheme", scheme)
-    return scheme
-
-
-def follow_system_scheme(app: QApplication, prefs: Preferences) -> None:
-    """Re-apply when the desktop switches light/dark while 'Follow the system' is chosen."""
-
-    def changed(_scheme: Any) -> None:
-        if prefs.color_scheme() == "system":
-            apply_appearance(app, "system")
-
-    app.styleHints().colorSchemeChanged.connect(changed)
+__all__ = ["_dark_palette", "apply_appearance", "effective_scheme", "follow_system_scheme"]
 
 
 # --- the dialog -----------------------------------------------------------------------------
@@ -123,6 +73,14 @@ class SettingsDialog(QDialog):
         self.form.buttonBox.rejected.connect(self.reject)
         restore = self.form.buttonBox.button(QDialogButtonBox.StandardButton.RestoreDefaults)
         restore.clicked.connect(lambda: self.load(lambda s: s.default))
+        self._tabs_ordered = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._tabs_ordered:  # once laid out: Tab goes left to right along the buttons
+            self._tabs_ordered = True
+            self.layout().activate()
+            tab_in_visual_order(self.form.buttonBox.buttons())
 
     def _build_fields(self) -> None:
         outer = QVBoxLayout(self.form.fieldsHost)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton
+from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton, QWidget
 
 from int_desk.app.context import AppContext
 
@@ -27,12 +27,14 @@ OFFLINE, SYNCING, FAILED, UP_TO_DATE, NOT_CONNECTED = (
     "not connected",
 )
 RETRY_MINUTES = 5  # the periodic cycle unless Settings > Sync every says otherwise
+CONNECT_SECONDS = 3.0  # how long a cycle waits for the server to accept the connection
 
 # Failed, by SyncError kind: the words a person reads in the status bar (the client's own
 # message, e.g. "HTTP 500", only goes in the tooltip, for the administrator).
 FAILED_HEADLINES = {
     "server": "Sync failed: your team's server had a problem; INT Desk will try again",
     "auth": "Sync stopped: ask your administrator for a new device token",
+    "expired": "Sign in again: this computer's sign-in to your team has expired",
     "protocol": "Sync stopped: INT Desk needs updating",
 }
 ADVICE = {
@@ -54,6 +56,9 @@ ADVICE = {
     "auth": "Your team's server no longer accepts this computer's device token (it may have "
     "been withdrawn or expired). Your changes are kept on this computer. Ask your administrator "
     "for a new device token, then enter it in Edit > Settings > Team endpoint.",
+    "expired": "This computer has not synced for a long time, so its sign-in to your team's "
+    "server has expired. Your changes are kept on this computer. Press Sign in again and paste "
+    "a new device token from your administrator: everything waiting is then sent.",
     "protocol": "Your team's server needs a newer version of INT Desk. Your changes are kept on "
     "this computer; ask your IT service to update INT Desk.",
 }
@@ -158,6 +163,8 @@ class SyncController(QObject):
             conn.token,
             cancel=self.cancel,
             progress=lambda stage, done, total: self.progress.emit(stage, done, total),
+            connect_timeout=CONNECT_SECONDS,
+            quick_offline=True,  # "Offline" in seconds, not "Syncing…" for 18 s
         )
         return engine.run()
 
@@ -289,6 +296,25 @@ def _open_conflicts(session: Any) -> int:
     return open_count(session=session)
 
 
+# state -> (mark shown before the status text, what the mark means, the label's style state)
+STATE_LOOK = {
+    UP_TO_DATE: ("✓", "Online", "ok"),
+    SYNCING: ("⟳", "Syncing", "ok"),
+    OFFLINE: ("⚠ OFFLINE", "Offline", "offline"),
+    FAILED: ("⚠", "Sync failed", "failed"),
+    NOT_CONNECTED: ("", "Not connected to a team", "ok"),
+}
+
+
+def show_waiting(parent: QWidget, ctx: AppContext) -> None:
+    """The "waiting to send" list (what, whose record, when), from the status bar."""
+    from int_desk.app.waiting_dialog import WaitingDialog
+
+    dialog = WaitingDialog(ctx, parent)
+    parent.waiting_dialog = dialog  # type: ignore[attr-defined]
+    dialog.open()
+
+
 def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncController:
     """Add the sync status, progress, conflicts and "Sync now" to the window's status bar; start
     syncing. The window may offer ``show_page(key)`` (the conflicts button opens the inbox) and
@@ -317,6 +343,33 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
         "open the Conflicts page and choose which value to keep."
     )
     conflicts.hide()
+    mark = QLabel()  # offline looks different from online in shape and words, not colour only
+    mark.setObjectName("syncStateMark")
+    mark.setAccessibleName("Sync state")
+    waiting_button = QToolButton()
+    waiting_button.setObjectName("syncWaitingButton")
+    waiting_button.setText("Show waiting…")
+    waiting_button.setAccessibleName("Show the changes waiting to send")
+    waiting_button.setToolTip("What is waiting to send: what, whose record and when")
+    waiting_button.hide()
+    waiting_button.clicked.connect(lambda: show_waiting(window, ctx))
+    sign_in = QToolButton()
+    sign_in.setObjectName("syncSignInButton")
+    sign_in.setText("Sign in again…")
+    sign_in.setAccessibleName("Sign in again")
+    sign_in.setToolTip("Paste a new device token from your administrator; nothing waiting is lost")
+    sign_in.hide()
+
+    def sign_in_again() -> None:
+        from int_desk.app.endpoint_link import ask_token_and_connect, current_endpoint
+
+        url = current_endpoint(ctx)
+        if url:
+            window.sign_in_prompt = ask_token_and_connect(  # type: ignore[attr-defined]
+                window, ctx, url, lambda _r=None: controller.sync_now()
+            )
+
+    sign_in.clicked.connect(sign_in_again)
     button = QToolButton()
     button.setObjectName("syncNowButton")
     button.setText("Sync now")
@@ -326,12 +379,24 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     button.clicked.connect(controller.sync_now)
     status = window.statusBar()
     status.addPermanentWidget(bar)
+    status.addPermanentWidget(mark)
     status.addPermanentWidget(label)
+    status.addPermanentWidget(waiting_button)
     status.addPermanentWidget(conflicts)
+    status.addPermanentWidget(sign_in)
     status.addPermanentWidget(button)
 
     def on_state(state: str, text: str) -> None:
         label.setText(text)
+        look = STATE_LOOK.get(state, STATE_LOOK[NOT_CONNECTED])
+        mark.setText(look[0])
+        mark.setAccessibleDescription(look[1])
+        if label.property("syncState") != look[2]:
+            label.setProperty("syncState", look[2])  # style.qss: a frame and bold when not OK
+            label.style().unpolish(label)
+            label.style().polish(label)
+        waiting_button.setVisible(controller.pending > 0)
+        sign_in.setVisible(state == FAILED and controller.error_kind == "expired")
         advice = controller.advice()
         label.setToolTip(advice)
         label.setAccessibleDescription(advice)
@@ -375,6 +440,8 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     controller.conflicts_changed.connect(on_conflicts)
     controller.label, controller.button, controller.bar = label, button, bar  # type: ignore[attr-defined]
     controller.conflicts_button = conflicts  # type: ignore[attr-defined]
+    controller.mark, controller.waiting_button = mark, waiting_button  # type: ignore[attr-defined]
+    controller.sign_in_button = sign_in  # type: ignore[attr-defined]
     on_state(controller.state, controller.describe())
     controller.start()
     return controller

@@ -1,17 +1,32 @@
-"""Ask for the workspace passphrase; unlock off the GUI thread (scrypt takes ~0.5 s)."""
+"""Ask for the workspace passphrase; unlock off the GUI thread (scrypt takes ~0.5 s).
+
+This is the first window a nurse waits for, so it imports little: the store is imported by the
+unlock thread (WarmUp has usually done it while the passphrase was typed) and the OS keyring is
+asked whether it can keep the key only after the dialog has painted.
+
+``INT_DESK_STARTUP_PROBE=report`` prints when the dialog first painted (epoch seconds, to
+stderr); ``=exit`` then closes it: the start-up benchmark (tests/benchmarks/bench_launch.py).
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QWidget
 
 from int_desk.app.forms.unlock_dialog import Ui_UnlockDialog
 from int_desk.app.messages import describe
 from int_desk.domain.errors import IntDeskError
-from int_desk.store import keys
-from int_desk.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from int_desk.store.workspace import Workspace
+
+PROBE_ENV = "INT_DESK_STARTUP_PROBE"
 
 
 class _UnlockThread(QThread):
@@ -25,6 +40,8 @@ class _UnlockThread(QThread):
 
     def run(self) -> None:
         try:
+            from int_desk.store.workspace import Workspace
+
             ws = Workspace.open(self.directory, self.passphrase, use_keyring=False)
         except BaseException as exc:
             self.failed.emit(exc)
@@ -33,7 +50,10 @@ class _UnlockThread(QThread):
 
 
 class UnlockDialog(QDialog):
-    """Signals: none beyond QDialog; after ``exec()`` returns Accepted, ``workspace`` is open."""
+    """Signals: ``painted()`` once, after the dialog first painted (start-up work waits for
+    it); after ``exec()`` returns Accepted, ``workspace`` is open."""
+
+    painted = Signal()
 
     def __init__(self, directory: Path, hint: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,10 +68,8 @@ class UnlockDialog(QDialog):
         self.form.hintLabel.setVisible(bool(hint))
         self.form.errorLabel.setObjectName("errorText")
         self.form.errorLabel.hide()
-        usable = keys.keyring_usable()
-        self.form.keyringCheck.setEnabled(usable)
-        if not usable:
-            self.form.keyringCheck.setToolTip("No OS keyring is available on this desktop.")
+        self.keyring_checked = False
+        self._painted = False
         self.unlock_button = self.form.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
         self.unlock_button.setText("&Unlock")
         self.unlock_button.setEnabled(False)
@@ -61,6 +79,37 @@ class UnlockDialog(QDialog):
         self.form.buttonBox.accepted.connect(self._unlock)
         self.form.buttonBox.rejected.connect(self.reject)
         self.form.passphraseEdit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self, self._first_painted)
+
+    def _first_painted(self) -> None:
+        probe = os.environ.get(PROBE_ENV)
+        if probe:
+            print(f"int-desk: unlock dialog painted at {time.time():.6f}", file=sys.stderr)  # noqa: T201
+            sys.stderr.flush()
+            if probe == "exit":
+                self.reject()
+                return
+        self.check_keyring()
+        self.painted.emit()
+
+    def check_keyring(self) -> None:
+        """Offer "remember in the OS keyring" only where a keyring works (after the first
+        paint: loading the keyring's backends takes a few hundred milliseconds)."""
+        if self.keyring_checked:
+            return
+        from int_desk.store import keys
+
+        self.keyring_checked = True
+        usable = keys.keyring_usable()
+        self.form.keyringCheck.setEnabled(usable)
+        if not usable:
+            self.form.keyringCheck.setChecked(False)
+            self.form.keyringCheck.setToolTip("No OS keyring is available on this desktop.")
 
     def _unlock(self) -> None:
         passphrase = self.form.passphraseEdit.text()
@@ -77,7 +126,8 @@ class UnlockDialog(QDialog):
     def _on_unlocked(self, ws: Workspace) -> None:
         self._finish_thread()
         self.workspace = ws
-        if self.form.keyringCheck.isChecked():
+        self.check_keyring()  # unlocked before the dialog had painted: ask now
+        if self.form.keyringCheck.isChecked() and self.form.keyringCheck.isEnabled():
             ws.remember_in_keyring()
         self.accept()
 

@@ -1,7 +1,13 @@
 """``int-desk``: launch the app, or run a headless command.
 
 Each command lives in its own module here with ``register(subparsers)``; add its name to
-``COMMANDS``. Errors the user can act on (IntDeskError) print one clear line and exit 2.
+``COMMANDS`` and the commands it registers to ``COMMAND_MODULES`` (tests/test_cli_lazy.py
+checks the two agree). Errors the user can act on (IntDeskError) print one clear line and
+exit 2.
+
+Start-up is lazy: ``--version`` answers before anything else is imported, and a command
+imports only its own module (each imports the store, reportlab, the server ... it needs), so a
+nurse's ``int-desk caseload`` does not wait for the sync server's or the PDF code's imports.
 """
 
 from __future__ import annotations
@@ -12,8 +18,6 @@ import sys
 from collections.abc import Sequence
 
 from int_desk import __version__
-from int_desk.domain.errors import IntDeskError
-from int_desk.logs import setup_logging
 
 COMMANDS = (
     "demo",
@@ -22,13 +26,63 @@ COMMANDS = (
     "care_plan_cmds",
     "server_cmds",
     "sync_cmds",
+    "join_cmd",
     "caseload_cmds",
     "huddle_cmd",
     "fhir_cmds",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# command -> the module in COMMANDS that registers it
+COMMAND_MODULES = {
+    "demo": "demo",
+    "init": "workspace_cmds",
+    "passwd": "workspace_cmds",
+    "info": "workspace_cmds",
+    "teams": "workspace_cmds",
+    "audit": "audit_cmd",
+    "export-plan": "care_plan_cmds",
+    "export-plans": "care_plan_cmds",
+    "serve": "server_cmds",
+    "admin": "server_cmds",
+    "connect": "sync_cmds",
+    "sync": "sync_cmds",
+    "caseload": "caseload_cmds",
+    "import-cohort": "caseload_cmds",
+    "huddle-agenda": "huddle_cmd",
+    "export-fhir": "fhir_cmds",
+    "import-fhir": "fhir_cmds",
+}
+_VALUED_OPTIONS = frozenset({"--workspace"})  # top-level options that take a value
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (its first positional argument), if any."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUED_OPTIONS:
+            skip = True
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules to import for ``argv``: the named command's only; all of them for
+    help or an unknown command (so argparse can list the choices); none to open the app."""
+    command = command_in(argv)
+    if command in COMMAND_MODULES:
+        return (COMMAND_MODULES[command],)
+    if command is not None or "-h" in argv or "--help" in argv:
+        return COMMANDS
+    return ()
+
+
+def build_parser(modules: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="int-desk",
         description="INT Desk - caseload, shared care plans and huddles for INTs.",
@@ -47,14 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="check this install headless (encrypted store, PDF, endpoint, Qt); exit 0 if all pass",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in modules:
         importlib.import_module(f"int_desk.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:
+        print(f"INT Desk {__version__}")  # nothing else imported: answers in a few ms
+        return 0
+    parser = build_parser(modules_for(argv))
     args = parser.parse_args(argv)
+    from int_desk.domain.errors import IntDeskError
+    from int_desk.logs import setup_logging
+
     setup_logging(verbose=args.verbose)
     if args.self_test:
         from int_desk.selftest import run as run_self_test

@@ -1,7 +1,8 @@
 """``int-desk export-plan`` and ``int-desk export-plans``: care-plan PDFs from the command line.
 
 Both act as the workspace's signed-in team member and obey the same permission, consent and
-audit rules as the app.
+audit rules as the app. The carer copy is large print when the person's record says they need
+it (Accessible Information Standard), or with ``--large-print``; ``--standard-print`` overrides.
 """
 
 from __future__ import annotations
@@ -14,6 +15,28 @@ from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.reports.care_plan_pdf import Variant
 from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
+
+
+def _print_size_args(parser: argparse.ArgumentParser) -> None:
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--large-print",
+        dest="large_print",
+        action="store_const",
+        const=True,
+        help="large-print carer copy (16 pt and over, simple layout); implies --carer-copy",
+    )
+    size.add_argument(
+        "--standard-print",
+        dest="large_print",
+        action="store_const",
+        const=False,
+        help="standard print even for people whose record asks for large print",
+    )
+
+
+def _variant(args: argparse.Namespace) -> Variant:
+    return Variant.CARER if args.carer_copy or args.large_print else Variant.PROFESSIONAL
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="REASON",
         help="clinical lead only: export although consent to share was declined, giving the reason",
     )
+    _print_size_args(one)
     one.set_defaults(func=run_one)
 
     many = sub.add_parser("export-plans", help="export a cohort's active care plans to a folder")
@@ -40,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     many.add_argument("--out", required=True, type=Path, help="folder to write the PDFs into")
     many.add_argument("--carer-copy", action="store_true", help="write the patient/carer copies")
+    _print_size_args(many)
     many.add_argument("--quiet", action="store_true", help="no progress on stderr")
     many.add_argument(
         "--jobs",
@@ -52,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_one(args: argparse.Namespace) -> int:
-    variant = Variant.CARER if args.carer_copy else Variant.PROFESSIONAL
+    variant = _variant(args)
     with open_workspace(args.workspace) as ws, ws.session() as s:
         actor = current_actor(s)
         plan = care_plan_export.plan_for_nhs_number(s, args.nhs_number)
@@ -63,14 +88,19 @@ def run_one(args: argparse.Namespace) -> int:
             out=args.out,
             variant=variant,
             override_reason=args.override_consent,
+            large_print=args.large_print if variant is Variant.CARER else None,
         )
     note = " (consent override recorded)" if result.consent_override else ""
-    print(f"Wrote {result.path}{note}.")
+    size = " in large print" if result.large_print else ""
+    print(f"Wrote {result.path}{size}{note}.")
+    if result.unmet_needs:
+        needs = ", ".join(n.label.lower() for n in result.unmet_needs)
+        print(f"Their record also asks for: {needs}. Arrange that format as well.")
     return 0
 
 
 def run_many(args: argparse.Namespace) -> int:
-    variant = Variant.CARER if args.carer_copy else Variant.PROFESSIONAL
+    variant = _variant(args)
 
     def progress(done: int, total: int) -> None:
         if not args.quiet and total and (done == total or done % 25 == 0):
@@ -90,6 +120,7 @@ def run_many(args: argparse.Namespace) -> int:
             variant=variant,
             progress=progress,
             workers=max(1, workers),
+            large_print=args.large_print if variant is Variant.CARER else None,
         )
     if not args.quiet:
         print(file=sys.stderr)
@@ -98,5 +129,6 @@ def run_many(args: argparse.Namespace) -> int:
         if result.skipped_no_consent
         else ""
     )
-    print(f"Wrote {len(result.written)} care plans to {result.out_dir}{skipped}.")
+    large = f" ({result.large_print} in large print)" if result.large_print else ""
+    print(f"Wrote {len(result.written)} care plans{large} to {result.out_dir}{skipped}.")
     return 0

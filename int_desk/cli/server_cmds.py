@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from int_desk.server.principal import INTEGRATION_SCOPES
 
@@ -26,9 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = sub.add_parser("admin", help="manage the sync endpoint's teams, users and device tokens")
     a.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
     asub = a.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
-    t = asub.add_parser("add-team", help="create a team")
+    t = asub.add_parser("add-team", help="create a team (laptops receive it at their next sync)")
     t.add_argument("name")
     t.add_argument("--id", type=uuid.UUID, help="team id (defaults to a new one)")
+    t.add_argument("--place", help="its place, e.g. Oxfordshire (made if new; default: the name)")
+    t.add_argument("--neighbourhood", default="", help="the PCN or neighbourhood it covers")
+    t.add_argument("--phone", help="printed on care plans and the carer copy")
+    t.add_argument("--email", help="printed on care plans and the carer copy")
     t.set_defaults(func=add_team)
     u = asub.add_parser("add-user", help="create a person's login in one or more teams")
     u.add_argument("name")
@@ -51,6 +58,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ig.set_defaults(func=add_integration)
     lu = asub.add_parser("list-users", help="list logins: persons and integration accounts")
     lu.set_defaults(func=list_users)
+    br = asub.add_parser("bad-rows", help="stored rows laptops cannot store (no values shown)")
+    br.add_argument("--entity", help="only this kind of record")
+    br.set_defaults(func=bad_rows)
+    rr = asub.add_parser(
+        "repair-rows", help="repair stored rows laptops cannot store (new version, audited)"
+    )
+    rr.add_argument("--entity", help="only this kind of record")
+    rr.add_argument("--id", type=uuid.UUID, help="only this row (with --entity)")
+    rr.set_defaults(func=repair_rows)
     au = asub.add_parser("audit", help="what the endpoint refused or repaired (newest first)")
     au.add_argument("--limit", type=int, default=50)
     au.add_argument("--action", help="only this kind, e.g. write_denied or login_refused")
@@ -68,6 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r.set_defaults(func=revoke_token)
     lt = asub.add_parser("list-tokens", help="list device tokens (ids, users, state)")
     lt.set_defaults(func=list_tokens)
+    tl = asub.add_parser(
+        "set-token-lifetime",
+        help="days a device token lasts without a sync (default 90; new and renewed tokens)",
+    )
+    tl.add_argument("days", type=float)
+    tl.set_defaults(func=set_token_lifetime)
     s = asub.add_parser("seed-from-workspace", help="load a workspace's teams and rows")
     s.add_argument("--workspace", required=True, type=Path)
     s.add_argument("--team", action="append", default=[], help="only these teams (repeatable)")
@@ -85,6 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    from int_desk.cli.admin_setup_cmds import register_admin
+
+    register_admin(asub)  # a team's set-up, invitations and devices
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -127,19 +152,34 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+@contextmanager
+def _session(args: argparse.Namespace) -> Iterator[Any]:
+    """One transaction on the endpoint's database; its connections closed afterwards."""
     from int_desk.server import db
 
-    _engine, factory = db.open_db(args.db, pool_size=1)
-    return factory.begin()
+    engine, factory = db.open_db(args.db, pool_size=1)
+    try:
+        with factory.begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def add_team(args: argparse.Namespace) -> int:
-    from int_desk.server import admin
+    from int_desk.domain.errors import IntDeskError
+    from int_desk.server import directory
 
     with _session(args) as s:
-        team = admin.add_team(s, args.name, args.id)
-        print(f"team {team.name} id={team.id}")
+        if args.id is not None and s.get(directory.Record, ("team", args.id)) is not None:
+            raise IntDeskError(f"A team with id {args.id} already exists.")
+        by = directory.CLI
+        place = directory.place_named(s, args.place or args.neighbourhood or args.name, by)
+        fields = {
+            "name": args.name, "place_id": str(place), "neighbourhood": args.neighbourhood,
+            "phone": args.phone, "email": args.email,
+        }  # fmt: skip
+        team = directory.save(s, "team", args.id, fields, base_version=None, by=by)
+        print(f"team {args.name} id={team.id}")
     return 0
 
 
@@ -172,6 +212,30 @@ def list_users(args: argparse.Namespace) -> int:
             state = "active" if user.active else "inactive"
             print(f"{user.id}  {user.name:<24} {what:<28} {state:<8} {', '.join(teams)}")
     return 0
+
+
+def bad_rows(args: argparse.Namespace) -> int:
+    from int_desk.server import repair
+
+    with _session(args) as s:
+        found = repair.bad_rows(s, args.entity)
+        for b in found:
+            print(f"{b.entity:<20} {b.id}  team={b.scope}  {b.field}: {b.problem}")
+    print(f"{len(found)} bad field(s)")
+    return 1 if found else 0
+
+
+def repair_rows(args: argparse.Namespace) -> int:
+    from int_desk.server import repair
+
+    if args.id is not None and not args.entity:
+        raise SystemExit("int-desk: --id needs --entity")
+    with _session(args) as s:
+        n, left = repair.repair(s, args.entity, args.id)
+    print(f"repaired {n} row(s)")
+    for b in left:
+        print(f"left {b.entity} {b.id} {b.field}: {b.problem} - {repair.UNREPAIRABLE}")
+    return 1 if left else 0
 
 
 def show_audit(args: argparse.Namespace) -> int:
@@ -213,12 +277,25 @@ def revoke_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def set_token_lifetime(args: argparse.Namespace) -> int:
+    from int_desk.server import tokens
+
+    with _session(args) as s:
+        tokens.set_lifetime_days(s, args.days)
+    print(f"device tokens now last {args.days:g} days without a sync")
+    return 0
+
+
 def list_tokens(args: argparse.Namespace) -> int:
-    from int_desk.server import admin
+    from int_desk.server import admin, tokens
 
     with _session(args) as s:
         for token, user in admin.list_tokens(s):
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            if not token.revoked_at and tokens.expired(token.expires_at):
+                state = f"expired {token.expires_at}"
+            elif not token.revoked_at and token.expires_at:
+                state = f"active until {token.expires_at[:10]}"
             print(f"{token.id}  {user:<24} {token.label:<20} {state}")
     return 0
 

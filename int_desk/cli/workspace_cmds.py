@@ -126,7 +126,7 @@ def run_info(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         assert ws.engine is not None
         with ws.engine.connect() as conn:
-            revision = migrate.current_revision(conn)
+            revision = migrate.stored_revision(conn)  # no Alembic import for a read
         with ws.session() as s:
             patients = s.scalar(select(func.count()).select_from(Patient))
             setup = team_setup.directory(s)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from difflib import SequenceMatcher
 
 from int_desk.domain.errors import IntDeskError
+from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision
 
 
@@ -118,6 +119,8 @@ class PatientSummary:
     carer_phone: str = ""
     usual_gp: str = ""
     team: str = ""  # the INT(s) caring for the person, e.g. "Bicester INT (Bicester PCN)"
+    # Accessible Information Standard needs; large print picks the large-print carer copy.
+    information_needs: tuple[InformationNeed, ...] = ()
     team_phone: str = ""  # how to call them, e.g. "Bicester INT 01632 960100" ("" if none)
 
 

@@ -50,6 +50,7 @@ class Interrupted(IntDeskError):
 
 class SyncErrorKind(Enum):
     AUTH = "auth"
+    EXPIRED = "expired"  # the device token expired unused: sign in again (edits are kept)
     NETWORK = "network"
     SERVER = "server"
     PROTOCOL = "protocol"

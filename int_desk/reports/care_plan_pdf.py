@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from reportlab.platypus import Flowable, Spacer
+from reportlab.platypus import Flowable, KeepTogether, Spacer
 
+from int_desk.domain import information_needs
 from int_desk.domain.care_plan import (
     ACHIEVEMENT_LABELS,
     ACTION_STATUS_LABELS,
@@ -62,7 +63,13 @@ def _review(view: PlanView, today: date) -> str:
 
 
 def furniture(
-    view: PlanView, *, variant: Variant, printed_by: str, printed_at: datetime, today: date
+    view: PlanView,
+    *,
+    variant: Variant,
+    printed_by: str,
+    printed_at: datetime,
+    today: date,
+    large_print: bool = False,
 ) -> pdf.PageFurniture:
     carer = variant is Variant.CARER
     title = CARER_TITLE if carer else PROFESSIONAL_TITLE
@@ -82,6 +89,7 @@ def furniture(
         footer_note=CARER_NOTE if carer else "",
         watermark=_WATERMARKS.get(view.status),
         keywords="care plan, INT Desk",
+        large_print=large_print,
     )
 
 
@@ -164,20 +172,23 @@ def _team_phone_line(view: PlanView) -> str:
     )
 
 
-def _override_callout(override: str) -> list[Flowable]:
+def _override_callout(override: str, *, large: bool = False) -> list[Flowable]:
     """Shared without the person's consent: said on the first page, with who, when and why."""
     return [
         pdf.callout(
             "Shared without consent to share - clinical lead override",
-            [pdf.para(override)],
+            [pdf.para(override, large=large)],
+            large=large,
+            level=2,  # it comes before the first section: a level-3 heading would skip one
         ),
         Spacer(1, 4),
     ]
 
 
-def _text_section(title: str, text: str, empty: str = "Not recorded.") -> list[Flowable]:
-    st = pdf.styles()
-    return pdf.section(title, [pdf.para(text, st.body, empty=empty)])
+def _text_section(
+    title: str, text: str, empty: str = "Not recorded.", *, large: bool = False
+) -> list[Flowable]:
+    return pdf.section(title, [pdf.para(text, empty=empty, large=large)], large=large)
 
 
 def _professional_story(view: PlanView, today: date) -> list[Flowable]:
@@ -189,6 +200,10 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
         ("Usual GP", view.patient.usual_gp or "Not recorded"),
         ("Unpaid carer", _carer_line(view) or "None recorded"),
         ("Communication needs", view.patient.communication_needs or "None recorded"),
+        (
+            "Information needs",
+            information_needs.labels(view.patient.information_needs) or "None recorded",
+        ),
         ("Address", view.patient.address or "Not recorded"),
         ("Signed off by", _signed(view)),
         ("Consent to share", _consent(view)),
@@ -246,8 +261,12 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
     return story
 
 
-def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> list[Flowable]:
-    st = pdf.styles()
+def _carer_story(
+    view: PlanView, today: date, *, include_medicines: bool, large: bool = False
+) -> list[Flowable]:
+    """The plain-language copy; ``large``: large print in a simple layout (labelled lines,
+    one goal or action after another, instead of tables)."""
+    st = pdf.styles(large)
     story: list[Flowable] = []
     contact = [
         ("My lead professional", view.lead or "Ask your GP practice"),
@@ -256,7 +275,11 @@ def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> lis
         ("My carer", _carer_line(view) or "-"),
         ("Next review", _review(view, today)),
     ]
-    story += pdf.section("Who to contact", [pdf.key_value_table(contact)])
+    if large:
+        who = [pdf.labelled(k, v, large=True) for k, v in contact]
+    else:
+        who = [pdf.key_value_table(contact)]
+    story += pdf.section("Who to contact", who, large=large)
     story.append(Spacer(1, 4))
     story.append(
         pdf.callout(
@@ -265,49 +288,60 @@ def _carer_story(view: PlanView, today: date, *, include_medicines: bool) -> lis
                 pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional."),
                 pdf.para(_team_phone_line(view), st.body),
             ],
+            large=large,
         )
     )
-    story += _text_section("About me", view.about_me)
-    story += _text_section("What matters to me", view.what_matters)
+    story += _text_section("About me", view.about_me, large=large)
+    story += _text_section("What matters to me", view.what_matters, large=large)
     if view.goals:
-        story += pdf.section(
-            "My goals",
-            [
-                pdf.data_table(
-                    ["#", "What I want", "How we will know", "By", "How it is going"],
-                    _goal_rows(view, carer=True),
-                    [9, 60, 46, 20, 22],
-                )
-            ],
-        )
+        goal_header = ["#", "What I want", "How we will know", "By", "How it is going"]
+        goal_rows = _goal_rows(view, carer=True)
+        if large:
+            goals = _large_print_items("Goal", goal_header, goal_rows)
+        else:
+            goals = [pdf.data_table(goal_header, goal_rows, [9, 60, 46, 20, 22])]
+        story += pdf.section("My goals", goals, large=large)
     if view.actions:
-        story += pdf.section(
-            "Who will do what",
-            [
-                pdf.data_table(
-                    ["#", "What will happen", "Who", "When", "Status", "Goal"],
-                    _action_rows(view),
-                    [9, 56, 46, 24, 15, 11],
-                )
-            ],
-        )
-    story += _text_section("How my carer is involved", view.carer_involvement, empty="-")
+        action_header = ["#", "What will happen", "Who", "When", "Status", "Goal"]
+        if large:
+            actions = _large_print_items("Action", action_header, _action_rows(view))
+        else:
+            actions = [pdf.data_table(action_header, _action_rows(view), [9, 56, 46, 24, 15, 11])]
+        story += pdf.section("Who will do what", actions, large=large)
+    story += _text_section(
+        "How my carer is involved", view.carer_involvement, empty="-", large=large
+    )
     if include_medicines and view.medicines_notes:
-        story += _text_section("About my medicines", view.medicines_notes)
+        story += _text_section("About my medicines", view.medicines_notes, large=large)
     sharing = {
         "permit": "I agreed that this plan can be shared"
         + (f" with {view.consent_with}" if view.consent_with else "")
         + ".",
         "deny": "I asked for this plan not to be shared with other services.",
     }.get(view.consent_decision or "", "Not yet discussed.")
-    story += pdf.section("Sharing my plan", [pdf.para(sharing)])
+    story += pdf.section("Sharing my plan", [pdf.para(sharing, large=large)], large=large)
     signed = (
         f"This plan was agreed on {pdf.fmt_date(view.signed_off_at.date())}."
         if view.signed_off_at
         else "This plan is a draft and has not been agreed yet."
     )
-    story += pdf.section("About this plan", [pdf.para(signed)])
+    story += pdf.section("About this plan", [pdf.para(signed, large=large)], large=large)
     return story
+
+
+def _large_print_items(kind: str, header: list[str], rows: list[list[str]]) -> list[Flowable]:
+    """Large print: each goal or action under its own heading ('Goal 1'), its columns as
+    labelled lines ('How we will know: Walks 200 m')."""
+    st = pdf.styles(large=True)
+    out: list[Flowable] = []
+    for row in rows:
+        lines = [
+            pdf.labelled(label, value, large=True)
+            for label, value in zip(header[1:], row[1:], strict=True)
+        ]
+        # One goal or action is read as a whole: never split over a page turn.
+        out.append(KeepTogether([Spacer(1, 6), pdf.para(f"{kind} {row[0]}", st.h3), *lines]))
+    return out
 
 
 def render_care_plan(
@@ -319,14 +353,26 @@ def render_care_plan(
     today: date,
     include_medicines: bool = False,
     consent_override: str = "",
+    large_print: bool = False,
 ) -> bytes:
     """PDF bytes of one plan version. The carer copy omits the clinical summary, and the
     medicines notes unless ``include_medicines`` is set. ``consent_override`` (who, when and
-    why a clinical lead shared it without consent) is printed first when given."""
-    f = furniture(view, variant=variant, printed_by=printed_by, printed_at=printed_at, today=today)
-    story = _override_callout(consent_override) if consent_override else []
+    why a clinical lead shared it without consent) is printed first when given.
+    ``large_print`` (carer copy only): at least 16 pt throughout, in a simple one-column
+    layout."""
+    if large_print and variant is not Variant.CARER:
+        raise ValueError("Large print is a format of the patient/carer copy.")
+    f = furniture(
+        view,
+        variant=variant,
+        printed_by=printed_by,
+        printed_at=printed_at,
+        today=today,
+        large_print=large_print,
+    )
+    story = _override_callout(consent_override, large=large_print) if consent_override else []
     if variant is Variant.CARER:
-        story += _carer_story(view, today, include_medicines=include_medicines)
+        story += _carer_story(view, today, include_medicines=include_medicines, large=large_print)
     else:
         story += _professional_story(view, today)
     return pdf.render(story, f)

@@ -113,45 +113,90 @@ class PageFurniture:
     footer_note: str = ""
     watermark: str | None = None
     keywords: str = ""
+    # Large print (>= 16 pt everywhere, simple layout): the watermark becomes a header line,
+    # and "printed by" and the footer note move from the footer to the end of the document.
+    large_print: bool = False
+
+    @property
+    def geometry(self) -> Geometry:
+        return LARGE_PRINT if self.large_print else STANDARD
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """Type sizes (pt) and distances of the page furniture."""
+
+    top: float  # title baseline below the top edge
+    title: float
+    marking: float
+    primary: float
+    primary_gap: float  # title baseline to name baseline
+    label: float
+    value: float
+    fields_gap: float  # name baseline to the first line of fields
+    field_step: float
+    field_lines: int  # at most
+    footer_height: float
+    footer: float
+    page_number: float
+    page_number_y: float  # baseline above the bottom edge
+
+
+STANDARD = Geometry(
+    top=10 * mm, title=9, marking=8, primary=13, primary_gap=7 * mm, label=7.5, value=8.5,
+    fields_gap=5.5 * mm, field_step=4.2 * mm, field_lines=2, footer_height=FOOTER_HEIGHT,
+    footer=7, page_number=7.5, page_number_y=FOOTER_HEIGHT - 8 * mm,
+)  # fmt: skip
+LARGE_PRINT = Geometry(
+    top=14 * mm, title=18, marking=16, primary=20, primary_gap=10 * mm, label=16, value=16,
+    fields_gap=9 * mm, field_step=7.5 * mm, field_lines=4, footer_height=22 * mm,
+    footer=16, page_number=16, page_number_y=8 * mm,
+)  # fmt: skip
 # --- styles and building blocks --------------------------------------------------------------
 
 
+# (size, leading) per style: the standard set, and large print with nothing under 16 pt (RNIB
+# clear print: 16-18 pt body for large print).
+_SIZES = {
+    False: {"body": (9.5, 13.2), "title": (15, 19), "h2": (11.5, 15), "h3": (10, 13.5),
+            "small": (8, 10.5), "cell": (8.8, 11.5), "space": (9, 3)},
+    True: {"body": (16, 22), "title": (22, 28), "h2": (20, 26), "h3": (17.5, 23),
+           "small": (16, 22), "cell": (16, 22), "space": (16, 6)},
+}  # fmt: skip
+
+
 @cache
-def styles() -> SimpleNamespace:
-    """Paragraph styles: title, h2, h3, body, small, muted, cell, cell_bold, label."""
+def styles(large: bool = False) -> SimpleNamespace:
+    """Paragraph styles: title, h2, h3, body, small, muted, cell, cell_bold, label.
+    ``large``: the large-print set."""
     register_fonts()
+    z = _SIZES[large]
+
+    def sized(name: str, key: str, **kw: Any) -> ParagraphStyle:
+        size, leading = z[key]
+        return ParagraphStyle(name, parent=body, fontSize=size, leading=leading, **kw)
+
     body = ParagraphStyle(
-        "body", fontName=FONT, fontSize=9.5, leading=13.2, textColor=INK, alignment=TA_LEFT
+        "body",
+        fontName=FONT,
+        fontSize=z["body"][0],
+        leading=z["body"][1],
+        textColor=INK,
+        alignment=TA_LEFT,
     )
+    before, after = z["space"]
     return SimpleNamespace(
-        title=ParagraphStyle(
-            "title", parent=body, fontName=FONT_BOLD, fontSize=15, leading=19, spaceAfter=4
+        title=sized("title", "title", fontName=FONT_BOLD, spaceAfter=4),
+        h2=sized(
+            "h2", "h2", fontName=FONT_BOLD, textColor=ACCENT, spaceBefore=before, spaceAfter=after
         ),
-        h2=ParagraphStyle(
-            "h2",
-            parent=body,
-            fontName=FONT_BOLD,
-            fontSize=11.5,
-            leading=15,
-            textColor=ACCENT,
-            spaceBefore=9,
-            spaceAfter=3,
-        ),
-        h3=ParagraphStyle(
-            "h3", parent=body, fontName=FONT_BOLD, fontSize=10, leading=13.5, keepWithNext=True
-        ),
+        h3=sized("h3", "h3", fontName=FONT_BOLD, keepWithNext=True),
         body=body,
-        small=ParagraphStyle("small", parent=body, fontSize=8, leading=10.5),
-        muted=ParagraphStyle("muted", parent=body, textColor=MUTED),
-        cell=ParagraphStyle("cell", parent=body, fontSize=8.8, leading=11.5),
-        cell_bold=ParagraphStyle(
-            "cell_bold", parent=body, fontName=FONT_BOLD, fontSize=8.8, leading=11.5
-        ),
-        label=ParagraphStyle(
-            "label", parent=body, fontName=FONT_BOLD, fontSize=8.8, leading=11.5, textColor=MUTED
-        ),
+        small=sized("small", "small"),
+        muted=sized("muted", "body", textColor=MUTED),
+        cell=sized("cell", "cell"),
+        cell_bold=sized("cell_bold", "cell", fontName=FONT_BOLD),
+        label=sized("label", "cell", fontName=FONT_BOLD, textColor=MUTED),
     )
 
 
@@ -234,20 +279,32 @@ class TextBlock(Flowable):
             tags.end(canvas)
 
 
-def para(text: str, style: ParagraphStyle | None = None, *, empty: str = "") -> TextBlock:
-    """Plain text (no markup; line breaks kept) in ``style``. ``empty`` shows when blank."""
-    st = styles()
+def para(
+    text: str, style: ParagraphStyle | None = None, *, empty: str = "", large: bool = False
+) -> TextBlock:
+    """Plain text (no markup; line breaks kept) in ``style``. ``empty`` shows when blank.
+    ``large``: large-print body text."""
+    st = styles(large)
     if not text.strip() and empty:
         return TextBlock(empty, st.muted)
     return TextBlock(text, style or st.body)
 
 
-def section(title: str, flowables: Sequence[Flowable]) -> list[Flowable]:
+def section(title: str, flowables: Sequence[Flowable], *, large: bool = False) -> list[Flowable]:
     """A heading kept with the start of its content."""
-    st = styles()
+    st = styles(large)
     # A conditional break, not keepWithNext: keepWithNext would carry a long table whole to
     # the next page and leave a gap; this only moves a heading that would sit at a page foot.
-    return [CondPageBreak(SECTION_MIN_SPACE), TextBlock(title, st.h2), *flowables]
+    room = SECTION_MIN_SPACE * (1.6 if large else 1)
+    return [CondPageBreak(room), TextBlock(title, st.h2), *flowables]
+
+
+def labelled(label: str, value: str, *, large: bool = False) -> Flowable:
+    """'Label: value' as one paragraph with the label in bold: the simple layout large print
+    uses instead of two-column tables."""
+    st = styles(large)
+    markup = f"<b>{escape(label)}:</b> {_markup(value or '-')}"
+    return Tagged(Para(markup, st.body), "P")
 
 
 Cell = str | Sequence[str]  # a table cell: text, or items shown as a bulleted list
@@ -430,19 +487,23 @@ class BulletList(Flowable):
             tags.pop(self.slot.elem)  # type: ignore[arg-type]
 
 
-def bullet_list(items: Sequence[str], style: ParagraphStyle | None = None) -> BulletList:
+def bullet_list(
+    items: Sequence[str], style: ParagraphStyle | None = None, *, large: bool = False
+) -> BulletList:
     """A bulleted list of plain-text items (in a story or in a table cell)."""
-    style = style or styles().body
+    style = style or styles(large).body
     return BulletList(
         [_ListItem(TextBlock(text, style, role="LBody"), True, pdf_tags.Slot()) for text in items],
         style,
     )
 
 
-def callout(title: str, body: Sequence[Flowable]) -> Table:
-    """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan)."""
-    st = styles()
-    inner: list[Flowable] = [TextBlock(title, st.h3), Spacer(1, 2), *body]
+def callout(title: str, body: Sequence[Flowable], *, large: bool = False, level: int = 3) -> Table:
+    """A boxed, tinted panel for what a reader must act on (e.g. a contingency plan).
+    ``level``: its title's heading level (2 for a panel before the first section)."""
+    st = styles(large)
+    heading = TextBlock(title, st.h3, role=f"H{level}")
+    inner: list[Flowable] = [heading, Spacer(1, 4 if large else 2), *body]
     table = Table(
         [[inner]], colWidths=[CONTENT_WIDTH], hAlign="LEFT", renderCB=TableTags(layout=True)
     )
@@ -451,7 +512,7 @@ def callout(title: str, body: Sequence[Flowable]) -> Table:
             [
                 ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("BACKGROUND", (0, 0), (-1, -1), CALLOUT_FILL),
-                ("BOX", (0, 0), (-1, -1), 1.2, CALLOUT_EDGE),
+                ("BOX", (0, 0), (-1, -1), 2 if large else 1.2, CALLOUT_EDGE),
                 ("LEFTPADDING", (0, 0), (-1, -1), 7),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 7),
                 ("TOPPADDING", (0, 0), (-1, -1), 5),
@@ -488,19 +549,30 @@ def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> str
     return text + "…"
 
 
-def _field_lines(canvas: Canvas, fields: Sequence[tuple[str, str]], width: float) -> list[list]:
-    """Greedy layout of label/value pairs into at most two header lines."""
+def _field_lines(fields: Sequence[tuple[str, str]], width: float, g: Geometry) -> list[list]:
+    """Greedy layout of label/value pairs into at most ``g.field_lines`` header lines."""
     lines: list[list[tuple[str, str]]] = [[]]
     used = 0.0
     gap = 5 * mm
     for label, value in fields:
-        w = canvas.stringWidth(f"{label} ", FONT, 7.5) + canvas.stringWidth(value, FONT_BOLD, 8.5)
-        if lines[-1] and used + gap + w > width and len(lines) < 2:
+        w = pdfmetrics.stringWidth(f"{label} ", FONT, g.label)
+        w += pdfmetrics.stringWidth(value, FONT_BOLD, g.value)
+        if lines[-1] and used + gap + w > width and len(lines) < g.field_lines:
             lines.append([])
             used = 0.0
         used += (gap if lines[-1] else 0) + w
         lines[-1].append((label, value))
     return lines
+
+
+def header_height(f: PageFurniture) -> float:
+    """Room the header takes at the top of each page (fixed for the standard layout)."""
+    if not f.large_print:
+        return HEADER_HEIGHT
+    g = f.geometry
+    lines = len(_field_lines(f.fields, PAGE_WIDTH - 2 * MARGIN_X, g))
+    lines += 1 if f.watermark else 0
+    return g.top + g.primary_gap + g.fields_gap + g.field_step * (lines - 1) + 3 * mm + 5 * mm
 
 
 def _draw_furniture(canvas: Canvas, f: PageFurniture) -> None:
@@ -513,7 +585,7 @@ def _draw_furniture(canvas: Canvas, f: PageFurniture) -> None:
             _draw_header(canvas, f, tagged=False)
     with pdf_tags.artifact(canvas, "Pagination", "Footer"):
         _draw_footer(canvas, f)
-    if f.watermark:
+    if f.watermark and not f.large_print:  # large print: a header line instead (simple layout)
         with pdf_tags.artifact(canvas, "Pagination", "Watermark"):
             canvas.saveState()
             canvas.setFont(FONT_BOLD, 54)
@@ -531,60 +603,80 @@ def _draw_header(canvas: Canvas, f: PageFurniture, *, tagged: bool) -> None:
     def decoration() -> AbstractContextManager[None]:
         return pdf_tags.artifact(canvas) if tagged else nullcontext()
 
+    g = f.geometry
     canvas.saveState()
     left, right = MARGIN_X, PAGE_WIDTH - MARGIN_X
-    top = PAGE_HEIGHT - 10 * mm
+    top = PAGE_HEIGHT - g.top
     # Document title top left; sensitivity marking, boxed, top right (read in that order).
-    sens_w = canvas.stringWidth(f.sensitivity, FONT_BOLD, 8)
+    # Large print has no room for both on one line: its marking is in the footer instead.
+    sens_w = 0 if f.large_print else canvas.stringWidth(f.sensitivity, FONT_BOLD, g.marking)
     with part("H1"):
         canvas.setFillColor(ACCENT)
-        canvas.setFont(FONT_BOLD, 9)
-        title = _fit(canvas, f.title, FONT_BOLD, 9, right - left - sens_w - 20)
+        canvas.setFont(FONT_BOLD, g.title)
+        title = _fit(
+            canvas, f.title, FONT_BOLD, g.title, right - left - (sens_w + 20 if sens_w else 0)
+        )
         canvas.drawString(left, top, title)
-    with decoration():
-        canvas.setStrokeColor(INK)
-        canvas.setLineWidth(0.8)
-        canvas.rect(right - sens_w - 6, top - 3, sens_w + 6, 11, stroke=1, fill=0)
-    with part("P"):
-        canvas.setFont(FONT_BOLD, 8)
-        canvas.setFillColor(INK)
-        canvas.drawRightString(right - 3, top, f.sensitivity)
+    if not f.large_print:
+        with decoration():
+            canvas.setStrokeColor(INK)
+            canvas.setLineWidth(0.8)
+            canvas.rect(right - sens_w - 6, top - 3, sens_w + 6, 11, stroke=1, fill=0)
+        with part("P"):
+            canvas.setFont(FONT_BOLD, g.marking)
+            canvas.setFillColor(INK)
+            canvas.drawRightString(right - 3, top, f.sensitivity)
     # Primary line (the person's name) and fields.
     with part("P"):
         canvas.setFillColor(INK)
-        canvas.setFont(FONT_BOLD, 13)
-        canvas.drawString(left, top - 7 * mm, _fit(canvas, f.primary, FONT_BOLD, 13, right - left))
-    y = top - 12.5 * mm
-    for line in _field_lines(canvas, f.fields, right - left):
+        canvas.setFont(FONT_BOLD, g.primary)
+        primary = _fit(canvas, f.primary, FONT_BOLD, g.primary, right - left)
+        canvas.drawString(left, top - g.primary_gap, primary)
+    y = top - g.primary_gap - g.fields_gap
+    for line in _field_lines(f.fields, right - left, g):
         x = left
         for label, value in line:
             with part("P"):
-                canvas.setFont(FONT, 7.5)
+                canvas.setFont(FONT, g.label)
                 canvas.setFillColor(MUTED)
                 # The space is drawn too, so text read from the tags says "NHS number 999...".
                 canvas.drawString(x, y, label + " ")
-                x += canvas.stringWidth(label + " ", FONT, 7.5)
-                canvas.setFont(FONT_BOLD, 8.5)
+                x += canvas.stringWidth(label + " ", FONT, g.label)
+                canvas.setFont(FONT_BOLD, g.value)
                 canvas.setFillColor(INK)
-                value = _fit(canvas, value, FONT_BOLD, 8.5, right - x)
+                value = _fit(canvas, value, FONT_BOLD, g.value, right - x)
                 canvas.drawString(x, y, value)
-                x += canvas.stringWidth(value, FONT_BOLD, 8.5) + 5 * mm
-        y -= 4.2 * mm
+                x += canvas.stringWidth(value, FONT_BOLD, g.value) + 5 * mm
+        y -= g.field_step
+    if f.watermark and f.large_print:
+        with part("P"):
+            canvas.setFont(FONT_BOLD, g.value)
+            canvas.setFillColor(colors.HexColor("#a3120f"))
+            canvas.drawString(left, y, f.watermark)
+        y -= g.field_step
     with decoration():
         canvas.setStrokeColor(ACCENT)
         canvas.setLineWidth(1.2)
-        rule_y = y + 4.2 * mm - 3 * mm
+        rule_y = y + g.field_step - 3 * mm
         canvas.line(left, rule_y, right, rule_y)
     canvas.restoreState()
 
 
 def _draw_footer(canvas: Canvas, f: PageFurniture) -> None:
-    """Printed by / page count (drawn at save), then the note and the sensitivity marking."""
+    """Printed by / page count (drawn at save), then the note and the sensitivity marking.
+    Large print: the page count and the marking only (the rest ends the document)."""
+    g = f.geometry
     canvas.saveState()
     left, right = MARGIN_X, PAGE_WIDTH - MARGIN_X
     canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.5)
-    canvas.line(left, FOOTER_HEIGHT - 4 * mm, right, FOOTER_HEIGHT - 4 * mm)
+    canvas.line(left, g.footer_height - 4 * mm, right, g.footer_height - 4 * mm)
+    if f.large_print:
+        canvas.setFont(FONT_BOLD, g.footer)
+        canvas.setFillColor(INK)
+        canvas.drawString(left, g.page_number_y, f.sensitivity)
+        canvas.restoreState()
+        return
     canvas.setFont(FONT, 7)
     canvas.setFillColor(MUTED)
     printed = f"Printed by {f.printed_by} on {fmt_datetime(f.printed_at)}"
@@ -599,6 +691,14 @@ def _draw_footer(canvas: Canvas, f: PageFurniture) -> None:
         note = _fit(canvas, f.footer_note, FONT, 7, right - left - sens_w - 6 * mm)
         canvas.drawString(left, FOOTER_HEIGHT - 11.5 * mm, note)
     canvas.restoreState()
+
+
+def _large_print_ending(f: PageFurniture) -> list[Flowable]:
+    """What the standard footer says, at the end of a large-print document."""
+    lines = [para(f"Printed by {f.printed_by} on {fmt_datetime(f.printed_at)}.", large=True)]
+    if f.footer_note:
+        lines.append(para(f.footer_note, large=True))
+    return section("About this copy", lines, large=True)
 
 
 def _numbered_canvas(f: PageFurniture) -> Callable[..., Canvas]:
@@ -621,10 +721,11 @@ def _numbered_canvas(f: PageFurniture) -> Callable[..., Canvas]:
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
                 with pdf_tags.artifact(self, "Pagination", "Footer"):
-                    self.setFont(FONT_BOLD, 7.5)
+                    g = f.geometry
+                    self.setFont(FONT_BOLD, g.page_number)
                     self.setFillColor(INK)
                     self.drawRightString(
-                        PAGE_WIDTH - MARGIN_X, FOOTER_HEIGHT - 8 * mm, f"Page {number} of {total}"
+                        PAGE_WIDTH - MARGIN_X, g.page_number_y, f"Page {number} of {total}"
                     )
                 Canvas.showPage(self)
             self.tags.write(
@@ -636,16 +737,20 @@ def _numbered_canvas(f: PageFurniture) -> Callable[..., Canvas]:
 
 
 def render(story: Sequence[Flowable], furniture: PageFurniture) -> bytes:
-    """Lay out ``story`` on A4 pages with the furniture and return the PDF bytes."""
+    """Lay out ``story`` on A4 pages with the furniture and return the PDF bytes (tagged
+    PDF/UA-1: see ``pdf_tags``)."""
     register_fonts()
     buffer = io.BytesIO()
+    top, bottom = header_height(furniture), furniture.geometry.footer_height
+    if furniture.large_print:
+        story = [*story, *_large_print_ending(furniture)]
     doc = BaseDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=MARGIN_X,
         rightMargin=MARGIN_X,
-        topMargin=HEADER_HEIGHT,
-        bottomMargin=FOOTER_HEIGHT,
+        topMargin=top,
+        bottomMargin=bottom,
         title=furniture.title,
         author=furniture.author,
         subject=furniture.subject,
@@ -656,9 +761,9 @@ def render(story: Sequence[Flowable], furniture: PageFurniture) -> bytes:
     )
     frame = Frame(
         MARGIN_X,
-        FOOTER_HEIGHT,
+        bottom,
         CONTENT_WIDTH,
-        PAGE_HEIGHT - HEADER_HEIGHT - FOOTER_HEIGHT,
+        PAGE_HEIGHT - top - bottom,
         leftPadding=0,
         rightPadding=0,
         topPadding=2 * mm,

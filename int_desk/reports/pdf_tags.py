@@ -154,10 +154,10 @@ class Tagger:
             self._owners.pop()
         if len(pages) != len(self._owners):
             raise RuntimeError(f"{len(pages)} pages but tags for {len(self._owners)}")
+        page_names = [doc.Reference(page).name for page in pages]
         root = _StructTreeRootObject()
-        _objects(self.root, root)
-        root.doc_elem = self.root._obj
-        root.parents = [[e._obj for e in owners] for owners in self._owners]
+        root.doc_elem = _register(doc, self.root, doc.Reference(root).name, page_names)
+        root.parents = [[e._obj for e in owners] for owners in self._owners]  # type: ignore[misc]
         for index, page in enumerate(pages):
             page.StructParents = index
             page.Tabs = PDFName("S")
@@ -181,8 +181,10 @@ class Tagger:
 # --- PDF objects ---------------------------------------------------------------------------------
 
 
-def _page_ref(document: PDFDocument, index: int) -> bytes:
-    return pdf_format(document.Reference(document.Pages.pages[index]), document)
+def _ref(document: PDFDocument, name: str) -> bytes:
+    """``n 0 R`` of an object registered under ``name`` (formatting hundreds of references
+    through reportlab's generic path was a third of the tagging cost)."""
+    return b"%d %d R" % document.idToObjectNumberAndVersion[name]
 
 
 class _StructTreeRootObject(PDFObject):
@@ -190,17 +192,17 @@ class _StructTreeRootObject(PDFObject):
 
     def __init__(self) -> None:
         self.doc_elem: _StructElemObject | None = None
-        self.parents: list[list[_StructElemObject | None]] = []
+        self.parents: list[list[_StructElemObject]] = []  # per page: the element of each MCID
 
     def format(self, document: PDFDocument) -> bytes:
         nums = []
         for index, owners in enumerate(self.parents):
-            refs = b" ".join(pdf_format(o, document) for o in owners)
+            refs = b" ".join(_ref(document, o.name) for o in owners)
             nums.append(b"%d [%s]" % (index, refs))
         tree = _Raw(b"<< /Nums [" + b"\n".join(nums) + b"] >>")
         return (
             b"<< /Type /StructTreeRoot /K "
-            + pdf_format(self.doc_elem, document)
+            + _ref(document, self.doc_elem.name)  # type: ignore[union-attr]
             + b" /ParentTree "
             + pdf_format(tree, document)
             + b" /ParentTreeNextKey %d >>" % len(self.parents)
@@ -222,22 +224,19 @@ class _Raw(PDFObject):
 class _StructElemObject(PDFObject):
     __RefOnly__ = 1
 
-    def __init__(self, elem: Elem, parent: PDFObject) -> None:
+    def __init__(self, elem: Elem, parent: str, pages: list[str]) -> None:
         self.elem = elem
-        self.parent = parent
+        self.parent = parent  # object names, registered with the document by ``write``
+        self.pages = pages
+        self.name = ""
 
     def format(self, document: PDFDocument) -> bytes:
         e = self.elem
-        out = [
-            b"<< /Type /StructElem /S /",
-            e.role.encode(),
-            b" /P ",
-            pdf_format(self.parent, document),
-        ]
+        out = [b"<< /Type /StructElem /S /", e.role.encode(), b" /P ", _ref(document, self.parent)]
         mcrs = e.text_kids()
         page = mcrs[0][0] if mcrs else None
         if page is not None:
-            out += [b" /Pg ", _page_ref(document, page)]
+            out += [b" /Pg ", _ref(document, self.pages[page])]
         if e.attrs:
             a = b" ".join(b"/%s /%s" % (k.encode(), v.encode()) for k, v in e.attrs.items())
             out += [b" /A << ", a, b" >>"]
@@ -246,22 +245,24 @@ class _StructElemObject(PDFObject):
         kids = []
         for kid in e.kids:
             if isinstance(kid, Elem):
-                kids.append(pdf_format(kid._obj, document))
+                kids.append(_ref(document, kid._obj.name))  # type: ignore[union-attr]
             elif kid[0] == page:
                 kids.append(b"%d" % kid[1])
             else:
-                kids.append(
-                    b"<< /Type /MCR /Pg " + _page_ref(document, kid[0]) + b" /MCID %d >>" % kid[1]
-                )
+                pg = _ref(document, self.pages[kid[0]])
+                kids.append(b"<< /Type /MCR /Pg " + pg + b" /MCID %d >>" % kid[1])
         out += [b" /K [", b" ".join(kids), b"] >>"]
         return b"".join(out)
 
 
-def _objects(elem: Elem, parent: PDFObject) -> None:
-    elem._obj = _StructElemObject(elem, parent)
+def _register(doc: PDFDocument, elem: Elem, parent: str, pages: list[str]) -> _StructElemObject:
+    """PDF objects for ``elem`` and everything below it, registered in reading order."""
+    obj = elem._obj = _StructElemObject(elem, parent, pages)
+    obj.name = doc.Reference(obj).name
     for kid in elem.kids:
         if isinstance(kid, Elem):
-            _objects(kid, elem._obj)
+            _register(doc, kid, obj.name, pages)
+    return obj
 
 
 def _xmp(*, title: str, author: str, subject: str, keywords: str) -> str:

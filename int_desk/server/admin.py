@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.errors import IntDeskError, NotFound
+from int_desk.server import tokens
 from int_desk.server.engine_ops import _Digests, _Seqs, lock_scopes
 from int_desk.server.models import (
     GLOBAL_SCOPE,
@@ -124,7 +125,13 @@ def issue_token(session: Session, user_name: str, label: str = "") -> tuple[uuid
     """A new device token for the user: (token id, the token, shown only now)."""
     user = find_user(session, user_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = DeviceToken(id=uuid.uuid4(), user_id=user.id, label=label, token_hash=hash_token(token))
+    row = DeviceToken(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        label=label,
+        token_hash=hash_token(token),
+        expires_at=tokens.expiry(tokens.lifetime_days(session)),
+    )
     session.add(row)
     session.flush()
     log.info("issued device token %s for user %s", row.id, user.id)

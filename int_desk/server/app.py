@@ -7,6 +7,7 @@ user to update the app. Payload problems answer 4xx with field names, never the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -17,10 +18,10 @@ from typing import Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, db, fhir_api
+from int_desk.server import audit, db, fhir_api, models, tokens
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
@@ -32,11 +33,17 @@ log = logging.getLogger(__name__)
 FAULTS_ENV = "INT_DESK_SYNC_TEST_FAULTS"
 
 
-class BodyLimit:
-    """Refuse bodies over the limit with 413 before anything parses them."""
+BODY_SECONDS = 10.0
+"""A request body must arrive whole within this (a slow or short body is answered 408, and the
+connection closed); the request head has the same limit in ``serving.py``."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413, and bodies not received within ``seconds`` with
+    408, before anything parses them (the event loop serves other requests meanwhile)."""
+
+    def __init__(self, app: Any, limit: int, seconds: float = BODY_SECONDS) -> None:
+        self.app, self.limit, self.seconds = app, limit, seconds
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -49,8 +56,15 @@ class BodyLimit:
         chunks: list[bytes] = []
         size = 0
         more = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                log.info("request body not received within %.0f s: 408", self.seconds)
+                await _send_json(send, 408, {"detail": "request body not received in time"})
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -82,15 +96,22 @@ async def _send_json(send: Any, status: int, payload: dict) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"%d" % len(body)),
+                # The rest of the body is not read: the connection cannot carry another request.
+                (b"connection", b"close"),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
 
 
-def _json(payload: Any) -> Response:
-    """A JSON answer encoded once (FastAPI's default walks the whole structure first)."""
-    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+def _json(payload: Any, status: int = 200) -> Response:
+    """A JSON answer encoded once (FastAPI's default walks the whole structure first), as ASCII:
+    a refusal naming a field sent as a lone surrogate must still encode (no 500)."""
+    return Response(
+        json.dumps(payload, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None = None) -> Any:
@@ -109,7 +130,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             {"loc": [str(p) for p in e.get("loc", ())][:6], "msg": e.get("msg", "")}
             for e in exc.errors()[:50]
         ]
-        return JSONResponse({"detail": problems}, status_code=422)
+        return _json({"detail": problems}, 422)
 
     # Sessions are opened inside each route, not by a generator dependency: FastAPI closes those
     # on another pool thread after the response, which under load can wait on a pool connection
@@ -132,6 +153,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     ServerUser.member_id,
                     ServerUser.kind,
                     ServerUser.scope,
+                    DeviceToken.expires_at,
                 )
                 .join(ServerUser, ServerUser.id == DeviceToken.user_id)
                 .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
@@ -139,7 +161,19 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             ).all()
             if not rows or rows[0][1] is not None or not rows[0][4]:
                 return None
-            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope = rows[0]
+            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
+                rows[0]
+            )
+            if tokens.expired(until):
+                return None  # (``refusal`` says why)
+            days = tokens.lifetime_days(s)
+            if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
+                s.execute(
+                    update(DeviceToken)
+                    .where(DeviceToken.id == token_id)
+                    .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
+                )
+                s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
             if who is None:
@@ -149,6 +183,22 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 )  # fmt: skip
                 s.commit()
             return Caller(user_id, user_name, token_id, teams), who
+
+    def refusal(token_hash: str) -> HTTPException:
+        """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or
+        unknown, revoked or of an inactive login."""
+        with factory() as s:
+            row = s.execute(
+                select(DeviceToken.expires_at, DeviceToken.revoked_at).where(
+                    DeviceToken.token_hash == token_hash
+                )
+            ).first()
+            if row is not None and row.revoked_at is None and tokens.expired(row.expires_at):
+                message = tokens.EXPIRED.format(days=tokens.lifetime_days(s))
+                return HTTPException(
+                    401, detail=message, headers={"WWW-Authenticate": tokens.WWW_AUTHENTICATE}
+                )
+        return HTTPException(401, detail="This device token is not valid or was revoked.")
 
     async def authenticated(
         request: Request,
@@ -171,7 +221,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         if found is None:
             found = await run_in_threadpool(lookup, token_hash)  # one thread hop, on a miss only
             if found is None:
-                raise HTTPException(401, detail="This device token is not valid or was revoked.")
+                raise await run_in_threadpool(refusal, token_hash)
             if connection:
                 auth_cache.put(connection, token_hash, found)
         if found[1] is None:  # fail closed: a login that is nobody gets nothing
@@ -214,7 +264,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             with transaction(found) as s:
                 results = push(s, who, req)
         except PayloadInvalid as exc:
-            return JSONResponse({"detail": exc.problems[:100]}, status_code=422)
+            return _json({"detail": exc.problems[:100]}, 422)
         return _json({"batch_id": str(req.batch_id), "results": results})
 
     @app.post("/v1/pull")
@@ -223,7 +273,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             with transaction(found) as s:
                 body = pull(s, found[0], key, req)
         except CursorGone as exc:
-            return JSONResponse({"detail": f"Re-download needed: {exc}"}, status_code=410)
+            return _json({"detail": f"Re-download needed: {exc}"}, 410)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/verify")
@@ -234,6 +284,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     # FHIR R4 read API (/fhir/R4): same tokens and read scope as sync, OperationOutcome errors.
     fhir_api.mount(app, factory, lookup=lookup, auth_cache=auth_cache)
 
+    from int_desk.server import admin_routes
+
+    admin_routes.install(app, factory, authenticated)  # joining by invitation, Administration
     asgi: Any = app
     if os.environ.get(FAULTS_ENV) == "1":
         from int_desk.server.faults import FaultInjector

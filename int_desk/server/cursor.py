@@ -21,8 +21,10 @@ def encode(key: bytes, payload: dict[str, Any]) -> str:
 
 def decode(key: bytes, token: str) -> dict[str, Any]:
     body, _, sig = token.rpartition(".")
+    if not body.isascii() or not sig.isascii():  # (a forged cursor may hold anything)
+        raise BadCursor("cursor is not readable")
     expected = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]
-    if not body or not hmac.compare_digest(sig, expected):
+    if not body or not hmac.compare_digest(sig.encode(), expected.encode()):
         raise BadCursor("cursor signature does not match")
     try:
         payload = json.loads(base64.urlsafe_b64decode(body.encode()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,27 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _owner_only(path: Path) -> None:
+    """The endpoint's SQLite file and its WAL/SHM hold identifiers: owner read/write only.
+
+    SQLite gives the -wal and -shm files the database file's permissions; they are set here
+    too in case they were made before. (On Windows, file ACLs of the service account apply.)
+    """
+    if os.name == "nt":
+        return
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            os.chmod(p, 0o600)
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            _owner_only(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -50,6 +69,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA busy_timeout = 30000")
             cur.close()
+            if database and database != ":memory:":
+                _owner_only(Path(database))  # the WAL and SHM now exist
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:

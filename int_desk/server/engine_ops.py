@@ -26,6 +26,7 @@ from int_desk.server.models import (
     ScopeSeq,
     utcnow_text,
 )
+from int_desk.server.practices import push_awaiting_practice
 from int_desk.server.principal import principal
 from int_desk.server.read_scope import (
     FULL_SIGNATURE,
@@ -210,9 +211,13 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
             results.append(result)
             continue
         duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
-        # The write rules, on the stored row and the row this op would make (write_rules.py).
+        # A practice awaiting a name, from a first import (practices.py); else the write rules,
+        # on the stored row and the row this op would make (write_rules.py).
+        practice = push_awaiting_practice(session, who, caller, op, fields)
         verdict = check_op(session, who, entity=op.entity, record_id=op.id, fields=fields)
-        if verdict.reason:
+        if practice is not None:
+            result = practice
+        elif verdict.reason:
             result = _rejected(op, verdict.reason)
         elif duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
             result = _rejected(op, DUPLICATE_PATIENT)
@@ -435,19 +440,22 @@ def _apply(
     for name, value in fields.items():
         if value == data.get(name):
             continue
-        if name in schema.META_FIELDS or append_only:
-            apply[name] = value
-        elif name == "deleted":
-            # A delete never silently beats an edit, and an edit never silently undoes a delete.
+        if name == "deleted":
+            # A delete never silently beats an edit, and an edit never silently undoes a delete
+            # (append-only rows too: a deleted note's correction would vanish with it).
             if (value and content_changed_elsewhere) or (not value and changed_elsewhere(name)):
                 conflict(name)
             else:
                 apply[name] = value
+        elif name in schema.META_FIELDS or append_only:
+            apply[name] = value
         elif changed_elsewhere(name):
             conflict(name)
         else:
             apply[name] = value
-    if rec.deleted and changed_elsewhere("deleted") and "deleted" not in fields and not append_only:
+    if rec.deleted and changed_elsewhere("deleted") and "deleted" not in fields:
+        # An edit of a row deleted elsewhere: nothing applied, the delete is the conflict; the
+        # laptop keeps its edit in the conflict, and "keep mine" restores the row with it.
         if any(n not in schema.META_FIELDS for n in apply):
             conflict("deleted")
             apply = {}

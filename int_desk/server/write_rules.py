@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from int_desk.domain import information_needs
 from int_desk.domain.permissions import (
     ACTION_LABELS,
     CLINICAL_CLASSIFIER,
@@ -184,6 +185,7 @@ RULES: dict[str, EntityRule] = {
             "phone": ANY,
             "address": ANY,
             "communication_needs": ANY,
+            "information_needs": F(values=information_needs.stored_values()),
             "carer_name": ANY,
             "carer_relationship": ANY,
             "carer_phone": ANY,

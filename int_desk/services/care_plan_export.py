@@ -6,6 +6,10 @@ OVERRIDE_CONSENT (the clinical lead) gives a reason; the reason is kept as a cli
 the person's record and the export's audit entry points to that note (audit details hold ids
 only). Batch export never overrides: such plans are skipped and counted.
 
+Large print: the carer copy is large print when asked (``large_print=True``) or, by default
+(``None``), when the person's recorded information needs include large print (Accessible
+Information Standard; ``domain.information_needs``). A batch decides per person.
+
 Files: a single PDF is written atomically (temp file in the target folder, then os.replace).
 A batch renders into a hidden staging folder inside the target folder and moves the files
 into place only when every plan has rendered; on cancel or error the staging folder is
@@ -31,6 +35,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import ConsentNotGiven, PlanView
 from int_desk.domain.errors import Interrupted, NotFound, ValidationError
@@ -56,16 +61,35 @@ class ExportResult:
     plan_id: uuid.UUID
     variant: Variant
     consent_override: bool = False
+    large_print: bool = False
+    # Recorded needs a PDF does not meet (braille, easy read, audio, an interpreter): the
+    # person exporting is told so they can arrange them.
+    unmet_needs: tuple[information_needs.InformationNeed, ...] = ()
 
 
 def printed_by(actor: Actor) -> str:
     return f"{actor.name or 'Team member'} ({actor.role.label})"
 
 
-def file_name(view: PlanView, variant: Variant) -> str:
-    """care-plan-9991234567.pdf / care-plan-9991234567-carer-copy.pdf"""
+def file_name(view: PlanView, variant: Variant, large_print: bool = False) -> str:
+    """care-plan-9991234567.pdf / care-plan-9991234567-carer-copy.pdf /
+    care-plan-9991234567-carer-copy-large-print.pdf"""
     suffix = "-carer-copy" if variant is Variant.CARER else ""
+    suffix += "-large-print" if large_print else ""
     return f"care-plan-{view.patient.nhs_number}{suffix}.pdf"
+
+
+def use_large_print(view: PlanView, variant: Variant, choice: bool | None) -> bool:
+    """Large print for this plan: as chosen, or (None) as the person's recorded need."""
+    if variant is not Variant.CARER:
+        if choice:
+            raise ValidationError(
+                "Large print is a format of the patient/carer copy.", "large_print"
+            )
+        return False
+    if choice is None:
+        return information_needs.wants_large_print(view.patient.information_needs)
+    return choice
 
 
 def _check_export_permission(session: Session, actor: Actor, variant: Variant) -> None:
@@ -88,10 +112,12 @@ def export_plan(
     variant: Variant = Variant.PROFESSIONAL,
     override_reason: str | None = None,
     include_medicines: bool = False,
+    large_print: bool | None = None,
     now: datetime | None = None,
     today: date | None = None,
 ) -> ExportResult:
-    """Render one plan version to ``out`` (atomically) and audit the export.
+    """Render one plan version to ``out`` (atomically) and audit the export. ``large_print``:
+    carer copy only; None follows the person's recorded information needs.
 
     Raises ConsentNotGiven when consent was declined or not recorded and no override reason
     is given; PermissionDenied when the override is asked for by a role without
@@ -99,6 +125,7 @@ def export_plan(
     """
     _check_export_permission(session, actor, variant)
     view = care_plans.plan_view(session=session, actor=actor, plan_id=plan_id, audit_read=False)
+    large = use_large_print(view, variant, large_print)
     override = False
     contact_id = None
     if not consent_allows_sharing(view):
@@ -146,9 +173,12 @@ def export_plan(
         printed_at=now,
         today=today or date.today(),
         include_medicines=include_medicines,
+        large_print=large,
         consent_override=override_text,
     )
     detail = f"export variant={variant.value} version={view.version}"
+    if large:
+        detail += " large_print=1"
     if override:
         detail += f" consent_override=1 reason_note={contact_id}"
     # Audit first, then write: if writing fails the unit of work rolls the entry back.
@@ -163,7 +193,8 @@ def export_plan(
     )
     path = pdf_base.write_atomic(Path(out), data)
     log.info("exported care plan %s (%s, override=%s)", view.id, variant.value, override)
-    return ExportResult(path, view.id, variant, override)
+    unmet = information_needs.unmet_by_pdf(view.patient.information_needs)
+    return ExportResult(path, view.id, variant, override, large, unmet)
 
 
 def plan_for_nhs_number(session: Session, nhs_number: str) -> CarePlan:
@@ -220,6 +251,13 @@ class RenderJob:
     printed_at: datetime
     today: date
     staging: str
+    large_print: bool | None = None  # None: as each person's recorded need
+
+    def large(self, view: PlanView) -> bool:
+        return use_large_print(view, self.variant, self.large_print)
+
+    def file_name(self, view: PlanView) -> str:
+        return file_name(view, self.variant, self.large(view))
 
     def __call__(self, views: Sequence[PlanView]) -> None:
         for view in views:
@@ -229,8 +267,9 @@ class RenderJob:
                 printed_by=self.printed_by,
                 printed_at=self.printed_at,
                 today=self.today,
+                large_print=self.large(view),
             )
-            (Path(self.staging) / file_name(view, self.variant)).write_bytes(data)
+            (Path(self.staging) / self.file_name(view)).write_bytes(data)
 
 
 def find_cohort(session: Session, actor: Actor, name: str) -> Cohort:
@@ -290,6 +329,7 @@ class BatchResult:
     written: list[Path] = field(default_factory=list)
     skipped_no_consent: int = 0
     plans_in_cohort: int = 0
+    large_print: int = 0  # how many of the written copies are large print
 
 
 def export_cohort(
@@ -305,6 +345,7 @@ def export_cohort(
     today: date | None = None,
     chunk: int = 200,
     workers: int = 1,
+    large_print: bool | None = None,
 ) -> BatchResult:
     """Export every active plan of the cohort's current members into ``out_dir``.
 
@@ -313,8 +354,12 @@ def export_cohort(
     Interrupted is raised. Rendering is CPU-bound: with ``workers`` > 1 (see
     ``auto_workers``; the CLI uses it, the GUI renders in-process on its task thread) plans
     render in forked worker processes. The store is only touched here, in the caller's thread.
+    ``large_print`` (carer copies): True or False for everyone, None (the default) as each
+    person's recorded information needs say.
     """
     _check_export_permission(session, actor, variant)
+    if large_print and variant is not Variant.CARER:
+        raise ValidationError("Large print is a format of the patient/carer copy.", "large_print")
     cohort = session.get(Cohort, cohort_id)
     if cohort is None or cohort.deleted:
         raise NotFound(f"No cohort {cohort_id}.")
@@ -341,7 +386,7 @@ def export_cohort(
         if progress:
             progress(0, total)
         redact = not access.can(session, actor, Permission.VIEW_CLINICAL)
-        job = RenderJob(variant, who, now, today, str(staging))
+        job = RenderJob(variant, who, now, today, str(staging), large_print)
 
         def views() -> Iterator[PlanView]:
             for start in range(0, total, chunk):
@@ -350,7 +395,7 @@ def export_cohort(
                 )
 
         def done(piece: Sequence[PlanView]) -> None:
-            staged.extend((staging / file_name(v, variant), v) for v in piece)
+            staged.extend((staging / job.file_name(v), v) for v in piece)
             if progress:
                 progress(len(staged), total)
 
@@ -382,6 +427,8 @@ def export_cohort(
                     done(piece)
                     submit_next()
         for _path, view in staged:
+            large = " large_print=1" if job.large(view) else ""
+            result.large_print += bool(large)
             audit.record(
                 session,
                 actor_id=actor.member_id,
@@ -389,7 +436,8 @@ def export_cohort(
                 entity_type=care_plans.ENTITY,
                 entity_id=view.id,
                 patient_id=view.patient.id,
-                detail=f"export variant={variant.value} version={view.version} batch={batch_id}",
+                detail=f"export variant={variant.value} version={view.version}{large} "
+                f"batch={batch_id}",
             )
         audit.record(
             session,

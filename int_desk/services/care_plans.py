@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain import care_plan as rules
+from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import (
     ActionView,
@@ -808,6 +809,7 @@ def _build_view(
         date_of_birth=patient.date_of_birth,
         address=", ".join(x for x in (patient.address, patient.postcode) if x),
         communication_needs=patient.communication_needs or "",
+        information_needs=information_needs.parse(patient.information_needs),
         carer_name=patient.carer_name or "",
         carer_relationship=patient.carer_relationship or "",
         carer_phone=patient.carer_phone or "",

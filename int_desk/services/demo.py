@@ -298,7 +298,8 @@ def _patients(
             phone=f"01632 {rng.randint(100000, 999999)}",  # Ofcom drama range
             address=f"{rng.randint(1, 120)} {rng.choice(('Church', 'Mill', 'Station', 'Manor'))} "
                     f"{rng.choice(('Lane', 'Road', 'Close', 'Way'))}",
-            communication_needs=rng.choice(words.COMMUNICATION_NEEDS),
+            communication_needs=(needs := rng.choice(words.COMMUNICATION_NEEDS)),
+            information_needs=words.INFORMATION_NEEDS.get(needs),
             carer_name=f"{rng.choice(words.GIVEN_F + words.GIVEN_M)} {rng.choice(words.FAMILY)}"
                        if has_carer else None,
             carer_relationship=rng.choice(words.CARER_RELATIONSHIPS) if has_carer else None,

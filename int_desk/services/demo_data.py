@@ -53,6 +53,13 @@ COMMUNICATION_NEEDS = (
     "Uses hearing aids",
 )
 
+# The structured need (Accessible Information Standard code) each free-text need records.
+INFORMATION_NEEDS = {
+    "Prefers large print": "large_print",
+    "Interpreter needed (Nepali)": "spoken_interpreter",
+    "Interpreter needed (Polish)": "spoken_interpreter",
+}
+
 CARER_RELATIONSHIPS = ("Daughter", "Son", "Wife", "Husband", "Neighbour", "Niece", "Partner")
 
 ABOUT_ME = (

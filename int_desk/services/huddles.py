@@ -81,6 +81,9 @@ _RANK_PRIORITY = {p.rank: p.value for p in Priority}
 # --- small helpers ---------------------------------------------------------------------------
 
 
+WITHHELD = "(clinical content - not shown for your role)"
+
+
 def fmt_day(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
@@ -1048,6 +1051,13 @@ def record_outcome(
     _require_run(session, actor)
     item, huddle = _item(session, actor, item_id)
     _running(huddle)
+    if not actions.can(session, actor, Permission.VIEW_CLINICAL):
+        # Outcomes and decisions are clinical content: a role that may not read them may not
+        # write them (the endpoint refuses them too), nor blank what a clinician recorded (their
+        # view shows them empty). They can still run the huddle.
+        if outcome or decisions:
+            actions._require(session, actor, Permission.VIEW_CLINICAL)
+        outcome = decisions = None
     fields = []
     if outcome is not None:
         item.outcome = actions.clean_text(
@@ -1204,7 +1214,8 @@ def mark_discussed(
     _running(huddle)
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError(f"This item is already {item.status}.", field="status")
-    if not item.outcome.strip():
+    clinical = actions.can(session, actor, Permission.VIEW_CLINICAL)
+    if clinical and not item.outcome.strip():  # (a non-clinical chair cannot record one)
         raise ValidationError("Record the outcome before marking discussed.", field="outcome")
     contact = _settle(session, actor, item, huddle, HuddleItemStatus.DISCUSSED, seconds_spent)
     if actions.can(session, actor, Permission.EDIT_PATIENT):
@@ -1233,7 +1244,7 @@ def defer_item(
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError(f"This item is already {item.status}.", field="status")
     reason = actions.clean_text(reason, "reason", label="Reason", required=False, max_len=500)
-    if reason:
+    if reason and actions.can(session, actor, Permission.VIEW_CLINICAL):
         item.outcome = reason if not item.outcome else f"{item.outcome}\n{reason}"
     return _settle(session, actor, item, huddle, HuddleItemStatus.DEFERRED, seconds_spent)
 
@@ -1265,7 +1276,12 @@ def close_huddle(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> str
     huddle.status = HuddleStatus.CLOSED.value
     huddle.closed_at = utcnow()
     session.flush()
-    huddle.minutes = minutes_text(minutes_view(session=session, actor=actor, huddle_id=huddle.id))
+    if actions.can(session, actor, Permission.VIEW_CLINICAL):
+        huddle.minutes = minutes_text(
+            minutes_view(session=session, actor=actor, huddle_id=huddle.id)
+        )
+    # (A non-clinical chair closes without writing minutes, which hold outcomes they may not
+    # read; a clinician's view generates them from what was recorded.)
     _stamp(huddle, actor)
     session.flush()
     _audit(
@@ -1321,6 +1337,9 @@ class HuddleView:
     items: list[ItemRecord]
     removed: list[ItemRecord]
     minutes_per_item: int = 2
+    # Outcomes, decisions and minutes are clinical content: blank for a reader without
+    # clinical access (CLINICAL_FIELDS), who sees this flag instead.
+    clinical_withheld: bool = False
 
 
 def _member_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -1344,7 +1363,11 @@ def item_record(session: Session, huddle: Huddle, item: HuddleItem) -> ItemRecor
 _PRIORITY_ORDER = ("high", "medium", "low")
 
 
-def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> list[ItemRecord]:
+def _item_records(
+    session: Session, huddle: Huddle, items: list[HuddleItem], reader: Actor | None = None
+) -> list[ItemRecord]:
+    """The items as shown; ``reader``: a reader without clinical access (outcomes, decisions
+    and escalation reasons they did not raise are withheld)."""
     if not items:
         return []
     pids = [i.patient_id for i in items]
@@ -1423,7 +1446,9 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
         if huddle.started_at is not None:
             for e in escalations:
                 if e.patient_id == i.patient_id:
-                    lines.append(ActionLine("escalation", e.reason, "INT clinical lead"))
+                    own = reader is None or e.raised_by == reader.member_id
+                    text = e.reason if own else WITHHELD
+                    lines.append(ActionLine("escalation", text, "INT clinical lead"))
             for r in referrals:
                 if r.patient_id == i.patient_id:
                     to = names.get(r.to_member_id, "") if r.to_member_id else ""
@@ -1439,8 +1464,8 @@ def _item_records(session: Session, huddle: Huddle, items: list[HuddleItem]) -> 
                 nhs_number=nhs,
                 reasons=list(i.reasons or []),
                 status=i.status,
-                outcome=i.outcome,
-                decisions=i.decisions,
+                outcome=i.outcome if reader is None else "",
+                decisions=i.decisions if reader is None else "",
                 seconds_spent=i.seconds_spent,
                 rolled_over=i.rolled_over_from_id is not None,
                 actions=lines,
@@ -1463,7 +1488,8 @@ def huddle_view(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hudd
             .order_by(HuddleItem.position, HuddleItem.created_at)
         )
     )
-    records = _item_records(session, huddle, rows)
+    clinical = actions.can(session, actor, Permission.VIEW_CLINICAL)
+    records = _item_records(session, huddle, rows, None if clinical else actor)
     live = [r for r in records if r.status != HuddleItemStatus.REMOVED.value]
     removed = [r for r in records if r.status == HuddleItemStatus.REMOVED.value]
     attendee_rows = session.execute(
@@ -1496,10 +1522,11 @@ def huddle_view(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hudd
         attendees=[(mid, n, _role_label(role), bool(v)) for mid, n, role, v in attendee_rows],
         started_at=huddle.started_at,
         closed_at=huddle.closed_at,
-        minutes=huddle.minutes,
+        minutes=huddle.minutes if clinical else "",
         items=live,
         removed=removed,
         minutes_per_item=per_item,
+        clinical_withheld=not clinical,
     )
 
 
@@ -1661,9 +1688,16 @@ def search_caseload(
             ]
         )
     rows = session.execute(
-        select(Patient.id, Patient.given_name, Patient.family_name, Patient.nhs_number)
+        select(
+            Patient.id,
+            Patient.given_name,
+            Patient.family_name,
+            Patient.nhs_number,
+            Patient.date_of_birth,
+        )
         .where(cond, Patient.id.in_(scope), Patient.deleted.is_(False))
         .order_by(Patient.family_name, Patient.given_name)
         .limit(limit)
     )
-    return [(pid, f"{g} {f}", nhs) for pid, g, f, nhs in rows]
+    # The name with the date of birth: two people of one name are told apart when chosen.
+    return [(pid, f"{g} {f}, born {dob:%d %b %Y}", nhs) for pid, g, f, nhs, dob in rows]

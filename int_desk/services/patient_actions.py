@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
 from int_desk.domain.permissions import Permission
+from int_desk.domain.text import text_problem
 from int_desk.domain.vocab import (
     AuditAction,
     ContactKind,
@@ -148,6 +149,8 @@ def clean_text(
         )
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
         raise ValidationError(f"{label} contains control characters.", field=field)
+    if text_problem(text):  # a lone surrogate (pasted from a broken source): not Unicode
+        raise ValidationError(f"{label} contains characters that are not valid text.", field=field)
     return text
 
 

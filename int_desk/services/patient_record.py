@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
+from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
@@ -51,6 +53,7 @@ from int_desk.store.models import (
 
 TIMELINE_LIMIT = 300
 WITHHELD = "Clinical note - not shown for your role."
+WITHHELD_ESCALATION = "Escalated to the clinical lead - the reason is not shown for your role."
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class TaskInfo:
     owner: str
     requester: str
     owner_member_id: uuid.UUID | None = None
+    date_of_birth: date | None = None  # listed with the name: never an ambiguous person
 
     def overdue(self, today: date) -> bool:
         return self.due_on is not None and self.due_on < today
@@ -157,6 +161,8 @@ class PatientRecord:
     open_escalations: list[OpenItem]
     timeline: list[TimelineEntry] = field(default_factory=list)
     clinical_visible: bool = True
+    # Accessible Information Standard needs (large print, braille, interpreter...).
+    information_needs: tuple[InformationNeed, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -340,6 +346,8 @@ def patient_record(
         )
     for e in escalations:
         text = e.reason + (f" - resolved: {e.resolution}" if e.resolution else "")
+        if not (clinical or e.raised_by == actor.member_id):  # the raiser reads their own
+            text = WITHHELD_ESCALATION
         timeline.append(
             TimelineEntry(
                 e.raised_at,
@@ -387,6 +395,7 @@ def patient_record(
         nhs_number=p.nhs_number, date_of_birth=p.date_of_birth, sex=p.sex, postcode=p.postcode,
         address=p.address or "", phone=p.phone or "", practice=practice or "",
         communication_needs=p.communication_needs or "",
+        information_needs=information_needs.parse(p.information_needs),
         long_term_conditions=p.long_term_conditions or "" if clinical else "",
         carer_name=p.carer_name or "", carer_relationship=p.carer_relationship or "",
         carer_phone=p.carer_phone or "", carer_needs=p.carer_needs or "",
@@ -440,7 +449,7 @@ def _task_info(t: Task, p: Patient, who, teams: dict) -> TaskInfo:  # noqa: ANN0
     return TaskInfo(
         t.id, p.id, f"{p.family_name.upper()}, {p.given_name}", p.nhs_number, t.description,
         t.kind, t.status, t.due_on, _owner(t, who, teams), who(t.requester_id),
-        t.owner_member_id,
+        t.owner_member_id, p.date_of_birth,
     )  # fmt: skip
 
 

@@ -48,6 +48,8 @@ class ConflictView:
     status: str
     resolution: str | None
     patient_born: date | None = None  # with the name, so the person is never in doubt
+    local_text: str = ""  # how each side reads, when the raw value does not say it
+    remote_text: str = ""
 
     @property
     def patient_label(self) -> str:
@@ -112,9 +114,28 @@ def list_conflicts(
             remote_at=r.remote_at,
             status=r.status,
             resolution=r.resolution,
+            **_sides(r),
         )
         for r in rows
     ]
+
+
+def _edit_of_deleted(value: Any) -> dict[str, Any] | None:
+    """The edits of a "your edit met a delete" conflict (see sync.local._local_side)."""
+    if isinstance(value, dict) and isinstance(value.get("edit"), dict):
+        return value["edit"]  # type: ignore[no-any-return]
+    return None
+
+
+def _sides(r: SyncConflict) -> dict[str, str]:
+    edits = _edit_of_deleted(r.local_value) if r.field == "deleted" else None
+    if edits is None:
+        return {}
+    changed = "; ".join(f"{_label(k)}: {v}" for k, v in edits.items()) or "no content"
+    return {
+        "local_text": f"Keep it, with your change ({changed})",
+        "remote_text": "Deleted",
+    }
 
 
 def resolve_conflict(
@@ -149,7 +170,21 @@ def resolve_conflict(
     row = session.get(entity.model, conflict.entity_id)
     if row is None:
         raise NotFound("The record in conflict is no longer on this device.")
-    chosen = {"local": conflict.local_value, "remote": conflict.remote_value}.get(choice, value)
+    edits = _edit_of_deleted(conflict.local_value) if conflict.field == "deleted" else None
+    if edits is not None:
+        if choice == "custom":
+            raise ValidationError("Keep the record with your change, or keep it deleted.", "choice")
+        if choice == "local":  # restore the row, with the edit the delete met
+            for name, wire in edits.items():
+                if name in entity.columns:
+                    try:
+                        checked = schema.check_value(entity, name, wire)
+                    except schema.InvalidValue as exc:
+                        raise ValidationError(str(exc), name) from None
+                    setattr(row, name, schema.wire_to_python(entity.columns[name].kind, checked))
+        chosen: Any = choice != "local"  # deleted: as theirs, or restored
+    else:
+        chosen = {"local": conflict.local_value, "remote": conflict.remote_value}.get(choice, value)
     try:
         wire = schema.check_value(entity, conflict.field, chosen)
     except schema.InvalidValue as exc:

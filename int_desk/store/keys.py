@@ -16,12 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.errors
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from int_desk.domain.errors import KeyUnavailable, ValidationError, WorkspaceError, WrongPassphrase
 
 log = logging.getLogger(__name__)
@@ -55,6 +49,8 @@ def check_passphrase_strength(passphrase: str) -> None:
 
 
 def _kek(passphrase: str, salt: bytes, n: int) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt  # imported when first used
+
     return Scrypt(salt=salt, length=32, n=n, r=8, p=1).derive(passphrase.encode("utf-8"))
 
 
@@ -92,11 +88,16 @@ class KeyFile:
         salt = secrets.token_bytes(16)
         nonce = secrets.token_bytes(12)
         aad = self.workspace_id.encode("ascii")
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         ct = AESGCM(_kek(passphrase, salt, scrypt_n)).encrypt(nonce, data_key, aad)
         self.data["kdf"] = {"name": "scrypt", "n": scrypt_n, "r": 8, "p": 1, "salt": _b64(salt)}
         self.data["wrapped_key"] = {"alg": "AES-256-GCM", "nonce": _b64(nonce), "ct": _b64(ct)}
 
     def unwrap(self, passphrase: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         kdf, wrapped = self.data["kdf"], self.data["wrapped_key"]
         kek = _kek(passphrase, _unb64(kdf["salt"]), int(kdf["n"]))
         try:
@@ -131,8 +132,17 @@ class KeyFile:
 # --- OS keyring --------------------------------------------------------------------------------
 
 
+def _keyring() -> Any:
+    """The keyring package, imported when first needed: loading its backends takes a few
+    hundred milliseconds, which the unlock dialog should not wait for (see app/startup.py)."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 def backend_name() -> str:
-    kr = keyring.get_keyring()
+    kr = _keyring().get_keyring()
     return f"{type(kr).__module__}.{type(kr).__qualname__}"
 
 
@@ -150,8 +160,8 @@ def store_in_keyring(kf: KeyFile, data_key: bytes) -> bool:
         log.info("no usable OS keyring (%s); passphrase will be asked", backend_name())
         return False
     try:
-        keyring.set_password(KEYRING_SERVICE, _username(kf.workspace_id), data_key.hex())
-    except keyring.errors.KeyringError as exc:
+        _keyring().set_password(KEYRING_SERVICE, _username(kf.workspace_id), data_key.hex())
+    except _keyring().errors.KeyringError as exc:
         log.warning("OS keyring refused the key (%s): %s", backend_name(), type(exc).__name__)
         return False
     kf.data["keyring"] = {"backend": backend_name()}
@@ -168,8 +178,8 @@ def load_from_keyring(kf: KeyFile) -> bytes:
     if backend_name() != kf.keyring_backend:
         log.warning("keyring backend changed from %s to %s", kf.keyring_backend, backend_name())
     try:
-        value = keyring.get_password(KEYRING_SERVICE, _username(kf.workspace_id))
-    except keyring.errors.KeyringError as exc:
+        value = _keyring().get_password(KEYRING_SERVICE, _username(kf.workspace_id))
+    except _keyring().errors.KeyringError as exc:
         raise KeyUnavailable(
             f"The OS keyring is locked or unavailable ({type(exc).__name__})."
         ) from None
@@ -186,8 +196,8 @@ def load_from_keyring(kf: KeyFile) -> bytes:
 
 def forget_from_keyring(kf: KeyFile) -> None:
     try:
-        keyring.delete_password(KEYRING_SERVICE, _username(kf.workspace_id))
-    except keyring.errors.KeyringError:
+        _keyring().delete_password(KEYRING_SERVICE, _username(kf.workspace_id))
+    except _keyring().errors.KeyringError:
         pass
     kf.data["keyring"] = None
     kf.save()

@@ -1,25 +1,65 @@
-"""Run the Alembic chain in migrations/ on a keyed connection, with a backup before upgrading."""
+"""Run the Alembic chain in migrations/ on a keyed connection, with a backup before upgrading.
+
+Opening a workspace that is already at the head revision (nearly always) does not import
+Alembic (a third of a headless command's start): the head is read from the migration files'
+``revision``/``down_revision`` lines and the store's from its ``alembic_version`` table;
+tests/test_migrations.py checks the fast answer agrees with Alembic's.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from int_desk import paths
 from int_desk.domain.errors import WorkspaceError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 log = logging.getLogger(__name__)
+_REVISION = re.compile(
+    r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)", re.M
+)
+
+
+def quick_head() -> str | None:
+    """The head revision read from the migration files without Alembic; None when the files
+    do not say plainly (several heads, an unusual form): then Alembic is asked."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (paths.migrations_dir() / "versions").glob("*.py"):
+        found = dict((m[0], m[1]) for m in _REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found or not found["revision"]:
+            return None
+        revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The store's revision from its alembic_version table (None for a new store)."""
+    exists = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).first()
+    if not exists:
+        return None
+    row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return row[0] if row else None
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(paths.migrations_dir()))
     cfg.set_main_option("path_separator", "os")
@@ -29,6 +69,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
         raise WorkspaceError(f"Migrations have {len(heads)} heads; expected exactly one.")
@@ -36,6 +78,8 @@ def head_revision() -> str:
 
 
 def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -44,6 +88,14 @@ def upgrade(engine: Engine, store_path: Path, *, backup_dir: Path) -> str | None
 
     Refuses a store migrated by a newer INT Desk (unknown revision) rather than guess.
     """
+    quick = quick_head()
+    if quick is not None:
+        with engine.connect() as conn:
+            if stored_revision(conn) == quick:
+                return None  # at head: nothing to do, and no Alembic import
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
     with engine.connect() as conn:

@@ -107,6 +107,9 @@ class Patient(Synced, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(300))
     communication_needs: Mapped[str] = mapped_column(Text, default="")
+    # Accessible Information Standard needs as codes (domain/information_needs.py). Nullable:
+    # rows synced by an older version carry no value for it.
+    information_needs: Mapped[str | None] = mapped_column(String(200))
     carer_name: Mapped[str | None] = mapped_column(String(200))
     carer_relationship: Mapped[str | None] = mapped_column(String(100))
     carer_phone: Mapped[str | None] = mapped_column(String(40))

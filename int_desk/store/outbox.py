@@ -41,8 +41,34 @@ def install(factory: sessionmaker[Session]) -> None:
     # A flag on the factory itself, not ``event.contains``: SQLAlchemy's event registry is keyed
     # by id(), so a new sessionmaker at a dead one's address could look "already installed".
     if not getattr(factory, "_int_desk_outbox", False):
+        event.listen(factory, "before_flush", _refuse_unstorable_text)
         event.listen(factory, "after_flush", _after_flush)
         factory._int_desk_outbox = True  # type: ignore[attr-defined]
+
+
+def _refuse_unstorable_text(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Text the endpoint would refuse (lone surrogates, NULs) never reaches the store or the
+    outbox, whichever service wrote it: a ValidationError naming the field, nothing written."""
+    if session.info.get(APPLYING):
+        return
+    from int_desk.domain.errors import ValidationError
+    from int_desk.sync.schema import json_problem, text_problem
+
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Synced):
+            continue
+        ent = _entities()[obj.__tablename__]  # type: ignore[attr-defined]
+        state = inspect(obj)
+        for name, col in ent.columns.items():
+            if col.kind not in ("str", "json") or not state.attrs[name].history.added:
+                continue
+            value = getattr(obj, name)
+            if value is None:
+                continue
+            problem = text_problem(value) if col.kind == "str" else json_problem(value)
+            if problem:
+                label = name.replace("_", " ").capitalize()
+                raise ValidationError(f"{label} {problem}; it cannot be saved.", field=name)
 
 
 def _wire(entity: Any, name: str, value: Any) -> Any:

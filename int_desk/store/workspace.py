@@ -9,7 +9,6 @@ ws.close()                                         # drop connections, forget th
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,22 +21,26 @@ from int_desk import paths
 from int_desk.domain.errors import KeyUnavailable, WorkspaceError, WrongPassphrase
 from int_desk.store import keys, migrate, outbox
 from int_desk.store.engine import make_engine
+from int_desk.store.files import (  # file names and checks, no SQLAlchemy: used at start-up
+    BACKUP_DIR,
+    KEY_FILE,
+    PASSPHRASE_ENV,
+    STORE_FILE,
+    is_workspace,
+    passphrase_from_env,
+)
 from int_desk.store.models import WorkspaceMeta
 
 log = logging.getLogger(__name__)
-
-STORE_FILE = "store.db"
-KEY_FILE = "workspace.key"
-BACKUP_DIR = "backups"
-PASSPHRASE_ENV = "INT_DESK_PASSPHRASE"
-
-
-def passphrase_from_env() -> str | None:
-    return os.environ.get(PASSPHRASE_ENV) or None
-
-
-def is_workspace(directory: Path) -> bool:
-    return (directory / KEY_FILE).exists() and (directory / STORE_FILE).exists()
+__all__ = [
+    "BACKUP_DIR",
+    "KEY_FILE",
+    "PASSPHRASE_ENV",
+    "STORE_FILE",
+    "Workspace",
+    "is_workspace",
+    "passphrase_from_env",
+]
 
 
 class Workspace:

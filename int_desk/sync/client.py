@@ -70,6 +70,7 @@ class SyncResult:
     pulled: int = 0
     skipped: int = 0
     purged: int = 0
+    quarantined: int = 0  # rows from the server this laptop could not store: set aside
     redownloaded: bool = False
     verified: bool | None = None
     pending: int = 0
@@ -90,6 +91,11 @@ class SyncResult:
             parts.append(f"{self.rejected} edit(s) refused")
         if self.purged:
             parts.append(f"{self.purged} patient(s) left your teams")
+        if self.quarantined:
+            parts.append(
+                f"{self.quarantined} record(s) from the server could not be stored and were set "
+                "aside (ask your administrator to repair them)"
+            )
         if self.redownloaded:
             parts.append("re-downloaded")
         parts.append(f"{self.pending} waiting")
@@ -113,6 +119,8 @@ class SyncEngine:
         pull_page: int = P.PULL_PAGE,
         verify: bool = True,
         full_verify: bool = False,
+        connect_timeout: float = 10.0,
+        quick_offline: bool = False,
     ) -> None:
         self.ws = ws
         self.endpoint = endpoint.rstrip("/")
@@ -124,7 +132,7 @@ class SyncEngine:
         self.http = httpx.Client(
             base_url=self.endpoint,
             verify=_tls_context(),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
             headers={
                 "Authorization": f"Bearer {token}",
                 P.PROTOCOL_HEADER: str(P.PROTOCOL_VERSION),
@@ -132,6 +140,11 @@ class SyncEngine:
             },
         )
         self.result = SyncResult()
+        self._aside: list[str] = []  # quarantine keys written this cycle
+        self.reached = False  # has the server answered at all in this cycle?
+        # The app's cycles: when nothing answers at all, report offline at once rather than
+        # after a minute of retries (its next cycle tries again).
+        self.quick_offline = quick_offline
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -144,6 +157,10 @@ class SyncEngine:
             if self.do_verify:
                 self._verify()
             r.ok = True
+            with self.ws.session() as s:  # all still set aside, not only this cycle's
+                r.quarantined = len(local.quarantined(s))
+            if self._aside:
+                r.notes.append(f"{len(set(self._aside))} record(s) set aside this time")
         except SyncError as exc:
             r.error, r.error_kind = str(exc), exc.kind.value
         except Interrupted as exc:
@@ -176,6 +193,7 @@ class SyncEngine:
             problem: SyncError
             try:
                 resp = self.http.request(method, path, json=body)
+                self.reached = True
                 status = resp.status_code
                 if status < 400:
                     return resp.json()  # a cut-off body raises here and is retried
@@ -184,9 +202,14 @@ class SyncEngine:
                     f"The sync server could not be reached ({type(exc).__name__}).",
                     SyncErrorKind.NETWORK,
                 )
+                connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if connect and self.quick_offline and not self.reached:
+                    raise problem from None
             else:
                 detail = _detail(resp)
                 if status == 401:
+                    if "expired" in resp.headers.get("www-authenticate", ""):
+                        raise SyncError(detail, SyncErrorKind.EXPIRED)
                     raise SyncError(
                         f"Sign-in to the sync server failed: {detail}", SyncErrorKind.AUTH
                     )
@@ -269,7 +292,7 @@ class SyncEngine:
             page = self._page({"cursor": cursor, "limit": self.pull_page})
             with local.apply_session(self.ws) as s:
                 skip = local.pending_keys(s)
-                applied, skipped = local.apply_rows(s, page["changes"], skip)
+                applied, skipped = local.apply_rows(s, page["changes"], skip, self._aside)
                 if page.get("purged"):
                     local.purge_patients(s, page["purged"])
                     self.result.purged += len(page["purged"])
@@ -331,7 +354,7 @@ class SyncEngine:
                     upcoming = prefetch.submit(self._page, body_for(page.get("after") or ""))
                 with local.apply_session(self.ws) as s:
                     skip = local.pending_keys(s)
-                    applied, skipped = local.apply_rows(s, page["changes"], skip)
+                    applied, skipped = local.apply_rows(s, page["changes"], skip, self._aside)
                     after = page.get("after") or ""
                     local.set_state(s, local.FULL_AFTER, after)
                     local.set_state(s, local.FULL_CURSOR, page["cursor"])

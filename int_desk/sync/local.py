@@ -180,7 +180,7 @@ def _record_one(
                     entity_id=op.entity_id,
                     patient_id=_patient_of(s, op.entity, op.entity_id),
                     field=c["field"],
-                    local_value=op.fields.get(c["field"]),
+                    local_value=_local_side(op, c["field"]),
                     local_by=op.actor_id,
                     local_at=op.created_at,
                     remote_value=c.get("server_value"),
@@ -192,6 +192,22 @@ def _record_one(
             )
         s.delete(op)
     return str(status), result.get("row")
+
+
+EDIT_OF_DELETED = "edit"  # local_value {"deleted": False, "edit": {...}}: see _local_side
+
+
+def _local_side(op: SyncOutbox, field: str) -> Any:
+    """This device's side of a conflict. An edit of a row deleted elsewhere conflicts on
+    ``deleted`` while the op never set it: this side is then "not deleted, with these edits"
+    (the server's row, deleted, replaces the local one; the edit lives on in the conflict and
+    "keep mine" restores the row with it)."""
+    if field == "deleted" and "deleted" not in op.fields:
+        edits = {
+            k: v for k, v in op.fields.items() if k not in schema.META_FIELDS and k != "deleted"
+        }
+        return {"deleted": False, EDIT_OF_DELETED: edits}
+    return op.fields.get(field)
 
 
 def _has_pending(s: Session, entity: str, entity_id: uuid.UUID) -> bool:
@@ -283,13 +299,28 @@ def _converters(entity: str) -> list[tuple[str, Any]]:
     return _CONVERTERS[entity]
 
 
+QUARANTINE = "q:"  # sync_state keys "q:<entity>:<id hex>": rows from the server set aside
+
+
 def apply_rows(
-    s: Session, rows: list[dict[str, Any]], skip: set[tuple[str, str]] | None = None
+    s: Session,
+    rows: list[dict[str, Any]],
+    skip: set[tuple[str, str]] | None = None,
+    quarantined: list[str] | None = None,
 ) -> tuple[int, int]:
-    """Upsert server rows (newer versions only); rows with unsent local edits are skipped."""
+    """Upsert server rows (newer versions only); rows with unsent local edits are skipped.
+
+    A row this laptop cannot store (text that is not Unicode, a date it cannot convert: written
+    on the server before it checked such values) is set aside in ``sync_state`` by entity, id
+    and version, and its key appended to ``quarantined``; the rest of the page is applied, so
+    one bad row never stops a team's sync. A newer version of the row (repaired on the server
+    with ``int-desk admin repair-rows``) replaces the entry when it arrives.
+    """
     by_entity: dict[str, list[tuple[Any, ...]]] = {}
     skipped = 0
     known = schema.ENTITIES
+    bad: dict[tuple[str, str], tuple[int, str]] = {}
+    tombstone: dict[tuple[str, str], bool] = {}
     for row in rows:
         entity = row["e"]
         rid = row["id"].replace("-", "")
@@ -300,23 +331,117 @@ def apply_rows(
             continue  # an entity this version does not know: ignored, never guessed at
         data = row["data"]
         data["deleted"] = row["del"]
+        tombstone[(entity, rid)] = bool(row["del"])
         get = data.get
+        problem = _date_problem(entity, get)
+        if problem:
+            bad[(entity, rid)] = (row["v"], problem)
+            continue
         values = [rid, row["v"]]
-        values += [f(get(n)) if f else get(n) for n, f in _converters(entity)]
+        try:
+            values += [f(get(n)) if f else get(n) for n, f in _converters(entity)]
+        except (AttributeError, TypeError, ValueError):
+            bad[(entity, rid)] = (row["v"], "a value of the wrong kind")
+            continue
         by_entity.setdefault(entity, []).append(tuple(values))
-    conn = s.connection()
+    any_quarantined = _has_quarantine(s)  # (usually not: then no clean-up query per entity)
     applied = 0
     for entity in schema.ORDER:
         batch = by_entity.get(entity)
         if batch:
-            update, insert = _upsert(entity)[0]
-            # rowcount sums the rows each INSERT added itself (trigger writes not counted).
-            inserted = conn.exec_driver_sql(insert, batch).rowcount
-            if inserted != len(batch):
-                conn.exec_driver_sql(update, batch)  # some rows were here: newer versions win
-                _adopt_clashing(s, entity, batch, insert)
+            try:
+                with s.begin_nested():
+                    _upsert_batch(s, entity, batch)
+            except (UnicodeError, ValueError, OverflowError) as exc:
+                # Some row cannot be stored: find it one row at a time, keep the others.
+                log.warning(
+                    "a page of %s rows could not be stored (%s)", entity, type(exc).__name__
+                )
+                kept = []
+                for one in batch:
+                    try:
+                        with s.begin_nested():
+                            _upsert_batch(s, entity, [one])
+                        kept.append(one)
+                    except (UnicodeError, ValueError, OverflowError) as err:
+                        bad[(entity, one[0])] = (one[1], _kind_of(err))
+                batch = kept
             applied += len(batch)
+            if batch and any_quarantined:
+                _forget_quarantined(s, entity, [one[0] for one in batch])
+    for (entity, rid), (version, problem) in bad.items():
+        log.warning("quarantined %s %s v%s from the server: %s", entity, rid, version, problem)
+        key = f"{QUARANTINE}{entity}:{rid}"
+        value = json.dumps(
+            {"v": version, "del": tombstone.get((entity, rid), False), "problem": problem,
+             "at": utcnow().isoformat()}
+        )  # fmt: skip
+        s.merge(SyncState(key=key, value=value))
+        if quarantined is not None:
+            quarantined.append(key)
     return applied, skipped
+
+
+def _upsert_batch(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
+    conn = s.connection()
+    update, insert = _upsert(entity)[0]
+    # rowcount sums the rows each INSERT added itself (trigger writes not counted).
+    inserted = conn.exec_driver_sql(insert, batch).rowcount
+    if inserted != len(batch):
+        conn.exec_driver_sql(update, batch)  # some rows were here: newer versions win
+        _adopt_clashing(s, entity, batch, insert)
+
+
+def _kind_of(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "text that is not valid Unicode"
+    return f"a value that cannot be stored ({type(exc).__name__})"
+
+
+_DATE_COLUMNS: dict[str, list[str]] = {}
+
+
+def _date_problem(entity: str, get: Any) -> str:
+    """Dates and times a laptop could not convert (years outside MIN_YEAR..MAX_YEAR): checked
+    on the year's digits only, so a page of thousands of rows costs next to nothing."""
+    if entity not in _DATE_COLUMNS:
+        ent = schema.ENTITIES[entity]
+        _DATE_COLUMNS[entity] = [
+            n for n, c in ent.columns.items() if c.kind in ("date", "datetime")
+        ]
+    low, high = f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}"
+    for name in _DATE_COLUMNS[entity]:
+        value = get(name)
+        if value is not None and not (
+            isinstance(value, str) and value[4:5] == "-" and low <= value[:4] <= high
+        ):
+            return f"{entity}.{name} is a date this laptop cannot use"
+    return ""
+
+
+def _forget_quarantined(s: Session, entity: str, rids: list[str]) -> None:
+    """Rows applied now no longer need their quarantine entries."""
+    keys = [f"{QUARANTINE}{entity}:{rid}" for rid in rids]
+    for start in range(0, len(keys), 500):
+        s.execute(delete(SyncState).where(SyncState.key.in_(keys[start : start + 500])))
+
+
+def _has_quarantine(s: Session) -> bool:
+    return (
+        s.scalar(select(SyncState.key).where(SyncState.key.like(f"{QUARANTINE}%")).limit(1))
+        is not None
+    )
+
+
+def quarantined(s: Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """Rows set aside: (entity, id hex, {"v", "problem", "at"})."""
+    out = []
+    for key, value in s.execute(
+        select(SyncState.key, SyncState.value).where(SyncState.key.like(f"{QUARANTINE}%"))
+    ):
+        entity, _, rid = key[len(QUARANTINE) :].partition(":")
+        out.append((entity, rid, json.loads(value)))
+    return out
 
 
 def _unique_keys(entity: str) -> list[tuple[str, ...]]:
@@ -508,13 +633,37 @@ def _rows_with_ops(s: Session) -> set[tuple[str, str]]:
 
 
 def counts(s: Session) -> dict[str, int]:
-    """Live synced rows per entity: real SQL counts of every table, in one statement."""
+    """Live synced rows per entity: real SQL counts of every table, in one statement (plus the
+    rows set aside in quarantine, which the server counts: they are held, only not stored)."""
     sql = " UNION ALL ".join(
         f"SELECT '{name}', count(*) FROM \"{name}\" "
         "WHERE deleted = 0 AND server_version IS NOT NULL"
         for name in schema.ORDER
     )
-    return {name: int(n) for name, n in s.connection().exec_driver_sql(sql) if n}
+    out = {name: int(n) for name, n in s.connection().exec_driver_sql(sql) if n}
+    for entity, _rid in _held_aside(s):
+        out[entity] = out.get(entity, 0) + 1
+    return out
+
+
+def _held_aside(s: Session) -> list[tuple[str, str]]:
+    """Quarantined live rows with no live synced copy here (an older version is counted)."""
+    out = []
+    for entity, rid, info in quarantined(s):
+        if info.get("del") or entity not in schema.ENTITIES:
+            continue
+        present = (
+            s.connection()
+            .exec_driver_sql(
+                f'SELECT 1 FROM "{entity}" WHERE id = ? AND deleted = 0 '
+                "AND server_version IS NOT NULL",
+                (rid,),
+            )
+            .first()
+        )
+        if present is None:
+            out.append((entity, rid))
+    return out
 
 
 def digest(s: Session) -> dict[str, dict[str, Any]]:
@@ -531,6 +680,10 @@ def digest(s: Session) -> dict[str, dict[str, Any]]:
             xor ^= int(rid[16:32], 16)
         if count:
             out[name] = {"count": count, "xor": f"{xor:016x}"}
+    for entity, rid in _held_aside(s):
+        item = out.setdefault(entity, {"count": 0, "xor": "0" * 16})
+        item["count"] += 1
+        item["xor"] = f"{int(item['xor'], 16) ^ int(rid[16:32], 16):016x}"
     return out
 
 

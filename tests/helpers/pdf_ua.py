@@ -158,3 +158,19 @@ def reading_order_gaps(path: Path, tree: Node) -> list[str]:
         else:
             position = found + len(probe)
     return missing
+
+
+def text_sizes(path: Path) -> set[float]:
+    """The font sizes (pt) text is set in on every page. Only unscaled text is allowed: a
+    ``cm`` or ``Tm`` that scales would make a Tf size differ from the printed size."""
+    sizes: set[float] = set()
+    with pikepdf.open(path) as pdf:
+        for page in pdf.pages:
+            for operands, operator in pikepdf.parse_content_stream(page):
+                op = str(operator)
+                if op == "Tf":
+                    sizes.add(float(operands[1]))
+                elif op in ("cm", "Tm"):
+                    a, b, c, d = (float(x) for x in operands[:4])
+                    assert (a, b, c, d) == (1, 0, 0, 1), f"scaled text ({op} {a} {b} {c} {d})"
+    return sizes

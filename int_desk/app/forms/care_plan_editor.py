@@ -9,11 +9,12 @@ from PySide6.QtGui import (QBrush, QColor, QConicalGradient, QCursor,
     QFont, QFontDatabase, QGradient, QIcon,
     QImage, QKeySequence, QLinearGradient, QPainter,
     QPalette, QPixmap, QRadialGradient, QTransform)
-from PySide6.QtWidgets import (QApplication, QComboBox, QDateEdit, QDialog,
-    QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit,
-    QPushButton, QSizePolicy, QSpacerItem, QTabWidget,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDateEdit,
+    QDialog, QGridLayout, QHBoxLayout, QHeaderView,
+    QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QPlainTextEdit, QPushButton, QSizePolicy, QSpacerItem,
+    QTabWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget)
 
 class Ui_CarePlanEditorDialog(object):
     def setupUi(self, CarePlanEditorDialog):
@@ -397,6 +398,11 @@ class Ui_CarePlanEditorDialog(object):
 
         self.buttonLayout.addWidget(self.carerCopyButton)
 
+        self.largePrintCheck = QCheckBox(CarePlanEditorDialog)
+        self.largePrintCheck.setObjectName(u"largePrintCheck")
+
+        self.buttonLayout.addWidget(self.largePrintCheck)
+
         self.signOffButton = QPushButton(CarePlanEditorDialog)
         self.signOffButton.setObjectName(u"signOffButton")
 
@@ -641,6 +647,13 @@ class Ui_CarePlanEditorDialog(object):
 #endif // QT_CONFIG(accessibility)
 #if QT_CONFIG(tooltip)
         self.carerCopyButton.setToolTip(QCoreApplication.translate("CarePlanEditorDialog", u"Export the plain-language patient/carer copy", None))
+#endif // QT_CONFIG(tooltip)
+        self.largePrintCheck.setText(QCoreApplication.translate("CarePlanEditorDialog", u"Large &print", None))
+#if QT_CONFIG(accessibility)
+        self.largePrintCheck.setAccessibleName(QCoreApplication.translate("CarePlanEditorDialog", u"Large print carer copy", None))
+#endif // QT_CONFIG(accessibility)
+#if QT_CONFIG(tooltip)
+        self.largePrintCheck.setToolTip(QCoreApplication.translate("CarePlanEditorDialog", u"Make the carer copy large print (16 pt and over, simple layout). Ticked when the person's record asks for large print.", None))
 #endif // QT_CONFIG(tooltip)
         self.signOffButton.setText(QCoreApplication.translate("CarePlanEditorDialog", u"Sign &off", None))
 #if QT_CONFIG(accessibility)
