@@ -65,6 +65,8 @@ SLOW_MODULES = {
     "test_keyring_production.py", "test_server_concurrency.py", "test_sync_standalone_connect.py",
     "test_sync_demo_endpoint.py", "test_first_run.py", "test_first_import.py",
     "test_sync_ui_text.py", "test_fhir_api.py", "test_server_auth_cache.py",
+    "test_pdf_accessibility.py", "test_fhir_export_import.py", "test_care_plan_batch_dialog.py",
+    "test_startup.py", "test_demo.py",
 }  # fmt: skip
 
 

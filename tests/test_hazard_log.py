@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.mutation import declared
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +82,7 @@ def test_every_required_hazard_is_logged_with_every_field() -> None:
         assert NODE.findall(fields["Tests"]), f"{title}: no test named for its controls"
 
 
+@pytest.mark.slow  # a pytest collection in a subprocess
 def test_every_named_control_test_exists_and_is_collected() -> None:
     nodes = sorted({n for f in parse().values() for n in NODE.findall(f["Tests"])})
     assert len(nodes) >= 30
