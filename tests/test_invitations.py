@@ -170,21 +170,24 @@ def test_two_administrators_editing_one_team(team: Team) -> None:
     laptops = [team.join("Ada Admin", "ada"), team.join("Abe Admin", "abe")]
     opened = [Workspace.open(p, PASSPHRASE) for p in laptops]
     try:
-        clients = [AdminClient.for_workspace(ws) for ws in opened]
+        ada, abe = (AdminClient.for_workspace(ws) for ws in opened)
+        assert ada is not None and abe is not None
         with opened[0].session() as s:
             t = s.scalars(select(m.Team)).one()
             team_id, version = t.id, t.server_version
-        clients[0].save("team", team_id, {"phone": "01632 960 111"}, base_version=version)  # type: ignore[union-attr]
-        with pytest.raises(StaleEdit, match="Ada Admin changed this team at") as refused:
-            clients[1].save("team", team_id, {"email": "team@nhs.example"}, base_version=version)  # type: ignore[union-attr]
-        assert refused.value.current["phone"] == "01632 960 111"  # theirs, shown
+        ada.save("team", team_id, {"phone": "01632 960 111"}, base_version=version)
+        # Abe, not yet synced, changes another field: merged, nothing lost.
+        abe.save("team", team_id, {"email": "team@nhs.example"}, base_version=version)
+        # ... and the same field: refused, naming who changed it, their value shown.
+        with pytest.raises(StaleEdit, match="Ada Admin changed the phone of this team at") as no:
+            abe.save("team", team_id, {"phone": "01632 960 222"}, base_version=version)
+        assert no.value.current == {"phone": "01632 960 111"}
         assert len(team.audit("stale_edit_refused")) == 1
-        # Nothing lost: the second administrator saves again knowingly, on the new version.
-        clients[1].save(
-            "team", team_id, {"email": "team@nhs.example"}, base_version=refused.value.version
-        )  # type: ignore[union-attr]
         listed = team.admin("list-teams")
         assert "01632 960 111" in listed and "team@nhs.example" in listed
+        # Abe decides to keep his: saved on the version he has now seen.
+        abe.save("team", team_id, {"phone": "01632 960 222"}, base_version=no.value.version)
+        assert "01632 960 222" in team.admin("list-teams")
     finally:
         for ws in opened:
             ws.close()
@@ -274,7 +277,7 @@ def test_the_administration_page_changes_a_connected_team_at_the_endpoint(
     page.team_phone.setText("01632 960 555")
     with qtbot.waitSignal(page.failed, timeout=20_000):
         page.teams.save_button.click()
-    assert "changed this team at" in page.teams.error.text()
+    assert "changed the phone of this team at" in page.teams.error.text()
     assert "phone: 01632 960 444" in page.teams.error.text()  # theirs, shown
     assert page.team_phone.text() == "01632 960 555"  # yours, kept
     with qtbot.waitSignal(page.saved, timeout=20_000):  # saved again, knowingly

@@ -74,7 +74,7 @@ def main() -> None:
         admin("add-member", name, "--role", role, "--team", TEAM)
     ep = sync_env.start_endpoint(db, faults=False)
     try:
-        app = create_app([])
+        app = create_app()
         apply_appearance(app, settings())
         shoot_all(app, ep.url, admin, tmp)
     finally:
@@ -172,7 +172,7 @@ def shoot_all(app: QApplication, url: str, admin, tmp: Path) -> None:  # type: i
     page.tabs.setCurrentIndex(4)
     shots.shoot(app, window, "go-live-admin-access")
 
-    # Sam changes the team's email; Pat, not yet synced, changes its phone: refused, kept.
+    # Sam changes the team's phone; Pat, not yet synced, changes it too: refused, kept.
     from int_desk.store import models as m
     from int_desk.store.workspace import Workspace
     from int_desk.sync.admin_client import AdminClient
@@ -183,12 +183,12 @@ def shoot_all(app: QApplication, url: str, admin, tmp: Path) -> None:  # type: i
             team_id, version = team.id, team.server_version
         client = AdminClient.for_workspace(ws)
         assert client is not None
-        client.save("team", team_id, {"email": "bicester.int.team@nhs.example"}, base_version=version)
+        client.save("team", team_id, {"phone": "01632 960 654"}, base_version=version)
     page.tabs.setCurrentWidget(page.teams)
     page.teams.table.selectRow(0)
     page.team_phone.setText("01632 960 999")
     page.teams.save_button.click()
-    shots.wait_until(app, lambda: "changed this team" in page.teams.error.text())
+    shots.wait_until(app, lambda: "changed the phone" in page.teams.error.text())
     shots.shoot(app, window, "go-live-admin-stale-edit")
     window.close()
 

@@ -55,6 +55,11 @@ NOT_ALLOWED = (
 )
 
 
+def _blank(value: Any) -> Any:
+    """An empty box and a missing value are the same (but False is not)."""
+    return None if value == "" else value
+
+
 def _table(headers: list[str], name: str) -> QTableWidget:
     t = QTableWidget(0, len(headers))
     t.setAccessibleName(name)
@@ -112,6 +117,7 @@ class _Section(QWidget):
         layout.addLayout(right, 2)
         self.row_id: uuid.UUID | None = None
         self.version: int | None = None
+        self.loaded: dict[str, Any] = {}  # the row's values when chosen: only changes are sent
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
@@ -261,6 +267,13 @@ class AdministrationPage(QWidget):
             from int_desk.sync.admin_client import AdminClient
 
             ws = self.ctx.workspace
+            if section is not None and row_id is not None and section.loaded:
+                # Only what you changed: another administrator's other changes stay theirs.
+                loaded = section.loaded
+                fields = {k: v for k, v in fields.items() if _blank(v) != _blank(loaded.get(k))}
+                if not fields:
+                    section.show_error("Nothing to save: nothing was changed.")
+                    return
 
             def remote() -> uuid.UUID:
                 client = AdminClient.for_workspace(ws)
@@ -294,6 +307,7 @@ class AdministrationPage(QWidget):
                 if k in ("name", "phone", "email", "neighbourhood", "code", "role") and v
             )  # fmt: skip
             message += f" Theirs: {theirs}. Save again to put yours in their place."
+            section.loaded.update(exc.current)
             section.version = exc.version  # a second Save is a decision, made knowingly
             sync = getattr(self.window(), "sync", None)
             if sync is not None:
@@ -353,6 +367,10 @@ class AdministrationPage(QWidget):
         if team is None:
             return
         self.teams.row_id, self.teams.version = team.id, team.version
+        self.teams.loaded = {
+            "name": team.name, "place_id": team.place_id, "neighbourhood": team.neighbourhood,
+            "phone": team.phone, "email": team.email,
+        }  # fmt: skip
         self.team_name.setText(team.name)
         self.team_place.setEditText(team.place)
         self.team_hood.setText(team.neighbourhood)
@@ -363,6 +381,7 @@ class AdministrationPage(QWidget):
     def _new_team(self) -> None:
         self.teams.table.clearSelection()
         self.teams.row_id = self.teams.version = None
+        self.teams.loaded = {}
         for w in (self.team_name, self.team_hood, self.team_phone, self.team_email):
             w.clear()
         self.team_name.setFocus()
@@ -402,7 +421,9 @@ class AdministrationPage(QWidget):
 
     def _build_practices(self) -> None:
         s = self.practices = _Section(
-            _table(["ODS code", "Practice", ""], "GP practices"), "GP practice", "New practice"
+            _table(["ODS code", "Practice", "Status"], "GP practices"),
+            "GP practice",
+            "New practice",
         )
         self.practice_code = QLineEdit()
         self.practice_code.setPlaceholderText("e.g. K84001")
@@ -431,6 +452,7 @@ class AdministrationPage(QWidget):
         if org is None:
             return
         self.practices.row_id, self.practices.version = org.id, org.version
+        self.practices.loaded = {"name": org.name, "kind": org.kind.value, "code": org.code}
         self.practice_code.setText(org.code or "")
         self.practice_name.setText(org.name)
         (self.practice_name if org.awaiting_name else self.practice_code).setFocus()
@@ -439,6 +461,7 @@ class AdministrationPage(QWidget):
     def _new_practice(self) -> None:
         self.practices.table.clearSelection()
         self.practices.row_id = self.practices.version = None
+        self.practices.loaded = {}
         self.practice_code.clear()
         self.practice_name.clear()
         self.practice_code.setFocus()
@@ -503,6 +526,7 @@ class AdministrationPage(QWidget):
         if org is None:
             return
         self.organisations.row_id, self.organisations.version = org.id, org.version
+        self.organisations.loaded = {"name": org.name, "kind": org.kind.value, "code": org.code}
         self.org_name.setText(org.name)
         self.org_kind.setCurrentIndex(max(0, self.org_kind.findData(org.kind.value)))
         self.org_code.setText(org.code or "")
@@ -510,6 +534,7 @@ class AdministrationPage(QWidget):
     def _new_org(self) -> None:
         self.organisations.table.clearSelection()
         self.organisations.row_id = self.organisations.version = None
+        self.organisations.loaded = {}
         self.org_name.clear()
         self.org_code.clear()
         self.org_name.setFocus()
@@ -528,7 +553,9 @@ class AdministrationPage(QWidget):
 
     def _build_members(self) -> None:
         s = self.members = _Section(
-            _table(["Name", "Role", "Organisation", "Teams", ""], "Members"), "Member", "New member"
+            _table(["Name", "Role", "Organisation", "Teams", "Status"], "Members"),
+            "Member",
+            "New member",
         )
         self.member_name = QLineEdit()
         self.member_role = QComboBox()
@@ -593,6 +620,10 @@ class AdministrationPage(QWidget):
         if m is None:
             return
         self.members.row_id, self.members.version = m.id, m.version
+        self.members.loaded = {
+            "name": m.name, "role": m.role.value, "organisation_id": m.organisation_id,
+            "email": m.email,
+        }  # fmt: skip
         self.member_name.setText(m.name)
         self.member_role.setCurrentIndex(max(0, self.member_role.findData(m.role.value)))
         self.member_org.setCurrentIndex(max(0, self.member_org.findData(m.organisation_id)))
@@ -606,6 +637,7 @@ class AdministrationPage(QWidget):
     def _new_member(self) -> None:
         self.members.table.clearSelection()
         self.members.row_id = self.members.version = None
+        self.members.loaded = {}
         self.member_name.clear()
         self.member_email.clear()
         self.member_org.setCurrentIndex(0)

@@ -237,7 +237,14 @@ def save(
         lock_scopes(session, (rec.scope,))
         data = json.loads(rec.data)
         if base_version is not None and rec.version != base_version:
-            _refuse_stale(session, rec, data, by)
+            # Like sync: other fields changed meanwhile merge; the same field is refused.
+            meta = json.loads(rec.field_meta)
+            clashing = sorted(
+                k for k, v in fields.items()
+                if k in meta and meta[k][0] > base_version and data.get(k) != v
+            )  # fmt: skip
+            if clashing:
+                _refuse_stale(session, rec, data, by, clashing)
         new = {**data, **fields}
         _validate(session, entity, new, rec.id)
         changed = sorted(k for k in new if new[k] != data.get(k) and k not in schema.META_FIELDS)
@@ -277,19 +284,23 @@ def _new_id(entity: str, fields: dict[str, Any]) -> uuid.UUID:
     return new_id()
 
 
-def _refuse_stale(session: Session, rec: Record, data: dict[str, Any], by: Editor) -> None:
+def _refuse_stale(
+    session: Session, rec: Record, data: dict[str, Any], by: Editor, clashing: list[str]
+) -> None:
     meta = json.loads(rec.field_meta)
-    last = max(meta.values(), key=lambda m: m[0], default=[rec.version, "", "", rec.updated_at])
+    last = max((meta[k] for k in clashing), key=lambda m: m[0])
     who, when = last[2] or "someone", str(last[3])[:16].replace("T", " ")
     audit.record(
         session, STALE_REFUSED, user_id=by.user_id, device_id=by.device_id, entity=rec.entity,
-        record_id=rec.id, detail=f"stored version {rec.version} by={by.name[:60]}",
+        record_id=rec.id,
+        detail=f"stored version {rec.version} fields={','.join(clashing)[:200]} by={by.name[:60]}",
     )  # fmt: skip
     session.commit()  # keep the audit entry; the change itself is refused
+    what = " and ".join(c.replace("_id", "").replace("_", " ") for c in clashing)
     raise StaleEdit(
-        f"{who} changed this {rec.entity.replace('_', ' ')} at {when} UTC, after you opened it. "
-        "Your changes were not saved: they are still in the form. Check theirs, then save again.",
-        data,
+        f"{who} changed the {what} of this {rec.entity.replace('_', ' ')} at {when} UTC, after "
+        "you opened it. Your changes were not saved: they are still in the form.",
+        {k: data.get(k) for k in clashing},
         rec.version,
     )
 
