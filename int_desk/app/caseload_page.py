@@ -1327,7 +1327,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
     for e in r.timeline:
         when = (
             in_london(e.when).strftime("%d %b %Y %H:%M")
-            if e.kind in ("contact", "escalation")
+            if e.kind in ("contact", "escalation", "gp_notification")
             else e.when.strftime("%d %b %Y")
         )
         status = f" [{_e(e.status)}]" if e.status else ""

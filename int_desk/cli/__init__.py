@@ -59,6 +59,7 @@ COMMAND_MODULES = {
     "import-admissions": "admissions_cmd",
     "export-fhir": "fhir_cmds",
     "import-fhir": "fhir_cmds",
+    "gp-notifications": "fhir_cmds",
 }
 _VALUED_OPTIONS = frozenset({"--workspace"})  # top-level options that take a value
 
