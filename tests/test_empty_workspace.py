@@ -44,6 +44,7 @@ EMPTY_TEXT: dict[str, Callable[[Role], str]] = {
         else "cannot view the audit trail"
     ),
     "HuddlePage": lambda role: "No huddle yet for this team",
+    "ScorecardPage": lambda role: "there is nothing to count yet",
     "ConflictsPage": lambda role: "No conflicts",
     # Whoever sets up a standalone workspace administers it (tests/test_administration_page.py
     # has the role that may not).

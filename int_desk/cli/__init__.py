@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +31,8 @@ COMMANDS = (
     "join_cmd",
     "caseload_cmds",
     "huddle_cmd",
+    "scorecard_cmd",
+    "admissions_cmd",
     "fhir_cmds",
 )
 
@@ -47,11 +51,15 @@ COMMAND_MODULES = {
     "admin": "server_cmds",
     "connect": "sync_cmds",
     "sync": "sync_cmds",
+    "join": "join_cmd",
     "caseload": "caseload_cmds",
     "import-cohort": "caseload_cmds",
     "huddle-agenda": "huddle_cmd",
+    "scorecard": "scorecard_cmd",
+    "import-admissions": "admissions_cmd",
     "export-fhir": "fhir_cmds",
     "import-fhir": "fhir_cmds",
+    "gp-notifications": "fhir_cmds",
 }
 _VALUED_OPTIONS = frozenset({"--workspace"})  # top-level options that take a value
 
@@ -133,6 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("int-desk: interrupted; nothing further was written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`int-desk caseload | head`): end quietly. Point stdout at
+        # the null device so the interpreter's final flush does not fail again at exit.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no real file descriptor (tests)
+        pass
 
 
 if __name__ == "__main__":

@@ -107,9 +107,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    from int_desk.cli.scorecard_cmd import add_scorecard_args
+
+    sc = asub.add_parser(
+        "scorecard",
+        help="the INT scorecard across teams (aggregates only, counts under 5 suppressed)",
+    )
+    add_scorecard_args(sc)
+    sc.set_defaults(func=place_scorecard)
     from int_desk.cli.admin_setup_cmds import register_admin
 
     register_admin(asub)  # a team's set-up, invitations and devices
+    from int_desk.cli import practice_cmds
+
+    practice_cmds.register_admin(asub)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -336,4 +347,34 @@ def compact(args: argparse.Namespace) -> int:
     with _session(args) as s:
         n = admin.compact(s, args.older_than_days)
     print(f"removed {n} tombstones")
+    return 0
+
+
+def place_scorecard(args: argparse.Namespace) -> int:
+    """Every team's scorecard (or the named teams'), broken down by team unless --by says."""
+    import sys
+    from datetime import date
+
+    from int_desk.cli.scorecard_cmd import build_query, check_out, emit
+    from int_desk.reports import pdf_base
+    from int_desk.reports.scorecard_pdf import render_scorecard
+    from int_desk.server.place_scorecard import place_scorecard as compute
+    from int_desk.services import scorecard_export
+    from int_desk.store.base import utcnow
+
+    check_out(args.out)
+    args.by = args.by or "team"
+    query = build_query(args, date.today())
+    with _session(args) as s:
+        card = compute(s, teams=args.team, query=query)  # type: ignore[arg-type]
+    emit(card, args.format)
+    if args.out is not None:
+        if args.out.suffix.lower() == ".csv":
+            data = ("\ufeff" + scorecard_export.csv_text(card)).encode("utf-8")
+        else:
+            data = render_scorecard(
+                card, printed_by="INT Desk endpoint administrator", printed_at=utcnow()
+            )
+        pdf_base.write_atomic(args.out, data)
+        print(f"Scorecard written to {args.out}", file=sys.stderr)
     return 0

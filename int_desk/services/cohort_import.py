@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain import nhs_number, person_names
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
+from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction, Priority, Sex
 from int_desk.services import extract_reader, team_setup
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 MAX_ROWS = extract_reader.MAX_ROWS
 MAX_FILE_BYTES = extract_reader.MAX_FILE_BYTES
 DEFAULT_REASON = "Identified in PHM extract"
+WRITE_BATCH = 500  # rows written per flush
 
 FIELDS: dict[str, str] = {
     "nhs_number": "NHS number",
@@ -62,6 +65,8 @@ FIELDS: dict[str, str] = {
     "reason": "Reason for inclusion",
     "risk_score": "Risk score",
     "sex": "Sex",
+    "imd_decile": "IMD decile",
+    "imd_quintile": "IMD quintile",
 }
 IGNORE = "ignore"
 REQUIRED = ("nhs_number", "date_of_birth")
@@ -81,6 +86,16 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "reason": ("reasonforinclusion", "reason", "inclusionreason", "cohortreason", "criteria"),
     "risk_score": ("riskscore", "risk", "score", "riskofadmission", "efiscore"),
     "sex": ("sex", "gender"),
+    "imd_decile": (
+        "imddecile", "imd2019decile", "imddecile2019", "imd2025decile", "imddecile2025",
+        "indexofmultipledeprivationdecile", "indexofmultipledeprivationimddecile",
+        "deprivationdecile", "decile", "imd",
+    ),
+    "imd_quintile": (
+        "imdquintile", "imd2019quintile", "imdquintile2019", "imd2025quintile",
+        "imdquintile2025", "indexofmultipledeprivationquintile", "deprivationquintile",
+        "quintile",
+    ),
 }  # fmt: skip
 _HEADER_LOOKUP = {syn: f for f, syns in _SYNONYMS.items() for syn in syns}
 
@@ -197,6 +212,39 @@ def parse_dob(raw: str, today: date) -> tuple[date, str]:
     return d, style
 
 
+_IMD = re.compile(r"^(?:q|quintile|d|decile)?\s*(\d{1,2})(?:\.0+)?(?:\s*\(.*\))?$", re.IGNORECASE)
+
+
+def parse_imd(raw: str, top: int) -> int:
+    """An IMD decile (``top`` 10) or quintile (5): '3', 'Q3', 'Decile 3', '1 (most deprived)'."""
+    m = _IMD.match(raw.strip())
+    if not m or not 1 <= int(m.group(1)) <= top:
+        raise ValueError(f"must be a whole number from 1 (most deprived) to {top}")
+    return int(m.group(1))
+
+
+def deprivation_changes(patient: Patient | None, row: ParsedRow) -> dict[str, int | None]:
+    """What the extract's IMD columns change on the person's record (empty: nothing).
+
+    A decile is kept as it is; a quintile alone is kept as the quintile (a decile cannot be
+    made from it). A quintile that agrees with the decile on record changes nothing.
+    """
+    if row.imd_decile is not None:
+        want: dict[str, int | None] = {
+            "deprivation_decile": row.imd_decile, "deprivation_quintile": None,
+        }  # fmt: skip
+    elif row.imd_quintile is not None:
+        recorded = patient.deprivation_decile if patient is not None else None
+        if recorded is not None and (recorded + 1) // 2 == row.imd_quintile:
+            return {}
+        want = {"deprivation_decile": None, "deprivation_quintile": row.imd_quintile}
+    else:
+        return {}
+    if patient is None:
+        return want
+    return {k: v for k, v in want.items() if getattr(patient, k) != v}
+
+
 def parse_postcode(raw: str) -> str:
     text = re.sub(r"\s+", "", raw.strip().upper())
     m = _POSTCODE.match(text)
@@ -225,6 +273,8 @@ class ParsedRow:
     date_style: str = ""  # how the file wrote the date of birth, e.g. dd-Mmm-yyyy
     full_name: str = ""  # a one-column name that could not be split for sure
     name_style: str = ""  # "SURNAME, Forename" when the file wrote it so
+    imd_decile: int | None = None  # 1 = most deprived
+    imd_quintile: int | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -253,6 +303,7 @@ class RowResult:
     values: ParsedRow | None = None
     patient_id: uuid.UUID | None = None
     membership_id: uuid.UUID | None = None
+    deprivation: dict[str, int | None] = field(default_factory=dict)  # record fields to set
     practice_id: uuid.UUID | None = None
 
     @property
@@ -389,6 +440,13 @@ def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
                 problems.append("risk score must be between 0 and 1")
             else:
                 row.risk_score = round(value, 4)
+    for key, top in (("imd_decile", 10), ("imd_quintile", 5)):
+        raw = cells.get(key, "").strip()
+        if raw:
+            try:
+                setattr(row, key, parse_imd(raw, top))
+            except ValueError as exc:
+                problems.append(f"{FIELDS[key]} {exc}")
     sex = cells.get("sex", "").strip().lower()
     if sex in _SEX:
         row.sex = _SEX[sex].value
@@ -519,13 +577,16 @@ def build_preview(
             continue
         current = memberships.get(patient.id, []) if patient else []
         active = [m for m in current if m.discharged_on is None]
+        result.deprivation = deprivation_changes(patient, row)
+        if patient is not None and result.deprivation:
+            result.notes.append("deprivation (IMD) recorded from the extract")
         if patient is None:
             result.status = NEW
         elif active:
             m = active[0]
             result.membership_id = m.id
             changed = row.risk_score is not None and row.risk_score != m.risk_score
-            result.status = UPDATE if changed else UNCHANGED
+            result.status = UPDATE if changed or result.deprivation else UNCHANGED
             if changed:
                 result.notes.append("risk score changes")
         elif current:
@@ -534,6 +595,7 @@ def build_preview(
             result.notes.append(
                 f"discharged from this cohort on {last:%d %b %Y}; enrol by hand if intended"
             )
+            result.deprivation = {}
         else:
             result.status = ENROL
         preview.rows.append(result)
@@ -576,6 +638,23 @@ class ImportResult:
     rejected: int
 
 
+def _record_deprivation(
+    session: Session, actor: Actor, patient_id: uuid.UUID, changes: dict[str, int | None]
+) -> None:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise ValidationError("The workspace changed since the preview; preview again.")
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    patient.updated_by = actor.member_id
+    session.flush()
+    audit.record(
+        session, actor_id=actor.member_id, action=AuditAction.UPDATE, entity_type="patient",
+        entity_id=patient_id, patient_id=patient_id,
+        detail=f"source=phm_import fields={','.join(sorted(changes))}",
+    )  # fmt: skip
+
+
 def apply_import(
     *,
     session: Session,
@@ -604,60 +683,73 @@ def apply_import(
     )
     now = utcnow()
     today = date.today()
-    for n, r in enumerate(work):
-        if cancelled and cancelled():
-            raise Interrupted("Import cancelled; nothing was imported.")
-        if progress and n % 50 == 0:
-            progress(n, len(work))
-        v = r.values
-        assert v is not None
-        if r.status == NEW:
-            dup = session.scalar(select(Patient.id).where(Patient.nhs_number == v.nhs_number))
-            if dup is not None:  # someone added them since the preview
-                raise ValidationError("The workspace changed since the preview; preview again.")
-            assert v.date_of_birth is not None
-            patient = Patient(
-                nhs_number=v.nhs_number, given_name=v.given_name, family_name=v.family_name,
-                date_of_birth=v.date_of_birth, sex=v.sex, postcode=v.postcode,
-                practice_id=r.practice_id or awaiting.get(v.practice_code),
-                created_by=actor.member_id, updated_by=actor.member_id,
-                created_at=now, updated_at=now,
-            )  # fmt: skip
-            session.add(patient)
-            session.flush()
-            r_patient = patient.id
-            created += 1
-        else:
-            assert r.patient_id is not None
-            r_patient = r.patient_id
-        if r.status in (NEW, ENROL):
-            m = CohortMembership(
-                cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
-                enrol_reason=v.reason or DEFAULT_REASON, source="phm_import",
-                risk_score=v.risk_score, priority=priority.value,
-                created_by=actor.member_id, updated_by=actor.member_id,
-            )  # fmt: skip
-            session.add(m)
-            session.flush()
-            enrolled += 1
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.CREATE,
-                entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
-                detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
-            )  # fmt: skip
-        elif r.status == UPDATE:
-            m = session.get(CohortMembership, r.membership_id)
-            if m is None:
-                raise ValidationError("The workspace changed since the preview; preview again.")
-            m.risk_score = v.risk_score
-            m.updated_by = actor.member_id
-            updated += 1
-            session.flush()
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.UPDATE,
-                entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
-                detail="source=phm_import fields=risk_score",
-            )  # fmt: skip
+    new_numbers = [r.values.nhs_number for r in work if r.status == NEW and r.values]
+    for start in range(0, len(new_numbers), 900):  # someone added one of them since the preview
+        chunk = new_numbers[start : start + 900]
+        if session.scalar(select(Patient.id).where(Patient.nhs_number.in_(chunk)).limit(1)):
+            raise ValidationError("The workspace changed since the preview; preview again.")
+    # Rows are written a batch at a time (one flush and one run of audit entries per batch):
+    # a flush and an audit look-up per row made a 50,000-row import take many minutes.
+    for start in range(0, len(work), WRITE_BATCH):
+        if progress:
+            progress(start, len(work))
+        entries: list[dict[str, Any]] = []
+        memberships: list[CohortMembership] = []  # added once their people are flushed
+        for r in work[start : start + WRITE_BATCH]:
+            if cancelled and cancelled():
+                raise Interrupted("Import cancelled; nothing was imported.")
+            v = r.values
+            assert v is not None
+            if r.status == NEW:
+                assert v.date_of_birth is not None
+                patient = Patient(
+                    id=new_id(), nhs_number=v.nhs_number, given_name=v.given_name,
+                    family_name=v.family_name, date_of_birth=v.date_of_birth, sex=v.sex,
+                    postcode=v.postcode,
+                    practice_id=r.practice_id or awaiting.get(v.practice_code),
+                    created_by=actor.member_id, updated_by=actor.member_id,
+                    created_at=now, updated_at=now, **r.deprivation,
+                )  # fmt: skip
+                session.add(patient)
+                r_patient = patient.id
+                created += 1
+            else:
+                assert r.patient_id is not None
+                r_patient = r.patient_id
+                if r.deprivation:
+                    _record_deprivation(session, actor, r_patient, r.deprivation)
+            if r.status in (NEW, ENROL):
+                m = CohortMembership(
+                    id=new_id(), cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
+                    enrol_reason=v.reason or DEFAULT_REASON, source="phm_import",
+                    risk_score=v.risk_score, priority=priority.value,
+                    created_by=actor.member_id, updated_by=actor.member_id,
+                )  # fmt: skip
+                memberships.append(m)
+                enrolled += 1
+                entries.append(dict(
+                    actor_id=actor.member_id, action=AuditAction.CREATE,
+                    entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                    detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
+                ))  # fmt: skip
+            elif r.status == UPDATE:
+                updated += 1
+                m = session.get(CohortMembership, r.membership_id)
+                if m is None:
+                    raise ValidationError("The workspace changed since the preview; preview again.")
+                if v.risk_score is None or m.risk_score == v.risk_score:
+                    continue  # only the deprivation changed (written above)
+                m.risk_score = v.risk_score
+                m.updated_by = actor.member_id
+                entries.append(dict(
+                    actor_id=actor.member_id, action=AuditAction.UPDATE,
+                    entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                    detail="source=phm_import fields=risk_score",
+                ))  # fmt: skip
+        session.flush()  # the people first: memberships refer to them
+        session.add_all(memberships)
+        session.flush()
+        audit.record_many(session, entries)
     if cancelled and cancelled():
         raise Interrupted("Import cancelled; nothing was imported.")
     result = ImportResult(

@@ -102,6 +102,8 @@ class Patient(Synced, Base):
     sex: Mapped[str] = mapped_column(String(16))
     postcode: Mapped[str] = mapped_column(String(10), index=True)
     deprivation_decile: Mapped[int | None]  # IMD decile, 1 = most deprived
+    # IMD quintile (1 = most deprived) when the extract gave a quintile and no decile
+    deprivation_quintile: Mapped[int | None]
     practice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
     usual_gp_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("member.id"))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -366,6 +368,60 @@ Index(
     CohortMembership.priority,
     CohortMembership.enrolled_on,
 )
+# Covering indexes the scorecard reads through (services/scorecard.py, migration 0006): care
+# plans, patients and hospital events are wide rows, and reading them whole over 50,000 people
+# turned every scorecard into a scan of hundreds of megabytes of decrypted pages.
+Index(
+    "ix_care_plan_scorecard",
+    CarePlan.patient_id,
+    CarePlan.deleted,
+    CarePlan.status,
+    CarePlan.signed_off_at,
+    CarePlan.review_date,
+    CarePlan.series_id,
+    CarePlan.updated_at,
+)
+Index(
+    "ix_patient_scorecard",
+    Patient.id,
+    Patient.deleted,
+    Patient.practice_id,
+    Patient.deprivation_decile,
+    Patient.deprivation_quintile,
+    Patient.date_of_birth,
+)
+Index(
+    "ix_health_event_patient_kind",
+    HealthEvent.patient_id,
+    HealthEvent.kind,
+    HealthEvent.occurred_on,
+    HealthEvent.deleted,
+)
+
+
+# --- GP notifications ------------------------------------------------------------------------
+
+
+class GpNotification(Synced, Base):
+    """A notification for the person's registered practice that the INT acted (FHIR
+    Communication): queued by the service that acted, in the same transaction; the endpoint
+    serves it to the practice's token and records when it was read (``read_at``/``read_by``,
+    written only by the endpoint)."""
+
+    __tablename__ = "gp_notification"
+    __table_args__ = (Index("ix_gp_notification_patient_queued", "patient_id", "queued_at"),)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"))  # the sender
+    practice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
+    recipient_ods: Mapped[str] = mapped_column(String(16), default="")  # "" = no practice
+    trigger: Mapped[str] = mapped_column(String(32))
+    source_entity: Mapped[str] = mapped_column(String(40), default="")
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    subject: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by: Mapped[str | None] = mapped_column(String(120))
 
 
 # --- local-only tables (not synced) ----------------------------------------------------------
