@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, db, fhir_api, models, tokens
+from int_desk.server import audit, db, fhir_api, models, ops, tokens
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
@@ -192,6 +192,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     ServerUser.kind,
                     ServerUser.scope,
                     DeviceToken.expires_at,
+                    tokens.LIFETIME_SETTING,  # (in the same round trip)
                 )
                 .join(ServerUser, ServerUser.id == DeviceToken.user_id)
                 .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
@@ -200,11 +201,12 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             if not rows or rows[0][1] is not None or not rows[0][4]:
                 return None
             token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
-                rows[0]
+                rows[0][:10]
             )
             if tokens.expired(until):
                 return None  # (``refusal`` says why)
-            days = tokens.lifetime_days(s)
+            days = tokens.days_from(rows[0][10])
+            s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
             if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
                 s.execute(
                     update(DeviceToken)
@@ -265,6 +267,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 auth_cache.put(connection, token_hash, found)
         if found[1] is None:  # fail closed: a login that is nobody gets nothing
             raise HTTPException(403, detail=NO_MEMBER)
+        request.state.device, request.state.user = str(found[0].device_id), str(found[0].user_id)
         return found  # type: ignore[no-any-return]
 
     async def caller(found: Authed = Depends(authenticated)) -> Caller:
@@ -280,6 +283,32 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "protocol": P.PROTOCOL_VERSION}
+
+    head = db.head_revision()
+
+    def database_ready() -> str:
+        """ "" when the database answers with this server's schema, else why not."""
+        with engine.connect() as conn:
+            current = db.current_revision(conn)
+        return "" if current == head else "the database's schema is not this server's"
+
+    @app.get("/v1/ready", include_in_schema=False)
+    async def ready() -> Response:
+        """Readiness: the database answers within a few seconds, with this server's schema."""
+        try:
+            problem = await asyncio.wait_for(run_in_threadpool(database_ready), ops.READY_SECONDS)
+        except TimeoutError:
+            problem = "the database did not answer in time"
+        except Exception as exc:  # unreachable, refused, ...: not ready (no detail leaks)
+            problem = f"the database cannot be reached ({type(exc).__name__})"
+        if problem:
+            return _json({"status": "not ready", "detail": problem}, 503)
+        return _json({"status": "ready", "protocol": P.PROTOCOL_VERSION})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body, content_type = ops.metrics_text()
+        return Response(body, media_type=content_type)
 
     @app.get("/v1/whoami")
     def whoami(found: Authed = Depends(authenticated)) -> dict[str, Any]:
@@ -303,6 +332,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             results = _push_retrying(lambda careful: _push_once(found, req, careful))
         except PayloadInvalid as exc:
             return _json({"detail": exc.problems[:100]}, 422)
+        ops.count_push(results)
         return _json({"batch_id": str(req.batch_id), "results": results})
 
     def _push_once(found: Authed, req: P.PushRequest, careful: bool) -> list[dict[str, Any]]:
@@ -311,6 +341,8 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     @app.post("/v1/pull")
     def pull_route(req: P.PullRequest, found: Authed = Depends(authenticated)) -> Response:
+        if req.cursor is not None or (req.full and not req.after):
+            ops.SYNC_CYCLES.inc()
         try:
             with transaction(found) as s:
                 body = pull(s, found[0], key, req)
@@ -335,4 +367,4 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
         asgi = FaultInjector(asgi)
         log.warning("test-only fault injection is ON (%s=1)", FAULTS_ENV)
-    return BodyLimit(asgi, P.MAX_BODY_BYTES)
+    return ops.RequestLog(BodyLimit(asgi, P.MAX_BODY_BYTES))

@@ -92,22 +92,43 @@ def alembic_config(connection: Any = None) -> Config:
     return cfg
 
 
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(conn: Any) -> str | None:
+    return MigrationContext.configure(
+        conn, opts={"version_table": "srv_alembic_version"}
+    ).get_current_revision()
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the server database to head; refuse one written by a newer server."""
+    """Bring the server database to head; refuse one written by a newer server.
+
+    Several endpoints may start at once against one PostgreSQL: the first to take the
+    migration lock migrates, the others find the schema at head when they get it.
+    """
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = current_revision(conn)
     if current == head:
         return
-    if current is not None:
-        try:
-            script.get_revision(current)
-        except Exception:
-            raise IntDeskError(
-                "This sync database was written by a newer INT Desk server; update the server."
-            ) from None
     with engine.begin() as conn:
+        if is_postgres(engine):
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtextextended('int-desk-migrate', 0))"
+            )
+        current = current_revision(conn)
+        if current == head:
+            return
+        if current is not None:
+            try:
+                script.get_revision(current)
+            except Exception:
+                raise IntDeskError(
+                    "This sync database was written by a newer INT Desk server; update the server."
+                ) from None
         command.upgrade(alembic_config(conn), "head")
     log.info("server database migrated to %s", head)
 
