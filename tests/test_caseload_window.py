@@ -17,7 +17,7 @@ from int_desk.app.caseload_model import PatientIdRole, RowRole
 from int_desk.app.caseload_page import PANE_WIDTH, CaseloadPage
 from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
-from int_desk.app.my_tasks_page import MyTasksPage
+from int_desk.app.my_tasks_page import HEADERS, MyTasksPage
 from int_desk.domain.actor import Actor
 from int_desk.domain.vocab import Role
 from int_desk.services import caseload as cl
@@ -244,10 +244,13 @@ def test_allocating_a_task_shows_in_the_owners_my_tasks(qtbot: QtBot, demo_dir: 
     window2.show_page("MyTasksPage")
     tasks: MyTasksPage = window2.pages["MyTasksPage"]
     qtbot.waitUntil(lambda: tasks.model.rowCount() > 0, timeout=WAIT)
-    shown = [tasks.model.data(tasks.model.index(r, 3)) for r in range(tasks.model.rowCount())]
+    task_col = HEADERS.index("Task")
+    shown = [
+        tasks.model.data(tasks.model.index(r, task_col)) for r in range(tasks.model.rowCount())
+    ]
     assert "Check pressure areas (test 8842)" in shown
     row = shown.index("Check pressure areas (test 8842)")
-    assert tasks.model.data(tasks.model.index(row, 4)) == "You"
+    assert tasks.model.data(tasks.model.index(row, HEADERS.index("Allocated to"))) == "You"
     # Overdue tasks come first.
     overdue = [tasks.model.tasks[r].overdue(date.today()) for r in range(tasks.model.rowCount())]
     assert overdue == sorted(overdue, reverse=True)

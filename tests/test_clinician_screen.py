@@ -20,6 +20,7 @@ from int_desk.app.first_run import FirstRunDialog
 from int_desk.app.huddle_page import ActionDialog as HuddleActionDialog
 from int_desk.app.main import settings, show_main_window
 from int_desk.app.main_window import MainWindow, fits_on_screen
+from int_desk.app.my_tasks_page import HEADERS as MY_TASKS_HEADERS
 from int_desk.app.my_tasks_page import MyTasksPage
 from int_desk.app.settings_dialog import apply_appearance
 from int_desk.domain.vocab import ReferralService, Role
@@ -113,6 +114,10 @@ def test_open_patient_from_my_tasks_clears_a_search_that_hid_them(
     tasks: MyTasksPage = window.pages["MyTasksPage"]
     qtbot.waitUntil(lambda: tasks.model.rowCount() > 0, timeout=WAIT)
     task = tasks.model.tasks[0]
+    with window.ctx.workspace.session() as s:
+        born = s.get(Patient, task.patient_id).date_of_birth
+    born_column = MY_TASKS_HEADERS.index("Born")  # listed with the date of birth
+    assert tasks.model.data(tasks.model.index(0, born_column)) == f"{born:%d %b %Y}"
     window.show_page("CaseloadPage")
     _hide_behind_a_search(qtbot, page, task.patient_id)
     window.show_page("MyTasksPage")

@@ -22,6 +22,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 
 from int_desk.app.main import create_app, make_context  # noqa: E402
+from int_desk.app.main_window import MainWindow  # noqa: E402
 from int_desk.app.settings_dialog import apply_appearance  # noqa: E402
 from int_desk.store.workspace import Workspace  # noqa: E402
 
@@ -49,11 +50,17 @@ def main() -> None:
     schemes = sys.argv[3:] or ["light", "dark"]
     out.mkdir(parents=True, exist_ok=True)
     app = create_app()
-    from int_desk.app.main_window import MainWindow
+    from int_desk.app.huddle_page import ActionDialog
+    from int_desk.sync import credentials
 
     for scheme in schemes:
         apply_appearance(app, scheme)
         ws = Workspace.open(ws_dir, "benchmark passphrase", use_keyring=False)
+        # A team endpoint that is down: the status bar's offline look and its waiting list.
+        credentials.set_state(
+            ws, **{credentials.ENDPOINT: "http://127.0.0.1:9", credentials.TOKEN_STORE: "store",
+                   credentials.TOKEN: "idt_screenshot"}
+        )  # fmt: skip
         w = MainWindow(make_context(ws))
         w.show_fitted()  # as the app shows it: maximised on a small screen
         if w.isMaximized():  # what a window manager does (Xvfb has none)
@@ -64,6 +71,7 @@ def main() -> None:
         wait(lambda p=page: 0 < p.model.rowCount() < 100)
         page.table.selectRow(0)
         wait(lambda p=page: p.record is not None)
+        wait(lambda w=w: w.sync.state == "offline")
         shoot(out, f"{scheme}-caseload")
         for key in list(w.pages):
             if key == "CaseloadPage":
@@ -72,6 +80,21 @@ def main() -> None:
             spin(1500)
             shoot(out, f"{scheme}-{key}")
         w.show_page("CaseloadPage")
+        w.sync.waiting_button.click()
+        wait(lambda w=w: w.waiting_dialog.table.rowCount() > 0, 10000)
+        shoot(out, f"{scheme}-waiting-to-send")
+        w.waiting_dialog.close()
+        w.open_cohort_export()
+        spin(800)
+        shoot(out, f"{scheme}-export-care-plans")
+        w.export_dialog.close()
+        huddle = w.pages["HuddlePage"]
+        task = ActionDialog("task", huddle.members, patient="Rose Abbott", parent=w)
+        task.show()
+        shoot(out, f"{scheme}-huddle-task-owner")
+        task.close()
+        credentials.set_state(ws, **{credentials.ENDPOINT: None, credentials.TOKEN: None,
+                                     credentials.TOKEN_STORE: None})  # fmt: skip
         w.close()
         spin(200)
 

@@ -29,7 +29,8 @@ from int_desk.domain.permissions import Permission, allowed
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 
-HEADERS = ("Due", "Patient", "NHS number", "Task", "Allocated to", "Requested by", "Status")
+HEADERS = ("Due", "Patient", "Born", "NHS number", "Task", "Allocated to", "Requested by", "Status")
+TASK_COLUMN = HEADERS.index("Task")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -73,6 +74,7 @@ class TasksModel(QAbstractTableModel):
             values = (
                 f"! {due} – {late} day{'s' if late != 1 else ''} overdue" if overdue else due,
                 t.patient_name,
+                f"{t.date_of_birth:%d %b %Y}" if t.date_of_birth else "",
                 f"{n[:3]} {n[3:6]} {n[6:]}",
                 ("Home visit: " if t.kind == "home_visit" else "") + t.description,
                 "You" if t.owner_member_id == self.me else (t.owner or "Your role / team"),
@@ -80,7 +82,7 @@ class TasksModel(QAbstractTableModel):
                 t.status.replace("-", " ").capitalize(),
             )
             return values[col]
-        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
+        if role == Qt.ItemDataRole.ToolTipRole and col == TASK_COLUMN:
             return t.description
         if role == Qt.ItemDataRole.BackgroundRole and overdue:
             return QBrush(OVERDUE_BG)
@@ -125,10 +127,10 @@ class MyTasksPage(QWidget):
         self.table.setWordWrap(False)
         h = self.table.horizontalHeader()
         h.setStretchLastSection(False)
-        for col, width in enumerate((250, 180, 100, 0, 130, 125, 95)):
+        for col, width in enumerate((250, 180, 95, 100, 0, 130, 125, 95)):
             if width:
                 self.table.setColumnWidth(col, width)
-        h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        h.setSectionResizeMode(TASK_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.open_patient())
         self.open_button = QPushButton("Open patient")
         self.open_button.setAccessibleName("Open the patient's record")

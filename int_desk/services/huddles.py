@@ -1688,9 +1688,16 @@ def search_caseload(
             ]
         )
     rows = session.execute(
-        select(Patient.id, Patient.given_name, Patient.family_name, Patient.nhs_number)
+        select(
+            Patient.id,
+            Patient.given_name,
+            Patient.family_name,
+            Patient.nhs_number,
+            Patient.date_of_birth,
+        )
         .where(cond, Patient.id.in_(scope), Patient.deleted.is_(False))
         .order_by(Patient.family_name, Patient.given_name)
         .limit(limit)
     )
-    return [(pid, f"{g} {f}", nhs) for pid, g, f, nhs in rows]
+    # The name with the date of birth: two people of one name are told apart when chosen.
+    return [(pid, f"{g} {f}, born {dob:%d %b %Y}", nhs) for pid, g, f, nhs, dob in rows]

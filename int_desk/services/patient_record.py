@@ -108,6 +108,7 @@ class TaskInfo:
     owner: str
     requester: str
     owner_member_id: uuid.UUID | None = None
+    date_of_birth: date | None = None  # listed with the name: never an ambiguous person
 
     def overdue(self, today: date) -> bool:
         return self.due_on is not None and self.due_on < today
@@ -448,7 +449,7 @@ def _task_info(t: Task, p: Patient, who, teams: dict) -> TaskInfo:  # noqa: ANN0
     return TaskInfo(
         t.id, p.id, f"{p.family_name.upper()}, {p.given_name}", p.nhs_number, t.description,
         t.kind, t.status, t.due_on, _owner(t, who, teams), who(t.requester_id),
-        t.owner_member_id,
+        t.owner_member_id, p.date_of_birth,
     )  # fmt: skip
 
 
