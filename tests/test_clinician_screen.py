@@ -120,6 +120,14 @@ def test_open_patient_from_my_tasks_clears_a_search_that_hid_them(
     assert tasks.model.data(tasks.model.index(0, born_column)) == f"{born:%d %b %Y}"
     window.show_page("CaseloadPage")
     _hide_behind_a_search(qtbot, page, task.patient_id)
+    assert not page.pane.outside_note.isVisible()  # chosen from the list beside it
+    shown = page.record.patient_id
+    page.search.setText("zz-no-such-person")  # the list no longer holds the person shown
+    qtbot.waitUntil(lambda: page.pane.outside_note.isVisible(), timeout=WAIT)
+    assert page.record.patient_id == shown
+    page.search.clear()
+    qtbot.waitUntil(lambda: not page.pane.outside_note.isVisible(), timeout=WAIT)
+    _hide_behind_a_search(qtbot, page, task.patient_id)
     window.show_page("MyTasksPage")
     tasks.table.selectRow(0)
     tasks.open_button.click()

@@ -55,6 +55,7 @@ from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
+    HealthEventKind,
     Priority,
     ReferralService,
     ReferralStatus,
@@ -85,6 +86,7 @@ _FULL_NAMES = {
     "outcome": "Record a referral outcome", "resolve": "Resolve an escalation",
     "enrol": "Enrol into or discharge from a cohort",
     "needs": "Record information and communication needs",
+    "hospital": "Record a hospital admission or discharge",
 }  # fmt: skip
 
 
@@ -455,7 +457,7 @@ class CaseloadPage(QWidget):
         if gen != self._gen:
             self.refresh()
             return
-        self._show_keys((keys, rows, None))
+        self._show_keys((keys, rows, None), known=False)
 
     def _fill_choices(self, choices: cl.FilterChoices, views: list[cl.ViewInfo]) -> None:
         self._applying = True
@@ -577,7 +579,9 @@ class CaseloadPage(QWidget):
         self.count_label.setText("Could not load the caseload")
         show_error(self, exc)
 
-    def _show_keys(self, result: tuple[Any, ...]) -> None:
+    def _show_keys(self, result: tuple[Any, ...], known: bool = True) -> None:
+        """Show a result; ``known``: the result says whether the person in the record pane is
+        in it (a refresh asks; the first load does not)."""
         keys, rows, keep_key = result
         keep = self._pending_select or self.current_patient
         self._pending_select = None
@@ -595,6 +599,8 @@ class CaseloadPage(QWidget):
                 self.table.scrollTo(self.model.index(row, 0))
         elif keep is not None:
             self._select_patient(keep)
+        if known:  # the record beside a list that does not hold them says so
+            self.pane.set_in_list(keep is None or keep_key is not None)
         self.refreshed.emit()
 
     def _explain_empty(self) -> None:
@@ -801,6 +807,8 @@ class CaseloadPage(QWidget):
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         pid = self.model.data(self.model.index(current.row(), 0), PatientIdRole)
+        if pid is not None:
+            self.pane.set_in_list(True)  # chosen from the list: in it
         if pid is not None and pid != self.current_patient:
             self.open_patient(pid)
 
@@ -862,6 +870,14 @@ class PatientPane(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.heading)
+        self.outside_note = QLabel(
+            "⚠ Not in the list beside: the search or filters hide this person."
+        )
+        self.outside_note.setObjectName("warningText")
+        self.outside_note.setWordWrap(True)
+        self.outside_note.setAccessibleName("Not in the list")
+        self.outside_note.hide()
+        layout.addWidget(self.outside_note)
         grid = QGridLayout()
         grid.setHorizontalSpacing(4)
         grid.setVerticalSpacing(4)
@@ -902,12 +918,16 @@ class PatientPane(QWidget):
             "resolve": ("Resolve…", "", self.resolve, P.RESOLVE_ESCALATION),
             "enrol": ("Cohorts…", "", self.enrol_or_discharge, P.EDIT_PATIENT),
             "needs": ("Needs…", "", self.set_information_needs, P.EDIT_PATIENT),
+            "hospital": ("Hospital…", "", self.record_hospital, P.EDIT_PATIENT),
         }
 
     def shortcut_map(self) -> dict[str, Any]:
         return {seq: slot for _l, seq, slot, _p in self._actions().values() if seq}
 
     # --- showing ------------------------------------------------------------------------------
+
+    def set_in_list(self, in_list: bool) -> None:
+        self.outside_note.setVisible(not in_list and self.page.current_patient is not None)
 
     def show_record(self, r: pr.PatientRecord) -> None:
         today = date.today()
@@ -1106,6 +1126,28 @@ class PatientPane(QWidget):
             ),
             "Save needs",
         )
+
+    def record_hospital(self) -> None:
+        """An admission, discharge or ED attendance on the record (counted by the scorecard
+        as an imported one; a discharge brings the person to the huddle agenda)."""
+        from int_desk.services.admissions_import import record_hospital_event
+
+        r = self._record()
+        if r is None:
+            return
+        kinds = [HealthEventKind.EMERGENCY_ADMISSION, HealthEventKind.ADMISSION,
+                 HealthEventKind.DISCHARGE, HealthEventKind.ED_ATTENDANCE]  # fmt: skip
+        self._open(
+            "Hospital admission or discharge",
+            f"Record {r.display_name}'s hospital admission, discharge or ED attendance.",
+            [Field("kind", "What", "choice", [(k.value, k.label) for k in kinds]),
+             Field("on", "Date *", "date", default=date.today()),
+             Field("provider", "Hospital", "line", help="e.g. John Radcliffe Hospital")],
+            lambda s, a, pid, v: record_hospital_event(
+                session=s, actor=a, patient_id=pid, kind=HealthEventKind(v["kind"]),
+                on=v["on"], provider=v.get("provider") or ""),
+            "Record",
+        )  # fmt: skip
 
     def set_lead(self) -> None:
         r = self._record()

@@ -2,8 +2,8 @@
 
 - Connected, new address: re-point the connection and keep the device token (an endpoint that
   moved keeps its tokens), then sync.
-- Not connected, address entered: ask for the device token (password field), check address,
-  certificate and token as the first run does, connect, then sync.
+- Not connected, address entered: ask for the invitation code (or a device token handed out by
+  hand), exchange it over TLS as the first run does, connect, then sync.
 - Address cleared: after confirmation, forget the token and stop syncing this workspace.
 
 The token never goes into settings; ``int_desk.sync.credentials`` keeps it (keyring or store).
@@ -12,6 +12,7 @@ The token never goes into settings; ``int_desk.sync.credentials`` keeps it (keyr
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMainWindow
@@ -81,22 +82,29 @@ def ask_token_and_connect(
     prompt.setObjectName("deviceTokenPrompt")
     prompt.setWindowTitle("Connect to your team")
     prompt.setLabelText(
-        f"Paste the device token your administrator gave you for {url}.\n"
-        "It is kept in your keyring (or encrypted in the workspace), never in settings."
+        f"Enter the invitation code your administrator gave you for {url}\n"
+        "(12 letters and digits; it works once). This computer then keeps its own key, in "
+        "your keyring or encrypted in the workspace, never in settings."
     )
-    prompt.setTextEchoMode(QLineEdit.EchoMode.Password)
+    prompt.setTextEchoMode(QLineEdit.EchoMode.Normal)
     prompt.setOkButtonText("Connect")
 
-    def chosen(token: str) -> None:
+    def chosen(code: str) -> None:
         ws = ctx.workspace
 
         def failed(exc: BaseException) -> None:
             show_error(window, exc, "Connect to your team")
 
-        def checked(info: setup.EndpointInfo) -> None:  # then write on the store worker
-            ctx.tasks.run(lambda: credentials.connect(ws, info.url, token.strip()), done, failed)
+        def exchange() -> tuple[setup.EndpointInfo, str]:
+            if setup.looks_like_token(code):  # a device token handed out by hand
+                return setup.probe_endpoint(url, code), code.strip()
+            return setup.redeem_invitation(url, code, label=socket.gethostname()[:120])
 
-        ctx.tasks.run_network(lambda: setup.probe_endpoint(url, token), checked, failed)
+        def checked(result: tuple[setup.EndpointInfo, str]) -> None:  # write on the store worker
+            info, token = result
+            ctx.tasks.run(lambda: credentials.connect(ws, info.url, token), done, failed)
+
+        ctx.tasks.run_network(exchange, checked, failed)
 
     prompt.textValueSelected.connect(chosen)
     prompt.open()

@@ -13,6 +13,7 @@ build, network) runs on the task runner; buttons are disabled while it runs.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from int_desk.app.workspace_choice import (  # noqa: F401 - re-exported: tests, 
     remember_workspace,
     startup_workspace,
 )
+from int_desk.domain.errors import ValidationError
 from int_desk.domain.vocab import Role
 from int_desk.services import first_run as setup
 from int_desk.services.passphrase_strength import estimate
@@ -78,6 +80,7 @@ class FirstRunDialog(QDialog):
         self._syncing = False  # the first download runs on a worker and uses the workspace
         self._cancel_sync: threading.Event | None = None
         self._mode = "create"  # or "connect": the create page then only asks for a passphrase
+        self._token = ""  # this computer's device token once the invitation code is exchanged
         self._progress = _Progress(self)
         self._progress.changed.connect(self._on_sync_progress)
         self._setup_widgets()
@@ -287,15 +290,21 @@ class FirstRunDialog(QDialog):
         f.createErrorLabel.hide()
         if self._mode == "connect":
             assert self.endpoint is not None
-            endpoint = self.endpoint
+            endpoint, code = self.endpoint, f.tokenEdit.text().strip()
             self._set_busy(True)
-            self.tasks.run(
-                lambda: setup.create_workspace_for_endpoint(
-                    directory, passphrase, endpoint, remember=remember
-                ),
-                self._created_for_endpoint,
-                self._create_failed,
-            )
+
+            def join() -> Workspace:
+                if setup.looks_like_token(code):
+                    self._token = code
+                else:  # one-time: exchanged for this computer's own device token
+                    self.endpoint, self._token = setup.redeem_invitation(
+                        endpoint.url, code, label=socket.gethostname()[:120]
+                    )
+                return setup.create_workspace_for_endpoint(
+                    directory, passphrase, self.endpoint, remember=remember
+                )
+
+            self.tasks.run(join, self._created_for_endpoint, self._create_failed)
             return
         name, team = f.nameEdit.text(), f.teamEdit.text()
         role, neighbourhood = f.roleCombo.currentData(), f.neighbourhoodEdit.text()
@@ -320,6 +329,11 @@ class FirstRunDialog(QDialog):
 
     def _create_failed(self, exc: BaseException) -> None:
         self._set_busy(False)
+        if self._mode == "connect" and isinstance(exc, ValidationError) and exc.field == "code":
+            # A wrong, used or expired code: back to where it is typed, nothing was created.
+            self.show_page(self.CONNECT)
+            self._check_failed(exc)
+            return
         self._show_create_error(describe(exc))
 
     # --- path 3: connect to a team ------------------------------------------------------------
@@ -333,13 +347,20 @@ class FirstRunDialog(QDialog):
 
     def _check_connection(self) -> None:
         f = self.form
-        url, token = f.endpointEdit.text(), f.tokenEdit.text()
+        url, code = f.endpointEdit.text(), f.tokenEdit.text()
         f.connectErrorLabel.hide()
+        if not setup.looks_like_token(code):
+            problem = _code_problem(code)
+            if problem:
+                self._check_failed(ValidationError(problem, "code"))
+                return
         f.connectStatusLabel.setText("Checking the connection...")
         self._set_busy(True)
-        self.tasks.run_network(
-            lambda: setup.probe_endpoint(url, token), self._checked, self._check_failed
-        )
+        if setup.looks_like_token(code):  # a token handed out by hand (older set-ups)
+            check = lambda: setup.probe_endpoint(url, code)  # noqa: E731
+        else:  # the code is spent only when you connect, after choosing a passphrase
+            check = lambda: setup.probe_address(url)  # noqa: E731
+        self.tasks.run_network(check, self._checked, self._check_failed)
 
     def _checked(self, info: setup.EndpointInfo) -> None:
         self._set_busy(False)
@@ -352,10 +373,16 @@ class FirstRunDialog(QDialog):
                 "This endpoint is on this computer (http://localhost): no certificate to check."
             )
         teams = len(info.teams)
-        f.connectStatusLabel.setText(
-            f"Connected as <b>{info.user}</b> ({teams} team{'s' if teams != 1 else ''}). "
-            + " ".join(info.notes)
-        )
+        if info.user:
+            f.connectStatusLabel.setText(
+                f"Connected as <b>{info.user}</b> ({teams} team{'s' if teams != 1 else ''}). "
+                + " ".join(info.notes)
+            )
+        else:
+            f.connectStatusLabel.setText(
+                "Your team's endpoint answered. Next, choose a passphrase for this computer; "
+                "the invitation code is used when you connect."
+            )
         f.connectNextButton.setEnabled(True)
         f.connectNextButton.setDefault(True)
         self.prefs.set(ENDPOINT_URL, info.url)
@@ -389,7 +416,7 @@ class FirstRunDialog(QDialog):
             )
             f.finishButton.setEnabled(True)
             return
-        ws, endpoint, token = self.workspace, self.endpoint, f.tokenEdit.text().strip()
+        ws, endpoint, token = self.workspace, self.endpoint, self._token
         progress = self._progress.changed.emit
         f.syncProgress.setRange(0, 0)  # busy until the first count arrives
         self._syncing = True
@@ -496,3 +523,13 @@ def run_first_run(prefs: Preferences) -> Workspace | None:
     if dialog.exec() and dialog.workspace is not None:
         return dialog.workspace
     return None
+
+
+def _code_problem(code: str) -> str:
+    """What is wrong with a typed invitation code before asking the endpoint ("" if nothing)."""
+    text = "".join(c for c in code if c.isalnum())
+    if not text:
+        return "Enter the invitation code your administrator gave you."
+    if len(text) != 12:
+        return "An invitation code is 12 letters and digits, like K7Q4-M9XH-2PDA."
+    return ""

@@ -10,5 +10,7 @@ PAGES: list[str] = [
     "int_desk.app.overview_page:OverviewPage",
     "int_desk.app.audit_page:AuditPage",
     "int_desk.app.huddle_page:HuddlePage",
+    "int_desk.app.scorecard_page:ScorecardPage",
     "int_desk.app.conflicts_page:ConflictsPage",
+    "int_desk.app.administration_page:AdministrationPage",
 ]

@@ -26,8 +26,11 @@ COMMANDS = (
     "care_plan_cmds",
     "server_cmds",
     "sync_cmds",
+    "join_cmd",
     "caseload_cmds",
     "huddle_cmd",
+    "scorecard_cmd",
+    "admissions_cmd",
     "fhir_cmds",
 )
 
@@ -46,9 +49,12 @@ COMMAND_MODULES = {
     "admin": "server_cmds",
     "connect": "sync_cmds",
     "sync": "sync_cmds",
+    "join": "join_cmd",
     "caseload": "caseload_cmds",
     "import-cohort": "caseload_cmds",
     "huddle-agenda": "huddle_cmd",
+    "scorecard": "scorecard_cmd",
+    "import-admissions": "admissions_cmd",
     "export-fhir": "fhir_cmds",
     "import-fhir": "fhir_cmds",
 }

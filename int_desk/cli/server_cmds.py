@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from int_desk.server.principal import INTEGRATION_SCOPES
 
@@ -26,9 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = sub.add_parser("admin", help="manage the sync endpoint's teams, users and device tokens")
     a.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
     asub = a.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
-    t = asub.add_parser("add-team", help="create a team")
+    t = asub.add_parser("add-team", help="create a team (laptops receive it at their next sync)")
     t.add_argument("name")
     t.add_argument("--id", type=uuid.UUID, help="team id (defaults to a new one)")
+    t.add_argument("--place", help="its place, e.g. Oxfordshire (made if new; default: the name)")
+    t.add_argument("--neighbourhood", default="", help="the PCN or neighbourhood it covers")
+    t.add_argument("--phone", help="printed on care plans and the carer copy")
+    t.add_argument("--email", help="printed on care plans and the carer copy")
     t.set_defaults(func=add_team)
     u = asub.add_parser("add-user", help="create a person's login in one or more teams")
     u.add_argument("name")
@@ -100,6 +107,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    from int_desk.cli.scorecard_cmd import add_scorecard_args
+
+    sc = asub.add_parser(
+        "scorecard",
+        help="the INT scorecard across teams (aggregates only, counts under 5 suppressed)",
+    )
+    add_scorecard_args(sc)
+    sc.set_defaults(func=place_scorecard)
+    from int_desk.cli.admin_setup_cmds import register_admin
+
+    register_admin(asub)  # a team's set-up, invitations and devices
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -142,19 +160,34 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+@contextmanager
+def _session(args: argparse.Namespace) -> Iterator[Any]:
+    """One transaction on the endpoint's database; its connections closed afterwards."""
     from int_desk.server import db
 
-    _engine, factory = db.open_db(args.db, pool_size=1)
-    return factory.begin()
+    engine, factory = db.open_db(args.db, pool_size=1)
+    try:
+        with factory.begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def add_team(args: argparse.Namespace) -> int:
-    from int_desk.server import admin
+    from int_desk.domain.errors import IntDeskError
+    from int_desk.server import directory
 
     with _session(args) as s:
-        team = admin.add_team(s, args.name, args.id)
-        print(f"team {team.name} id={team.id}")
+        if args.id is not None and s.get(directory.Record, ("team", args.id)) is not None:
+            raise IntDeskError(f"A team with id {args.id} already exists.")
+        by = directory.CLI
+        place = directory.place_named(s, args.place or args.neighbourhood or args.name, by)
+        fields = {
+            "name": args.name, "place_id": str(place), "neighbourhood": args.neighbourhood,
+            "phone": args.phone, "email": args.email,
+        }  # fmt: skip
+        team = directory.save(s, "team", args.id, fields, base_version=None, by=by)
+        print(f"team {args.name} id={team.id}")
     return 0
 
 
@@ -311,4 +344,34 @@ def compact(args: argparse.Namespace) -> int:
     with _session(args) as s:
         n = admin.compact(s, args.older_than_days)
     print(f"removed {n} tombstones")
+    return 0
+
+
+def place_scorecard(args: argparse.Namespace) -> int:
+    """Every team's scorecard (or the named teams'), broken down by team unless --by says."""
+    import sys
+    from datetime import date
+
+    from int_desk.cli.scorecard_cmd import build_query, check_out, emit
+    from int_desk.reports import pdf_base
+    from int_desk.reports.scorecard_pdf import render_scorecard
+    from int_desk.server.place_scorecard import place_scorecard as compute
+    from int_desk.services import scorecard_export
+    from int_desk.store.base import utcnow
+
+    check_out(args.out)
+    args.by = args.by or "team"
+    query = build_query(args, date.today())
+    with _session(args) as s:
+        card = compute(s, teams=args.team, query=query)  # type: ignore[arg-type]
+    emit(card, args.format)
+    if args.out is not None:
+        if args.out.suffix.lower() == ".csv":
+            data = ("\ufeff" + scorecard_export.csv_text(card)).encode("utf-8")
+        else:
+            data = render_scorecard(
+                card, printed_by="INT Desk endpoint administrator", printed_at=utcnow()
+            )
+        pdf_base.write_atomic(args.out, data)
+        print(f"Scorecard written to {args.out}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--workspace", required=True, type=Path)
     c.add_argument("--endpoint", required=True, help="e.g. https://int-sync.example.nhs.uk")
     c.add_argument("--token", help=f"device token (or set {TOKEN_ENV})")
+    c.add_argument("--code", help="an invitation code from your administrator, instead of a token")
     c.set_defaults(func=connect)
 
     s = sub.add_parser("sync", help="sync a workspace with its endpoint once")
@@ -38,7 +39,15 @@ def connect(args: argparse.Namespace) -> int:
     from int_desk.sync import credentials
 
     with open_workspace(args.workspace) as ws:
-        where = credentials.connect(ws, args.endpoint, _token(args))
+        if args.code:
+            import socket
+
+            from int_desk.services.first_run import redeem_invitation
+
+            info, token = redeem_invitation(args.endpoint, args.code, label=socket.gethostname())
+            where = credentials.connect(ws, info.url, token)
+        else:
+            where = credentials.connect(ws, args.endpoint, _token(args))
     shown = "the OS keyring" if where == "keyring" else "the encrypted workspace store"
     print(f"Connected to {args.endpoint}; the device token is kept in {shown}.")
     return 0

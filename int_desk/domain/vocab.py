@@ -208,6 +208,7 @@ class EscalationStatus(StrEnum):
 class HealthEventKind(StrEnum):
     ED_ATTENDANCE = "ed_attendance"
     EMERGENCY_ADMISSION = "emergency_admission"
+    ADMISSION = "admission"  # elective, maternity or other: not an emergency
     DISCHARGE = "discharge"
 
     @property
@@ -215,6 +216,7 @@ class HealthEventKind(StrEnum):
         return {
             "ed_attendance": "ED attendance",
             "emergency_admission": "Emergency admission",
+            "admission": "Hospital admission (not an emergency)",
             "discharge": "Discharged from hospital",
         }[self.value]
 

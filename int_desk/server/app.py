@@ -284,6 +284,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     # FHIR R4 read API (/fhir/R4): same tokens and read scope as sync, OperationOutcome errors.
     fhir_api.mount(app, factory, lookup=lookup, auth_cache=auth_cache)
 
+    from int_desk.server import admin_routes
+
+    admin_routes.install(app, factory, authenticated)  # joining by invitation, Administration
     asgi: Any = app
     if os.environ.get(FAULTS_ENV) == "1":
         from int_desk.server.faults import FaultInjector

@@ -26,6 +26,7 @@ from int_desk.server.models import (
     ScopeSeq,
     utcnow_text,
 )
+from int_desk.server.practices import push_awaiting_practice
 from int_desk.server.principal import principal
 from int_desk.server.read_scope import (
     FULL_SIGNATURE,
@@ -210,9 +211,13 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
             results.append(result)
             continue
         duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
-        # The write rules, on the stored row and the row this op would make (write_rules.py).
+        # A practice awaiting a name, from a first import (practices.py); else the write rules,
+        # on the stored row and the row this op would make (write_rules.py).
+        practice = push_awaiting_practice(session, who, caller, op, fields)
         verdict = check_op(session, who, entity=op.entity, record_id=op.id, fields=fields)
-        if verdict.reason:
+        if practice is not None:
+            result = practice
+        elif verdict.reason:
             result = _rejected(op, verdict.reason)
         elif duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
             result = _rejected(op, DUPLICATE_PATIENT)

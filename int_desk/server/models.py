@@ -145,6 +145,25 @@ class ServerSetting(ServerBase):
     value: Mapped[str] = mapped_column(Text)
 
 
+class Invitation(ServerBase):
+    """A one-time code a team member exchanges for a device token (``invitations.py``).
+
+    Only the code's SHA-256 is kept; it works once, until ``expires_at`` (default 72 hours).
+    """
+
+    __tablename__ = "srv_invitation"
+    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("srv_user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+    expires_at: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[str | None] = mapped_column(String(32))
+    cancelled_at: Mapped[str | None] = mapped_column(String(32))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the token it became
+
+
 class ServerAudit(ServerBase):
     """What the endpoint refused or repaired, and for whom: ids, entity and field names, reasons.
 

@@ -180,6 +180,7 @@ RULES: dict[str, EntityRule] = {
             "sex": F(values=_vocab(Sex)),
             "postcode": ANY,
             "deprivation_decile": ANY,
+            "deprivation_quintile": ANY,
             "practice_id": ANY,
             "usual_gp_id": ANY,
             "phone": ANY,

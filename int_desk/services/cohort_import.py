@@ -62,6 +62,8 @@ FIELDS: dict[str, str] = {
     "reason": "Reason for inclusion",
     "risk_score": "Risk score",
     "sex": "Sex",
+    "imd_decile": "IMD decile",
+    "imd_quintile": "IMD quintile",
 }
 IGNORE = "ignore"
 REQUIRED = ("nhs_number", "date_of_birth")
@@ -81,6 +83,16 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "reason": ("reasonforinclusion", "reason", "inclusionreason", "cohortreason", "criteria"),
     "risk_score": ("riskscore", "risk", "score", "riskofadmission", "efiscore"),
     "sex": ("sex", "gender"),
+    "imd_decile": (
+        "imddecile", "imd2019decile", "imddecile2019", "imd2025decile", "imddecile2025",
+        "indexofmultipledeprivationdecile", "indexofmultipledeprivationimddecile",
+        "deprivationdecile", "decile", "imd",
+    ),
+    "imd_quintile": (
+        "imdquintile", "imd2019quintile", "imdquintile2019", "imd2025quintile",
+        "imdquintile2025", "indexofmultipledeprivationquintile", "deprivationquintile",
+        "quintile",
+    ),
 }  # fmt: skip
 _HEADER_LOOKUP = {syn: f for f, syns in _SYNONYMS.items() for syn in syns}
 
@@ -197,6 +209,39 @@ def parse_dob(raw: str, today: date) -> tuple[date, str]:
     return d, style
 
 
+_IMD = re.compile(r"^(?:q|quintile|d|decile)?\s*(\d{1,2})(?:\.0+)?(?:\s*\(.*\))?$", re.IGNORECASE)
+
+
+def parse_imd(raw: str, top: int) -> int:
+    """An IMD decile (``top`` 10) or quintile (5): '3', 'Q3', 'Decile 3', '1 (most deprived)'."""
+    m = _IMD.match(raw.strip())
+    if not m or not 1 <= int(m.group(1)) <= top:
+        raise ValueError(f"must be a whole number from 1 (most deprived) to {top}")
+    return int(m.group(1))
+
+
+def deprivation_changes(patient: Patient | None, row: ParsedRow) -> dict[str, int | None]:
+    """What the extract's IMD columns change on the person's record (empty: nothing).
+
+    A decile is kept as it is; a quintile alone is kept as the quintile (a decile cannot be
+    made from it). A quintile that agrees with the decile on record changes nothing.
+    """
+    if row.imd_decile is not None:
+        want: dict[str, int | None] = {
+            "deprivation_decile": row.imd_decile, "deprivation_quintile": None,
+        }  # fmt: skip
+    elif row.imd_quintile is not None:
+        recorded = patient.deprivation_decile if patient is not None else None
+        if recorded is not None and (recorded + 1) // 2 == row.imd_quintile:
+            return {}
+        want = {"deprivation_decile": None, "deprivation_quintile": row.imd_quintile}
+    else:
+        return {}
+    if patient is None:
+        return want
+    return {k: v for k, v in want.items() if getattr(patient, k) != v}
+
+
 def parse_postcode(raw: str) -> str:
     text = re.sub(r"\s+", "", raw.strip().upper())
     m = _POSTCODE.match(text)
@@ -225,6 +270,8 @@ class ParsedRow:
     date_style: str = ""  # how the file wrote the date of birth, e.g. dd-Mmm-yyyy
     full_name: str = ""  # a one-column name that could not be split for sure
     name_style: str = ""  # "SURNAME, Forename" when the file wrote it so
+    imd_decile: int | None = None  # 1 = most deprived
+    imd_quintile: int | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -253,6 +300,7 @@ class RowResult:
     values: ParsedRow | None = None
     patient_id: uuid.UUID | None = None
     membership_id: uuid.UUID | None = None
+    deprivation: dict[str, int | None] = field(default_factory=dict)  # record fields to set
     practice_id: uuid.UUID | None = None
 
     @property
@@ -389,6 +437,13 @@ def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
                 problems.append("risk score must be between 0 and 1")
             else:
                 row.risk_score = round(value, 4)
+    for key, top in (("imd_decile", 10), ("imd_quintile", 5)):
+        raw = cells.get(key, "").strip()
+        if raw:
+            try:
+                setattr(row, key, parse_imd(raw, top))
+            except ValueError as exc:
+                problems.append(f"{FIELDS[key]} {exc}")
     sex = cells.get("sex", "").strip().lower()
     if sex in _SEX:
         row.sex = _SEX[sex].value
@@ -519,13 +574,16 @@ def build_preview(
             continue
         current = memberships.get(patient.id, []) if patient else []
         active = [m for m in current if m.discharged_on is None]
+        result.deprivation = deprivation_changes(patient, row)
+        if patient is not None and result.deprivation:
+            result.notes.append("deprivation (IMD) recorded from the extract")
         if patient is None:
             result.status = NEW
         elif active:
             m = active[0]
             result.membership_id = m.id
             changed = row.risk_score is not None and row.risk_score != m.risk_score
-            result.status = UPDATE if changed else UNCHANGED
+            result.status = UPDATE if changed or result.deprivation else UNCHANGED
             if changed:
                 result.notes.append("risk score changes")
         elif current:
@@ -534,6 +592,7 @@ def build_preview(
             result.notes.append(
                 f"discharged from this cohort on {last:%d %b %Y}; enrol by hand if intended"
             )
+            result.deprivation = {}
         else:
             result.status = ENROL
         preview.rows.append(result)
@@ -574,6 +633,23 @@ class ImportResult:
     updated: int
     unchanged: int
     rejected: int
+
+
+def _record_deprivation(
+    session: Session, actor: Actor, patient_id: uuid.UUID, changes: dict[str, int | None]
+) -> None:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise ValidationError("The workspace changed since the preview; preview again.")
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    patient.updated_by = actor.member_id
+    session.flush()
+    audit.record(
+        session, actor_id=actor.member_id, action=AuditAction.UPDATE, entity_type="patient",
+        entity_id=patient_id, patient_id=patient_id,
+        detail=f"source=phm_import fields={','.join(sorted(changes))}",
+    )  # fmt: skip
 
 
 def apply_import(
@@ -621,7 +697,7 @@ def apply_import(
                 date_of_birth=v.date_of_birth, sex=v.sex, postcode=v.postcode,
                 practice_id=r.practice_id or awaiting.get(v.practice_code),
                 created_by=actor.member_id, updated_by=actor.member_id,
-                created_at=now, updated_at=now,
+                created_at=now, updated_at=now, **r.deprivation,
             )  # fmt: skip
             session.add(patient)
             session.flush()
@@ -630,6 +706,8 @@ def apply_import(
         else:
             assert r.patient_id is not None
             r_patient = r.patient_id
+            if r.deprivation:
+                _record_deprivation(session, actor, r_patient, r.deprivation)
         if r.status in (NEW, ENROL):
             m = CohortMembership(
                 cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
@@ -646,12 +724,14 @@ def apply_import(
                 detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
             )  # fmt: skip
         elif r.status == UPDATE:
+            updated += 1
             m = session.get(CohortMembership, r.membership_id)
             if m is None:
                 raise ValidationError("The workspace changed since the preview; preview again.")
+            if v.risk_score is None or m.risk_score == v.risk_score:
+                continue  # only the deprivation changed (written above)
             m.risk_score = v.risk_score
             m.updated_by = actor.member_id
-            updated += 1
             session.flush()
             audit.record(
                 session, actor_id=actor.member_id, action=AuditAction.UPDATE,

@@ -39,6 +39,7 @@ from int_desk.domain.vocab import (
     TaskStatus,
 )
 from int_desk.services import demo_data as words
+from int_desk.services.demo_history import History, enrolled_days_ago, signed_days_ago
 from int_desk.services.identity import set_current_member
 from int_desk.store import audit
 from int_desk.store import models as m
@@ -81,6 +82,8 @@ class _Gen:
         self.now = datetime.combine(today, time(8, 0), tzinfo=UTC)
         self.rows: dict[type, list[dict[str, Any]]] = {}
         self.team_patients: dict[uuid.UUID, set[uuid.UUID]] = {}
+        # Two years of scorecard history, from its own generator (the rest stays as it was).
+        self.history = History(seed, today, self.add)
 
     def uid(self) -> uuid.UUID:
         # Version-4-shaped ids from the seeded generator keep the demo deterministic.
@@ -90,7 +93,8 @@ class _Gen:
         return self.today - timedelta(days=self.rng.randint(lo, hi))
 
     def add(self, model: type, **values: Any) -> uuid.UUID:
-        values.setdefault("id", self.uid())
+        if "id" not in values:  # (setdefault would draw an id even when one is given)
+            values["id"] = self.uid()
         values.setdefault("created_at", self.now)
         values.setdefault("updated_at", self.now)
         values.setdefault("deleted", False)
@@ -133,6 +137,8 @@ def build_demo(
 
     _patients(g, patients, teams, members_by_team, practices, flush)
     _huddles(g, teams, members_by_team)
+    for team in teams:
+        g.history.team_work(team, members_by_team[team])
     flush(patients)
     coordinator = next(
         mid for mid, role in members_by_team[teams[0]] if role is Role.CARE_COORDINATOR
@@ -293,7 +299,8 @@ def _patients(
         pid = g.add(
             m.Patient, nhs_number=nhs, given_name=given, family_name=rng.choice(words.FAMILY),
             date_of_birth=dob, sex=sex.value, postcode=postcode,
-            deprivation_decile=rng.choices(range(1, 11), weights=(14, 12, 11, 10, 10, 9, 9, 9, 8, 8))[0],
+            deprivation_decile=g.history.decile(
+                rng.choices(range(1, 11), weights=(14, 12, 11, 10, 10, 9, 9, 9, 8, 8))[0]),
             practice_id=practice_id, usual_gp_id=rng.choice(by_role[Role.GP]),
             phone=f"01632 {rng.randint(100000, 999999)}",  # Ofcom drama range
             address=f"{rng.randint(1, 120)} {rng.choice(('Church', 'Mill', 'Station', 'Manor'))} "
@@ -308,14 +315,20 @@ def _patients(
                         if has_carer else "",
             long_term_conditions=", ".join(ltcs),
         )  # fmt: skip
-        _membership(g, pid, team, cohorts_by_team[team], by_role)
+        memberships = _membership(g, pid, team, cohorts_by_team[team], by_role)
+        frailty = 0.5 + (memberships[0][3] or 0.5)  # the PHM risk score sets the admission rate
+        g.history.person(pid, team, TEAMS[i % len(TEAMS)][0],
+                         [(s, e, prio) for s, e, prio, _risk in memberships], frailty)  # fmt: skip
         _flags(g, pid, age)
         _events_and_work(g, pid, team, by_role)
         if rng.random() < 0.78:
             _care_plans(g, pid, team, by_role, has_carer)
 
 
-def _membership(g: _Gen, pid: uuid.UUID, team: uuid.UUID, cohorts: list, by_role: dict) -> None:
+def _membership(
+    g: _Gen, pid: uuid.UUID, team: uuid.UUID, cohorts: list, by_role: dict
+) -> list[tuple[date, date | None, str, float]]:
+    """Enrol the person; returns (enrolled, discharged, priority, risk score) per cohort."""
     rng = g.rng
     g.team_patients.setdefault(team, set()).add(pid)
     chosen = [cohorts[0]] if rng.random() < 0.7 else cohorts
@@ -327,17 +340,23 @@ def _membership(g: _Gen, pid: uuid.UUID, team: uuid.UUID, cohorts: list, by_role
         + by_role[Role.COMMUNITY_MATRON]
     )
     lead = rng.choice(leads)
+    out = []
     for cohort_id, name in chosen:
         discharged = rng.random() < 0.04
+        # Drawn in the order the demo always drew them, so the rest of the demo is unchanged.
+        enrolled_on = g.today - timedelta(days=enrolled_days_ago(rng.randint(0, 700)))
+        risk = round(rng.uniform(0.05, 0.95), 2)
+        left = g.days_ago(0, 30) if discharged else None
+        priority = rng.choices([p.value for p in Priority], weights=(2, 5, 3))[0]
         g.add(
             m.CohortMembership, cohort_id=cohort_id, patient_id=pid,
-            enrolled_on=g.days_ago(0, 700), enrol_reason=f"{name}: identified in PHM extract",
-            source="phm_import", risk_score=round(rng.uniform(0.05, 0.95), 2),
-            discharged_on=g.days_ago(0, 30) if discharged else None,
+            enrolled_on=enrolled_on, enrol_reason=f"{name}: identified in PHM extract",
+            source="phm_import", risk_score=risk, discharged_on=left,
             discharge_reason="Moved out of area" if discharged else None,
-            lead_member_id=lead,
-            priority=rng.choices([p.value for p in Priority], weights=(2, 5, 3))[0],
+            lead_member_id=lead, priority=priority,
         )  # fmt: skip
+        out.append((enrolled_on, left, priority, risk))
+    return out
 
 
 def _flags(g: _Gen, pid: uuid.UUID, age: int) -> None:
@@ -455,7 +474,7 @@ def _events_and_work(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict) ->
 
 def _care_plans(g: _Gen, pid: uuid.UUID, team: uuid.UUID, by_role: dict, has_carer: bool) -> None:
     rng = g.rng
-    consent_ago = rng.randint(60, 300)  # consent comes before any sign-off
+    consent_ago = signed_days_ago(rng.randint(60, 300))  # consent comes before any sign-off
     lead = by_role[Role.CLINICAL_LEAD][0]
     series = g.uid()
     state = rng.choices(

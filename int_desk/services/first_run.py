@@ -226,6 +226,114 @@ def probe_endpoint(
     )
 
 
+def looks_like_token(text: str) -> bool:
+    """A device token an administrator handed out (``idt_...``), not an invitation code."""
+    return text.strip().startswith("idt_")
+
+
+def probe_address(url: str, *, timeout: float = 10, cafile: str | None = None) -> EndpointInfo:
+    """Check an endpoint's address and certificate before an invitation code is spent on it."""
+    import httpx
+
+    from int_desk.sync.protocol import PROTOCOL_VERSION
+
+    url = normalise_endpoint(url)
+    certificate = None
+    if url.startswith("https://"):
+        certificate = check_certificate(url, timeout=timeout, cafile=cafile)
+    try:
+        with httpx.Client(
+            base_url=url, timeout=timeout, verify=ssl.create_default_context(cafile=cafile)
+        ) as client:
+            health = client.get("/v1/health")
+    except httpx.HTTPError as exc:
+        raise SyncError(
+            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
+            "online.",
+            SyncErrorKind.NETWORK,
+        ) from None
+    if health.status_code != 200:
+        raise SyncError(
+            f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
+            SyncErrorKind.SERVER,
+        )
+    protocol = int(health.json().get("protocol", 0))
+    if protocol != PROTOCOL_VERSION:
+        raise SyncError(
+            f"This endpoint speaks protocol {protocol}; this INT Desk speaks {PROTOCOL_VERSION}. "
+            "Ask your IT service which version to install.",
+            SyncErrorKind.PROTOCOL,
+        )
+    return EndpointInfo(url=url, user="", teams=(), protocol=protocol, certificate=certificate)
+
+
+def redeem_invitation(
+    url: str, code: str, *, label: str = "", timeout: float = 15, cafile: str | None = None
+) -> tuple[EndpointInfo, str]:
+    """Exchange an administrator's one-time invitation code for this computer's device token.
+
+    Over TLS (plain http only to this computer); the certificate is checked first. Returns what
+    the endpoint said about the member and the token, which the caller keeps in the keyring or
+    the encrypted store and never shows.
+    """
+    import httpx
+
+    from int_desk.sync.protocol import PROTOCOL_VERSION
+
+    url = normalise_endpoint(url)
+    text = "".join(c for c in code if c.isalnum())
+    if not text:
+        raise ValidationError("Enter the invitation code your administrator gave you.", "code")
+    if len(text) != 12:
+        raise ValidationError(
+            "An invitation code is 12 letters and digits, like K7Q4-M9XH-2PDA.", "code"
+        )
+    certificate = None
+    if url.startswith("https://"):
+        certificate = check_certificate(url, timeout=timeout, cafile=cafile)
+    verify: ssl.SSLContext = ssl.create_default_context(cafile=cafile)
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    try:
+        with httpx.Client(base_url=url, timeout=timeout, verify=verify) as client:
+            health = client.get("/v1/health")
+            if health.status_code != 200:
+                raise SyncError(
+                    f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
+                    SyncErrorKind.SERVER,
+                )
+            answer = client.post(
+                "/v1/join", json={"code": code.strip()[:64], "label": label[:120]}, headers=headers
+            )
+    except httpx.HTTPError as exc:
+        raise SyncError(
+            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
+            "online.",
+            SyncErrorKind.NETWORK,
+        ) from None
+    if answer.status_code in (400, 429):
+        raise ValidationError(_detail(answer), "code")
+    if answer.status_code == 426:
+        raise SyncError(_detail(answer), SyncErrorKind.PROTOCOL)
+    if answer.status_code != 200:
+        raise SyncError(f"The endpoint answered HTTP {answer.status_code}.", SyncErrorKind.SERVER)
+    body = answer.json()
+    token = str(body.get("token") or "")
+    if not token:
+        raise SyncError("The endpoint did not give this computer a token.", SyncErrorKind.SERVER)
+    teams = tuple(str(t) for t in body.get("teams", ()))
+    info = EndpointInfo(
+        url=url,
+        user=str(body.get("user", "")),
+        teams=teams,
+        protocol=int(health.json().get("protocol", PROTOCOL_VERSION)),
+        certificate=certificate,
+        member_id=_uuid_or_none(body.get("member_id")),
+        notes=() if teams else ("Your administrator has not put you in a team yet.",),
+    )
+    log.info("joined endpoint by invitation: device %s", str(body.get("device", ""))[:36])
+    return info, token
+
+
 def _uuid_or_none(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None

@@ -327,6 +327,28 @@ def save_member(
     return _save(session, actor, Member, member_id, values, "team member")
 
 
+def save(
+    *,
+    session: Session,
+    actor: Actor,
+    entity: str,
+    row_id: uuid.UUID | None,
+    fields: dict[str, object],
+) -> uuid.UUID:
+    """One form's change, by entity name: the Administration page's single way in (the same
+    entity names and fields as the endpoint's ``/v1/admin/reference``)."""
+    f = dict(fields)
+    if entity == "place":
+        return save_place(session=session, actor=actor, place_id=row_id, name=str(f["name"]))
+    if entity == "team":
+        return save_team(session=session, actor=actor, team_id=row_id, **f)  # type: ignore[arg-type]
+    if entity == "organisation":
+        return save_organisation(session=session, actor=actor, organisation_id=row_id, **f)  # type: ignore[arg-type]
+    if entity == "member":
+        return save_member(session=session, actor=actor, member_id=row_id, **f)  # type: ignore[arg-type]
+    raise ValidationError(f"{entity!r} is not part of a team's set-up.", "entity")
+
+
 def set_membership(
     *,
     session: Session,

@@ -102,6 +102,8 @@ class Patient(Synced, Base):
     sex: Mapped[str] = mapped_column(String(16))
     postcode: Mapped[str] = mapped_column(String(10), index=True)
     deprivation_decile: Mapped[int | None]  # IMD decile, 1 = most deprived
+    # IMD quintile (1 = most deprived) when the extract gave a quintile and no decile
+    deprivation_quintile: Mapped[int | None]
     practice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
     usual_gp_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("member.id"))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -365,6 +367,35 @@ Index(
     CohortMembership.patient_id,
     CohortMembership.priority,
     CohortMembership.enrolled_on,
+)
+# Covering indexes the scorecard reads through (services/scorecard.py, migration 0006): care
+# plans, patients and hospital events are wide rows, and reading them whole over 50,000 people
+# turned every scorecard into a scan of hundreds of megabytes of decrypted pages.
+Index(
+    "ix_care_plan_scorecard",
+    CarePlan.patient_id,
+    CarePlan.deleted,
+    CarePlan.status,
+    CarePlan.signed_off_at,
+    CarePlan.review_date,
+    CarePlan.series_id,
+    CarePlan.updated_at,
+)
+Index(
+    "ix_patient_scorecard",
+    Patient.id,
+    Patient.deleted,
+    Patient.practice_id,
+    Patient.deprivation_decile,
+    Patient.deprivation_quintile,
+    Patient.date_of_birth,
+)
+Index(
+    "ix_health_event_patient_kind",
+    HealthEvent.patient_id,
+    HealthEvent.kind,
+    HealthEvent.occurred_on,
+    HealthEvent.deleted,
 )
 
 

@@ -1,0 +1,260 @@
+"""``int-desk admin`` on the endpoint: a team's set-up and who may join, for IT administrators.
+
+    add-team NAME --place P [--neighbourhood N --phone T --email E]   list-teams
+    add-practice CODE [NAME]          (renames a practice awaiting a name)   list-practices
+    add-organisation NAME --kind K [--code C]
+    add-member NAME --role R [--team T ...] [--organisation O --email E]     list-members
+    remove-member NAME|ID             (their devices are revoked; see docs/go-live.md)
+    invite NAME|ID [--hours 72]       (a one-time code, shown once)          list-access
+    revoke-device ID
+
+Every change goes through ``int_desk.server.directory`` / ``invitations`` (validated, audited,
+versioned): laptops receive it at their next sync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from typing import Any
+
+from int_desk.domain.vocab import OrganisationKind, Role
+
+
+def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def add(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
+        p = asub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("add-place", "add a place (e.g. Oxfordshire)", add_place)
+    p.add_argument("name")
+    p = add("set-team", "change a team's place, neighbourhood, phone or email", set_team)
+    p.add_argument("team")
+    p.add_argument("--name", help="a new name")
+    p.add_argument("--place")
+    p.add_argument("--neighbourhood")
+    p.add_argument("--phone", help="printed on care plans and the carer copy")
+    p.add_argument("--email", help="printed on care plans and the carer copy")
+    add("list-teams", "list teams with their place, phone and email", list_teams)
+    p = add(
+        "add-practice", "add a GP practice by ODS code, or name one awaiting a name", add_practice
+    )
+    p.add_argument("code", help="ODS code, e.g. K84001")
+    p.add_argument("name", nargs="?", default="", help="the practice's name")
+    p.add_argument("--place", help="the place it is in")
+    add("list-practices", "list GP practices (and those awaiting a name)", list_practices)
+    p = add("add-organisation", "add a partner organisation (council, VCSE, pharmacy...)", add_org)
+    p.add_argument("name")
+    kinds = [k.value for k in OrganisationKind if k != OrganisationKind.GP_PRACTICE]
+    p.add_argument("--kind", required=True, choices=kinds)
+    p.add_argument("--code", help="its ODS code, if it has one")
+    p = add("add-member", "add a team member (then 'invite' them)", add_member)
+    p.add_argument("name")
+    p.add_argument("--role", required=True, help=f"one of: {', '.join(r.value for r in Role)}")
+    p.add_argument("--team", action="append", default=[], help="team name or id (repeatable)")
+    p.add_argument("--organisation", help="their employer: name, ODS code or id")
+    p.add_argument("--email")
+    add("list-members", "list team members with their roles, teams and organisations", list_members)
+    p = add("remove-member", "remove a member: out of every team, devices revoked", remove_member)
+    p.add_argument("member", help="name or id")
+    p = add("restore-member", "bring a removed member back, into the given teams", restore_member)
+    p.add_argument("member", help="name or id")
+    p.add_argument("--team", action="append", default=[], help="team name or id (repeatable)")
+    p = add("invite", "make a one-time invitation code for a member (shown once)", invite)
+    p.add_argument("member", help="name or id")
+    p.add_argument("--hours", type=float, default=72.0, help="how long it works (default 72)")
+    p.add_argument("--label", default="", help="e.g. the laptop's asset tag")
+    add("list-access", "list invitations and devices", list_access)
+    p = add("cancel-invitation", "withdraw an invitation not used yet", cancel_invitation)
+    p.add_argument("invitation_id", type=uuid.UUID)
+    p = add("revoke-device", "revoke a device: its next sync is refused", revoke_device)
+    p.add_argument("device_id", type=uuid.UUID)
+
+
+def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from int_desk.cli.server_cmds import _session as session
+
+    return session(args)
+
+
+def _cli() -> Any:
+    from int_desk.server import directory
+
+    return directory, directory.CLI
+
+
+def add_place(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        rec = directory.save(s, "place", None, {"name": args.name}, base_version=None, by=by)
+        print(f"place {args.name} id={rec.id}")
+    return 0
+
+
+def set_team(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        rec, _data = directory.find(s, "team", args.team)
+        fields: dict[str, Any] = {}
+        if args.name:
+            fields["name"] = args.name
+        if args.place:
+            fields["place_id"] = str(directory.place_named(s, args.place, by))
+        for key in ("neighbourhood", "phone", "email"):
+            if getattr(args, key) is not None:
+                fields[key] = getattr(args, key)
+        rec = directory.save(s, "team", rec.id, fields, base_version=None, by=by)
+        print(f"team {args.team} version={rec.version}")
+    return 0
+
+
+def list_teams(args: argparse.Namespace) -> int:
+    directory, _by = _cli()
+    with _session(args) as s:
+        for t in directory.team_rows(s):
+            contact = ", ".join(x for x in (t.get("phone"), t.get("email")) if x) or "no contact"
+            print(f"{t['id']}  {t['name']:<28} {t['place']:<18} {t['neighbourhood']:<24} {contact}")
+    return 0
+
+
+def add_practice(args: argparse.Namespace) -> int:
+    from int_desk.domain import reference as ref
+
+    directory, by = _cli()
+    with _session(args) as s:
+        code = ref.practice_code(args.code)
+        found = directory.find_practice(s, code)
+        fields: dict[str, Any] = {"name": args.name, "kind": "gp_practice", "code": code}
+        if args.place:
+            fields["place_id"] = str(directory.place_named(s, args.place, by))
+        if found is not None:
+            fields["deleted"] = False
+        rec = directory.save(
+            s, "organisation", found[0].id if found else None, fields, base_version=None, by=by
+        )
+        print(f"practice {ref.practice_label(code, args.name)} id={rec.id}")
+    return 0
+
+
+def list_practices(args: argparse.Namespace) -> int:
+    from int_desk.domain import reference as ref
+
+    directory, _by = _cli()
+    with _session(args) as s:
+        practices = sorted(
+            (d for _r, d in directory.rows(s, "organisation") if d.get("kind") == "gp_practice"),
+            key=lambda d: (bool(d.get("name")), str(d.get("code"))),
+        )
+        waiting = sum(1 for d in practices if not d.get("name"))
+        print(f"{len(practices)} GP practices, {waiting} awaiting a name")
+        for d in practices:
+            print(f"  {ref.practice_label(d.get('code'), d.get('name') or '')}")
+    return 0
+
+
+def add_org(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        fields = {"name": args.name, "kind": args.kind, "code": args.code}
+        rec = directory.save(s, "organisation", None, fields, base_version=None, by=by)
+        print(f"organisation {args.name} id={rec.id}")
+    return 0
+
+
+def add_member(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        fields: dict[str, Any] = {"name": args.name, "role": args.role, "email": args.email}
+        if args.organisation:
+            fields["organisation_id"] = str(
+                directory.find(s, "organisation", args.organisation)[0].id
+            )
+        rec = directory.save(s, "member", None, fields, base_version=None, by=by)
+        for team in args.team:
+            team_rec, _ = directory.find(s, "team", team)
+            directory.membership(s, team_rec.id, rec.id, member=True, by=by)
+        print(f"member {args.name} id={rec.id} teams={len(args.team)}")
+    return 0
+
+
+def list_members(args: argparse.Namespace) -> int:
+    directory, _by = _cli()
+    with _session(args) as s:
+        for m in directory.member_rows(s):
+            role = Role(m["role"]).label if m.get("role") in Role._value2member_map_ else m["role"]
+            state = "" if m.get("active", True) else "  [removed]"
+            org = f" ({m['organisation']})" if m.get("organisation") else ""
+            teams = ", ".join(m["teams"]) or "no team"
+            print(f"{m['id']}  {m['name']:<24} {role:<26} {teams}{org}{state}")
+    return 0
+
+
+def remove_member(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        rec, data = directory.find(s, "member", args.member)
+        for mrec, mdata in directory.rows(s, "team_membership"):
+            if mdata.get("member_id") == str(rec.id):
+                directory.save(
+                    s, "team_membership", mrec.id, {"deleted": True}, base_version=None, by=by
+                )
+        directory.save(s, "member", rec.id, {"active": False}, base_version=None, by=by)
+        print(f"removed {data.get('name')}: out of every team, devices revoked")
+    return 0
+
+
+def restore_member(args: argparse.Namespace) -> int:
+    directory, by = _cli()
+    with _session(args) as s:
+        rec, data = directory.find_any(s, "member", args.member)
+        directory.save(s, "member", rec.id, {"active": True}, base_version=None, by=by)
+        for team in args.team:
+            team_rec, _ = directory.find(s, "team", team)
+            directory.membership(s, team_rec.id, rec.id, member=True, by=by)
+        print(f"restored {data.get('name')} to {len(args.team)} team(s); invite them again")
+    return 0
+
+
+def cancel_invitation(args: argparse.Namespace) -> int:
+    from int_desk.server import invitations
+
+    _directory, by = _cli()
+    with _session(args) as s:
+        invitations.cancel(s, args.invitation_id, by=by)
+    print(f"withdrew {args.invitation_id}")
+    return 0
+
+
+def invite(args: argparse.Namespace) -> int:
+    from int_desk.server import invitations
+
+    directory, by = _cli()
+    with _session(args) as s:
+        rec, data = directory.find(s, "member", args.member)
+        inv, code = invitations.create(s, rec.id, by=by, hours=args.hours, label=args.label)
+        print(f"Invitation for {data.get('name')}: {code}")
+        print(f"  works once, until {inv.expires_at[:16].replace('T', ' ')} UTC (id {inv.id})")
+    return 0
+
+
+def list_access(args: argparse.Namespace) -> int:
+    from int_desk.server import invitations
+
+    with _session(args) as s:
+        for item in invitations.listing(s):
+            print(
+                f"{item['kind']:<10} {item['id']}  {str(item['member']):<24} "
+                f"{str(item['label']):<20} {item['state']}"
+            )
+    return 0
+
+
+def revoke_device(args: argparse.Namespace) -> int:
+    from int_desk.server import invitations
+
+    _directory, by = _cli()
+    with _session(args) as s:
+        invitations.revoke_device(s, args.device_id, by=by)
+    print(f"revoked {args.device_id}: its next sync is refused")
+    return 0

@@ -1,0 +1,235 @@
+"""The endpoint's routes for joining a team and for the Administration page.
+
+    POST /v1/join                             {code, label}  -> {token, user, member_id, teams}
+    GET  /v1/admin/access                     invitations and devices, with their members
+    POST /v1/admin/invitations                {member_id, hours, label} -> {id, code, expires_at}
+    POST /v1/admin/invitations/{id}/cancel
+    POST /v1/admin/devices/{id}/revoke
+    POST /v1/admin/reference                  {entity, id, base_version, fields} -> {id, version}
+    POST /v1/admin/membership                 {team_id, member_id, member}
+
+``/v1/join`` needs no token (the code is the credential) and is slowed down per client after
+repeated wrong codes. Every ``/v1/admin`` route needs a device token whose member may manage
+team members (the administrator role, or a team grant); every change is audited here
+(``srv_audit``) and reaches the laptops by sync. Answers never echo submitted values.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from int_desk.domain.errors import ConflictError, IntDeskError, NotFound, ValidationError
+from int_desk.domain.permissions import Permission
+from int_desk.server import audit, directory, invitations
+from int_desk.sync import protocol as P
+
+REFERENCE_REFUSED = "reference_refused"
+FAILED_JOINS_ALLOWED = 10  # per client address in the window below, then 429
+FAILED_JOIN_WINDOW_S = 600.0
+
+
+class JoinRequest(BaseModel):
+    code: str = Field(max_length=64)
+    label: str = Field(default="", max_length=120)
+
+
+class InviteRequest(BaseModel):
+    member_id: uuid.UUID
+    hours: float = Field(default=invitations.DEFAULT_HOURS, gt=0, le=invitations.MAX_HOURS)
+    label: str = Field(default="", max_length=120)
+
+
+class ReferenceRequest(BaseModel):
+    entity: str = Field(max_length=40)
+    id: uuid.UUID | None = None
+    base_version: int | None = Field(default=None, ge=0, le=2**62)
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=40)
+
+
+class MembershipRequest(BaseModel):
+    team_id: uuid.UUID
+    member_id: uuid.UUID
+    member: bool = True
+    visiting: bool = False
+
+
+class FailedJoins:
+    """Wrong codes per client address in a sliding window (one process's memory)."""
+
+    def __init__(self, allowed: int = FAILED_JOINS_ALLOWED, window: float = FAILED_JOIN_WINDOW_S):
+        self.allowed, self.window = allowed, window
+        self.seen: dict[str, deque[float]] = {}
+
+    def blocked(self, client: str) -> bool:
+        times = self.seen.get(client)
+        now = time.monotonic()
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return bool(times) and len(times) >= self.allowed  # type: ignore[arg-type]
+
+    def failed(self, client: str) -> None:
+        if len(self.seen) > 10_000:  # bounded memory whatever the callers do
+            self.seen.clear()
+        self.seen.setdefault(client, deque()).append(time.monotonic())
+
+
+def _problem(exc: IntDeskError, status: int = 422) -> JSONResponse:
+    body: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, ValidationError) and exc.field:
+        body["field"] = exc.field
+    return JSONResponse(body, status_code=status)
+
+
+def install(
+    app: FastAPI,
+    factory: sessionmaker[Session],
+    authenticated: Callable[..., Any],
+) -> None:
+    """Add the routes to the endpoint's app (``create_app`` calls this)."""
+    failed_joins = FailedJoins()
+
+    def editor(found: Any, session: Session) -> directory.Editor:
+        """The caller, if they may change the team's set-up; else 403 (audited)."""
+        caller, who = found
+        may = getattr(who, "may", None)
+        if who is None or may is None or not may(Permission.MANAGE_MEMBERS):
+            raise HTTPException(
+                403,
+                detail="Only an INT administrator can change the team's set-up, invitations "
+                "and devices.",
+            )
+        name = caller.user_name
+        if getattr(who, "member_id", None) is not None:
+            try:
+                _rec, member = directory.get(session, "member", who.member_id)
+                name = str(member.get("name") or name)
+            except NotFound:
+                pass
+        return directory.Editor(name, caller.user_id, caller.device_id, who.member_id)
+
+    @app.post("/v1/join")
+    def join(
+        req: JoinRequest,
+        request: Request,
+        x_intdesk_protocol: str | None = Header(default=None),
+    ) -> Any:
+        if x_intdesk_protocol != str(P.PROTOCOL_VERSION):
+            raise HTTPException(
+                426,
+                detail=f"This endpoint speaks protocol {P.PROTOCOL_VERSION}; update INT Desk "
+                "to join.",
+            )
+        client = request.client.host if request.client else "?"
+        if failed_joins.blocked(client):
+            raise HTTPException(
+                429, detail="Too many wrong invitation codes from here; wait ten minutes."
+            )
+        try:
+            with factory.begin() as s:
+                token, user, device = invitations.redeem(
+                    s, req.code, label=req.label, client=client
+                )
+                teams = [str(t) for t in directory.user_teams(s, user.id)]
+                body = {
+                    "token": token,
+                    "user": user.name,
+                    "member_id": str(user.member_id) if user.member_id else None,
+                    "device": str(device.id),
+                    "teams": teams,
+                }
+        except invitations.JoinRefused as exc:
+            failed_joins.failed(client)
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        return body
+
+    @app.get("/v1/admin/access")
+    def access(found: Any = Depends(authenticated)) -> Any:
+        with factory.begin() as s:
+            editor(found, s)
+            return {"items": invitations.listing(s)}
+
+    @app.post("/v1/admin/invitations")
+    def invite(req: InviteRequest, found: Any = Depends(authenticated)) -> Any:
+        try:
+            with factory.begin() as s:
+                by = editor(found, s)
+                inv, code = invitations.create(
+                    s, req.member_id, by=by, hours=req.hours, label=req.label
+                )
+                return {"id": str(inv.id), "code": code, "expires_at": inv.expires_at}
+        except NotFound as exc:
+            return _problem(exc, 404)
+        except ValidationError as exc:
+            return _problem(exc)
+
+    @app.post("/v1/admin/invitations/{invitation_id}/cancel")
+    def cancel(invitation_id: uuid.UUID, found: Any = Depends(authenticated)) -> Any:
+        try:
+            with factory.begin() as s:
+                invitations.cancel(s, invitation_id, by=editor(found, s))
+        except NotFound as exc:
+            return _problem(exc, 404)
+        return {"ok": True}
+
+    @app.post("/v1/admin/devices/{device_id}/revoke")
+    def revoke(device_id: uuid.UUID, found: Any = Depends(authenticated)) -> Any:
+        try:
+            with factory.begin() as s:
+                invitations.revoke_device(s, device_id, by=editor(found, s))
+        except NotFound as exc:
+            return _problem(exc, 404)
+        return {"ok": True}
+
+    def refused(found: Any, entity: str, record_id: uuid.UUID | None, exc: Exception) -> None:
+        """A refused change is audited too (its own transaction: the change rolled back)."""
+        field = getattr(exc, "field", None) or ""
+        with factory.begin() as s:
+            audit.record(
+                s, REFERENCE_REFUSED, user_id=found[0].user_id, device_id=found[0].device_id,
+                entity=entity[:40], record_id=record_id,
+                detail=f"{type(exc).__name__} field={field[:40]}",
+            )  # fmt: skip
+
+    @app.post("/v1/admin/reference")
+    def reference(req: ReferenceRequest, found: Any = Depends(authenticated)) -> Any:
+        try:
+            with factory.begin() as s:
+                rec = directory.save(
+                    s, req.entity, req.id, dict(req.fields), base_version=req.base_version,
+                    by=editor(found, s),
+                )  # fmt: skip
+                return {"id": str(rec.id), "version": rec.version}
+        except directory.StaleEdit as exc:  # audited where it was found
+            return JSONResponse(
+                {"detail": str(exc), "current": exc.current, "version": exc.version},
+                status_code=409,
+            )
+        except (ConflictError, NotFound, ValidationError) as exc:
+            refused(found, req.entity, req.id, exc)
+            status = (
+                409 if isinstance(exc, ConflictError) else 404 if isinstance(exc, NotFound) else 422
+            )
+            return _problem(exc, status)
+
+    @app.post("/v1/admin/membership")
+    def membership(req: MembershipRequest, found: Any = Depends(authenticated)) -> Any:
+        try:
+            with factory.begin() as s:
+                rec = directory.membership(
+                    s, req.team_id, req.member_id, member=req.member, visiting=req.visiting,
+                    by=editor(found, s),
+                )  # fmt: skip
+                return {"id": str(rec.id) if rec else None, "version": rec.version if rec else None}
+        except NotFound as exc:
+            return _problem(exc, 404)
+        except ValidationError as exc:
+            return _problem(exc)
