@@ -291,8 +291,9 @@ def test_every_change_is_audited_without_free_text(demo_ws: Workspace) -> None:
         patient = patient_without_plan(s)
         make_signed_plan(s, lead, patient, goals=2, actions=3)
         events = s.scalars(select(AuditEvent).where(AuditEvent.seq > before)).all()
-        # start, one update, 2 goals, 3 actions, sign-off
-        assert [e.action for e in events] == ["C", "U", "C", "C", "C", "C", "C", "S"]
+        # start, one update, 2 goals, 3 actions, sign-off, the GP notification it queues
+        assert [e.action for e in events] == ["C", "U", "C", "C", "C", "C", "C", "S", "C"]
+        assert events[-1].entity_type == "gp_notification"
         assert {e.actor_id for e in events} == {lead.member_id}
         assert {e.patient_id for e in events} == {patient.id}
         for e in events:

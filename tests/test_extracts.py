@@ -8,6 +8,7 @@ The sample files are in tests/data/extracts (made by make_extracts.py there, whi
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from int_desk.cli import main as cli_main
 from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.services.identity import set_current_member
+from int_desk.store import audit
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
@@ -93,6 +95,12 @@ def test_emis_web_report_preamble_footer_and_dates(
 
     code, out, _ = import_cohort(capsys, team_ws, "emis_web_report.csv")
     assert code == 0 and "3 new people, 3 enrolled" in out
+    with Workspace.open(team_ws, PASSPHRASE) as w, w.session() as s:
+        assert audit.verify(s).intact  # the batch-written entries chain like single ones
+        enrolments = s.scalars(
+            select(m.AuditEvent.patient_id).where(m.AuditEvent.entity_type == "cohort_membership")
+        ).all()
+        assert len(set(enrolments)) == 3  # one audit entry per person enrolled
     assert stored_names(team_ws) == {
         "9999870007": ("Siobhán", "O'Brien"),
         "9999870015": ("Hamish", "McDonald"),
@@ -251,3 +259,77 @@ def test_import_dialog_reads_a_workbook_sheet_and_search_finds_the_people(
     )
     assert "date of birth (10/01/1930 or 10-Jan-1930)" in page.empty_state.text()
     window.close()
+
+
+# --- exports that open cleanly -------------------------------------------------------------------
+
+
+def test_caseload_exports_open_cleanly_and_show_london_days(
+    team_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from datetime import UTC, date, datetime
+
+    from python_calamine import CalamineWorkbook
+
+    from int_desk.services import patient_actions as pa
+    from int_desk.services.identity import current_actor
+
+    import_cohort(capsys, team_ws, "emis_web_report.csv")
+    # A home visit at 00:30 BST on 1 June is 23:30 UTC on 31 May: the team's day is 1 June,
+    # whatever zone this computer is set to.
+    monkeypatch.setenv("TZ", "UTC")
+    if hasattr(time, "tzset"):
+        time.tzset()
+    with Workspace.open(team_ws, PASSPHRASE) as w, w.session() as s:
+        pid = s.scalars(select(m.Patient.id).where(m.Patient.nhs_number == "9999870023")).one()
+        pa.add_contact(session=s, actor=current_actor(s), patient_id=pid, kind="home_visit",
+                       text="Visited", occurred_at=datetime(2026, 5, 31, 23, 30, tzinfo=UTC))  # fmt: skip
+    base = ["caseload", "--workspace", str(team_ws), "--search", "lefevre"]
+
+    code, out, _ = run(capsys, *base, "--format", "csv")
+    assert code == 0 and out.startswith("\ufeff")  # UTF-8 with BOM: Excel reads LEFÈVRE right
+    assert (
+        out.encode("utf-8")
+        .decode("utf-8-sig")
+        .splitlines()[1]
+        .startswith('"LEFÈVRE, Amélie",999 987 0023,21/12/1941,')
+    )
+    assert ",01/06/2026," in out  # the London day, UK form
+    code, out, _ = run(capsys, *base, "--format", "csv", "--no-bom")
+    assert out.startswith("name,")
+    code, out, _ = run(capsys, *base)  # the table
+    assert "21/12/1941" in out and "01/06/2026" in out
+    code, out, _ = run(capsys, *base, "--format", "json")
+    [record] = json.loads(out)
+    assert (record["date_of_birth"], record["last_contact"]) == ("1941-12-21", "2026-06-01")
+
+    book = tmp_path / "caseload.xlsx"
+    code, out, _ = run(capsys, *base, "--format", "xlsx", "--output", str(book))
+    assert code == 0 and "Wrote 1 person" in out
+    sheet = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Caseload").to_python()
+    assert sheet[0][:3] == ["Name", "NHS number", "Date of birth"]
+    assert sheet[1][0] == "LEFÈVRE, Amélie" and sheet[1][2] == date(1941, 12, 21)
+    assert sheet[1][7] == date(2026, 6, 1)
+    code, _, err = run(capsys, *base, "--format", "xlsx")
+    assert code == 2 and "--format xlsx needs --output" in err
+
+
+def test_caseload_piped_into_head_ends_quietly(
+    team_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`int-desk caseload | head`: the reader goes away before the output ends; no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    import_cohort(capsys, team_ws, "emis_web_report.csv")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "int_desk", "caseload", "--workspace", str(team_ws)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.close()  # gone before the first line: every write meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert err.decode() == ""  # no BrokenPipeError traceback, no "Exception ignored"

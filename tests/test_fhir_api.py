@@ -201,3 +201,45 @@ def test_every_read_is_audited(sqlite_endpoint: Endpoint) -> None:
     assert not any(nhs in e.detail for e in new)
     with ep.session() as s:
         assert s.scalar(select(func.count()).select_from(ServerAuditEvent)) == before + 4
+
+
+def test_fuzzed_fhir_requests_never_get_a_5xx(sqlite_endpoint: Endpoint) -> None:
+    """Hypothesis-generated paths, parameters and values (unicode, huge, encoded, repeated)
+    with good, forged and missing tokens: every answer is below 500, and every refusal an
+    OperationOutcome."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ep = sqlite_endpoint
+    _patient_id, nhs, plan_id = _team_person(ep, "Bicester INT")
+    names = ["identifier", "subject:identifier", "status", "_id", "_include", "_format",
+             "recipient", "_lastUpdated", "name", "_count"]  # fmt: skip
+    values = st.one_of(
+        st.text(max_size=40),
+        st.sampled_from([f"{NHS}|{nhs}", f"{NHS}|", "|", "active,draft", "CarePlan:goal", "*",
+                         "gt2026-01-01", "json", plan_id, "x" * 5000, "%00", "\ud7ff"]),
+    )  # fmt: skip
+    paths = st.sampled_from(["/Patient", f"/Patient/{_patient_id}", "/CarePlan",
+                             f"/CarePlan/{plan_id}", "/Goal/x", "/CareTeam/..", "/Communication",
+                             f"/Binary/{plan_id}", "/metadata", "/Observation/1", "/"])  # fmt: skip
+    tokens = st.sampled_from([ep.tokens["a"], ep.tokens["a"], ep.tokens["c"], "forged", None])
+    seen: dict[int, int] = {}
+    with httpx.Client(base_url=f"{ep.url}/fhir/R4", timeout=10) as client:
+
+        @settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @given(path=paths, params=st.lists(st.tuples(st.sampled_from(names), values), max_size=4),
+               token=tokens)  # fmt: skip
+        def run(path: str, params: list[tuple[str, str]], token: str | None) -> None:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            try:
+                r = client.get(path, params=params, headers=headers)
+            except (httpx.InvalidURL, UnicodeEncodeError):
+                return  # the client refused to send it
+            seen[r.status_code] = seen.get(r.status_code, 0) + 1
+            assert r.status_code < 500, (path, params, r.text[:300])
+            if r.status_code >= 400:
+                assert r.json()["resourceType"] == "OperationOutcome"
+
+        run()
+    assert seen.get(200, 0) > 5 and sum(v for k, v in seen.items() if k >= 400) > 50, seen

@@ -216,7 +216,9 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     # --- the patient timeline ----------------------------------------------------------------
     with world.session() as s:
         record = pr.patient_record(session=s, actor=world.actor(s), patient_id=rose)
-    discussion = [t for t in record.timeline if "Home from hospital" in t.text]
+    discussion = [
+        t for t in record.timeline if "Home from hospital" in t.text and t.kind == "contact"
+    ]
     assert discussion and "Huddle" in discussion[0].label
     assert any("Review medicines after discharge" in t.description for t in record.open_tasks)
 

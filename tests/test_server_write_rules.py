@@ -45,6 +45,7 @@ CLINICAL = {
     "escalation": {"reason", "resolution"},  # except for whoever raised it
     "huddle": {"minutes"},
     "huddle_item": {"outcome", "decisions"},
+    "gp_notification": {"text"},  # what the INT told the GP: outcomes, resolutions, the plan
 }
 CENTRAL = {"place", "organisation", "member", "team"}
 
@@ -170,9 +171,10 @@ def _different(entity: str, field: str, old: Any) -> Any:
     """A valid value for the field, different from ``old``."""
     col = schema.ENTITIES[entity].columns[field]
     rule = RULES[entity].fields[field]
-    if rule.values:
-        return sorted(v for v in rule.values if v != old)[0]
-    kind = col.kind
+    others = sorted(v for v in rule.values or () if v != old)
+    if others:
+        return others[0]
+    kind = col.kind  # (a vocabulary with no other value: the refused value of its kind)
     if kind == "uuid":
         return str(uuid.uuid4())
     if kind == "date":
@@ -219,7 +221,7 @@ def _may_read(c: Caller, row: Row, referred: set[str]) -> bool:
             return row.data.get("member_id") in (None, me)
         return row.entity in {"team", "cohort", "team_membership"} | CENTRAL
     if row.patient not in referred or row.entity in {
-        "escalation", "health_event", "huddle_item"}:  # fmt: skip
+        "escalation", "health_event", "huddle_item", "gp_notification"}:  # fmt: skip
         return False
     if row.entity == "task":
         return me in (row.data.get("owner_member_id"), row.data.get("requester_id"))
@@ -411,6 +413,7 @@ def test_every_role_may_still_make_the_writes_its_role_allows(
         "task": "description", "contact": "occurred_at", "referral": "outcome",
         "escalation": "reason", "health_event": "source", "huddle": "chair_id",
         "huddle_attendee": "updated_at", "huddle_item": "seconds_spent", "saved_view": "name",
+        "gp_notification": "updated_at",  # what the GP was told never changes
     }  # fmt: skip
     assert set(plain) == set(schema.ENTITIES) - CENTRAL
     for c in callers:

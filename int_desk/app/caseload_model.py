@@ -25,6 +25,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
 from int_desk.app import colours
+from int_desk.domain.uk_time import london_date, london_today
 from int_desk.services.caseload import COLUMN_DESCRIPTIONS, COLUMNS, SORT_KEYS, CaseloadRow, Col
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class CaseloadModel(QAbstractTableModel):
     def __init__(
         self,
         fetch: Callable[[Sequence[int]], dict[int, CaseloadRow]],
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = london_today,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
@@ -336,7 +337,7 @@ class CaseloadModel(QAbstractTableModel):
         if col == Col.LEAD:
             return short_name(r.lead_name) if r.lead_name else "Not named"
         if col == Col.LAST_CONTACT:
-            return _fmt_date(r.last_contact.date()) if r.last_contact else "None yet"
+            return _fmt_date(london_date(r.last_contact)) if r.last_contact else "None yet"
         if col == Col.NEXT_REVIEW:
             if r.review_overdue(today):  # "!" here; the Care plan column says it in words
                 return f"! {_fmt_date(r.next_review)}"

@@ -52,6 +52,7 @@ from int_desk.app.patient_dialogs import ActionDialog, Field
 from int_desk.domain import information_needs
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
+from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
@@ -1325,8 +1326,8 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         out.append("<p>Nothing recorded yet.</p>")
     for e in r.timeline:
         when = (
-            e.when.astimezone().strftime("%d %b %Y %H:%M")
-            if e.kind in ("contact", "escalation")
+            in_london(e.when).strftime("%d %b %Y %H:%M")
+            if e.kind in ("contact", "escalation", "gp_notification")
             else e.when.strftime("%d %b %Y")
         )
         status = f" [{_e(e.status)}]" if e.status else ""

@@ -39,6 +39,7 @@ from int_desk.app.messages import describe
 from int_desk.domain.errors import Interrupted
 from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
+from int_desk.services import fhir_import
 
 REJECT_BG = QColor(colours.OVERDUE_BG)
 NOTE_BG = QColor(colours.HIGH_BG)
@@ -59,6 +60,9 @@ class CohortImportDialog(QDialog):
         self.ctx = ctx
         self.table: ci.CsvTable | None = None
         self.preview: ci.ImportPreview | None = None
+        # A FHIR file: its Patients fill ``table``; flags and conditions ride in the preview.
+        self._fhir: Any = None
+        self._fhir_preview: fhir_import.FhirPreview | None = None
         self._cancel = threading.Event()
         self._path: Path | None = None
         self.setWindowTitle("Import cohort from a PHM extract")
@@ -184,7 +188,8 @@ class CohortImportDialog(QDialog):
             self,
             "Choose PHM extract",
             "",
-            "Extracts (*.csv *.txt *.tsv *.xlsx *.xls *.ods);;All files (*)",
+            "Extracts (*.csv *.txt *.tsv *.xlsx *.xls *.ods);;"
+            "FHIR Bundle or NDJSON of Patients (*.json *.ndjson);;All files (*)",
         )
         if path:
             self.load_file(Path(path))
@@ -192,8 +197,13 @@ class CohortImportDialog(QDialog):
     def load_file(self, path: Path, sheet: str | None = None) -> None:
         self.error.hide()
         self._path = path
+        self._fhir = None
         try:
-            self.table = ci.read_csv(path, sheet=sheet)
+            if fhir_import.is_fhir(path):
+                self._fhir = fhir_import.read_file(path)
+                self.table = fhir_import.as_table(self._fhir)
+            else:
+                self.table = ci.read_csv(path, sheet=sheet)
         except Exception as exc:
             self.table = None
             self.found.setText("")
@@ -213,6 +223,8 @@ class CohortImportDialog(QDialog):
         self.sheet_label.setVisible(len(table.sheets) > 1)
         self.found.setText(", ".join(table.findings() + table.closing_findings()))
         self._fill_mapping(ci.auto_mapping(table.headers))
+        # A FHIR file's elements are its columns: nothing to map by hand.
+        self.mapping_table.setEnabled(self._fhir is None)
         self._invalidate()
 
     def _sheet_chosen(self, _index: int) -> None:
@@ -276,15 +288,22 @@ class CohortImportDialog(QDialog):
             return
         import uuid
 
-        table, mapping, actor = self.table, self.mapping(), self.ctx.actor
+        table, mapping, actor, fhir = self.table, self.mapping(), self.ctx.actor, self._fhir
+        self._fhir_preview = None
         self.preview_button.setEnabled(False)
         self.summary.setText("Checking…")
 
         def op(s: Any) -> ci.ImportPreview:
             cohort_id = uuid.UUID(cohort) if cohort else _new_cohort(s, actor, new_name)
-            preview = ci.build_preview(
-                session=s, actor=actor, cohort_id=cohort_id, table=table, mapping=mapping
-            )
+            if fhir is not None:  # the same row validation, plus the FHIR-level checks
+                self._fhir_preview = fhir_import.build_preview(
+                    session=s, actor=actor, cohort_id=cohort_id, parsed=fhir
+                )
+                preview = self._fhir_preview.rows
+            else:
+                preview = ci.build_preview(
+                    session=s, actor=actor, cohort_id=cohort_id, table=table, mapping=mapping
+                )
             if not cohort:
                 s.rollback()  # the new cohort is made when importing: a preview writes nothing
                 preview.cohort_id = None  # type: ignore[assignment]
@@ -363,9 +382,20 @@ class CohortImportDialog(QDialog):
         def report(done: int, _total: int) -> None:
             self._progress.emit(done)  # from the worker: queued to the GUI thread
 
+        fhir = (
+            self._fhir_preview
+            if self._fhir_preview and self._fhir_preview.rows is preview
+            else None
+        )
+
         def op(s: Any) -> ci.ImportResult:
             if preview.cohort_id is None:  # a new cohort, named in the preview
                 preview.cohort_id = _new_cohort(s, actor, preview.cohort_name)
+            if fhir is not None:  # the same write, then the people's flags and conditions
+                return fhir_import.apply_import(  # type: ignore[return-value]
+                    session=s, actor=actor, preview=fhir, progress=report,
+                    cancelled=self._cancel.is_set,
+                )  # fmt: skip
             return ci.apply_import(
                 session=s, actor=actor, preview=preview, progress=report,
                 cancelled=self._cancel.is_set,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +59,7 @@ COMMAND_MODULES = {
     "import-admissions": "admissions_cmd",
     "export-fhir": "fhir_cmds",
     "import-fhir": "fhir_cmds",
+    "gp-notifications": "fhir_cmds",
 }
 _VALUED_OPTIONS = frozenset({"--workspace"})  # top-level options that take a value
 
@@ -138,6 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("int-desk: interrupted; nothing further was written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`int-desk caseload | head`): end quietly. Point stdout at
+        # the null device so the interpreter's final flush does not fail again at exit.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no real file descriptor (tests)
+        pass
 
 
 if __name__ == "__main__":

@@ -4,16 +4,21 @@ cohort import, headless (same services, same filters and saved views)."""
 from __future__ import annotations
 
 import argparse
-import csv
+import io
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import NotFound, ValidationError
+from int_desk.domain.uk_time import london_date, london_today, uk_date
 from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
+from int_desk.services import table_export
 from int_desk.services.identity import current_actor
 
 
@@ -23,10 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--team", help="team name (default: all your teams)")
     p.add_argument("--cohort", action="append", help="cohort name (repeatable)")
     p.add_argument("--view", help='saved view, e.g. "My caseload" or "Reviews overdue"')
-    p.add_argument("--search", default="", help="name, NHS number or postcode")
+    p.add_argument(
+        "--search",
+        default="",
+        help="name (punctuation ignored), NHS number, postcode or "
+        "date of birth (10/01/1930, 10-Jan-1930)",
+    )
     p.add_argument("--sort", choices=cl.SORT_KEYS, help="sort column")
     p.add_argument("--desc", action="store_true", help="sort descending")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument(
+        "--format", choices=("table", "csv", "json", "xlsx"), default="table",
+        help="csv is UTF-8 with a byte-order mark, so Excel reads names right; xlsx needs "
+        "--output; dates are dd/mm/yyyy except in json (ISO)",
+    )  # fmt: skip
+    p.add_argument("--output", type=Path, help="write to this file instead of the screen")
+    p.add_argument(
+        "--no-bom", action="store_true", help="csv without the byte-order mark (for scripts)"
+    )
     p.add_argument("--limit", type=int, help="print at most this many rows")
     p.set_defaults(func=run_caseload)
 
@@ -75,25 +93,29 @@ def _filters(args: argparse.Namespace, session, actor) -> cl.CaseloadFilter:  # 
     return f
 
 
-def _record(r: cl.CaseloadRow, today: date) -> dict[str, object]:
+def _record(
+    r: cl.CaseloadRow, today: date, day: Callable[[date], str] = uk_date
+) -> dict[str, object]:
+    """One row; dates as ``date`` objects (written per format), ``day`` formats those in text."""
     return {
         "name": r.display_name,
         "nhs_number": r.nhs_display,
-        "date_of_birth": r.date_of_birth.isoformat(),  # name + DOB: never an ambiguous row
+        "date_of_birth": r.date_of_birth,  # name + DOB: never an ambiguous row
         "age": r.age(today),
         "cohorts": r.cohorts,
         "priority": r.priority.value,
         "lead_professional": r.lead_name,
-        "last_contact": r.last_contact.date().isoformat() if r.last_contact else "",
-        "next_review_due": r.next_review.isoformat() if r.next_review else "",
+        # The day of the last contact in London: 00:30 BST is that day, not the UTC day before.
+        "last_contact": london_date(r.last_contact) if r.last_contact else None,
+        "next_review_due": r.next_review,
         "care_plan": r.plan_label(today),
         "open_tasks": r.open_tasks,
         "flags": r.flag_labels(),
-        "attention": _attention(r, today),
+        "attention": _attention(r, today, day),
     }
 
 
-def _attention(r: cl.CaseloadRow, today: date) -> str:
+def _attention(r: cl.CaseloadRow, today: date, day: Callable[[date], str]) -> str:
     out = []
     if r.priority.value == "high":
         out.append("HIGH PRIORITY")
@@ -102,43 +124,96 @@ def _attention(r: cl.CaseloadRow, today: date) -> str:
     if r.tasks_overdue(today):
         out.append("TASK OVERDUE")
     if not r.active and r.discharged_on:
-        out.append(f"DISCHARGED {r.discharged_on.isoformat()}")
+        out.append(f"DISCHARGED {day(r.discharged_on)}")
     return " ".join(out)
 
 
+COLUMNS = [
+    ("name", "Name"), ("nhs_number", "NHS number"), ("date_of_birth", "Date of birth"),
+    ("age", "Age"), ("cohorts", "Cohort(s)"), ("priority", "Priority"),
+    ("lead_professional", "Lead professional"), ("last_contact", "Last contact"),
+    ("next_review_due", "Review due"), ("care_plan", "Care plan"), ("open_tasks", "Open tasks"),
+    ("flags", "Flags"), ("attention", "Attention"),
+]  # fmt: skip
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+@contextmanager
+def _utf8_stdout() -> Iterator[IO[str]]:
+    """Standard output as UTF-8 whatever the console's code page (Windows: cp1252 would fail
+    on Łukasz); detached afterwards so the real stream stays open."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.detach()
+
+
+@contextmanager
+def _destination(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        with _utf8_stdout() as out:
+            yield out
+        return
+    if not path.parent.is_dir():
+        raise ValidationError("Choose a folder that exists for --output.", "output")
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
 def run_caseload(args: argparse.Namespace) -> int:
-    today = date.today()
+    today = london_today()
+    if args.format == "xlsx" and args.output is None:
+        raise ValidationError("--format xlsx needs --output FILE.xlsx (a workbook is no text).")
     with open_workspace(args.workspace) as ws, ws.session() as s:
         actor = current_actor(s)
         f = _filters(args, s, actor)
         rows = cl.caseload(session=s, actor=actor, filters=f, today=today, limit=args.limit)
-        records = [_record(r, today) for r in rows]
-    if args.format == "json":
-        json.dump(records, sys.stdout, indent=1, ensure_ascii=False)
-        print()
-    elif args.format == "csv":
-        keys = ["name", "nhs_number", "date_of_birth", "age", "cohorts", "priority",
-                "lead_professional", "last_contact", "next_review_due", "care_plan",
-                "open_tasks", "flags", "attention"]  # fmt: skip
-        w = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
-        w.writeheader()
-        w.writerows(records)
-    else:
-        _print_table(records)
-        print(f"{len(records)} people")
+        iso = args.format == "json"
+        records = [_record(r, today, _iso if iso else uk_date) for r in rows]
+    if args.format == "xlsx":
+        n = table_export.write_xlsx(args.output, COLUMNS, records, sheet="Caseload")
+        print(f"Wrote {n} {'person' if n == 1 else 'people'} to {args.output}")
+        return 0
+    with _destination(args.output) as out:
+        if args.format == "json":
+            json.dump(records, out, indent=1, ensure_ascii=False, default=_iso)
+            out.write("\n")
+        elif args.format == "csv":
+            table_export.write_csv(out, [(k, k) for k, _ in COLUMNS], records, bom=not args.no_bom)
+        else:
+            _print_table(out, records)
+            out.write(f"{len(records)} people\n")
     return 0
 
 
-def _print_table(records: list[dict[str, object]]) -> None:
+def _print_table(out: IO[str], records: list[dict[str, object]]) -> None:
     cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12),
             ("date_of_birth", "Born", 10), ("age", "Age", 3),
             ("cohorts", "Cohort(s)", 16), ("priority", "Priority", 8),
             ("lead_professional", "Lead", 18), ("last_contact", "Last contact", 12),
             ("next_review_due", "Review due", 10), ("care_plan", "Care plan", 14),
             ("open_tasks", "Tasks", 5), ("attention", "Attention", 30)]  # fmt: skip
-    print("  ".join(f"{label:<{w}}" for _, label, w in cols).rstrip())
+
+    def text(value: object) -> str:
+        return (
+            uk_date(value) if isinstance(value, date) else str(value if value is not None else "")
+        )
+
+    out.write("  ".join(f"{label:<{w}}" for _, label, w in cols).rstrip() + "\n")
     for r in records:
-        print("  ".join(f"{str(r[k])[:w]:<{w}}" for k, _, w in cols).rstrip())
+        out.write("  ".join(f"{text(r[k])[:w]:<{w}}" for k, _, w in cols).rstrip() + "\n")
 
 
 def run_import(args: argparse.Namespace) -> int:

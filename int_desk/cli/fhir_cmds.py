@@ -11,8 +11,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from sqlalchemy import select
+
 from int_desk.cli.common import add_workspace_arg, open_workspace
-from int_desk.domain.errors import ValidationError
+from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.services import caseload as cl
 from int_desk.services import fhir_export, fhir_import
 from int_desk.services.care_plan_export import find_cohort
@@ -46,6 +48,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--strict", action="store_true", help="import nothing when any entry is rejected"
     )
     p.set_defaults(func=run_import)
+
+    p = sub.add_parser(
+        "gp-notifications",
+        help="what a person's GP practice was told by the INT, and when it was read",
+    )
+    add_workspace_arg(p)
+    p.add_argument("--nhs-number", required=True, help="the person's NHS number")
+    p.add_argument(
+        "--summary-pdf", type=Path, metavar="FILE", help="write the latest one's GP summary"
+    )
+    p.set_defaults(func=run_gp_notifications)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -116,3 +129,27 @@ def run_import(args: argparse.Namespace) -> int:
             f"{result.conditions} conditions recorded."
         )
     return 1 if rejected else 0
+
+
+def run_gp_notifications(args: argparse.Namespace) -> int:
+    from int_desk.domain.nhs_number import normalise
+    from int_desk.reports import pdf_base
+    from int_desk.services import gp_notify
+    from int_desk.store.models import Patient
+
+    with open_workspace(args.workspace) as ws, ws.session() as s:
+        actor = current_actor(s)
+        digits = normalise(args.nhs_number)
+        pid = s.scalar(select(Patient.id).where(Patient.nhs_number == digits))
+        if pid is None:
+            raise NotFound("No patient with that NHS number in this workspace.")
+        notices = gp_notify.sent_to_gp(session=s, actor=actor, patient_id=pid)
+        for n in notices:
+            print(f"{n.queued_at:%d %b %Y %H:%M}  {n.subject}  [{n.state}]")
+        if not notices:
+            print("Nothing has been sent to this person's practice.")
+        if args.summary_pdf and notices:
+            data = gp_notify.gp_summary_pdf(session=s, actor=actor, notification_id=notices[0].id)
+            pdf_base.write_atomic(args.summary_pdf, data)
+            print(f"Wrote {args.summary_pdf}.")
+    return 0

@@ -118,6 +118,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from int_desk.cli.admin_setup_cmds import register_admin
 
     register_admin(asub)  # a team's set-up, invitations and devices
+    from int_desk.cli import practice_cmds
+
+    practice_cmds.register_admin(asub)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -92,6 +92,7 @@ CLINICAL_FIELDS: dict[str, tuple[str, ...]] = {
     "huddle": ("minutes",),
     "huddle_item": ("outcome", "decisions"),
     "patient": ("long_term_conditions",),
+    "gp_notification": ("text",),  # huddle outcomes, resolutions, plan content
 }
 """Clinical fields per table: blanked for roles without VIEW_CLINICAL (in the desktop services
 and in what the central endpoint sends), and never written by them (the endpoint's write rules,
@@ -144,6 +145,8 @@ WRITE_PERMISSIONS: dict[str, Permission] = {
     "huddle_item": Permission.RUN_HUDDLE,
     "team_membership": Permission.MANAGE_MEMBERS,
     "saved_view": Permission.VIEW_CASELOAD,
+    # Refined by the notification's trigger on the endpoint (domain/gp_notification.py).
+    "gp_notification": Permission.VIEW_CASELOAD,
 }
 """The permission a write to each synced entity needs (reads follow team scope)."""
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from int_desk.domain.gp_notification import TRIGGER_LABELS, Trigger
 from int_desk.domain.vocab import (
     ROLE_LABELS,
     FlagCode,
@@ -561,3 +562,64 @@ def by_type(resources: Iterable[Resource]) -> Iterator[tuple[str, Resource]]:
     """(resourceType, resource) pairs, for writing one NDJSON file per type."""
     for r in resources:
         yield r["resourceType"], r
+
+
+# --- GP notifications ------------------------------------------------------------------------
+
+
+def communication(
+    row: Row,
+    *,
+    patient_row: Row | None,
+    team_name: str = "",
+    practice_name: str = "",
+    summary_url: str | None = None,
+    updated: str | None = None,
+) -> Resource:
+    """A GP notification as a Communication from the INT to the registered practice."""
+    trigger = row.get("trigger") or ""
+    try:
+        label = TRIGGER_LABELS[Trigger(trigger)]
+    except ValueError:
+        label = trigger
+    sent = bool(row.get("recipient_ods"))
+    subject: dict[str, Any] = {"reference": f"Patient/{row['patient_id']}"}
+    if patient_row:
+        subject["identifier"] = {
+            "system": ukcore.NHS_NUMBER_SYSTEM,
+            "value": patient_row["nhs_number"],
+        }
+        subject["display"] = (
+            f"{_text(patient_row.get('given_name'))} {_text(patient_row.get('family_name')).upper()}"
+        )
+    payload: list[dict[str, Any]] = [{"contentString": row.get("text")}]
+    if summary_url:
+        payload.append(
+            {"contentAttachment": {"contentType": "application/pdf", "url": summary_url,
+                                   "title": "GP summary (one page)"}}
+        )  # fmt: skip
+    source = row.get("source_entity")
+    about = [ref("CarePlan", row.get("source_id"))] if source == "care_plan" else []
+    resource = _resource(
+        "Communication",
+        row["id"],
+        None,
+        status="completed" if sent else "not-done",
+        statusReason={"text": "No registered practice with an ODS code"} if not sent else None,
+        category=[_coding(ukcore.NOTIFICATION_SYSTEM, trigger, label)],
+        subject=subject,
+        topic={"text": row.get("subject")},
+        about=about,
+        sent=row.get("queued_at"),
+        received=row.get("read_at"),
+        recipient=[
+            {"identifier": {"system": ukcore.ODS_SYSTEM, "value": row.get("recipient_ods")},
+             "display": practice_name}
+        ] if sent else [],
+        sender={"identifier": {"system": ukcore.TEAM_SYSTEM, "value": row.get("team_id")},
+                "display": team_name} if row.get("team_id") else None,
+        payload=payload,
+    )  # fmt: skip
+    if updated:
+        resource.setdefault("meta", {})["lastUpdated"] = updated
+    return resource

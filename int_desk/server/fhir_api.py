@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,7 @@ from int_desk.domain.nhs_number import is_valid
 from int_desk.fhir import mapping, ukcore
 from int_desk.fhir.outcome import MEDIA_TYPE, operation_outcome, searchset
 from int_desk.server import fhir_records as fr
+from int_desk.server import gp_notify_api
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.models import PracticeToken
@@ -139,9 +140,10 @@ def mount(
     *,
     lookup: Lookup,
     auth_cache: AuthCache,
-    extra: Callable[[FastAPI, Any], None] | None = None,
 ) -> None:
-    """Add the FHIR routes to the endpoint's app."""
+    """Add the FHIR routes to the endpoint's app (not in its OpenAPI schema: FHIR clients read
+    the CapabilityStatement, and the sync schema stays the sync protocol's)."""
+    router = APIRouter(include_in_schema=False)
 
     def authenticate(request: Request, session: Session) -> Reader:
         header = request.headers.get("authorization") or ""
@@ -178,7 +180,23 @@ def mount(
         *,
         staff_only: bool = True,
     ) -> Response:
-        """Authenticate, run ``work`` (-> payload, patient ids, resource id, detail), audit."""
+        """Authenticate, run ``work`` (-> payload, patient ids, resource id, detail), audit.
+
+        An unexpected failure rolls back and still answers an OperationOutcome (500), naming
+        only the kind of error in the log."""
+        try:
+            return _handle(request, resource_type, work, staff_only=staff_only)
+        except Exception as exc:  # a bug, not bad input: bad input is a FhirError
+            log.error("FHIR %s request failed: %s", resource_type, type(exc).__name__)
+            return outcome_response(500, "The server could not answer this request.")
+
+    def _handle(
+        request: Request,
+        resource_type: str,
+        work: Callable[[Session, fr.StaffReader], tuple[Any, list[Any], Any, str]],
+        *,
+        staff_only: bool,
+    ) -> Response:
         with factory.begin() as session:
             reader: Reader | None = None
             try:
@@ -187,7 +205,7 @@ def mount(
                     raise FhirError(403, "A practice token reads its GP notifications only.")
                 payload, patients, rid, detail = work(session, reader)  # type: ignore[arg-type]
                 _audit(session, reader, resource_type, rid, patients, 200, detail)
-                return fhir_json(payload)
+                return payload if isinstance(payload, Response) else fhir_json(payload)
             except FhirError as exc:
                 _audit(session, reader, resource_type, None, [], exc.status, "refused")
                 return outcome_response(exc.status, str(exc))
@@ -215,11 +233,11 @@ def mount(
     def base_url(request: Request) -> str:
         return str(request.base_url).rstrip("/") + BASE
 
-    @app.get(f"{BASE}/metadata")
+    @router.get(f"{BASE}/metadata")
     def metadata(request: Request) -> Response:
         return fhir_json(capability_statement(base_url(request)))
 
-    @app.get(f"{BASE}/Patient")
+    @router.get(f"{BASE}/Patient")
     def patient_search(request: Request) -> Response:
         def work(s: Session, reader: fr.StaffReader) -> tuple[Any, list[Any], Any, str]:
             params = query_params(request, {"identifier"})
@@ -236,7 +254,7 @@ def mount(
 
         return handle(request, "Patient", work)
 
-    @app.get(f"{BASE}/Patient/{{rid}}")
+    @router.get(f"{BASE}/Patient/{{rid}}")
     def patient_read(request: Request, rid: str) -> Response:
         def work(s: Session, reader: fr.StaffReader) -> tuple[Any, list[Any], Any, str]:
             query_params(request, set())
@@ -283,7 +301,7 @@ def mount(
             raise FhirError(400, f"_include supports {', '.join(INCLUDES)}.")
         return list(INCLUDES) if "*" in wanted else wanted
 
-    @app.get(f"{BASE}/CarePlan")
+    @router.get(f"{BASE}/CarePlan")
     def care_plan_search(request: Request) -> Response:
         def work(s: Session, reader: fr.StaffReader) -> tuple[Any, list[Any], Any, str]:
             params = query_params(
@@ -332,7 +350,7 @@ def mount(
         return handle(request, "CarePlan", work)
 
     def read_route(resource_type: str, entity: str) -> None:
-        @app.get(f"{BASE}/{resource_type}/{{rid}}", name=f"read_{resource_type}")
+        @router.get(f"{BASE}/{resource_type}/{{rid}}", name=f"read_{resource_type}")
         def read(request: Request, rid: str) -> Response:
             def work(s: Session, reader: fr.StaffReader) -> tuple[Any, list[Any], Any, str]:
                 params = query_params(
@@ -365,10 +383,9 @@ def mount(
     read_route("Goal", "goal")
     read_route("CareTeam", "patient")  # a person's CareTeam has the patient's id
 
-    if extra is not None:
-        extra(app, handle)
+    gp_notify_api.register(router, handle, base_url)
 
-    @app.api_route(
+    @router.api_route(
         f"{BASE}/{{rest:path}}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     )
     def unsupported(request: Request, rest: str) -> Response:
@@ -377,6 +394,8 @@ def mount(
         return outcome_response(
             404, "This FHIR API serves Patient, CarePlan, Goal, CareTeam and Communication."
         )
+
+    app.include_router(router)
 
 
 def capability_statement(base: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from int_desk.domain import information_needs
+from int_desk.domain.gp_notification import TRIGGER_PERMISSIONS, Trigger
 from int_desk.domain.permissions import (
     ACTION_LABELS,
     CLINICAL_CLASSIFIER,
@@ -127,6 +128,23 @@ def _resolved(old: Row | None, new: Row) -> P | None:
     if old and old.get("status") == EscalationStatus.RESOLVED.value:
         return P.RESOLVE_ESCALATION  # reopening is the resolver's decision too
     return None
+
+
+def _notifies(_old: Row | None, new: Row) -> P | None:
+    """A GP notification needs the permission of the action that queued it."""
+    return TRIGGER_PERMISSIONS.get(str(new.get("trigger")), P.MANAGE_MEMBERS)
+
+
+def _withdrawn(old: Row | None, new: Row) -> P | None:
+    """Withdrawing what the GP was told (sent in error) is for a clinician who signs off."""
+    if new.get("deleted") and not (old or {}).get("deleted"):
+        return P.SIGN_OFF_PLAN
+    return None
+
+
+# Written by the endpoint itself (a practice reading a notification); a laptop may only leave it
+# empty (no value is allowed).
+ENDPOINT_ONLY = F(values=frozenset())
 
 
 def _entity(
@@ -362,6 +380,25 @@ RULES: dict[str, EntityRule] = {
     "saved_view": _entity(
         "saved_view", {"member_id": FIXED, "name": ANY, "filters": ANY}, owner="member_id"
     ),
+    # What the INT told the GP: sent as made, never rewritten; only the endpoint marks it read.
+    "gp_notification": _entity(
+        "gp_notification",
+        {
+            "patient_id": SCOPE,
+            "team_id": FIXED,
+            "practice_id": FIXED,
+            "recipient_ods": FIXED,
+            "trigger": F(fixed=True, values=_vocab(Trigger), transition=_notifies),
+            "source_entity": FIXED,
+            "source_id": FIXED,
+            "subject": FIXED,
+            "text": FIXED,  # clinical (CLINICAL_FIELDS)
+            "queued_at": FIXED,
+            "read_at": ENDPOINT_ONLY,
+            "read_by": ENDPOINT_ONLY,
+            "deleted": F(transition=_withdrawn),  # kept as sent, unless a clinician withdraws it
+        },
+    ),  # fmt: skip
 }
 
 

@@ -20,6 +20,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.nhs_number import format_nhs, normalise
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services import access
 from int_desk.store import audit
@@ -198,14 +199,15 @@ def export_csv(
     partial = path.with_name(path.name + ".part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        # UTF-8 with BOM: Excel reads it right (without, it shows LEFÃˆVRE for LEFÈVRE).
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)
             for r in rows:
                 writer.writerow(
                     [
                         r.seq,
-                        r.recorded_at.isoformat(timespec="seconds"),
+                        in_london(r.recorded_at).isoformat(timespec="seconds"),
                         r.action.label,
                         r.entity_type,
                         r.entity_id or "",

@@ -46,7 +46,7 @@ from int_desk.domain.vocab import (
     Role,
     TaskStatus,
 )
-from int_desk.services import access
+from int_desk.services import access, gp_notify
 from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
@@ -619,6 +619,7 @@ def sign_off(
     for other in superseded:
         _audit(session, actor, AuditAction.UPDATE, other, f"status=superseded by={plan.id}")
     _audit(session, actor, AuditAction.SIGN_OFF, plan, f"version={plan.version}")
+    gp_notify.on_plan_signed_off(session, actor, plan)
     log.info("care plan %s signed off (version %s)", plan.id, plan.version)
     return plan
 

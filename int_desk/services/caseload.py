@@ -39,6 +39,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.permissions import REFERRED_ONLY_ROLES, Permission
 from int_desk.domain.person_names import fold, squash
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
     AuditAction,
@@ -681,7 +682,7 @@ def query_keys(
     filters.validate()
     if refresh:
         refresh_index(session)
-    today = today or date.today()
+    today = today or london_today()
     # Results are cached per index generation (bumped by every change the triggers record),
     # so clearing the search box or going back a keystroke costs no query.
     generation = _exec(session, "SELECT value FROM caseload_meta WHERE key = 'generation'").scalar()
@@ -847,7 +848,7 @@ def _count_overdue_tasks(session: Session, rows: dict[int, CaseloadRow]) -> None
     """How many of each row's open tasks are past due: "2, 1 late", not a bare "! 2". Counted
     now (not kept in the index) because it changes with the date, and only for the rows whose
     earliest open task is already late."""
-    today = date.today()
+    today = london_today()
     late: dict[str, list[int]] = {}  # a person on two teams' caseloads has two rows
     for k, r in rows.items():
         if r.tasks_overdue(today):

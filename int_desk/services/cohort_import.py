@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain import nhs_number, person_names
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
+from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction, Priority, Sex
 from int_desk.services import extract_reader, team_setup
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 MAX_ROWS = extract_reader.MAX_ROWS
 MAX_FILE_BYTES = extract_reader.MAX_FILE_BYTES
 DEFAULT_REASON = "Identified in PHM extract"
+WRITE_BATCH = 500  # rows written per flush
 
 FIELDS: dict[str, str] = {
     "nhs_number": "NHS number",
@@ -680,64 +683,73 @@ def apply_import(
     )
     now = utcnow()
     today = date.today()
-    for n, r in enumerate(work):
-        if cancelled and cancelled():
-            raise Interrupted("Import cancelled; nothing was imported.")
-        if progress and n % 50 == 0:
-            progress(n, len(work))
-        v = r.values
-        assert v is not None
-        if r.status == NEW:
-            dup = session.scalar(select(Patient.id).where(Patient.nhs_number == v.nhs_number))
-            if dup is not None:  # someone added them since the preview
-                raise ValidationError("The workspace changed since the preview; preview again.")
-            assert v.date_of_birth is not None
-            patient = Patient(
-                nhs_number=v.nhs_number, given_name=v.given_name, family_name=v.family_name,
-                date_of_birth=v.date_of_birth, sex=v.sex, postcode=v.postcode,
-                practice_id=r.practice_id or awaiting.get(v.practice_code),
-                created_by=actor.member_id, updated_by=actor.member_id,
-                created_at=now, updated_at=now, **r.deprivation,
-            )  # fmt: skip
-            session.add(patient)
-            session.flush()
-            r_patient = patient.id
-            created += 1
-        else:
-            assert r.patient_id is not None
-            r_patient = r.patient_id
-            if r.deprivation:
-                _record_deprivation(session, actor, r_patient, r.deprivation)
-        if r.status in (NEW, ENROL):
-            m = CohortMembership(
-                cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
-                enrol_reason=v.reason or DEFAULT_REASON, source="phm_import",
-                risk_score=v.risk_score, priority=priority.value,
-                created_by=actor.member_id, updated_by=actor.member_id,
-            )  # fmt: skip
-            session.add(m)
-            session.flush()
-            enrolled += 1
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.CREATE,
-                entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
-                detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
-            )  # fmt: skip
-        elif r.status == UPDATE:
-            updated += 1
-            m = session.get(CohortMembership, r.membership_id)
-            if m is None:
-                raise ValidationError("The workspace changed since the preview; preview again.")
-            if v.risk_score is None or m.risk_score == v.risk_score:
-                continue  # only the deprivation changed (written above)
-            m.risk_score = v.risk_score
-            m.updated_by = actor.member_id
-            session.flush()
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.UPDATE,
-                entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
-                detail="source=phm_import fields=risk_score",
-            )  # fmt: skip
+    new_numbers = [r.values.nhs_number for r in work if r.status == NEW and r.values]
+    for start in range(0, len(new_numbers), 900):  # someone added one of them since the preview
+        chunk = new_numbers[start : start + 900]
+        if session.scalar(select(Patient.id).where(Patient.nhs_number.in_(chunk)).limit(1)):
+            raise ValidationError("The workspace changed since the preview; preview again.")
+    # Rows are written a batch at a time (one flush and one run of audit entries per batch):
+    # a flush and an audit look-up per row made a 50,000-row import take many minutes.
+    for start in range(0, len(work), WRITE_BATCH):
+        if progress:
+            progress(start, len(work))
+        entries: list[dict[str, Any]] = []
+        memberships: list[CohortMembership] = []  # added once their people are flushed
+        for r in work[start : start + WRITE_BATCH]:
+            if cancelled and cancelled():
+                raise Interrupted("Import cancelled; nothing was imported.")
+            v = r.values
+            assert v is not None
+            if r.status == NEW:
+                assert v.date_of_birth is not None
+                patient = Patient(
+                    id=new_id(), nhs_number=v.nhs_number, given_name=v.given_name,
+                    family_name=v.family_name, date_of_birth=v.date_of_birth, sex=v.sex,
+                    postcode=v.postcode,
+                    practice_id=r.practice_id or awaiting.get(v.practice_code),
+                    created_by=actor.member_id, updated_by=actor.member_id,
+                    created_at=now, updated_at=now, **r.deprivation,
+                )  # fmt: skip
+                session.add(patient)
+                r_patient = patient.id
+                created += 1
+            else:
+                assert r.patient_id is not None
+                r_patient = r.patient_id
+                if r.deprivation:
+                    _record_deprivation(session, actor, r_patient, r.deprivation)
+            if r.status in (NEW, ENROL):
+                m = CohortMembership(
+                    id=new_id(), cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
+                    enrol_reason=v.reason or DEFAULT_REASON, source="phm_import",
+                    risk_score=v.risk_score, priority=priority.value,
+                    created_by=actor.member_id, updated_by=actor.member_id,
+                )  # fmt: skip
+                memberships.append(m)
+                enrolled += 1
+                entries.append(dict(
+                    actor_id=actor.member_id, action=AuditAction.CREATE,
+                    entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                    detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
+                ))  # fmt: skip
+            elif r.status == UPDATE:
+                updated += 1
+                m = session.get(CohortMembership, r.membership_id)
+                if m is None:
+                    raise ValidationError("The workspace changed since the preview; preview again.")
+                if v.risk_score is None or m.risk_score == v.risk_score:
+                    continue  # only the deprivation changed (written above)
+                m.risk_score = v.risk_score
+                m.updated_by = actor.member_id
+                entries.append(dict(
+                    actor_id=actor.member_id, action=AuditAction.UPDATE,
+                    entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                    detail="source=phm_import fields=risk_score",
+                ))  # fmt: skip
+        session.flush()  # the people first: memberships refer to them
+        session.add_all(memberships)
+        session.flush()
+        audit.record_many(session, entries)
     if cancelled and cancelled():
         raise Interrupted("Import cancelled; nothing was imported.")
     result = ImportResult(

@@ -140,6 +140,9 @@ def build_demo(
     for team in teams:
         g.history.team_work(team, members_by_team[team])
     flush(patients)
+    from int_desk.services.gp_notify import add_demo_notifications  # after: own random stream
+
+    counts["gp_notification"] = add_demo_notifications(session, seed=seed)
     coordinator = next(
         mid for mid, role in members_by_team[teams[0]] if role is Role.CARE_COORDINATOR
     )

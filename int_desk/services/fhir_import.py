@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -48,6 +49,12 @@ def read_file(path: Path) -> reading.ParsedFhir:
     return reading.read_path(path)
 
 
+def is_fhir(path: Path) -> bool:
+    """A FHIR Bundle (.json), NDJSON, or a Bulk Data export folder (its manifest)."""
+    path = Path(path)
+    return path.is_dir() or path.suffix.lower() in (".json", ".ndjson")
+
+
 @dataclass
 class FhirPreview:
     rows: ci.ImportPreview
@@ -67,13 +74,15 @@ class FhirPreview:
         return lines
 
 
-def _table(parsed: reading.ParsedFhir) -> ci.CsvTable:
+def as_table(parsed: reading.ParsedFhir) -> ci.CsvTable:
     """The Patients as the CSV import's table; blank rows keep positions true."""
     rows: list[list[str]] = [[] for _ in range(parsed.size)]
     for entry in parsed.entries:
         cells = [entry.cells.get(c, "") for c in COLUMNS]
         rows[entry.position - 1] = cells if any(cells) else ["", "", "", "", "", "", "", "?"]
-    return ci.CsvTable(list(COLUMNS), rows, first_line=1, source_name=parsed.source_name)
+    table = ci.CsvTable(list(COLUMNS), rows, first_line=1, source_name=parsed.source_name)
+    table.kind = "FHIR Bundle" if parsed.kind == "bundle" else "FHIR NDJSON"
+    return table
 
 
 def _mapping(parsed: reading.ParsedFhir) -> dict[str, str]:
@@ -96,7 +105,7 @@ def build_preview(
     today: date | None = None,
 ) -> FhirPreview:
     """Classify every Patient as the CSV import does, plus the FHIR-level problems; no writes."""
-    table = _table(parsed)
+    table = as_table(parsed)
     rows = ci.build_preview(
         session=session,
         actor=actor,
@@ -165,12 +174,21 @@ class FhirImportResult:
     conditions: int
 
 
-def apply_import(*, session: Session, actor: Actor, preview: FhirPreview) -> FhirImportResult:
-    """Write the accepted people (the CSV import's write), then their flags and conditions,
-    all in the caller's transaction."""
+def apply_import(
+    *,
+    session: Session,
+    actor: Actor,
+    preview: FhirPreview,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> FhirImportResult:
+    """Write the accepted people (the CSV import's write, with its progress and cancel), then
+    their flags and conditions, all in the caller's transaction."""
     if preview.problems:
         raise ValidationError("Cannot import: " + " ".join(preview.problems))
-    result = ci.apply_import(session=session, actor=actor, preview=preview.rows)
+    result = ci.apply_import(
+        session=session, actor=actor, preview=preview.rows, progress=progress, cancelled=cancelled
+    )
     wanted = [r for r in preview.rows.rows if r.accepted or r.status == ci.UNCHANGED]
     numbers = [r.values.nhs_number for r in wanted if r.values]
     ids: dict[str, uuid.UUID] = {}

@@ -49,6 +49,7 @@ from int_desk.domain.vocab import (
     Role,
     TaskKind,
 )
+from int_desk.services import gp_notify
 from int_desk.services import patient_actions as actions
 from int_desk.store import audit
 from int_desk.store.base import utcnow
@@ -1218,6 +1219,7 @@ def mark_discussed(
     if clinical and not item.outcome.strip():  # (a non-clinical chair cannot record one)
         raise ValidationError("Record the outcome before marking discussed.", field="outcome")
     contact = _settle(session, actor, item, huddle, HuddleItemStatus.DISCUSSED, seconds_spent)
+    gp_notify.on_huddle_outcome(session, actor, item=item, huddle=huddle)
     if actions.can(session, actor, Permission.EDIT_PATIENT):
         actions.set_flag(
             session=session,

@@ -38,7 +38,7 @@ from int_desk.domain.vocab import (
     TaskKind,
     TaskStatus,
 )
-from int_desk.services import access
+from int_desk.services import access, gp_notify
 from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
@@ -287,6 +287,7 @@ def discharge_from_cohort(
         session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
         membership.patient_id, "fields=discharged_on,discharge_reason",
     )  # fmt: skip
+    gp_notify.on_cohort_discharge(session, actor, membership)
     return membership
 
 
@@ -575,6 +576,7 @@ def resolve_escalation(
         session, actor, AuditAction.UPDATE, "escalation", escalation.id, escalation.patient_id,
         "fields=status,resolution,resolved_by,resolved_at",
     )  # fmt: skip
+    gp_notify.on_escalation_resolved(session, actor, escalation)
     return escalation
 
 

@@ -41,6 +41,7 @@ from int_desk.store.models import (
     Escalation,
     Flag,
     Goal,
+    GpNotification,
     HealthEvent,
     Member,
     Organisation,
@@ -371,6 +372,7 @@ def patient_record(
                 h.id,
             )  # fmt: skip
         )
+    timeline += _gp_notices(session, p.id, clinical)
     timeline.sort(key=lambda e: e.when, reverse=True)
 
     open_tasks = [
@@ -418,6 +420,30 @@ def patient_record(
             entity_id=p.id, patient_id=p.id, detail="view=record",
         )  # fmt: skip
     return record
+
+
+def _gp_notices(session: Session, patient_id: uuid.UUID, clinical: bool) -> list[TimelineEntry]:
+    """What the registered practice was told (services/gp_notify.py), and whether it read it."""
+    rows = session.scalars(
+        select(GpNotification).where(
+            GpNotification.patient_id == patient_id, GpNotification.deleted.is_(False)
+        )
+    )
+    out = []
+    for n in rows:
+        if not n.recipient_ods:
+            status = "not sent: no registered practice"
+        elif n.read_at is not None:
+            status = f"read by the practice {n.read_at.astimezone():%d %b %Y %H:%M}"
+        else:
+            status = "sent, not yet read"
+        text = n.text if clinical else WITHHELD
+        out.append(
+            TimelineEntry(
+                n.queued_at, "gp_notification", f"GP told: {n.subject}", text, "", status, n.id
+            )  # fmt: skip
+        )
+    return out
 
 
 def _contact_label(kind: str) -> str:

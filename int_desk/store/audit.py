@@ -10,8 +10,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
@@ -69,6 +71,38 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
+    """Append several entries, chained in order, with one look-up of the chain's head and one
+    flush (a 50,000-row cohort import would otherwise spend most of its time here).
+
+    Each entry holds ``record``'s keyword arguments. The chain is the same as from as many
+    ``record`` calls: ``verify`` cannot tell them apart.
+    """
+    if not entries:
+        return 0
+    session.flush()  # entries added earlier in this transaction are the chain's head
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+    prev = prev or GENESIS
+    rows = []
+    for entry in entries:
+        row = {
+            "id": new_id(),
+            "recorded_at": utcnow(),
+            "actor_id": entry.get("actor_id"),
+            "action": entry["action"].value,
+            "entity_type": entry["entity_type"],
+            "entity_id": entry.get("entity_id"),
+            "patient_id": entry.get("patient_id"),
+            "detail": entry.get("detail", ""),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = _digest(prev, SimpleNamespace(**row))  # type: ignore[arg-type]
+        rows.append(row)
+    # One executemany, in order, so seq follows the chain (no ORM objects: ~4x cheaper).
+    session.execute(insert(AuditEvent.__table__), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -399,6 +399,31 @@ Index(
 )
 
 
+# --- GP notifications ------------------------------------------------------------------------
+
+
+class GpNotification(Synced, Base):
+    """A notification for the person's registered practice that the INT acted (FHIR
+    Communication): queued by the service that acted, in the same transaction; the endpoint
+    serves it to the practice's token and records when it was read (``read_at``/``read_by``,
+    written only by the endpoint)."""
+
+    __tablename__ = "gp_notification"
+    __table_args__ = (Index("ix_gp_notification_patient_queued", "patient_id", "queued_at"),)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"))  # the sender
+    practice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
+    recipient_ods: Mapped[str] = mapped_column(String(16), default="")  # "" = no practice
+    trigger: Mapped[str] = mapped_column(String(32))
+    source_entity: Mapped[str] = mapped_column(String(40), default="")
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    subject: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by: Mapped[str | None] = mapped_column(String(120))
+
+
 # --- local-only tables (not synced) ----------------------------------------------------------
 
 

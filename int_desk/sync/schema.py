@@ -213,7 +213,9 @@ def check_value(entity: Entity, field: str, value: Any) -> Any:
             parsed = datetime.fromisoformat(value)
             if parsed.tzinfo is None:
                 raise TypeError
-            if not _year_ok(parsed.year):
+            # The local year first (converting year 1 or 9999 overflows), then the stored UTC
+            # one: 2200-12-31T23:00-02:00 is 2201 in UTC.
+            if not _year_ok(parsed.year) or not _year_ok(parsed.astimezone(UTC).year):
                 raise InvalidValue(f"{where} should be between {MIN_YEAR} and {MAX_YEAR}")
             return parsed.astimezone(UTC).isoformat(timespec="microseconds")
         if k == "bool":

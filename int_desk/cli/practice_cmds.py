@@ -1,0 +1,57 @@
+"""``int-desk admin issue-practice-token | revoke-practice-token | list-practice-tokens``:
+tokens with which a GP practice's system reads its notifications (FHIR Communication)."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+
+
+def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = asub.add_parser(
+        "issue-practice-token",
+        help="issue a GP practice's token for its notifications (shown once)",
+    )
+    p.add_argument("--ods", required=True, help="the practice's ODS code, e.g. A81001")
+    p.add_argument("--label", default="", help="e.g. the practice's name or system")
+    p.set_defaults(func=issue)
+    r = asub.add_parser("revoke-practice-token", help="revoke a practice token by its id")
+    r.add_argument("token_id", type=uuid.UUID)
+    r.set_defaults(func=revoke)
+    ls = asub.add_parser("list-practice-tokens", help="list practice tokens (ids, ODS, state)")
+    ls.set_defaults(func=listing)
+
+
+def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from int_desk.server import db
+
+    _engine, factory = db.open_db(args.db, pool_size=1)
+    return factory.begin()
+
+
+def issue(args: argparse.Namespace) -> int:
+    from int_desk.server import practice_admin
+
+    with _session(args) as s:
+        token_id, token = practice_admin.issue(s, args.ods, args.label)
+    print(f"practice token id={token_id}\n{token}\n(shown once; only its hash is kept)")
+    return 0
+
+
+def revoke(args: argparse.Namespace) -> int:
+    from int_desk.server import practice_admin
+
+    with _session(args) as s:
+        practice_admin.revoke(s, args.token_id)
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def listing(args: argparse.Namespace) -> int:
+    from int_desk.server import practice_admin
+
+    with _session(args) as s:
+        for t in practice_admin.listing(s):
+            state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+            print(f"{t.id}  {t.ods_code:<8} {t.label:<30} {state}")
+    return 0
