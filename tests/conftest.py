@@ -19,6 +19,14 @@ from int_desk.store import keys  # noqa: E402
 from int_desk.store.workspace import Workspace  # noqa: E402
 from tests.helpers.memory_keyring import MemoryKeyring  # noqa: E402
 
+if os.environ.get("INT_DESK_MUTANT_RUN") == "1":
+    # Under a declared mutant (tests/mutation/declared.py) only whether a test fails counts:
+    # a fuzzer need not shrink its failing example to the smallest one (minutes).
+    from hypothesis import Phase, settings
+
+    settings.register_profile("mutant", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    settings.load_profile("mutant")
+
 # Real sync endpoints (SQLite and a throwaway PostgreSQL cluster) for tests/test_sync_*.
 pytest_plugins = ["tests.helpers.sync_fixtures"]
 
@@ -48,10 +56,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped in CI, which counts as a failure here: {reason}"
 
 
+# The inner loop's fast tier is `pytest -m "not slow"` (CONTRIBUTING.md): tests that start a
+# sync endpoint process or a PostgreSQL cluster, fuzz thousands of inputs, or build/boot
+# something heavy are "slow". A test can also mark itself.
+SLOW_FIXTURES = {"endpoint", "sqlite_endpoint", "pg_cluster", "backend"}
+SLOW_MODULES = {
+    "test_fuzz_import_cli.py", "test_fuzz_sync.py", "test_packaging.py",
+    "test_keyring_production.py", "test_server_concurrency.py", "test_sync_standalone_connect.py",
+    "test_sync_demo_endpoint.py", "test_first_run.py", "test_first_import.py",
+    "test_sync_ui_text.py", "test_fhir_api.py", "test_server_auth_cache.py",
+    "test_pdf_accessibility.py", "test_fhir_export_import.py", "test_care_plan_batch_dialog.py",
+    "test_startup.py", "test_demo.py",
+}  # fmt: skip
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if {"qtbot", "qapp"} & fixtures:
             item.add_marker(pytest.mark.gui)
+        if SLOW_FIXTURES & fixtures or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

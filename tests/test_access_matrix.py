@@ -18,7 +18,7 @@ from int_desk.domain.errors import IntDeskError, PermissionDenied
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services import access, audit_log, care_plans, members, patient_actions
-from int_desk.services.scoped_record import open_record
+from int_desk.services.patient_record import WITHHELD, patient_record
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, Contact, Patient, Task, Team
 from int_desk.store.workspace import Workspace
@@ -33,22 +33,26 @@ Action = Callable[[Session, Actor, uuid.UUID], object]
 
 
 def _open(s: Session, a: Actor, pid: uuid.UUID) -> object:
-    return open_record(session=s, actor=a, patient_id=pid)
+    return patient_record(session=s, actor=a, patient_id=pid)
 
 
 def _see_clinical(s: Session, a: Actor, pid: uuid.UUID) -> object:
-    record = open_record(session=s, actor=a, patient_id=pid)
-    if record.clinical_summary is None or record.medicines_notes is None:
-        raise PermissionDenied("clinical fields hidden")
+    """The record pane shows the person's conditions and clinical notes (not withheld)."""
+    s.add(Contact(patient_id=pid, kind="note", text="Clinical: bloods due", clinical=True))
+    s.flush()
+    record = patient_record(session=s, actor=a, patient_id=pid)
+    texts = {e.text for e in record.timeline}
+    if not record.clinical_visible or "Clinical: bloods due" not in texts:
+        raise PermissionDenied("clinical content withheld")
     return record
 
 
 def _open_other_team(s: Session, a: Actor, pid: uuid.UUID) -> object:
-    return open_record(session=s, actor=a, patient_id=patient_out_of_scope(s, a))
+    return patient_record(session=s, actor=a, patient_id=patient_out_of_scope(s, a))
 
 
 def _open_team_unreferred(s: Session, a: Actor, pid: uuid.UUID) -> object:
-    return open_record(session=s, actor=a, patient_id=team_patient_not_referred(s, a))
+    return patient_record(session=s, actor=a, patient_id=team_patient_not_referred(s, a))
 
 
 def _add_contact(s: Session, a: Actor, pid: uuid.UUID) -> object:
@@ -147,9 +151,9 @@ def test_denial_is_audited_with_a_clear_message(demo_ws: Workspace) -> None:
         before = s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
     with pytest.raises(PermissionDenied) as err:
         with demo_ws.session() as s:
-            open_record(session=s, actor=vcse, patient_id=other)
+            patient_record(session=s, actor=vcse, patient_id=other)
     message = str(err.value)
-    assert "VCSE worker" in message and "outside your caseload" in message
+    assert "VCSE worker" in message and "outside your teams' caseload" in message
     assert name not in message and nhs not in message
     with demo_ws.session() as s:
         entries = list(s.scalars(select(AuditEvent).where(AuditEvent.seq > before)))
@@ -172,14 +176,14 @@ def test_vcse_sees_referred_patient_without_clinical_content(demo_ws: Workspace)
         s.add(Task(patient_id=pid, description="GP visit", owner_member_id=lead.member_id))
         s.add(Task(patient_id=pid, description="Befriending call", owner_member_id=vcse.member_id))
     with demo_ws.session() as s:
-        record = open_record(session=s, actor=vcse, patient_id=pid)
+        record = patient_record(session=s, actor=vcse, patient_id=pid)
         visible_ids = set(s.scalars(select(Patient.id).where(access.visible_patient_filter(vcse))))
-    assert record.clinical_hidden and record.clinical_summary is None
-    assert record.medicines_notes is None and record.long_term_conditions is None
-    assert all(not c.clinical for c in record.contacts)
-    assert "Clinical: review medicines" not in {c.text for c in record.contacts}
-    assert {t.description for t in record.tasks} >= {"Befriending call"}
-    assert all(t.owner_member_id == vcse.member_id for t in record.tasks)
+    assert not record.clinical_visible and record.long_term_conditions == ""
+    texts = [e.text for e in record.timeline]
+    assert "Clinical: review medicines" not in texts and WITHHELD in texts
+    assert {t.description for t in record.open_tasks} >= {"Befriending call"}
+    assert "GP visit" not in {t.description for t in record.open_tasks}
+    assert all(t.owner_member_id == vcse.member_id for t in record.open_tasks)
     with demo_ws.session() as s:
         referred = set(
             s.scalars(
@@ -193,7 +197,7 @@ def test_opening_a_record_is_audited_as_a_view(demo_ws: Workspace) -> None:
     with demo_ws.session() as s:
         nurse = actor_of_role(s, Role.DISTRICT_NURSE)
         pid = patient_in_scope(s, nurse)
-        open_record(session=s, actor=nurse, patient_id=pid)
+        patient_record(session=s, actor=nurse, patient_id=pid)
     with demo_ws.session() as s:
         last = s.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
     assert (last.action, last.actor_id, last.patient_id) == (
@@ -265,8 +269,6 @@ def test_denial_audit_survives_rollback_and_never_drops_the_callers_work(
 
 def test_record_pane_service_obeys_vcse_scope(demo_ws: Workspace) -> None:
     """The caseload record pane's service (patient_record) applies the same rules."""
-    from int_desk.services.patient_record import WITHHELD, patient_record
-
     with demo_ws.session() as s:
         vcse = actor_of_role(s, Role.VCSE_WORKER)
         lead = actor_of_role(s, Role.CLINICAL_LEAD)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from int_desk.domain.vocab import AuditAction
 from int_desk.store import audit
+from int_desk.store.models import AuditEvent
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 
@@ -19,8 +22,9 @@ def _add_entries(ws: Workspace, n: int) -> None:
     with ws.session() as s:
         for i in range(n):
             audit.record(
-                s, actor_id=None, action=AuditAction.READ, entity_type="patient", detail=f"n={i}"
-            )
+                s, actor_id=uuid.uuid4(), action=AuditAction.READ, entity_type="patient",
+                entity_id=uuid.uuid4(), patient_id=uuid.uuid4(), detail=f"n={i}",
+            )  # fmt: skip
 
 
 def _verify_cli(directory: Path) -> subprocess.CompletedProcess[str]:
@@ -59,6 +63,7 @@ def test_edited_entry_breaks_chain_at_that_entry(demo_ws: Workspace) -> None:
         ("entity_id", "'00000000000000000000000000000002'"),
         ("patient_id", "'00000000000000000000000000000003'"),
         ("recorded_at", "'2020-01-01T00:00:00.000000+00:00'"),
+        ("id", "'00000000000000000000000000000009'"),
     ],
 )
 def test_changing_any_recorded_fact_breaks_the_chain_there(
@@ -72,8 +77,7 @@ def test_changing_any_recorded_fact_breaks_the_chain_there(
         s.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE seq = :seq"), {"seq": seq})
     with demo_ws.session() as s:
         report = audit.verify(s)
-    assert not report.intact and report.broken_at_seq == seq
-    assert report.reason == "this entry's contents were altered"
+    assert report == audit.ChainReport(seq, False, seq, "this entry's contents were altered")
 
 
 def test_deleted_entry_breaks_chain(demo_ws: Workspace) -> None:
@@ -82,7 +86,8 @@ def test_deleted_entry_breaks_chain(demo_ws: Workspace) -> None:
         s.execute(text("DELETE FROM audit_event WHERE seq = 3"))
     with demo_ws.session() as s:
         report = audit.verify(s)
-    assert not report.intact and report.broken_at_seq == 4
+    # Entries 1, 2 and 4 read; the viewer says an earlier entry went.
+    assert report == audit.ChainReport(3, False, 4, "an earlier entry was removed or altered")
 
 
 def test_cli_reports_intact_then_broken(demo_dir: Path) -> None:
@@ -94,3 +99,43 @@ def test_cli_reports_intact_then_broken(demo_dir: Path) -> None:
     broken = _verify_cli(demo_dir)
     assert broken.returncode == 1
     assert "BROKEN at entry 1" in broken.stdout
+
+
+def test_an_entry_keeps_who_did_what_to_which_record(demo_ws: Workspace) -> None:
+    who, record, person = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with demo_ws.session() as s:
+        audit.record(
+            s, actor_id=who, action=AuditAction.UPDATE, entity_type="care_plan",
+            entity_id=record, patient_id=person, detail="fields=review_date",
+        )  # fmt: skip
+        audit.record(s, actor_id=who, action=AuditAction.READ, entity_type="patient")
+    with demo_ws.session() as s:
+        last_two = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(2)).all()
+        assert [(e.actor_id, e.action, e.entity_type, e.entity_id, e.patient_id, e.detail)
+                for e in reversed(last_two)] == [
+            (who, "U", "care_plan", record, person, "fields=review_date"),
+            (who, "R", "patient", None, None, ""),
+        ]  # fmt: skip
+        assert last_two[0].prev_hash == last_two[1].hash  # chained in order
+        assert audit.verify(s).intact
+
+
+def test_the_hash_format_never_changes() -> None:
+    """Chains already written in people's workspaces must keep verifying after an upgrade, so
+    the digest of a given entry is fixed (separators, field order, None, encoding)."""
+    with_ids = AuditEvent(
+        id=uuid.UUID(int=1), recorded_at=datetime(2026, 11, 20, 9, 30, 0, 123456, tzinfo=UTC),
+        actor_id=uuid.UUID(int=2), action="R", entity_type="patient", entity_id=uuid.UUID(int=3),
+        patient_id=uuid.UUID(int=3), detail="view=record",
+    )  # fmt: skip
+    without = AuditEvent(
+        id=uuid.UUID(int=4), recorded_at=datetime(2026, 11, 20, 9, 31, tzinfo=UTC),
+        actor_id=None, action="E", entity_type="audit_export", entity_id=None, patient_id=None,
+        detail="",
+    )  # fmt: skip
+    assert audit._digest(audit.GENESIS, with_ids) == (
+        "5d24772005d66f9a0534f9a64822d94a8a50ec74e2c69d2eb30ad848930b555f"
+    )
+    assert audit._digest("ab" * 32, without) == (
+        "d03ee2d2c7ee760aea08c3403e97dff6124d79a9109d4703103b7dd361e50fa6"
+    )

@@ -14,7 +14,7 @@ from int_desk.app.main_window import MainWindow
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import AuditAction, Role
 from int_desk.services.identity import set_current_member
-from int_desk.services.scoped_record import open_record
+from int_desk.services.patient_record import patient_record
 from int_desk.store.models import Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
@@ -46,7 +46,7 @@ def test_audit_viewer_lists_view_and_export(qtbot: QtBot, demo_dir: Path, tmp_pa
     with ctx.workspace.session() as s:
         nurse = actor_of_role(s, Role.DISTRICT_NURSE)
         pid = patient_in_scope(s, nurse)
-        open_record(session=s, actor=nurse, patient_id=pid)  # the view
+        patient_record(session=s, actor=nurse, patient_id=pid)  # the view
         nhs = format_nhs(s.get(Patient, pid).nhs_number)
 
     with qtbot.waitSignal(page.verified, timeout=10_000) as verified:
@@ -118,4 +118,8 @@ def test_bad_nhs_number_filter_shows_inline_error(qtbot: QtBot, demo_dir: Path) 
     page.refresh()
     qtbot.waitUntil(page.error_label.isVisible, timeout=10_000)
     assert "10 digits" in page.error_label.text()
+    page.patient_edit.setText("943 476 5918")  # ten digits, one mistyped: the check digit says so
+    page.refresh()
+    qtbot.waitUntil(lambda: "check digit" in page.error_label.text(), timeout=10_000)
+    assert page.error_label.isVisible()
     window.close()

@@ -208,6 +208,7 @@ OS_SIGNALS = {  # what the desktop really sends: (bus, sender, path, interface, 
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not dbus_bus.available(), reason="dbus-daemon not installed (.ci/setup)")
 @pytest.mark.parametrize("source", list(OS_SIGNALS))
 def test_os_session_signals(demo_dir: Path, source: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +17,7 @@ from int_desk.services import care_plans as cp
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, CarePlan, Goal, PlanAction, Team
 from int_desk.store.workspace import Workspace
+from tests.conftest import PASSPHRASE
 from tests.helpers.care_plan_data import (
     TODAY,
     actor_with_role,
@@ -182,19 +185,34 @@ def test_diff_lists_changed_fields_goals_and_actions(demo_ws: Workspace) -> None
         assert same.is_empty and same.lines() == ["No differences."]
 
 
-def test_concurrent_additions_are_separate_rows(demo_ws: Workspace) -> None:
-    """Two people adding a goal to the same draft at the same time both keep theirs."""
-    with demo_ws.session() as s:
+def test_concurrent_additions_are_separate_rows(demo_dir: Path, tmp_path: Path) -> None:
+    """Two people adding a goal to the same draft at the same time, each on their own laptop
+    (offline, the same data): their goals are separate rows with their own ids, so syncing
+    keeps both; and on one laptop two sessions' goals are both kept."""
+    with Workspace.open(demo_dir, PASSPHRASE) as ws, ws.session() as s:
         lead = actor_with_role(s, Role.CLINICAL_LEAD)
         nurse = actor_with_role(s, Role.DISTRICT_NURSE)
         plan_id = cp.start_plan(session=s, actor=lead, patient_id=patient_without_plan(s).id).id
-    with demo_ws.session() as s1, demo_ws.session() as s2:
-        cp.add_goal(session=s1, actor=lead, plan_id=plan_id, description="Lead's goal")
-        s1.commit()
-        cp.add_goal(session=s2, actor=nurse, plan_id=plan_id, description="Nurse's goal")
-    with demo_ws.session() as s:
-        texts = s.scalars(select(Goal.description).where(Goal.care_plan_id == plan_id)).all()
-        assert sorted(texts) == ["Lead's goal", "Nurse's goal"]
+    other_laptop = tmp_path / "other-laptop"
+    shutil.copytree(demo_dir, other_laptop)
+    added = []
+    for directory, actor, text in (
+        (demo_dir, lead, "Lead's goal"),
+        (other_laptop, nurse, "Nurse's goal"),
+    ):
+        with Workspace.open(directory, PASSPHRASE) as ws, ws.session() as s:
+            goal = cp.add_goal(session=s, actor=actor, plan_id=plan_id, description=text)
+            added.append((goal.id, goal.position))
+    assert added[0][1] == added[1][1]  # the same place in the plan on each laptop...
+    assert added[0][0] != added[1][0]  # ...but two rows: neither overwrites the other
+    with Workspace.open(demo_dir, PASSPHRASE) as ws:
+        with ws.session() as s1, ws.session() as s2:
+            cp.add_goal(session=s1, actor=lead, plan_id=plan_id, description="Second goal")
+            s1.commit()
+            cp.add_goal(session=s2, actor=nurse, plan_id=plan_id, description="Third goal")
+        with ws.session() as s:
+            texts = s.scalars(select(Goal.description).where(Goal.care_plan_id == plan_id)).all()
+    assert sorted(texts) == ["Lead's goal", "Second goal", "Third goal"]
 
 
 def test_sign_off_needs_a_permitted_role_or_a_team_grant(demo_ws: Workspace) -> None:

@@ -28,7 +28,7 @@ from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
 from int_desk.services.access import in_scope as access_in_scope
 from int_desk.services.identity import current_actor
-from int_desk.services.scoped_record import open_record
+from int_desk.services.patient_record import patient_record
 from int_desk.settings_schema import Preferences
 from int_desk.store.models import Patient, Referral
 from int_desk.store.sync_tables import SyncConflict
@@ -141,7 +141,7 @@ def test_open_patient_from_the_audit_trail_and_conflicts(qtbot: QtBot, demo_dir:
     with Workspace.open(demo_dir, PASSPHRASE) as ws, ws.session() as s:
         lead = actor_of_role(s, Role.CLINICAL_LEAD)
         pid = patient_in_scope(s, lead)
-        open_record(session=s, actor=lead, patient_id=pid)  # an audit entry about them
+        patient_record(session=s, actor=lead, patient_id=pid)  # an audit entry about them
         s.add(
             SyncConflict(
                 id=uuid.uuid4(), entity="patient", entity_id=pid, patient_id=pid,

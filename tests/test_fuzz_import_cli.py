@@ -99,6 +99,20 @@ cell = st.one_of(
 valid_nhs = (
     st.integers(min_value=0, max_value=999_999).map(lambda n: complete(f"999{n:06d}")).filter(bool)
 )
+# A valid number with its check digit mistyped: ten digits that must never be accepted.
+mistyped_nhs = st.tuples(valid_nhs, st.integers(1, 9)).map(
+    lambda v: v[0][:9] + str((int(v[0][9]) + v[1]) % 10)
+)
+
+
+def _really_valid(number: str) -> bool:
+    """The Modulus 11 rule written out here, independently of the code under test."""
+    if len(number) != 10 or not number.isdigit():
+        return False
+    check = (11 - sum(int(d) * (10 - i) for i, d in enumerate(number[:9])) % 11) % 11
+    return check != 10 and check == int(number[9])
+
+
 header = st.one_of(
     st.sampled_from(
         [
@@ -245,7 +259,7 @@ def small_ws(small_template: Path, tmp_path: Path) -> Iterator[Workspace]:
 
 row_strategy = st.fixed_dictionaries(
     {
-        "NHS Number": st.one_of(valid_nhs, cell),
+        "NHS Number": st.one_of(valid_nhs, mistyped_nhs, cell),
         "Date of Birth": st.one_of(
             st.dates(min_value=date(1900, 1, 1), max_value=date(2026, 1, 1)).map(str), cell
         ),
@@ -306,6 +320,11 @@ def test_fuzz_cohort_import_rejects_cleanly_and_never_half_writes(small_ws: Work
             outcomes["rejected"] += 1
         else:
             outcomes["applied"] += 1
+            with small_ws.session() as s:  # no mistyped number ever reaches the store
+                stored = s.scalars(select(m.Patient.nhs_number)).all()
+            assert all(_really_valid(n) for n in stored), [
+                n for n in stored if not _really_valid(n)
+            ]
 
     run()
     assert outcomes["applied"] > 10 and outcomes["rejected"] > 10

@@ -30,7 +30,7 @@ from int_desk.domain.vocab import Role
 from int_desk.logs import setup_logging
 from int_desk.services import access
 from int_desk.services.identity import current_actor
-from int_desk.services.scoped_record import open_record
+from int_desk.services.patient_record import patient_record
 from int_desk.store.models import CarePlan, Member, Patient
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
@@ -132,11 +132,11 @@ def test_scripted_session_leaks_no_identifiers(
     with ws.session() as s:
         nurse = actor_of_role(s, Role.DISTRICT_NURSE)
         for _ in range(3):
-            open_record(session=s, actor=nurse, patient_id=patient_in_scope(s, nurse))
+            patient_record(session=s, actor=nurse, patient_id=patient_in_scope(s, nurse))
         other = patient_out_of_scope(s, nurse)
     with pytest.raises(PermissionDenied) as denied:
         with ws.session() as s:
-            open_record(session=s, actor=nurse, patient_id=other)
+            patient_record(session=s, actor=nurse, patient_id=other)
     with pytest.raises(IntegrityError) as db_error:
         with ws.session() as s:
             p = s.scalars(select(Patient).limit(1)).one()

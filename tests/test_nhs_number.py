@@ -21,18 +21,21 @@ def test_valid_numbers_normalise(raw: str, digits: str) -> None:
 @pytest.mark.parametrize(
     "raw, message",
     [
-        ("9434765918", "check digit"),  # wrong check digit
-        ("9990000027", "check digit"),
-        ("", "empty"),
-        ("943476591", "10 digits"),
-        ("94347659190", "10 digits"),
-        ("94347A5919", "digits only"),
-        ("９４３４７６５９１９", "digits only"),  # full-width digits are not ASCII
+        ("9434765918", "NHS number check digit is wrong."),  # wrong check digit
+        ("9990000027", "NHS number check digit is wrong."),
+        ("", "NHS number is empty."),
+        ("  - ", "NHS number is empty."),  # separators only
+        ("943476591", "NHS number must have 10 digits (this has 9)."),
+        ("94347659190", "NHS number must have 10 digits (this has 11)."),
+        ("94347A5919", "NHS number must contain digits only."),
+        ("９４３４７６５９１９", "NHS number must contain digits only."),  # full-width: not ASCII
     ],
 )
 def test_invalid_numbers_say_why(raw: str, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
+    """The exact words a person reads, against the field the form marks."""
+    with pytest.raises(ValidationError) as err:
         nhs_number.normalise(raw)
+    assert str(err.value) == message and err.value.field == "nhs_number"
     assert not nhs_number.is_valid(raw)
 
 

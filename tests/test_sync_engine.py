@@ -231,6 +231,51 @@ def test_server_failures_are_retried_and_nothing_is_lost_or_doubled(
     assert sync(a).verified
 
 
+def test_a_replayed_push_is_answered_from_its_result_and_never_applied_again(
+    sqlite_endpoint: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A's push is applied but the answer is lost; B then changes the same field. When A sends
+    the same ops again they are answered from the stored result: no conflict for A, B's later
+    value kept, the note stored once, the record's version untouched."""
+    ep = sqlite_endpoint
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    with a.session() as s:
+        s.get(m.Patient, pid).phone = "01632 500001"
+        s.add(m.Contact(patient_id=pid, kind="note", text="replayed note"))
+    body = {"batch_id": str(uuid.uuid4()), "ops": local.next_batch(a, 50)}
+    assert len(body["ops"]) == 2
+    with ep.http("a") as client:
+        first = client.post("/v1/push", json=body)
+    assert first.status_code == 200, first.text
+    assert [r["status"] for r in first.json()["results"]] == [P.APPLIED, P.APPLIED]
+    sync(b)  # B sees A's change, then changes the phone again
+    with b.session() as s:
+        s.get(m.Patient, pid).phone = "01632 500002"
+    rb = sync(b)
+    assert (rb.pushed, rb.conflicts) == (1, 0)
+    with ep.session() as srv:
+        version = srv.get(Record, ("patient", pid)).version
+    with ep.http("a") as client:
+        again = client.post("/v1/push", json=body)
+    assert again.status_code == 200, again.text
+    replies = again.json()["results"]
+    assert [(r["status"], r.get("replayed")) for r in replies] == [(P.APPLIED, True)] * 2
+    assert not any(r.get("conflicts") for r in replies)
+    with ep.session() as srv:
+        patient = srv.get(Record, ("patient", pid))
+        assert patient.version == version and '"01632 500002"' in patient.data
+        notes = [
+            d
+            for (d,) in srv.execute(
+                select(Record.data).where(Record.entity == "contact", Record.patient_id == pid)
+            )
+            if '"replayed note"' in d
+        ]
+        assert len(notes) == 1
+
+
 def test_a_stale_cursor_redownloads_and_keeps_unsent_edits(endpoint: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a, b = laptops(endpoint, "a"), laptops(endpoint, "b")
     sync(a), sync(b)

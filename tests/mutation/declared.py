@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DECLARATIONS = ROOT / "docs" / "clinical-safety" / "mutants.toml"
 MUTANT_ID = re.compile(r"^M-\d\d[a-z]$")
 HAZARD_ID = re.compile(r"^H-\d\d$")
-NODE = re.compile(r"^tests/[\w/]+\.py::\w+$")
+# A test, optionally one parametrised case of it ("...::test_x[sqlite]": cheaper to run).
+NODE = re.compile(r"^tests/[\w/]+\.py::\w+(\[[\w\- ]+\])?$")
 KEYS = {"id", "hazard", "control", "file", "code", "replacement", "tests"}
 # Environment that would change what a test run means: CI strictness turns a skip into a
 # failure (which must never count as a kill) and pytest options from outside.
@@ -56,9 +57,14 @@ class Mutant:
     hazard: str
     control: str
     file: str
-    code: str
-    replacement: str
+    code: tuple[str, ...]  # one or more exact snippets, each replaced by its replacement
+    replacement: tuple[str, ...]
     tests: tuple[str, ...]
+
+    def apply(self, source: str) -> str:
+        for code, replacement in zip(self.code, self.replacement, strict=True):
+            source = source.replace(code, replacement, 1)
+        return source
 
 
 @dataclass
@@ -99,8 +105,18 @@ def load(path: Path = DECLARATIONS) -> list[Mutant]:
         if name in seen:
             problems.append(f"{name}: declared twice")
         seen.add(name)
-        if not entry["code"].strip() or entry["code"] == entry["replacement"]:
-            problems.append(f"{name}: code must be non-empty and differ from the replacement")
+        code, replacement = _snippets(entry["code"]), _snippets(entry["replacement"])
+        if (
+            code is None
+            or replacement is None
+            or len(code) != len(replacement)
+            or not all(c.strip() and c != r for c, r in zip(code, replacement, strict=True))
+        ):
+            problems.append(
+                f"{name}: code and replacement must be strings (or lists of as many strings), "
+                "each code non-empty and different from its replacement"
+            )
+            continue
         tests = entry["tests"]
         if not tests or not all(isinstance(t, str) and NODE.match(t) for t in tests):
             problems.append(f"{name}: tests must be a non-empty list of tests/...py::test_name")
@@ -110,8 +126,8 @@ def load(path: Path = DECLARATIONS) -> list[Mutant]:
                 hazard=entry["hazard"],
                 control=entry["control"],
                 file=entry["file"],
-                code=entry["code"],
-                replacement=entry["replacement"],
+                code=code,
+                replacement=replacement,
                 tests=tuple(tests),
             )
         )
@@ -120,17 +136,28 @@ def load(path: Path = DECLARATIONS) -> list[Mutant]:
     return mutants
 
 
+def _snippets(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
 def locate(mutant: Mutant, root: Path = ROOT) -> str | None:
     """Why the mutant cannot be applied in ``root`` (None when its code is there exactly once)."""
     path = root / mutant.file
     if not path.is_file():
         return f"{mutant.file} does not exist"
-    count = path.read_text(encoding="utf-8").count(mutant.code)
-    if count != 1:
-        where = "is no longer" if count == 0 else f"is {count} times"
-        return f"its exact code {where} in {mutant.file} (the code moved: update the declaration)"
+    source = path.read_text(encoding="utf-8")
+    for n, code in enumerate(mutant.code, start=1):
+        count = source.count(code)
+        if count != 1:
+            which = f"exact code #{n}" if len(mutant.code) > 1 else "exact code"
+            where = "is no longer" if count == 0 else f"is {count} times"
+            return f"its {which} {where} in {mutant.file} (the code moved: update the declaration)"
     for node in mutant.tests:
-        test_file, name = node.split("::")
+        test_file, name = node.split("[")[0].split("::")
         source = root / test_file
         if not source.is_file() or not re.search(
             rf"^(async )?def {name}\(", source.read_text(encoding="utf-8"), re.M
@@ -182,6 +209,7 @@ def _env(copy: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
     env["PYTHONPATH"] = str(copy)  # ahead of the editable install of the real checkout
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a stale .pyc must never hide a mutation
+    env["INT_DESK_MUTANT_RUN"] = "1"  # fuzzers report a failure without shrinking it
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env
 
@@ -225,23 +253,29 @@ def run_tests(copy: Path, nodes: Iterable[str], timeout: float) -> TestRun:
     results: dict[str, str] = {}
     if report.exists():
         for case in ET.parse(report).getroot().iter("testcase"):
-            node = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")
-            node = node.split("[")[0]
-            tags = {child.tag for child in case}
-            if "skipped" in tags:
-                outcome = "skipped"
-            elif "error" in tags:
-                outcome = "error"
-            elif "failure" in tags:
-                outcome = "failed"
-            else:
-                outcome = "passed"
-            # A parametrised test counts as failed when any of its cases fails.
-            previous = results.get(node)
-            if previous is None or outcome in ("failed", "error") or previous == "passed":
-                results[node] = outcome
+            name = case.get("name", "")
+            base = case.get("classname", "").replace(".", "/") + ".py::"
+            # Results by test and by parametrised case, so a mutant may name either.
+            for node in {base + name, base + name.split("[")[0]}:
+                _merge(results, node, case)
         report.unlink()
     return TestRun(done.returncode, results, done.stdout[-3000:] + done.stderr[-3000:])
+
+
+def _merge(results: dict[str, str], node: str, case: ET.Element) -> None:
+    tags = {child.tag for child in case}
+    if "skipped" in tags:
+        outcome = "skipped"
+    elif "error" in tags:
+        outcome = "error"
+    elif "failure" in tags:
+        outcome = "failed"
+    else:
+        outcome = "passed"
+    # A parametrised test counts as failed when any of its cases fails.
+    previous = results.get(node)
+    if previous is None or outcome in ("failed", "error") or previous == "passed":
+        results[node] = outcome
 
 
 def judge(mutant: Mutant, run: TestRun, seconds: float) -> Outcome:
@@ -265,7 +299,7 @@ def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> Outcome:
         return Outcome(mutant, "NOT APPLICABLE", 0.0, problem)
     path = copy / mutant.file
     original = path.read_text(encoding="utf-8")
-    path.write_text(original.replace(mutant.code, mutant.replacement, 1), encoding="utf-8")
+    path.write_text(mutant.apply(original), encoding="utf-8")
     started = time.monotonic()
     try:
         run = run_tests(copy, mutant.tests, timeout)
@@ -341,6 +375,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the unmutated run (CI: suite just passed)"
     )
+    parser.add_argument(
+        "--budget", type=float, default=0, help="fail when the whole run takes longer (seconds)"
+    )
     args = parser.parse_args(argv)
     try:
         mutants = select_mutants(load(), args.only)
@@ -357,5 +394,9 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     outcomes = run_all(mutants, jobs=args.jobs, timeout=args.timeout, baseline=not args.no_baseline)
     print(report(outcomes))
-    print(f"({time.monotonic() - started:.0f} s, {args.jobs} at a time)")
+    took = time.monotonic() - started
+    print(f"({took:.0f} s, {args.jobs} at a time)")
+    if args.budget and took > args.budget:
+        print(f"declared mutants: took {took:.0f} s, over the {args.budget:.0f} s budget")
+        return 1
     return 0 if all(o.ok for o in outcomes) else 1
