@@ -136,3 +136,15 @@ def test_other_roles_are_told_who_to_ask(qtbot: QtBot, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: "Only an INT administrator" in page.next_steps.text(), timeout=WAIT)
     assert not page.tabs.isVisible()
     window.close()
+
+
+def test_a_place_is_renamed_and_its_teams_listed(qtbot: QtBot, page: AdministrationPage) -> None:
+    page.tabs.setCurrentWidget(page.places)
+    assert page.places.table.item(0, 1).text() == "Testbury INT"
+    _select(page.places.table)
+    page.place_name.setText("Testshire")
+    with qtbot.waitSignal(page.saved, timeout=WAIT):
+        page.places.save_button.click()
+    qtbot.waitUntil(lambda: page.places.table.item(0, 0).text() == "Testshire", timeout=WAIT)
+    qtbot.waitUntil(lambda: page.teams.table.item(0, 1).text() == "Testshire", timeout=WAIT)
+    assert _audit_count(page.ctx.workspace, "place") == 1

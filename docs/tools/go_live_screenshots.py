@@ -125,7 +125,7 @@ def shoot_all(app: QApplication, url: str, admin, tmp: Path) -> None:  # type: i
     dialog.reject()
     coordinator = tmp / "coordinator"
     run("join", "--workspace", str(coordinator), "--endpoint", url, "--code", code,
-        "--no-keyring")  # fmt: skip
+        "--label", "Cora's laptop", "--no-keyring")  # fmt: skip
 
     # 3. The first import: practices not known here are listed, the cohort is new.
     extract = tmp / "phm-extract.csv"
@@ -150,7 +150,8 @@ def shoot_all(app: QApplication, url: str, admin, tmp: Path) -> None:  # type: i
     for name, folder in (("Pat Admin", "pat"), ("Sam Admin", "sam")):
         directory = tmp / folder
         run("join", "--workspace", str(directory), "--endpoint", url, "--code",
-            code_in(admin("invite", name)), "--no-keyring")  # fmt: skip
+            code_in(admin("invite", name)), "--label", f"{name.split()[0]}'s laptop",
+            "--no-keyring")  # fmt: skip
         laptops.append(directory)
     window = window_for(app, laptops[0])
     page = window.show_page("AdministrationPage")
@@ -167,9 +168,15 @@ def shoot_all(app: QApplication, url: str, admin, tmp: Path) -> None:  # type: i
     page.members.table.selectRow(row)
     page.invite_selected()
     shots.wait_until(app, lambda: getattr(page, "invitation_box", None) is not None)
-    shots.wait_until(app, lambda: page.access_table.rowCount() >= 4)
+    shots.wait_until(
+        app,
+        lambda: any(
+            page.access_table.item(r, 4).text() == "waiting"
+            for r in range(page.access_table.rowCount())
+        ),
+    )
     page.invitation_box.close()
-    page.tabs.setCurrentIndex(4)
+    page.tabs.setCurrentIndex(page.tabs.count() - 1)  # Devices and invitations
     shots.shoot(app, window, "go-live-admin-access")
 
     # Sam changes the team's phone; Pat, not yet synced, changes it too: refused, kept.

@@ -154,6 +154,7 @@ class AdministrationPage(QWidget):
         layout.addWidget(self.next_steps)
         layout.addWidget(self.tabs, 1)
         self._build_teams()
+        self._build_places()
         self._build_practices()
         self._build_organisations()
         self._build_members()
@@ -196,6 +197,7 @@ class AdministrationPage(QWidget):
         )
         self.next_steps.setText(self._next_steps())
         self._show_teams()
+        self._show_places()
         self._show_practices()
         self._show_organisations()
         self._show_members()
@@ -418,6 +420,51 @@ class AdministrationPage(QWidget):
         )
 
     # --- GP practices -------------------------------------------------------------------------
+
+    # --- places -------------------------------------------------------------------------------
+
+    def _build_places(self) -> None:
+        s = self.places = _Section(_table(["Place", "Teams"], "Places"), "Place", "New place")
+        self.place_name = QLineEdit()
+        self.place_name.setPlaceholderText("e.g. Oxfordshire")
+        self.place_name.setAccessibleName("Place name")
+        s.form.addRow("&Name", self.place_name)
+        s.table.itemSelectionChanged.connect(self._place_selected)
+        s.new_button.clicked.connect(self._new_place)
+        s.save_button.clicked.connect(self.save_place)
+        self.tabs.addTab(s, "&Places")
+
+    def _show_places(self) -> None:
+        teams: dict[uuid.UUID, list[str]] = {}
+        for t in self.d.teams:
+            teams.setdefault(t.place_id, []).append(t.name)
+        _fill(
+            self.places.table,
+            [(p.id, [p.name, ", ".join(teams.get(p.id, []))]) for p in self.d.places],
+        )
+
+    def _place_selected(self) -> None:
+        place = next((p for p in self.d.places if p.id == _selected(self.places.table)), None)
+        if place is None:
+            return
+        self.places.row_id, self.places.version = place.id, None
+        self.places.loaded = {"name": place.name}
+        self.place_name.setText(place.name)
+        self.places.show_error("")
+
+    def _new_place(self) -> None:
+        self.places.table.clearSelection()
+        self.places.row_id = self.places.version = None
+        self.places.loaded = {}
+        self.place_name.clear()
+        self.place_name.setFocus()
+
+    def save_place(self) -> None:
+        name = self.place_name.text()
+        self._save(
+            self.places, "place", {"name": name},
+            validate=lambda: ref.name(name, "place's name", limit=120) and None,
+        )  # fmt: skip
 
     def _build_practices(self) -> None:
         s = self.practices = _Section(

@@ -122,13 +122,22 @@ def _resource(resource_type: str, rid: str, row: Row | None = None, **body: Any)
     return out
 
 
+def _empty(value: Any) -> bool:
+    """FHIR forbids empty elements; False and 0 are values."""
+    return value is None or (not value and not isinstance(value, bool | int | float))
+
+
 def _clean(value: Any) -> Any:
+    """Drop empty elements and trim text, in one pass (an export maps millions of elements)."""
     if isinstance(value, dict):
-        cleaned = {k: _clean(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
+        out = {}
+        for key, item in value.items():
+            item = _clean(item)
+            if not _empty(item):
+                out[key] = item
+        return out
     if isinstance(value, list):
-        cleaned_list = [_clean(v) for v in value]
-        return [v for v in cleaned_list if v not in (None, "", [], {})]
+        return [c for c in map(_clean, value) if not _empty(c)]
     if isinstance(value, str):
         return value.strip()
     return value

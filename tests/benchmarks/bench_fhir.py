@@ -77,7 +77,13 @@ def _api() -> list[Figure]:
         with ws.session() as wss, factory.begin() as s:
             admin.seed_from_workspace(s, wss)
             team, _team_name = wss.execute(select(m.Team.id, m.Team.name)).first()
-            admin.add_user(s, "bench", [str(team)])
+            member = wss.scalar(  # a person's login is a team member (endpoint fails closed)
+                select(m.TeamMembership.member_id)
+                .join(m.Member, m.Member.id == m.TeamMembership.member_id)
+                .where(m.TeamMembership.team_id == team, m.Member.role == "care_coordinator")
+                .limit(1)
+            )
+            admin.add_user(s, "bench", [str(team)], member_id=member)
             token = admin.issue_token(s, "bench")[1]
             people = wss.execute(
                 select(m.Patient.nhs_number, m.CarePlan.id)
