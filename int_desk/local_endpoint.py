@@ -4,6 +4,9 @@
 database next to the workspace from the workspace itself (every team, the signed-in member as a
 user of all of them) and connects the workspace with a fresh device token; every time, it serves
 that database on a free local port in a background thread and points the workspace at it.
+
+It composes both sides (the desktop workspace and the endpoint), so it sits above them, not in
+sync/ (.importlinter).
 """
 
 from __future__ import annotations
