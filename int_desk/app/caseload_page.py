@@ -16,10 +16,12 @@ import html
 import importlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -417,6 +419,31 @@ class CaseloadPage(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
+    def _gone(self) -> bool:
+        """The window closed and its widgets were deleted while a query ran (the result of a
+        query queued before the close still arrives): nothing is left to show it on."""
+        return not (shiboken6.isValid(self) and shiboken6.isValid(self.count_label))
+
+    def _query(
+        self,
+        op: Callable[[Any], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """``ctx.query`` whose answers are dropped once the page is gone."""
+
+        def on_done(result: Any) -> None:
+            if done is not None and not self._gone():
+                done(result)
+
+        def on_failed(exc: BaseException) -> None:
+            if self._gone():
+                log.info("caseload query ended after the window closed: %s", type(exc).__name__)
+            elif failed is not None:
+                failed(exc)
+
+        self.ctx.query(op, on_done, on_failed)
+
     def reload(self) -> None:
         """Filter choices, views and the remembered view's result, in one worker round trip."""
         view = self.view_name
@@ -437,7 +464,7 @@ class CaseloadPage(QWidget):
         self._gen += 1
         gen = self._gen
         self._busy = True
-        self.ctx.query(op, lambda res: self._loaded(gen, res), self._failed)
+        self._query(op, lambda res: self._loaded(gen, res), self._failed)
 
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
         choices, views, f, keys, rows, can_save, longest = res
@@ -565,7 +592,7 @@ class CaseloadPage(QWidget):
             rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])  # the first screenful
             return keys, rows, cl.find_key(s, keep, keys) if keep else None
 
-        self.ctx.query(op, lambda res: self._queried(gen, res), self._failed)
+        self._query(op, lambda res: self._queried(gen, res), self._failed)
 
     def _queried(self, gen: int, result: tuple[Any, ...]) -> None:
         self._busy = False
@@ -618,8 +645,12 @@ class CaseloadPage(QWidget):
             return anyone, s.get(SyncState, "endpoint") is not None
 
         search = self.filters.search.strip()
+        gen = self._gen
+        self.empty_state.set_text("")  # the last reason must not show while this one is found
 
         def explain(result: tuple[bool, bool]) -> None:
+            if gen != self._gen:
+                return  # a newer result is coming; it explains itself
             anyone, connected = result
             if anyone and search:
                 text = (
@@ -634,7 +665,7 @@ class CaseloadPage(QWidget):
                 text = no_caseload_text(actor, connected)
             self.empty_state.set_text(text)
 
-        self.ctx.query(facts, explain)
+        self._query(facts, explain)
 
     def _fetch_rows(self, keys: Any) -> dict[int, cl.CaseloadRow]:
         with self.ctx.workspace.session() as s:
@@ -691,9 +722,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.refresh()
 
-        self.ctx.query(
-            lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed
-        )
+        self._query(lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed)
 
     def save_view_dialog(self) -> None:
         if not self.can_save_views:
@@ -712,7 +741,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.reload()
 
-        self.ctx.query(
+        self._query(
             lambda s: cl.save_view(session=s, actor=actor, name=name, filters=f), done, self._failed
         )
 
@@ -729,9 +758,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, DEFAULT_VIEW)
             self.reload()
 
-        self.ctx.query(
-            lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed
-        )
+        self._query(lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed)
 
     # --- selection and navigation -------------------------------------------------------------
 
@@ -794,7 +821,7 @@ class CaseloadPage(QWidget):
             self._pending_select = patient_id
             self.refresh()
 
-        self.ctx.query(op, done, self._failed)
+        self._query(op, done, self._failed)
 
     def _set_filters(self, f: cl.CaseloadFilter) -> None:
         """Show ``f`` in the filter bar and search box (without a query per widget)."""
@@ -825,7 +852,7 @@ class CaseloadPage(QWidget):
             self.pane.show_record(record)
             self.record_shown.emit(record.patient_id)
 
-        self.ctx.query(
+        self._query(
             lambda s: pr.patient_record(session=s, actor=actor, patient_id=patient_id),
             shown,
             self._failed,
