@@ -52,7 +52,7 @@ from int_desk.app.patient_dialogs import ActionDialog, Field
 from int_desk.domain import information_needs
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
-from int_desk.domain.uk_time import in_london
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
@@ -931,7 +931,7 @@ class PatientPane(QWidget):
         self.outside_note.setVisible(not in_list and self.page.current_patient is not None)
 
     def show_record(self, r: pr.PatientRecord) -> None:
-        today = date.today()
+        today = london_today()
         self.heading.setText(
             f"<b style='font-size:12pt'>{_e(r.display_name)}</b><br>"
             f"Born {_d(r.date_of_birth)} ({r.age(today)}) &nbsp;·&nbsp; NHS {r.nhs_display}"
@@ -1026,8 +1026,8 @@ class PatientPane(QWidget):
             "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
             "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
             [Field("description", "Task *", "line"),
-             Field("due_on", "Due *", "date", default=date.today() + timedelta(days=7),
-                   min_date=date.today()),
+             Field("due_on", "Due *", "date", default=london_today() + timedelta(days=7),
+                   min_date=london_today()),
              Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
              Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
              Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
@@ -1142,7 +1142,7 @@ class PatientPane(QWidget):
             "Hospital admission or discharge",
             f"Record {r.display_name}'s hospital admission, discharge or ED attendance.",
             [Field("kind", "What", "choice", [(k.value, k.label) for k in kinds]),
-             Field("on", "Date *", "date", default=date.today()),
+             Field("on", "Date *", "date", default=london_today()),
              Field("provider", "Hospital", "line", help="e.g. John Radcliffe Hospital")],
             lambda s, a, pid, v: record_hospital_event(
                 session=s, actor=a, patient_id=pid, kind=HealthEventKind(v["kind"]),
@@ -1328,7 +1328,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         when = (
             in_london(e.when).strftime("%d %b %Y %H:%M")
             if e.kind in ("contact", "escalation", "gp_notification")
-            else e.when.strftime("%d %b %Y")
+            else in_london(e.when).strftime("%d %b %Y")  # a task's day is London's too
         )
         status = f" [{_e(e.status)}]" if e.status else ""
         who = f" – {_e(e.who)}" if e.who else ""

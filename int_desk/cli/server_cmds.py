@@ -354,9 +354,9 @@ def compact(args: argparse.Namespace) -> int:
 def place_scorecard(args: argparse.Namespace) -> int:
     """Every team's scorecard (or the named teams'), broken down by team unless --by says."""
     import sys
-    from datetime import date
 
     from int_desk.cli.scorecard_cmd import build_query, check_out, emit
+    from int_desk.domain.uk_time import london_today
     from int_desk.reports import pdf_base
     from int_desk.reports.scorecard_pdf import render_scorecard
     from int_desk.server.place_scorecard import place_scorecard as compute
@@ -365,7 +365,7 @@ def place_scorecard(args: argparse.Namespace) -> int:
 
     check_out(args.out)
     args.by = args.by or "team"
-    query = build_query(args, date.today())
+    query = build_query(args, london_today())
     with _session(args) as s:
         card = compute(s, teams=args.team, query=query)  # type: ignore[arg-type]
     emit(card, args.format)

@@ -39,6 +39,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, Priority, Sex
 from int_desk.services import extract_reader, team_setup
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
@@ -479,7 +480,7 @@ def build_preview(
 ) -> ImportPreview:
     """Classify every row against the store; writes nothing."""
     _require(session, actor, Permission.IMPORT_COHORT)
-    today = today or date.today()
+    today = today or london_today()
     cohort = _cohort(session, actor, cohort_id)
     problems = mapping_problems(mapping)
     unknown_cols = [h for h in mapping if h not in table.headers]
@@ -682,7 +683,7 @@ def apply_import(
         & preview.unknown_practices.keys(),
     )
     now = utcnow()
-    today = date.today()
+    today = london_today()
     new_numbers = [r.values.nhs_number for r in work if r.status == NEW and r.values]
     for start in range(0, len(new_numbers), 900):  # someone added one of them since the preview
         chunk = new_numbers[start : start + 900]
