@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from int_desk.server.models import Record
-from int_desk.sync import schema
+from int_desk.wire import schema
 from tests.helpers.sync_env import Endpoint
 
 SCALE = max(1, int(os.environ.get("INT_DESK_FUZZ_SCALE", "1")))
