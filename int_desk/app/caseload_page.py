@@ -16,10 +16,12 @@ import html
 import importlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -52,7 +54,7 @@ from int_desk.app.patient_dialogs import ActionDialog, Field
 from int_desk.domain import information_needs
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
-from int_desk.domain.uk_time import in_london
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
@@ -417,6 +419,31 @@ class CaseloadPage(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
+    def _gone(self) -> bool:
+        """The window closed and its widgets were deleted while a query ran (the result of a
+        query queued before the close still arrives): nothing is left to show it on."""
+        return not (shiboken6.isValid(self) and shiboken6.isValid(self.count_label))
+
+    def _query(
+        self,
+        op: Callable[[Any], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """``ctx.query`` whose answers are dropped once the page is gone."""
+
+        def on_done(result: Any) -> None:
+            if done is not None and not self._gone():
+                done(result)
+
+        def on_failed(exc: BaseException) -> None:
+            if self._gone():
+                log.info("caseload query ended after the window closed: %s", type(exc).__name__)
+            elif failed is not None:
+                failed(exc)
+
+        self.ctx.query(op, on_done, on_failed)
+
     def reload(self) -> None:
         """Filter choices, views and the remembered view's result, in one worker round trip."""
         view = self.view_name
@@ -437,7 +464,7 @@ class CaseloadPage(QWidget):
         self._gen += 1
         gen = self._gen
         self._busy = True
-        self.ctx.query(op, lambda res: self._loaded(gen, res), self._failed)
+        self._query(op, lambda res: self._loaded(gen, res), self._failed)
 
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
         choices, views, f, keys, rows, can_save, longest = res
@@ -565,7 +592,7 @@ class CaseloadPage(QWidget):
             rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])  # the first screenful
             return keys, rows, cl.find_key(s, keep, keys) if keep else None
 
-        self.ctx.query(op, lambda res: self._queried(gen, res), self._failed)
+        self._query(op, lambda res: self._queried(gen, res), self._failed)
 
     def _queried(self, gen: int, result: tuple[Any, ...]) -> None:
         self._busy = False
@@ -618,8 +645,12 @@ class CaseloadPage(QWidget):
             return anyone, s.get(SyncState, "endpoint") is not None
 
         search = self.filters.search.strip()
+        gen = self._gen
+        self.empty_state.set_text("")  # the last reason must not show while this one is found
 
         def explain(result: tuple[bool, bool]) -> None:
+            if gen != self._gen:
+                return  # a newer result is coming; it explains itself
             anyone, connected = result
             if anyone and search:
                 text = (
@@ -634,7 +665,7 @@ class CaseloadPage(QWidget):
                 text = no_caseload_text(actor, connected)
             self.empty_state.set_text(text)
 
-        self.ctx.query(facts, explain)
+        self._query(facts, explain)
 
     def _fetch_rows(self, keys: Any) -> dict[int, cl.CaseloadRow]:
         with self.ctx.workspace.session() as s:
@@ -691,9 +722,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.refresh()
 
-        self.ctx.query(
-            lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed
-        )
+        self._query(lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed)
 
     def save_view_dialog(self) -> None:
         if not self.can_save_views:
@@ -712,7 +741,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.reload()
 
-        self.ctx.query(
+        self._query(
             lambda s: cl.save_view(session=s, actor=actor, name=name, filters=f), done, self._failed
         )
 
@@ -729,9 +758,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, DEFAULT_VIEW)
             self.reload()
 
-        self.ctx.query(
-            lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed
-        )
+        self._query(lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed)
 
     # --- selection and navigation -------------------------------------------------------------
 
@@ -794,7 +821,7 @@ class CaseloadPage(QWidget):
             self._pending_select = patient_id
             self.refresh()
 
-        self.ctx.query(op, done, self._failed)
+        self._query(op, done, self._failed)
 
     def _set_filters(self, f: cl.CaseloadFilter) -> None:
         """Show ``f`` in the filter bar and search box (without a query per widget)."""
@@ -825,7 +852,7 @@ class CaseloadPage(QWidget):
             self.pane.show_record(record)
             self.record_shown.emit(record.patient_id)
 
-        self.ctx.query(
+        self._query(
             lambda s: pr.patient_record(session=s, actor=actor, patient_id=patient_id),
             shown,
             self._failed,
@@ -931,7 +958,7 @@ class PatientPane(QWidget):
         self.outside_note.setVisible(not in_list and self.page.current_patient is not None)
 
     def show_record(self, r: pr.PatientRecord) -> None:
-        today = date.today()
+        today = london_today()
         self.heading.setText(
             f"<b style='font-size:12pt'>{_e(r.display_name)}</b><br>"
             f"Born {_d(r.date_of_birth)} ({r.age(today)}) &nbsp;·&nbsp; NHS {r.nhs_display}"
@@ -1026,8 +1053,8 @@ class PatientPane(QWidget):
             "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
             "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
             [Field("description", "Task *", "line"),
-             Field("due_on", "Due *", "date", default=date.today() + timedelta(days=7),
-                   min_date=date.today()),
+             Field("due_on", "Due *", "date", default=london_today() + timedelta(days=7),
+                   min_date=london_today()),
              Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
              Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
              Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
@@ -1142,7 +1169,7 @@ class PatientPane(QWidget):
             "Hospital admission or discharge",
             f"Record {r.display_name}'s hospital admission, discharge or ED attendance.",
             [Field("kind", "What", "choice", [(k.value, k.label) for k in kinds]),
-             Field("on", "Date *", "date", default=date.today()),
+             Field("on", "Date *", "date", default=london_today()),
              Field("provider", "Hospital", "line", help="e.g. John Radcliffe Hospital")],
             lambda s, a, pid, v: record_hospital_event(
                 session=s, actor=a, patient_id=pid, kind=HealthEventKind(v["kind"]),
@@ -1328,7 +1355,7 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         when = (
             in_london(e.when).strftime("%d %b %Y %H:%M")
             if e.kind in ("contact", "escalation", "gp_notification")
-            else e.when.strftime("%d %b %Y")
+            else in_london(e.when).strftime("%d %b %Y")  # a task's day is London's too
         )
         status = f" [{_e(e.status)}]" if e.status else ""
         who = f" – {_e(e.who)}" if e.who else ""

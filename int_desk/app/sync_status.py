@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton, QWidget
 
 from int_desk.app.context import AppContext
+from int_desk.domain.uk_time import in_london, london_today
 
 log = logging.getLogger(__name__)
 
@@ -262,11 +263,12 @@ class SyncController(QObject):
 
 
 def last_synced(when_iso: str | None, now: datetime | None = None) -> str:
-    """'Last synced 14:05' today, 'Last synced yesterday 14:05', else with the date."""
+    """'Last synced 14:05' today, 'Last synced yesterday 14:05', else with the date (London
+    time, whatever this computer's zone)."""
     if not when_iso:
         return "Not synced yet"
-    when = datetime.fromisoformat(when_iso).astimezone()
-    today = (now or datetime.now().astimezone()).date()
+    when = in_london(datetime.fromisoformat(when_iso))
+    today = london_today(now)
     if when.date() == today:
         return f"Last synced {when:%H:%M}"
     if (today - when.date()).days == 1:
