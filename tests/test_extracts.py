@@ -394,3 +394,67 @@ def test_caseload_piped_into_head_ends_quietly(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert err.decode() == ""  # no BrokenPipeError traceback, no "Exception ignored"
+
+
+def test_app_exports_the_list_as_shown_for_excel(
+    qtbot: QtBot, team_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """File > Export caseload list…: the list as searched now, CSV with BOM or .xlsx by the
+    chosen file type, the CLI's columns; audited with a count only."""
+    import csv
+    import io
+    from datetime import date
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+    from python_calamine import CalamineWorkbook
+
+    from int_desk.app.caseload_page import CSV_FILES
+    from int_desk.app.main import make_context
+    from int_desk.app.main_window import MainWindow
+
+    import_cohort(capsys, team_ws, "emis_web_report.csv")
+    window = MainWindow(make_context(Workspace.open(team_ws, PASSPHRASE)))
+    qtbot.addWidget(window)
+    window.show()
+    page = window.pages["CaseloadPage"]
+    qtbot.waitUntil(lambda: not page._busy and page.model.rowCount() == 3, timeout=WAIT)
+    page.search.setText("lefevre")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+
+    def choose_csv() -> None:  # what the person does in the real Save dialog
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QFileDialog):
+            QTimer.singleShot(20, choose_csv)
+            return
+        box.selectNameFilter(CSV_FILES)
+        box.selectFile(str(tmp_path / "lefevre"))  # no suffix typed: the file type decides
+        box.accept()
+
+    QTimer.singleShot(0, choose_csv)
+    with qtbot.waitSignal(page.exported, timeout=WAIT) as sent:
+        window.list_export_action.trigger()
+    assert sent.args == [1]
+    data = (tmp_path / "lefevre.csv").read_bytes()
+    assert data.startswith("\ufeff".encode())  # Excel reads LEFÈVRE right
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["name", "nhs_number", "date_of_birth"]  # as the CLI writes it
+    assert len(rows) == 2 and rows[1][:3] == ["LEFÈVRE, Amélie", "999 987 0023", "21/12/1941"]
+    assert "Exported 1 person to lefevre.csv" in window.statusBar().currentMessage()
+
+    page.search.setText("")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=WAIT)
+    with qtbot.waitSignal(page.exported, timeout=WAIT):
+        page.export_list(tmp_path / "everyone.xlsx")
+    sheet = CalamineWorkbook.from_path(str(tmp_path / "everyone.xlsx")).get_sheet_by_name(
+        "Caseload"
+    ).to_python()  # fmt: skip
+    assert sheet[0][:3] == ["Name", "NHS number", "Date of birth"] and len(sheet) == 4
+    assert {r[0] for r in sheet[1:]} == {"O'BRIEN, Siobhán", "MCDONALD, Hamish", "LEFÈVRE, Amélie"}
+    assert date(1941, 12, 21) in {r[2] for r in sheet[1:]}  # a real date cell
+    window.close()
+    with Workspace.open(team_ws, PASSPHRASE) as w, w.session() as s:
+        details = s.scalars(
+            select(m.AuditEvent.detail).where(m.AuditEvent.entity_type == "caseload_export")
+        ).all()
+    assert sorted(details) == ["rows=1 format=csv", "rows=3 format=xlsx"]  # no path, no name

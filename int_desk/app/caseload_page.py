@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -28,12 +29,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QMenu,
     QPushButton,
     QSplitter,
@@ -66,6 +69,7 @@ from int_desk.domain.vocab import (
     TaskKind,
 )
 from int_desk.services import caseload as cl
+from int_desk.services import caseload_export
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 from int_desk.services.accessible_information import set_information_needs
@@ -79,6 +83,8 @@ SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
 BUTTONS_A_ROW = 3
 PANE_WIDTH = 300  # the record pane beside the table at 1366 px (three buttons a row)
+XLSX_FILES = "Excel workbook (*.xlsx)"
+CSV_FILES = "CSV, UTF-8 for Excel (*.csv)"
 PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
 CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
 _FULL_NAMES = {
@@ -108,12 +114,14 @@ def plural(n: int, noun: str) -> str:
 
 class CaseloadPage(QWidget):
     """Signals: ``refreshed()`` after the table shows a new result; ``record_shown(object)``
-    (patient UUID) after the record pane shows a person."""
+    (patient UUID) after the record pane shows a person; ``exported(int)`` (rows written)
+    after Export caseload list… wrote its file."""
 
     title = "Caseload"
     shortcut = "Ctrl+1"
     refreshed = Signal()
     record_shown = Signal(object)
+    exported = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -876,6 +884,38 @@ class CaseloadPage(QWidget):
         dialog = CohortImportDialog(self.ctx, self)
         self.import_dialog = dialog
         dialog.show()
+
+    def export_list(self, path: Path | None = None) -> None:
+        """File > Export caseload list…: the list as filtered, searched and sorted now, as an
+        Excel workbook or a CSV (UTF-8 with BOM, so Excel reads the names right), by the file
+        type chosen. The same columns as ``int-desk caseload --format csv|xlsx``."""
+        if path is None:
+            from int_desk.settings_schema import Preferences
+
+            folder = Preferences(self.ctx.settings).pdf_folder()
+            suggested = folder / f"caseload-{london_today():%Y-%m-%d}.xlsx"
+            chosen, kind = QFileDialog.getSaveFileName(
+                self, "Export the caseload list", str(suggested), f"{XLSX_FILES};;{CSV_FILES}"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+            if path.suffix.lower() not in (".csv", ".xlsx"):
+                path = path.with_name(path.name + (".csv" if kind == CSV_FILES else ".xlsx"))
+        filters = replace(self.filters)
+        actor = self.ctx.actor
+
+        def op(s: Any) -> int:
+            return caseload_export.export_list(session=s, actor=actor, filters=filters, path=path)
+
+        def done(n: int) -> None:
+            text = f"Exported {n:,} {'person' if n == 1 else 'people'} to {path.name}"
+            window = self.window()
+            if isinstance(window, QMainWindow):
+                window.statusBar().showMessage(text, 10_000)
+            self.exported.emit(n)
+
+        self._query(op, done, lambda exc: show_error(self, exc))
 
 
 class PatientPane(QWidget):
