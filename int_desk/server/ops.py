@@ -154,6 +154,7 @@ def configure_logging(fmt: str = "json", level: str = "info") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python's warnings as log records too, not raw text
     logging.getLogger("int_desk").setLevel(level.upper())
     for quiet in ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic"):
         logging.getLogger(quiet).setLevel(logging.WARNING)
