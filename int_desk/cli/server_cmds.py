@@ -123,6 +123,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    bk = asub.add_parser(
+        "backup", help="copy the endpoint's database to a file (pg_dump, or SQLite's backup)"
+    )
+    bk.add_argument("file", type=Path, help="the new backup file (it holds patient data)")
+    bk.set_defaults(func=backup_db)
+    rs = asub.add_parser(
+        "restore",
+        help="replace the endpoint's database with a backup (stop every endpoint first)",
+    )
+    rs.add_argument("file", type=Path, help="a file made by admin backup")
+    rs.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rs.set_defaults(func=restore_db)
     from int_desk.cli.scorecard_cmd import add_scorecard_args
 
     sc = asub.add_parser(
@@ -372,6 +384,39 @@ def compact(args: argparse.Namespace) -> int:
     with _session(args) as s:
         n = admin.compact(s, args.older_than_days)
     print(f"removed {n} tombstones")
+    return 0
+
+
+def backup_db(args: argparse.Namespace) -> int:
+    from int_desk.server import backup, db
+
+    size = backup.backup(db.normalise_url(args.db), args.file)
+    print(f"backed up to {args.file} ({size:,} bytes; it holds patient data: keep it safe)")
+    return 0
+
+
+def restore_db(args: argparse.Namespace) -> int:
+    import sys
+
+    from int_desk.server import backup, db
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("restore replaces the endpoint's database: add --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(
+            f"Replace the endpoint's database with {args.file}? Changes since that backup are "
+            "lost from the endpoint (laptops send theirs again). Type 'restore' to go on: "
+        )
+        if answer.strip() != "restore":
+            print("nothing changed")
+            return 1
+    made = backup.restore(db.normalise_url(args.db), args.file)
+    print(
+        f"restored from {args.file}; new database generation {made.id}: laptops send again "
+        "what the endpoint lost at their next sync. Tokens revoked since the backup are valid "
+        "again: revoke them again (admin list-tokens)."
+    )
     return 0
 
 

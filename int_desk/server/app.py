@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, db, fhir_api, models, ops, tokens
+from int_desk.server import audit, backup, db, fhir_api, models, ops, tokens
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
@@ -157,6 +157,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     auth_cache = auth_cache or AuthCache()
     with factory.begin() as s:
         key = db.secret(s)
+        generation = backup.generation(s)  # (a restore is made with every endpoint stopped)
     app = FastAPI(title="INT Desk sync endpoint", version=str(P.PROTOCOL_VERSION), docs_url=None)
     app.state.engine = engine
     app.state.sessions = factory
@@ -245,6 +246,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         request: Request,
         authorization: str | None = Header(default=None),
         x_intdesk_protocol: str | None = Header(default=None),
+        x_intdesk_generation: str | None = Header(default=None),
     ) -> Authed:
         if x_intdesk_protocol != str(P.PROTOCOL_VERSION):
             raise HTTPException(
@@ -253,6 +255,15 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     f"This sync server speaks protocol {P.PROTOCOL_VERSION}; your INT Desk "
                     f"sent {x_intdesk_protocol or 'none'}. Update the app to sync."
                 ),
+            )
+        if x_intdesk_generation is not None and x_intdesk_generation != generation.id:
+            # Restored from a backup since this laptop last synced: nothing is applied or
+            # served until it has sent again what the endpoint lost (sync/client.py).
+            raise HTTPException(
+                409,
+                detail="The sync server was restored from a backup; your INT Desk sends again "
+                "what it lost, then syncs.",
+                headers={P.RESTORED_SINCE_HEADER: str(generation.since)},  # (and generation)
             )
         if not authorization or not authorization.startswith("Bearer "):
             raise HTTPException(401, detail="A device token is required.")
@@ -367,4 +378,4 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
         asgi = FaultInjector(asgi)
         log.warning("test-only fault injection is ON (%s=1)", FAULTS_ENV)
-    return ops.RequestLog(BodyLimit(asgi, P.MAX_BODY_BYTES))
+    return ops.RequestLog(BodyLimit(backup.GenerationHeader(asgi, generation.id), P.MAX_BODY_BYTES))

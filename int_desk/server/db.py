@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.errors import IntDeskError
+from int_desk.server import backup
 from int_desk.server.models import ServerSetting
 
 log = logging.getLogger(__name__)
@@ -153,4 +154,5 @@ def open_db(url: str, *, pool_size: int = 10) -> tuple[Engine, sessionmaker[Sess
     factory = sessions(engine)
     with factory.begin() as s:
         secret(s)
+        backup.generation(s)  # (made once; a restore makes a new one)
     return engine, factory
