@@ -246,7 +246,6 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         request: Request,
         authorization: str | None = Header(default=None),
         x_intdesk_protocol: str | None = Header(default=None),
-        x_intdesk_generation: str | None = Header(default=None),
     ) -> Authed:
         if x_intdesk_protocol != str(P.PROTOCOL_VERSION):
             raise HTTPException(
@@ -256,7 +255,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     f"sent {x_intdesk_protocol or 'none'}. Update the app to sync."
                 ),
             )
-        if x_intdesk_generation is not None and x_intdesk_generation != generation.id:
+        # (read here, not declared as a parameter: the laptop's, not part of the API schema)
+        sent_generation = request.headers.get(P.GENERATION_HEADER)
+        if sent_generation is not None and sent_generation != generation.id:
             # Restored from a backup since this laptop last synced: nothing is applied or
             # served until it has sent again what the endpoint lost (sync/client.py).
             raise HTTPException(
