@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from int_desk.app.accessibility import (
 from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.app.settings_dialog import apply_appearance
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import Role
 from int_desk.services.identity import current_actor
 from int_desk.store.models import Task
@@ -216,7 +217,7 @@ def test_my_tasks_overdue_is_marked_by_words_and_a_mark_not_colour_alone(
         pid = patient_in_scope(s, me)
         s.add(
             Task(patient_id=pid, description="Check the dressing", owner_member_id=me.member_id,
-                 due_on=date.today() - timedelta(days=1))
+                 due_on=london_today() - timedelta(days=1))
         )  # fmt: skip
     window = MainWindow(make_context(ws))
     qtbot.addWidget(window)
@@ -224,7 +225,7 @@ def test_my_tasks_overdue_is_marked_by_words_and_a_mark_not_colour_alone(
     tasks = window.show_page("MyTasksPage")
     qtbot.waitUntil(lambda: tasks.model.rowCount() > 0, timeout=WAIT)
     m = tasks.model
-    late = [r for r in range(m.rowCount()) if m.tasks[r].overdue(date.today())]
+    late = [r for r in range(m.rowCount()) if m.tasks[r].overdue(london_today())]
     assert late
     for r in late:
         due = m.index(r, 0)

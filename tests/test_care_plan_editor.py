@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pypdf
@@ -20,6 +20,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.events import Events
 from int_desk.app.main import settings
 from int_desk.app.tasks import TaskRunner
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import Role
 from int_desk.services import care_plans as cp
 from int_desk.store.models import AuditEvent, CarePlan, Goal, Patient, PlanAction
@@ -156,7 +157,7 @@ def test_edit_and_sign_off_a_plan(
     with demo_ws.session() as s:
         plan = s.get(CarePlan, plan_id)
         assert plan.status == "active" and plan.signed_off_by == lead_ctx.actor.member_id
-        assert plan.review_date == date.today() + timedelta(days=90)
+        assert plan.review_date == london_today() + timedelta(days=90)
         assert plan.consent_decision == "permit" and plan.what_matters == "Staying at home."
         goals = s.scalars(
             select(Goal.description).where(Goal.care_plan_id == plan_id, Goal.deleted.is_(False))

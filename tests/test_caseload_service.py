@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from int_desk.cli import main as cli_main
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import ContactKind, FlagCode, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_actions as pa
@@ -22,7 +23,7 @@ from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.actors import actor_of_role, team_patient_not_referred
 
-TODAY = date.today()
+TODAY = london_today()
 
 
 def _rows(ws: Workspace, f: cl.CaseloadFilter) -> list[cl.CaseloadRow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.app.my_tasks_page import HEADERS, MyTasksPage
 from int_desk.domain.actor import Actor
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_actions as pa
@@ -158,7 +159,7 @@ def test_saved_view_round_trips_and_is_remembered(qtbot: QtBot, demo_dir: Path) 
     page.apply_view("Reviews overdue")  # a built-in
     qtbot.waitUntil(lambda: page.overdue_check.isChecked(), timeout=WAIT)
     _settle(qtbot, page)
-    assert all(_row(page, r).review_overdue(date.today()) for r in range(page.model.rowCount()))
+    assert all(_row(page, r).review_overdue(london_today()) for r in range(page.model.rowCount()))
     index = page.view_combo.findData("Medium, review overdue")
     page.view_combo.setCurrentIndex(index)
     page.view_combo.activated.emit(index)
@@ -209,7 +210,7 @@ def test_add_contact_appears_in_timeline_and_survives_reopening(
         lambda: "synthetic test note 4711" in page2.pane.browser.toPlainText(), timeout=WAIT
     )
     # ... and the caseload's "last contact" column now says today.
-    assert _row(page2, 0).last_contact.date() >= date.today() - timedelta(days=1)
+    assert _row(page2, 0).last_contact.date() >= london_today() - timedelta(days=1)
     window2.close()
 
 
@@ -230,7 +231,7 @@ def test_allocating_a_task_shows_in_the_owners_my_tasks(qtbot: QtBot, demo_dir: 
     qtbot.keyClicks(dialog.widgets["description"], "Check pressure areas (test 8842)")
     dialog.set_value("owner_member_id", nurse_id.hex)
     dialog.set_value("owner_role", "district_nurse")
-    dialog.set_value("due_on", date.today() + timedelta(days=2))
+    dialog.set_value("due_on", london_today() + timedelta(days=2))
     with qtbot.waitSignal(dialog.done, timeout=WAIT):
         dialog.ok.click()
     qtbot.waitUntil(lambda: "test 8842" in page.pane.browser.toPlainText(), timeout=WAIT)
@@ -252,7 +253,7 @@ def test_allocating_a_task_shows_in_the_owners_my_tasks(qtbot: QtBot, demo_dir: 
     row = shown.index("Check pressure areas (test 8842)")
     assert tasks.model.data(tasks.model.index(row, HEADERS.index("Allocated to"))) == "You"
     # Overdue tasks come first.
-    overdue = [tasks.model.tasks[r].overdue(date.today()) for r in range(tasks.model.rowCount())]
+    overdue = [tasks.model.tasks[r].overdue(london_today()) for r in range(tasks.model.rowCount())]
     assert overdue == sorted(overdue, reverse=True)
     # Open patient jumps to the caseload with the person's record.
     tasks.table.selectRow(row)
@@ -348,7 +349,7 @@ def test_rows_are_marked_by_text_and_icon_not_colour_alone(
 ) -> None:
     _window, page = desk
     m = page.model
-    today = date.today()
+    today = london_today()
     seen_high = seen_overdue = seen_tasks = False
     for r in range(m.rowCount()):
         row = _row(page, r)

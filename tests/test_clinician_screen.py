@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from int_desk.app.main_window import MainWindow, fits_on_screen
 from int_desk.app.my_tasks_page import HEADERS as MY_TASKS_HEADERS
 from int_desk.app.my_tasks_page import MyTasksPage
 from int_desk.app.settings_dialog import apply_appearance
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import ReferralService, Role
 from int_desk.services import caseload as cl
 from int_desk.services import patient_record as pr
@@ -252,7 +253,7 @@ def test_wording_uses_proper_labels_and_plurals(demo_ws: Workspace) -> None:
         rows = cl.caseload(session=s, actor=actor, filters=cl.CaseloadFilter())
         escalated = [r for r in rows if r.open_escalations][:5]
         assert escalated
-        today = date.today()
+        today = london_today()
         for row in escalated:
             record = pr.patient_record(session=s, actor=actor, patient_id=row.patient_id)
             text = record_html(record, today)

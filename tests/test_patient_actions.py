@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
     ContactKind,
     FlagCode,
@@ -108,21 +109,21 @@ def test_allocate_and_complete_task(demo_ws: Workspace) -> None:
         ).first()
         with pytest.raises(ValidationError) as err:
             pa.allocate_task(session=s, actor=actor, patient_id=pid, description="Visit",
-                             due_on=date.today())  # fmt: skip
+                             due_on=london_today())  # fmt: skip
         assert err.value.field == "owner"
         with pytest.raises(ValidationError) as err:
             pa.allocate_task(session=s, actor=actor, patient_id=pid, description="Visit",
-                             due_on=date.today() - timedelta(days=1), owner_member_id=nurse)  # fmt: skip
+                             due_on=london_today() - timedelta(days=1), owner_member_id=nurse)  # fmt: skip
         assert err.value.field == "due_on"
         with pytest.raises(NotFound):
             pa.allocate_task(session=s, actor=actor, patient_id=pid, description="Visit",
-                             due_on=date.today(), owner_member_id=uuid.uuid4())  # fmt: skip
+                             due_on=london_today(), owner_member_id=uuid.uuid4())  # fmt: skip
         with pytest.raises(ValidationError):
             pa.allocate_task(session=s, actor=actor, patient_id=pid, description="Visit",
-                             due_on=date.today(), owner_role="wizard")  # fmt: skip
+                             due_on=london_today(), owner_role="wizard")  # fmt: skip
         task = pa.allocate_task(
             session=s, actor=actor, patient_id=pid, description="Check blister pack",
-            due_on=date.today() + timedelta(days=3), owner_member_id=nurse,
+            due_on=london_today() + timedelta(days=3), owner_member_id=nurse,
             owner_role=Role.DISTRICT_NURSE,
         )  # fmt: skip
         assert task.status == TaskStatus.REQUESTED.value and task.requester_id == actor.member_id
@@ -144,7 +145,7 @@ def test_enrol_discharge_lead_and_priority(demo_ws: Workspace) -> None:
         out = pa.discharge_from_cohort(
             session=s, actor=actor, membership_id=membership.id, reason="Moved away"
         )
-        assert out.discharged_on == date.today()
+        assert out.discharged_on == london_today()
         with pytest.raises(ValidationError):
             pa.discharge_from_cohort(
                 session=s, actor=actor, membership_id=membership.id, reason="x"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from int_desk.local_endpoint import start_demo_endpoint
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
 from int_desk.sync.client import sync_workspace
-from int_desk.sync.local_endpoint import start_demo_endpoint
 
 
 def test_the_demo_syncs_out_of_the_box_with_its_local_endpoint(demo_ws: Workspace) -> None:

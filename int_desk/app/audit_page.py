@@ -32,6 +32,7 @@ from int_desk.app.messages import describe
 from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.errors import IntDeskError
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import AuditAction
 from int_desk.services import access, audit_log
 
@@ -70,7 +71,7 @@ class AuditTableModel(QAbstractTableModel):
         r = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                r.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                in_london(r.recorded_at).strftime("%Y-%m-%d %H:%M:%S"),
                 f"{r.actor_name} ({r.actor_role})" if r.actor_name else "INT Desk (system)",
                 r.action_label,
                 r.entity_type,

@@ -47,6 +47,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import ConsentNotGiven, PlanView
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision, Role
 from int_desk.reports.care_plan_pdf import Variant
 from int_desk.services import access
@@ -405,7 +406,7 @@ class CarePlanEditor(QDialog):
         label = rules.status_label(v.status, v.review_date, today)
         text = f"Version {v.version}: {label}."
         if v.signed_off_at:
-            text += f" Signed off by {v.signed_off_by} on {v.signed_off_at:%d %b %Y}."
+            text += f" Signed off by {v.signed_off_by} on {in_london(v.signed_off_at):%d %b %Y}."
         if v.status != CarePlanStatus.DRAFT.value:
             text += " Signed-off versions cannot be changed; start a new draft to edit."
         if v.clinical_redacted:
@@ -628,7 +629,7 @@ class CarePlanEditor(QDialog):
             if self._closed:
                 return
             if self.is_saved:
-                self.form.saveStatusLabel.setText(f"Draft saved {date.today():%d %b} ✓")
+                self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
             self.saved.emit(plan_id)
             self.ctx.events.patient_changed.emit(self.data.patient_id)
 
@@ -752,7 +753,7 @@ class CarePlanEditor(QDialog):
             finally:
                 self._loading = False
             self._refresh_validation()
-            self.form.saveStatusLabel.setText(f"Draft saved {date.today():%d %b} ✓")
+            self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
             self.saved.emit(plan_id)
             self.ctx.events.patient_changed.emit(patient_id)
 

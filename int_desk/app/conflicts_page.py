@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from int_desk.app.context import AppContext
 from int_desk.app.messages import show_error
 from int_desk.app.navigation import open_in_caseload
+from int_desk.domain.uk_time import in_london
 from int_desk.services import sync_conflicts
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,11 @@ def _show(value: Any) -> str:
 
 
 def _when(value: datetime | str | None) -> str:
-    """Both sides' times the same way, in this computer's time zone: '22 Nov 14:05'."""
+    """Both sides' times the same way, in London whatever this computer's zone: '22 Nov 14:05'
+    (stored and sent in UTC; a naive value is UTC)."""
     if not value:
         return ""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # stored and sent in UTC
-    when = when.astimezone()
+    when = in_london(datetime.fromisoformat(value) if isinstance(value, str) else value)
     return f"{when.day} {when:%b %H:%M}"
 
 

@@ -57,6 +57,7 @@ from int_desk.app.messages import confirm, describe, show_error
 from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.errors import IntDeskError, ValidationError
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
+from int_desk.domain.uk_time import in_london, london_today, london_wall
 from int_desk.domain.vocab import HuddleItemStatus, HuddleKind, HuddleStatus, ReferralService
 from int_desk.services import huddle_export
 from int_desk.services import huddles as h
@@ -93,6 +94,12 @@ def _button(text: str, name: str, tip: str = "") -> QPushButton:
 # --- dialogs ---------------------------------------------------------------------------------
 
 
+def _today() -> QDate:
+    """Today in London (the team's day), whatever this computer's zone."""
+    t = london_today()
+    return QDate(t.year, t.month, t.day)
+
+
 class PlanDialog(QDialog):
     """Date, time, kind, chair and attendees (visiting members marked) for a new huddle."""
 
@@ -106,7 +113,7 @@ class PlanDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Plan a huddle")
-        self.date_edit = QDateEdit(QDate.currentDate())
+        self.date_edit = QDateEdit(_today())
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("ddd d MMM yyyy")
         self.date_edit.setAccessibleName("Huddle date")
@@ -163,7 +170,7 @@ class PlanDialog(QDialog):
             if self.attendees.item(i).checkState() == Qt.CheckState.Checked
         ]
         return {
-            "scheduled_at": datetime.combine(d, t).astimezone(),
+            "scheduled_at": london_wall(d, t),
             "kind": self.kind_combo.currentData(),
             "chair_id": uuid.UUID(self.chair_combo.currentData()),
             "attendee_ids": attendees,
@@ -202,7 +209,7 @@ class ActionDialog(QDialog):
         form = QFormLayout()
         self.text = QLineEdit()
         self.owner = QComboBox()
-        self.due = QDateEdit(QDate.currentDate().addDays(1 if kind == "home_visit" else 7))
+        self.due = QDateEdit(_today().addDays(1 if kind == "home_visit" else 7))
         self.due.setCalendarPopup(True)
         self.due.setDisplayFormat("ddd d MMM yyyy")
         self.service = QComboBox()
@@ -270,7 +277,7 @@ class ActionDialog(QDialog):
             self.error.show()
             self.text.setFocus()
             return
-        if self.kind in ("task", "home_visit") and self.due.date() < QDate.currentDate():
+        if self.kind in ("task", "home_visit") and self.due.date() < _today():
             self.error.setText("The date is in the past.")
             self.error.show()
             return
@@ -760,7 +767,7 @@ class HuddlePage(QWidget):
         listing, self.members, view = result
         self.huddle_combo.clear()
         for hid, when, status, kind in listing:
-            local = when.astimezone()
+            local = in_london(when)
             label = (
                 f"{local:%a} {local.day} {local:%b %Y %H:%M} · {kind} · {status.replace('_', ' ')}"
             )
@@ -783,7 +790,7 @@ class HuddlePage(QWidget):
         i = self.huddle_combo.findData(view.id)
         if i >= 0:
             self.huddle_combo.setCurrentIndex(i)
-        when = view.scheduled_at.astimezone()
+        when = in_london(view.scheduled_at)
         n = len(view.items)
         planned = n * view.minutes_per_item
         attendees = ", ".join(
@@ -1136,7 +1143,7 @@ class HuddlePage(QWidget):
         if item is None or item.patient_id != rec.patient_id:
             return  # the chair has moved on
         e = html.escape
-        today = date.today()
+        today = london_today()
         parts = [
             f"<h3>{e(rec.given_name)} {e(rec.family_name)}</h3>",
             f"<p>{rec.age(today)} years · {e(rec.sex)} · NHS {rec.nhs_display} · "
@@ -1188,7 +1195,7 @@ class HuddlePage(QWidget):
             )
         parts.append("<h4>Recent timeline</h4><ul>")
         for t in rec.timeline[:8]:
-            when = t.when.astimezone()
+            when = in_london(t.when)
             parts.append(
                 f"<li><b>{when.day} {when:%b}</b> {e(t.label)}: {e(t.text[:160])}"
                 + (f" <i>({e(t.who)})</i>" if t.who else "")
@@ -1410,7 +1417,7 @@ class HuddlePage(QWidget):
         if which == "minutes" and view.status != HuddleStatus.CLOSED.value:
             return
         if path is None:
-            when = view.scheduled_at.astimezone()
+            when = in_london(view.scheduled_at)
             suggested = f"{view.team} huddle {which} {when:%Y-%m-%d}.pdf".replace(" ", "-")
             from int_desk.settings_schema import Preferences  # Settings > Save PDFs to
 

@@ -193,7 +193,7 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         remember_workspace(prefs, ws.directory)
         if demo or ws.directory == paths.default_workspace():  # also when chosen in first run
             # the embedded default: a local sync endpoint beside the demo workspace
-            from int_desk.sync.local_endpoint import start_demo_endpoint
+            from int_desk.local_endpoint import start_demo_endpoint
 
             start_demo_endpoint(ws)
         window = show_main_window(ws)  # noqa: F841 - referenced while the app runs
@@ -201,10 +201,3 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
         QMessageBox.critical(None, "INT Desk", str(exc))
         return 2
     return app.exec()
-
-
-def main() -> int:
-    """The ``int-desk-gui`` launcher (no console window on Windows): same flags as ``int-desk``."""
-    from int_desk.cli import main as cli_main
-
-    return cli_main()

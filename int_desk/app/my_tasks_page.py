@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -26,6 +25,7 @@ from int_desk.app.empty_state import EmptyState
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.permissions import Permission, allowed
+from int_desk.domain.uk_time import london_today
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 
@@ -39,13 +39,13 @@ class TasksModel(QAbstractTableModel):
         super().__init__(parent)
         self.tasks: list[pr.TaskInfo] = []
         self.me: object = None
-        self.today = date.today()
+        self.today = london_today()
         self._bold = QFont()
         self._bold.setBold(True)
 
     def set_tasks(self, tasks: list[pr.TaskInfo]) -> None:
         self.beginResetModel()
-        self.today = date.today()
+        self.today = london_today()
         # Overdue first, then by due date (the service orders by due date already).
         self.tasks = sorted(tasks, key=lambda t: (not t.overdue(self.today),))
         self.endResetModel()

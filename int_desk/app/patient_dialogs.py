@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from int_desk.app.context import AppContext
 from int_desk.app.messages import describe
 from int_desk.domain.errors import IntDeskError, ValidationError
+from int_desk.domain.uk_time import from_london_wall, in_london, london_now, london_today
 
 
 @dataclass
@@ -136,7 +137,7 @@ class ActionDialog(QDialog):
             w = QDateEdit()
             w.setCalendarPopup(True)
             w.setDisplayFormat("dd MMM yyyy")
-            d = f.default or date.today()
+            d = f.default or london_today()
             w.setDate(QDate(d.year, d.month, d.day))
             if f.min_date:
                 m = f.min_date
@@ -146,8 +147,10 @@ class ActionDialog(QDialog):
             w = QDateTimeEdit()
             w.setCalendarPopup(True)
             w.setDisplayFormat("dd MMM yyyy HH:mm")
-            w.setDateTime(QDateTime.currentDateTime())
-            w.setMaximumDateTime(QDateTime.currentDateTime().addSecs(300))
+            # London's wall clock, whatever this computer's zone (values() reads it back so)
+            now = QDateTime(now_local().replace(tzinfo=None, second=0, microsecond=0))
+            w.setDateTime(now)
+            w.setMaximumDateTime(now.addSecs(300))
             return w
         if f.kind == "check":
             w = QCheckBox()
@@ -166,7 +169,8 @@ class ActionDialog(QDialog):
             elif isinstance(w, QComboBox):
                 out[name] = w.currentData()
             elif isinstance(w, QDateTimeEdit) and not isinstance(w, QDateEdit):
-                out[name] = w.dateTime().toPython().astimezone(UTC)  # local time from the form
+                wall = from_london_wall(w.dateTime().toPython().replace(tzinfo=None))
+                out[name] = wall.astimezone(UTC)
             elif isinstance(w, QDateEdit):
                 out[name] = w.date().toPython()
             elif isinstance(w, QCheckBox):
@@ -188,6 +192,8 @@ class ActionDialog(QDialog):
         elif isinstance(w, QDateEdit):
             w.setDate(QDate(value.year, value.month, value.day))
         elif isinstance(w, QDateTimeEdit):
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = in_london(value).replace(tzinfo=None)  # shown as London's wall clock
             w.setDateTime(QDateTime(value))
         elif isinstance(w, QCheckBox):
             w.setChecked(bool(value))
@@ -239,4 +245,5 @@ class ActionDialog(QDialog):
 
 
 def now_local() -> datetime:
-    return datetime.now().astimezone()
+    """Now on London's clock (the team's), whatever this computer's zone."""
+    return london_now()

@@ -42,6 +42,7 @@ from int_desk.domain import scorecard as sc
 from int_desk.domain.errors import IntDeskError, ValidationError
 from int_desk.domain.permissions import allowed
 from int_desk.domain.scorecard import Breakdown, Grain, MeasureResult, Scorecard, ScorecardQuery
+from int_desk.domain.uk_time import london_today
 from int_desk.reports import scorecard_pdf, spc_chart
 from int_desk.reports.pdf_base import fmt_date
 from int_desk.services import admissions_import, scorecard_export
@@ -252,7 +253,7 @@ class ScorecardPage(QWidget):
         self._cohorts: dict[str, list[tuple[uuid.UUID, str]]] = {}
         heading = QLabel("INT scorecard")
         heading.setObjectName("pageTitle")
-        start, end = sc.default_range(date.today())
+        start, end = sc.default_range(london_today())
         self.team_combo = QComboBox()
         self.team_combo.setAccessibleName("Team")
         self.cohort_combo = QComboBox()
@@ -276,7 +277,7 @@ class ScorecardPage(QWidget):
         for b in Breakdown:
             self.by_combo.addItem(b.label, b.value)
         self.rebase_check = QCheckBox("Re-base limits from")
-        self.rebase_edit = QDateEdit(_qdate(date.today().replace(day=1)))
+        self.rebase_edit = QDateEdit(_qdate(london_today().replace(day=1)))
         self.rebase_edit.setAccessibleName("Re-base limits from")
         self.rebase_edit.setCalendarPopup(True)
         self.rebase_edit.setDisplayFormat("d MMM yyyy")
@@ -487,7 +488,7 @@ class ScorecardPage(QWidget):
 
         folder = Preferences(self.ctx.settings).pdf_folder()
         team = self.team_combo.currentText().replace(" ", "-") or "scorecard"
-        return str(folder / f"{team}-scorecard-{date.today():%Y-%m-%d}.{suffix}")
+        return str(folder / f"{team}-scorecard-{london_today():%Y-%m-%d}.{suffix}")
 
     def _choose_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

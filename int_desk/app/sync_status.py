@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton, QWidget
 
 from int_desk.app.context import AppContext
+from int_desk.domain.uk_time import in_london, london_today
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,13 @@ CONNECT_SECONDS = 3.0  # how long a cycle waits for the server to accept the con
 # message, e.g. "HTTP 500", only goes in the tooltip, for the administrator).
 FAILED_HEADLINES = {
     "server": "Sync failed: your team's server had a problem; INT Desk will try again",
-    "auth": "Sync stopped: ask your administrator for a new device token",
+    "auth": "Sync stopped: ask your administrator for a new invitation code",
     "expired": "Sign in again: this computer's sign-in to your team has expired",
     "protocol": "Sync stopped: INT Desk needs updating",
 }
 ADVICE = {
     NOT_CONNECTED: "Your records are only on this computer. To share them with your team, "
-    "connect in Edit > Settings > Team endpoint with the address and device token your "
+    "connect in Edit > Settings > Team endpoint with the address and invitation code your "
     "administrator gave you.",
     UP_TO_DATE: "Your changes have been sent and you have your team's latest changes. "
     "INT Desk syncs when it starts, a few seconds after you change something, every "
@@ -55,10 +56,11 @@ ADVICE = {
     "administrator.",
     "auth": "Your team's server no longer accepts this computer's device token (it may have "
     "been withdrawn or expired). Your changes are kept on this computer. Ask your administrator "
-    "for a new device token, then enter it in Edit > Settings > Team endpoint.",
+    "for a new invitation code, then press Sign in again (or Edit > Settings > Team endpoint) "
+    "and enter it: everything waiting is then sent.",
     "expired": "This computer has not synced for a long time, so its sign-in to your team's "
-    "server has expired. Your changes are kept on this computer. Press Sign in again and paste "
-    "a new device token from your administrator: everything waiting is then sent.",
+    "server has expired. Your changes are kept on this computer. Press Sign in again and enter "
+    "a new invitation code from your administrator: everything waiting is then sent.",
     "protocol": "Your team's server needs a newer version of INT Desk. Your changes are kept on "
     "this computer; ask your IT service to update INT Desk.",
 }
@@ -262,11 +264,12 @@ class SyncController(QObject):
 
 
 def last_synced(when_iso: str | None, now: datetime | None = None) -> str:
-    """'Last synced 14:05' today, 'Last synced yesterday 14:05', else with the date."""
+    """'Last synced 14:05' today, 'Last synced yesterday 14:05', else with the date (London
+    time, whatever this computer's zone)."""
     if not when_iso:
         return "Not synced yet"
-    when = datetime.fromisoformat(when_iso).astimezone()
-    today = (now or datetime.now().astimezone()).date()
+    when = in_london(datetime.fromisoformat(when_iso))
+    today = london_today(now)
     if when.date() == today:
         return f"Last synced {when:%H:%M}"
     if (today - when.date()).days == 1:
@@ -357,7 +360,9 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     sign_in.setObjectName("syncSignInButton")
     sign_in.setText("Sign in again…")
     sign_in.setAccessibleName("Sign in again")
-    sign_in.setToolTip("Paste a new device token from your administrator; nothing waiting is lost")
+    sign_in.setToolTip(
+        "Enter a new invitation code from your administrator; nothing waiting is lost"
+    )
     sign_in.hide()
 
     def sign_in_again() -> None:
@@ -396,7 +401,7 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
             label.style().unpolish(label)
             label.style().polish(label)
         waiting_button.setVisible(controller.pending > 0)
-        sign_in.setVisible(state == FAILED and controller.error_kind == "expired")
+        sign_in.setVisible(state == FAILED and controller.error_kind in ("auth", "expired"))
         advice = controller.advice()
         label.setToolTip(advice)
         label.setAccessibleDescription(advice)

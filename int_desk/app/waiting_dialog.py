@@ -5,7 +5,7 @@ Opened from the status bar ("Show waiting…"). Read-only: it explains the count
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,15 +22,16 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import describe
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.services import outbox_view
 
 COLUMNS = ("When", "What", "Whose record")
 
 
 def when_text(when: datetime) -> str:
-    """Local time: 'Today 14:05', older ones with the date."""
-    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone()
-    if local.date() == datetime.now().astimezone().date():
+    """London time, whatever this computer's zone: 'Today 14:05', older ones with the date."""
+    local = in_london(when)
+    if local.date() == london_today():
         return f"Today {local:%H:%M}"
     return f"{local:%d %b %Y %H:%M}"
 

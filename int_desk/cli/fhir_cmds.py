@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import NotFound, ValidationError
+from int_desk.domain.uk_time import in_london
 from int_desk.services import caseload as cl
 from int_desk.services import fhir_export, fhir_import
 from int_desk.services.care_plan_export import find_cohort
@@ -145,7 +146,7 @@ def run_gp_notifications(args: argparse.Namespace) -> int:
             raise NotFound("No patient with that NHS number in this workspace.")
         notices = gp_notify.sent_to_gp(session=s, actor=actor, patient_id=pid)
         for n in notices:
-            print(f"{n.queued_at:%d %b %Y %H:%M}  {n.subject}  [{n.state}]")
+            print(f"{in_london(n.queued_at):%d %b %Y %H:%M}  {n.subject}  [{n.state}]")
         if not notices:
             print("Nothing has been sent to this person's practice.")
         if args.summary_pdf and notices:

@@ -10,6 +10,7 @@ from pathlib import Path
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.scorecard import Breakdown, Grain
+from int_desk.domain.uk_time import london_today
 
 
 def day(value: str) -> date:
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from int_desk.services.identity import current_actor
 
     check_out(args.out)
-    today = date.today()
+    today = london_today()
     with open_workspace(args.workspace) as ws, ws.session() as s:
         actor = current_actor(s)
         team_ids = tuple(cl.resolve_team(s, actor, t) for t in args.team)

@@ -315,18 +315,19 @@ def seed(args: argparse.Namespace) -> int:
     from int_desk.cli.common import open_workspace
     from int_desk.server import admin
     from int_desk.services.identity import CURRENT_MEMBER_KEY
+    from int_desk.sync.seed_source import WorkspaceRows
 
     with open_workspace(args.workspace) as ws, ws.session() as wss, _session(args) as s:
-        counts = admin.seed_from_workspace(s, wss, args.team)
+        counts = admin.seed_from_workspace(s, WorkspaceRows(wss), args.team)
         if args.users:
-            users = admin.seed_users_for_members(s, wss)
+            users = admin.seed_users_for_members(s, WorkspaceRows(wss))
             print(f"users: {len(users)}")
         print(f"seeded {sum(counts.values())} rows")
         if args.token_for_current_member:
             member = ws.meta(CURRENT_MEMBER_KEY)
             if member is None:
                 raise SystemExit("int-desk: the workspace has no signed-in member")
-            admin.seed_users_for_members(s, wss)
+            admin.seed_users_for_members(s, WorkspaceRows(wss))
             _tid, token = admin.issue_token(s, admin.member_login(uuid.UUID(member)), "seeded")
             print(token)
     return 0
@@ -353,9 +354,9 @@ def compact(args: argparse.Namespace) -> int:
 def place_scorecard(args: argparse.Namespace) -> int:
     """Every team's scorecard (or the named teams'), broken down by team unless --by says."""
     import sys
-    from datetime import date
 
     from int_desk.cli.scorecard_cmd import build_query, check_out, emit
+    from int_desk.domain.uk_time import london_today
     from int_desk.reports import pdf_base
     from int_desk.reports.scorecard_pdf import render_scorecard
     from int_desk.server.place_scorecard import place_scorecard as compute
@@ -364,7 +365,7 @@ def place_scorecard(args: argparse.Namespace) -> int:
 
     check_out(args.out)
     args.by = args.by or "team"
-    query = build_query(args, date.today())
+    query = build_query(args, london_today())
     with _session(args) as s:
         card = compute(s, teams=args.team, query=query)  # type: ignore[arg-type]
     emit(card, args.format)

@@ -7,11 +7,16 @@ comparisons with such dates is ``london_today``.
 
     london_date(contact.occurred_at)  -> date in London
     uk_date(d)                        -> "01/06/2026" (CSV and the CLI's table; JSON keeps ISO)
+    london_hhmm(huddle.started_at)    -> "09:04"
+    london_wall(day, time(9))         -> 09:00 in London that day (a form's or a rule's wall clock)
+
+Never ``astimezone()`` without a zone, ``datetime.now()`` or ``date.today()`` for what a user
+sees: those follow the computer's zone.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")  # Windows has no tz database: the tzdata package supplies it
@@ -30,6 +35,26 @@ def london_date(instant: datetime) -> date:
 
 def london_today(now: datetime | None = None) -> date:
     return in_london(now or datetime.now(UTC)).date()
+
+
+def london_now() -> datetime:
+    return datetime.now(UTC).astimezone(LONDON)
+
+
+def london_wall(on: date, at: time = time(0)) -> datetime:
+    """A wall-clock date and time in London as an aware instant (in a clock change's repeated
+    hour, the first; in its skipped hour, the time an hour on, as zoneinfo reads it)."""
+    return datetime.combine(on, at, tzinfo=LONDON)
+
+
+def from_london_wall(value: datetime) -> datetime:
+    """A form's naive date and time read as London's wall clock; an aware value is unchanged."""
+    return value.replace(tzinfo=LONDON) if value.tzinfo is None else value
+
+
+def london_hhmm(instant: datetime | None) -> str:
+    """The time ("14:05") in London; '' for None."""
+    return in_london(instant).strftime("%H:%M") if instant else ""
 
 
 def uk_date(value: date | datetime | None) -> str:

@@ -23,6 +23,7 @@ from int_desk.domain.care_plan import (
     review_state,
 )
 from int_desk.domain.nhs_number import format_nhs
+from int_desk.domain.uk_time import london_date
 from int_desk.domain.vocab import CarePlanStatus
 from int_desk.reports import pdf_base as pdf
 
@@ -321,7 +322,7 @@ def _carer_story(
     }.get(view.consent_decision or "", "Not yet discussed.")
     story += pdf.section("Sharing my plan", [pdf.para(sharing, large=large)], large=large)
     signed = (
-        f"This plan was agreed on {pdf.fmt_date(view.signed_off_at.date())}."
+        f"This plan was agreed on {pdf.fmt_date(london_date(view.signed_off_at))}."
         if view.signed_off_at
         else "This plan is a draft and has not been agreed yet."
     )

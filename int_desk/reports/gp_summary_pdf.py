@@ -14,6 +14,7 @@ from reportlab.platypus import Flowable
 
 from int_desk.domain.gp_notification import TRIGGER_LABELS, Trigger
 from int_desk.domain.nhs_number import format_nhs
+from int_desk.domain.uk_time import london_date
 from int_desk.domain.vocab import FlagCode
 from int_desk.fhir.mapping import PersonData
 from int_desk.reports import pdf_base as pdf
@@ -31,7 +32,10 @@ def _date(value: Any) -> str:
     if not value:
         return "not set"
     try:
-        return pdf.fmt_date(date.fromisoformat(str(value)[:10]))
+        text = str(value)
+        if len(text) > 10:  # an instant: the day it was in London, not in UTC
+            return pdf.fmt_date(london_date(datetime.fromisoformat(text)))
+        return pdf.fmt_date(date.fromisoformat(text))
     except ValueError:
         return "not set"
 

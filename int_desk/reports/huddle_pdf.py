@@ -12,6 +12,7 @@ from datetime import datetime
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
+from int_desk.domain.uk_time import in_london
 from int_desk.reports import pdf_base as pdf
 
 
@@ -63,6 +64,7 @@ class MinutesDoc:
 
 
 def _when(d: datetime) -> str:
+    d = in_london(d)
     return f"{d:%a} {d.day} {d:%b %Y}, {d:%H:%M}"
 
 

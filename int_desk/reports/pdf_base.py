@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -63,6 +63,7 @@ from reportlab.platypus import (
 )
 
 from int_desk import paths
+from int_desk.domain.uk_time import in_london
 from int_desk.reports import pdf_tags
 from int_desk.reports.pdf_tags import Para, TableTags, Tagged
 
@@ -529,12 +530,11 @@ def fmt_date(value: date | None, empty: str = "not set") -> str:
 
 
 def fmt_datetime(value: datetime | None, empty: str = "") -> str:
-    """Local wall-clock time with its zone, e.g. 22 Nov 2026 14:03 GMT."""
+    """London wall-clock time with its zone, e.g. 22 Nov 2026 14:03 GMT (whatever the
+    computer's own zone: a plan printed at 00:30 BST is dated that day, not the one before)."""
     if value is None:
         return empty
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    local = value.astimezone()
+    local = in_london(value)
     return f"{local.day} {local:%b %Y %H:%M} {local.tzname() or ''}".rstrip()
 
 

@@ -36,6 +36,7 @@ from int_desk.domain import nhs_number
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, ValidationError
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, HealthEventKind
 from int_desk.services import access, extract_reader
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
@@ -296,7 +297,7 @@ def build_preview(
 ) -> AdmissionsPreview:
     """Classify every row against the store; writes nothing."""
     access.require(session, actor, PERMISSION)
-    today = today or date.today()
+    today = today or london_today()
     problems = mapping_problems(mapping)
     missing = [h for h in mapping if h not in table.headers]
     if missing:
@@ -388,7 +389,7 @@ def record_hospital_event(
     counts an imported one."""
     access.require(session, actor, PERMISSION, patient_id=patient_id)
     access.get_patient(session, actor, patient_id)  # in scope, or an audited refusal
-    if on > date.today():
+    if on > london_today():
         raise ValidationError("A hospital admission or discharge cannot be in the future.")
     return _add_event(session, actor, patient_id, kind, on, provider, "record")
 

@@ -42,6 +42,7 @@ from int_desk.domain.errors import Interrupted, NotFound, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.nhs_number import normalise
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import AuditAction, CarePlanStatus, ConsentDecision, ContactKind
 from int_desk.reports import pdf_base
 from int_desk.reports.care_plan_pdf import Variant, render_care_plan
@@ -161,7 +162,7 @@ def export_plan(
     now = now or datetime.now(UTC)
     override_text = (
         f"Consent to share was {'declined' if view.consent_declined else 'not recorded'}. "
-        f"{printed_by(actor)} shared this plan on {now.astimezone():%d %b %Y at %H:%M} "
+        f"{printed_by(actor)} shared this plan on {in_london(now):%d %b %Y at %H:%M} "
         f"by clinical lead override. Reason: {reason}"
         if override
         else ""
@@ -171,7 +172,7 @@ def export_plan(
         variant=variant,
         printed_by=printed_by(actor),
         printed_at=now,
-        today=today or date.today(),
+        today=today or london_today(),
         include_medicines=include_medicines,
         large_print=large,
         consent_override=override_text,
@@ -368,7 +369,7 @@ def export_cohort(
             session, actor, "export another team's cohort", permission=Permission.EXPORT_PLAN
         )
     now = now or datetime.now(UTC)
-    today = today or date.today()
+    today = today or london_today()
     plans = _cohort_active_plans(session, cohort.id)
     result = BatchResult(Path(out_dir), plans_in_cohort=len(plans))
     shareable = [p for p in plans if p.consent_decision == ConsentDecision.PERMIT.value]

@@ -37,6 +37,7 @@ from int_desk.domain.care_plan import (
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import (
     AuditAction,
     CarePlanStatus,
@@ -338,7 +339,7 @@ def update_plan(
         and values["consent_decision"] is not None
     ):
         values.setdefault("consent_recorded_by", actor.member_id)
-        values.setdefault("consent_date", date.today())
+        values.setdefault("consent_date", london_today())
     changed = [name for name, v in values.items() if getattr(plan, name) != v]
     if not changed:
         return []
@@ -585,7 +586,7 @@ def sign_off_problems(
         goals=len(live_goals),
         review_date=plan.review_date,
         consent_decision=plan.consent_decision,
-        today=today or date.today(),
+        today=today or london_today(),
     )
 
 
@@ -655,7 +656,7 @@ def due_for_review(
 ) -> list[DueReview]:
     """Active plans whose review date has come (or comes within ``within_days``), oldest first."""
     _require(session, actor, Permission.VIEW_CASELOAD)
-    today = today or date.today()
+    today = today or london_today()
     limit = date.fromordinal(today.toordinal() + within_days)
     rows = session.execute(
         select(CarePlan.id, CarePlan.patient_id, CarePlan.review_date)
@@ -965,7 +966,7 @@ class VersionInfo:
         when = self.signed_off_at or self.updated_at
         who = self.signed_off_by or self.updated_by or self.created_by
         verb = "signed off" if self.signed_off_at else "last edited"
-        return f"v{self.version} {self.status}: {verb} {when:%d %b %Y %H:%M} UTC by {who}"
+        return f"v{self.version} {self.status}: {verb} {in_london(when):%d %b %Y %H:%M %Z} by {who}"
 
 
 def history(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> list[VersionInfo]:

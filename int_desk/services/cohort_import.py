@@ -39,6 +39,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, Priority, Sex
 from int_desk.services import extract_reader, team_setup
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
@@ -467,6 +468,22 @@ def _cohort(session: Session, actor: Actor, cohort_id: uuid.UUID) -> Cohort:
     return cohort
 
 
+def _systmone_layout(table: CsvTable, rows: list[ParsedRow]) -> bool:
+    """A plain CSV (no report lines to name its source) shaped as SystmOne writes one: every
+    name one column of SURNAME, Forename and every date of birth dd/mm/yyyy. Said as a layout,
+    not a source: EMIS and analysts' files can look the same."""
+    if table.kind != "CSV file" or table.preamble_lines:
+        return False
+    named = [r for r in rows if r.name_style or r.given_name or r.family_name or r.full_name]
+    dated = [r for r in rows if r.date_style]
+    return (
+        bool(named)
+        and all(r.name_style for r in named)
+        and bool(dated)
+        and all(r.date_style == "dd/mm/yyyy" for r in dated)
+    )
+
+
 def build_preview(
     *,
     session: Session,
@@ -479,7 +496,7 @@ def build_preview(
 ) -> ImportPreview:
     """Classify every row against the store; writes nothing."""
     _require(session, actor, Permission.IMPORT_COHORT)
-    today = today or date.today()
+    today = today or london_today()
     cohort = _cohort(session, actor, cohort_id)
     problems = mapping_problems(mapping)
     unknown_cols = [h for h in mapping if h not in table.headers]
@@ -509,6 +526,8 @@ def build_preview(
         preview.findings += [extract_reader.describe_styles(styles)] if parsed else []
     if any(r.name_style for _, r, _ in parsed):
         preview.findings.append("names as SURNAME, Forename")
+        if _systmone_layout(table, [r for _, r, _ in parsed]):
+            preview.findings[0] = f"{preview.findings[0]} in SystmOne's layout"
     preview.findings += table.closing_findings()
 
     # Duplicates within the file (same NHS number on several lines).
@@ -682,7 +701,7 @@ def apply_import(
         & preview.unknown_practices.keys(),
     )
     now = utcnow()
-    today = date.today()
+    today = london_today()
     new_numbers = [r.values.nhs_number for r in work if r.status == NEW and r.values]
     for start in range(0, len(new_numbers), 900):  # someone added one of them since the preview
         chunk = new_numbers[start : start + 900]

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from int_desk.domain import nhs_number
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
     AuditAction,
     CarePlanStatus,
@@ -124,7 +125,7 @@ def build_demo(
     """Fill an empty, migrated store with the demo; sets the current member (a coordinator)."""
     if patients < 1 or patients > 200_000:
         raise ValueError("patients must be between 1 and 200,000")
-    g = _Gen(seed, today or date.today())
+    g = _Gen(seed, today or london_today())
     conn = session.connection()
     counts: dict[str, int] = {}
     teams, members_by_team, practices = _organisation(g)

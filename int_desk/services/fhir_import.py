@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import ValidationError
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, FlagCode
 from int_desk.fhir import reading
 from int_desk.services import cohort_import as ci
@@ -210,7 +211,7 @@ def apply_import(
         flags, conditions = _additions(entry, existing.get(pid))
         for code in flags:
             row = Flag(
-                patient_id=pid, code=code, active=True, since=date.today(),
+                patient_id=pid, code=code, active=True, since=london_today(),
                 note="From a FHIR import", created_by=actor.member_id, updated_by=actor.member_id,
             )  # fmt: skip
             session.add(row)

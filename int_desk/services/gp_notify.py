@@ -28,6 +28,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound
 from int_desk.domain.gp_notification import Trigger
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import AuditAction, CarePlanStatus, OrganisationKind
 from int_desk.services import access
 from int_desk.store import audit
@@ -241,7 +242,7 @@ class SentNotice:
         if not self.recipient_ods:
             return "Not sent: no registered practice with an ODS code"
         if self.read_at is not None:
-            return f"Read by the practice {self.read_at:%d %b %Y %H:%M}"
+            return f"Read by the practice {in_london(self.read_at):%d %b %Y %H:%M}"
         return "Sent; not yet read"
 
 
@@ -278,7 +279,7 @@ def gp_summary_pdf(
 
     from int_desk.reports.gp_summary_pdf import render_gp_summary
     from int_desk.services import fhir_export
-    from int_desk.sync import schema
+    from int_desk.wire import schema
 
     row = session.get(GpNotification, notification_id)
     if row is None or row.deleted:

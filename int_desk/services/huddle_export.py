@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london, london_hhmm
 from int_desk.domain.vocab import AuditAction, HuddleStatus
 from int_desk.reports import huddle_pdf
 from int_desk.reports import pdf_base as pdf
@@ -39,7 +40,7 @@ def _attendees(view: h.HuddleView) -> list[str]:
 def agenda_doc(view: h.HuddleView) -> huddle_pdf.AgendaDoc:
     return huddle_pdf.AgendaDoc(
         team=view.team,
-        when=view.scheduled_at.astimezone(),
+        when=in_london(view.scheduled_at),
         kind=view.kind,
         chair=view.chair,
         attendees=_attendees(view),
@@ -80,12 +81,12 @@ def minutes_doc(view: h.HuddleView) -> huddle_pdf.MinutesDoc:
     total = sum(i.seconds_spent for i in view.items)
     return huddle_pdf.MinutesDoc(
         team=view.team,
-        when=view.scheduled_at.astimezone(),
+        when=in_london(view.scheduled_at),
         kind=view.kind,
         chair=view.chair,
         attendees=_attendees(view),
-        started=view.started_at.astimezone().strftime("%H:%M") if view.started_at else "",
-        closed=view.closed_at.astimezone().strftime("%H:%M") if view.closed_at else "",
+        started=london_hhmm(view.started_at),
+        closed=london_hhmm(view.closed_at),
         total_time=h.fmt_duration(total),
         items=[
             huddle_pdf.MinutesLine(

@@ -33,6 +33,13 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
 from int_desk.domain.huddle_agenda import CONFIG_KEY, AgendaConfig
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import (
+    from_london_wall,
+    in_london,
+    london_date,
+    london_hhmm,
+    london_wall,
+)
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
     AuditAction,
@@ -103,8 +110,8 @@ def _ago(on: date, d: date) -> str:
 
 
 def local_datetime(on: date, at: time = time(9, 0)) -> datetime:
-    """A wall-clock date and time on this computer, as an aware datetime."""
-    return datetime.combine(on, at).astimezone()
+    """A wall-clock date and time in London (the team's clock, whatever this computer's zone)."""
+    return london_wall(on, at)
 
 
 def _audit(
@@ -281,9 +288,9 @@ def _context(
     cfg: AgendaConfig,
     exclude_huddle_id: uuid.UUID | None,
 ) -> _Ctx:
-    before = before or datetime.combine(on + timedelta(days=1), time(0)).astimezone()
+    before = before or london_wall(on + timedelta(days=1))
     previous = _previous_huddle(session, team_id, before, exclude_huddle_id)
-    last_on = previous.scheduled_at.astimezone().date() if previous else None
+    last_on = london_date(previous.scheduled_at) if previous else None
     cohort_ids = list(
         session.scalars(
             select(Cohort.id).where(Cohort.team_id == team_id, Cohort.deleted.is_(False))
@@ -598,7 +605,7 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
             .group_by(Escalation.patient_id)
         ):
             first = datetime.fromisoformat(first) if isinstance(first, str) else first
-            raised = first.astimezone().date()
+            raised = london_date(first)
             what = "Open escalation" if n == 1 else f"{n} open escalations"
             add(pid, "open_escalation", f"{what}, raised {fmt_day(raised)} ({_ago(on, raised)})")
     if "recent_discharge" in filters:
@@ -741,8 +748,7 @@ def plan_huddle(
     team = _team(session, actor, team_id)
     if not isinstance(scheduled_at, datetime):
         raise ValidationError("Choose the huddle's date and time.", field="scheduled_at")
-    if scheduled_at.tzinfo is None:
-        scheduled_at = scheduled_at.astimezone()
+    scheduled_at = from_london_wall(scheduled_at)
     kind_value = actions._enum(HuddleKind, kind or team.huddle_kind, "kind").value
     members = _team_member_ids(session, team.id)
     chair_id = chair_id or actor.member_id
@@ -754,7 +760,7 @@ def plan_huddle(
             raise ValidationError(
                 "Attendees must be team members (visiting members included).", field="attendees"
             )
-    day_start = local_datetime(scheduled_at.astimezone().date(), time(0))
+    day_start = london_wall(london_date(scheduled_at))
     clash = session.scalar(
         select(Huddle.id).where(
             Huddle.team_id == team.id,
@@ -789,7 +795,7 @@ def plan_huddle(
             session=session,
             actor=actor,
             team_id=team.id,
-            on=scheduled_at.astimezone().date(),
+            on=london_date(scheduled_at),
             before=scheduled_at,
             exclude_huddle_id=huddle.id,
             count_overflow=False,
@@ -973,7 +979,7 @@ def refresh_agenda(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> i
         session=session,
         actor=actor,
         team_id=huddle.team_id,
-        on=huddle.scheduled_at.astimezone().date(),
+        on=london_date(huddle.scheduled_at),
         before=huddle.scheduled_at,
         exclude_huddle_id=huddle.id,
         count_overflow=False,
@@ -1567,10 +1573,6 @@ def team_members(session: Session, team_id: uuid.UUID) -> list[tuple[uuid.UUID, 
     return [(mid, n, _role_label(role), bool(v)) for mid, n, role, v in rows]
 
 
-def _local(dt: datetime | None) -> str:
-    return dt.astimezone().strftime("%H:%M") if dt else ""
-
-
 def fmt_duration(seconds: int) -> str:
     m, s = divmod(max(0, int(seconds)), 60)
     return f"{m} min {s:02d} s" if m else f"{s} s"
@@ -1602,7 +1604,7 @@ def action_text(a: ActionLine) -> str:
 def contact_lines(session: Session, huddle: Huddle, item: ItemRecord) -> list[str]:
     """The text of the huddle_discussion Contact written to the person's record."""
     team = session.get(Team, huddle.team_id)
-    when = fmt_day(huddle.scheduled_at.astimezone().date())
+    when = fmt_day(london_date(huddle.scheduled_at))
     head = "Discussed" if item.status == HuddleItemStatus.DISCUSSED.value else "Deferred"
     lines = [f"{head} at the {team.name if team else 'team'} huddle on {when}."]
     if item.reasons:
@@ -1618,7 +1620,7 @@ def contact_lines(session: Session, huddle: Huddle, item: ItemRecord) -> list[st
 
 def minutes_text(view: HuddleView) -> str:
     """Plain-text minutes generated from what was recorded."""
-    when = view.scheduled_at.astimezone()
+    when = in_london(view.scheduled_at)
     discussed = [i for i in view.items if i.status == HuddleItemStatus.DISCUSSED.value]
     deferred = [i for i in view.items if i.status == HuddleItemStatus.DEFERRED.value]
     pending = [i for i in view.items if i.status == HuddleItemStatus.PENDING.value]
@@ -1634,8 +1636,8 @@ def minutes_text(view: HuddleView) -> str:
     ]
     if view.started_at:
         out.append(
-            f"Started {_local(view.started_at)}"
-            + (f", closed {_local(view.closed_at)}" if view.closed_at else "")
+            f"Started {london_hhmm(view.started_at)}"
+            + (f", closed {london_hhmm(view.closed_at)}" if view.closed_at else "")
             + f"; time on items {fmt_duration(total)}"
         )
     out.append(

@@ -26,6 +26,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.text import text_problem
+from int_desk.domain.uk_time import from_london_wall, london_today
 from int_desk.domain.vocab import (
     AuditAction,
     ContactKind,
@@ -72,7 +73,7 @@ _TERMINAL_REFERRAL = frozenset(
 
 def today() -> date:
     """The local date used for 'enrolled on', 'due on' checks (one seam for tests)."""
-    return date.today()
+    return london_today()
 
 
 # --- permissions and scope -------------------------------------------------------------------
@@ -348,8 +349,8 @@ def add_contact(
         occurred_at = now
     elif not isinstance(occurred_at, datetime):
         raise ValidationError("Contact time must be a date and time.", field="occurred_at")
-    elif occurred_at.tzinfo is None:
-        occurred_at = occurred_at.astimezone()  # local wall-clock time from a form
+    else:
+        occurred_at = from_london_wall(occurred_at)  # a form's wall clock is the team's, London
     if occurred_at > now + CLOCK_SKEW:
         raise ValidationError("A contact cannot be recorded in the future.", field="occurred_at")
     if occurred_at < now - timedelta(days=366 * 5):

@@ -17,6 +17,7 @@ from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
     AuditAction,
@@ -409,7 +410,7 @@ def patient_record(
             for r in referrals if r.status in ("sent", "accepted")
         ],
         open_escalations=[
-            OpenItem(e.id, "Escalation", f"raised {e.raised_at:%d %b %Y} by {who(e.raised_by)}")
+            OpenItem(e.id, "Escalation", f"raised {in_london(e.raised_at):%d %b %Y} by {who(e.raised_by)}")
             for e in escalations if e.status == "open"
         ],
         timeline=timeline[:TIMELINE_LIMIT], clinical_visible=clinical,
@@ -434,7 +435,7 @@ def _gp_notices(session: Session, patient_id: uuid.UUID, clinical: bool) -> list
         if not n.recipient_ods:
             status = "not sent: no registered practice"
         elif n.read_at is not None:
-            status = f"read by the practice {n.read_at.astimezone():%d %b %Y %H:%M}"
+            status = f"read by the practice {in_london(n.read_at):%d %b %Y %H:%M}"
         else:
             status = "sent, not yet read"
         text = n.text if clinical else WITHHELD

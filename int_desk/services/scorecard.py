@@ -48,6 +48,7 @@ from int_desk.domain.scorecard import (
     Scorecard,
     ScorecardQuery,
 )
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
     CarePlanStatus,
     EscalationStatus,
@@ -89,7 +90,7 @@ def compute(
     suppress: bool = False,
 ) -> Scorecard:
     """The scorecard of ``team_ids``, with no permission check (callers decide who may see it)."""
-    today = today or date.today()
+    today = today or london_today()
     end = min(query.end, today)
     periods = sc.periods(query.start, end, query.grain)
     teams = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
 
+from int_desk.domain.uk_time import london_today
 from tests.benchmarks.harness import PASSPHRASE, Figure, demo_workspace, median_p95
 
 PATIENTS = 50_000
@@ -23,7 +23,7 @@ def run() -> list[Figure]:
         with ws.session() as s:
             actor = current_actor(s)
             team = h.team_by_name(s, "Bicester INT")
-            on = date.today()
+            on = london_today()
             caseload = None
             for label, count in (("ranked top 15 with reasons", False), ("+ overflow count", True)):
                 samples, cpu = [], []
@@ -69,7 +69,7 @@ def run() -> list[Figure]:
             start = time.perf_counter()
             huddle = h.plan_huddle(
                 session=s, actor=actor, team_id=team.id,
-                scheduled_at=h.local_datetime(date.today()),
+                scheduled_at=h.local_datetime(london_today()),
             )  # fmt: skip
             planned = time.perf_counter() - start
             s.rollback()  # leave the cached benchmark workspace as it was

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from int_desk.domain.care_plan import ActionView, GoalView, PatientSummary, PlanView
+from int_desk.domain.uk_time import london_today
 from int_desk.reports.care_plan_pdf import Variant, render_care_plan
 from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
@@ -92,21 +93,21 @@ def typical_view() -> PlanView:
 def bench_single() -> Figure:
     view = typical_view()
     now = datetime.now(UTC)
-    render_care_plan(view, printed_by="Bench (GP)", printed_at=now, today=date.today())  # warm
+    render_care_plan(view, printed_by="Bench (GP)", printed_at=now, today=london_today())  # warm
     samples, cpu = [], []
     for _ in range(SINGLE_RUNS):
         c0 = time.process_time()
         samples.append(
             timed(
                 lambda: render_care_plan(
-                    view, printed_by="Bench (GP)", printed_at=now, today=date.today()
+                    view, printed_by="Bench (GP)", printed_at=now, today=london_today()
                 )
             )
         )
         cpu.append(time.process_time() - c0)
     median, p95 = median_p95(samples)
     cpu_median, _ = median_p95(cpu)
-    pages = render_care_plan(view, printed_by="x", printed_at=now, today=date.today()).count(
+    pages = render_care_plan(view, printed_by="x", printed_at=now, today=london_today()).count(
         b"/Type /Page\n"
     )
     return Figure(
@@ -144,7 +145,7 @@ def _benchmark_cohort(ws: Workspace) -> uuid.UUID:
                     "id": uuid.uuid4(),
                     "cohort_id": cohort_id,
                     "patient_id": pid,
-                    "enrolled_on": date.today(),
+                    "enrolled_on": london_today(),
                 }
                 for pid in patient_ids
             ],  # fmt: skip

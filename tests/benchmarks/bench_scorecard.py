@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
 
+from int_desk.domain.uk_time import london_today
 from tests.benchmarks.harness import (
     PASSPHRASE,
     Figure,
@@ -42,7 +42,7 @@ def run() -> list[Figure]:
             actor = current_actor(s)
             teams = tuple(s.scalars(select(Team.id)))
             events = s.scalar(select(func.count()).select_from(HealthEvent))
-            start, end = default_range(date.today())
+            start, end = default_range(london_today())
             cases = (
                 ("monthly", ScorecardQuery(start=start, end=end, team_ids=teams), 500.0),
                 ("monthly, by deprivation", ScorecardQuery(
