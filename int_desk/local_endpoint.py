@@ -50,6 +50,7 @@ def _prepare(ws: Workspace, db_url: str) -> None:
     from int_desk.server import admin, db
     from int_desk.server.models import ServerTeam, ServerTeamUser
     from int_desk.services.identity import CURRENT_MEMBER_KEY
+    from int_desk.sync.seed_source import WorkspaceRows
 
     engine, factory = db.open_db(db_url, pool_size=1)
     try:
@@ -59,7 +60,7 @@ def _prepare(ws: Workspace, db_url: str) -> None:
         login = admin.member_login(uuid.UUID(member))
         with factory.begin() as s, ws.session() as wss:
             if s.scalar(select(ServerTeam.id).limit(1)) is None:
-                admin.seed_from_workspace(s, wss)
+                admin.seed_from_workspace(s, WorkspaceRows(wss))
                 log.info("seeded the local demo endpoint from the demo workspace")
             user = s.scalar(select(admin.ServerUser).where(admin.ServerUser.name == login))
             if user is None:

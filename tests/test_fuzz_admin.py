@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, func, select
 
 from int_desk.server import admin
 from int_desk.server.models import DeviceToken, Invitation, Record, ScopeSeq, ServerUser
-from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.helpers.sync_env import Endpoint
 
 SCALE = max(1, int(os.environ.get("INT_DESK_FUZZ_SCALE", "1")))

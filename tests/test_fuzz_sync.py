@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 from sqlalchemy import create_engine, func, select
 
 from int_desk.server.models import AppliedOp, Record, ScopeSeq
-from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.helpers.sync_env import Endpoint
 
 SCALE = max(1, int(os.environ.get("INT_DESK_FUZZ_SCALE", "1")))

@@ -26,7 +26,7 @@ from int_desk.services.identity import current_actor
 from int_desk.store import models as m
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.store.workspace import Workspace
-from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.conftest import PASSPHRASE
 from tests.helpers import sync_env
 

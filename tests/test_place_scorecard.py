@@ -16,6 +16,7 @@ from int_desk.server import admin, db
 from int_desk.server.place_scorecard import place_scorecard
 from int_desk.services import scorecard as service
 from int_desk.services import scorecard_export
+from int_desk.sync.seed_source import WorkspaceRows
 from tests.helpers.scorecard_world import (
     START,
     TODAY,
@@ -32,7 +33,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[ScorecardWorld, str]]:
     url = db.normalise_url(str(tmp_path / "endpoint.db"))
     engine, factory = db.open_db(url, pool_size=1)
     with world.ws.session() as wss, factory.begin() as s:
-        admin.seed_from_workspace(s, wss)
+        admin.seed_from_workspace(s, WorkspaceRows(wss))
     engine.dispose()
     yield world, url
     world.ws.close()

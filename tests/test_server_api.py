@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from int_desk.server import admin
 from int_desk.server.models import AppliedOp, Record, ServerUser
-from int_desk.sync.protocol import PROTOCOL_HEADER
+from int_desk.wire.protocol import PROTOCOL_HEADER
 from tests.helpers.sync_env import Endpoint
 
 

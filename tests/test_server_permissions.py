@@ -15,7 +15,7 @@ from int_desk.server import admin
 from int_desk.server.models import Record
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
-from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.helpers.actors import actor_of_role, patient_in_scope
 from tests.helpers.sync_env import Endpoint
 

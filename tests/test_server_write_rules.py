@@ -28,7 +28,7 @@ from int_desk.server.principal import INTEGRATION_SCOPES
 from int_desk.server.write_rules import RULES
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
-from int_desk.sync import schema
+from int_desk.wire import schema
 from tests.helpers.actors import actor_of_role
 from tests.helpers.sync_env import Endpoint
 
@@ -348,7 +348,7 @@ _TRANSITIONS: dict[str, dict[str, tuple[Permission, str, Any]]] = {
 def _push(ep: Endpoint, c: Caller, ops: list[dict]) -> list[dict]:
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
     headers = {"Authorization": f"Bearer {c.token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
     results: list[dict] = []
@@ -448,7 +448,7 @@ def test_every_role_reads_every_field_as_the_table_says(
     field as stored, except clinical content for roles without clinical access (blank)."""
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
     ep = sqlite_endpoint
     callers = _callers(ep, demo_ws)
@@ -505,7 +505,7 @@ def test_a_login_without_a_known_role_gets_a_clear_403_and_nothing_else(
 ) -> None:
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
     ep = sqlite_endpoint
     with ep.session() as s:
@@ -547,7 +547,7 @@ def test_integration_accounts_are_declared_listed_and_limited_to_their_scope(
 
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
     ep = sqlite_endpoint
     team = next(iter(ep.teams))

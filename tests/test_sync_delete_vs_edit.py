@@ -21,8 +21,9 @@ from int_desk.server.models import Record, ServerUser
 from int_desk.services import sync_conflicts
 from int_desk.services.identity import actor_for
 from int_desk.store.sync_tables import SyncConflict
+from int_desk.store.wire_entities import SYNCED_BY_NAME
 from int_desk.store.workspace import Workspace
-from int_desk.sync import schema
+from int_desk.wire import schema
 from tests.conftest import PASSPHRASE
 from tests.helpers.sync_env import Endpoint, laptop, sync
 
@@ -72,7 +73,7 @@ def _member(ep: Endpoint, user: str) -> uuid.UUID:
 
 
 def _model(entity: str) -> Any:
-    return schema.ENTITIES[entity].model
+    return SYNCED_BY_NAME[entity]
 
 
 def _pick(ws: Workspace, entities: list[str]) -> dict[str, uuid.UUID]:

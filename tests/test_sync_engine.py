@@ -24,7 +24,7 @@ from int_desk.store.models import AuditEvent
 from int_desk.store.sync_tables import SyncOutbox, SyncState
 from int_desk.store.workspace import Workspace
 from int_desk.sync import credentials, local
-from int_desk.sync import protocol as P
+from int_desk.wire import protocol as P
 from tests.conftest import PASSPHRASE
 from tests.helpers.sync_env import Endpoint, engine, laptop, sync, wait_for
 

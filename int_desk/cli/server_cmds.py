@@ -316,18 +316,19 @@ def seed(args: argparse.Namespace) -> int:
     from int_desk.cli.common import open_workspace
     from int_desk.server import admin
     from int_desk.services.identity import CURRENT_MEMBER_KEY
+    from int_desk.sync.seed_source import WorkspaceRows
 
     with open_workspace(args.workspace) as ws, ws.session() as wss, _session(args) as s:
-        counts = admin.seed_from_workspace(s, wss, args.team)
+        counts = admin.seed_from_workspace(s, WorkspaceRows(wss), args.team)
         if args.users:
-            users = admin.seed_users_for_members(s, wss)
+            users = admin.seed_users_for_members(s, WorkspaceRows(wss))
             print(f"users: {len(users)}")
         print(f"seeded {sum(counts.values())} rows")
         if args.token_for_current_member:
             member = ws.meta(CURRENT_MEMBER_KEY)
             if member is None:
                 raise SystemExit("int-desk: the workspace has no signed-in member")
-            admin.seed_users_for_members(s, wss)
+            admin.seed_users_for_members(s, WorkspaceRows(wss))
             _tid, token = admin.issue_token(s, admin.member_login(uuid.UUID(member)), "seeded")
             print(token)
     return 0

@@ -1,7 +1,7 @@
 """FHIR R4 / UK Core: INT Desk's records as FHIR resources and back, on plain data.
 
 Qt-free and store-free, so one mapping serves the workspace (ORM rows turned into wire dicts by
-``int_desk.sync.schema.row_to_wire``) and the central endpoint (its stored record JSON, which is
+``int_desk.wire.schema.row_to_wire``) and the central endpoint (its stored record JSON, which is
 the same wire form). Public API:
 
 - ``ukcore``: identifier systems, profile URLs, code systems, and the UK Core checks that a

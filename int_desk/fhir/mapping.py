@@ -1,7 +1,7 @@
 """One person's INT Desk records as FHIR R4 resources (UK Core profiles where they exist).
 
 Input is ``PersonData``: wire-form dicts (UUIDs and dates as text, ``id`` included), which is
-both what ``int_desk.sync.schema.row_to_wire`` makes of ORM rows and what the endpoint stores.
+both what ``int_desk.wire.schema.row_to_wire`` makes of ORM rows and what the endpoint stores.
 References are relative (``Patient/<id>``), as the endpoint and Bulk Data NDJSON use them;
 ``file_bundle`` rewrites them to ``urn:uuid:`` for a standalone Bundle file.
 

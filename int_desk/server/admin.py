@@ -10,8 +10,9 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from int_desk.server.models import (
     utcnow_text,
 )
 from int_desk.server.principal import INTEGRATION, INTEGRATION_SCOPES, PERSON
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 TOKEN_PREFIX = "idt_"
@@ -156,17 +157,30 @@ def list_tokens(session: Session) -> list[tuple[DeviceToken, str]]:
 # --- seeding from a workspace -----------------------------------------------------------------
 
 
+class SeedSource(Protocol):
+    """A workspace's rows as seeding reads them (the desktop side is
+    ``int_desk.sync.seed_source.WorkspaceRows``; the endpoint never opens a workspace itself)."""
+
+    def pairs(
+        self, entity: str, first: str, second: str, order_by: str | None = None
+    ) -> list[tuple[Any, Any]]:
+        """Two columns of every row of an entity, in ``order_by`` order when given."""
+        ...
+
+    def rows(self, entity: str) -> Iterable[Mapping[str, Any]]:
+        """Every row of an entity, all its columns (as the ORM reads them) by name."""
+        ...
+
+
 def seed_from_workspace(
-    session: Session, ws_session: Session, teams: Iterable[str] = ()
+    session: Session, source: SeedSource, teams: Iterable[str] = ()
 ) -> dict[str, int]:
     """Load a workspace's rows into the server (teams created with the workspace's ids).
 
     Only the named teams' patients are loaded (all teams when none are named). Rows already on
     the server are left as they are, so seeding twice adds nothing.
     """
-    from int_desk.store import models as m
-
-    team_rows = ws_session.execute(select(m.Team.id, m.Team.name)).all()
+    team_rows = source.pairs("team", "id", "name")
     wanted = set(teams)
     chosen = {tid for tid, name in team_rows if not wanted or name in wanted or str(tid) in wanted}
     if wanted and not chosen:
@@ -176,25 +190,20 @@ def seed_from_workspace(
             session.add(ServerTeam(id=tid, name=name))
     session.flush()
     lock_scopes(session, tuple(sorted(str(t) for t in chosen)))
-    cohort_team = dict(ws_session.execute(select(m.Cohort.id, m.Cohort.team_id)).all())
+    cohort_team = dict(source.pairs("cohort", "id", "team_id"))
     patient_team: dict[uuid.UUID, uuid.UUID] = {}
-    for pid, cid in ws_session.execute(
-        select(m.CohortMembership.patient_id, m.CohortMembership.cohort_id).order_by(
-            m.CohortMembership.enrolled_on
-        )
-    ):
+    for pid, cid in source.pairs("cohort_membership", "patient_id", "cohort_id", "enrolled_on"):
         patient_team.setdefault(pid, cohort_team[cid])
-    plan_patient = dict(ws_session.execute(select(m.CarePlan.id, m.CarePlan.patient_id)).all())
-    huddle_team = dict(ws_session.execute(select(m.Huddle.id, m.Huddle.team_id)).all())
+    plan_patient = dict(source.pairs("care_plan", "id", "patient_id"))
+    huddle_team = dict(source.pairs("huddle", "id", "team_id"))
     existing = {(e, i) for e, i in session.execute(select(Record.entity, Record.id))}
     seqs, digests = _Seqs(session), _Digests(session)
     counts: dict[str, int] = {}
     now = utcnow_text()
     for name in schema.ORDER:
         ent = schema.ENTITIES[name]
-        table = ent.model.__table__  # type: ignore[attr-defined]
         batch: list[dict[str, object]] = []
-        for row in ws_session.execute(select(table)).mappings():
+        for row in source.rows(name):
             rid = row["id"]
             if (name, rid) in existing:
                 continue
@@ -249,12 +258,10 @@ def seed_from_workspace(
     return counts
 
 
-def seed_users_for_members(session: Session, ws_session: Session) -> list[ServerUser]:
+def seed_users_for_members(session: Session, source: SeedSource) -> list[ServerUser]:
     """One server user per workspace member of a seeded team (login ``member-<id>``)."""
-    from int_desk.store import models as m
-
     users = []
-    rows = ws_session.execute(select(m.TeamMembership.member_id, m.TeamMembership.team_id)).all()
+    rows = source.pairs("team_membership", "member_id", "team_id")
     by_member: dict[uuid.UUID, list[uuid.UUID]] = {}
     for mid, tid in rows:
         if session.get(ServerTeam, tid) is not None:

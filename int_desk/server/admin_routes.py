@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from int_desk.domain.errors import ConflictError, IntDeskError, NotFound, ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.server import audit, directory, invitations
-from int_desk.sync import protocol as P
+from int_desk.wire import protocol as P
 
 REFERENCE_REFUSED = "reference_refused"
 FAILED_JOINS_ALLOWED = 10  # per client address in the window below, then 429

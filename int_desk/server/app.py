@@ -27,7 +27,7 @@ from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
 from int_desk.server.principal import NO_MEMBER, Principal, login_principal
-from int_desk.sync import protocol as P
+from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
 FAULTS_ENV = "INT_DESK_SYNC_TEST_FAULTS"

@@ -36,7 +36,7 @@ from int_desk.server.models import (
     ServerUser,
     utcnow_text,
 )
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 ENTITIES = ("place", "organisation", "member", "team", "team_membership")
 REFERENCE_CHANGED = "reference_changed"
@@ -110,13 +110,9 @@ def _by_code(session: Session, code: str) -> list[tuple[Record, dict]]:
 def _defaults(entity: str) -> dict[str, Any]:
     """Every column of a new row as the client's model would fill it in (a pull needs all)."""
     ent = schema.ENTITIES[entity]
-    table = ent.model.__table__  # type: ignore[attr-defined]
     out: dict[str, Any] = {}
     for name, col in ent.columns.items():
-        default = table.c[name].default
-        value = None
-        if default is not None and name not in schema.META_FIELDS:
-            value = default.arg(None) if default.is_callable else default.arg
+        value = None if name in schema.META_FIELDS else col.default_value()
         out[name] = schema.to_wire(col.kind, value)
     return out
 

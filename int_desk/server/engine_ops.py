@@ -37,8 +37,8 @@ from int_desk.server.read_scope import (
     restrict_write,
     scope_of,
 )
-from int_desk.sync import protocol as P
-from int_desk.sync import schema
+from int_desk.wire import protocol as P
+from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from int_desk.server.auth_cache import AuthCache
 from int_desk.server.models import PracticeToken
 from int_desk.server.principal import NO_MEMBER
 from int_desk.server.read_scope import read_scope
-from int_desk.sync import protocol as P
+from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
 

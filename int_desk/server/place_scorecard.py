@@ -25,7 +25,7 @@ from int_desk.server.admin import find_team
 from int_desk.server.models import GLOBAL_SCOPE, Record, ServerTeam
 from int_desk.services import scorecard as service
 from int_desk.store.base import Base
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from int_desk.domain.errors import ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import OrganisationKind
 from int_desk.server.models import Record
-from int_desk.sync import protocol as P
+from int_desk.wire import protocol as P
 
 
 def is_awaiting_practice(entity: str, kind: str, fields: dict[str, Any]) -> bool:

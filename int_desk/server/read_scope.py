@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain.permissions import CLINICAL_FIELDS, reads_clinical_row
 from int_desk.server.models import Record
 from int_desk.server.principal import Principal, principal
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 # What a referred-only role receives about a person referred to them.
 REFERRED_PATIENT_ENTITIES = frozenset(

@@ -26,7 +26,7 @@ from int_desk.domain.errors import NotFound
 from int_desk.server import audit
 from int_desk.server.engine_ops import _Seqs, lock_scopes
 from int_desk.server.models import Record, utcnow_text
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 UNREPAIRABLE = "left as it is (a required field with no safe replacement)"
 

@@ -59,7 +59,7 @@ from int_desk.domain.vocab import (
     TaskStatus,
 )
 from int_desk.server.principal import Principal
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 Row = Mapping[str, Any]
 Transition = Callable[[Row | None, Row], P | None]

@@ -43,7 +43,7 @@ from int_desk.reports import pdf_base
 from int_desk.services import access
 from int_desk.store import audit
 from int_desk.store import models as m
-from int_desk.sync import schema
+from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 

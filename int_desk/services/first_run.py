@@ -178,7 +178,7 @@ def probe_endpoint(
     """Check the address, its certificate (https), the protocol version and the token."""
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_VERSION
 
     url = normalise_endpoint(url)
     token = token.strip()
@@ -235,7 +235,7 @@ def probe_address(url: str, *, timeout: float = 10, cafile: str | None = None) -
     """Check an endpoint's address and certificate before an invitation code is spent on it."""
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_VERSION
 
     url = normalise_endpoint(url)
     certificate = None
@@ -278,7 +278,7 @@ def redeem_invitation(
     """
     import httpx
 
-    from int_desk.sync.protocol import PROTOCOL_VERSION
+    from int_desk.wire.protocol import PROTOCOL_VERSION
 
     url = normalise_endpoint(url)
     text = "".join(c for c in code if c.isalnum())

@@ -279,7 +279,7 @@ def gp_summary_pdf(
 
     from int_desk.reports.gp_summary_pdf import render_gp_summary
     from int_desk.services import fhir_export
-    from int_desk.sync import schema
+    from int_desk.wire import schema
 
     row = session.get(GpNotification, notification_id)
     if row is None or row.deleted:

@@ -104,13 +104,13 @@ def _uuid(value: Any) -> uuid.UUID | None:
 def _field(session: Session, r: SyncOutbox, name: str) -> uuid.UUID | None:
     """A field of the changed row: from the op (an insert carries every field), else from the
     store (an update carries only the fields it changed)."""
-    from int_desk.sync.schema import ENTITIES
+    from int_desk.store.wire_entities import SYNCED_BY_NAME
 
     found = _uuid((r.fields or {}).get(name))
-    entity = ENTITIES.get(r.entity)
-    column = getattr(entity.model, name, None) if entity else None
-    if found is None and entity is not None and column is not None:
-        found = session.scalar(select(column).where(entity.model.id == r.entity_id))
+    model = SYNCED_BY_NAME.get(r.entity)
+    column = getattr(model, name, None) if model else None
+    if found is None and model is not None and column is not None:
+        found = session.scalar(select(column).where(model.id == r.entity_id))
     return found
 
 

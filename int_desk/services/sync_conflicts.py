@@ -25,7 +25,8 @@ from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import Member, Patient
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox
-from int_desk.sync import schema
+from int_desk.store.wire_entities import SYNCED_BY_NAME
+from int_desk.wire import schema
 
 CHOICES = ("local", "remote", "custom")
 
@@ -167,7 +168,7 @@ def resolve_conflict(
     entity = schema.ENTITIES.get(conflict.entity)
     if entity is None:
         raise NotFound("That kind of record is not known to this version of INT Desk.")
-    row = session.get(entity.model, conflict.entity_id)
+    row = session.get(SYNCED_BY_NAME[entity.name], conflict.entity_id)
     if row is None:
         raise NotFound("The record in conflict is no longer on this device.")
     edits = _edit_of_deleted(conflict.local_value) if conflict.field == "deleted" else None

@@ -22,19 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from int_desk.domain.ids import new_id
 from int_desk.store.base import Synced, utcnow
 from int_desk.store.sync_tables import SyncOutbox
+from int_desk.wire.schema import ENTITIES, json_problem, text_problem, to_wire
 
 log = logging.getLogger(__name__)
 APPLYING = "int_desk_sync_applying"
-_ENTITIES: Any = None
-
-
-def _entities() -> Any:
-    global _ENTITIES
-    if _ENTITIES is None:
-        from int_desk.sync.schema import ENTITIES
-
-        _ENTITIES = ENTITIES
-    return _ENTITIES
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -52,12 +43,11 @@ def _refuse_unstorable_text(session: Session, _ctx: Any, _instances: Any) -> Non
     if session.info.get(APPLYING):
         return
     from int_desk.domain.errors import ValidationError
-    from int_desk.sync.schema import json_problem, text_problem
 
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Synced):
             continue
-        ent = _entities()[obj.__tablename__]  # type: ignore[attr-defined]
+        ent = ENTITIES[obj.__tablename__]  # type: ignore[attr-defined]
         state = inspect(obj)
         for name, col in ent.columns.items():
             if col.kind not in ("str", "json") or not state.attrs[name].history.added:
@@ -72,13 +62,11 @@ def _refuse_unstorable_text(session: Session, _ctx: Any, _instances: Any) -> Non
 
 
 def _wire(entity: Any, name: str, value: Any) -> Any:
-    from int_desk.sync.schema import to_wire
-
     return to_wire(entity.columns[name].kind, value)
 
 
 def _ops(session: Session) -> list[dict[str, Any]]:
-    entities = _entities()
+    entities = ENTITIES
     ops: list[dict[str, Any]] = []
     for obj in session.new:
         if isinstance(obj, Synced):

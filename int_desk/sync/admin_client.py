@@ -27,7 +27,7 @@ from int_desk.domain.errors import (
     ValidationError,
 )
 from int_desk.store.workspace import Workspace
-from int_desk.sync.protocol import PROTOCOL_VERSION
+from int_desk.wire.protocol import PROTOCOL_VERSION
 
 
 class StaleEdit(ConflictError):

@@ -33,7 +33,7 @@ from int_desk.domain.wording import plural
 from int_desk.store.base import utcnow
 from int_desk.store.workspace import Workspace
 from int_desk.sync import credentials, local
-from int_desk.sync import protocol as P
+from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
 

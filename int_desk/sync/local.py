@@ -24,9 +24,10 @@ from int_desk.domain.ids import new_id
 from int_desk.store.base import utcnow
 from int_desk.store.outbox import APPLYING
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
+from int_desk.store.wire_entities import SYNCED_TABLES
 from int_desk.store.workspace import Workspace
-from int_desk.sync import protocol as P
-from int_desk.sync import schema
+from int_desk.wire import protocol as P
+from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +227,7 @@ def _has_pending(s: Session, entity: str, entity_id: uuid.UUID) -> bool:
 
 
 def _patient_of(s: Session, entity: str, entity_id: uuid.UUID) -> uuid.UUID | None:
-    ent = schema.ENTITIES[entity]
-    table = ent.model.__table__  # type: ignore[attr-defined]
+    table = SYNCED_TABLES[entity]
     if entity == "patient":
         return entity_id
     if "patient_id" in table.c:
@@ -446,7 +446,7 @@ def quarantined(s: Session) -> list[tuple[str, str, dict[str, Any]]]:
 
 def _unique_keys(entity: str) -> list[tuple[str, ...]]:
     """Column sets (other than the id) that are unique in the local table."""
-    table = schema.ENTITIES[entity].model.__table__  # type: ignore[attr-defined]
+    table = SYNCED_TABLES[entity]
     keys = [tuple(c.name for c in u.columns) for u in table.constraints if _is_unique(u)]
     keys += [(c.name,) for c in table.columns if c.unique]
     return [k for k in keys if k != ("id",)]
@@ -583,7 +583,7 @@ def purge_patients(s: Session, patient_ids: list[str]) -> int:
     for model in (m.Goal, m.PlanAction):
         removed += s.execute(delete(model).where(model.care_plan_id.in_(plans))).rowcount
     for name in reversed(schema.ORDER):
-        table = schema.ENTITIES[name].model.__table__  # type: ignore[attr-defined]
+        table = SYNCED_TABLES[name]
         if "patient_id" in table.c and name != "patient":
             removed += s.execute(delete(table).where(table.c.patient_id.in_(ids))).rowcount
     removed += s.execute(delete(m.Patient).where(m.Patient.id.in_(ids))).rowcount
@@ -602,7 +602,7 @@ def begin_redownload(s: Session) -> None:
     """
     kept = _rows_with_ops(s)
     for name in schema.ORDER:
-        table = schema.ENTITIES[name].model.__table__  # type: ignore[attr-defined]
+        table = SYNCED_TABLES[name]
         ids = [uuid.UUID(h) for e, h in kept if e == name]
         stmt = update(table).values(server_version=None)
         if ids:
@@ -614,7 +614,7 @@ def finish_redownload(s: Session) -> int:
     kept = _rows_with_ops(s)
     removed = 0
     for name in reversed(schema.ORDER):
-        table = schema.ENTITIES[name].model.__table__  # type: ignore[attr-defined]
+        table = SYNCED_TABLES[name]
         ids = [uuid.UUID(h) for e, h in kept if e == name]
         stmt = delete(table).where(table.c.server_version.is_(None))
         if ids:

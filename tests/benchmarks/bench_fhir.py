@@ -68,6 +68,7 @@ def _api() -> list[Figure]:
     from int_desk.server import admin, db
     from int_desk.store import models as m
     from int_desk.store.workspace import Workspace
+    from int_desk.sync.seed_source import WorkspaceRows
     from tests.helpers.sync_env import start_endpoint
 
     db_path = scratch_dir("fhir-api") / "srv.db"
@@ -75,7 +76,7 @@ def _api() -> list[Figure]:
     engine, factory = db.open_db(url, pool_size=1)
     with Workspace.open(demo_workspace(API_PATIENTS), PASSPHRASE, use_keyring=False) as ws:
         with ws.session() as wss, factory.begin() as s:
-            admin.seed_from_workspace(s, wss)
+            admin.seed_from_workspace(s, WorkspaceRows(wss))
             team, _team_name = wss.execute(select(m.Team.id, m.Team.name)).first()
             member = wss.scalar(  # a person's login is a team member (endpoint fails closed)
                 select(m.TeamMembership.member_id)

@@ -35,6 +35,7 @@ WORKERS = int(os.environ.get("INT_DESK_BENCH_WORKERS", "2"))
 def _seed(db_url: str, ws_dir: Any, team: str | None) -> dict[str, str]:
     from int_desk.server import admin, db
     from int_desk.store.workspace import Workspace
+    from int_desk.sync.seed_source import WorkspaceRows
 
     engine, factory = db.open_db(db_url, pool_size=1)
     tokens = {}
@@ -43,7 +44,7 @@ def _seed(db_url: str, ws_dir: Any, team: str | None) -> dict[str, str]:
 
         teams = {n: t for t, n in wss.execute(select(m.Team.id, m.Team.name))}
         with factory.begin() as s:
-            admin.seed_from_workspace(s, wss, [team] if team else [])
+            admin.seed_from_workspace(s, WorkspaceRows(wss), [team] if team else [])
             for i, name in enumerate(sorted(teams) if team is None else [team]):
                 if team is None or name == team:
                     for k in range(CLIENTS if team is None else 1):
@@ -132,7 +133,7 @@ class _Http:
     def __init__(self, url: str, token: str) -> None:
         from urllib.parse import urlsplit
 
-        from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+        from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from int_desk.server import admin, db
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
-from int_desk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from int_desk.sync.seed_source import WorkspaceRows
+from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 PG_BIN = Path(os.environ.get("INT_DESK_PG_BIN", "/usr/lib/postgresql/15/bin"))
 REQUIRE_PG = "INT_DESK_REQUIRE_POSTGRES"
@@ -225,7 +226,7 @@ def seed_demo(ep: Endpoint, demo_ws: Workspace) -> None:
             for tname, tid in teams.items()
         }
         with ep.session() as s:
-            admin.seed_from_workspace(s, wss)
+            admin.seed_from_workspace(s, WorkspaceRows(wss))
             for user, team, role in (
                 ("a", "Bicester INT", "care_coordinator"),
                 ("b", "Bicester INT", "district_nurse"),

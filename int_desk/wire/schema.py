@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text, types
-
 from int_desk.domain.text import text_problem
-from int_desk.store.base import Base, Synced, UTCDateTime
-from int_desk.store.models import SYNCED_MODELS
+from int_desk.wire.entities import ENTITY_COLUMNS
+from int_desk.wire.entities import ORDER as ORDER
 
 # Bookkeeping columns that never conflict (the server's order decides them).
 META_FIELDS = frozenset({"created_at", "created_by", "updated_at", "updated_by"})
@@ -30,6 +29,12 @@ APPEND_ONLY = frozenset({"contact", "health_event", "huddle_attendee"})
 # Reference data managed centrally (admin seeding), visible to every signed-in user.
 GLOBAL_ENTITIES = frozenset({"place", "organisation", "member"})
 MAX_TEXT = 100_000
+# How a column's default is made when it is not a constant (the store's model decides which).
+DEFAULT_FACTORIES: dict[str, Callable[[], Any]] = {
+    "now": lambda: datetime.now(UTC),
+    "dict": dict,
+    "list": list,
+}
 
 
 @dataclass(frozen=True)
@@ -38,34 +43,17 @@ class Column:
     kind: str  # uuid | date | datetime | json | bool | int | float | str
     nullable: bool
     max_length: int | None
+    default: Any = None  # a constant, or the name of a DEFAULT_FACTORIES entry when factory
+    factory: bool = False
 
-
-def _kind(col_type: Any) -> tuple[str, int | None]:
-    if isinstance(col_type, UTCDateTime):
-        return "datetime", None
-    if isinstance(col_type, types.Uuid):
-        return "uuid", None
-    if isinstance(col_type, Date):
-        return "date", None
-    if isinstance(col_type, JSON):
-        return "json", None
-    if isinstance(col_type, Boolean):
-        return "bool", None
-    if isinstance(col_type, Integer):
-        return "int", None
-    if isinstance(col_type, Float):
-        return "float", None
-    if isinstance(col_type, Text):
-        return "str", MAX_TEXT
-    if isinstance(col_type, String):
-        return "str", col_type.length
-    raise TypeError(f"no sync codec for {col_type!r}")
+    def default_value(self) -> Any:
+        """What a new row holds in this column when nothing is given (None when no default)."""
+        return DEFAULT_FACTORIES[self.default]() if self.factory else self.default
 
 
 @dataclass(frozen=True)
 class Entity:
     name: str
-    model: type[Synced]
     columns: dict[str, Column]  # data columns (everything except id and server_version)
 
     @property
@@ -73,20 +61,10 @@ class Entity:
         return frozenset(c.name for c in self.columns.values() if not c.nullable)
 
 
-def _entity(model: type[Synced]) -> Entity:
-    table = model.__table__  # type: ignore[attr-defined]
-    cols = {}
-    for c in table.columns:
-        if c.name in NOT_DATA:
-            continue
-        kind, max_length = _kind(c.type)
-        cols[c.name] = Column(c.name, kind, bool(c.nullable), max_length)
-    return Entity(table.name, model, cols)
-
-
-ENTITIES: dict[str, Entity] = {m.__tablename__: _entity(m) for m in SYNCED_MODELS}  # type: ignore[attr-defined]
-# Parents before children, so a full download can be applied in this order.
-ORDER: tuple[str, ...] = tuple(t.name for t in Base.metadata.sorted_tables if t.name in ENTITIES)
+ENTITIES: dict[str, Entity] = {
+    name: Entity(name, {c[0]: Column(*c) for c in columns})
+    for name, columns in ENTITY_COLUMNS.items()
+}
 
 
 # --- local values <-> wire --------------------------------------------------------------------
