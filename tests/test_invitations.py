@@ -19,7 +19,7 @@ from int_desk.cli import main as cli_main
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.vocab import ContactKind
 from int_desk.server import audit
-from int_desk.server.models import Invitation
+from int_desk.server.models import Invitation, ServerAudit
 from int_desk.services import first_run as setup
 from int_desk.services import patient_actions as pa
 from int_desk.services.identity import current_actor
@@ -135,6 +135,27 @@ def test_guessing_codes_is_slowed_down(team: Team) -> None:
         assert _join(team.ep.url, "AAAA-BBBB-CCCC").status_code == 400
     assert _join(team.ep.url, "AAAA-BBBB-CCCD").status_code == 429
     assert _join(team.ep.url, team.invite("Nia Nurse")).status_code == 429  # from here, for now
+
+
+def test_wrong_codes_count_across_every_process_of_the_endpoint_for_ten_minutes(
+    team: Team,
+) -> None:
+    """A second endpoint process (another host, or --workers) on the same database: the
+    guesser's wrong codes are counted together, not ten per process."""
+    other = sync_env.start_endpoint(team.ep.db_url)
+    try:
+        for i in range(10):
+            url = (team.ep.url, other.url)[i % 2]
+            assert _join(url, "AAAA-BBBB-CCCC").status_code == 400
+        code = team.invite("Nia Nurse")
+        for url in (team.ep.url, other.url):
+            answer = _join(url, code)
+            assert answer.status_code == 429 and "wait ten minutes" in answer.json()["detail"]
+        with team.ep.session() as s:  # ten minutes later
+            s.execute(update(ServerAudit).values(at="2000-01-01T00:00:00.000000+00:00"))
+        assert _join(other.url, code).status_code == 200
+    finally:
+        other.stop()
 
 
 def test_one_ods_code_is_one_practice(team: Team) -> None:
