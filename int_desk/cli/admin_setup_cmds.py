@@ -21,6 +21,7 @@ from typing import Any
 
 from int_desk.domain.uk_time import uk_date
 from int_desk.domain.vocab import OrganisationKind, Role
+from int_desk.domain.wording import plural
 
 
 def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -214,7 +215,7 @@ def restore_member(args: argparse.Namespace) -> int:
         for team in args.team:
             team_rec, _ = directory.find(s, "team", team)
             directory.membership(s, team_rec.id, rec.id, member=True, by=by)
-        print(f"restored {data.get('name')} to {len(args.team)} team(s); invite them again")
+        print(f"restored {data.get('name')} to {plural(len(args.team), 'team')}; invite them again")
     return 0
 
 
