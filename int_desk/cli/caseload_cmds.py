@@ -160,7 +160,7 @@ def run_caseload(args: argparse.Namespace) -> int:
 def _print_table(out: IO[str], records: list[dict[str, object]]) -> None:
     cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12),
             ("date_of_birth", "Born", 10), ("age", "Age", 3),
-            ("cohorts", "Cohort(s)", 16), ("priority", "Priority", 8),
+            ("cohorts", "Cohorts", 16), ("priority", "Priority", 8),
             ("lead_professional", "Lead", 18), ("last_contact", "Last contact", 12),
             ("next_review_due", "Review due", 10), ("care_plan", "Care plan", 14),
             ("open_tasks", "Tasks", 5), ("attention", "Attention", 30)]  # fmt: skip
