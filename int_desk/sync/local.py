@@ -645,14 +645,14 @@ def resend_lost(
     laptop's version is newer than the endpoint's (the endpoint lost that change) or the
     endpoint's was written after the restore; its base is this laptop's version, so a field
     changed after the restore by someone else becomes a conflict, never silently overwritten.
-    A row this laptop is simply behind on is left to the re-download. Reference data (managed
-    centrally) is not sent.
+    A row this laptop is simply behind on is left to the re-download. Reference data and teams
+    (changed centrally) are not sent.
     """
     pending = pending_keys(s)
     queued = 0
     for name in schema.ORDER:  # parents before children: inserts need their parents
-        if name in schema.GLOBAL_ENTITIES:
-            continue
+        if name in schema.GLOBAL_ENTITIES or name == "team":
+            continue  # changed centrally only: the endpoint would refuse them
         ent = schema.ENTITIES[name]
         table = SYNCED_TABLES[name]
         rows = s.execute(select(table).where(table.c.server_version.is_not(None))).mappings()
