@@ -23,7 +23,7 @@ from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import london_today, uk_date
 from int_desk.services import caseload as cl
 from int_desk.services import caseload_export, table_export
-from int_desk.services import cohort_import as ci
+from int_desk.services.cohort_fields import FIELDS, IGNORE
 from int_desk.services.identity import current_actor
 
 
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--dry-run", action="store_true", help="report only; write nothing")
     p.add_argument(
         "--map", action="append", default=[], metavar="COLUMN=FIELD",
-        help=f"map a column to a field ({', '.join(ci.FIELDS)}, {ci.IGNORE})",
+        help=f"map a column to a field ({', '.join(FIELDS)}, {IGNORE})",
     )  # fmt: skip
     p.add_argument("--strict", action="store_true", help="import nothing when any row is rejected")
     add_first_import_args(p)
@@ -174,6 +174,8 @@ def _print_table(out: IO[str], records: list[dict[str, object]]) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from int_desk.services import cohort_import as ci  # not imported for `caseload`
+
     if not args.file.exists():
         raise ValidationError(f"No such file: {args.file}")
     table = ci.read_csv(args.file, sheet=args.sheet)
@@ -189,7 +191,7 @@ def run_import(args: argparse.Namespace) -> int:
                 s.rollback()  # the new cohort is made again when writing: a preview writes nothing
         print("Column mapping:")
         for column, fld in preview.mapping.items():
-            print(f"  {column} -> {ci.FIELDS.get(fld, fld)}")
+            print(f"  {column} -> {FIELDS.get(fld, fld)}")
         for line in preview.report_lines():
             print(line)
         if preview.problems:
