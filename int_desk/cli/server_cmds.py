@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from int_desk.domain.wording import plural
 from int_desk.server.principal import INTEGRATION_SCOPES
 
 DEFAULT_DB = "int-desk-server.db"
@@ -218,7 +219,9 @@ def list_users(args: argparse.Namespace) -> int:
     with _session(args) as s:
         for user, teams in admin.list_users(s):
             what = f"integration:{user.scope}" if user.kind == "integration" else "person"
-            if user.kind != "integration" and user.member_id is None:
+            if user.kind == "practice":
+                what = f"practice:{user.ods_code} ({user.scope})"
+            elif user.kind != "integration" and user.member_id is None:
                 what = "person (no member: no access)"
             state = "active" if user.active else "inactive"
             print(f"{user.id}  {user.name:<24} {what:<28} {state:<8} {', '.join(teams)}")
@@ -232,7 +235,7 @@ def bad_rows(args: argparse.Namespace) -> int:
         found = repair.bad_rows(s, args.entity)
         for b in found:
             print(f"{b.entity:<20} {b.id}  team={b.scope}  {b.field}: {b.problem}")
-    print(f"{len(found)} bad field(s)")
+    print(plural(len(found), "bad field"))
     return 1 if found else 0
 
 
@@ -243,7 +246,7 @@ def repair_rows(args: argparse.Namespace) -> int:
         raise SystemExit("int-desk: --id needs --entity")
     with _session(args) as s:
         n, left = repair.repair(s, args.entity, args.id)
-    print(f"repaired {n} row(s)")
+    print(f"repaired {plural(n, 'row')}")
     for b in left:
         print(f"left {b.entity} {b.id} {b.field}: {b.problem} - {repair.UNREPAIRABLE}")
     return 1 if left else 0
