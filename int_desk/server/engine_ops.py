@@ -56,6 +56,7 @@ class Caller:
     device_id: uuid.UUID
     teams: tuple[str, ...]  # team ids as text, sorted
     author: str = ""  # the member's name a change is stamped with (``access.author_name``)
+    kind: str = "person"  # the login's kind (principal.LOGIN_KINDS)
 
     @property
     def readable(self) -> tuple[str, ...]:
@@ -317,12 +318,14 @@ class _Batch:
                     data=bindparam("data"),
                     field_meta=bindparam("field_meta"),
                     updated_at=bindparam("updated_at"),
+                    nhs_number=bindparam("nhs_number"),
                 ),
                 [
                     {
                         "k_scope": r.scope, "k_entity": r.entity, "k_id": r.id,
                         "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
                         "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
+                        "nhs_number": _nhs_number(r),
                     }
                     for r in changed
                 ],
@@ -367,7 +370,14 @@ def _record_values(r: Stored) -> dict[str, Any]:
         "entity": r.entity, "id": r.id, "scope": r.scope, "patient_id": r.patient_id,
         "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
         "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
+        "nhs_number": _nhs_number(r),
     }  # fmt: skip
+
+
+def _nhs_number(r: Stored) -> str | None:
+    """``Record.nhs_number`` (these Core writes bypass the model's ``record_keys`` event)."""
+    number = r.data.get("nhs_number") if r.entity == "patient" else None
+    return str(number)[:10] if number else None
 
 
 def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, int]]) -> None:

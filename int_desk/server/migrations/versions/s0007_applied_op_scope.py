@@ -1,7 +1,7 @@
 """applied ops keyed by team: srv_applied_op.scope (the team whose row the op wrote)
 
-Revision ID: s0005_applied_op_scope
-Revises: s0004_invitations
+Revision ID: s0007_applied_op_scope
+Revises: s0006_practice_logins
 
 A push looks a batch's stored results up within the caller's teams, so every query it makes
 names the team it touches (what a database distributed by team needs). Ops stored before get
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "s0005_applied_op_scope"
-down_revision: str | None = "s0004_invitations"
+revision: str = "s0007_applied_op_scope"
+down_revision: str | None = "s0006_practice_logins"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
