@@ -90,7 +90,7 @@ _OF_PERSON = select(*_COLUMNS).where(
 # rows by key. (tests/test_server_team_keyed_sql.py)
 _SCOPED = {
     q: q.where(Record.scope.in_(bindparam("scopes", expanding=True)))
-    for q in (_BY_KEYS, _OF_PERSON)
+    for q in (_BY_NHS, _BY_KEYS, _OF_PERSON)
 }
 
 
