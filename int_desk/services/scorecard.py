@@ -9,10 +9,13 @@ population is the team's cohorts: a person counts in a period from their first e
 their last discharge (``cohort_membership``), grouped by team, cohort, practice, age band or
 deprivation quintile; people without a practice, decile or known age show as "Not known".
 
-How it stays fast over 50,000 people and two years: the cohort is written once into a temporary
-in-memory table (``temp_store = MEMORY``: nothing reaches the disk), and counts "on the last day
-of each period" and person-days "in each period" come from one sorted pass over +1/-1 events at
-enrolment starts and ends with a window sum, not from a join of every person with every period.
+How it stays fast over 50,000 people and two years: the cohort is written once into temporary
+in-memory tables (``temp_store = MEMORY``: nothing reaches the disk), read in person order from
+covering indexes; counts "on the last day of each period" and person-days "in each period" come
+from +1/-1 changes where enrolments and plans start and end, summed per day with a window sum
+over the days, not from a join of every person with every period. Nothing per person or per
+event is sorted: SQLite sorts every row a GROUP BY groups, so rows are summed into a keyed
+table of days instead, and "All" is counted apart from a breakdown's groups.
 
 ``compute`` (no permission check) is what the endpoint's Place report runs on its own copy of
 the rows; ``scorecard`` is the desktop's entry point.
@@ -281,6 +284,7 @@ class _Sql:
         self.followup_cutoff = (today - timedelta(days=sc.READMISSION_DAYS)).isoformat()
         self.several_teams = len(team_ids) > 1
         self.passes = (_ALL_PASS,) if query.by is None else (_ALL_PASS, _BY_PASS)
+        self.labels: dict[int, str] = {}  # group number -> label (sc_group)
         self.raw = _Raw()
 
     def q(self, sql: str, **params: Any) -> Any:
