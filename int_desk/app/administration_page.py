@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -73,6 +74,7 @@ def _london(iso: object, *, day: bool = False) -> str:
 def _table(headers: list[str], name: str) -> QTableWidget:
     t = QTableWidget(0, len(headers))
     t.setAccessibleName(name)
+    t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
     t.setHorizontalHeaderLabels(headers)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -132,6 +134,19 @@ class _Section(QWidget):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.setVisible(bool(text))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        # The form's fields are added after New and Save were made, so Qt's Tab order put the
+        # buttons first: Tab goes through the fields, then New, then Save, as laid out.
+        last, w = None, self.nextInFocusChain()
+        while w is not self and self.isAncestorOf(w):
+            if self.form_box.isAncestorOf(w):
+                last = w
+            w = w.nextInFocusChain()
+        if last is not None:
+            QWidget.setTabOrder(last, self.new_button)
+            QWidget.setTabOrder(self.new_button, self.save_button)
+        super().showEvent(event)
 
 
 class AdministrationPage(QWidget):
