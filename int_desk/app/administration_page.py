@@ -401,7 +401,7 @@ class AdministrationPage(QWidget):
 
         def validate() -> None:
             ref.name(place_name, "place", "place_id", limit=120)
-            ts.team_values(**fields(uuid.uuid4()))  # type: ignore[arg-type]
+            ts.team_values(**fields(uuid.uuid4()))
 
         if place is None and place_name:  # a new place first, then the team in it
             try:

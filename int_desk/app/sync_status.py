@@ -72,6 +72,14 @@ class SyncController(QObject):
     state_changed = Signal(str, str)
     progress = Signal(str, int, int)
     conflicts_changed = Signal(int)
+    # The status bar's widgets, set by install_sync (tests find them here).
+    label: QLabel
+    button: QToolButton
+    bar: QProgressBar
+    conflicts_button: QToolButton
+    mark: QLabel
+    waiting_button: QToolButton
+    sign_in_button: QToolButton
 
     def __init__(
         self,
@@ -440,10 +448,10 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     controller.state_changed.connect(on_state)
     controller.progress.connect(on_progress)
     controller.conflicts_changed.connect(on_conflicts)
-    controller.label, controller.button, controller.bar = label, button, bar  # type: ignore[attr-defined]
-    controller.conflicts_button = conflicts  # type: ignore[attr-defined]
-    controller.mark, controller.waiting_button = mark, waiting_button  # type: ignore[attr-defined]
-    controller.sign_in_button = sign_in  # type: ignore[attr-defined]
+    controller.label, controller.button, controller.bar = label, button, bar
+    controller.conflicts_button = conflicts
+    controller.mark, controller.waiting_button = mark, waiting_button
+    controller.sign_in_button = sign_in
     on_state(controller.state, controller.describe())
     controller.start()
     return controller

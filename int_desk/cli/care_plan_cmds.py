@@ -39,7 +39,7 @@ def _variant(args: argparse.Namespace) -> Variant:
     return Variant.CARER if args.carer_copy or args.large_print else Variant.PROFESSIONAL
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     one = sub.add_parser("export-plan", help="export one person's active care plan as a PDF")
     add_workspace_arg(one)
     one.add_argument("--nhs-number", required=True, help="the person's NHS number")

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from difflib import SequenceMatcher
+from typing import Any
 
 from int_desk.domain.errors import IntDeskError
 from int_desk.domain.information_needs import InformationNeed
@@ -351,7 +352,9 @@ def _plan_value(plan: PlanView, name: str) -> str:
 SIMILAR = 0.6  # an edited description still pairs with its earlier wording above this ratio
 
 
-def _pair_rows(before: list, after: list) -> tuple[list, list, list[tuple]]:
+def _pair_rows(
+    before: list[Any], after: list[Any]
+) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:
     """Match rows across versions: same description first, then the most similar wording.
 
     Goals and actions are copied as new rows into each new draft, so ids differ between
@@ -359,7 +362,7 @@ def _pair_rows(before: list, after: list) -> tuple[list, list, list[tuple]]:
     least ``SIMILAR``) shows as 'changed'; anything else is 'removed' plus 'added'.
     """
     unmatched_after = list(after)
-    pairs: list[tuple] = []
+    pairs: list[tuple[Any, Any]] = []
     left_before = []
     for row in before:
         hit = next((r for r in unmatched_after if r.description == row.description), None)
@@ -391,7 +394,7 @@ def _pair_rows(before: list, after: list) -> tuple[list, list, list[tuple]]:
     return removed, added, pairs
 
 
-def _row_changes(pairs: list[tuple], fields: dict[str, str]) -> list[RowChange]:
+def _row_changes(pairs: list[tuple[Any, Any]], fields: dict[str, str]) -> list[RowChange]:
     changes = []
     for a, b in pairs:
         changed = tuple(

@@ -25,6 +25,7 @@ the endpoint's Place report all share it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -261,7 +262,7 @@ def _apply_rules(present: list[SpcPoint], seg: Segment) -> None:
     if seg.mean is None or seg.upper is None or seg.lower is None:
         return
     mean = seg.mean
-    values = [p.value for p in present]
+    values = [p.value for p in present if p.value is not None]  # (every one is present)
     # 1. Beyond a limit.
     for p in present:
         assert p.value is not None
@@ -280,13 +281,13 @@ def _apply_rules(present: list[SpcPoint], seg: Segment) -> None:
                 for p in beyond:
                     _flag(p, TWO_OF_THREE, side)
     # 3. Runs above / below the mean.
-    for side, test in (("H", lambda v: v > mean), ("L", lambda v: v < mean)):
-        for run in _runs([test(v) for v in values]):
+    for side, test in (("H", operator.gt), ("L", operator.lt)):
+        for run in _runs([test(v, mean) for v in values]):
             if len(run) >= RUN_LENGTH:
                 for i in run:
                     _flag(present[i], RUN, side)
     # 4. Trends: each point strictly higher (lower) than the one before.
-    for side, test in (("H", lambda a, b: b > a), ("L", lambda a, b: b < a)):
+    for side, test in (("H", operator.lt), ("L", operator.gt)):  # a < b: b is higher
         steps = [False] + [test(values[i - 1], values[i]) for i in range(1, len(values))]
         for run in _runs(steps):
             first = run[0] - 1  # the point the first step starts from

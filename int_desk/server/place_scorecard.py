@@ -76,11 +76,11 @@ def _copy(server: Session, local: Session, scopes: list[str]) -> dict[str, int]:
                 (rid.hex, *(schema.wire_to_storage(c.kind, values.get(c.name)) for c in columns))
             )
             if len(batch) >= BATCH:
-                conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+                conn.exec_driver_sql(sql, batch)
                 n += len(batch)
                 batch = []
         if batch:
-            conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, batch)
             n += len(batch)
         counts[name] = n
     return counts

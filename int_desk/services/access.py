@@ -287,7 +287,7 @@ def redact(
         clinical = shows_clinical(session, actor)
     hidden: list[str] = []
     if not clinical:
-        table = mapper.local_table.name  # type: ignore[union-attr]
+        table = mapper.local_table.name
         for name in REDACTED_FIELDS.get(table, ()):
             if table == "contact" and not data.get("clinical", True):
                 continue

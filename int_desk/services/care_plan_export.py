@@ -414,7 +414,7 @@ def export_cohort(
             def submit_next() -> None:
                 piece = next(pieces, None)
                 if piece:
-                    pending[pool.submit(job, piece)] = piece  # type: ignore[union-attr]
+                    pending[pool.submit(job, piece)] = piece
 
             for _ in range(workers * 3):
                 submit_next()

@@ -100,7 +100,7 @@ class _Gen:
         values.setdefault("updated_at", self.now)
         values.setdefault("deleted", False)
         self.rows.setdefault(model, []).append(values)
-        return values["id"]  # type: ignore[no-any-return]
+        return values["id"]
 
     def nhs_numbers(self, n: int) -> Iterator[str]:
         seen = 0

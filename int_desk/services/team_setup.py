@@ -216,7 +216,7 @@ def _save(
         session.add(row)
         session.flush()
         _audit(session, actor, AuditAction.CREATE, entity, row.id, *values)
-        return row.id  # type: ignore[no-any-return]
+        return row.id
     row = _get(session, model, row_id, what)
     changed = _apply(row, values)
     if changed:

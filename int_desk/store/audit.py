@@ -11,9 +11,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
@@ -101,7 +101,7 @@ def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
         row["hash"] = prev = _digest(prev, SimpleNamespace(**row))  # type: ignore[arg-type]
         rows.append(row)
     # One executemany, in order, so seq follows the chain (no ORM objects: ~4x cheaper).
-    session.execute(insert(AuditEvent.__table__), rows)
+    session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
     return len(rows)
 
 

@@ -465,7 +465,5 @@ class WorkspaceMeta(Base):
 
 
 SYNCED_MODELS: tuple[type[Synced], ...] = tuple(
-    m
-    for m in Base.__subclasses__()
-    if issubclass(m, Synced)  # type: ignore[misc]
+    m for m in Base.__subclasses__() if issubclass(m, Synced)
 )
