@@ -41,9 +41,8 @@ from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, Priority, Sex
-from int_desk.services import extract_reader, team_setup
+from int_desk.services import access, extract_reader, team_setup
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
-from int_desk.services.patient_actions import _require
 from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import Cohort, CohortMembership, Patient
@@ -479,7 +478,7 @@ def build_preview(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportPreview:
     """Classify every row against the store; writes nothing."""
-    _require(session, actor, Permission.IMPORT_COHORT)
+    access.require(session, actor, Permission.IMPORT_COHORT)
     today = today or london_today()
     cohort = _cohort(session, actor, cohort_id)
     problems = mapping_problems(mapping)
@@ -670,7 +669,7 @@ def apply_import(
     The caller's unit of work (``ws.session()``) rolls back on Interrupted or any error, so a
     cancelled or failed import leaves nothing behind.
     """
-    _require(session, actor, Permission.IMPORT_COHORT)
+    access.require(session, actor, Permission.IMPORT_COHORT)
     if preview.problems:
         raise ValidationError(" ".join(preview.problems))
     cohort = _cohort(session, actor, preview.cohort_id)

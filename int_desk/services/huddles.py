@@ -32,6 +32,7 @@ from int_desk.domain import huddle_agenda as rules_config
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
 from int_desk.domain.huddle_agenda import CONFIG_KEY, AgendaConfig
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import (
     from_london_wall,
@@ -56,9 +57,9 @@ from int_desk.domain.vocab import (
     Role,
     TaskKind,
 )
-from int_desk.services import gp_notify
+from int_desk.services import access, gp_notify
 from int_desk.services import patient_actions as actions
-from int_desk.store import audit
+from int_desk.services.writes import audit_event, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     CarePlan,
@@ -114,26 +115,6 @@ def local_datetime(on: date, at: time = time(9, 0)) -> datetime:
     return london_wall(on, at)
 
 
-def _audit(
-    session: Session,
-    actor: Actor,
-    action: AuditAction,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    detail: str,
-    patient_id: uuid.UUID | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        patient_id=patient_id,
-        detail=detail,
-    )
-
-
 def _add_pending_item(
     session: Session, actor: Actor, huddle_id: uuid.UUID, cand: Any, position: int
 ) -> None:
@@ -149,15 +130,8 @@ def _add_pending_item(
         seconds_spent=0,
         rolled_over_from_id=cand.rolled_over_from_id,
     )
-    _stamp(item, actor, new=True)
+    stamp(item, actor, new=True)
     session.add(item)
-
-
-def _stamp(row: Any, actor: Actor, *, new: bool = False) -> None:
-    if new:
-        row.created_by = actor.member_id
-    row.updated_by = actor.member_id
-    row.updated_at = utcnow()
 
 
 def _team(session: Session, actor: Actor, team_id: uuid.UUID) -> Team:
@@ -192,13 +166,15 @@ def set_agenda_config(
     *, session: Session, actor: Actor, team_id: uuid.UUID, config: Mapping[str, Any]
 ) -> AgendaConfig:
     """Validate and store a team's agenda configuration (partial: the rest stays default)."""
-    actions._require(session, actor, Permission.RUN_HUDDLE)
+    access.require(session, actor, Permission.RUN_HUDDLE)
     team = _team(session, actor, team_id)
     resolved = rules_config.resolve(config)  # raises ValidationError naming the field
     team.config = {**(team.config or {}), CONFIG_KEY: dict(config)}
-    _stamp(team, actor)
+    stamp(team, actor)
     session.flush()
-    _audit(session, actor, AuditAction.UPDATE, "team", team.id, f"fields=config.{CONFIG_KEY}")
+    audit_event(
+        session, actor, AuditAction.UPDATE, "team", team.id, detail=f"fields=config.{CONFIG_KEY}"
+    )
     return resolved
 
 
@@ -477,7 +453,7 @@ def compute_agenda(
     statement over the team's caseload (score = sum of the weights of the rules a person meets,
     then priority, then longest since last discussed); reasons are then read for the chosen few.
     """
-    actions._require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     _team(session, actor, team_id)
     cfg = config or agenda_config(session, team_id)
     c = _context(session, team_id, on, before, cfg, exclude_huddle_id)
@@ -711,15 +687,11 @@ def _fill_names(session: Session, cands: Sequence[AgendaCandidate]) -> None:
         c.name, c.nhs_number = names.get(c.patient_id, ("", ""))
 
 
-def format_nhs(number: str) -> str:
-    return f"{number[:3]} {number[3:6]} {number[6:]}" if len(number) == 10 else number
-
-
 # --- planning --------------------------------------------------------------------------------
 
 
 def _require_run(session: Session, actor: Actor) -> None:
-    actions._require(session, actor, Permission.RUN_HUDDLE)
+    access.require(session, actor, Permission.RUN_HUDDLE)
 
 
 def _team_member_ids(session: Session, team_id: uuid.UUID) -> set[uuid.UUID]:
@@ -782,12 +754,12 @@ def plan_huddle(
         status=HuddleStatus.PLANNED.value,
         minutes="",
     )
-    _stamp(huddle, actor, new=True)
+    stamp(huddle, actor, new=True)
     session.add(huddle)
     session.flush()
     for mid in attendees:
         a = HuddleAttendee(huddle_id=huddle.id, member_id=mid)
-        _stamp(a, actor, new=True)
+        stamp(a, actor, new=True)
         session.add(a)
     count = 0
     if generate:
@@ -804,10 +776,14 @@ def plan_huddle(
             _add_pending_item(session, actor, huddle.id, cand, pos)
         count = len(agenda.items)
     session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "huddle", huddle.id,
-        f"team={team.id} items={count} attendees={len(attendees)}",
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.CREATE,
+        "huddle",
+        huddle.id,
+        detail=f"team={team.id} items={count} attendees={len(attendees)}",
+    )
     log.info("huddle %s planned with %d items", huddle.id, count)
     return huddle
 
@@ -864,12 +840,16 @@ def reorder_items(
     for pos, iid in enumerate(item_ids):
         if items[iid].position != pos:
             items[iid].position = pos
-            _stamp(items[iid], actor)
+            stamp(items[iid], actor)
     session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "huddle", huddle.id,
-        f"fields=item.position items={len(items)}",
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "huddle",
+        huddle.id,
+        detail=f"fields=item.position items={len(items)}",
+    )
 
 
 def move_item(*, session: Session, actor: Actor, item_id: uuid.UUID, offset: int) -> int:
@@ -911,13 +891,18 @@ def add_item(
         decisions="",
         seconds_spent=0,
     )
-    _stamp(item, actor, new=True)
+    stamp(item, actor, new=True)
     session.add(item)
     session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "huddle_item", item.id, "fields=reasons",
-        patient.id,
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.CREATE,
+        "huddle_item",
+        item.id,
+        detail="fields=reasons",
+        patient_id=patient.id,
+    )
     return item
 
 
@@ -929,12 +914,17 @@ def remove_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> Huddle
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError("Only items not yet discussed can be removed.", field="status")
     item.status = HuddleItemStatus.REMOVED.value
-    _stamp(item, actor)
+    stamp(item, actor)
     session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "huddle_item", item.id, "fields=status",
-        item.patient_id,
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "huddle_item",
+        item.id,
+        detail="fields=status",
+        patient_id=item.patient_id,
+    )
     return item
 
 
@@ -951,7 +941,7 @@ def restore_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> Huddl
     item.position = min(item.position, len(live))
     ids = [i.id for i in live]
     ids.insert(item.position, item.id)
-    _stamp(item, actor)
+    stamp(item, actor)
     session.flush()
     reorder_items(session=session, actor=actor, huddle_id=huddle.id, item_ids=ids)
     return item
@@ -993,7 +983,9 @@ def refresh_agenda(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> i
         _add_pending_item(session, actor, huddle.id, cand, position)
         added += 1
     session.flush()
-    _audit(session, actor, AuditAction.UPDATE, "huddle", huddle.id, f"refreshed added={added}")
+    audit_event(
+        session, actor, AuditAction.UPDATE, "huddle", huddle.id, detail=f"refreshed added={added}"
+    )
     return added
 
 
@@ -1015,17 +1007,21 @@ def set_attendees(
     }
     for mid, row in existing.items():
         row.deleted = mid not in wanted
-        _stamp(row, actor)
+        stamp(row, actor)
     for mid in wanted:
         if mid not in existing:
             row = HuddleAttendee(huddle_id=huddle.id, member_id=mid)
-            _stamp(row, actor, new=True)
+            stamp(row, actor, new=True)
             session.add(row)
     session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "huddle", huddle.id,
-        f"fields=attendees attendees={len(wanted)}",
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "huddle",
+        huddle.id,
+        detail=f"fields=attendees attendees={len(wanted)}",
+    )
 
 
 # --- run mode --------------------------------------------------------------------------------
@@ -1039,9 +1035,11 @@ def start_huddle(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hud
     _not_closed(huddle)
     huddle.status = HuddleStatus.IN_PROGRESS.value
     huddle.started_at = utcnow()
-    _stamp(huddle, actor)
+    stamp(huddle, actor)
     session.flush()
-    _audit(session, actor, AuditAction.UPDATE, "huddle", huddle.id, "fields=status,started_at")
+    audit_event(
+        session, actor, AuditAction.UPDATE, "huddle", huddle.id, detail="fields=status,started_at"
+    )
     return huddle
 
 
@@ -1063,7 +1061,7 @@ def record_outcome(
         # write them (the endpoint refuses them too), nor blank what a clinician recorded (their
         # view shows them empty). They can still run the huddle.
         if outcome or decisions:
-            actions._require(session, actor, Permission.VIEW_CLINICAL)
+            access.require(session, actor, Permission.VIEW_CLINICAL)
         outcome = decisions = None
     fields = []
     if outcome is not None:
@@ -1082,12 +1080,17 @@ def record_outcome(
         item.seconds_spent = max(0, min(seconds_spent, 24 * 3600))
         fields.append("seconds_spent")
     if fields:
-        _stamp(item, actor)
+        stamp(item, actor)
         session.flush()
-        _audit(
-            session, actor, AuditAction.UPDATE, "huddle_item", item.id,
-            f"fields={','.join(fields)}", item.patient_id,
-        )  # fmt: skip
+        audit_event(
+            session,
+            actor,
+            AuditAction.UPDATE,
+            "huddle_item",
+            item.id,
+            detail=f"fields={','.join(fields)}",
+            patient_id=item.patient_id,
+        )
     return item
 
 
@@ -1190,7 +1193,7 @@ def _settle(
     if seconds_spent is not None:
         record_outcome(session=session, actor=actor, item_id=item.id, seconds_spent=seconds_spent)
     item.status = status.value
-    _stamp(item, actor)
+    stamp(item, actor)
     session.flush()
     view = item_record(session, huddle, item)
     contact = actions.add_contact(
@@ -1200,10 +1203,15 @@ def _settle(
         kind=ContactKind.HUDDLE_DISCUSSION,
         text="\n".join(contact_lines(session, huddle, view)),
     )
-    _audit(
-        session, actor, AuditAction.UPDATE, "huddle_item", item.id,
-        f"fields=status status={status.value} contact={contact.id}", item.patient_id,
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "huddle_item",
+        item.id,
+        detail=f"fields=status status={status.value} contact={contact.id}",
+        patient_id=item.patient_id,
+    )
     return contact
 
 
@@ -1264,12 +1272,17 @@ def reopen_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> Huddle
     _running(huddle)
     if item.status in (HuddleItemStatus.DISCUSSED.value, HuddleItemStatus.DEFERRED.value):
         item.status = HuddleItemStatus.PENDING.value
-        _stamp(item, actor)
+        stamp(item, actor)
         session.flush()
-        _audit(
-            session, actor, AuditAction.UPDATE, "huddle_item", item.id, "fields=status",
-            item.patient_id,
-        )  # fmt: skip
+        audit_event(
+            session,
+            actor,
+            AuditAction.UPDATE,
+            "huddle_item",
+            item.id,
+            detail="fields=status",
+            patient_id=item.patient_id,
+        )
     return item
 
 
@@ -1290,12 +1303,16 @@ def close_huddle(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> str
         )
     # (A non-clinical chair closes without writing minutes, which hold outcomes they may not
     # read; a clinician's view generates them from what was recorded.)
-    _stamp(huddle, actor)
+    stamp(huddle, actor)
     session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "huddle", huddle.id,
-        "fields=status,closed_at,minutes",
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "huddle",
+        huddle.id,
+        detail="fields=status,closed_at,minutes",
+    )
     return huddle.minutes
 
 
@@ -1485,7 +1502,7 @@ def _item_records(
 
 
 def huddle_view(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> HuddleView:
-    actions._require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     huddle = get_huddle(session, actor, huddle_id)
     team = session.get(Team, huddle.team_id)
     assert team is not None
@@ -1545,7 +1562,7 @@ def minutes_view(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hud
 def list_huddles(
     *, session: Session, actor: Actor, team_id: uuid.UUID, limit: int = 30
 ) -> list[Huddle]:
-    actions._require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     _team(session, actor, team_id)
     return list(
         session.scalars(
@@ -1669,7 +1686,7 @@ def search_caseload(
     *, session: Session, actor: Actor, team_id: uuid.UUID, text: str, limit: int = 20
 ) -> list[tuple[uuid.UUID, str, str]]:
     """(patient id, name, NHS number) on the team's active caseload matching a name or number."""
-    actions._require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     _team(session, actor, team_id)
     text = (text or "").strip()
     if len(text) < 2:
