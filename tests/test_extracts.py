@@ -117,7 +117,8 @@ def test_systmone_surname_forename_cased_as_people_write_them(
     team_ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = import_cohort(capsys, team_ws, "systmone_report.csv")
-    assert "CSV file: dates as dd/mm/yyyy, names as SURNAME, Forename." in out
+    # A plain CSV: nothing names its source, but its shape is SystmOne's (and said as a layout)
+    assert "CSV file in SystmOne's layout: dates as dd/mm/yyyy, names as SURNAME, Forename." in out
     assert code == 0 and "5 new people" in out
     # Capitals cased where the casing is certain; a guess (van der / Van Der) is kept as sent
     # and said so on its line.
@@ -135,6 +136,23 @@ def test_systmone_surname_forename_cased_as_people_write_them(
     code, out, _ = import_cohort(capsys, team_ws, "emis_web_report.csv", "--dry-run")
     assert "rejected -" not in out
     assert "1 new, 0 to enrol, 2 to update" in out  # O'Brien and McDonald: risk scores arrive
+
+
+def test_a_csv_shaped_otherwise_stays_a_plain_csv(
+    team_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SURNAME, Forename with EMIS-style dates is not SystmOne's layout: no source is claimed."""
+    extract = tmp_path / "analyst.csv"
+    extract.write_text(
+        "Patient Name,NHS Number,Date of Birth\n"
+        '"MCDONALD, Hamish",9999870015,03-Apr-1936\n'
+        '"O\'BRIEN, Siobhán",9999870007,10/01/1930\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "import-cohort", "--workspace", str(team_ws), "--cohort",
+                       "Frailty", str(extract), "--dry-run")  # fmt: skip
+    assert "CSV file: dates as dd-Mmm-yyyy (also dd/mm/yyyy)," in out and "SystmOne" not in out
+    assert "names as SURNAME, Forename." in out
 
 
 def test_excel_unicode_text_utf16(team_ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -230,6 +248,12 @@ def test_import_dialog_reads_a_workbook_sheet_and_search_finds_the_people(
     d.sheet_combo.setCurrentText("Frailty")
     d.sheet_combo.activated.emit(d.sheet_combo.currentIndex())  # what choosing it does
     assert d.mapping()["Patient Name"] == "full_name"
+    first_values = {
+        d.mapping_table.item(r, 0).text(): d.mapping_table.item(r, 2).text()
+        for r in range(d.mapping_table.rowCount())
+    }
+    assert first_values["Date of Birth"] == "02/11/1939"  # as the sheet shows it, not ISO
+    assert first_values["NHS Number"] == "9999870139"
     with qtbot.waitSignal(d.previewed, timeout=WAIT):
         d.preview_button.click()
     assert (
@@ -259,6 +283,43 @@ def test_import_dialog_reads_a_workbook_sheet_and_search_finds_the_people(
     )
     assert "date of birth (10/01/1930 or 10-Jan-1930)" in page.empty_state.text()
     window.close()
+
+
+def test_empty_result_never_shows_the_last_reason_and_a_closed_window_drops_late_answers(
+    qtbot: QtBot, team_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shiboken6
+
+    from int_desk.app.main import make_context
+    from int_desk.app.main_window import MainWindow
+
+    import_cohort(capsys, team_ws, "emis_web_report.csv")
+    window = MainWindow(make_context(Workspace.open(team_ws, PASSPHRASE)))
+    # not qtbot.addWidget: this test deletes the window itself
+    window.show()
+    page = window.pages["CaseloadPage"]
+    qtbot.waitUntil(lambda: not page._busy and page.model.rowCount() == 3, timeout=WAIT)
+    page.search.setText("nobodyhere")
+    qtbot.waitUntil(lambda: "“nobodyhere”" in page.empty_state.text(), timeout=WAIT)
+
+    # The moment the next empty result is shown, the old reason (another search's) is not.
+    seen: list[tuple[bool, str]] = []
+    page.refreshed.connect(lambda: seen.append((page.empty_state.isVisible(),
+                                                page.empty_state.text())))  # fmt: skip
+    page.search.setText("zzzz")
+    qtbot.waitUntil(lambda: "“zzzz”" in page.empty_state.text(), timeout=WAIT)
+    assert seen and not any(visible and "nobodyhere" in text for visible, text in seen)
+
+    # Answers still on their way when the window closes land on nothing, quietly: a result...
+    ctx = window.ctx
+    page.reload()
+    window.close()  # waits for the worker; the answer is queued, not yet delivered
+    shiboken6.delete(window)
+    # ...and a failure (the store is closed now).
+    page._query(lambda s: s.execute(select(1)), lambda _r: None, page._failed)
+    ctx.tasks.wait()
+    qtbot.wait(50)  # deliver both queued answers; an exception in either fails the test
+    assert not shiboken6.isValid(page)
 
 
 # --- exports that open cleanly -------------------------------------------------------------------
@@ -333,3 +394,67 @@ def test_caseload_piped_into_head_ends_quietly(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert err.decode() == ""  # no BrokenPipeError traceback, no "Exception ignored"
+
+
+def test_app_exports_the_list_as_shown_for_excel(
+    qtbot: QtBot, team_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """File > Export caseload list…: the list as searched now, CSV with BOM or .xlsx by the
+    chosen file type, the CLI's columns; audited with a count only."""
+    import csv
+    import io
+    from datetime import date
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+    from python_calamine import CalamineWorkbook
+
+    from int_desk.app.caseload_page import CSV_FILES
+    from int_desk.app.main import make_context
+    from int_desk.app.main_window import MainWindow
+
+    import_cohort(capsys, team_ws, "emis_web_report.csv")
+    window = MainWindow(make_context(Workspace.open(team_ws, PASSPHRASE)))
+    qtbot.addWidget(window)
+    window.show()
+    page = window.pages["CaseloadPage"]
+    qtbot.waitUntil(lambda: not page._busy and page.model.rowCount() == 3, timeout=WAIT)
+    page.search.setText("lefevre")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+
+    def choose_csv() -> None:  # what the person does in the real Save dialog
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QFileDialog):
+            QTimer.singleShot(20, choose_csv)
+            return
+        box.selectNameFilter(CSV_FILES)
+        box.selectFile(str(tmp_path / "lefevre"))  # no suffix typed: the file type decides
+        box.accept()
+
+    QTimer.singleShot(0, choose_csv)
+    with qtbot.waitSignal(page.exported, timeout=WAIT) as sent:
+        window.list_export_action.trigger()
+    assert sent.args == [1]
+    data = (tmp_path / "lefevre.csv").read_bytes()
+    assert data.startswith("\ufeff".encode())  # Excel reads LEFÈVRE right
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["name", "nhs_number", "date_of_birth"]  # as the CLI writes it
+    assert len(rows) == 2 and rows[1][:3] == ["LEFÈVRE, Amélie", "999 987 0023", "21/12/1941"]
+    assert "Exported 1 person to lefevre.csv" in window.statusBar().currentMessage()
+
+    page.search.setText("")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=WAIT)
+    with qtbot.waitSignal(page.exported, timeout=WAIT):
+        page.export_list(tmp_path / "everyone.xlsx")
+    sheet = CalamineWorkbook.from_path(str(tmp_path / "everyone.xlsx")).get_sheet_by_name(
+        "Caseload"
+    ).to_python()  # fmt: skip
+    assert sheet[0][:3] == ["Name", "NHS number", "Date of birth"] and len(sheet) == 4
+    assert {r[0] for r in sheet[1:]} == {"O'BRIEN, Siobhán", "MCDONALD, Hamish", "LEFÈVRE, Amélie"}
+    assert date(1941, 12, 21) in {r[2] for r in sheet[1:]}  # a real date cell
+    window.close()
+    with Workspace.open(team_ws, PASSPHRASE) as w, w.session() as s:
+        details = s.scalars(
+            select(m.AuditEvent.detail).where(m.AuditEvent.entity_type == "caseload_export")
+        ).all()
+    assert sorted(details) == ["rows=1 format=csv", "rows=3 format=xlsx"]  # no path, no name

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QToolButton
 from sqlalchemy import select
 
 from int_desk.app.conflicts_page import ConflictsPage
@@ -204,7 +204,8 @@ def test_a_refused_device_token_says_who_to_ask(
         controller = install_sync(window, ctx)
     assert refused.args[0].error_kind == "auth"
     qtbot.waitUntil(lambda: controller.label.text().startswith("Sync stopped"))
-    assert "ask your administrator for a new device token" in controller.label.text()
+    assert "ask your administrator for a new invitation code" in controller.label.text()
+    assert not window.findChild(QToolButton, "syncSignInButton").isHidden()  # enter a new code
     assert "Settings > Team endpoint" in controller.label.toolTip()
     assert "Details for your administrator" in controller.label.toolTip()
     assert controller.button.isEnabled()  # they can try again once they have a new token

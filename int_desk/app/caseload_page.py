@@ -16,22 +16,27 @@ import html
 import importlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QMenu,
     QPushButton,
     QSplitter,
@@ -64,6 +69,7 @@ from int_desk.domain.vocab import (
     TaskKind,
 )
 from int_desk.services import caseload as cl
+from int_desk.services import caseload_export
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 from int_desk.services.accessible_information import set_information_needs
@@ -77,6 +83,8 @@ SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
 BUTTONS_A_ROW = 3
 PANE_WIDTH = 300  # the record pane beside the table at 1366 px (three buttons a row)
+XLSX_FILES = "Excel workbook (*.xlsx)"
+CSV_FILES = "CSV, UTF-8 for Excel (*.csv)"
 PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
 CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
 _FULL_NAMES = {
@@ -106,12 +114,14 @@ def plural(n: int, noun: str) -> str:
 
 class CaseloadPage(QWidget):
     """Signals: ``refreshed()`` after the table shows a new result; ``record_shown(object)``
-    (patient UUID) after the record pane shows a person."""
+    (patient UUID) after the record pane shows a person; ``exported(int)`` (rows written)
+    after Export caseload list… wrote its file."""
 
     title = "Caseload"
     shortcut = "Ctrl+1"
     refreshed = Signal()
     record_shown = Signal(object)
+    exported = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -417,6 +427,31 @@ class CaseloadPage(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
+    def _gone(self) -> bool:
+        """The window closed and its widgets were deleted while a query ran (the result of a
+        query queued before the close still arrives): nothing is left to show it on."""
+        return not (shiboken6.isValid(self) and shiboken6.isValid(self.count_label))
+
+    def _query(
+        self,
+        op: Callable[[Any], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """``ctx.query`` whose answers are dropped once the page is gone."""
+
+        def on_done(result: Any) -> None:
+            if done is not None and not self._gone():
+                done(result)
+
+        def on_failed(exc: BaseException) -> None:
+            if self._gone():
+                log.info("caseload query ended after the window closed: %s", type(exc).__name__)
+            elif failed is not None:
+                failed(exc)
+
+        self.ctx.query(op, on_done, on_failed)
+
     def reload(self) -> None:
         """Filter choices, views and the remembered view's result, in one worker round trip."""
         view = self.view_name
@@ -437,7 +472,7 @@ class CaseloadPage(QWidget):
         self._gen += 1
         gen = self._gen
         self._busy = True
-        self.ctx.query(op, lambda res: self._loaded(gen, res), self._failed)
+        self._query(op, lambda res: self._loaded(gen, res), self._failed)
 
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
         choices, views, f, keys, rows, can_save, longest = res
@@ -565,7 +600,7 @@ class CaseloadPage(QWidget):
             rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])  # the first screenful
             return keys, rows, cl.find_key(s, keep, keys) if keep else None
 
-        self.ctx.query(op, lambda res: self._queried(gen, res), self._failed)
+        self._query(op, lambda res: self._queried(gen, res), self._failed)
 
     def _queried(self, gen: int, result: tuple[Any, ...]) -> None:
         self._busy = False
@@ -618,8 +653,12 @@ class CaseloadPage(QWidget):
             return anyone, s.get(SyncState, "endpoint") is not None
 
         search = self.filters.search.strip()
+        gen = self._gen
+        self.empty_state.set_text("")  # the last reason must not show while this one is found
 
         def explain(result: tuple[bool, bool]) -> None:
+            if gen != self._gen:
+                return  # a newer result is coming; it explains itself
             anyone, connected = result
             if anyone and search:
                 text = (
@@ -634,7 +673,7 @@ class CaseloadPage(QWidget):
                 text = no_caseload_text(actor, connected)
             self.empty_state.set_text(text)
 
-        self.ctx.query(facts, explain)
+        self._query(facts, explain)
 
     def _fetch_rows(self, keys: Any) -> dict[int, cl.CaseloadRow]:
         with self.ctx.workspace.session() as s:
@@ -691,9 +730,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.refresh()
 
-        self.ctx.query(
-            lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed
-        )
+        self._query(lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed)
 
     def save_view_dialog(self) -> None:
         if not self.can_save_views:
@@ -712,7 +749,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.reload()
 
-        self.ctx.query(
+        self._query(
             lambda s: cl.save_view(session=s, actor=actor, name=name, filters=f), done, self._failed
         )
 
@@ -729,9 +766,7 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, DEFAULT_VIEW)
             self.reload()
 
-        self.ctx.query(
-            lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed
-        )
+        self._query(lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed)
 
     # --- selection and navigation -------------------------------------------------------------
 
@@ -794,7 +829,7 @@ class CaseloadPage(QWidget):
             self._pending_select = patient_id
             self.refresh()
 
-        self.ctx.query(op, done, self._failed)
+        self._query(op, done, self._failed)
 
     def _set_filters(self, f: cl.CaseloadFilter) -> None:
         """Show ``f`` in the filter bar and search box (without a query per widget)."""
@@ -825,7 +860,7 @@ class CaseloadPage(QWidget):
             self.pane.show_record(record)
             self.record_shown.emit(record.patient_id)
 
-        self.ctx.query(
+        self._query(
             lambda s: pr.patient_record(session=s, actor=actor, patient_id=patient_id),
             shown,
             self._failed,
@@ -849,6 +884,38 @@ class CaseloadPage(QWidget):
         dialog = CohortImportDialog(self.ctx, self)
         self.import_dialog = dialog
         dialog.show()
+
+    def export_list(self, path: Path | None = None) -> None:
+        """File > Export caseload list…: the list as filtered, searched and sorted now, as an
+        Excel workbook or a CSV (UTF-8 with BOM, so Excel reads the names right), by the file
+        type chosen. The same columns as ``int-desk caseload --format csv|xlsx``."""
+        if path is None:
+            from int_desk.settings_schema import Preferences
+
+            folder = Preferences(self.ctx.settings).pdf_folder()
+            suggested = folder / f"caseload-{london_today():%Y-%m-%d}.xlsx"
+            chosen, kind = QFileDialog.getSaveFileName(
+                self, "Export the caseload list", str(suggested), f"{XLSX_FILES};;{CSV_FILES}"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+            if path.suffix.lower() not in (".csv", ".xlsx"):
+                path = path.with_name(path.name + (".csv" if kind == CSV_FILES else ".xlsx"))
+        filters = replace(self.filters)
+        actor = self.ctx.actor
+
+        def op(s: Any) -> int:
+            return caseload_export.export_list(session=s, actor=actor, filters=filters, path=path)
+
+        def done(n: int) -> None:
+            text = f"Exported {n:,} {'person' if n == 1 else 'people'} to {path.name}"
+            window = self.window()
+            if isinstance(window, QMainWindow):
+                window.statusBar().showMessage(text, 10_000)
+            self.exported.emit(n)
+
+        self._query(op, done, lambda exc: show_error(self, exc))
 
 
 class PatientPane(QWidget):

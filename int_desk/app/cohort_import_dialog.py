@@ -250,7 +250,7 @@ class CohortImportDialog(QDialog):
             box.currentIndexChanged.connect(self._invalidate)
             t.setCellWidget(i, 1, box)
             value = first[i] if i < len(first) else ""
-            sample = QTableWidgetItem(value[:60])
+            sample = QTableWidgetItem(self.table.shown(i, value)[:60])
             sample.setFlags(Qt.ItemFlag.ItemIsEnabled)
             t.setItem(i, 2, sample)
 

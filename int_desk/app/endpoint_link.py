@@ -50,7 +50,7 @@ def endpoint_changed(window: QMainWindow, before: str | None, after: str | None)
             window,
             "Stop syncing?",
             "This computer will stop exchanging changes with your team's endpoint. Records "
-            "already here stay here. You can connect again later with a new device token.",
+            "already here stay here. You can connect again later with a new invitation code.",
             ok="Stop syncing",
         ):
 

@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
 
         self.sync = install_sync(self, ctx)  # on start, after edits, periodic, Sync now
         self.export_action = self._install_export_action()
+        self.list_export_action = self._install_list_export_action()
         self._restore_geometry()
 
     # --- pages --------------------------------------------------------------------------------
@@ -299,6 +300,23 @@ class MainWindow(QMainWindow):
         first = menu.actions()[0] if menu.actions() else None
         menu.insertAction(first, action)
         menu.insertSeparator(first)
+        return action
+
+    def _install_list_export_action(self) -> QAction:
+        """File > Export caseload list… (CSV for Excel or .xlsx), for whoever may see the list;
+        the caseload as it is filtered and searched now."""
+        action = QAction("Export caseload &list…", self)
+        action.setObjectName("exportCaseloadListAction")
+        action.setVisible(
+            any(allowed(self.ctx.actor, p) for p in (Permission.VIEW_CASELOAD,
+                                                     Permission.VIEW_REFERRED))
+        )  # fmt: skip
+        action.triggered.connect(lambda: self.show_page("CaseloadPage").export_list())  # type: ignore[attr-defined]
+        menu = self.form.fileMenu
+        actions = menu.actions()
+        after = actions.index(self.export_action) + 1 if self.export_action in actions else 0
+        before = actions[after] if after < len(actions) else None
+        menu.insertAction(before, action)
         return action
 
     def open_cohort_export(self) -> None:

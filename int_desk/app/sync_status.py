@@ -34,13 +34,13 @@ CONNECT_SECONDS = 3.0  # how long a cycle waits for the server to accept the con
 # message, e.g. "HTTP 500", only goes in the tooltip, for the administrator).
 FAILED_HEADLINES = {
     "server": "Sync failed: your team's server had a problem; INT Desk will try again",
-    "auth": "Sync stopped: ask your administrator for a new device token",
+    "auth": "Sync stopped: ask your administrator for a new invitation code",
     "expired": "Sign in again: this computer's sign-in to your team has expired",
     "protocol": "Sync stopped: INT Desk needs updating",
 }
 ADVICE = {
     NOT_CONNECTED: "Your records are only on this computer. To share them with your team, "
-    "connect in Edit > Settings > Team endpoint with the address and device token your "
+    "connect in Edit > Settings > Team endpoint with the address and invitation code your "
     "administrator gave you.",
     UP_TO_DATE: "Your changes have been sent and you have your team's latest changes. "
     "INT Desk syncs when it starts, a few seconds after you change something, every "
@@ -56,10 +56,11 @@ ADVICE = {
     "administrator.",
     "auth": "Your team's server no longer accepts this computer's device token (it may have "
     "been withdrawn or expired). Your changes are kept on this computer. Ask your administrator "
-    "for a new device token, then enter it in Edit > Settings > Team endpoint.",
+    "for a new invitation code, then press Sign in again (or Edit > Settings > Team endpoint) "
+    "and enter it: everything waiting is then sent.",
     "expired": "This computer has not synced for a long time, so its sign-in to your team's "
-    "server has expired. Your changes are kept on this computer. Press Sign in again and paste "
-    "a new device token from your administrator: everything waiting is then sent.",
+    "server has expired. Your changes are kept on this computer. Press Sign in again and enter "
+    "a new invitation code from your administrator: everything waiting is then sent.",
     "protocol": "Your team's server needs a newer version of INT Desk. Your changes are kept on "
     "this computer; ask your IT service to update INT Desk.",
 }
@@ -367,7 +368,9 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     sign_in.setObjectName("syncSignInButton")
     sign_in.setText("Sign in again…")
     sign_in.setAccessibleName("Sign in again")
-    sign_in.setToolTip("Paste a new device token from your administrator; nothing waiting is lost")
+    sign_in.setToolTip(
+        "Enter a new invitation code from your administrator; nothing waiting is lost"
+    )
     sign_in.hide()
 
     def sign_in_again() -> None:
@@ -406,7 +409,7 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
             label.style().unpolish(label)
             label.style().polish(label)
         waiting_button.setVisible(controller.pending > 0)
-        sign_in.setVisible(state == FAILED and controller.error_kind == "expired")
+        sign_in.setVisible(state == FAILED and controller.error_kind in ("auth", "expired"))
         advice = controller.advice()
         label.setToolTip(advice)
         label.setAccessibleDescription(advice)

@@ -39,6 +39,17 @@ class _Job(QRunnable):
             self.relay.done.emit(result)
 
 
+def _deliver(callback: Callable[[Any], None], value: Any) -> None:
+    """Hand a result to its page; a page whose window closed (its widgets deleted) while the
+    work ran has nothing left to show it on, which is not an error."""
+    try:
+        callback(value)
+    except RuntimeError as exc:
+        if "already deleted" not in str(exc):
+            raise
+        log.info("a background result arrived after its window closed")
+
+
 class TaskRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -72,13 +83,13 @@ class TaskRunner(QObject):
         def finished(result: Any) -> None:
             self._live.discard(relay)
             if on_done:
-                on_done(result)
+                _deliver(on_done, result)
 
         @Slot(object)
         def failed(exc: BaseException) -> None:
             self._live.discard(relay)
             if on_error:
-                on_error(exc)
+                _deliver(on_error, exc)
             else:
                 log.error("background task failed: %s", type(exc).__name__)
 

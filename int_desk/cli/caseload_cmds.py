@@ -7,7 +7,7 @@ import argparse
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -15,10 +15,10 @@ from typing import IO
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import NotFound, ValidationError
-from int_desk.domain.uk_time import london_date, london_today, uk_date
+from int_desk.domain.uk_time import london_today, uk_date
 from int_desk.services import caseload as cl
+from int_desk.services import caseload_export, table_export
 from int_desk.services import cohort_import as ci
-from int_desk.services import table_export
 from int_desk.services.identity import current_actor
 
 
@@ -93,50 +93,6 @@ def _filters(args: argparse.Namespace, session, actor) -> cl.CaseloadFilter:  # 
     return f
 
 
-def _record(
-    r: cl.CaseloadRow, today: date, day: Callable[[date], str] = uk_date
-) -> dict[str, object]:
-    """One row; dates as ``date`` objects (written per format), ``day`` formats those in text."""
-    return {
-        "name": r.display_name,
-        "nhs_number": r.nhs_display,
-        "date_of_birth": r.date_of_birth,  # name + DOB: never an ambiguous row
-        "age": r.age(today),
-        "cohorts": r.cohorts,
-        "priority": r.priority.value,
-        "lead_professional": r.lead_name,
-        # The day of the last contact in London: 00:30 BST is that day, not the UTC day before.
-        "last_contact": london_date(r.last_contact) if r.last_contact else None,
-        "next_review_due": r.next_review,
-        "care_plan": r.plan_label(today),
-        "open_tasks": r.open_tasks,
-        "flags": r.flag_labels(),
-        "attention": _attention(r, today, day),
-    }
-
-
-def _attention(r: cl.CaseloadRow, today: date, day: Callable[[date], str]) -> str:
-    out = []
-    if r.priority.value == "high":
-        out.append("HIGH PRIORITY")
-    if r.review_overdue(today):
-        out.append("REVIEW OVERDUE")
-    if r.tasks_overdue(today):
-        out.append("TASK OVERDUE")
-    if not r.active and r.discharged_on:
-        out.append(f"DISCHARGED {day(r.discharged_on)}")
-    return " ".join(out)
-
-
-COLUMNS = [
-    ("name", "Name"), ("nhs_number", "NHS number"), ("date_of_birth", "Date of birth"),
-    ("age", "Age"), ("cohorts", "Cohort(s)"), ("priority", "Priority"),
-    ("lead_professional", "Lead professional"), ("last_contact", "Last contact"),
-    ("next_review_due", "Review due"), ("care_plan", "Care plan"), ("open_tasks", "Open tasks"),
-    ("flags", "Flags"), ("attention", "Attention"),
-]  # fmt: skip
-
-
 def _iso(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
@@ -179,19 +135,22 @@ def run_caseload(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws, ws.session() as s:
         actor = current_actor(s)
         f = _filters(args, s, actor)
+        if args.format in caseload_export.FORMATS and args.output is not None:
+            n = caseload_export.export_list(
+                session=s, actor=actor, filters=f, path=args.output, fmt=args.format,
+                bom=not args.no_bom, limit=args.limit,
+            )  # fmt: skip
+            print(f"Wrote {n} {'person' if n == 1 else 'people'} to {args.output}")
+            return 0
         rows = cl.caseload(session=s, actor=actor, filters=f, today=today, limit=args.limit)
         iso = args.format == "json"
-        records = [_record(r, today, _iso if iso else uk_date) for r in rows]
-    if args.format == "xlsx":
-        n = table_export.write_xlsx(args.output, COLUMNS, records, sheet="Caseload")
-        print(f"Wrote {n} {'person' if n == 1 else 'people'} to {args.output}")
-        return 0
+        records = caseload_export.caseload_records(rows, today, _iso if iso else uk_date)
     with _destination(args.output) as out:
         if args.format == "json":
             json.dump(records, out, indent=1, ensure_ascii=False, default=_iso)
             out.write("\n")
         elif args.format == "csv":
-            table_export.write_csv(out, [(k, k) for k, _ in COLUMNS], records, bom=not args.no_bom)
+            table_export.write_csv(out, caseload_export.CSV_COLUMNS, records, bom=not args.no_bom)
         else:
             _print_table(out, records)
             out.write(f"{len(records)} people\n")

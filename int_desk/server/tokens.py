@@ -21,7 +21,7 @@ SETTING = "token_days"
 RENEW_EVERY = timedelta(days=1)  # at most one write per token per day
 EXPIRED = (
     "Your sign-in on this computer has expired (device tokens end after {days:g} days without "
-    "a sync). Sign in again with a new device token from your administrator; your unsent "
+    "a sync). Sign in again with a new invitation code from your administrator; your unsent "
     "changes are kept on this computer."
 )
 WWW_AUTHENTICATE = 'Bearer error="invalid_token", error_description="expired"'

@@ -467,6 +467,22 @@ def _cohort(session: Session, actor: Actor, cohort_id: uuid.UUID) -> Cohort:
     return cohort
 
 
+def _systmone_layout(table: CsvTable, rows: list[ParsedRow]) -> bool:
+    """A plain CSV (no report lines to name its source) shaped as SystmOne writes one: every
+    name one column of SURNAME, Forename and every date of birth dd/mm/yyyy. Said as a layout,
+    not a source: EMIS and analysts' files can look the same."""
+    if table.kind != "CSV file" or table.preamble_lines:
+        return False
+    named = [r for r in rows if r.name_style or r.given_name or r.family_name or r.full_name]
+    dated = [r for r in rows if r.date_style]
+    return (
+        bool(named)
+        and all(r.name_style for r in named)
+        and bool(dated)
+        and all(r.date_style == "dd/mm/yyyy" for r in dated)
+    )
+
+
 def build_preview(
     *,
     session: Session,
@@ -509,6 +525,8 @@ def build_preview(
         preview.findings += [extract_reader.describe_styles(styles)] if parsed else []
     if any(r.name_style for _, r, _ in parsed):
         preview.findings.append("names as SURNAME, Forename")
+        if _systmone_layout(table, [r for _, r, _ in parsed]):
+            preview.findings[0] = f"{preview.findings[0]} in SystmOne's layout"
     preview.findings += table.closing_findings()
 
     # Duplicates within the file (same NHS number on several lines).

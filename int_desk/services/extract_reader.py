@@ -80,6 +80,18 @@ class ExtractTable:
     def line_of(self, index: int) -> int:
         return self.first_line + index
 
+    def shown(self, column: int, text: str) -> str:
+        """A cell as the person's spreadsheet shows it: a workbook date cell in the UK form
+        (10/01/1930), not the ISO text the reader keeps for parsing."""
+        if column not in self.date_columns:
+            return text
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        day = value.strftime("%d/%m/%Y")
+        return day if value.time() == time(0) else f"{day} {value:%H:%M}"
+
     @property
     def data_rows(self) -> int:
         return sum(1 for r in self.rows if r)
