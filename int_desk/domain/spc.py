@@ -259,9 +259,11 @@ def _flag(p: SpcPoint, rule: str, side: str) -> None:
 
 
 def _apply_rules(present: list[SpcPoint], seg: Segment) -> None:
-    if seg.mean is None or seg.upper is None or seg.lower is None:
+    if seg.mean is None or seg.upper is None or seg.lower is None or seg.mean_moving_range is None:
         return
     mean = seg.mean
+    high = mean + TWO_SIGMA_FACTOR * seg.mean_moving_range  # each point's upper_two_sigma
+    low = mean - TWO_SIGMA_FACTOR * seg.mean_moving_range
     values = [p.value for p in present if p.value is not None]  # (every one is present)
     # 1. Beyond a limit.
     for p in present:
@@ -272,10 +274,10 @@ def _apply_rules(present: list[SpcPoint], seg: Segment) -> None:
             _flag(p, BEYOND_LIMIT, "L")
     # 2. Two of three beyond two sigma, same side.
     for i in range(len(present) - 2):
-        window = present[i : i + 3]
+        window = list(zip(present[i : i + 3], values[i : i + 3], strict=True))
         for side, beyond in (
-            ("H", [p for p in window if p.value > p.upper_two_sigma]),  # type: ignore[operator]
-            ("L", [p for p in window if p.value < p.lower_two_sigma]),  # type: ignore[operator]
+            ("H", [p for p, v in window if v > high]),
+            ("L", [p for p, v in window if v < low]),
         ):
             if len(beyond) >= 2:
                 for p in beyond:

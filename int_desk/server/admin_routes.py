@@ -74,7 +74,7 @@ class FailedJoins:
         now = time.monotonic()
         while times and now - times[0] > self.window:
             times.popleft()
-        return bool(times) and len(times) >= self.allowed  # type: ignore[arg-type]
+        return times is not None and 0 < len(times) >= self.allowed
 
     def failed(self, client: str) -> None:
         if len(self.seen) > 10_000:  # bounded memory whatever the callers do

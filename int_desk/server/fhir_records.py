@@ -36,7 +36,7 @@ class StaffReader:
         return (*self.teams, GLOBAL_SCOPE)
 
 
-def _rows(session: Session, reader: StaffReader, query: Any) -> list[tuple[Record, dict]]:
+def _rows(session: Session, reader: StaffReader, query: Any) -> list[tuple[Record, dict[str, Any]]]:
     out = []
     for rec in session.scalars(query):
         patient = str(rec.patient_id) if rec.patient_id is not None else None
@@ -46,7 +46,7 @@ def _rows(session: Session, reader: StaffReader, query: Any) -> list[tuple[Recor
     return out
 
 
-def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dict]:
+def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dict[str, Any]]:
     """Live patients in the caller's teams with this NHS number (as the caller may see them)."""
     query = select(Record).where(
         Record.entity == "patient",
@@ -57,7 +57,9 @@ def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dic
     return [d for _rec, d in _rows(session, reader, query) if d.get("nhs_number") == nhs]
 
 
-def record(session: Session, reader: StaffReader, entity: str, rid: uuid.UUID) -> dict | None:
+def record(
+    session: Session, reader: StaffReader, entity: str, rid: uuid.UUID
+) -> dict[str, Any] | None:
     rec = session.get(Record, (entity, rid))
     if rec is None or rec.deleted or rec.scope not in reader.teams:
         return None
@@ -65,7 +67,9 @@ def record(session: Session, reader: StaffReader, entity: str, rid: uuid.UUID) -
     return found[0][1] if found else None
 
 
-def _by_ids(session: Session, reader: StaffReader, entity: str, ids: Iterable[Any]) -> dict:
+def _by_ids(
+    session: Session, reader: StaffReader, entity: str, ids: Iterable[Any]
+) -> dict[str, Any]:
     wanted = sorted({uuid.UUID(str(i)) for i in ids if i}, key=str)
     if not wanted:
         return {}
@@ -82,10 +86,10 @@ def _by_ids(session: Session, reader: StaffReader, entity: str, ids: Iterable[An
 class PersonRows:
     """Everything of one person the caller may read, by entity."""
 
-    patient: dict
-    rows: dict[str, list[dict]]
+    patient: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]]
 
-    def plans(self) -> list[dict]:
+    def plans(self) -> list[dict[str, Any]]:
         return sorted(self.rows.get("care_plan", []), key=lambda p: p.get("version") or 0)
 
 
@@ -95,7 +99,7 @@ def person_rows(session: Session, reader: StaffReader, patient_id: uuid.UUID) ->
         Record.scope.in_(reader.teams),
         Record.deleted.is_(False),
     )
-    rows: dict[str, list[dict]] = defaultdict(list)
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec, data in _rows(session, reader, query):
         rows[rec.entity].append(data)
     patients = rows.pop("patient", [])
@@ -105,7 +109,7 @@ def person_rows(session: Session, reader: StaffReader, patient_id: uuid.UUID) ->
 
 
 def person_data(
-    session: Session, reader: StaffReader, person: PersonRows, plan: dict | None
+    session: Session, reader: StaffReader, person: PersonRows, plan: dict[str, Any] | None
 ) -> mapping.PersonData:
     """The mapping's input for one person and one plan version (or none)."""
     r = person.rows

@@ -49,7 +49,7 @@ def new_code() -> str:
 
 def normalise(code: str) -> str:
     text = "".join(c for c in code.upper() if c.isalnum())
-    return text.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return text.translate(str.maketrans("OIL", "011"))
 
 
 def code_hash(code: str) -> str:

@@ -709,7 +709,8 @@ def query_keys(
         f"WHERE {' AND '.join(where)} ORDER BY {_order(filters)}"
     )
     # The driver's own cursor: a 50,000-key result in a few ms, without per-row wrappers.
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver: Any = session.connection().connection.driver_connection
+    cursor = driver.cursor()
     try:
         keys = [r[0] for r in cursor.execute(sql, tuple(params)).fetchall()]
     finally:
@@ -814,7 +815,7 @@ def fetch_rows(*, session: Session, keys: Sequence[int]) -> dict[int, CaseloadRo
             flags = tuple(
                 FlagCode(c)
                 for c in sorted(
-                    (c for c in r[20].split(",") if c in _FLAG_ORDER), key=_FLAG_ORDER.get
+                    (c for c in r[20].split(",") if c in _FLAG_ORDER), key=_FLAG_ORDER.__getitem__
                 )
             )
             out[r[0]] = CaseloadRow(

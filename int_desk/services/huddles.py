@@ -197,6 +197,8 @@ class AgendaCandidate:
     score: int = 0
     name: str = ""
     nhs_number: str = ""
+    # When they joined the cohort (ranks "longest since discussed" for the never discussed).
+    enrolled_on: date | None = field(default=None, repr=False, compare=False)
 
     @property
     def codes(self) -> list[str]:
@@ -529,8 +531,8 @@ def compute_agenda(
             priority=_RANK_PRIORITY.get(prank, Priority.MEDIUM.value),
             last_discussed=date.fromisoformat(last_s) if last_s else None,
             score=int(score),
+            enrolled_on=date.fromisoformat(enrolled),
         )
-        chosen[pid]._enrolled = date.fromisoformat(enrolled)  # type: ignore[attr-defined]
     _reasons(session, c, chosen)
     _fill_names(session, list(chosen.values()))
     return Agenda(team_id, on, list(chosen.values()), overflow, c.last_on, cfg)
@@ -553,6 +555,7 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
         return cand
 
     if "roll_over" in filters:
+        assert last_on is not None  # roll-over is a rule only when there was a previous huddle
         rows = session.execute(
             select(HuddleItem.id, HuddleItem.patient_id, HuddleItem.status, HuddleItem.outcome)
             .where(*where("roll_over", HuddleItem.patient_id))
@@ -561,9 +564,9 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
         for item_id, pid, status, outcome in rows:
             if status == HuddleItemStatus.DEFERRED.value:
                 why = f": {outcome}" if outcome else ""
-                text = f"Deferred at the huddle on {fmt_day(last_on)}{why}"  # type: ignore[arg-type]
+                text = f"Deferred at the huddle on {fmt_day(last_on)}{why}"
             else:
-                text = f"Not reached at the huddle on {fmt_day(last_on)}"  # type: ignore[arg-type]
+                text = f"Not reached at the huddle on {fmt_day(last_on)}"
             add(pid, "roll_over", text).rolled_over_from_id = item_id
     if "add_to_huddle_flag" in filters:
         for pid, since, note in session.execute(
@@ -659,7 +662,8 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
     for cand in chosen.values():
         if nd.enabled:
             every = nd["days_by_priority"][cand.priority]
-            since = cand.last_discussed or cand._enrolled  # type: ignore[attr-defined]
+            since = cand.last_discussed or cand.enrolled_on
+            assert since is not None  # every ranked candidate has an enrolment date
             gap = (on - since).days
             if gap >= every:
                 p = cand.priority.capitalize()
@@ -1530,7 +1534,8 @@ def huddle_view(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hudd
         .where(HuddleAttendee.huddle_id == huddle.id, HuddleAttendee.deleted.is_(False))
         .order_by(Member.name)
     ).all()
-    chair = _member_names(session, [huddle.chair_id]).get(huddle.chair_id, "")  # type: ignore[arg-type]
+    chair_id = huddle.chair_id
+    chair = _member_names(session, [chair_id]).get(chair_id, "") if chair_id else ""
     try:
         per_item = rules_config.resolve((team.config or {}).get(CONFIG_KEY)).minutes_per_item
     except ValidationError:

@@ -272,10 +272,14 @@ class _Sql:
         """
 
         def one(by: Breakdown | None) -> str:
-            joins = {
-                Breakdown.TEAM: "JOIN team t ON t.id = c.team_id",
-                Breakdown.COHORT: "JOIN team t ON t.id = c.team_id",
-            }.get(by, "")  # type: ignore[arg-type]
+            joins = (
+                {
+                    Breakdown.TEAM: "JOIN team t ON t.id = c.team_id",
+                    Breakdown.COHORT: "JOIN team t ON t.id = c.team_id",
+                }.get(by, "")
+                if by is not None
+                else ""
+            )
             if by is Breakdown.PRACTICE:
                 joins = ""  # after the patient: see below
             sql = select_one.format(
