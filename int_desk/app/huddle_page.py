@@ -723,10 +723,7 @@ class HuddlePage(QWidget):
         ids = list(self.ctx.actor.team_ids)
 
         def op(s: Any) -> list[tuple[uuid.UUID, str]]:
-            return sorted(
-                ((t.id, t.name) for t in (s.get(h.Team, i) for i in ids) if t is not None),
-                key=lambda x: x[1],
-            )
+            return h.team_choices(s, ids)
 
         self._query(op, self._show_teams)
 

@@ -23,6 +23,7 @@ from int_desk.services import access
 from int_desk.services import huddles as h
 from int_desk.store import audit
 from int_desk.store.base import utcnow
+from int_desk.store.models import Team
 
 _STATUS = {"discussed": "discussed", "deferred": "deferred", "pending": "not reached"}
 
@@ -157,7 +158,7 @@ def export_computed_agenda(
     agenda = h.compute_agenda(session=session, actor=actor, team_id=team_id, on=on)
     if path is None:
         return agenda, None
-    team = session.get(h.Team, team_id)
+    team = session.get(Team, team_id)
     assert team is not None
     when = h.local_datetime(on)
     data = huddle_pdf.agenda_pdf(
