@@ -169,14 +169,13 @@ class AdministrationPage(QWidget):
         actor = self.ctx.actor
 
         def load(s: Any) -> tuple[bool, ts.Directory, str | None]:
+            from int_desk.services import sync_link
             from int_desk.services.access import can
-            from int_desk.store.sync_tables import SyncState
 
-            endpoint = s.get(SyncState, "endpoint")
             return (
                 can(s, actor, Permission.MANAGE_MEMBERS),
                 ts.directory(s),
-                endpoint.value if endpoint else None,
+                sync_link.endpoint_url(s),
             )
 
         self.ctx.query(load, self._loaded, lambda exc: self._failed(None, exc))
