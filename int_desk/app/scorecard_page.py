@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
 from int_desk.app.admissions_import_dialog import AdmissionsImportDialog
 from int_desk.app.context import AppContext
@@ -47,7 +46,6 @@ from int_desk.reports import scorecard_pdf, spc_chart
 from int_desk.reports.pdf_base import fmt_date
 from int_desk.services import admissions_import, scorecard_export
 from int_desk.services import scorecard as service
-from int_desk.store.models import Cohort, Team
 
 log = logging.getLogger(__name__)
 
@@ -364,20 +362,8 @@ class ScorecardPage(QWidget):
     def _load_filters(self) -> None:
         team_ids = sorted(self.ctx.actor.team_ids)
 
-        def op(
-            s: Any,
-        ) -> tuple[list[tuple[uuid.UUID, str]], dict[str, list[tuple[uuid.UUID, str]]]]:
-            teams = s.execute(
-                select(Team.id, Team.name).where(Team.id.in_(team_ids)).order_by(Team.name)
-            ).all()
-            cohorts: dict[str, list[tuple[uuid.UUID, str]]] = {}
-            for cid, name, tid in s.execute(
-                select(Cohort.id, Cohort.name, Cohort.team_id)
-                .where(Cohort.team_id.in_(team_ids), Cohort.deleted.is_(False))
-                .order_by(Cohort.name)
-            ):
-                cohorts.setdefault(str(tid), []).append((cid, name))
-            return [(t, n) for t, n in teams], cohorts
+        def op(s: Any) -> tuple[list[tuple[uuid.UUID, str]], service.CohortsByTeam]:
+            return service.filter_choices(s, team_ids)
 
         self.ctx.query(op, self._filters_loaded, self._on_error)
 

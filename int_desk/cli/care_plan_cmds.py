@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
-from int_desk.reports.care_plan_pdf import Variant
+from int_desk.domain.care_plan import Variant
 from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
 

@@ -14,11 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from difflib import SequenceMatcher
+from enum import StrEnum
 from typing import Any
 
 from int_desk.domain.errors import IntDeskError
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision
+
+
+class Variant(StrEnum):
+    """The two printed copies of a plan."""
+
+    PROFESSIONAL = "professional"  # the sharing copy: care home, specialist, GP, team
+    CARER = "carer"  # plain-language copy for the person and their family or carer
 
 
 class PlanNotEditable(IntDeskError):
