@@ -155,28 +155,21 @@ class SyncController(QObject):
         self.ctx.query(_open_conflicts, self._conflicts_read, lambda _exc: None)
 
     def _read_status(self, session: Any) -> tuple[bool, int, str | None]:
-        from int_desk.sync import credentials, local
+        from int_desk.services import sync_link
 
-        connected = credentials.get_state(self.ctx.workspace, credentials.ENDPOINT) is not None
-        return connected, local.pending_count(session), local.state(session, local.LAST_SYNC_AT)
+        connected = sync_link.linked_endpoint(self.ctx.workspace) is not None
+        return connected, sync_link.pending_count(session), sync_link.last_sync_at(session)
 
     def _work(self) -> Any:
-        from int_desk.sync import credentials
-        from int_desk.sync.client import SyncEngine
+        from int_desk.services import sync_link
 
-        conn = credentials.load(self.ctx.workspace)
-        if conn is None:
-            return None
-        engine = SyncEngine(
+        return sync_link.run_sync(
             self.ctx.workspace,
-            conn.endpoint,
-            conn.token,
             cancel=self.cancel,
             progress=lambda stage, done, total: self.progress.emit(stage, done, total),
             connect_timeout=CONNECT_SECONDS,
             quick_offline=True,  # "Offline" in seconds, not "Syncing…" for 18 s
         )
-        return engine.run()
 
     # --- results (GUI thread) -----------------------------------------------------------------
 
@@ -296,9 +289,9 @@ def conflicts_text(count: int) -> str:
 
 
 def _pending(session: Any) -> int:
-    from int_desk.sync import local
+    from int_desk.services import sync_link
 
-    return local.pending_count(session)
+    return sync_link.pending_count(session)
 
 
 def _open_conflicts(session: Any) -> int:
