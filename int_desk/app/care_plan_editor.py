@@ -47,7 +47,7 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import ConsentNotGiven, PlanView, Variant
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
-from int_desk.domain.uk_time import in_london, london_today
+from int_desk.domain.uk_time import day_text, in_london, london_today
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision, Role
 from int_desk.services import access
 from int_desk.services import care_plan_export as export
@@ -115,7 +115,7 @@ def load_editor_data(
     )
     label = (
         f"{patient.display_name} · NHS {format_nhs(patient.nhs_number)} · "
-        f"born {patient.date_of_birth.day} {patient.date_of_birth:%b %Y}"
+        f"born {day_text(patient.date_of_birth)}"
     )
     return EditorData(
         patient_id=patient_id,

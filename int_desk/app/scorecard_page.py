@@ -41,9 +41,8 @@ from int_desk.domain import scorecard as sc
 from int_desk.domain.errors import IntDeskError, ValidationError
 from int_desk.domain.permissions import allowed
 from int_desk.domain.scorecard import Breakdown, Grain, MeasureResult, Scorecard, ScorecardQuery
-from int_desk.domain.uk_time import london_today
+from int_desk.domain.uk_time import day_text, london_today
 from int_desk.reports import scorecard_pdf, spc_chart
-from int_desk.reports.pdf_base import fmt_date
 from int_desk.services import admissions_import, scorecard_export
 from int_desk.services import scorecard as service
 
@@ -444,7 +443,7 @@ class ScorecardPage(QWidget):
             self.loaded.emit(card)
             return
         self.status.setText(
-            f"{card.scope_label}: {fmt_date(first.start)} to {fmt_date(last.end)}, "
+            f"{card.scope_label}: {day_text(first.start)} to {day_text(last.end)}, "
             f"{len(card.periods)} {card.query.grain.value}s. {card.people_now:,} people in "
             f"the cohort now; {card.open_escalations:,} open escalations. Point at a chart "
             "for its values."

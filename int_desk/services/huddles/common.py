@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, PermissionDenied
 from int_desk.domain.uk_time import (
+    day_text,
     london_wall,
 )
 from int_desk.domain.vocab import (
@@ -36,7 +37,7 @@ WITHHELD = "(clinical content - not shown for your role)"
 
 
 def fmt_day(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
+    return day_text(d)
 
 
 def _days(n: int) -> str:
