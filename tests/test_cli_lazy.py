@@ -65,3 +65,18 @@ def test_a_headless_command_imports_only_what_it_needs(demo_dir: Path) -> None:
     )
     assert "RC 0" in out
     assert not {"PySide6", "reportlab", "fastapi", "uvicorn"} & set(heavy)
+
+
+def test_caseload_leaves_the_cohort_import_unimported(demo_dir: Path) -> None:
+    # `caseload` and `import-cohort` share a module; the import's code costs `caseload` start-up.
+    code = (
+        "import sys\n"
+        "from int_desk.cli import main\n"
+        f"rc = main(['caseload', '--workspace', {str(demo_dir)!r}, '--limit', '1'])\n"
+        "print('IMPORTED', 'int_desk.services.cohort_import' in sys.modules, 'RC', rc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "INT_DESK_PASSPHRASE": PASSPHRASE},
+    ).stdout  # fmt: skip
+    assert "IMPORTED False RC 0" in out

@@ -116,7 +116,7 @@ def test_validation_report_names_each_problem(demo_ws: Workspace) -> None:
     assert by_line[7].status == ci.NEW and "not a GP practice code" in by_line[7].notes[0]
     expect = {
         3: "check digit", 4: "10 digits", 5: "not a date", 6: "in the future",
-        8: "also on line(s) 2", 2: "also on line(s) 8",
+        8: "also on line 2", 2: "also on line 8",
         9: "family name differs", 10: "not a UK postcode", 11: "between 0 and 1",
     }  # fmt: skip
     for line, words in expect.items():

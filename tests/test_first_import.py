@@ -4,6 +4,7 @@ new cohort keeps every person whose GP practice the workspace has not seen."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.cli import main as cli_main
 from int_desk.domain import reference as ref
+from int_desk.domain.vocab import Role
 from int_desk.services import cohort_import as ci
 from int_desk.services import team_setup
 from int_desk.services.identity import current_actor
@@ -179,3 +181,32 @@ def test_first_import_in_the_window_makes_the_cohort_and_lists_unknown_practices
     qtbot.waitUntil(lambda: page.model.rowCount() == 4, timeout=WAIT)
     assert not page.empty_state.isVisible()
     window.close()
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a terminal: init asks for what its options left out."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_init_asks_for_what_was_left_out_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INT_DESK_PASSPHRASE", PASSPHRASE)
+    roles = list(Role)
+    nurse = roles.index(Role.DISTRICT_NURSE) + 1
+    monkeypatch.setattr("sys.stdin", _Terminal(f"Bea Example\n{nurse}\nTestbury INT\n"))
+    directory = tmp_path / "ws"
+    code, out = run(capsys, "init", "--workspace", str(directory), "--no-keyring")
+    assert code == 0, out
+    assert "Your name:" in out and f"{nurse:2}. District nurse" in out
+    assert "signed in as Bea Example (District nurse)" in out
+    code, out = run(capsys, "teams", "--workspace", str(directory))
+    assert "Signed in: Bea Example (District nurse)" in out and "Team Testbury INT" in out
+
+    # An empty answer creates nothing and says what was needed.
+    monkeypatch.setattr("sys.stdin", _Terminal("Bea Example\ncare coordinator\n\n"))
+    code, out = run(capsys, "init", "--workspace", str(tmp_path / "ws2"), "--no-keyring")
+    assert code == 2 and "Your team's name is needed; nothing was created." in out
+    assert not (tmp_path / "ws2").exists()

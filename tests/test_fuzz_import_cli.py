@@ -212,6 +212,9 @@ def test_fuzz_csv_reading_never_crashes() -> None:
         for _ in range(10):
             check(random_csv_input(rng))
 
+    # Always tried, not left to the draws: a Windows export (not UTF-8) is read, not a crash.
+    windows = VALID_CSV.replace("Ada", "Zoë").encode("cp1252")
+    assert ci.read_csv(windows, name="gp.csv").rows[0][2] == "Zoë"
     structured()
     mutated()
     assert seen["ok"] + seen["rejected"] >= 3500 * SCALE
@@ -426,6 +429,10 @@ def test_fuzz_cli_parsing_exits_cleanly() -> None:
         for _ in range(20):
             check(random_argv(rng))
 
+    # Always tried, not left to the draws: no such command, and an option missing its value.
+    for words in (["no-such-command"], ["--workspace"], ["caseload", "--no-such-option"]):
+        check(words)
+    assert counts["usage"] == 3
     structured()
     mutated()
     assert counts["parsed"] + counts["usage"] >= 6000 * SCALE
@@ -486,6 +493,13 @@ def test_fuzz_cli_commands_never_crash_and_reject_without_writing(
 
     @fast(120)
     @given(command_line())
+    # Always tried, not left to the draws: commands refused with a typed error (a person's
+    # number that fails its check digit; a file with no NHS number column) exit 2, no traceback.
+    @example(
+        (["export-plan", "--workspace", str(ws_dir), "--nhs-number", "9990000019",
+          "--out", str(out_dir / "a.pdf")], "")
+    )  # fmt: skip
+    @example((["import-cohort", "--workspace", str(ws_dir), "--cohort", "x", str(csv_path)], "a"))
     def run(case: tuple[list[str], str]) -> None:
         words, csv_text = case
         csv_path.write_text(csv_text, encoding="utf-8")

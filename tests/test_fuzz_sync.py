@@ -9,6 +9,7 @@ must change nothing on the server. 600 requests by default (INT_DESK_FUZZ_SCALE 
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 import httpx
@@ -66,6 +67,17 @@ def test_fuzz_every_sync_endpoint_no_5xx_no_write_on_rejection(
     statuses: dict[int, int] = {}
     sent = 0
     try:
+        # Always sent, not left to the draws: a well-formed push naming an entity the endpoint
+        # does not know is refused, not a 5xx, and changes nothing.
+        before = _fingerprint(engine)
+        op = {"op_id": str(uuid.uuid4()), "entity": "no_such_entity", "id": str(uuid.uuid4()),
+              "kind": "insert", "fields": {}}  # fmt: skip
+        reply = http.post(f"{ep.url}/v1/push", headers=good, timeout=10,
+                          json={"batch_id": str(uuid.uuid4()), "ops": [op]})  # fmt: skip
+        assert reply.status_code < 500, reply.text[:300]
+        if reply.status_code == 200:
+            assert [r["status"] for r in reply.json()["results"]] == ["rejected"], reply.text
+        assert _fingerprint(engine) == before
         for path, operation in operations.items():
             cases = st.one_of(
                 operation.as_strategy(GenerationMode.POSITIVE),

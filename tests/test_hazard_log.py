@@ -34,24 +34,6 @@ REQUIRED_HAZARDS = (
 )
 NODE = re.compile(r"`(tests/[\w/]+\.py::\w+)`")
 MUTANT = re.compile(r"`(M-\d\d[a-z])`")
-# Tests named by hazards and controls added while the declared mutants landed (H-11's FHIR
-# tests, H-12, H-14, H-15, H-16) that no mutant shows failing yet. Their owners declare one
-# and take the test off this list; it may only shrink.
-NOT_YET_CLAIMED = {
-    "tests/test_large_print.py::test_editor_ticks_large_print_from_the_record_and_exports_it",
-    "tests/test_large_print.py::test_needs_are_validated_audited_and_shown_on_the_record",
-    "tests/test_pdf_accessibility.py::test_document_is_tagged_with_language_title_and_pdfua_metadata",
-    "tests/test_pdf_accessibility.py::test_headings_start_at_h1_and_never_skip_a_level",
-    "tests/test_pdf_accessibility.py::test_reading_order_is_the_visual_order",
-    "tests/test_go_live.py::test_a_team_from_an_empty_endpoint_to_synced_laptops",
-    "tests/test_invitations.py::test_guessing_codes_is_slowed_down",
-    "tests/test_fhir_api.py::test_bad_requests_get_an_operation_outcome_never_a_5xx",
-    "tests/test_fhir_api.py::test_every_read_is_audited",
-    "tests/test_fhir_export_import.py::test_a_failure_mid_write_leaves_nothing",
-    "tests/test_fhir_export_import.py::test_export_needs_permission_and_scope",
-    "tests/test_fhir_export_import.py::test_malformed_files_are_refused_with_a_clear_reason",
-    "tests/test_gp_notifications.py::test_endpoint_refuses_forged_notifications",
-}
 MATRIX = {  # DCB0129 risk rating by (likelihood, severity)
     5: (3, 4, 4, 5, 5),
     4: (2, 3, 3, 4, 5),
@@ -143,9 +125,7 @@ def test_every_hazard_cites_declared_mutants_that_are_still_applicable() -> None
         assert tests <= named, f"{mutant.id}: tests not named in {mutant.hazard}: {tests - named}"
         claimed.setdefault(mutant.hazard, set()).update(tests)
     for hazard, fields in hazards.items():  # every named test proves it kills a removal
-        idle = set(NODE.findall(fields["Tests"])) - claimed.get(hazard, set()) - NOT_YET_CLAIMED
+        idle = set(NODE.findall(fields["Tests"])) - claimed.get(hazard, set())
         assert not idle, f"{hazard}: no declared mutant shows these tests fail: {sorted(idle)}"
-    named = {n for f in hazards.values() for n in NODE.findall(f["Tests"])}
-    assert NOT_YET_CLAIMED <= named, "drop tests the log no longer names from NOT_YET_CLAIMED"
     unplaced = {m.id: why for m in mutants if (why := declared.locate(m))}
     assert not unplaced, unplaced

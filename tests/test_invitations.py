@@ -17,9 +17,10 @@ from sqlalchemy import select, update
 
 from int_desk.cli import main as cli_main
 from int_desk.domain.errors import ValidationError
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import ContactKind
 from int_desk.server import audit
-from int_desk.server.models import Invitation
+from int_desk.server.models import DeviceToken, Invitation, ServerAudit
 from int_desk.services import first_run as setup
 from int_desk.services import patient_actions as pa
 from int_desk.services.identity import current_actor
@@ -135,6 +136,27 @@ def test_guessing_codes_is_slowed_down(team: Team) -> None:
         assert _join(team.ep.url, "AAAA-BBBB-CCCC").status_code == 400
     assert _join(team.ep.url, "AAAA-BBBB-CCCD").status_code == 429
     assert _join(team.ep.url, team.invite("Nia Nurse")).status_code == 429  # from here, for now
+
+
+def test_wrong_codes_count_across_every_process_of_the_endpoint_for_ten_minutes(
+    team: Team,
+) -> None:
+    """A second endpoint process (another host, or --workers) on the same database: the
+    guesser's wrong codes are counted together, not ten per process."""
+    other = sync_env.start_endpoint(team.ep.db_url)
+    try:
+        for i in range(10):
+            url = (team.ep.url, other.url)[i % 2]
+            assert _join(url, "AAAA-BBBB-CCCC").status_code == 400
+        code = team.invite("Nia Nurse")
+        for url in (team.ep.url, other.url):
+            answer = _join(url, code)
+            assert answer.status_code == 429 and "wait ten minutes" in answer.json()["detail"]
+        with team.ep.session() as s:  # ten minutes later
+            s.execute(update(ServerAudit).values(at="2000-01-01T00:00:00.000000+00:00"))
+        assert _join(other.url, code).status_code == 200
+    finally:
+        other.stop()
 
 
 def test_one_ods_code_is_one_practice(team: Team) -> None:
@@ -283,4 +305,21 @@ def test_the_administration_page_changes_a_connected_team_at_the_endpoint(
     with qtbot.waitSignal(page.saved, timeout=20_000):  # saved again, knowingly
         page.teams.save_button.click()
     assert "01632 960 555" in team.admin("list-teams")
+
+    # Devices: when each was made and last used, as the team reads dates; an unused one expires.
+    page.load_access()
+    qtbot.waitUntil(lambda: page.access_table.rowCount() == 2, timeout=20_000)  # code + device
+    header = [page.access_table.horizontalHeaderItem(c).text() for c in range(6)]
+    assert header == ["Kind", "Member", "Label", "Made", "Last used", "State"]
+    rows = [[page.access_table.item(r, c).text() for c in range(6)] for r in range(2)]
+    assert ["Invitation", "Ada Admin"] == rows[0][:2] and rows[0][4:] == ["", "used"]
+    row = rows[1]
+    today = london_today().strftime("%d/%m/%Y")
+    assert row[0] == "Device" and row[1] == "Ada Admin" and row[5] == "active", row
+    assert row[3].startswith(today) and re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", row[3])
+    assert row[4] == today
+    assert f"active  last used {today}" in team.admin("list-access")
+    with team.ep.session() as s:
+        s.execute(update(DeviceToken).values(expires_at="2000-01-01T00:00:00.000000+00:00"))
+    assert f"expired  last used {today}" in team.admin("list-access")
     window.close()

@@ -62,7 +62,7 @@ def test_a_bad_stored_row_is_set_aside_reported_listed_and_repaired(
     assert str(task) in listed.stdout and "task.completed_at" in listed.stdout
     assert "Visited" not in listed.stdout  # ids and problems, never values
     fixed = subprocess.run([*cli, "repair-rows"], capture_output=True, text=True)
-    assert fixed.returncode == 0 and "repaired 2 row(s)" in fixed.stdout, fixed.stdout
+    assert fixed.returncode == 0 and "repaired 2 rows" in fixed.stdout, fixed.stdout
     assert subprocess.run([*cli, "bad-rows"], capture_output=True, text=True).returncode == 0
     with ep.session() as s:
         assert json.loads(s.get(Record, ("contact", note)).data)["text"] == "Visited \ufffd today"

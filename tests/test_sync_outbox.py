@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+from typing import Any
 
+import pytest
+from sqlalchemy import select, update
+
+from int_desk.domain.errors import ValidationError
 from int_desk.store import models as m
+from int_desk.store import outbox
+from int_desk.store.base import utcnow
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.store.workspace import Workspace
 
@@ -89,3 +94,136 @@ def test_every_new_session_factory_gets_the_outbox_hook() -> None:
     finally:
         gc.unfreeze()
     engine.dispose()
+
+
+def _patient_id(ws: Workspace) -> Any:
+    with ws.session() as s:
+        return s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+
+
+def test_text_no_endpoint_could_store_is_refused_naming_the_field(demo_ws: Workspace) -> None:
+    """Whatever code writes the row: a NUL or a lone surrogate in text, or anywhere in a JSON
+    value, is refused before the store or the outbox sees it, naming the field for the form."""
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        view = m.SavedView(name="Mine", filters={"team": "Bicester"})
+        s.add(view)
+        s.flush()
+        view_id = view.id
+        s.execute(update(SyncOutbox).values(sent_at=utcnow(), status="applied"))
+    cases = [
+        (m.Patient, pid, "communication_needs", "Deaf\x00", "Communication needs contains a NUL"),
+        (m.Patient, pid, "carer_name", "Ann \ud800", "Carer name is not valid Unicode"),
+        (m.SavedView, view_id, "filters", {"ward": ["a", "b\x00"]}, "Filters contains a NUL"),
+        (m.SavedView, view_id, "filters", {"\udc80": 1}, "Filters is not valid Unicode"),
+    ]
+    for model, rid, name, value, message in cases:
+        with pytest.raises(ValidationError) as refused, demo_ws.session() as s:
+            setattr(s.get(model, rid), name, value)
+        assert str(refused.value).startswith(message)
+        assert str(refused.value).endswith("; it cannot be saved.")
+        assert refused.value.field == name
+    with demo_ws.session() as s:
+        assert s.get(m.SavedView, view_id).filters == {"team": "Bicester"}
+        assert "\x00" not in (s.get(m.Patient, pid).communication_needs or "")
+        pending = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
+    assert pending == []
+    # Other fields, and text the store can hold, are saved as ever.
+    with demo_ws.session() as s:
+        s.get(m.Patient, pid).carer_name = "Ann Ó'Brien"
+        s.get(m.SavedView, view_id).filters = {"ward": ["a", None, 3]}
+    with demo_ws.session() as s:
+        assert s.get(m.Patient, pid).carer_name == "Ann Ó'Brien"
+
+
+def test_rows_written_from_the_server_are_not_sent_back(demo_ws: Workspace) -> None:
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        s.info[outbox.APPLYING] = True  # what the sync client's apply step sets
+        s.get(m.Patient, pid).phone = "01632 000003"
+        s.add(m.Contact(patient_id=pid, kind="note", text="From another laptop"))
+    assert _ops(demo_ws) == []
+    with demo_ws.session() as s:
+        assert s.get(m.Patient, pid).phone == "01632 000003"
+
+
+def test_an_edit_that_changes_nothing_sends_nothing(demo_ws: Workspace) -> None:
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        patient = s.get(m.Patient, pid)
+        patient.phone = patient.phone  # saved unchanged (a form's OK with no edit)
+        patient.updated_at = utcnow()  # touched, but no field of the record changed
+    assert _ops(demo_ws) == []
+
+
+def test_an_update_carries_the_version_it_was_made_on_and_who_made_it(
+    demo_ws: Workspace,
+) -> None:
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        s.execute(update(m.Patient).where(m.Patient.id == pid).values(server_version=7))
+        member = s.scalars(select(m.Member.id).order_by(m.Member.id)).first()
+    with demo_ws.session() as s:
+        patient = s.get(m.Patient, pid)
+        patient.phone = "01632 000004"
+        patient.updated_by = member
+    (op,) = _ops(demo_ws)
+    assert (op.kind, op.base_version, op.actor_id) == ("update", 7, member)
+    assert op.fields["updated_by"] == str(member) and op.fields["updated_at"]
+
+
+def test_a_deleted_row_is_sent_as_a_tombstone_on_its_version(demo_ws: Workspace) -> None:
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        contact = m.Contact(patient_id=pid, kind="note", text="Typed in error")
+        s.add(contact)
+        s.flush()
+        contact_id = contact.id
+        s.execute(update(SyncOutbox).values(sent_at=utcnow(), status="applied"))
+        s.execute(update(m.Contact).where(m.Contact.id == contact_id).values(server_version=3))
+    with demo_ws.session() as s:
+        s.delete(s.get(m.Contact, contact_id))
+    (op,) = [o for o in _ops(demo_ws) if o.status == "pending"]
+    assert (op.entity, op.entity_id, op.kind, op.base_version) == ("contact", contact_id,
+                                                                    "update", 3)  # fmt: skip
+    assert op.fields["deleted"] is True and set(op.fields) == {"deleted", "updated_at"}
+
+
+def test_an_edit_after_its_op_was_sent_gets_an_op_of_its_own(demo_ws: Workspace) -> None:
+    """A sent op is fixed (a replay is answered from its stored result): folding a later edit
+    into it would lose that edit. Rejected ops are not reused either."""
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        s.get(m.Patient, pid).phone = "01632 000005"
+    with demo_ws.session() as s:
+        s.execute(update(SyncOutbox).values(sent_at=utcnow()))
+    with demo_ws.session() as s:
+        s.get(m.Patient, pid).phone = "01632 000006"
+    with demo_ws.session() as s:
+        s.execute(
+            update(SyncOutbox)
+            .where(SyncOutbox.sent_at.is_(None))
+            .values(status="rejected", reason="refused")
+        )
+    with demo_ws.session() as s:
+        s.get(m.Patient, pid).phone = "01632 000007"
+    phones = [(o.fields["phone"], o.status) for o in _ops(demo_ws)]
+    assert phones == [
+        ("01632 000005", "pending"), ("01632 000006", "rejected"), ("01632 000007", "pending")
+    ]  # fmt: skip
+
+
+def test_hundreds_of_unsent_rows_edited_at_once_each_stay_one_op(demo_ws: Workspace) -> None:
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        s.execute(update(SyncOutbox).values(sent_at=utcnow(), status="applied"))
+        added = [m.Contact(patient_id=pid, kind="note", text=f"batch-{i}") for i in range(520)]
+        s.add_all(added)
+        s.flush()
+        ids = [c.id for c in added]
+    with demo_ws.session() as s:
+        for contact in s.scalars(select(m.Contact).where(m.Contact.id.in_(ids))):
+            contact.text = contact.text.upper()
+    ops = [o for o in _ops(demo_ws) if o.status == "pending"]
+    assert len(ops) == 520 and {o.kind for o in ops} == {"insert"}  # over one look-up's 500
+    assert sorted(o.fields["text"] for o in ops)[:2] == ["BATCH-0", "BATCH-1"]

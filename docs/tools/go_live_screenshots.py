@@ -171,7 +171,7 @@ def shoot_all(app: QApplication, url: str, admin, tmp: Path) -> None:  # type: i
     shots.wait_until(
         app,
         lambda: any(
-            page.access_table.item(r, 4).text() == "waiting"
+            page.access_table.item(r, 5).text() == "waiting"
             for r in range(page.access_table.rowCount())
         ),
     )

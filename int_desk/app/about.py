@@ -90,6 +90,7 @@ class AboutDialog(QDialog):
         layout.addWidget(QLabel("<b>Bundled components and their licences</b>"))
         self.table = QTableWidget(len(COMPONENTS), 3, self)
         self.table.setAccessibleName("Bundled components and licences")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setHorizontalHeaderLabels(["Component", "Version", "Licence"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,6 +46,7 @@ from int_desk.app.messages import confirm, describe
 from int_desk.domain import reference as ref
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.permissions import Permission
+from int_desk.domain.uk_time import london_hhmm, uk_date
 from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.services import team_setup as ts
 
@@ -60,9 +63,18 @@ def _blank(value: Any) -> Any:
     return None if value == "" else value
 
 
+def _london(iso: object, *, day: bool = False) -> str:
+    """An instant the endpoint sent (ISO UTC text) as the team reads it, in London."""
+    if not iso:
+        return ""
+    when = datetime.fromisoformat(str(iso))
+    return uk_date(when) if day else f"{uk_date(when)} {london_hhmm(when)}"
+
+
 def _table(headers: list[str], name: str) -> QTableWidget:
     t = QTableWidget(0, len(headers))
     t.setAccessibleName(name)
+    t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
     t.setHorizontalHeaderLabels(headers)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -122,6 +134,19 @@ class _Section(QWidget):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.setVisible(bool(text))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        # The form's fields are added after New and Save were made, so Qt's Tab order put the
+        # buttons first: Tab goes through the fields, then New, then Save, as laid out.
+        last, w = None, self.nextInFocusChain()
+        while w is not self and self.isAncestorOf(w):
+            if self.form_box.isAncestorOf(w):
+                last = w
+            w = w.nextInFocusChain()
+        if last is not None:
+            QWidget.setTabOrder(last, self.new_button)
+            QWidget.setTabOrder(self.new_button, self.save_button)
+        super().showEvent(event)
 
 
 class AdministrationPage(QWidget):
@@ -774,7 +799,7 @@ class AdministrationPage(QWidget):
         self.access_intro = QLabel("")
         self.access_intro.setWordWrap(True)
         self.access_table = _table(
-            ["Kind", "Member", "Label", "Made", "State"], "Devices and invitations"
+            ["Kind", "Member", "Label", "Made", "Last used", "State"], "Devices and invitations"
         )
         self.invite_button = QPushButton("&Invite a member…")
         self.invite_button.clicked.connect(self.invite_selected)
@@ -820,7 +845,9 @@ class AdministrationPage(QWidget):
                 self.access_table,
                 [(i["id"], ["Invitation" if i["kind"] == "invitation" else "Device",
                             str(i.get("member") or ""), str(i.get("label") or ""),
-                            str(i.get("created_at") or "")[:16].replace("T", " "), str(i["state"])])
+                            _london(i.get("created_at")),
+                            _london(i.get("last_used_at"), day=True),
+                            str(i["state"])])
                  for i in items],
             )  # fmt: skip
             self.refreshed.emit()
@@ -848,7 +875,7 @@ class AdministrationPage(QWidget):
                 "Invitation",
                 f"Invitation code for {member.name}:\n\n    {code}\n\nGive it to them with your "
                 f"endpoint's address ({self.endpoint}). It works once, until "
-                f"{expires[:16].replace('T', ' ')} UTC. It is not shown again.",
+                f"{_london(expires)}. It is not shown again.",
                 parent=self,
             )
             box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -283,6 +283,7 @@ class CaseloadPage(QWidget):
         t = QTableView()
         t.setObjectName("caseloadTable")
         t.setAccessibleName("Caseload table")
+        t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         t.setModel(self.model)
         t.setItemDelegate(CaseloadDelegate(self.model, t))  # one lookup per cell, cached text
         # Always shown: a result that fits on one screen must not change the table's width.

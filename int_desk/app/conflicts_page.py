@@ -92,6 +92,7 @@ class ConflictsPage(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("conflictsTable")
         self.table.setAccessibleName("Sync conflicts")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -121,6 +121,7 @@ class MyTasksPage(QWidget):
         self.model.me = ctx.actor.member_id
         self.table = QTableView()
         self.table.setAccessibleName("My open tasks")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

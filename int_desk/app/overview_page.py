@@ -29,6 +29,7 @@ class OverviewPage(QWidget):
         self.summary.setAccessibleName("Caseload summary")
         self.table = QTableWidget(0, 5)
         self.table.setAccessibleName("Teams and caseload counts")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setHorizontalHeaderLabels(
             ["Team", "Place", "Neighbourhood", "Cohorts", "Caseload"]
         )

@@ -120,6 +120,7 @@ class MeasurePanel(QFrame):
         self.chart = SpcChartWidget()
         self.table = QTableWidget(0, 4)
         self.table.setAccessibleName(f"{measure.title}: values by period")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setHorizontalHeaderLabels(["Period", "Value", "Numerator", "Denominator"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -131,6 +132,7 @@ class MeasurePanel(QFrame):
         self.table.currentCellChanged.connect(self._row_chosen)
         self.breakdown = QTableWidget(0, 4)
         self.breakdown.setAccessibleName(f"{measure.title}: breakdown")
+        self.breakdown.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.breakdown.verticalHeader().hide()
         self.breakdown.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.breakdown.horizontalHeader().setSectionResizeMode(
@@ -333,6 +335,7 @@ class ScorecardPage(QWidget):
             body_layout.addWidget(panel)
         body_layout.addStretch(1)
         self.scroll = QScrollArea()
+        self.scroll.setAccessibleName("Measures")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(body)
         layout = QVBoxLayout(self)

@@ -33,6 +33,7 @@ class SpcChartWidget(QWidget):
         self.current: int | None = None  # keyboard-highlighted point (index into points)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("Chart: no values to draw yet")
         self.setMinimumSize(320, 190)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
@@ -49,6 +50,9 @@ class SpcChartWidget(QWidget):
             self.setAccessibleDescription(
                 f"{c.variation.label}. {c.assurance.label}. Use Left and Right to read each point."
             )
+        else:  # Tab still stops here: say why it is empty
+            self.setAccessibleName("Chart: no values to draw yet")
+            self.setAccessibleDescription("")
         self.update()
 
     def chart_layout(self) -> ChartLayout | None:

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from datetime import datetime
 from typing import Any
 
+from int_desk.domain.uk_time import uk_date
 from int_desk.domain.vocab import OrganisationKind, Role
+from int_desk.domain.wording import plural
 
 
 def register_admin(asub: argparse._SubParsersAction) -> None:
@@ -212,7 +215,7 @@ def restore_member(args: argparse.Namespace) -> int:
         for team in args.team:
             team_rec, _ = directory.find(s, "team", team)
             directory.membership(s, team_rec.id, rec.id, member=True, by=by)
-        print(f"restored {data.get('name')} to {len(args.team)} team(s); invite them again")
+        print(f"restored {data.get('name')} to {plural(len(args.team), 'team')}; invite them again")
     return 0
 
 
@@ -243,9 +246,12 @@ def list_access(args: argparse.Namespace) -> int:
 
     with _session(args) as s:
         for item in invitations.listing(s):
+            used = ""
+            if item["kind"] == "device":
+                used = f"  last used {uk_date(datetime.fromisoformat(str(item['last_used_at'])))}"
             print(
                 f"{item['kind']:<10} {item['id']}  {str(item['member']):<24} "
-                f"{str(item['label']):<20} {item['state']}"
+                f"{str(item['label']):<20} {item['state']}{used}"
             )
     return 0
 

@@ -18,7 +18,7 @@ from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import london_today, uk_date
 from int_desk.services import caseload as cl
 from int_desk.services import caseload_export, table_export
-from int_desk.services import cohort_import as ci
+from int_desk.services.cohort_fields import FIELDS, IGNORE
 from int_desk.services.identity import current_actor
 
 
@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="report only; write nothing")
     p.add_argument(
         "--map", action="append", default=[], metavar="COLUMN=FIELD",
-        help=f"map a column to a field ({', '.join(ci.FIELDS)}, {ci.IGNORE})",
+        help=f"map a column to a field ({', '.join(FIELDS)}, {IGNORE})",
     )  # fmt: skip
     p.add_argument("--strict", action="store_true", help="import nothing when any row is rejected")
     p.add_argument(
@@ -160,7 +160,7 @@ def run_caseload(args: argparse.Namespace) -> int:
 def _print_table(out: IO[str], records: list[dict[str, object]]) -> None:
     cols = [("name", "Name", 28), ("nhs_number", "NHS number", 12),
             ("date_of_birth", "Born", 10), ("age", "Age", 3),
-            ("cohorts", "Cohort(s)", 16), ("priority", "Priority", 8),
+            ("cohorts", "Cohorts", 16), ("priority", "Priority", 8),
             ("lead_professional", "Lead", 18), ("last_contact", "Last contact", 12),
             ("next_review_due", "Review due", 10), ("care_plan", "Care plan", 14),
             ("open_tasks", "Tasks", 5), ("attention", "Attention", 30)]  # fmt: skip
@@ -176,6 +176,8 @@ def _print_table(out: IO[str], records: list[dict[str, object]]) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from int_desk.services import cohort_import as ci  # not imported for `caseload`
+
     if not args.file.exists():
         raise ValidationError(f"No such file: {args.file}")
     table = ci.read_csv(args.file, sheet=args.sheet)
@@ -191,7 +193,7 @@ def run_import(args: argparse.Namespace) -> int:
                 s.rollback()  # the new cohort is made again when writing: a preview writes nothing
         print("Column mapping:")
         for column, fld in preview.mapping.items():
-            print(f"  {column} -> {ci.FIELDS.get(fld, fld)}")
+            print(f"  {column} -> {FIELDS.get(fld, fld)}")
         for line in preview.report_lines():
             print(line)
         if preview.problems:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from int_desk.domain.wording import plural
 from int_desk.server.principal import INTEGRATION_SCOPES
 
 DEFAULT_DB = "int-desk-server.db"
@@ -232,7 +233,7 @@ def bad_rows(args: argparse.Namespace) -> int:
         found = repair.bad_rows(s, args.entity)
         for b in found:
             print(f"{b.entity:<20} {b.id}  team={b.scope}  {b.field}: {b.problem}")
-    print(f"{len(found)} bad field(s)")
+    print(plural(len(found), "bad field"))
     return 1 if found else 0
 
 
@@ -243,7 +244,7 @@ def repair_rows(args: argparse.Namespace) -> int:
         raise SystemExit("int-desk: --id needs --entity")
     with _session(args) as s:
         n, left = repair.repair(s, args.entity, args.id)
-    print(f"repaired {n} row(s)")
+    print(f"repaired {plural(n, 'row')}")
     for b in left:
         print(f"left {b.entity} {b.id} {b.field}: {b.problem} - {repair.UNREPAIRABLE}")
     return 1 if left else 0

@@ -129,18 +129,42 @@ def _empty(value: Any) -> bool:
 
 def _clean(value: Any) -> Any:
     """Drop empty elements and trim text, in one pass (an export maps millions of elements)."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            item = _clean(item)
-            if not _empty(item):
-                out[key] = item
-        return out
-    if isinstance(value, list):
-        return [c for c in map(_clean, value) if not _empty(c)]
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is dict:
+        return _clean_dict(value)
+    if kind is list:
+        return _clean_list(value)
+    if kind is str:
         return value.strip()
     return value
+
+
+def _clean_item(value: Any) -> Any:
+    """``value`` cleaned, or None when it is empty. Leaves are handled here, not by recursion:
+    most elements are short strings, and a call per element was most of the mapping's time."""
+    kind = type(value)
+    if kind is str:
+        return value.strip() or None
+    if kind is dict:
+        return _clean_dict(value) or None
+    if kind is list:
+        return _clean_list(value) or None
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    return None if _empty(value) else value
+
+
+def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, item in value.items():
+        item = _clean_item(item)
+        if item is not None:
+            out[key] = item
+    return out
+
+
+def _clean_list(value: list[Any]) -> list[Any]:
+    return [item for item in map(_clean_item, value) if item is not None]
 
 
 def _text(value: Any) -> str:
@@ -149,6 +173,15 @@ def _text(value: Any) -> str:
 
 def _coding(system: str, code: str, display: str = "") -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def _in_sentence(label: str) -> str:
+    """A vocabulary label inside a sentence: 'District nursing' -> 'district nursing', while a
+    label that starts with an abbreviation keeps it ('GP', 'VCSE (voluntary sector)')."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def _local_identifier(rid: str) -> dict[str, str]:
@@ -475,7 +508,14 @@ def service_request(person: PersonData, row: Row) -> Resource:
         identifier=[_local_identifier(row["id"])],
         status=REFERRAL_STATUS.get(row.get("status") or "", "unknown"),
         intent="order",
-        code=_coding(ukcore.REFERRAL_SERVICE_SYSTEM, service, f"Referral to {label.lower()}"),
+        code={
+            "coding": [
+                {"system": ukcore.REFERRAL_SERVICE_SYSTEM, "code": service, "display": label}
+            ],
+            "text": "Referral to another service"
+            if service == ReferralService.OTHER
+            else f"Referral to {_in_sentence(label)}",
+        },
         subject=ref("Patient", person.patient["id"]),
         authoredOn=row.get("referred_on"),
         requester=ref("Practitioner", row.get("referred_by")),
@@ -505,15 +545,27 @@ def referenced_members(person: PersonData) -> list[str]:
     return [i for i in dict.fromkeys(ids) if i]
 
 
-def person_resources(person: PersonData) -> list[Resource]:
-    """Every resource for the person: Patient first, then what refers to it."""
+def person_resources(person: PersonData, written: set[str] | None = None) -> list[Resource]:
+    """Every resource for the person: Patient first, then what refers to it.
+
+    ``written``, when given, remembers the resources many people share (their practice, the
+    practitioners) across calls: each is mapped and returned only the first time, as a bulk
+    export writes it once.
+    """
     out: list[Resource] = [patient(person)]
+    wanted: list[tuple[str, str, Any]] = []
     if person.practice:
-        out.append(organization(person.practice))
+        wanted.append(("Organization", person.practice["id"], person.practice))
     for member_id in referenced_members(person):
         member = person.members.get(member_id)
         if member is not None:
-            out.append(practitioner({**member, "id": member_id}))
+            wanted.append(("Practitioner", member_id, member))
+    for rtype, rid, row in wanted:
+        if written is not None:
+            if f"{rtype}/{rid}" in written:
+                continue
+            written.add(f"{rtype}/{rid}")
+        out.append(_shared_resource(rtype, rid, row))
     out.append(care_team(person))
     for make in (care_plan, consent, provenance):
         resource = make(person)
@@ -529,6 +581,10 @@ def person_resources(person: PersonData) -> list[Resource]:
     out += [task(person, t) for t in _live(person.tasks)]
     out += [service_request(person, r) for r in _live(person.referrals)]
     return out
+
+
+def _shared_resource(rtype: str, rid: str, row: Row) -> Resource:
+    return organization(row) if rtype == "Organization" else practitioner({**row, "id": rid})
 
 
 def _rewrite_refs(value: Any, urls: dict[str, str]) -> Any:

@@ -16,20 +16,21 @@ team members (the administrator role, or a team grant); every change is audited 
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.errors import ConflictError, IntDeskError, NotFound, ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.server import audit, directory, invitations
+from int_desk.server.models import ServerAudit, utcnow
 from int_desk.wire import protocol as P
 
 REFERENCE_REFUSED = "reference_refused"
@@ -62,24 +63,21 @@ class MembershipRequest(BaseModel):
     visiting: bool = False
 
 
-class FailedJoins:
-    """Wrong codes per client address in a sliding window (one process's memory)."""
-
-    def __init__(self, allowed: int = FAILED_JOINS_ALLOWED, window: float = FAILED_JOIN_WINDOW_S):
-        self.allowed, self.window = allowed, window
-        self.seen: dict[str, deque[float]] = {}
-
-    def blocked(self, client: str) -> bool:
-        times = self.seen.get(client)
-        now = time.monotonic()
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times is not None and 0 < len(times) >= self.allowed
-
-    def failed(self, client: str) -> None:
-        if len(self.seen) > 10_000:  # bounded memory whatever the callers do
-            self.seen.clear()
-        self.seen.setdefault(client, deque()).append(time.monotonic())
+def wrong_codes_recently(session: Session, client: str) -> int:
+    """Wrong invitation codes from this client address in the window, counted from the
+    endpoint's audit (every refusal is committed there), so every process and host of one
+    endpoint shares the count: --workers or a second host gives a guesser no more tries."""
+    since = (utcnow() - timedelta(seconds=FAILED_JOIN_WINDOW_S)).isoformat(timespec="microseconds")
+    return (
+        session.scalar(
+            select(func.count()).where(
+                ServerAudit.action == invitations.JOIN_REFUSED,
+                ServerAudit.at >= since,
+                ServerAudit.detail.endswith(f" client={client[:60]}", autoescape=True),
+            )
+        )
+        or 0
+    )
 
 
 def _problem(exc: IntDeskError, status: int = 422) -> JSONResponse:
@@ -95,7 +93,6 @@ def install(
     authenticated: Callable[..., Any],
 ) -> None:
     """Add the routes to the endpoint's app (``create_app`` calls this)."""
-    failed_joins = FailedJoins()
 
     def editor(found: Any, session: Session) -> directory.Editor:
         """The caller, if they may change the team's set-up; else 403 (audited)."""
@@ -129,7 +126,9 @@ def install(
                 "to join.",
             )
         client = request.client.host if request.client else "?"
-        if failed_joins.blocked(client):
+        with factory() as s:
+            blocked = wrong_codes_recently(s, client) >= FAILED_JOINS_ALLOWED
+        if blocked:
             raise HTTPException(
                 429, detail="Too many wrong invitation codes from here; wait ten minutes."
             )
@@ -147,7 +146,6 @@ def install(
                     "teams": teams,
                 }
         except invitations.JoinRefused as exc:
-            failed_joins.failed(client)
             return JSONResponse({"detail": str(exc)}, status_code=400)
         return body
 

@@ -39,7 +39,7 @@ from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.models import PracticeToken
 from int_desk.server.principal import NO_MEMBER
-from int_desk.server.read_scope import read_scope
+from int_desk.server.read_scope import scope_of
 from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,8 @@ def mount(
                 raise FhirError(403, NO_MEMBER)
             if not caller.teams:
                 raise FhirError(403, "You are not a member of any team on this server.")
-            scope = read_scope(session, caller.user_id, caller.teams)
+            # The principal came with the token (cached with it): not worked out again per read.
+            scope = scope_of(session, found[1])
             return fr.StaffReader(caller.user_id, caller.teams, scope)
         practice = session.scalar(
             select(PracticeToken).where(

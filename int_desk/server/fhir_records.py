@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from int_desk.fhir import mapping
@@ -36,50 +36,95 @@ class StaffReader:
         return (*self.teams, GLOBAL_SCOPE)
 
 
-def _rows(session: Session, reader: StaffReader, query: Any) -> list[tuple[Record, dict[str, Any]]]:
+# What the mapping reads of a person (``person_data``); their contacts, health events and huddle
+# items are never read, so a person's read never parses them.
+PERSON_ENTITIES = (
+    "patient",
+    "care_plan",
+    "goal",
+    "plan_action",
+    "cohort_membership",
+    "flag",
+    "task",
+    "referral",
+    "care_team_participant",
+)
+_COLUMNS = (Record.entity, Record.id, Record.scope, Record.patient_id, Record.data)
+
+
+def _rows(
+    reader: StaffReader, result: Any, scopes: tuple[str, ...]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(entity, row as the caller may read it) for each found row in ``scopes``.
+
+    Plain column tuples, not ORM objects: a read never changes a record. The scope is checked
+    here rather than in the query, which finds rows by key: a scope condition there lets SQLite
+    walk a whole team's rows instead of using the key."""
     out = []
-    for rec in session.scalars(query):
-        patient = str(rec.patient_id) if rec.patient_id is not None else None
-        data = reader.scope.row(rec.entity, patient, json.loads(rec.data))
-        if data is not None:
-            out.append((rec, {**data, "id": str(rec.id)}))
+    for entity, rid, scope, patient_id, data in result:
+        if scope not in scopes:
+            continue
+        patient = str(patient_id) if patient_id is not None else None
+        row = reader.scope.row(entity, patient, json.loads(data))
+        if row is not None:
+            out.append((entity, {**row, "id": str(rid)}))
     return out
+
+
+# Statements built once (SQLAlchemy's statement building costs more than SQLite's lookup).
+_BY_NHS = select(*_COLUMNS).where(
+    Record.entity == "patient",
+    Record.scope.in_(bindparam("teams", expanding=True)),
+    Record.deleted.is_(False),
+    Record.data.contains(bindparam("needle")),  # a cheap prefilter; the JSON decides
+)
+_BY_KEYS = select(*_COLUMNS).where(
+    Record.entity.in_(bindparam("entities", expanding=True)),
+    Record.id.in_(bindparam("ids", expanding=True)),
+    Record.deleted.is_(False),
+)
+_OF_PERSON = select(*_COLUMNS).where(
+    Record.patient_id == bindparam("patient_id"),
+    Record.entity.in_(PERSON_ENTITIES),
+    Record.deleted.is_(False),
+)
+
+
+def _run(
+    session: Session, reader: StaffReader, query: Any, scopes: tuple[str, ...], **params: Any
+) -> list[tuple[str, dict[str, Any]]]:
+    return _rows(reader, session.execute(query, params), scopes)
 
 
 def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dict[str, Any]]:
     """Live patients in the caller's teams with this NHS number (as the caller may see them)."""
-    query = select(Record).where(
-        Record.entity == "patient",
-        Record.scope.in_(reader.teams),
-        Record.deleted.is_(False),
-        Record.data.contains(f'"nhs_number": "{nhs}"'),  # a cheap prefilter; the JSON decides
-    )
-    return [d for _rec, d in _rows(session, reader, query) if d.get("nhs_number") == nhs]
+    found = _run(
+        session, reader, _BY_NHS, reader.teams,
+        teams=list(reader.teams), needle=f'"nhs_number": "{nhs}"',
+    )  # fmt: skip
+    return [d for _e, d in found if d.get("nhs_number") == nhs]
 
 
 def record(
     session: Session, reader: StaffReader, entity: str, rid: uuid.UUID
 ) -> dict[str, Any] | None:
-    rec = session.get(Record, (entity, rid))
-    if rec is None or rec.deleted or rec.scope not in reader.teams:
-        return None
-    found = _rows(session, reader, select(Record).where(Record.entity == entity, Record.id == rid))
+    """One live row of the caller's teams by its key, as they may read it (else None)."""
+    found = _run(session, reader, _BY_KEYS, reader.teams, entities=[entity], ids=[rid])
     return found[0][1] if found else None
 
 
 def _by_ids(
-    session: Session, reader: StaffReader, entity: str, ids: Iterable[Any]
-) -> dict[str, Any]:
+    session: Session, reader: StaffReader, entities: tuple[str, ...], ids: Iterable[Any]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """{entity: {id: row}} of the live rows with these keys in the caller's readable scopes."""
+    out: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
     wanted = sorted({uuid.UUID(str(i)) for i in ids if i}, key=str)
-    if not wanted:
-        return {}
-    query = select(Record).where(
-        Record.entity == entity,
-        Record.id.in_(wanted),
-        Record.scope.in_(reader.readable),
-        Record.deleted.is_(False),
-    )
-    return {d["id"]: d for _rec, d in _rows(session, reader, query)}
+    if wanted:
+        for entity, row in _run(
+            session, reader, _BY_KEYS, reader.readable, entities=list(entities), ids=wanted
+        ):
+            out[entity][row["id"]] = row
+    return out
 
 
 @dataclass
@@ -94,14 +139,10 @@ class PersonRows:
 
 
 def person_rows(session: Session, reader: StaffReader, patient_id: uuid.UUID) -> PersonRows | None:
-    query = select(Record).where(
-        Record.patient_id == patient_id,
-        Record.scope.in_(reader.teams),
-        Record.deleted.is_(False),
-    )
+    """The person's rows the mapping reads (in the caller's teams), found by the patient key."""
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for rec, data in _rows(session, reader, query):
-        rows[rec.entity].append(data)
+    for entity, data in _run(session, reader, _OF_PERSON, reader.teams, patient_id=patient_id):
+        rows[entity].append(data)
     patients = rows.pop("patient", [])
     if not patients:
         return None
@@ -111,31 +152,35 @@ def person_rows(session: Session, reader: StaffReader, patient_id: uuid.UUID) ->
 def person_data(
     session: Session, reader: StaffReader, person: PersonRows, plan: dict[str, Any] | None
 ) -> mapping.PersonData:
-    """The mapping's input for one person and one plan version (or none)."""
+    """The mapping's input for one person and one plan version (or none).
+
+    Two keyed look-ups: cohorts, practice and members together, then the cohorts' teams."""
     r = person.rows
     plan_id = plan["id"] if plan else None
-    goals = [g for g in r.get("goal", []) if g.get("care_plan_id") == plan_id]
-    actions = [a for a in r.get("plan_action", []) if a.get("care_plan_id") == plan_id]
     current = [c for c in r.get("cohort_membership", []) if not c.get("discharged_on")]
-    cohorts = _by_ids(session, reader, "cohort", [c.get("cohort_id") for c in current])
-    teams = _by_ids(session, reader, "team", [c.get("team_id") for c in cohorts.values()])
     lead = next((c["lead_member_id"] for c in current if c.get("lead_member_id")), None)
     data = mapping.PersonData(
         patient=person.patient,
         plan=plan,
-        goals=goals,
-        actions=actions,
+        goals=[g for g in r.get("goal", []) if g.get("care_plan_id") == plan_id],
+        actions=[a for a in r.get("plan_action", []) if a.get("care_plan_id") == plan_id],
         flags=[f for f in r.get("flag", []) if f.get("active", True)],
         tasks=r.get("task", []),
         referrals=r.get("referral", []),
         participants=r.get("care_team_participant", []),
         lead_member_id=lead or (plan or {}).get("lead_member_id"),
-        team_names=sorted(t["name"] for t in teams.values() if t.get("name")),
     )
     practice = person.patient.get("practice_id")
-    if practice:
-        data.practice = _by_ids(session, reader, "organisation", [practice]).get(practice)
-    data.members = _by_ids(session, reader, "member", mapping.referenced_members(data))
+    cohort_ids = [c.get("cohort_id") for c in current]
+    found = _by_ids(
+        session, reader, ("cohort", "organisation", "member"),
+        [*cohort_ids, practice, *mapping.referenced_members(data)],
+    )  # fmt: skip
+    cohorts = [found["cohort"][c] for c in cohort_ids if c in found["cohort"]]
+    teams = _by_ids(session, reader, ("team",), [c.get("team_id") for c in cohorts])["team"]
+    data.team_names = sorted(t["name"] for t in teams.values() if t.get("name"))
+    data.practice = found["organisation"].get(practice) if practice else None
+    data.members = found["member"]
     return data
 
 
@@ -157,19 +202,17 @@ def audit(
     """One entry per person read (or one with no person: a refusal, an empty search)."""
     rid = _uuid(resource_id)
     people = [_uuid(p) for p in dict.fromkeys(patient_ids)] or [None]
-    for patient in people:
-        session.add(
-            ServerAuditEvent(
-                user_id=user_id,
-                practice_token_id=practice_token_id,
-                action=action,
-                resource_type=resource_type[:40],
-                resource_id=rid,
-                patient_id=patient,
-                outcome=outcome,
-                detail=detail[:200],
-            )
-        )
+    row = {
+        "user_id": user_id,
+        "practice_token_id": practice_token_id,
+        "action": action,
+        "resource_type": resource_type[:40],
+        "resource_id": rid,
+        "outcome": outcome,
+        "detail": detail[:200],
+    }
+    # One INSERT for all (a Core insert: no ORM objects kept for rows nobody reads back).
+    session.execute(insert(ServerAuditEvent), [{**row, "patient_id": p} for p in people])
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

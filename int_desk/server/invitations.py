@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.errors import IntDeskError, NotFound, ValidationError
-from int_desk.server import audit, directory
+from int_desk.server import audit, directory, tokens
 from int_desk.server.models import DeviceToken, Invitation, ServerUser, utcnow_text
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,10 @@ def listing(session: Session) -> list[dict[str, object]]:
             {
                 "kind": "device", "id": str(dev.id), **who(dev.user_id), "label": dev.label,
                 "created_at": dev.created_at,
-                "state": "revoked" if dev.revoked_at else "active",
+                # noted when sync renews the token (at most daily); unrenewed: the day it was made
+                "last_used_at": dev.last_used_at or dev.created_at,
+                "state": "revoked" if dev.revoked_at
+                else "expired" if tokens.expired(dev.expires_at) else "active",
                 "revoked_at": dev.revoked_at,
             }
         )  # fmt: skip

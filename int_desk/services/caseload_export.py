@@ -27,7 +27,7 @@ from int_desk.services import caseload as cl
 
 COLUMNS = [
     ("name", "Name"), ("nhs_number", "NHS number"), ("date_of_birth", "Date of birth"),
-    ("age", "Age"), ("cohorts", "Cohort(s)"), ("priority", "Priority"),
+    ("age", "Age"), ("cohorts", "Cohorts"), ("priority", "Priority"),
     ("lead_professional", "Lead professional"), ("last_contact", "Last contact"),
     ("next_review_due", "Review due"), ("care_plan", "Care plan"), ("open_tasks", "Open tasks"),
     ("flags", "Flags"), ("attention", "Attention"),

@@ -41,7 +41,10 @@ from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, Priority, Sex
+from int_desk.domain.wording import noun_for
 from int_desk.services import access, extract_reader, team_setup
+from int_desk.services.cohort_fields import FIELDS as FIELDS
+from int_desk.services.cohort_fields import IGNORE as IGNORE
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
 from int_desk.store import audit
 from int_desk.store.base import utcnow
@@ -54,21 +57,6 @@ MAX_FILE_BYTES = extract_reader.MAX_FILE_BYTES
 DEFAULT_REASON = "Identified in PHM extract"
 WRITE_BATCH = 500  # rows written per flush
 
-FIELDS: dict[str, str] = {
-    "nhs_number": "NHS number",
-    "given_name": "Given name",
-    "family_name": "Family name",
-    "full_name": "Full name",
-    "date_of_birth": "Date of birth",
-    "postcode": "Postcode",
-    "practice_code": "Practice code",
-    "reason": "Reason for inclusion",
-    "risk_score": "Risk score",
-    "sex": "Sex",
-    "imd_decile": "IMD decile",
-    "imd_quintile": "IMD quintile",
-}
-IGNORE = "ignore"
 REQUIRED = ("nhs_number", "date_of_birth")
 
 # Usual PHM extract spellings, compared with case, spaces and punctuation removed.
@@ -566,8 +554,8 @@ def build_preview(
         result = RowResult(line, REJECTED, list(errs), list(row.notes), row)
         dup_lines = lines_by_nhs.get(row.nhs_number, [])
         if len(dup_lines) > 1:
-            others = ", ".join(str(x) for x in dup_lines if x != line)
-            result.problems.append(f"duplicate: the same NHS number is also on line(s) {others}")
+            others = noun_for([x for x in dup_lines if x != line], "line")
+            result.problems.append(f"duplicate: the same NHS number is also on {others}")
         if row.practice_code:
             result.practice_id = practices.get(row.practice_code)
             if result.practice_id is None:

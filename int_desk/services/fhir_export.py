@@ -24,11 +24,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
@@ -52,20 +53,53 @@ STAGING_PREFIX = ".int-desk-fhir-"
 NDJSON_SUFFIX = ".ndjson"
 
 
-def _wire(entity: str, rows: Any) -> list[dict[str, Any]]:
-    ent = schema.ENTITIES[entity]
-    out = []
-    for row in rows:
-        data = schema.row_to_wire(ent, dict(row))
-        data["id"] = str(row["id"])
-        out.append(data)
-    return out
+def _dashed(stored: str) -> str:
+    """A UUID column's stored 32 hex digits in its wire (canonical) form."""
+    h = stored.lower()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _instant(stored: str) -> str:
+    """A UTC datetime column's stored text in its wire form: the same text when it is already
+    canonical (``2026-12-06T08:00:00.000000+00:00``, as ``UTCDateTime`` writes it)."""
+    if len(stored) == 32 and stored.endswith("+00:00"):
+        return stored
+    value = datetime.fromisoformat(stored)
+    return str(schema.to_wire("datetime", value if value.tzinfo else value.replace(tzinfo=UTC)))
+
+
+def _day(stored: str) -> str:
+    return stored if len(stored) == 10 else date.fromisoformat(stored[:10]).isoformat()
+
+
+_FROM_STORED = {"uuid": _dashed, "datetime": _instant, "date": _day}
 
 
 def _select(session: Session, model: Any, *where: Any) -> list[dict[str, Any]]:
+    """Live rows of ``model`` as wire dicts with ``id``, the same as ``schema.row_to_wire``
+    makes of them (tests/test_fhir_export_bulk.py compares the two for every entity).
+
+    An export reads hundreds of thousands of rows, and a mapping object, a UUID or datetime
+    object and a call per value were a third of its time: rows are fetched whole as tuples,
+    UUIDs, dates and times as their stored text, turned into wire form by string operations."""
     table = model.__table__
-    rows = session.execute(select(table).where(table.c.deleted.is_(False), *where)).mappings()
-    return _wire(table.name, rows)
+    columns = schema.ENTITIES[table.name].columns
+    kinds = {name: c.kind for name, c in columns.items() if c.kind in _FROM_STORED}
+    kinds["id"] = "uuid"
+    query = select(
+        *(type_coerce(c, String).label(c.name) if c.name in kinds else c for c in table.c)
+    ).where(table.c.deleted.is_(False), *where)
+    result = session.execute(query)
+    index = {key: n for n, key in enumerate(result.keys())}
+    plain = [(name, index[name]) for name in columns if name not in kinds]
+    text = [(name, index[name], _FROM_STORED[kind]) for name, kind in kinds.items()]
+    out = []
+    for row in result.all():
+        data = {name: row[n] for name, n in plain}
+        for name, n, convert in text:
+            data[name] = None if row[n] is None else convert(row[n])
+        out.append(data)
+    return out
 
 
 def _blank_clinical(entity: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -219,16 +253,19 @@ def export_person(
 
 
 def _audit(session: Session, actor: Actor, person: mapping.PersonData, *, detail: str) -> None:
+    audit.record(session, **_audit_entry(actor, person, detail=detail))
+
+
+def _audit_entry(actor: Actor, person: mapping.PersonData, *, detail: str) -> dict[str, Any]:
     plan = person.plan or {}
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=AuditAction.EXECUTE,
-        entity_type="care_plan",
-        entity_id=uuid.UUID(plan["id"]) if plan.get("id") else None,
-        patient_id=uuid.UUID(person.patient["id"]),
-        detail=f"export format=fhir-r4 {detail}",
-    )
+    return {
+        "actor_id": actor.member_id,
+        "action": AuditAction.EXECUTE,
+        "entity_type": "care_plan",
+        "entity_id": uuid.UUID(plan["id"]) if plan.get("id") else None,
+        "patient_id": uuid.UUID(person.patient["id"]),
+        "detail": f"export format=fhir-r4 {detail}",
+    }
 
 
 # --- a cohort or team --------------------------------------------------------------------------
@@ -270,6 +307,24 @@ def group_patients(
     return sorted(set(session.scalars(query)), key=str)
 
 
+def with_consent(session: Session, patient_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of ``patient_ids`` with a signed-off (active) plan recording consent to share, in
+    the order given: the only people a group export reads in full (one query per batch)."""
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(patient_ids), BATCH):
+        found.update(
+            session.scalars(
+                select(m.CarePlan.patient_id).where(
+                    m.CarePlan.patient_id.in_(patient_ids[start : start + BATCH]),
+                    m.CarePlan.status == CarePlanStatus.ACTIVE.value,
+                    m.CarePlan.consent_decision == "permit",
+                    m.CarePlan.deleted.is_(False),
+                )
+            )
+        )
+    return [pid for pid in patient_ids if pid in found]
+
+
 def export_group(
     *,
     session: Session,
@@ -289,38 +344,36 @@ def export_group(
     access.require(session, actor, Permission.EXPORT_PLAN)
     patient_ids = group_patients(session, actor, cohort_id=cohort_id, team_id=team_id)
     clinical = access.can(session, actor, Permission.VIEW_CLINICAL)
+    # Only people whose active plan records consent are read in full; the rest are counted.
+    candidates = with_consent(session, patient_ids)
+    total = len(candidates)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
-    result = GroupExport(out_dir)
+    result = GroupExport(out_dir, skipped_no_consent=len(patient_ids) - total)
     moved: list[Path] = []
     handles: dict[str, Any] = {}
-    written_ids: set[str] = set()
+    written: set[str] = set()  # practices and practitioners already written
+    entries: list[dict[str, Any]] = []  # audit entries, appended in one run at the end
     batch_id = new_id()
     try:
-        total = len(patient_ids)
-        for n, person in enumerate(person_data(session, patient_ids, clinical=clinical)):
+        for n, person in enumerate(person_data(session, candidates, clinical=clinical)):
             if is_cancelled and is_cancelled():
                 raise Interrupted("Export cancelled; no files were kept.")
             if progress and n % 200 == 0:
                 progress(n, total)
-            if not shareable(person):
+            if not shareable(person):  # (another active version without consent)
                 result.skipped_no_consent += 1
                 continue
-            for rtype, resource in mapping.by_type(mapping.person_resources(person)):
-                if rtype in ("Organization", "Practitioner"):
-                    if resource["id"] in written_ids:
-                        continue
-                    written_ids.add(resource["id"])
+            for rtype, resource in mapping.by_type(mapping.person_resources(person, written)):
                 fh = handles.get(rtype)
                 if fh is None:
                     fh = handles[rtype] = open(  # noqa: SIM115 - closed in finally
-                        staging / f"{rtype}{NDJSON_SUFFIX}", "w", encoding="utf-8", newline="\n"
+                        staging / f"{rtype}{NDJSON_SUFFIX}", "wb"
                     )
-                fh.write(json.dumps(resource, separators=(",", ":"), ensure_ascii=False))
-                fh.write("\n")
+                fh.write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
                 result.files[rtype] = result.files.get(rtype, 0) + 1
-            _audit(session, actor, person, detail=f"ndjson batch={batch_id}")
+            entries.append(_audit_entry(actor, person, detail=f"ndjson batch={batch_id}"))
             result.people += 1
         for fh in handles.values():
             fh.close()
@@ -336,17 +389,19 @@ def export_group(
             "error": [],
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        audit.record(
-            session,
-            actor_id=actor.member_id,
-            action=AuditAction.EXECUTE,
-            entity_type="cohort" if cohort_id else "team",
-            entity_id=cohort_id or team_id,
-            detail=(
-                f"export format=fhir-ndjson batch={batch_id} people={result.people} "
-                f"skipped_no_consent={result.skipped_no_consent}"
-            ),
+        entries.append(
+            {
+                "actor_id": actor.member_id,
+                "action": AuditAction.EXECUTE,
+                "entity_type": "cohort" if cohort_id else "team",
+                "entity_id": cohort_id or team_id,
+                "detail": (
+                    f"export format=fhir-ndjson batch={batch_id} people={result.people} "
+                    f"skipped_no_consent={result.skipped_no_consent}"
+                ),
+            }
         )
+        audit.record_many(session, entries)  # one per person exported, then the batch's
         for path in sorted(staging.iterdir()):
             if os.name == "posix":
                 os.chmod(path, 0o600)
@@ -362,7 +417,7 @@ def export_group(
             fh.close()
         shutil.rmtree(staging, ignore_errors=True)
     if progress:
-        progress(len(patient_ids), len(patient_ids))
+        progress(total, total)
     log.info(
         "exported FHIR NDJSON: %d people, %d skipped without consent",
         result.people,

@@ -29,6 +29,7 @@ import httpx
 
 from int_desk import __version__
 from int_desk.domain.errors import Interrupted, SyncError, SyncErrorKind
+from int_desk.domain.wording import plural
 from int_desk.store.base import utcnow
 from int_desk.store.workspace import Workspace
 from int_desk.sync import credentials, local
@@ -86,14 +87,14 @@ class SyncResult:
             return f"Sync failed: {self.error}"
         parts = [f"sent {self.pushed}", f"received {self.pulled}"]
         if self.conflicts:
-            parts.append(f"{self.conflicts} conflict(s) to resolve")
+            parts.append(f"{plural(self.conflicts, 'conflict')} to resolve")
         if self.rejected:
-            parts.append(f"{self.rejected} edit(s) refused")
+            parts.append(f"{plural(self.rejected, 'edit')} refused")
         if self.purged:
-            parts.append(f"{self.purged} patient(s) left your teams")
+            parts.append(f"{plural(self.purged, 'patient')} left your teams")
         if self.quarantined:
             parts.append(
-                f"{self.quarantined} record(s) from the server could not be stored and were set "
+                f"{plural(self.quarantined, 'record')} from the server could not be stored and were set "
                 "aside (ask your administrator to repair them)"
             )
         if self.redownloaded:
@@ -160,7 +161,7 @@ class SyncEngine:
             with self.ws.session() as s:  # all still set aside, not only this cycle's
                 r.quarantined = len(local.quarantined(s))
             if self._aside:
-                r.notes.append(f"{len(set(self._aside))} record(s) set aside this time")
+                r.notes.append(f"{plural(len(set(self._aside)), 'record')} set aside this time")
         except SyncError as exc:
             r.error, r.error_kind = str(exc), exc.kind.value
         except Interrupted as exc:

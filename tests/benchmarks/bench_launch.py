@@ -109,11 +109,12 @@ def run() -> list[Figure]:
     from int_desk.store import keys
 
     key_file = keys.KeyFile.load(ws / "workspace.key")
-    kdf = []
+    kdf, kdf_cpu = [], []
     for _ in range(3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         key_file.unwrap(PASSPHRASE)
         kdf.append(time.perf_counter() - start)
+        kdf_cpu.append(time.process_time() - start_cpu)
     note = _load()
     med = statistics.median
     return [
@@ -138,5 +139,13 @@ def run() -> list[Figure]:
             0.6,
             note=f"{note}; command {med(headless):.2f} s (CPU {headless_cpu:.2f} s), "
             f"scrypt {med(kdf):.2f} s",
+        ),
+        # The same in CPU time: what the command itself costs, whatever else the machine runs.
+        Figure(
+            "launch: int-desk caseload (300 people), CPU less key derivation's",
+            headless_cpu - med(kdf_cpu),
+            "s",
+            0.6,
+            note=f"{note}; command CPU {headless_cpu:.2f} s, scrypt CPU {med(kdf_cpu):.2f} s",
         ),
     ]

@@ -18,9 +18,12 @@ proves nothing), or when the unmutated tests do not all pass first (the baseline
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import py_compile
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +32,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -73,6 +76,7 @@ class Outcome:
     verdict: str  # killed | SURVIVED | NOT APPLICABLE | BROKEN | TIMEOUT
     seconds: float = 0.0
     detail: str = ""
+    cpu: float = 0.0
     passed: list[str] = field(default_factory=list)
 
     @property
@@ -192,7 +196,14 @@ def _checkout_files(root: Path) -> list[str]:
 
 
 @contextmanager
-def scratch_copy(root: Path = ROOT) -> Iterator[Path]:
+def scratch_copy(root: Path = ROOT, *, compiled: bool = False) -> Iterator[Path]:
+    """A copy of the checkout in a temporary folder, removed afterwards.
+
+    ``compiled``: the copy's Python files are byte-compiled first, as *checked-hash* .pyc files:
+    Python re-validates such a file against the source's content on every import (never its
+    time stamp), so a mutated or restored source is always recompiled - never hidden by a stale
+    .pyc - while every unchanged module loads from its .pyc instead of being compiled again by
+    each test run."""
     base = Path(tempfile.mkdtemp(prefix="int-desk-mutants-"))
     copy = base / "repo"
     try:
@@ -200,6 +211,13 @@ def scratch_copy(root: Path = ROOT) -> Iterator[Path]:
             target = copy / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, target)
+        if compiled:
+            for folder in ("int_desk", "tests", "migrations"):
+                compileall.compile_dir(
+                    copy / folder,
+                    quiet=1,
+                    invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+                )
         yield copy
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -208,7 +226,9 @@ def scratch_copy(root: Path = ROOT) -> Iterator[Path]:
 def _env(copy: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
     env["PYTHONPATH"] = str(copy)  # ahead of the editable install of the real checkout
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # a stale .pyc must never hide a mutation
+    # The copy's .pyc files are checked-hash (scratch_copy): a stale one can never hide a
+    # mutation, so writing bytecode is allowed (pytest keeps its rewritten test modules too).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["INT_DESK_MUTANT_RUN"] = "1"  # fuzzers report a failure without shrinking it
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env
@@ -234,6 +254,43 @@ class TestRun:
     results: dict[str, str]  # node id -> passed | failed | error | skipped
     output: str
     timed_out: bool = False
+    cpu: float = 0.0  # CPU seconds of the test run and every process it waited for
+
+
+def _run(command: list[str], copy: Path, timeout: float) -> tuple[int, str, float]:
+    """Run ``command`` in ``copy``: (exit code, output tail, CPU seconds); TimeoutError.
+
+    The CPU time (user + system, including the endpoints and other processes the tests
+    started and waited for) is what the run costs a 2-core machine whatever else is running,
+    unlike its wall-clock time."""
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            command, cwd=copy, env=_env(copy), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        cpu = 0.0
+        while True:
+            if hasattr(os, "wait4"):
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    proc.returncode = os.waitstatus_to_exitcode(status)
+                    cpu = usage.ru_utime + usage.ru_stime
+                    break
+            elif proc.poll() is not None:
+                break
+            if time.monotonic() > deadline:
+                with suppress(ProcessLookupError):  # the tests and every server they started
+                    if hasattr(os, "killpg"):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    else:
+                        proc.kill()
+                proc.wait()
+                raise TimeoutError(command)
+            time.sleep(0.1)
+        out.seek(0)
+        text = out.read().decode("utf-8", errors="replace")
+    return proc.returncode, text[-6000:], cpu
 
 
 def run_tests(copy: Path, nodes: Iterable[str], timeout: float) -> TestRun:
@@ -244,12 +301,9 @@ def run_tests(copy: Path, nodes: Iterable[str], timeout: float) -> TestRun:
         "-o", "faulthandler_timeout=0", f"--junitxml={report}", *nodes,
     ]  # fmt: skip
     try:
-        done = subprocess.run(
-            command, cwd=copy, env=_env(copy), capture_output=True, text=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return TestRun(-1, {}, out, timed_out=True)
+        returncode, output, cpu = _run(command, copy, timeout)
+    except TimeoutError:
+        return TestRun(-1, {}, "", timed_out=True)
     results: dict[str, str] = {}
     if report.exists():
         for case in ET.parse(report).getroot().iter("testcase"):
@@ -259,7 +313,7 @@ def run_tests(copy: Path, nodes: Iterable[str], timeout: float) -> TestRun:
             for node in {base + name, base + name.split("[")[0]}:
                 _merge(results, node, case)
         report.unlink()
-    return TestRun(done.returncode, results, done.stdout[-3000:] + done.stderr[-3000:])
+    return TestRun(returncode, results, output, cpu=cpu)
 
 
 def _merge(results: dict[str, str], node: str, case: ET.Element) -> None:
@@ -305,14 +359,16 @@ def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> Outcome:
         run = run_tests(copy, mutant.tests, timeout)
     finally:
         path.write_text(original, encoding="utf-8")
-    return judge(mutant, run, time.monotonic() - started)
+    outcome = judge(mutant, run, time.monotonic() - started)
+    outcome.cpu = run.cpu
+    return outcome
 
 
 def run_all(
     mutants: list[Mutant], *, jobs: int, timeout: float, baseline: bool = True
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    with scratch_copy() as first:
+    with scratch_copy(compiled=True) as first:
         imports_from(first)
         if baseline:
             nodes = sorted({t for m in mutants for t in m.tests})
@@ -328,7 +384,7 @@ def run_all(
             print(f"baseline: passed in {time.monotonic() - started:.0f} s", file=sys.stderr)
         copies: Queue[Path] = Queue()
         copies.put(first)
-        extra = [scratch_copy() for _ in range(max(jobs, 1) - 1)]
+        extra = [scratch_copy(compiled=True) for _ in range(max(jobs, 1) - 1)]
         try:
             for ctx in extra:
                 copies.put(ctx.__enter__())
@@ -340,7 +396,8 @@ def run_all(
                 finally:
                     copies.put(copy)
                 print(
-                    f"{mutant.id}: {outcome.verdict} ({outcome.seconds:.0f} s)",
+                    f"{mutant.id}: {outcome.verdict} ({outcome.seconds:.0f} s, "
+                    f"{outcome.cpu:.0f} s CPU)",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -355,14 +412,18 @@ def run_all(
 
 
 def report(outcomes: list[Outcome]) -> str:
-    lines = [f"{'mutant':<7} {'hazard':<6} {'verdict':<15} {'secs':>5}  control"]
+    lines = [f"{'mutant':<7} {'hazard':<6} {'verdict':<15} {'secs':>5} {'cpu':>5}  control"]
     for o in outcomes:
         m = o.mutant
-        lines.append(f"{m.id:<7} {m.hazard:<6} {o.verdict:<15} {o.seconds:>5.0f}  {m.control}")
+        lines.append(
+            f"{m.id:<7} {m.hazard:<6} {o.verdict:<15} {o.seconds:>5.0f} {o.cpu:>5.0f}  {m.control}"
+        )
         if not o.ok:
             lines.extend("        " + line for line in o.detail.splitlines()[-40:])
     killed = sum(o.ok for o in outcomes)
+    cpu = sum(o.cpu for o in outcomes)
     lines.append(f"\n{killed} of {len(outcomes)} declared mutants killed")
+    lines.append(f"CPU time of the test runs: {cpu:.0f} s (~{cpu / 2:.0f} s on 2 idle cores)")
     return "\n".join(lines)
 
 
