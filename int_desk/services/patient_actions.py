@@ -40,7 +40,7 @@ from int_desk.domain.vocab import (
     TaskStatus,
 )
 from int_desk.services import access, gp_notify
-from int_desk.services.writes import audit_event, stamp
+from int_desk.services.writes import audit_event, record_write, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     Cohort,
@@ -229,15 +229,12 @@ def enrol(
         lead_member_id=lead_member_id,
         priority=priority.value,
     )
-    stamp(membership, actor, new=True)
-    session.add(membership)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        membership,
         AuditAction.CREATE,
         "cohort_membership",
-        membership.id,
         patient_id=patient.id,
         detail=f"cohort={cohort.id} fields=enrol_reason,priority,lead_member_id",
     )
@@ -255,14 +252,12 @@ def discharge_from_cohort(
         raise ValidationError("This person has already been discharged from that cohort.")
     membership.discharged_on = today()
     membership.discharge_reason = reason
-    stamp(membership, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        membership,
         AuditAction.UPDATE,
         "cohort_membership",
-        membership.id,
         patient_id=membership.patient_id,
         detail="fields=discharged_on,discharge_reason",
     )
@@ -281,14 +276,12 @@ def set_lead_professional(
     if member_id is not None:
         member_id = _member(session, member_id, "member_id").id
     membership.lead_member_id = member_id
-    stamp(membership, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        membership,
         AuditAction.UPDATE,
         "cohort_membership",
-        membership.id,
         patient_id=membership.patient_id,
         detail=f"fields=lead_member_id member={member_id}",
     )
@@ -302,14 +295,12 @@ def set_priority(
     priority = _enum(Priority, priority, "priority")
     membership = _membership(session, actor, membership_id)
     membership.priority = priority.value
-    stamp(membership, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        membership,
         AuditAction.UPDATE,
         "cohort_membership",
-        membership.id,
         patient_id=membership.patient_id,
         detail="fields=priority",
     )
@@ -355,15 +346,12 @@ def add_contact(
         # A non-clinical partner's own note must stay visible to them.
         clinical=can(session, actor, Permission.VIEW_CLINICAL),
     )
-    stamp(contact, actor, new=True)
-    session.add(contact)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        contact,
         AuditAction.CREATE,
         "contact",
-        contact.id,
         patient_id=patient.id,
         detail=f"kind={kind.value} fields=text,occurred_at",
     )
@@ -423,15 +411,12 @@ def allocate_task(
         due_on=due_on,
         huddle_item_id=_uuid(huddle_item_id, "huddle_item_id") if huddle_item_id else None,
     )
-    stamp(task, actor, new=True)
-    session.add(task)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        task,
         AuditAction.CREATE,
         "task",
-        task.id,
         patient_id=patient.id,
         detail=f"kind={kind.value} owner_team={owner_team_id} owner_role={task.owner_role} "
         f"owner_member={owner_member_id} fields=description,due_on",
@@ -449,14 +434,12 @@ def complete_task(*, session: Session, actor: Actor, task_id: uuid.UUID) -> Task
         raise ValidationError(f"This task is already {task.status}.", field="status")
     task.status = TaskStatus.COMPLETED.value
     task.completed_at = utcnow()
-    stamp(task, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        task,
         AuditAction.UPDATE,
         "task",
-        task.id,
         patient_id=task.patient_id,
         detail="fields=status,completed_at",
     )
@@ -491,15 +474,12 @@ def refer(
         status=ReferralStatus.SENT.value,
         outcome="",
     )
-    stamp(referral, actor, new=True)
-    session.add(referral)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        referral,
         AuditAction.CREATE,
         "referral",
-        referral.id,
         patient_id=patient.id,
         detail=f"service={service.value} to_member={to_member_id} fields=reason",
     )
@@ -530,14 +510,12 @@ def record_referral_outcome(
     referral.status = status.value
     referral.outcome = outcome
     referral.outcome_on = today()
-    stamp(referral, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        referral,
         AuditAction.UPDATE,
         "referral",
-        referral.id,
         patient_id=referral.patient_id,
         detail=f"status={status.value} fields=status,outcome,outcome_on",
     )
@@ -559,15 +537,12 @@ def escalate(*, session: Session, actor: Actor, patient_id: uuid.UUID, reason: s
         reason=reason,
         status=EscalationStatus.OPEN.value,
     )
-    stamp(escalation, actor, new=True)
-    session.add(escalation)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        escalation,
         AuditAction.CREATE,
         "escalation",
-        escalation.id,
         patient_id=patient.id,
         detail="fields=reason",
     )
@@ -589,14 +564,12 @@ def resolve_escalation(
     escalation.resolved_by = actor.member_id
     escalation.resolved_at = utcnow()
     escalation.resolution = resolution
-    stamp(escalation, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        escalation,
         AuditAction.UPDATE,
         "escalation",
-        escalation.id,
         patient_id=escalation.patient_id,
         detail="fields=status,resolution,resolved_by,resolved_at",
     )

@@ -44,3 +44,23 @@ def audit_event(
         patient_id=patient_id,
         detail=detail,
     )
+
+
+def record_write(
+    session: Session,
+    actor: Actor,
+    row: Any,
+    action: AuditAction,
+    entity_type: str,
+    *,
+    patient_id: uuid.UUID | None = None,
+    detail: str = "",
+) -> None:
+    """One service write's bookkeeping: stamp the row (a CREATE adds it as new), flush it so
+    its constraints are checked now, and audit it in the same transaction."""
+    new = action is AuditAction.CREATE
+    stamp(row, actor, new=new)
+    if new:
+        session.add(row)
+    session.flush()
+    audit_event(session, actor, action, entity_type, row.id, patient_id=patient_id, detail=detail)

@@ -18,7 +18,7 @@ from int_desk.domain.vocab import (
 )
 from int_desk.services import access
 from int_desk.services.huddles.common import _team
-from int_desk.services.writes import audit_event, stamp
+from int_desk.services.writes import record_write
 from int_desk.store.models import (
     Team,
 )
@@ -40,9 +40,7 @@ def set_agenda_config(
     team = _team(session, actor, team_id)
     resolved = rules_config.resolve(config)  # raises ValidationError naming the field
     team.config = {**(team.config or {}), CONFIG_KEY: dict(config)}
-    stamp(team, actor)
-    session.flush()
-    audit_event(
-        session, actor, AuditAction.UPDATE, "team", team.id, detail=f"fields=config.{CONFIG_KEY}"
+    record_write(
+        session, actor, team, AuditAction.UPDATE, "team", detail=f"fields=config.{CONFIG_KEY}"
     )
     return resolved

@@ -28,7 +28,7 @@ from int_desk.services import access
 from int_desk.services import patient_actions as actions
 from int_desk.services.huddles.agenda import compute_agenda
 from int_desk.services.huddles.common import _add_pending_item, _team
-from int_desk.services.writes import audit_event, stamp
+from int_desk.services.writes import audit_event, record_write, stamp
 from int_desk.store.models import (
     Huddle,
     HuddleAttendee,
@@ -240,15 +240,12 @@ def add_item(
         decisions="",
         seconds_spent=0,
     )
-    stamp(item, actor, new=True)
-    session.add(item)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        item,
         AuditAction.CREATE,
         "huddle_item",
-        item.id,
         detail="fields=reasons",
         patient_id=patient.id,
     )
@@ -263,14 +260,12 @@ def remove_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> Huddle
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError("Only items not yet discussed can be removed.", field="status")
     item.status = HuddleItemStatus.REMOVED.value
-    stamp(item, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        item,
         AuditAction.UPDATE,
         "huddle_item",
-        item.id,
         detail="fields=status",
         patient_id=item.patient_id,
     )

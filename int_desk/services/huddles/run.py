@@ -31,7 +31,7 @@ from int_desk.services.huddles.planning import (
     get_huddle,
 )
 from int_desk.services.huddles.views import contact_lines, item_record, minutes_text, minutes_view
-from int_desk.services.writes import audit_event, stamp
+from int_desk.services.writes import audit_event, record_write, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     Contact,
@@ -51,10 +51,8 @@ def start_huddle(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hud
     _not_closed(huddle)
     huddle.status = HuddleStatus.IN_PROGRESS.value
     huddle.started_at = utcnow()
-    stamp(huddle, actor)
-    session.flush()
-    audit_event(
-        session, actor, AuditAction.UPDATE, "huddle", huddle.id, detail="fields=status,started_at"
+    record_write(
+        session, actor, huddle, AuditAction.UPDATE, "huddle", detail="fields=status,started_at"
     )
     return huddle
 
@@ -96,14 +94,12 @@ def record_outcome(
         item.seconds_spent = max(0, min(seconds_spent, 24 * 3600))
         fields.append("seconds_spent")
     if fields:
-        stamp(item, actor)
-        session.flush()
-        audit_event(
+        record_write(
             session,
             actor,
+            item,
             AuditAction.UPDATE,
             "huddle_item",
-            item.id,
             detail=f"fields={','.join(fields)}",
             patient_id=item.patient_id,
         )
@@ -288,14 +284,12 @@ def reopen_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> Huddle
     _running(huddle)
     if item.status in (HuddleItemStatus.DISCUSSED.value, HuddleItemStatus.DEFERRED.value):
         item.status = HuddleItemStatus.PENDING.value
-        stamp(item, actor)
-        session.flush()
-        audit_event(
+        record_write(
             session,
             actor,
+            item,
             AuditAction.UPDATE,
             "huddle_item",
-            item.id,
             detail="fields=status",
             patient_id=item.patient_id,
         )
@@ -319,14 +313,12 @@ def close_huddle(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> str
         )
     # (A non-clinical chair closes without writing minutes, which hold outcomes they may not
     # read; a clinician's view generates them from what was recorded.)
-    stamp(huddle, actor)
-    session.flush()
-    audit_event(
+    record_write(
         session,
         actor,
+        huddle,
         AuditAction.UPDATE,
         "huddle",
-        huddle.id,
         detail="fields=status,closed_at,minutes",
     )
     return huddle.minutes
