@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from int_desk.store.workspace import Workspace
 from int_desk.sync import credentials, local
+from int_desk.sync.admin_client import AdminClient
+from int_desk.sync.admin_client import StaleEdit as StaleEdit
 from int_desk.sync.client import Progress, SyncEngine, SyncResult
 
 
@@ -39,6 +41,14 @@ def disconnect(ws: Workspace) -> None:
     """Stop syncing: forget the device's key and the endpoint (records stay)."""
     credentials.forget(ws)
     credentials.set_state(ws, **{credentials.ENDPOINT: None})
+
+
+def team_admin(ws: Workspace) -> AdminClient:
+    """The endpoint's administration API as this device (a synced team's set-up is changed
+    there; ``StaleEdit`` says someone changed the row first)."""
+    client = AdminClient.for_workspace(ws)
+    assert client is not None  # only asked of a connected workspace
+    return client
 
 
 def pending_count(session: Session) -> int:
