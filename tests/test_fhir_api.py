@@ -243,3 +243,23 @@ def test_fuzzed_fhir_requests_never_get_a_5xx(sqlite_endpoint: Endpoint) -> None
 
         run()
     assert seen.get(200, 0) > 5 and sum(v for k, v in seen.items() if k >= 400) > 50, seen
+
+
+def test_a_corrected_nhs_number_is_found_by_the_new_number_only(sqlite_endpoint: Endpoint) -> None:
+    """The endpoint keeps the NHS number key with each write of the patient row (as sync's
+    update does), so a search never finds a person by a number they no longer have."""
+    ep = sqlite_endpoint
+    patient_id, nhs, _plan = _team_person(ep, "Bicester INT")
+    new = "9999999905"  # valid, synthetic; checked unused just below
+    assert _get(ep, f"/Patient?identifier={NHS}|{new}", ep.tokens["a"]).json()["total"] == 0
+    with ep.session() as s:
+        rec = s.get(Record, ("patient", uuid.UUID(patient_id)))
+        rec.data = json.dumps({**json.loads(rec.data), "nhs_number": new})
+    try:
+        found = _get(ep, f"/Patient?identifier={NHS}|{new}", ep.tokens["a"]).json()
+        assert [e["resource"]["id"] for e in found.get("entry", [])] == [patient_id]
+        assert _get(ep, f"/Patient?identifier={NHS}|{nhs}", ep.tokens["a"]).json()["total"] == 0
+    finally:
+        with ep.session() as s:
+            rec = s.get(Record, ("patient", uuid.UUID(patient_id)))
+            rec.data = json.dumps({**json.loads(rec.data), "nhs_number": nhs})

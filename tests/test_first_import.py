@@ -109,14 +109,7 @@ def test_first_import_keeps_people_whose_practice_is_unknown(
         d = team_setup.directory(s)
         assert [p.code for p in d.awaiting_names] == ["K84001", "K84002"]
         assert {p.id for p in d.practices} == {ref.practice_id("K84001"), ref.practice_id("K84002")}
-        by_practice = dict(
-            s.execute(
-                select(Organisation.code, func.count(Patient.id))
-                .join(Patient, Patient.practice_id == Organisation.id)
-                .group_by(Organisation.code)
-            ).all()
-        )
-        assert by_practice == {"K84001": 2, "K84002": 1}
+        assert _people_by_practice(s) == {"K84001": 2, "K84002": 1}
         assert s.scalar(select(func.count()).select_from(CohortMembership)) == 4
     code, out = run(capsys, "teams", "--workspace", str(workspace))
     assert "GP practices: 2 (2 awaiting a name" in out and "K84001 (name not yet given)" in out
@@ -210,3 +203,65 @@ def test_init_asks_for_what_was_left_out_on_a_terminal(
     code, out = run(capsys, "init", "--workspace", str(tmp_path / "ws2"), "--no-keyring")
     assert code == 2 and "Your team's name is needed; nothing was created." in out
     assert not (tmp_path / "ws2").exists()
+
+
+def _people_by_practice(s) -> dict[str, int]:  # noqa: ANN001
+    return dict(
+        s.execute(
+            select(Organisation.code, func.count(Patient.id))
+            .join(Patient, Patient.practice_id == Organisation.id)
+            .group_by(Organisation.code)
+        ).all()
+    )
+
+
+def _fhir_patient(nhs: str, given: str, practice: str) -> dict:
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs}],
+        "name": [{"use": "official", "family": "Testperson", "given": [given]}],
+        "birthDate": "1940-02-01",
+        "gender": "female",
+        "address": [{"use": "home", "postalCode": "OX26 1AB"}],
+        "generalPractitioner": [
+            {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code",
+                            "value": practice}}
+        ],
+    }  # fmt: skip
+
+
+def test_first_fhir_import_adds_unknown_practices_only_when_asked(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """import-fhir, like import-cohort, names no practice the workspace does not know unless
+    given --add-practices; with it the practices await a name and the people are theirs."""
+    import json
+
+    bundle = tmp_path / "patients.ndjson"
+    bundle.write_text(
+        "\n".join(
+            json.dumps(p)
+            for p in (
+                _fhir_patient("9990000018", "Ada", "K84001"),
+                _fhir_patient("9990000026", "Bob", "K84001"),
+                _fhir_patient("9990000034", "Cy", "K84002"),
+            )
+        )
+    )
+    args = ["import-fhir", "--workspace", str(workspace), "--cohort", "Frailty", str(bundle)]
+    code, out = run(capsys, *args)
+    assert code == 2 and "--new-cohort" in out
+    code, out = run(capsys, *args, "--new-cohort")
+    assert code == 2 and "--add-practices" in out and "Nothing was written" in out
+    with Workspace.open(workspace, PASSPHRASE) as ws, ws.session() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 0
+        assert s.scalar(select(func.count()).select_from(Cohort)) == 0
+        assert team_setup.directory(s).practices == []
+
+    code, out = run(capsys, *args, "--new-cohort", "--add-practices")
+    assert code == 0 and "3 new people, 3 enrolled" in out, out
+    with Workspace.open(workspace, PASSPHRASE) as ws, ws.session() as s:
+        d = team_setup.directory(s)
+        assert [p.code for p in d.awaiting_names] == ["K84001", "K84002"]
+        assert _people_by_practice(s) == {"K84001": 2, "K84002": 1}
+        assert s.scalar(select(Cohort.name)) == "Frailty"

@@ -172,10 +172,9 @@ def test_practice_reads_its_notifications_and_the_team_sees_when(
     assert httpx.get(f"{base}/Patient?identifier={NHS}|{nhs}", headers=auth).status_code == 403
     staff = {"Authorization": f"Bearer {ep.tokens['a']}"}
     assert httpx.get(f"{base}/Communication", headers=staff).status_code == 403
-    # A practice token is not a device token: sync refuses it.
-    assert httpx.get(
-        f"{ep.url}/v1/verify", headers={**auth, "X-IntDesk-Protocol": "1"}
-    ).status_code in (401, 426)
+    # A practice's login is nobody to sync: refused, saying what the token is for.
+    refused = httpx.get(f"{ep.url}/v1/verify", headers={**auth, "X-IntDesk-Protocol": "1"})
+    assert refused.status_code == 403 and "GP practice" in refused.json()["detail"]
 
     with ep.session() as srv:
         reads = srv.scalars(

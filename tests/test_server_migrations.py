@@ -58,3 +58,40 @@ def test_logins_and_tokens_from_before_login_kinds_survive_the_upgrade(tmp_path:
     assert kind == "person"
     # A token older than the lifetime is not expired by the upgrade itself.
     assert datetime.fromisoformat(expires) > datetime.now(UTC) + timedelta(days=80)
+
+
+def test_patients_from_before_the_nhs_number_key_are_found_by_it_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    """s0005 fills ``srv_record.nhs_number`` from each patient row's data (FHIR search reads it)."""
+    import json
+
+    from sqlalchemy.orm import Session
+
+    from int_desk.server import fhir_records as fr
+    from int_desk.server.read_scope import FULL
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    team, pid, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        command.upgrade(db.alembic_config(conn), "s0004_invitations")
+        for entity, rid, data in (
+            ("patient", pid, {"nhs_number": "9990000018", "family_name": "Test"}),
+            ("patient", other, {"nhs_number": "9990000026", "family_name": "Other"}),
+            ("flag", uuid.uuid4(), {"nhs_number": "9990000018"}),  # not a patient: no key
+        ):
+            conn.execute(
+                text("INSERT INTO srv_record (entity, id, scope, patient_id, version, deleted, "
+                     "data, field_meta, updated_at) VALUES (:e, :i, :s, :p, 1, 0, :d, '{}', '')"),
+                {"e": entity, "i": rid.hex, "s": str(team), "p": pid.hex, "d": json.dumps(data)},
+            )  # fmt: skip
+    db.upgrade(engine)
+    with Session(engine) as s:
+        reader = fr.StaffReader(uuid.uuid4(), (str(team),), FULL)
+        found = fr.patients_by_nhs(s, reader, "9990000018")
+        assert [p["id"] for p in found] == [str(pid)]
+        assert fr.patients_by_nhs(s, fr.StaffReader(uuid.uuid4(), ("x",), FULL), "9990000018") == []
+        keys = s.execute(text("SELECT entity, nhs_number FROM srv_record ORDER BY 2")).all()
+        assert sorted(keys, key=str) == sorted(
+            [("flag", None), ("patient", "9990000026"), ("patient", "9990000018")], key=str
+        )

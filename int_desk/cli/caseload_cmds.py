@@ -13,7 +13,12 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from int_desk.cli.common import add_workspace_arg, open_workspace
+from int_desk.cli.common import (
+    UNKNOWN_PRACTICES,
+    add_first_import_args,
+    add_workspace_arg,
+    open_workspace,
+)
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import london_today, uk_date
 from int_desk.services import caseload as cl
@@ -64,14 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"map a column to a field ({', '.join(FIELDS)}, {IGNORE})",
     )  # fmt: skip
     p.add_argument("--strict", action="store_true", help="import nothing when any row is rejected")
-    p.add_argument(
-        "--new-cohort", action="store_true",
-        help="create the cohort in your team when it does not exist yet (a first import)",
-    )  # fmt: skip
-    p.add_argument(
-        "--add-practices", action="store_true",
-        help="add GP practice codes not known here as practices awaiting a name",
-    )  # fmt: skip
+    add_first_import_args(p)
     p.set_defaults(func=run_import)
 
 
@@ -185,7 +183,7 @@ def run_import(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         with ws.session() as s:
             actor = current_actor(s)
-            cohort_id, new_cohort = _cohort_id(s, actor, args)
+            cohort_id, new_cohort = import_cohort_id(s, actor, args)
             preview = ci.build_preview(
                 session=s, actor=actor, cohort_id=cohort_id, table=table, mapping=mapping
             )
@@ -206,16 +204,12 @@ def run_import(args: argparse.Namespace) -> int:
             print("Strict: rows were rejected, so nothing was written.")
             return 1
         if preview.unknown_practices and not args.add_practices:
-            print(
-                "Nothing was written: the extract has GP practices this workspace does not know. "
-                "Run again with --add-practices to add them as practices awaiting a name (your "
-                "administrator names them later), or add them first (int-desk admin add-practice)."
-            )
+            print(UNKNOWN_PRACTICES)
             return 2
         with ws.session() as s:
             actor = current_actor(s)
             if new_cohort:
-                preview.cohort_id, _ = _cohort_id(s, actor, args)
+                preview.cohort_id, _ = import_cohort_id(s, actor, args)
             result = ci.apply_import(session=s, actor=actor, preview=preview)
         print(
             f"Imported into {preview.cohort_name}: {result.created_patients} new people, "
@@ -225,7 +219,8 @@ def run_import(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
-def _cohort_id(s, actor, args: argparse.Namespace):  # noqa: ANN001, ANN202
+def import_cohort_id(s, actor, args: argparse.Namespace):  # noqa: ANN001, ANN202
+    """(cohort id, made now) for an import's --cohort/--team/--new-cohort (import-fhir too)."""
     if args.team:
         team = cl.resolve_team(s, actor, args.team)
         from dataclasses import replace

@@ -39,3 +39,24 @@ def new_passphrase(prompt: str = "New passphrase") -> str:
     if getpass.getpass("Repeat it: ") != first:
         raise KeyUnavailable("The two passphrases differ; nothing was created.")
     return first
+
+
+def add_first_import_args(p: argparse.ArgumentParser) -> None:
+    """import-cohort's and import-fhir's options for a first import (``UNKNOWN_PRACTICES``)."""
+    p.add_argument(
+        "--new-cohort", action="store_true",
+        help="create the cohort in your team when it does not exist yet (a first import)",
+    )  # fmt: skip
+    p.add_argument(
+        "--add-practices", action="store_true",
+        help="add GP practice codes not known here as practices awaiting a name",
+    )  # fmt: skip
+
+
+# import-cohort and import-fhir: an import names no practice the workspace does not know
+# unless asked to (a mistyped ODS code would otherwise become a practice silently).
+UNKNOWN_PRACTICES = (
+    "Nothing was written: the file has GP practices this workspace does not know. Run again "
+    "with --add-practices to add them as practices awaiting a name (your administrator names "
+    "them later), or add them first (int-desk admin add-practice)."
+)

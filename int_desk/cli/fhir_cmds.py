@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
 
-from int_desk.cli.common import add_workspace_arg, open_workspace
+from int_desk.cli.caseload_cmds import import_cohort_id
+from int_desk.cli.common import (
+    UNKNOWN_PRACTICES,
+    add_first_import_args,
+    add_workspace_arg,
+    open_workspace,
+)
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import in_london
 from int_desk.services import caseload as cl
@@ -48,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strict", action="store_true", help="import nothing when any entry is rejected"
     )
+    add_first_import_args(p)
     p.set_defaults(func=run_import)
 
     p = sub.add_parser(
@@ -103,13 +109,12 @@ def run_import(args: argparse.Namespace) -> int:
     parsed = fhir_import.read_file(args.file)
     with open_workspace(args.workspace) as ws:
         with ws.session() as s:
-            actor = current_actor(s)
-            if args.team:
-                actor = replace(actor, team_ids=frozenset({cl.resolve_team(s, actor, args.team)}))
-            cohort_id = cl.resolve_cohort(s, actor, args.cohort)
+            cohort_id, new_cohort = import_cohort_id(s, current_actor(s), args)
             preview = fhir_import.build_preview(
                 session=s, actor=current_actor(s), cohort_id=cohort_id, parsed=parsed
             )
+            if new_cohort:
+                s.rollback()  # the new cohort is made again when writing: a preview writes nothing
         for line in preview.report_lines():
             print(line)
         if preview.problems:
@@ -121,7 +126,12 @@ def run_import(args: argparse.Namespace) -> int:
         if args.strict and rejected:
             print("Strict: entries were rejected, so nothing was written.")
             return 1
+        if preview.rows.unknown_practices and not args.add_practices:
+            print(UNKNOWN_PRACTICES)
+            return 2
         with ws.session() as s:
+            if new_cohort:
+                preview.rows.cohort_id, _ = import_cohort_id(s, current_actor(s), args)
             result = fhir_import.apply_import(session=s, actor=current_actor(s), preview=preview)
         print(
             f"Imported into {preview.rows.cohort_name}: {result.created_patients} new people, "

@@ -1,5 +1,6 @@
 """``int-desk admin issue-practice-token | revoke-practice-token | list-practice-tokens``:
-tokens with which a GP practice's system reads its notifications (FHIR Communication)."""
+tokens with which a GP practice's system reads its notifications (FHIR Communication). Each is a
+device token of the practice's login (kind ``practice``; ``admin list-users`` lists it)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,6 @@ def listing(args: argparse.Namespace) -> int:
 
     with _session(args) as s:
         for t in practice_admin.listing(s):
-            state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+            state = f"revoked {t.revoked_at}" if t.revoked_at else f"expires {t.expires_at}"
             print(f"{t.id}  {t.ods_code:<8} {t.label:<30} {state}")
     return 0

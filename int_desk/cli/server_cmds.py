@@ -219,7 +219,9 @@ def list_users(args: argparse.Namespace) -> int:
     with _session(args) as s:
         for user, teams in admin.list_users(s):
             what = f"integration:{user.scope}" if user.kind == "integration" else "person"
-            if user.kind != "integration" and user.member_id is None:
+            if user.kind == "practice":
+                what = f"practice:{user.ods_code} ({user.scope})"
+            elif user.kind != "integration" and user.member_id is None:
                 what = "person (no member: no access)"
             state = "active" if user.active else "inactive"
             print(f"{user.id}  {user.name:<24} {what:<28} {state:<8} {', '.join(teams)}")

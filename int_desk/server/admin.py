@@ -79,7 +79,7 @@ def add_user(
             "A person's login needs --member-id (the team member it is). For a system feed, "
             "use add-integration with a declared --scope."
         )
-    return _new_login(session, name, teams, member_id=member_id, kind=PERSON)
+    return new_login(session, name, teams, member_id=member_id, kind=PERSON)
 
 
 def add_integration(session: Session, name: str, teams: Iterable[str], scope: str) -> ServerUser:
@@ -88,12 +88,13 @@ def add_integration(session: Session, name: str, teams: Iterable[str], scope: st
         raise IntDeskError(
             f"Unknown integration scope {scope!r}; choose one of {sorted(INTEGRATION_SCOPES)}."
         )
-    user = _new_login(session, name, teams, kind=INTEGRATION, scope=scope)
+    user = new_login(session, name, teams, kind=INTEGRATION, scope=scope)
     log.info("created integration account %s with scope %s", user.id, scope)
     return user
 
 
-def _new_login(session: Session, name: str, teams: Iterable[str], **columns: object) -> ServerUser:
+def new_login(session: Session, name: str, teams: Iterable[str], **columns: object) -> ServerUser:
+    """A login of the kind ``columns`` name (``kind``, ``member_id``, ``scope``, ``ods_code``)."""
     if session.scalar(select(ServerUser).where(ServerUser.name == name)) is not None:
         raise IntDeskError(f"A user named {name!r} already exists.")
     user = ServerUser(id=uuid.uuid4(), name=name, active=True, **columns)
@@ -246,6 +247,7 @@ def seed_from_workspace(
                     "data": json.dumps(data),
                     "field_meta": meta,
                     "updated_at": now,
+                    "nhs_number": data.get("nhs_number") if name == "patient" else None,
                 }
             )
             if not row["deleted"]:

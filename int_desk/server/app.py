@@ -26,7 +26,13 @@ from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
-from int_desk.server.principal import NO_MEMBER, Principal, login_principal
+from int_desk.server.principal import (
+    NO_MEMBER,
+    PRACTICE,
+    PRACTICE_ONLY,
+    Principal,
+    login_principal,
+)
 from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
@@ -177,13 +183,13 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
-            if who is None:
+            if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
                 audit.record(
                     s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
                     detail="no member with a known role, and not an integration account",
                 )  # fmt: skip
                 s.commit()
-            return Caller(user_id, user_name, token_id, teams), who
+            return Caller(user_id, user_name, token_id, teams, kind), who
 
     def refusal(token_hash: str) -> HTTPException:
         """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or
@@ -225,6 +231,8 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 raise await run_in_threadpool(refusal, token_hash)
             if connection:
                 auth_cache.put(connection, token_hash, found)
+        if found[0].kind == PRACTICE:
+            raise HTTPException(403, detail=PRACTICE_ONLY)
         if found[1] is None:  # fail closed: a login that is nobody gets nothing
             raise HTTPException(403, detail=NO_MEMBER)
         return found  # type: ignore[no-any-return]

@@ -52,6 +52,7 @@ class Caller:
     user_name: str
     device_id: uuid.UUID
     teams: tuple[str, ...]  # team ids as text, sorted
+    kind: str = "person"  # the login's kind (principal.LOGIN_KINDS)
 
     @property
     def readable(self) -> tuple[str, ...]:

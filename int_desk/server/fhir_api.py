@@ -37,8 +37,8 @@ from int_desk.server import fhir_records as fr
 from int_desk.server import gp_notify_api
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
-from int_desk.server.models import PracticeToken
-from int_desk.server.principal import NO_MEMBER
+from int_desk.server.models import DeviceToken, ServerUser
+from int_desk.server.principal import NO_MEMBER, PRACTICE, PRACTICE_SCOPE
 from int_desk.server.read_scope import scope_of
 from int_desk.wire import protocol as P
 
@@ -67,8 +67,12 @@ class FhirError(Exception):
 
 @dataclass(frozen=True)
 class PracticeReader:
+    """A practice login's token: reads the notifications addressed to ``ods_code`` only."""
+
     token_id: uuid.UUID
+    user_id: uuid.UUID
     ods_code: str
+    label: str  # the token's label (e.g. the practice's system), else the login's name
 
 
 Reader = fr.StaffReader | PracticeReader
@@ -156,23 +160,32 @@ def mount(
             found = lookup(token_hash)
             if found is not None and connection:
                 auth_cache.put(connection, token_hash, found)
-        if found is not None:
-            caller = found[0]
-            if found[1] is None:  # fail closed: no member with a known role, no declared scope
-                raise FhirError(403, NO_MEMBER)
-            if not caller.teams:
-                raise FhirError(403, "You are not a member of any team on this server.")
-            # The principal came with the token (cached with it): not worked out again per read.
-            scope = scope_of(session, found[1])
-            return fr.StaffReader(caller.user_id, caller.teams, scope)
-        practice = session.scalar(
-            select(PracticeToken).where(
-                PracticeToken.token_hash == token_hash, PracticeToken.revoked_at.is_(None)
-            )
-        )
-        if practice is None:
-            raise FhirError(401, "This token is not valid or was revoked.")
-        return PracticeReader(practice.id, practice.ods_code)
+        if found is None:
+            raise FhirError(401, "This token is not valid, has expired or was revoked.")
+        caller, who = found
+        if caller.kind == PRACTICE:
+            return practice_reader(session, caller)
+        if who is None:  # fail closed: no member with a known role, no declared scope
+            raise FhirError(403, NO_MEMBER)
+        if not caller.teams:
+            raise FhirError(403, "You are not a member of any team on this server.")
+        # The principal came with the token (cached with it): not worked out again per read.
+        return fr.StaffReader(caller.user_id, caller.teams, scope_of(session, who))
+
+    def practice_reader(session: Session, caller: Any) -> PracticeReader:
+        """A practice login reads only with its declared scope and a practice ODS code."""
+        row = session.execute(
+            select(ServerUser.scope, ServerUser.ods_code, DeviceToken.label)
+            .join(DeviceToken, DeviceToken.user_id == ServerUser.id)
+            .where(DeviceToken.id == caller.device_id, ServerUser.id == caller.user_id)
+        ).first()
+        ods = (row.ods_code or "") if row else ""
+        if row is None or row.scope != PRACTICE_SCOPE or ukcore.ods_problem(ods, practice=True):
+            raise FhirError(
+                403, "This practice login has no declared scope or practice ODS code, so it "
+                "reads nothing. Issue its token again with int-desk admin issue-practice-token.",
+            )  # fmt: skip
+        return PracticeReader(caller.device_id, caller.user_id, ods, row.label or caller.user_name)
 
     def handle(
         request: Request,
@@ -222,7 +235,7 @@ def mount(
     ) -> None:
         fr.audit(
             session,
-            user_id=reader.user_id if isinstance(reader, fr.StaffReader) else None,
+            user_id=reader.user_id if reader is not None else None,
             practice_token_id=reader.token_id if isinstance(reader, PracticeReader) else None,
             resource_type=resource_type,
             resource_id=rid,

@@ -72,11 +72,8 @@ def _rows(
 
 
 # Statements built once (SQLAlchemy's statement building costs more than SQLite's lookup).
-_BY_NHS = select(*_COLUMNS).where(
-    Record.entity == "patient",
-    Record.scope.in_(bindparam("teams", expanding=True)),
-    Record.deleted.is_(False),
-    Record.data.contains(bindparam("needle")),  # a cheap prefilter; the JSON decides
+_BY_NHS = select(*_COLUMNS).where(  # only patient rows hold an NHS number
+    Record.nhs_number == bindparam("nhs"), Record.deleted.is_(False)
 )
 _BY_KEYS = select(*_COLUMNS).where(
     Record.entity.in_(bindparam("entities", expanding=True)),
@@ -98,11 +95,8 @@ def _run(
 
 def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dict[str, Any]]:
     """Live patients in the caller's teams with this NHS number (as the caller may see them)."""
-    found = _run(
-        session, reader, _BY_NHS, reader.teams,
-        teams=list(reader.teams), needle=f'"nhs_number": "{nhs}"',
-    )  # fmt: skip
-    return [d for _e, d in found if d.get("nhs_number") == nhs]
+    found = _run(session, reader, _BY_NHS, reader.teams, nhs=nhs)
+    return [d for e, d in found if e == "patient" and d.get("nhs_number") == nhs]
 
 
 def record(

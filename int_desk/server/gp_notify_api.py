@@ -4,8 +4,9 @@
         [&_lastUpdated=gt2026-12-06T10:00:00Z]
     GET /fhir/R4/Binary/{communication id}          the one-page GP summary (application/pdf)
 
-A practice token (``srv_practice_token``, issued with ``int-desk admin issue-practice-token``)
-reads only what is addressed to its ODS code. ``_lastUpdated`` is the time the notification's
+A practice's token (a device token of the practice's login: kind ``practice``, scope
+``gp_notifications``, one ODS code; ``int-desk admin issue-practice-token``) reads only what is
+addressed to its ODS code. ``_lastUpdated`` is the time the notification's
 content reached the endpoint (not the laptop's clock, which may have been offline for hours),
 so a practice polling with its last poll time misses nothing. What the practice fetches is
 marked read (``read_at``, ``read_by``) as an endpoint change in the team's scope, so the team's
@@ -31,7 +32,7 @@ from int_desk.fhir.outcome import searchset
 from int_desk.reports.gp_summary_pdf import render_gp_summary
 from int_desk.server import fhir_records as fr
 from int_desk.server.engine_ops import _Seqs, lock_scopes
-from int_desk.server.models import PracticeToken, Record, utcnow_text
+from int_desk.server.models import Record, utcnow_text
 from int_desk.server.read_scope import FULL
 
 ENTITY = "gp_notification"
@@ -122,20 +123,18 @@ def _names(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any] | Non
 def register(app: APIRouter, handle: Callable[..., Response], base_url: Any) -> None:
     from int_desk.server.fhir_api import FhirError, PracticeReader, parse_id, query_params
 
-    def practice_of(reader: Any, session: Session) -> PracticeToken:
+    def practice_of(reader: Any) -> PracticeReader:
         if not isinstance(reader, PracticeReader):
             raise FhirError(
                 403, "Communication is read with a practice token; the team sees its "
                 "notifications in INT Desk."
             )  # fmt: skip
-        token = session.get(PracticeToken, reader.token_id)
-        assert token is not None
-        return token
+        return reader
 
     @app.get("/fhir/R4/Communication")
     def communication_search(request: Request) -> Response:
         def work(s: Session, reader: Any) -> tuple[Any, list[Any], Any, str]:
-            token = practice_of(reader, s)
+            token = practice_of(reader)
             params = query_params(request, {"recipient", "recipient:identifier", "_lastUpdated"})
             _recipient(params, token.ods_code)
             after, before = _since(params.get("_lastUpdated", []))
@@ -179,7 +178,7 @@ def register(app: APIRouter, handle: Callable[..., Response], base_url: Any) -> 
     @app.get("/fhir/R4/Binary/{rid}")
     def gp_summary(request: Request, rid: str) -> Response:
         def work(s: Session, reader: Any) -> tuple[Any, list[Any], Any, str]:
-            token = practice_of(reader, s)
+            token = practice_of(reader)
             query_params(request, set())
             rec = s.get(Record, (ENTITY, parse_id(rid)))
             if rec is None or rec.deleted:

@@ -7,10 +7,12 @@ version and device last wrote it (what conflict detection needs).
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text, types
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text, event, types
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -50,10 +52,12 @@ class ServerUser(ServerBase):
     member_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the client Member row
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
-    # "person" (a team member: role from member_id) or "integration" (declared scope below);
-    # see principal.py. A person without a member, or with an unknown role, has no access.
+    # "person" (a team member: role from member_id), "integration" (declared scope below) or
+    # "practice" (a GP practice's system: scope gp_notifications, ods_code); see principal.py.
+    # A person without a member, or with an unknown role, has no access.
     kind: Mapped[str] = mapped_column(String(16), default="person")
-    scope: Mapped[str | None] = mapped_column(String(40))  # an integration account's scope
+    scope: Mapped[str | None] = mapped_column(String(40))  # an integration's or practice's scope
+    ods_code: Mapped[str | None] = mapped_column(String(16))  # a practice login's ODS code
 
 
 class ServerTeamUser(ServerBase):
@@ -93,6 +97,7 @@ class Record(ServerBase):
         Index("ix_srv_record_scope_version", "scope", "version"),
         Index("ix_srv_record_scope_entity_id", "scope", "entity", "id"),
         Index("ix_srv_record_patient", "patient_id"),
+        Index("ix_srv_record_nhs_number", "nhs_number"),
     )
     entity: Mapped[str] = mapped_column(String(40), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True)
@@ -104,6 +109,23 @@ class Record(ServerBase):
     # {field: [version, device_id, user_name, at]} of the last write of each field
     field_meta: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
+    # A patient row's NHS number, kept from ``data`` on every write (``record_keys``), so a FHIR
+    # search by identifier is one keyed look-up; None on every other row.
+    nhs_number: Mapped[str | None] = mapped_column(String(10))
+
+
+def record_nhs_number(entity: str, data: str | None) -> str | None:
+    """What ``Record.nhs_number`` holds for a row of ``entity`` with this JSON ``data``."""
+    if entity != "patient" or not data:
+        return None
+    number = json.loads(data).get("nhs_number")
+    return str(number)[:10] if number else None
+
+
+@event.listens_for(Record, "before_insert")
+@event.listens_for(Record, "before_update")
+def record_keys(_mapper: Any, _connection: Any, target: Record) -> None:
+    target.nhs_number = record_nhs_number(target.entity, target.data)
 
 
 class ScopeDigest(ServerBase):
@@ -195,27 +217,12 @@ class ServerAuditEvent(ServerBase):
         BigInteger().with_variant(types.Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     recorded_at: Mapped[str] = mapped_column(String(32), default=utcnow_text, index=True)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # a staff login
-    practice_token_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # or a practice's
+    user_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the login (staff or practice)
+    # a practice login's token (its device token's id), else None
+    practice_token_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
     action: Mapped[str] = mapped_column(String(2))  # FHIR AuditEvent.action: R (read), E
     resource_type: Mapped[str] = mapped_column(String(40))
     resource_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
     patient_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid, index=True)
     outcome: Mapped[int] = mapped_column(default=200)  # the HTTP status answered
     detail: Mapped[str] = mapped_column(String(200), default="")  # interaction, counts
-
-
-class PracticeToken(ServerBase):
-    """A GP practice's bearer token for its GP notifications (FHIR Communication), by ODS code.
-
-    Not a device token: it never reaches the sync routes, and reads only what is addressed to
-    its practice. Only its SHA-256 is stored.
-    """
-
-    __tablename__ = "srv_practice_token"
-    id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True, default=uuid.uuid4)
-    ods_code: Mapped[str] = mapped_column(String(16), index=True)
-    label: Mapped[str] = mapped_column(String(120), default="")
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[str] = mapped_column(String(32), default=utcnow_text)
-    revoked_at: Mapped[str | None] = mapped_column(String(32))

@@ -7,7 +7,9 @@ integration account. Anything else is nobody (the routes answer 403).
 A person's permissions are their role's plus what their teams' configuration grants the role
 (never beyond ``NEVER_GRANTABLE``). An integration account (a PHM feed, a reporting extract) is
 a login of kind ``integration`` made by ``int-desk admin add-integration`` with one of the
-scopes below; it never comes from a login that merely lacks a member record.
+scopes below; it never comes from a login that merely lacks a member record. A GP practice's
+login (kind ``practice``, scope ``gp_notifications``, one ODS code) is nobody here: it reads its
+notifications through the FHIR API only.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from int_desk.server.models import Record, ServerUser
 P = Permission
 PERSON = "person"
 INTEGRATION = "integration"
-LOGIN_KINDS = (PERSON, INTEGRATION)
+# A GP practice's system: reads the notifications addressed to its ODS code (FHIR Communication)
+# and nothing else; never a principal of the sync routes (server/practice_admin.py).
+PRACTICE = "practice"
+PRACTICE_SCOPE = "gp_notifications"
+LOGIN_KINDS = (PERSON, INTEGRATION, PRACTICE)
 
 INTEGRATION_SCOPES: dict[str, frozenset[Permission]] = {
     # Reads the teams' whole record, writes nothing (reporting, extracts).
@@ -45,6 +51,11 @@ INTEGRATION_SCOPES: dict[str, frozenset[Permission]] = {
     "clinical_system": ROLE_PERMISSIONS[Role.DISTRICT_NURSE],
 }
 """What each kind of integration account may do (declared when the account is made)."""
+
+PRACTICE_ONLY = (
+    "This is a GP practice's token: it reads the practice's notifications through the FHIR API "
+    "(/fhir/R4/Communication) and nothing else."
+)
 
 NO_MEMBER = (
     "This login is not linked to a team member with a role this server knows, so it has no "

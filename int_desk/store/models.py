@@ -142,7 +142,15 @@ class CohortMembership(Synced, Base):
     __tablename__ = "cohort_membership"
     __table_args__ = (
         Index("ix_cohort_membership_cohort_patient", "cohort_id", "patient_id"),
-        Index("ix_cohort_membership_patient", "patient_id"),
+        # Covering: the scorecard reads the memberships in person order from it (0008).
+        Index(
+            "ix_cohort_membership_patient",
+            "patient_id",
+            "cohort_id",
+            "deleted",
+            "enrolled_on",
+            "discharged_on",
+        ),
     )
     cohort_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cohort.id"))
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"))

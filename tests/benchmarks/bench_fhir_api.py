@@ -101,7 +101,7 @@ def _api_cpu(url: str, token: str, people: list) -> list[Figure]:
                 assert r.status_code == 200, r.text[:200]
 
     asyncio.run(run())
-    app.state.engine.dispose()
+    getattr(app, "app", app).state.engine.dispose()  # create_app wraps FastAPI in its body limit
     every = [x for xs in samples.values() for x in xs]
     median, p95 = median_p95(every)
     figures = [
