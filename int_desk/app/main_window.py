@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         key = type(page).__name__
         dict.__setitem__(self.pages, key, page)
         self._add_entry(key, getattr(page, "title", key), getattr(page, "shortcut", None), page)
+        self._status_bar_last(page)
 
     def _add_entry(self, key: str, title: str, shortcut: str | None, widget: QWidget) -> None:
         item = QListWidgetItem(title)
@@ -233,8 +234,26 @@ class MainWindow(QMainWindow):
         stack.removeWidget(placeholder)
         placeholder.deleteLater()
         dict.__setitem__(self.pages, type(page).__name__, page)
+        self._status_bar_last(page)
         if current:
             stack.setCurrentIndex(index)
+
+    def _status_bar_last(self, page: QWidget | None = None) -> None:
+        """Tab goes navigation, page, status bar. Pages are built when first wanted, after the
+        status bar, so Qt's own order put the status bar between the navigation and a page:
+        the status bar's controls (in their own order, left to right: sync_status.py) follow
+        the page's last control again."""
+        controls = getattr(getattr(self, "sync", None), "tab_order", [])
+        if page is None or not controls:
+            return
+        last, w = None, page.nextInFocusChain()
+        while page.isAncestorOf(w):  # a page's controls are together in the chain
+            if w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                last = w
+            w = w.nextInFocusChain()
+        if last is not None:
+            for first, second in zip([last, *controls], controls, strict=False):
+                QWidget.setTabOrder(first, second)
 
     def _row_changed(self, row: int) -> None:
         if self._pending and row > 0:

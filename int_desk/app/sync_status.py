@@ -92,6 +92,7 @@ class SyncController(QObject):
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.tab_order: list[QWidget] = []  # the status bar's controls, left to right
         self.state = NOT_CONNECTED
         self.pending = 0
         self.last_ok: str | None = None
@@ -391,6 +392,10 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     status.addPermanentWidget(conflicts)
     status.addPermanentWidget(sign_in)
     status.addPermanentWidget(button)
+    # Tab as laid out, left to right; the main window keeps these after each page it builds.
+    controller.tab_order = [waiting_button, conflicts, sign_in, button]
+    for first, second in zip(controller.tab_order, controller.tab_order[1:], strict=False):
+        QWidget.setTabOrder(first, second)
 
     def on_state(state: str, text: str) -> None:
         label.setText(text)

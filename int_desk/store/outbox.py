@@ -26,6 +26,7 @@ from sqlalchemy import Table, event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.ids import new_id
+from int_desk.domain.wording import noun_for
 from int_desk.store.base import Synced, utcnow
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.wire.schema import (
@@ -207,7 +208,7 @@ def insert_rows(session: Session, model: type[Synced], rows: list[dict[str, Any]
     for row in rows:
         unknown = row.keys() - kinds.keys() - {"id"}
         if unknown:
-            raise TypeError(f"{model.__name__} has no column(s) {', '.join(sorted(unknown))}")
+            raise TypeError(f"{model.__name__} has no {noun_for(sorted(unknown), 'column')}")
         if not applying:  # as before a flush: the values given (defaults are storable)
             for name, col in texts.items():
                 if name in row:
