@@ -70,6 +70,26 @@ FAR = "9999-12-31"
 # --- entry points ----------------------------------------------------------------------------
 
 
+CohortsByTeam = dict[str, list[tuple[uuid.UUID, str]]]  # team id (text) -> its cohorts' ids, names
+
+
+def filter_choices(
+    session: Session, team_ids: Sequence[uuid.UUID]
+) -> tuple[list[tuple[uuid.UUID, str]], CohortsByTeam]:
+    """The scorecard page's choices: these teams by name, and each one's live cohorts by name."""
+    teams = session.execute(
+        select(Team.id, Team.name).where(Team.id.in_(team_ids)).order_by(Team.name)
+    ).all()
+    cohorts: CohortsByTeam = {}
+    for cid, name, tid in session.execute(
+        select(Cohort.id, Cohort.name, Cohort.team_id)
+        .where(Cohort.team_id.in_(team_ids), Cohort.deleted.is_(False))
+        .order_by(Cohort.name)
+    ):
+        cohorts.setdefault(str(tid), []).append((cid, name))
+    return [(t, n) for t, n in teams], cohorts
+
+
 def scorecard(
     *, session: Session, actor: Actor, query: ScorecardQuery, today: date | None = None
 ) -> Scorecard:
