@@ -51,7 +51,7 @@ class _Pages(dict[str, QWidget]):
             self._build_pending()
         return super().__getitem__(key)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if not super().__contains__(key):
             self._build_pending()
         return super().get(key, default)
@@ -69,22 +69,22 @@ class _Pages(dict[str, QWidget]):
         self._build_pending()
         return super().__len__()
 
-    def keys(self) -> Any:  # type: ignore[override]
+    def keys(self) -> Any:
         self._build_pending()
         return super().keys()
 
-    def values(self) -> Any:  # type: ignore[override]
+    def values(self) -> Any:
         self._build_pending()
         return super().values()
 
-    def items(self) -> Any:  # type: ignore[override]
+    def items(self) -> Any:
         self._build_pending()
         return super().items()
 
 
 def _page_class(spec: str) -> type[QWidget]:
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def page_entry(spec: str) -> tuple[str, str | None]:
@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
     def _build(self, spec: str, placeholder: QWidget) -> None:
         self._building = True
         try:
-            page = _page_class(spec)(self.ctx, self)  # type: ignore[call-arg]
+            page = _page_class(spec)(self.ctx, self)
         finally:
             self._building = False
         stack = self.form.pageStack

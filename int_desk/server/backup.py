@@ -92,12 +92,12 @@ class GenerationHeader:
         self.app = app
         self.header = (P.GENERATION_HEADER.lower().encode(), generation_id.encode())
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def sending(message: dict) -> None:
+        async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), self.header]
             await send(message)

@@ -9,9 +9,9 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, insert, or_, select, text, true, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,6 +44,11 @@ from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
+
+# The tables behind the models, for the set-based Core statements of a push.
+RECORDS = cast(Table, Record.__table__)
+DIGESTS = cast(Table, ScopeDigest.__table__)
+APPLIED = cast(Table, AppliedOp.__table__)
 
 # Fields that place a row in a patient's or team's scope: a client may not change them.
 SCOPE_FIELDS = frozenset({"patient_id", "team_id", "care_plan_id", "huddle_id", "cohort_id"})
@@ -299,14 +304,14 @@ class _Batch:
                 _insert(session)
                 .values([_record_values(r) for r in now_new])
                 .on_conflict_do_nothing()
-                .returning(Record.__table__.c.entity, Record.__table__.c.id)
+                .returning(RECORDS.c.entity, RECORDS.c.id)
             ).all()
             if len(made) != len(now_new):
                 raise Collision("a new row's id is taken")
         if changed:
-            table = Record.__table__.c
+            table = RECORDS.c
             session.execute(
-                update(Record.__table__)
+                update(RECORDS)
                 .where(
                     table.scope == bindparam("k_scope"),
                     table.entity == bindparam("k_entity"),
@@ -336,8 +341,8 @@ class _Batch:
 
 def _insert(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(Record.__table__)
-    return sqlite_insert(Record.__table__)
+        return pg_insert(RECORDS)
+    return sqlite_insert(RECORDS)
 
 
 _BUMP_POSTGRES = text(
@@ -400,7 +405,7 @@ def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, i
         item[1] ^= schema.id_hash_part(record_id)
     if new:
         session.execute(
-            insert(ScopeDigest.__table__),
+            insert(DIGESTS),
             [
                 {"scope": s, "entity": e, "count": c, "xor": f"{x:016x}"}
                 for (s, e), (c, x) in new.items()
@@ -409,10 +414,10 @@ def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, i
     touched = [(k, v) for k, v in found.items() if k in set(keys)]
     if touched:
         session.execute(
-            update(ScopeDigest.__table__)
+            update(DIGESTS)
             .where(
-                ScopeDigest.__table__.c.scope == bindparam("k_scope"),
-                ScopeDigest.__table__.c.entity == bindparam("k_entity"),
+                DIGESTS.c.scope == bindparam("k_scope"),
+                DIGESTS.c.entity == bindparam("k_entity"),
             )
             .values(count=bindparam("count"), xor=bindparam("xor")),
             [
@@ -529,7 +534,7 @@ def push(
             a["result"]["version"] = batch.rows[key].version
         a["result"] = json.dumps(a["result"])
     if applied:
-        session.execute(insert(AppliedOp.__table__), applied)
+        session.execute(insert(APPLIED), applied)
     # The row each result carries is the record's state now (fresh even on replay).
     for result, key in zip(results, touched, strict=True):
         result.pop("_row", None)

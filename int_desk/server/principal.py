@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,7 +97,7 @@ class Principal:
         return Actor(self.member_id, self.role, self.team_ids)
 
 
-def record_data(session: Session, entity: str, record_id: object) -> dict | None:
+def record_data(session: Session, entity: str, record_id: object) -> dict[str, Any] | None:
     """A live member's or team's stored data, read by its scope (reference data is ``global``,
     a team row is its own team's), as every endpoint query names its team."""
     try:
@@ -104,21 +105,27 @@ def record_data(session: Session, entity: str, record_id: object) -> dict | None
     except ValueError:
         return None
     scope = str(rid) if entity == "team" else GLOBAL_SCOPE
-    once = session.info.get("int_desk_read_once")  # a read-only lookup's own memory
+    once: dict[tuple[str, uuid.UUID], dict[str, Any] | None] | None = session.info.get(
+        "int_desk_read_once"
+    )  # a read-only lookup's own memory
     if once is not None and (entity, rid) in once:
-        return once[(entity, rid)]  # type: ignore[no-any-return]
+        return once[(entity, rid)]
     row = session.execute(
         select(Record.data, Record.deleted).where(
             Record.scope == scope, Record.entity == entity, Record.id == rid
         )
     ).first()
-    data = json.loads(row.data) if row is not None and not row.deleted else None
+    data: dict[str, Any] | None = (
+        json.loads(row.data) if row is not None and not row.deleted else None
+    )
     if once is not None:
         once[(entity, rid)] = data
     return data
 
 
-def _person_permissions(session: Session, role: Role, teams: frozenset[uuid.UUID]) -> frozenset:
+def _person_permissions(
+    session: Session, role: Role, teams: frozenset[uuid.UUID]
+) -> frozenset[Permission]:
     configs = [(record_data(session, "team", t) or {}).get("config") or {} for t in teams]
     grants = grants_from_configs(configs, role)
     probe = Actor(uuid.UUID(int=0), role, teams)
@@ -130,9 +137,9 @@ def principal(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> P
 
     Cached per session (``session.info``), since a push asks for it once per op.
     """
-    cache = session.info.setdefault("int_desk_principal", {})
+    cache: dict[uuid.UUID, Principal | None] = session.info.setdefault("int_desk_principal", {})
     if user_id in cache:
-        return cache[user_id]  # type: ignore[no-any-return]
+        return cache[user_id]
     row = session.execute(
         select(ServerUser.member_id, ServerUser.kind, ServerUser.scope, ServerUser.active).where(
             ServerUser.id == user_id
@@ -164,7 +171,7 @@ def login_principal(
         return None
     member = record_data(session, "member", member_id)
     try:
-        role = Role(member.get("role")) if member else None
+        role = Role(member.get("role") or "") if member else None
     except ValueError:
         role = None
     if role is None or not (member or {}).get("active", True):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.orm import Session
@@ -113,7 +114,7 @@ def full(
 ) -> Page:
     """Up to ``room`` live rows of one entity in these scopes, by id after ``after``."""
     dialect = session.get_bind().dialect.name
-    params: dict = {"scopes": list(scopes), "entity": entity, "no": False, "room": room}
+    params: dict[str, Any] = {"scopes": list(scopes), "entity": entity, "no": False, "room": room}
     if after:
         params["after"] = uuid.UUID(after)
     row = session.execute(_STATEMENTS[(dialect, "full after" if after else "full")], params).one()
