@@ -200,7 +200,7 @@ def insert_rows(session: Session, model: type[Synced], rows: list[dict[str, Any]
     for row in rows:
         unknown = row.keys() - kinds.keys() - {"id"}
         if unknown:
-            raise TypeError(f"{model.__name__} has no column(s) {', '.join(sorted(unknown))}")
+            raise TypeError(f"{model.__name__}: no such column: {', '.join(sorted(unknown))}")
         if not applying:  # as before a flush: the values given (defaults are storable)
             for name, col in texts.items():
                 if name in row:
