@@ -42,11 +42,10 @@ from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, Priority, Sex
 from int_desk.domain.wording import noun_for
-from int_desk.services import extract_reader, team_setup
+from int_desk.services import access, extract_reader, team_setup
 from int_desk.services.cohort_fields import FIELDS as FIELDS
 from int_desk.services.cohort_fields import IGNORE as IGNORE
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
-from int_desk.services.patient_actions import _require
 from int_desk.store import audit, outbox
 from int_desk.store.base import utcnow
 from int_desk.store.models import Cohort, CohortMembership, Patient
@@ -483,7 +482,7 @@ def build_preview(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportPreview:
     """Classify every row against the store; writes nothing."""
-    _require(session, actor, Permission.IMPORT_COHORT)
+    access.require(session, actor, Permission.IMPORT_COHORT)
     today = today or london_today()
     cohort = _cohort(session, actor, cohort_id)
     problems = mapping_problems(mapping)
@@ -645,10 +644,10 @@ class ImportResult:
     rejected: int
 
 
-def _load(session: Session, model: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+def _load(session: Session, model: Any, ids: list[uuid.UUID | None]) -> dict[uuid.UUID | None, Any]:
     """The rows with these ids, by id, a few queries in all (never one per row); a row gone
     since the preview stops the import."""
-    found: dict[uuid.UUID, Any] = {}
+    found: dict[uuid.UUID | None, Any] = {}
     for start in range(0, len(ids), 900):
         found.update(
             (row.id, row)
@@ -673,7 +672,7 @@ def apply_import(
     The caller's unit of work (``ws.session()``) rolls back on Interrupted or any error, so a
     cancelled or failed import leaves nothing behind.
     """
-    _require(session, actor, Permission.IMPORT_COHORT)
+    access.require(session, actor, Permission.IMPORT_COHORT)
     if preview.problems:
         raise ValidationError(" ".join(preview.problems))
     cohort = _cohort(session, actor, preview.cohort_id)

@@ -347,8 +347,8 @@ class HuddleItem(Synced, Base):
     rolled_over_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
-# Covering indexes the huddle agenda reads through (services/huddles.py): each rule seeks on its
-# own predicate and never touches the table rows (migration 0003).
+# Covering indexes the huddle agenda reads through (services/huddles/agenda.py): each rule seeks
+# on its own predicate and never touches the table rows (migration 0003).
 Index("ix_flag_code_active", Flag.code, Flag.active, Flag.deleted, Flag.patient_id)
 Index("ix_escalation_status", Escalation.status, Escalation.deleted, Escalation.patient_id)
 Index(
@@ -473,7 +473,5 @@ class WorkspaceMeta(Base):
 
 
 SYNCED_MODELS: tuple[type[Synced], ...] = tuple(
-    m
-    for m in Base.__subclasses__()
-    if issubclass(m, Synced)  # type: ignore[misc]
+    m for m in Base.__subclasses__() if issubclass(m, Synced)
 )

@@ -20,17 +20,19 @@ import logging
 import uuid
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import Table, event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.ids import new_id
+from int_desk.domain.wording import noun_for
 from int_desk.store.base import Synced, utcnow
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.wire.schema import (
     ENTITIES,
     Column,
+    Entity,
     json_problem,
     text_problem,
     to_wire,
@@ -39,6 +41,11 @@ from int_desk.wire.schema import (
 
 log = logging.getLogger(__name__)
 APPLYING = "int_desk_sync_applying"
+
+
+def _entity(obj: Any) -> Entity:
+    """The wire entity of a synced ORM object or model (its table's name)."""
+    return ENTITIES[obj.__tablename__]
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -58,7 +65,7 @@ def _refuse_unstorable_text(session: Session, _ctx: Any, _instances: Any) -> Non
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Synced):
             continue
-        ent = ENTITIES[obj.__tablename__]  # type: ignore[attr-defined]
+        ent = _entity(obj)
         state = inspect(obj)
         for name, col in ent.columns.items():
             if col.kind not in ("str", "json") or not state.attrs[name].history.added:
@@ -82,17 +89,16 @@ def _wire(entity: Any, name: str, value: Any) -> Any:
 
 
 def _ops(session: Session) -> list[dict[str, Any]]:
-    entities = ENTITIES
     ops: list[dict[str, Any]] = []
     for obj in session.new:
         if isinstance(obj, Synced):
-            ent = entities[obj.__tablename__]  # type: ignore[attr-defined]
+            ent = _entity(obj)
             fields = {n: _wire(ent, n, getattr(obj, n)) for n in ent.columns}
             ops.append(_op(ent.name, obj, "insert", None, fields))
     for obj in session.dirty:
         if not isinstance(obj, Synced):
             continue
-        ent = entities[obj.__tablename__]  # type: ignore[attr-defined]
+        ent = _entity(obj)
         state = inspect(obj)
         fields = {}
         for name in ent.columns:
@@ -110,13 +116,15 @@ def _ops(session: Session) -> list[dict[str, Any]]:
         ops.append(_op(ent.name, obj, "update", base_version, fields))
     for obj in session.deleted:
         if isinstance(obj, Synced):
-            ent = entities[obj.__tablename__]  # type: ignore[attr-defined]
+            ent = _entity(obj)
             fields = {"deleted": True, "updated_at": _wire(ent, "updated_at", utcnow())}
             ops.append(_op(ent.name, obj, "update", obj.server_version, fields))
     return ops
 
 
-def _op(entity: str, obj: Any, kind: str, base: int | None, fields: dict) -> dict[str, Any]:
+def _op(
+    entity: str, obj: Any, kind: str, base: int | None, fields: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "entity": entity,
         "entity_id": obj.id,
@@ -138,7 +146,7 @@ def _after_flush(session: Session, _ctx: Any) -> None:
     if not ops:
         return
     conn = session.connection()
-    table = SyncOutbox.__table__
+    table = cast(Table, SyncOutbox.__table__)
     ids = list({op["entity_id"] for op in ops})
     open_ops: dict[tuple[str, uuid.UUID], Any] = {}
     for start in range(0, len(ids), 500):
@@ -187,7 +195,7 @@ def insert_rows(session: Session, model: type[Synced], rows: list[dict[str, Any]
     if not rows:
         return []
     session.flush()  # edits made before these keep their place in the outbox
-    ent = ENTITIES[model.__tablename__]  # type: ignore[attr-defined]
+    ent = _entity(model)
     applying = session.info.get(APPLYING)
     texts = {n: c for n, c in ent.columns.items() if c.kind in ("str", "json")}
     kinds = {n: c.kind for n, c in ent.columns.items()}
@@ -200,7 +208,7 @@ def insert_rows(session: Session, model: type[Synced], rows: list[dict[str, Any]
     for row in rows:
         unknown = row.keys() - kinds.keys() - {"id"}
         if unknown:
-            raise TypeError(f"{model.__name__}: no such column: {', '.join(sorted(unknown))}")
+            raise TypeError(f"{model.__name__} has no {noun_for(sorted(unknown), 'column')}")
         if not applying:  # as before a flush: the values given (defaults are storable)
             for name, col in texts.items():
                 if name in row:
