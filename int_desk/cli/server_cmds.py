@@ -166,6 +166,8 @@ def serve(args: argparse.Namespace) -> int:
     os.environ["INT_DESK_LOG_FORMAT"], os.environ["INT_DESK_LOG_LEVEL"] = log_format, log_level
     ops.configure_logging(log_format, log_level)
     url = db.normalise_url(args.db)
+    # The banner comes first (before the migration's log line): scripts wait for it.
+    print(f"INT Desk sync endpoint on {args.host}:{args.port}", flush=True)
     engine, _factory = db.open_db(url)  # migrate once before any worker starts
     engine.dispose()
     kwargs: dict[str, Any] = {"http": PROTOCOL}  # TCP_NODELAY on every connection
@@ -173,7 +175,6 @@ def serve(args: argparse.Namespace) -> int:
         kwargs.update(ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     # Logs go through the endpoint's own scrubbing handler (ops.configure_logging).
     common = {"log_config": None, "log_level": "warning", "timeout_keep_alive": KEEP_ALIVE}
-    print(f"INT Desk sync endpoint on {args.host}:{args.port}", flush=True)
     if args.workers > 1:
         os.environ[DB_ENV] = url
         # Every worker counts into one directory, so any of them answers /metrics for all.
