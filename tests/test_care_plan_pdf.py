@@ -16,12 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from int_desk.cli import main as cli_main
-from int_desk.domain.care_plan import ConsentNotGiven
+from int_desk.domain.care_plan import ConsentNotGiven, Variant
 from int_desk.domain.errors import Interrupted, PermissionDenied, ValidationError
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import Role
 from int_desk.reports import pdf_base
-from int_desk.reports.care_plan_pdf import Variant
 from int_desk.services import access
 from int_desk.services import care_plan_export as ex
 from int_desk.services import care_plans as cp

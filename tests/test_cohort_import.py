@@ -15,6 +15,7 @@ from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
 from int_desk.services.identity import actor_for, current_actor
 from int_desk.store.models import AuditEvent, Cohort, CohortMembership, Member, Patient
+from int_desk.store.sync_tables import SyncOutbox
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 
@@ -185,23 +186,29 @@ def test_cancel_leaves_nothing_half_written(demo_ws: Workspace) -> None:
     from int_desk.domain import nhs_number
 
     n = 0
-    for middle in range(100, 400):
+    for middle in range(100, 1200):
         number = nhs_number.complete(f"943{middle:06d}")
         if number:
             rows.append(f"{number},Test,Person{n},01/01/1945,OX26 1AB,X90000")
             n += 1
     preview = _preview(demo_ws, "\n".join(rows) + "\n")
-    assert preview.count(ci.NEW) == n > 100
-    before = _counts(demo_ws)
+    # More rows than one write batch, cancelled once a batch is written in the transaction.
+    assert preview.count(ci.NEW) == n > ci.WRITE_BATCH + 100
+    before = _counts(demo_ws), _outbox(demo_ws)
     calls = {"n": 0}
 
     def cancelled() -> bool:
         calls["n"] += 1
-        return calls["n"] > 60  # after 60 rows were written in the transaction
+        return calls["n"] > ci.WRITE_BATCH + 60
 
     with pytest.raises(Interrupted), demo_ws.session() as s:
         ci.apply_import(session=s, actor=current_actor(s), preview=preview, cancelled=cancelled)
-    assert _counts(demo_ws) == before
+    assert (_counts(demo_ws), _outbox(demo_ws)) == before
+
+
+def _outbox(ws: Workspace) -> int:
+    with ws.session() as s:
+        return s.scalar(select(func.count()).select_from(SyncOutbox)) or 0
 
 
 def test_only_permitted_roles_import(demo_ws: Workspace) -> None:

@@ -20,6 +20,7 @@ from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.services.identity import set_current_member
 from int_desk.store import audit
 from int_desk.store import models as m
+from int_desk.store.sync_tables import SyncOutbox
 from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 
@@ -101,6 +102,14 @@ def test_emis_web_report_preamble_footer_and_dates(
             select(m.AuditEvent.patient_id).where(m.AuditEvent.entity_type == "cohort_membership")
         ).all()
         assert len(set(enrolments)) == 3  # one audit entry per person enrolled
+        queued = s.execute(select(SyncOutbox.entity, SyncOutbox.kind, SyncOutbox.fields)).all()
+        # Every new person and enrolment is queued for sync, with all its fields.
+        people = {f["nhs_number"]: f for e, k, f in queued if e == "patient" and k == "insert"}
+        assert set(people) == {"9999870007", "9999870015", "9999870023"}
+        assert people["9999870007"]["family_name"] == "O'Brien"
+        assert people["9999870007"]["date_of_birth"] == "1930-01-10"
+        enrolled = [f for e, k, f in queued if e == "cohort_membership" and k == "insert"]
+        assert {f["patient_id"] for f in enrolled} == {str(x) for x in enrolments}
     assert stored_names(team_ws) == {
         "9999870007": ("Siobhán", "O'Brien"),
         "9999870015": ("Hamish", "McDonald"),

@@ -27,7 +27,7 @@ from int_desk.domain.vocab import (
 from int_desk.services import huddle_export
 from int_desk.services import huddles as h
 from int_desk.services import patient_actions as pa
-from int_desk.store.models import AuditEvent, Contact, Flag, Task
+from int_desk.store.models import AuditEvent, Contact, Flag, Task, TeamMembership
 from tests.helpers.huddle_world import World, build_world
 
 
@@ -245,7 +245,7 @@ def test_chair_and_attendees_must_be_team_members(world: World) -> None:
     with world.session() as s:
         me = world.actor(s)
         outsider = world.pharmacist_id
-        s.execute(h.TeamMembership.__table__.delete().where(h.TeamMembership.member_id == outsider))
+        s.execute(TeamMembership.__table__.delete().where(TeamMembership.member_id == outsider))
         with pytest.raises(ValidationError, match="team members"):
             h.plan_huddle(
                 session=s, actor=me, team_id=world.team_id,

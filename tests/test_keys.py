@@ -252,6 +252,8 @@ def test_forgetting_the_keyring_asks_for_the_passphrase_next_time(tmp_path: Path
         assert ring.get_password(*entry) is None  # the key is gone from the OS keyring
         ws.forget_keyring()  # forgetting twice (or after the user emptied the keyring) is fine
     assert keys.KeyFile.load(directory / KEY_FILE).keyring_backend is None
+    # Written as a workspace made without a keyring writes it, which every version reads.
+    assert json.loads((directory / KEY_FILE).read_text("utf-8"))["keyring"] is None
     with pytest.raises(KeyUnavailable, match="passphrase"):
         Workspace.open(directory)
     with Workspace.open(directory, PASSPHRASE) as ws:

@@ -20,11 +20,11 @@ from int_desk.app.events import Events
 from int_desk.app.main import settings
 from int_desk.app.tasks import TaskRunner
 from int_desk.cli import main as cli_main
+from int_desk.domain.care_plan import Variant
 from int_desk.domain.errors import PermissionDenied, ValidationError
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import Role
-from int_desk.reports.care_plan_pdf import Variant
 from int_desk.server.models import ServerUser
 from int_desk.services import care_plan_export as ex
 from int_desk.services import patient_record

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from int_desk.domain.care_plan import Variant
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.vocab import HuddleStatus, Role
-from int_desk.reports.care_plan_pdf import Variant
 from int_desk.services import care_plan_export as ex
 from int_desk.services import huddle_export
 from int_desk.services.identity import current_actor

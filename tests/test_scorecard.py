@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from int_desk.domain.errors import NotFound, PermissionDenied
 from int_desk.domain.scorecard import Breakdown, Grain
@@ -172,6 +173,42 @@ def test_breakdown_by_age_practice_and_cohort(world: ScorecardWorld) -> None:
     cells = {g.label: g.total for g in by_cohort.measure("plan_coverage").groups}
     # D is in both cohorts, so counts in each; the whole counts them once.
     assert {k: c.denominator for k, c in cells.items()} == {"Frailty": 2, "Post-discharge": 2}
+
+
+def test_each_cohort_counts_its_people_and_plans_over_its_own_enrolment(
+    world: ScorecardWorld,
+) -> None:
+    # D leaves Post-discharge on 15 Feb but stays in Frailty (and so in the team's cohort).
+    with world.ws.session() as s:
+        membership = s.scalars(
+            select(m.CohortMembership).where(
+                m.CohortMembership.patient_id == world.people["D"],
+                m.CohortMembership.cohort_id == world.post_discharge_id,
+            )
+        ).one()
+        membership.discharged_on = d("2026-02-15")
+    card = card_for(world, by=Breakdown.COHORT)
+
+    def series(key: str, label: str) -> list[tuple[float | None, float | None]]:
+        cells = next(g.series for g in card.measure(key).groups if g.label == label)
+        return [(c.numerator, c.denominator) for c in cells]
+
+    # Post-discharge: D 10 Jan - 14 Feb, C from 1 Feb (plan signed 5 Feb, closed 1 Mar).
+    # 28 Feb: only C, covered; D's plan, still in force, is not Post-discharge's to count.
+    assert series("plan_coverage", "Post-discharge") == [(1, 1), (1, 1), (0, 1)]
+    assert series("plan_in_date", "Post-discharge") == [(1, 1), (1, 1), (0, 0)]
+    # Person-days: Jan D 22; Feb C 28 + D 14; Mar C 20. D's 5 Mar admission is Frailty's.
+    adm = series("emergency_admissions", "Post-discharge")
+    assert [n for n, _ in adm] == [0, 0, 0]
+    assert [den for _, den in adm] == pytest.approx([22 / PM, 42 / PM, 20 / PM])
+    # Frailty: A, B (16 Jan - 14 Feb), D throughout.
+    assert series("plan_coverage", "Frailty") == [(2, 3), (2, 2), (2, 2)]
+    adm = series("emergency_admissions", "Frailty")
+    assert [n for n, _ in adm] == [1, 1, 1]
+    assert [den for _, den in adm] == pytest.approx([78 / PM, 70 / PM, 40 / PM])
+    # The whole is as before: D is in the team's cohort throughout.
+    cov = card.measure("plan_coverage").overall.series
+    assert [(c.numerator, c.denominator) for c in cov] == [(2, 3), (3, 3), (2, 3)]
 
 
 def test_one_cohort_only(world: ScorecardWorld) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from int_desk.domain.errors import ValidationError
 from int_desk.store import models as m
@@ -227,3 +227,89 @@ def test_hundreds_of_unsent_rows_edited_at_once_each_stay_one_op(demo_ws: Worksp
     ops = [o for o in _ops(demo_ws) if o.status == "pending"]
     assert len(ops) == 520 and {o.kind for o in ops} == {"insert"}  # over one look-up's 500
     assert sorted(o.fields["text"] for o in ops)[:2] == ["BATCH-0", "BATCH-1"]
+
+
+def _unused_numbers(s: object, count: int) -> list[str]:
+    from int_desk.domain import nhs_number
+
+    taken = set(s.scalars(select(m.Patient.nhs_number)))  # type: ignore[attr-defined]
+    out = []
+    for middle in range(900_000, 999_999):
+        number = nhs_number.complete(f"999{middle:06d}")
+        if number and number not in taken and not nhs_number.placeholder_reason(number):
+            out.append(number)
+            if len(out) == count:
+                return out
+    raise AssertionError("no free synthetic numbers")
+
+
+def test_bulk_inserted_rows_are_stored_and_queued_exactly_as_the_orm_would(
+    demo_ws: Workspace,
+) -> None:
+    """outbox.insert_rows (how a cohort import writes its new people and memberships, one
+    executemany each) stores the same values and queues the same insert ops as session.add."""
+    from datetime import date
+
+    from int_desk.wire.schema import ENTITIES, row_to_wire
+
+    with demo_ws.session() as s:
+        cohort = s.scalars(select(m.Cohort)).first()
+        member = s.scalars(select(m.Member)).first()
+        practice = s.scalars(select(m.Organisation)).first()
+        first, second = _unused_numbers(s, 2)
+        person = dict(
+            given_name="Siobhán", family_name="O'Brien", date_of_birth=date(1930, 1, 10),
+            sex="female", postcode="OX26 1AB", practice_id=practice.id, deprivation_decile=3,
+            created_by=member.id, updated_by=member.id,
+        )  # fmt: skip
+        by_orm = m.Patient(nhs_number=first, **person)
+        s.add(by_orm)
+        s.flush()
+        [bulk_id] = outbox.insert_rows(s, m.Patient, [{"nhs_number": second, **person}])
+        enrolment = dict(
+            cohort_id=cohort.id, enrolled_on=date(2026, 1, 10), enrol_reason="Frailty",
+            source="phm_import", risk_score=0.81, priority="high",
+            created_by=member.id, updated_by=member.id,
+        )  # fmt: skip
+        orm_membership = m.CohortMembership(patient_id=by_orm.id, **enrolment)
+        s.add(orm_membership)
+        s.flush()
+        [bulk_membership] = outbox.insert_rows(
+            s, m.CohortMembership, [{"patient_id": bulk_id, **enrolment}]
+        )
+        pairs = [(by_orm.id, bulk_id), (orm_membership.id, bulk_membership)]
+    differ = {"nhs_number", "patient_id", "created_at", "updated_at"}  # by design, per row
+    ops = {op.entity_id: op for op in _ops(demo_ws)}
+    with demo_ws.session() as s:
+        for (orm_id, bulk_id), model in zip(pairs, (m.Patient, m.CohortMembership), strict=True):
+            ent = ENTITIES[model.__tablename__]
+            orm_row, bulk_row = s.get(model, orm_id), s.get(model, bulk_id)
+            assert bulk_row is not None and bulk_row.server_version is None
+            orm_wire, bulk_wire = row_to_wire(ent, orm_row), row_to_wire(ent, bulk_row)
+            assert {k: v for k, v in bulk_wire.items() if k not in differ} == {
+                k: v for k, v in orm_wire.items() if k not in differ
+            }
+            assert bulk_row.created_at.tzinfo is not None and bulk_row.deleted is False
+            orm_op, bulk_op = ops[orm_id], ops[bulk_id]
+            assert bulk_op.fields == bulk_wire and orm_op.fields == orm_wire  # every column
+            for attr in ("entity", "kind", "base_version", "actor_id", "status", "reason"):
+                assert getattr(bulk_op, attr) == getattr(orm_op, attr), attr
+            assert bulk_op.seq > orm_op.seq and bulk_op.sent_at is None
+            assert bulk_op.created_at.tzinfo is not None
+
+
+def test_bulk_insert_refuses_unstorable_text_naming_the_field(demo_ws: Workspace) -> None:
+    from datetime import date
+
+    with demo_ws.session() as s:
+        [number] = _unused_numbers(s, 1)
+        before = s.scalar(select(func.count()).select_from(m.Patient))
+    row = dict(
+        nhs_number=number, given_name="Ann", family_name="Smith\x00", sex="female",
+        date_of_birth=date(1930, 1, 10), postcode="OX26 1AB",
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="Family name contains a NUL"), demo_ws.session() as s:
+        outbox.insert_rows(s, m.Patient, [row])
+    with demo_ws.session() as s:
+        assert s.scalar(select(func.count()).select_from(m.Patient)) == before
+    assert _ops(demo_ws) == []

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt
@@ -18,8 +19,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from int_desk.app.accessibility import tab_chain
+from int_desk.app.huddle_page import AGENDA, RUN
 from int_desk.app.main_window import MainWindow
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import Role
+from int_desk.services import huddles as h
+from int_desk.services.identity import current_actor, set_current_member
+from int_desk.store.workspace import Workspace
+from tests.conftest import PASSPHRASE
+from tests.helpers.actors import actor_of_role
 from tests.helpers.windows import WAIT, window_as
 
 PRESSES = 250  # enough for the fullest page and back round
@@ -98,6 +106,15 @@ def _order_problems(page: QWidget, visited: list[QWidget]) -> list[str]:
         problems.append(f"Tab leaves the page and comes back {runs - 1} times")
     # (a date field's or a tab widget's inner control hands its focus to the field or tab bar)
     missing = [w for w in tab_chain(page) if w not in inside and w.focusProxy() is None]
+    # Across the window: from the navigation into the page, then the status bar (the walk
+    # starts in the navigation).
+    bar = page.window().statusBar()
+    in_bar = [i for i, w in enumerate(visited) if bar.isAncestorOf(w)]
+    in_page = [i for i, w in enumerate(visited) if page.isAncestorOf(w)]
+    if in_bar and in_page and min(in_bar) < max(in_page):
+        problems.append(
+            f"the status bar's {_name(visited[min(in_bar)])} is reached before the page"
+        )
     problems += [f"Tab never reaches {_name(w)}" for w in missing]
     problems += [f"no accessible name: {_name(w)}" for w in inside if not _spoken(w)]
     for i, a in enumerate(inside):
@@ -138,5 +155,35 @@ def test_tab_walks_the_administration_pages_in_layout_order(qtbot: QtBot, demo_d
     window, _page = window_as(qtbot, demo_dir, Role.ADMIN)
     window.activateWindow()
     problems = _check_every_page(window, qtbot, "administrator")
+    assert problems == [], "\n".join(problems)
+    window.close()
+
+
+def test_tab_walks_a_huddle_in_layout_order_before_and_while_it_runs(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    with Workspace.open(demo_dir, PASSPHRASE) as ws, ws.session() as s:
+        set_current_member(s, actor_of_role(s, Role.CLINICAL_LEAD).member_id)
+        me = current_actor(s)
+        team = sorted(me.team_ids)[0]
+        hid = h.plan_huddle(
+            session=s, actor=me, team_id=team,
+            scheduled_at=h.local_datetime(london_today(), time(9, 0)),
+        ).id  # fmt: skip
+    window, _page = window_as(qtbot, demo_dir)
+    window.activateWindow()
+    huddle = window.show_page("HuddlePage")
+    problems: list[str] = []
+    for stage in (AGENDA, RUN):
+        if stage == RUN:
+            with window.ctx.workspace.session() as s:
+                h.start_huddle(session=s, actor=current_actor(s), huddle_id=hid)
+        huddle.reload(hid)
+        qtbot.waitUntil(lambda st=stage: huddle.stack.currentIndex() == st, timeout=WAIT)
+        window.ctx.tasks.wait()
+        QApplication.processEvents()
+        window.form.navList.setFocus()
+        visited, stuck = _walk(window, qtbot)
+        problems += [f"huddle {stage}: {p}" for p in stuck + _order_problems(huddle, visited)]
     assert problems == [], "\n".join(problems)
     window.close()

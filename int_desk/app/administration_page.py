@@ -5,10 +5,10 @@ import added await a name), Organisations (council, VCSE, pharmacy...), Members 
 organisation, teams) and, on a connected workspace, Devices and invitations.
 
 A standalone workspace is changed here directly (``services.team_setup``). A connected one's
-set-up belongs to its endpoint: a change goes there (``sync.admin_client``), is checked and
-audited there, and comes back to this and every other laptop by sync. If another administrator
-changed the same row first, the endpoint refuses, this page shows their values and keeps yours
-in the form: Save again to put yours over theirs.
+set-up belongs to its endpoint: a change goes there (``services.sync_link.team_admin``), is
+checked and audited there, and comes back to this and every other laptop by sync. If another
+administrator changed the same row first, the endpoint refuses, this page shows their values
+and keeps yours in the form: Save again to put yours over theirs.
 """
 
 from __future__ import annotations
@@ -194,14 +194,13 @@ class AdministrationPage(QWidget):
         actor = self.ctx.actor
 
         def load(s: Any) -> tuple[bool, ts.Directory, str | None]:
+            from int_desk.services import sync_link
             from int_desk.services.access import can
-            from int_desk.store.sync_tables import SyncState
 
-            endpoint = s.get(SyncState, "endpoint")
             return (
                 can(s, actor, Permission.MANAGE_MEMBERS),
                 ts.directory(s),
-                endpoint.value if endpoint else None,
+                sync_link.endpoint_url(s),
             )
 
         self.ctx.query(load, self._loaded, lambda exc: self._failed(None, exc))
@@ -291,7 +290,7 @@ class AdministrationPage(QWidget):
             self._changed()
 
         if self.endpoint:
-            from int_desk.sync.admin_client import AdminClient
+            from int_desk.services import sync_link
 
             ws = self.ctx.workspace
             if section is not None and row_id is not None and section.loaded:
@@ -303,8 +302,7 @@ class AdministrationPage(QWidget):
                     return
 
             def remote() -> uuid.UUID:
-                client = AdminClient.for_workspace(ws)
-                assert client is not None
+                client = sync_link.team_admin(ws)
                 return client.save(entity, row_id, fields, base_version=version)[0]
 
             self.ctx.tasks.run_network(remote, done, lambda exc: self._failed(section, exc))
@@ -325,7 +323,7 @@ class AdministrationPage(QWidget):
         self.ctx.events.data_changed.emit("team")
 
     def _failed(self, section: _Section | None, exc: BaseException) -> None:
-        from int_desk.sync.admin_client import StaleEdit
+        from int_desk.services.sync_link import StaleEdit
 
         message = describe(exc)
         if isinstance(exc, StaleEdit) and section is not None:
@@ -426,7 +424,7 @@ class AdministrationPage(QWidget):
 
         def validate() -> None:
             ref.name(place_name, "place", "place_id", limit=120)
-            ts.team_values(**fields(uuid.uuid4()))  # type: ignore[arg-type]
+            ts.team_values(**fields(uuid.uuid4()))
 
         if place is None and place_name:  # a new place first, then the team in it
             try:
@@ -746,13 +744,12 @@ class AdministrationPage(QWidget):
     def _membership(self, team_id: uuid.UUID, member_id: uuid.UUID, member: bool) -> None:
         actor = self.ctx.actor
         if self.endpoint:
-            from int_desk.sync.admin_client import AdminClient
+            from int_desk.services import sync_link
 
             ws = self.ctx.workspace
 
             def remote() -> None:
-                client = AdminClient.for_workspace(ws)
-                assert client is not None
+                client = sync_link.team_admin(ws)
                 client.membership(team_id, member_id, member=member)
 
             self.ctx.tasks.run_network(
@@ -823,13 +820,12 @@ class AdministrationPage(QWidget):
         self.tabs.addTab(page, "&Devices and invitations")
 
     def _client_call(self, op: Callable[[Any], Any], done: Callable[[Any], None]) -> None:
-        from int_desk.sync.admin_client import AdminClient
+        from int_desk.services import sync_link
 
         ws = self.ctx.workspace
 
         def call() -> Any:
-            client = AdminClient.for_workspace(ws)
-            assert client is not None
+            client = sync_link.team_admin(ws)
             return op(client)
 
         def failed(exc: BaseException) -> None:

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import show_error
+from int_desk.domain.care_plan import Variant
 from int_desk.domain.errors import Interrupted
-from int_desk.reports.care_plan_pdf import Variant
 from int_desk.services import care_plan_export, caseload
 
 

@@ -44,12 +44,11 @@ from int_desk.app.messages import confirm, show_error
 from int_desk.domain import care_plan as rules
 from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
-from int_desk.domain.care_plan import ConsentNotGiven, PlanView
+from int_desk.domain.care_plan import ConsentNotGiven, PlanView, Variant
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
-from int_desk.domain.uk_time import in_london, london_today
+from int_desk.domain.uk_time import day_text, in_london, london_today
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision, Role
-from int_desk.reports.care_plan_pdf import Variant
 from int_desk.services import access
 from int_desk.services import care_plan_export as export
 from int_desk.services import care_plans as cp
@@ -116,7 +115,7 @@ def load_editor_data(
     )
     label = (
         f"{patient.display_name} · NHS {format_nhs(patient.nhs_number)} · "
-        f"born {patient.date_of_birth.day} {patient.date_of_birth:%b %Y}"
+        f"born {day_text(patient.date_of_birth)}"
     )
     return EditorData(
         patient_id=patient_id,

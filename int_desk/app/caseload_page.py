@@ -645,13 +645,9 @@ class CaseloadPage(QWidget):
         actor = self.ctx.actor
 
         def facts(s: Any) -> tuple[bool, bool]:
-            from sqlalchemy import select
+            from int_desk.services import overview, sync_link
 
-            from int_desk.store.models import CohortMembership
-            from int_desk.store.sync_tables import SyncState
-
-            anyone = s.scalar(select(CohortMembership.id).limit(1)) is not None
-            return anyone, s.get(SyncState, "endpoint") is not None
+            return overview.anyone_enrolled(s), sync_link.endpoint_url(s) is not None
 
         search = self.filters.search.strip()
         gen = self._gen

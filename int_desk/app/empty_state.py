@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel
 
+from int_desk.domain.actor import Actor
 from int_desk.domain.permissions import Permission, allowed
 
 OBJECT_NAME = "emptyState"
@@ -56,14 +57,14 @@ class EmptyState(QLabel):
         self.setGeometry(area.x() + (area.width() - width) // 2, area.y(), width, area.height())
 
 
-def no_caseload_text(actor: object, connected: bool) -> str:
+def no_caseload_text(actor: Actor, connected: bool) -> str:
     """What someone facing an empty caseload can do, by what their role allows."""
     if connected:
         return (
             "No one is on your team's caseload yet. People appear here once your team's "
             "coordinator has imported its cohort list and INT Desk has synced."
         )
-    if allowed(actor, Permission.IMPORT_COHORT):  # type: ignore[arg-type]
+    if allowed(actor, Permission.IMPORT_COHORT):
         return (
             "No one is on your caseload yet. Import your team's cohort list from a PHM extract "
             "(Import cohort…, Ctrl+Shift+I), or connect this computer to your team's endpoint "

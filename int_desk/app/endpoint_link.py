@@ -27,16 +27,16 @@ log = logging.getLogger(__name__)
 def current_endpoint(ctx: AppContext | None) -> str | None:
     if ctx is None or not ctx.workspace.is_open:
         return None
-    from int_desk.sync import credentials
+    from int_desk.services import sync_link
 
-    return credentials.get_state(ctx.workspace, credentials.ENDPOINT) or None
+    return sync_link.linked_endpoint(ctx.workspace)
 
 
 def endpoint_changed(window: QMainWindow, before: str | None, after: str | None) -> None:
     ctx: AppContext | None = getattr(window, "ctx", None)
     if ctx is None or (before or None) == (after or None):
         return
-    from int_desk.sync import credentials
+    from int_desk.services import sync_link
 
     ws = ctx.workspace
 
@@ -55,17 +55,14 @@ def endpoint_changed(window: QMainWindow, before: str | None, after: str | None)
         ):
 
             def disconnect() -> None:
-                credentials.forget(ws)
-                credentials.set_state(ws, **{credentials.ENDPOINT: None})
+                sync_link.disconnect(ws)
 
             ctx.tasks.run(disconnect, then_sync, lambda exc: show_error(window, exc))
         return
     if before:
 
         def repoint() -> None:
-            conn = credentials.load(ws)
-            assert conn is not None
-            credentials.connect(ws, after, conn.token)
+            sync_link.repoint(ws, after)
 
         ctx.tasks.run(repoint, then_sync, lambda exc: show_error(window, exc))
         return
@@ -76,7 +73,7 @@ def ask_token_and_connect(
     window: QMainWindow, ctx: AppContext, url: str, done: Any
 ) -> QInputDialog:
     """A window-modal prompt for the device token; checks it, then connects the workspace."""
-    from int_desk.sync import credentials
+    from int_desk.services import sync_link
 
     prompt = QInputDialog(window)
     prompt.setObjectName("deviceTokenPrompt")
@@ -102,7 +99,7 @@ def ask_token_and_connect(
 
         def checked(result: tuple[setup.EndpointInfo, str]) -> None:  # write on the store worker
             info, token = result
-            ctx.tasks.run(lambda: credentials.connect(ws, info.url, token), done, failed)
+            ctx.tasks.run(lambda: sync_link.connect(ws, info.url, token), done, failed)
 
         ctx.tasks.run_network(exchange, checked, failed)
 

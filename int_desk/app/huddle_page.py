@@ -56,6 +56,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.messages import confirm, describe, show_error
 from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.errors import IntDeskError, ValidationError
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
 from int_desk.domain.uk_time import in_london, london_today, london_wall
 from int_desk.domain.vocab import HuddleItemStatus, HuddleKind, HuddleStatus, ReferralService
@@ -341,7 +342,7 @@ class AddPersonDialog(QDialog):
     def _show(self, rows: list[tuple[uuid.UUID, str, str]]) -> None:
         self.results.clear()
         for pid, name, nhs in rows:
-            item = QListWidgetItem(f"{name}  ·  NHS {h.format_nhs(nhs)}")
+            item = QListWidgetItem(f"{name}  ·  NHS {format_nhs(nhs)}")
             item.setData(Qt.ItemDataRole.UserRole, pid)
             self.results.addItem(item)
         if rows:
@@ -722,10 +723,7 @@ class HuddlePage(QWidget):
         ids = list(self.ctx.actor.team_ids)
 
         def op(s: Any) -> list[tuple[uuid.UUID, str]]:
-            return sorted(
-                ((t.id, t.name) for t in (s.get(h.Team, i) for i in ids) if t is not None),
-                key=lambda x: x[1],
-            )
+            return h.team_choices(s, ids)
 
         self._query(op, self._show_teams)
 
@@ -829,7 +827,7 @@ class HuddlePage(QWidget):
         for n, it in enumerate(view.items, 1):
             mark = "↻ " if it.rolled_over else ""
             text = (
-                f"{n}. {mark}{it.name}   {_born(it.date_of_birth)}NHS {h.format_nhs(it.nhs_number)}\n"
+                f"{n}. {mark}{it.name}   {_born(it.date_of_birth)}NHS {format_nhs(it.nhs_number)}\n"
                 + "\n".join(f"      • {r}" for r in it.reasons)
             )
             item = QListWidgetItem(text)
@@ -1082,7 +1080,7 @@ class HuddlePage(QWidget):
         status = {"pending": "", "discussed": " · discussed", "deferred": " · deferred"}
         self.item_title.setText(
             f"<b>{self.current + 1} of {len(view.items)} · {html.escape(item.name)}</b>  "
-            f"{_born(item.date_of_birth)}NHS {h.format_nhs(item.nhs_number)}"
+            f"{_born(item.date_of_birth)}NHS {format_nhs(item.nhs_number)}"
             f"{status.get(item.status, '')}"
         )
         self.item_reasons.setText("Why: " + "; ".join(item.reasons))

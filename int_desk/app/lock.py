@@ -232,17 +232,12 @@ class LockController(QObject):
     # --- configuration ------------------------------------------------------------------------
 
     def _team_configs(self) -> list[dict[str, Any]]:
-        from sqlalchemy import select
-
-        from int_desk.store.models import Team
+        from int_desk.services.access import team_configs
 
         if not self.ctx.actor.team_ids:
             return []
         with self.ctx.workspace.session() as s:
-            return [
-                dict(c or {})
-                for c in s.scalars(select(Team.config).where(Team.id.in_(self.ctx.actor.team_ids)))
-            ]
+            return team_configs(s, self.ctx.actor)
 
     def reload_settings(self) -> None:
         """Re-read ``security/idle_lock_minutes`` (the settings dialog calls this on save)."""

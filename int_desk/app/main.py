@@ -109,15 +109,17 @@ def _key_may_be_at_hand(directory: Path) -> bool:
 
 
 def create_app() -> QApplication:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):  # (none yet: tests and self-checks may have made one)
+        app = QApplication(sys.argv[:1])
     # X11 takes WM_CLASS from the application name: the reverse-DNS id matches StartupWMClass in
     # packaging/linux/uk.nhs.intdesk.IntDesk.desktop (Wayland uses the desktop file name).
     app.setApplicationName("uk.nhs.intdesk.IntDesk")
     app.setApplicationDisplayName("INT Desk")
     app.setOrganizationName("INT Desk")
     app.setDesktopFileName("uk.nhs.intdesk.IntDesk")
-    load_fonts_and_style(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    load_fonts_and_style(app)
+    return app
 
 
 def make_context(workspace: Workspace) -> AppContext:
@@ -184,7 +186,9 @@ def run_app(workspace: str | None = None, demo: bool = False) -> int:
             ws = first_run.run_first_run(prefs)
             if ws is None:
                 return 0
-        directory = found or ws.directory  # type: ignore[union-attr]
+            directory = ws.directory
+        else:
+            directory = found
         hint = DEMO_HINT if directory == paths.default_workspace() else ""
     try:
         ws = ws or open_workspace(directory, hint)

@@ -51,7 +51,7 @@ class _Pages(dict[str, QWidget]):
             self._build_pending()
         return super().__getitem__(key)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if not super().__contains__(key):
             self._build_pending()
         return super().get(key, default)
@@ -69,22 +69,22 @@ class _Pages(dict[str, QWidget]):
         self._build_pending()
         return super().__len__()
 
-    def keys(self) -> Any:  # type: ignore[override]
+    def keys(self) -> Any:
         self._build_pending()
         return super().keys()
 
-    def values(self) -> Any:  # type: ignore[override]
+    def values(self) -> Any:
         self._build_pending()
         return super().values()
 
-    def items(self) -> Any:  # type: ignore[override]
+    def items(self) -> Any:
         self._build_pending()
         return super().items()
 
 
 def _page_class(spec: str) -> type[QWidget]:
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def page_entry(spec: str) -> tuple[str, str | None]:
@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         key = type(page).__name__
         dict.__setitem__(self.pages, key, page)
         self._add_entry(key, getattr(page, "title", key), getattr(page, "shortcut", None), page)
+        self._status_bar_last(page)
 
     def _add_entry(self, key: str, title: str, shortcut: str | None, widget: QWidget) -> None:
         item = QListWidgetItem(title)
@@ -223,7 +224,7 @@ class MainWindow(QMainWindow):
     def _build(self, spec: str, placeholder: QWidget) -> None:
         self._building = True
         try:
-            page = _page_class(spec)(self.ctx, self)  # type: ignore[call-arg]
+            page = _page_class(spec)(self.ctx, self)
         finally:
             self._building = False
         stack = self.form.pageStack
@@ -233,8 +234,26 @@ class MainWindow(QMainWindow):
         stack.removeWidget(placeholder)
         placeholder.deleteLater()
         dict.__setitem__(self.pages, type(page).__name__, page)
+        self._status_bar_last(page)
         if current:
             stack.setCurrentIndex(index)
+
+    def _status_bar_last(self, page: QWidget | None = None) -> None:
+        """Tab goes navigation, page, status bar. Pages are built when first wanted, after the
+        status bar, so Qt's own order put the status bar between the navigation and a page:
+        the status bar's controls (in their own order, left to right: sync_status.py) follow
+        the page's last control again."""
+        controls = getattr(getattr(self, "sync", None), "tab_order", [])
+        if page is None or not controls:
+            return
+        last, w = None, page.nextInFocusChain()
+        while page.isAncestorOf(w):  # a page's controls are together in the chain
+            if w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                last = w
+            w = w.nextInFocusChain()
+        if last is not None:
+            for first, second in zip([last, *controls], controls, strict=False):
+                QWidget.setTabOrder(first, second)
 
     def _row_changed(self, row: int) -> None:
         if self._pending and row > 0:

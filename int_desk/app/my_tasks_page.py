@@ -24,6 +24,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState
 from int_desk.app.messages import confirm, show_error
 from int_desk.app.navigation import open_in_caseload
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission, allowed
 from int_desk.domain.uk_time import london_today
 from int_desk.services import patient_actions as pa
@@ -75,7 +76,7 @@ class TasksModel(QAbstractTableModel):
                 f"! {due} – {late} day{'s' if late != 1 else ''} overdue" if overdue else due,
                 t.patient_name,
                 f"{t.date_of_birth:%d %b %Y}" if t.date_of_birth else "",
-                f"{n[:3]} {n[3:6]} {n[6:]}",
+                format_nhs(n),
                 ("Home visit: " if t.kind == "home_visit" else "") + t.description,
                 "You" if t.owner_member_id == self.me else (t.owner or "Your role / team"),
                 t.requester,

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
 from int_desk.app.admissions_import_dialog import AdmissionsImportDialog
 from int_desk.app.context import AppContext
@@ -42,12 +41,10 @@ from int_desk.domain import scorecard as sc
 from int_desk.domain.errors import IntDeskError, ValidationError
 from int_desk.domain.permissions import allowed
 from int_desk.domain.scorecard import Breakdown, Grain, MeasureResult, Scorecard, ScorecardQuery
-from int_desk.domain.uk_time import london_today
+from int_desk.domain.uk_time import day_text, london_today
 from int_desk.reports import scorecard_pdf, spc_chart
-from int_desk.reports.pdf_base import fmt_date
 from int_desk.services import admissions_import, scorecard_export
 from int_desk.services import scorecard as service
-from int_desk.store.models import Cohort, Team
 
 log = logging.getLogger(__name__)
 
@@ -367,20 +364,8 @@ class ScorecardPage(QWidget):
     def _load_filters(self) -> None:
         team_ids = sorted(self.ctx.actor.team_ids)
 
-        def op(
-            s: Any,
-        ) -> tuple[list[tuple[uuid.UUID, str]], dict[str, list[tuple[uuid.UUID, str]]]]:
-            teams = s.execute(
-                select(Team.id, Team.name).where(Team.id.in_(team_ids)).order_by(Team.name)
-            ).all()
-            cohorts: dict[str, list[tuple[uuid.UUID, str]]] = {}
-            for cid, name, tid in s.execute(
-                select(Cohort.id, Cohort.name, Cohort.team_id)
-                .where(Cohort.team_id.in_(team_ids), Cohort.deleted.is_(False))
-                .order_by(Cohort.name)
-            ):
-                cohorts.setdefault(str(tid), []).append((cid, name))
-            return [(t, n) for t, n in teams], cohorts
+        def op(s: Any) -> tuple[list[tuple[uuid.UUID, str]], service.CohortsByTeam]:
+            return service.filter_choices(s, team_ids)
 
         self.ctx.query(op, self._filters_loaded, self._on_error)
 
@@ -461,7 +446,7 @@ class ScorecardPage(QWidget):
             self.loaded.emit(card)
             return
         self.status.setText(
-            f"{card.scope_label}: {fmt_date(first.start)} to {fmt_date(last.end)}, "
+            f"{card.scope_label}: {day_text(first.start)} to {day_text(last.end)}, "
             f"{len(card.periods)} {card.query.grain.value}s. {card.people_now:,} people in "
             f"the cohort now; {card.open_escalations:,} open escalations. Point at a chart "
             "for its values."

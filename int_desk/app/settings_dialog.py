@@ -199,7 +199,7 @@ def install_settings_action(window: QMainWindow, prefs: Preferences) -> QAction:
     action.setShortcuts(shortcuts)
     action.setMenuRole(QAction.MenuRole.PreferencesRole)
     action.triggered.connect(lambda: open_settings(window, prefs))
-    edit_menu.addAction(action)  # type: ignore[union-attr]
+    edit_menu.addAction(action)
     # Once the window has finished building its parts, give them the stored settings.
     QTimer.singleShot(0, window, lambda: apply_runtime_settings(window, prefs))
     return action

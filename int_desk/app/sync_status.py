@@ -73,6 +73,14 @@ class SyncController(QObject):
     state_changed = Signal(str, str)
     progress = Signal(str, int, int)
     conflicts_changed = Signal(int)
+    # The status bar's widgets, set by install_sync (tests find them here).
+    label: QLabel
+    button: QToolButton
+    bar: QProgressBar
+    conflicts_button: QToolButton
+    mark: QLabel
+    waiting_button: QToolButton
+    sign_in_button: QToolButton
 
     def __init__(
         self,
@@ -84,6 +92,7 @@ class SyncController(QObject):
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.tab_order: list[QWidget] = []  # the status bar's controls, left to right
         self.state = NOT_CONNECTED
         self.pending = 0
         self.last_ok: str | None = None
@@ -147,28 +156,21 @@ class SyncController(QObject):
         self.ctx.query(_open_conflicts, self._conflicts_read, lambda _exc: None)
 
     def _read_status(self, session: Any) -> tuple[bool, int, str | None]:
-        from int_desk.sync import credentials, local
+        from int_desk.services import sync_link
 
-        connected = credentials.get_state(self.ctx.workspace, credentials.ENDPOINT) is not None
-        return connected, local.pending_count(session), local.state(session, local.LAST_SYNC_AT)
+        connected = sync_link.linked_endpoint(self.ctx.workspace) is not None
+        return connected, sync_link.pending_count(session), sync_link.last_sync_at(session)
 
     def _work(self) -> Any:
-        from int_desk.sync import credentials
-        from int_desk.sync.client import SyncEngine
+        from int_desk.services import sync_link
 
-        conn = credentials.load(self.ctx.workspace)
-        if conn is None:
-            return None
-        engine = SyncEngine(
+        return sync_link.run_sync(
             self.ctx.workspace,
-            conn.endpoint,
-            conn.token,
             cancel=self.cancel,
             progress=lambda stage, done, total: self.progress.emit(stage, done, total),
             connect_timeout=CONNECT_SECONDS,
             quick_offline=True,  # "Offline" in seconds, not "Syncing…" for 18 s
         )
-        return engine.run()
 
     # --- results (GUI thread) -----------------------------------------------------------------
 
@@ -288,9 +290,9 @@ def conflicts_text(count: int) -> str:
 
 
 def _pending(session: Any) -> int:
-    from int_desk.sync import local
+    from int_desk.services import sync_link
 
-    return local.pending_count(session)
+    return sync_link.pending_count(session)
 
 
 def _open_conflicts(session: Any) -> int:
@@ -390,6 +392,10 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     status.addPermanentWidget(conflicts)
     status.addPermanentWidget(sign_in)
     status.addPermanentWidget(button)
+    # Tab as laid out, left to right; the main window keeps these after each page it builds.
+    controller.tab_order = [waiting_button, conflicts, sign_in, button]
+    for first, second in zip(controller.tab_order, controller.tab_order[1:], strict=False):
+        QWidget.setTabOrder(first, second)
 
     def on_state(state: str, text: str) -> None:
         label.setText(text)
@@ -443,10 +449,10 @@ def install_sync(window: QMainWindow, ctx: AppContext, **kwargs: Any) -> SyncCon
     controller.state_changed.connect(on_state)
     controller.progress.connect(on_progress)
     controller.conflicts_changed.connect(on_conflicts)
-    controller.label, controller.button, controller.bar = label, button, bar  # type: ignore[attr-defined]
-    controller.conflicts_button = conflicts  # type: ignore[attr-defined]
-    controller.mark, controller.waiting_button = mark, waiting_button  # type: ignore[attr-defined]
-    controller.sign_in_button = sign_in  # type: ignore[attr-defined]
+    controller.label, controller.button, controller.bar = label, button, bar
+    controller.conflicts_button = conflicts
+    controller.mark, controller.waiting_button = mark, waiting_button
+    controller.sign_in_button = sign_in
     on_state(controller.state, controller.describe())
     controller.start()
     return controller

@@ -24,7 +24,7 @@ from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.domain.wording import plural
 
 
-def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_admin(asub: argparse._SubParsersAction) -> None:
     def add(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
         p = asub.add_parser(name, help=help_text)
         p.set_defaults(func=func)
@@ -75,7 +75,7 @@ def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("device_id", type=uuid.UUID)
 
 
-def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _session(args: argparse.Namespace):
     from int_desk.cli.server_cmds import _session as session
 
     return session(args)

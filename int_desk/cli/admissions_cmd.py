@@ -11,7 +11,7 @@ from int_desk.domain.errors import ValidationError
 FIELDS = "nhs_number, admission_date, admission_method, discharge_date, provider, ignore"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import-admissions",
         help="import hospital admissions (NHS number, admission date and method, discharge "

@@ -8,7 +8,7 @@ from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.store import audit
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="audit trail commands")
     audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     v = audit_sub.add_parser("verify", help="verify the hash chain; exit 1 where it is broken")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
-from int_desk.reports.care_plan_pdf import Variant
+from int_desk.domain.care_plan import Variant
 from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
 
@@ -39,7 +39,7 @@ def _variant(args: argparse.Namespace) -> Variant:
     return Variant.CARER if args.carer_copy or args.large_print else Variant.PROFESSIONAL
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     one = sub.add_parser("export-plan", help="export one person's active care plan as a PDF")
     add_workspace_arg(one)
     one.add_argument("--nhs-number", required=True, help="the person's NHS number")

@@ -27,7 +27,7 @@ from int_desk.services.cohort_fields import FIELDS, IGNORE
 from int_desk.services.identity import current_actor
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("caseload", help="print the caseload (same rows and views as the window)")
     add_workspace_arg(p)
     p.add_argument("--team", help="team name (default: all your teams)")

@@ -12,7 +12,7 @@ from int_desk.services.demo import DEFAULT_PATIENTS, build_demo
 from int_desk.store.workspace import Workspace
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="build a synthetic demo workspace")
     p.add_argument("--workspace", required=True, type=Path, help="new workspace directory")
     p.add_argument("--patients", type=int, default=DEFAULT_PATIENTS, help="number of patients")

@@ -27,7 +27,7 @@ from int_desk.services.care_plan_export import find_cohort
 from int_desk.services.identity import current_actor
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-fhir",
         help="export care plans as FHIR R4 (UK Core): a Bundle per person, NDJSON per cohort/team",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import ValidationError
+from int_desk.domain.nhs_number import format_nhs
 
 
 def _day(value: str) -> date:
@@ -17,7 +18,7 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError("use YYYY-MM-DD") from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "huddle-agenda",
         help="print a team's huddle agenda for a date with the reasons; --out writes the PDF",
@@ -45,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if agenda.last_huddle_on:
         print(f"(since the last huddle on {huddles.fmt_day(agenda.last_huddle_on)})")
     for n, c in enumerate(agenda.items, 1):
-        print(
-            f"\n{n:>2}. {c.name}  NHS {huddles.format_nhs(c.nhs_number)}  [{c.priority} priority]"
-        )
+        print(f"\n{n:>2}. {c.name}  NHS {format_nhs(c.nhs_number)}  [{c.priority} priority]")
         for reason in c.reason_texts:
             print(f"    - {reason}")
     if agenda.overflow:

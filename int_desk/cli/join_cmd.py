@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "join",
         help="join your team's endpoint with an invitation code (a new workspace)",

@@ -8,7 +8,7 @@ import argparse
 import uuid
 
 
-def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_admin(asub: argparse._SubParsersAction) -> None:
     p = asub.add_parser(
         "issue-practice-token",
         help="issue a GP practice's token for its notifications (shown once)",
@@ -23,7 +23,7 @@ def register_admin(asub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls.set_defaults(func=listing)
 
 
-def _session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _session(args: argparse.Namespace):
     from int_desk.server import db
 
     _engine, factory = db.open_db(args.db, pool_size=1)

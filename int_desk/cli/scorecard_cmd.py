@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 
 from int_desk.cli.common import add_workspace_arg, open_workspace
 from int_desk.domain.errors import ValidationError
-from int_desk.domain.scorecard import Breakdown, Grain
+from int_desk.domain.scorecard import Breakdown, Grain, Scorecard, ScorecardQuery
 from int_desk.domain.uk_time import london_today
 
 
@@ -36,7 +37,7 @@ def add_scorecard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="write the PDF (or .csv) to this file")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scorecard",
         help="the INT scorecard (care plans, admissions, huddle work) with SPC; --out for PDF",
@@ -47,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def build_query(args: argparse.Namespace, today: date, **ids: tuple) -> object:
+def build_query(
+    args: argparse.Namespace, today: date, **ids: tuple[uuid.UUID, ...]
+) -> ScorecardQuery:
     from int_desk.domain import scorecard as sc
 
     start, end = sc.default_range(today)
@@ -74,16 +77,16 @@ def check_out(path: Path | None) -> None:
         raise ValidationError("--out must name a .pdf or .csv file.", field="out")
 
 
-def emit(card: object, fmt: str) -> None:
+def emit(card: Scorecard, fmt: str) -> None:
     from int_desk.services import scorecard_export as x
 
     if fmt == "json":
-        print(x.json_text(card), flush=True)  # type: ignore[arg-type]
+        print(x.json_text(card), flush=True)
     elif fmt == "csv":
-        sys.stdout.write(x.csv_text(card))  # type: ignore[arg-type]
+        sys.stdout.write(x.csv_text(card))
         sys.stdout.flush()
     else:
-        print("\n".join(x.table_lines(card)), flush=True)  # type: ignore[arg-type]
+        print("\n".join(x.table_lines(card)), flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         team_ids = tuple(cl.resolve_team(s, actor, t) for t in args.team)
         cohort_ids = tuple(cl.resolve_cohort(s, actor, c) for c in args.cohort)
         query = build_query(args, today, team_ids=team_ids, cohort_ids=cohort_ids)
-        card = service.scorecard(session=s, actor=actor, query=query, today=today)  # type: ignore[arg-type]
+        card = service.scorecard(session=s, actor=actor, query=query, today=today)
         written = None
         if args.out is not None:
             export = x.export_csv if args.out.suffix.lower() == ".csv" else x.export_pdf

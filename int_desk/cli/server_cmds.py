@@ -17,7 +17,7 @@ DEFAULT_DB = "int-desk-server.db"
 KEEP_ALIVE = 60
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the central sync endpoint")
     p.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
     p.add_argument("--host", default="127.0.0.1")
@@ -370,7 +370,7 @@ def place_scorecard(args: argparse.Namespace) -> int:
     args.by = args.by or "team"
     query = build_query(args, london_today())
     with _session(args) as s:
-        card = compute(s, teams=args.team, query=query)  # type: ignore[arg-type]
+        card = compute(s, teams=args.team, query=query)
     emit(card, args.format)
     if args.out is not None:
         if args.out.suffix.lower() == ".csv":

@@ -10,7 +10,7 @@ from pathlib import Path
 TOKEN_ENV = "INT_DESK_SYNC_TOKEN"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("connect", help="connect a workspace to a sync endpoint with a token")
     c.add_argument("--workspace", required=True, type=Path)
     c.add_argument("--endpoint", required=True, help="e.g. https://int-sync.example.nhs.uk")

@@ -20,7 +20,7 @@ from int_desk.store.sync_tables import SyncState
 from int_desk.store.workspace import Workspace
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "init",
         help="create a standalone workspace for your team, with you signed in",

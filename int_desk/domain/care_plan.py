@@ -14,10 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from difflib import SequenceMatcher
+from enum import StrEnum
+from typing import Any
 
 from int_desk.domain.errors import IntDeskError
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision
+
+
+class Variant(StrEnum):
+    """The two printed copies of a plan."""
+
+    PROFESSIONAL = "professional"  # the sharing copy: care home, specialist, GP, team
+    CARER = "carer"  # plain-language copy for the person and their family or carer
 
 
 class PlanNotEditable(IntDeskError):
@@ -351,7 +360,9 @@ def _plan_value(plan: PlanView, name: str) -> str:
 SIMILAR = 0.6  # an edited description still pairs with its earlier wording above this ratio
 
 
-def _pair_rows(before: list, after: list) -> tuple[list, list, list[tuple]]:
+def _pair_rows(
+    before: list[Any], after: list[Any]
+) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:
     """Match rows across versions: same description first, then the most similar wording.
 
     Goals and actions are copied as new rows into each new draft, so ids differ between
@@ -359,7 +370,7 @@ def _pair_rows(before: list, after: list) -> tuple[list, list, list[tuple]]:
     least ``SIMILAR``) shows as 'changed'; anything else is 'removed' plus 'added'.
     """
     unmatched_after = list(after)
-    pairs: list[tuple] = []
+    pairs: list[tuple[Any, Any]] = []
     left_before = []
     for row in before:
         hit = next((r for r in unmatched_after if r.description == row.description), None)
@@ -391,7 +402,7 @@ def _pair_rows(before: list, after: list) -> tuple[list, list, list[tuple]]:
     return removed, added, pairs
 
 
-def _row_changes(pairs: list[tuple], fields: dict[str, str]) -> list[RowChange]:
+def _row_changes(pairs: list[tuple[Any, Any]], fields: dict[str, str]) -> list[RowChange]:
     changes = []
     for a, b in pairs:
         changed = tuple(

@@ -64,8 +64,10 @@ def is_valid(raw: str) -> bool:
 
 
 def format_nhs(digits: str) -> str:
-    """``9434765919`` -> ``943 476 5919`` (input assumed already normalised)."""
-    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+    """``9434765919`` -> ``943 476 5919``: every display of an NHS number goes through here.
+
+    Anything but ten characters (an empty or unexpected value) is shown as it is."""
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else digits
 
 
 def complete(first_nine: str) -> str | None:

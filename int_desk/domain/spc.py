@@ -25,6 +25,7 @@ the endpoint's Place report all share it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -258,10 +259,12 @@ def _flag(p: SpcPoint, rule: str, side: str) -> None:
 
 
 def _apply_rules(present: list[SpcPoint], seg: Segment) -> None:
-    if seg.mean is None or seg.upper is None or seg.lower is None:
+    if seg.mean is None or seg.upper is None or seg.lower is None or seg.mean_moving_range is None:
         return
     mean = seg.mean
-    values = [p.value for p in present]
+    high = mean + TWO_SIGMA_FACTOR * seg.mean_moving_range  # each point's upper_two_sigma
+    low = mean - TWO_SIGMA_FACTOR * seg.mean_moving_range
+    values = [p.value for p in present if p.value is not None]  # (every one is present)
     # 1. Beyond a limit.
     for p in present:
         assert p.value is not None
@@ -271,22 +274,22 @@ def _apply_rules(present: list[SpcPoint], seg: Segment) -> None:
             _flag(p, BEYOND_LIMIT, "L")
     # 2. Two of three beyond two sigma, same side.
     for i in range(len(present) - 2):
-        window = present[i : i + 3]
+        window = list(zip(present[i : i + 3], values[i : i + 3], strict=True))
         for side, beyond in (
-            ("H", [p for p in window if p.value > p.upper_two_sigma]),  # type: ignore[operator]
-            ("L", [p for p in window if p.value < p.lower_two_sigma]),  # type: ignore[operator]
+            ("H", [p for p, v in window if v > high]),
+            ("L", [p for p, v in window if v < low]),
         ):
             if len(beyond) >= 2:
                 for p in beyond:
                     _flag(p, TWO_OF_THREE, side)
     # 3. Runs above / below the mean.
-    for side, test in (("H", lambda v: v > mean), ("L", lambda v: v < mean)):
-        for run in _runs([test(v) for v in values]):
+    for side, test in (("H", operator.gt), ("L", operator.lt)):
+        for run in _runs([test(v, mean) for v in values]):
             if len(run) >= RUN_LENGTH:
                 for i in run:
                     _flag(present[i], RUN, side)
     # 4. Trends: each point strictly higher (lower) than the one before.
-    for side, test in (("H", lambda a, b: b > a), ("L", lambda a, b: b < a)):
+    for side, test in (("H", operator.lt), ("L", operator.gt)):  # a < b: b is higher
         steps = [False] + [test(values[i - 1], values[i]) for i in range(1, len(values))]
         for run in _runs(steps):
             first = run[0] - 1  # the point the first step starts from

@@ -57,6 +57,11 @@ def london_hhmm(instant: datetime | None) -> str:
     return in_london(instant).strftime("%H:%M") if instant else ""
 
 
+def day_text(value: date) -> str:
+    """A day as people read it, unambiguous: 3 Mar 1941 (agendas, PDFs, the scorecard)."""
+    return f"{value.day} {value:%b %Y}"
+
+
 def uk_date(value: date | datetime | None) -> str:
     """dd/mm/yyyy (a datetime is taken in London first); '' for None."""
     if value is None:

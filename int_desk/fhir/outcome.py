@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from int_desk.fhir import ukcore
@@ -40,7 +41,7 @@ def searchset(
     base: str,
     self_url: str,
     matches: list[dict[str, Any]],
-    includes: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    includes: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """A searchset Bundle: matches then includes, each with its RESTful fullUrl."""
 

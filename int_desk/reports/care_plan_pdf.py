@@ -8,7 +8,6 @@ consent checks and auditing belong to ``int_desk.services.care_plan_export``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
@@ -19,6 +18,7 @@ from int_desk.domain.care_plan import (
     CONSENT_LABELS,
     GOAL_STATUS_LABELS,
     PlanView,
+    Variant,
     is_due_for_review,
     review_state,
 )
@@ -30,11 +30,6 @@ from int_desk.reports import pdf_base as pdf
 PROFESSIONAL_TITLE = "Personalised care and support plan"
 CARER_TITLE = "My care and support plan"
 CARER_NOTE = "Copy for the person and their carer. Internal clinical notes are not included."
-
-
-class Variant(StrEnum):
-    PROFESSIONAL = "professional"  # the sharing copy: care home, specialist, GP, team
-    CARER = "carer"  # plain-language copy for the person and their family or carer
 
 
 _WATERMARKS = {

@@ -63,7 +63,7 @@ from reportlab.platypus import (
 )
 
 from int_desk import paths
-from int_desk.domain.uk_time import in_london
+from int_desk.domain.uk_time import day_text, in_london
 from int_desk.reports import pdf_tags
 from int_desk.reports.pdf_tags import Para, TableTags, Tagged
 
@@ -526,7 +526,7 @@ def callout(title: str, body: Sequence[Flowable], *, large: bool = False, level:
 
 def fmt_date(value: date | None, empty: str = "not set") -> str:
     """UK style, unambiguous: 3 Mar 1941."""
-    return f"{value.day} {value:%b %Y}" if value else empty
+    return day_text(value) if value else empty
 
 
 def fmt_datetime(value: datetime | None, empty: str = "") -> str:

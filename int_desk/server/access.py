@@ -64,7 +64,8 @@ def _stored(session: Session, entity: str, record_id: uuid.UUID) -> dict[str, An
     """The stored row (deleted too: undeleting is a write to it), or None for a new one."""
     for obj in session.new:  # added earlier in this batch
         if isinstance(obj, Record) and obj.entity == entity and obj.id == record_id:
-            return json.loads(obj.data)  # type: ignore[no-any-return]
+            stored: dict[str, Any] = json.loads(obj.data)
+            return stored
     rec = session.get(Record, (entity, record_id))
     return json.loads(rec.data) if rec is not None else None
 

@@ -12,9 +12,9 @@ import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.errors import IntDeskError, NotFound
@@ -253,7 +253,7 @@ def seed_from_workspace(
             if not row["deleted"]:
                 digests.toggle(scope, name, rid, +1)
         for start in range(0, len(batch), 5000):
-            session.execute(Record.__table__.insert(), batch[start : start + 5000])
+            session.execute(cast(Table, Record.__table__).insert(), batch[start : start + 5000])
         counts[name] = len(batch)
     session.flush()
     log.info("seeded %d rows into %d teams", sum(counts.values()), len(chosen))
@@ -323,13 +323,14 @@ def compact(session: Session, older_than_days: float = 90) -> int:
         seq = session.get(ScopeSeq, scope)
         if seq is not None:
             seq.min_seq = max(seq.min_seq, top)
-        removed += session.execute(
+        done = session.execute(
             delete(Record).where(
                 Record.scope == scope,
                 Record.deleted.is_(True),
                 Record.version <= top,
                 Record.updated_at <= cutoff,
             )
-        ).rowcount
+        )
+        removed += cast(CursorResult[Any], done).rowcount
     log.info("compacted %d tombstones", removed)
     return removed

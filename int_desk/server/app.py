@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
@@ -51,7 +51,7 @@ class BodyLimit:
     def __init__(self, app: Any, limit: int, seconds: float = BODY_SECONDS) -> None:
         self.app, self.limit, self.seconds = app, limit, seconds
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -83,17 +83,18 @@ class BodyLimit:
         body = b"".join(chunks)
         sent = False
 
-        async def replay() -> dict:
+        async def replay() -> dict[str, Any]:
             nonlocal sent
             if sent:
-                return await receive()
+                later: dict[str, Any] = await receive()
+                return later
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
 
 
-async def _send_json(send: Any, status: int, payload: dict) -> None:
+async def _send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
     body = json.dumps(payload).encode()
     await send(
         {
@@ -130,7 +131,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     app.state.sessions = factory
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
         # Never echo the submitted values back (they may be patient data).
         problems = [
             {"loc": [str(p) for p in e.get("loc", ())][:6], "msg": e.get("msg", "")}

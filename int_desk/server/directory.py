@@ -69,21 +69,23 @@ CLI = Editor("int-desk admin (on the endpoint)")
 # --- reading ----------------------------------------------------------------------------------
 
 
-def rows(session: Session, entity: str, *, live: bool = True) -> list[tuple[Record, dict]]:
+def rows(
+    session: Session, entity: str, *, live: bool = True
+) -> list[tuple[Record, dict[str, Any]]]:
     q = select(Record).where(Record.entity == entity)
     if live:
         q = q.where(Record.deleted.is_(False))
     return [(r, json.loads(r.data)) for r in session.scalars(q)]
 
 
-def get(session: Session, entity: str, record_id: uuid.UUID) -> tuple[Record, dict]:
+def get(session: Session, entity: str, record_id: uuid.UUID) -> tuple[Record, dict[str, Any]]:
     rec = session.get(Record, (entity, record_id))
     if rec is None:
         raise NotFound(f"No such {entity.replace('_', ' ')} on this endpoint.")
     return rec, json.loads(rec.data)
 
 
-def find_practice(session: Session, code: str) -> tuple[Record, dict] | None:
+def find_practice(session: Session, code: str) -> tuple[Record, dict[str, Any]] | None:
     """The organisation with this ODS code (live or not)."""
     canonical = ref.normalise_ods(code)
     for rec, data in _by_code(session, canonical):
@@ -91,7 +93,7 @@ def find_practice(session: Session, code: str) -> tuple[Record, dict] | None:
     return None
 
 
-def _by_code(session: Session, code: str) -> list[tuple[Record, dict]]:
+def _by_code(session: Session, code: str) -> list[tuple[Record, dict[str, Any]]]:
     found = []
     for rec in session.scalars(
         select(Record).where(
@@ -397,7 +399,7 @@ def user_teams(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
 # --- the CLI's helpers: by name, for scripts ------------------------------------------------------
 
 
-def find(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict]:
+def find(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict[str, Any]]:
     """A live row by its id, its exact name, or (organisations) its ODS code; members only
     while active (``find_any`` for a removed one)."""
     rec, data = find_any(session, entity, name_or_id)
@@ -406,7 +408,7 @@ def find(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict]:
     return rec, data
 
 
-def find_any(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict]:
+def find_any(session: Session, entity: str, name_or_id: str) -> tuple[Record, dict[str, Any]]:
     text = name_or_id.strip()
     try:
         rec = session.get(Record, (entity, uuid.UUID(text)))
@@ -438,7 +440,7 @@ def place_named(session: Session, name: str, by: Editor) -> uuid.UUID:
 def team_rows(session: Session) -> list[dict[str, Any]]:
     """Every live team with its place's name, sorted by name."""
     places = {str(r.id): d.get("name", "") for r, d in rows(session, "place")}
-    out = [{**d, "id": str(r.id), "version": r.version, "place": places.get(d.get("place_id"), "")}
+    out = [{**d, "id": str(r.id), "version": r.version, "place": places.get(d.get("place_id") or "", "")}
            for r, d in rows(session, "team")]  # fmt: skip
     return sorted(out, key=lambda t: str(t.get("name", "")).casefold())
 
@@ -449,7 +451,9 @@ def member_rows(session: Session) -> list[dict[str, Any]]:
     orgs = {str(r.id): d.get("name", "") for r, d in rows(session, "organisation")}
     team_of: dict[str, list[str]] = {}
     for _r, d in rows(session, "team_membership"):
-        team_of.setdefault(str(d.get("member_id")), []).append(teams.get(d.get("team_id"), "?"))
+        team_of.setdefault(str(d.get("member_id")), []).append(
+            teams.get(d.get("team_id") or "", "?")
+        )
     out = [
         {**d, "id": str(r.id), "version": r.version, "teams": sorted(team_of.get(str(r.id), [])),
          "organisation": orgs.get(d.get("organisation_id") or "", "")}

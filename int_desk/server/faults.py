@@ -20,7 +20,7 @@ class FaultInjector:
         self.app = app
         self.queue: dict[str, list[dict[str, Any]]] = {}
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -48,9 +48,9 @@ class FaultInjector:
         if fault == "500_before":
             await _respond(send, 500, b'{"detail":"injected failure"}')
             return
-        captured: list[dict] = []
+        captured: list[dict[str, Any]] = []
 
-        async def capture(message: dict) -> None:
+        async def capture(message: dict[str, Any]) -> None:
             captured.append(message)
 
         await self.app(scope, receive, capture)

@@ -190,7 +190,7 @@ def mount(
     def handle(
         request: Request,
         resource_type: str,
-        work: Callable[[Session, fr.StaffReader], tuple[Any, list[Any], Any, str]],
+        work: Callable[[Session, Any], tuple[Any, list[Any], Any, str]],  # reader: Reader
         *,
         staff_only: bool = True,
     ) -> Response:
@@ -207,7 +207,7 @@ def mount(
     def _handle(
         request: Request,
         resource_type: str,
-        work: Callable[[Session, fr.StaffReader], tuple[Any, list[Any], Any, str]],
+        work: Callable[[Session, Any], tuple[Any, list[Any], Any, str]],  # reader: Reader
         *,
         staff_only: bool,
     ) -> Response:
@@ -217,7 +217,7 @@ def mount(
                 reader = authenticate(request, session)
                 if staff_only and isinstance(reader, PracticeReader):
                     raise FhirError(403, "A practice token reads its GP notifications only.")
-                payload, patients, rid, detail = work(session, reader)  # type: ignore[arg-type]
+                payload, patients, rid, detail = work(session, reader)
                 _audit(session, reader, resource_type, rid, patients, 200, detail)
                 return payload if isinstance(payload, Response) else fhir_json(payload)
             except FhirError as exc:
@@ -285,11 +285,11 @@ def mount(
         s: Session,
         reader: fr.StaffReader,
         people: list[fr.PersonRows],
-        plan_filter: Callable[[dict], bool],
+        plan_filter: Callable[[dict[str, Any]], bool],
         includes: list[str],
     ) -> tuple[Any, list[Any], Any, str]:
-        matches: list[dict] = []
-        extra: list[dict] = []
+        matches: list[dict[str, Any]] = []
+        extra: list[dict[str, Any]] = []
         for person in people:
             for plan in person.plans():
                 if not plan_filter(plan):
@@ -354,7 +354,7 @@ def mount(
                     else list(by_id.values())
                 )
 
-            def keep(plan: dict) -> bool:
+            def keep(plan: dict[str, Any]) -> bool:
                 if wanted_id is not None and plan["id"] != wanted_id:
                     return False
                 return not statuses or plan.get("status") in statuses

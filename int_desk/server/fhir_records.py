@@ -52,7 +52,9 @@ PERSON_ENTITIES = (
 _COLUMNS = (Record.entity, Record.id, Record.scope, Record.patient_id, Record.data)
 
 
-def _rows(reader: StaffReader, result: Any, scopes: tuple[str, ...]) -> list[tuple[str, dict]]:
+def _rows(
+    reader: StaffReader, result: Any, scopes: tuple[str, ...]
+) -> list[tuple[str, dict[str, Any]]]:
     """(entity, row as the caller may read it) for each found row in ``scopes``.
 
     Plain column tuples, not ORM objects: a read never changes a record. The scope is checked
@@ -87,17 +89,19 @@ _OF_PERSON = select(*_COLUMNS).where(
 
 def _run(
     session: Session, reader: StaffReader, query: Any, scopes: tuple[str, ...], **params: Any
-) -> list[tuple[str, dict]]:
+) -> list[tuple[str, dict[str, Any]]]:
     return _rows(reader, session.execute(query, params), scopes)
 
 
-def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dict]:
+def patients_by_nhs(session: Session, reader: StaffReader, nhs: str) -> list[dict[str, Any]]:
     """Live patients in the caller's teams with this NHS number (as the caller may see them)."""
     found = _run(session, reader, _BY_NHS, reader.teams, nhs=nhs)
     return [d for e, d in found if e == "patient" and d.get("nhs_number") == nhs]
 
 
-def record(session: Session, reader: StaffReader, entity: str, rid: uuid.UUID) -> dict | None:
+def record(
+    session: Session, reader: StaffReader, entity: str, rid: uuid.UUID
+) -> dict[str, Any] | None:
     """One live row of the caller's teams by its key, as they may read it (else None)."""
     found = _run(session, reader, _BY_KEYS, reader.teams, entities=[entity], ids=[rid])
     return found[0][1] if found else None
@@ -105,9 +109,9 @@ def record(session: Session, reader: StaffReader, entity: str, rid: uuid.UUID) -
 
 def _by_ids(
     session: Session, reader: StaffReader, entities: tuple[str, ...], ids: Iterable[Any]
-) -> dict[str, dict[str, dict]]:
+) -> dict[str, dict[str, dict[str, Any]]]:
     """{entity: {id: row}} of the live rows with these keys in the caller's readable scopes."""
-    out: dict[str, dict[str, dict]] = {e: {} for e in entities}
+    out: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
     wanted = sorted({uuid.UUID(str(i)) for i in ids if i}, key=str)
     if wanted:
         for entity, row in _run(
@@ -121,16 +125,16 @@ def _by_ids(
 class PersonRows:
     """Everything of one person the caller may read, by entity."""
 
-    patient: dict
-    rows: dict[str, list[dict]]
+    patient: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]]
 
-    def plans(self) -> list[dict]:
+    def plans(self) -> list[dict[str, Any]]:
         return sorted(self.rows.get("care_plan", []), key=lambda p: p.get("version") or 0)
 
 
 def person_rows(session: Session, reader: StaffReader, patient_id: uuid.UUID) -> PersonRows | None:
     """The person's rows the mapping reads (in the caller's teams), found by the patient key."""
-    rows: dict[str, list[dict]] = defaultdict(list)
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entity, data in _run(session, reader, _OF_PERSON, reader.teams, patient_id=patient_id):
         rows[entity].append(data)
     patients = rows.pop("patient", [])
@@ -140,7 +144,7 @@ def person_rows(session: Session, reader: StaffReader, patient_id: uuid.UUID) ->
 
 
 def person_data(
-    session: Session, reader: StaffReader, person: PersonRows, plan: dict | None
+    session: Session, reader: StaffReader, person: PersonRows, plan: dict[str, Any] | None
 ) -> mapping.PersonData:
     """The mapping's input for one person and one plan version (or none).
 

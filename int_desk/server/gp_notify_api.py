@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,7 @@ def _recipient(params: dict[str, list[str]], own: str) -> None:
 
 def mark_read(session: Session, rec: Record, who: str) -> dict[str, Any]:
     """Record the practice's reading as an endpoint change (a new version in the team scope)."""
-    data = json.loads(rec.data)
+    data: dict[str, Any] = json.loads(rec.data)
     if data.get("read_at"):
         return data
     lock_scopes(session, (rec.scope,))
@@ -106,8 +107,8 @@ def mark_read(session: Session, rec: Record, who: str) -> dict[str, Any]:
     return data
 
 
-def _names(session: Session, data: dict[str, Any]) -> tuple[dict | None, str, str]:
-    def row(entity: str, rid: Any) -> dict | None:
+def _names(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any] | None, str, str]:
+    def row(entity: str, rid: Any) -> dict[str, Any] | None:
         if not rid:
             return None
         rec = session.get(Record, (entity, uuid.UUID(str(rid))))
@@ -119,7 +120,7 @@ def _names(session: Session, data: dict[str, Any]) -> tuple[dict | None, str, st
     return patient, team, practice
 
 
-def register(app: APIRouter, handle: Any, base_url: Any) -> None:
+def register(app: APIRouter, handle: Callable[..., Response], base_url: Any) -> None:
     from int_desk.server.fhir_api import FhirError, PracticeReader, parse_id, query_params
 
     def practice_of(reader: Any) -> PracticeReader:
@@ -180,7 +181,9 @@ def register(app: APIRouter, handle: Any, base_url: Any) -> None:
             token = practice_of(reader)
             query_params(request, set())
             rec = s.get(Record, (ENTITY, parse_id(rid)))
-            data = json.loads(rec.data) if rec is not None and not rec.deleted else {}
+            if rec is None or rec.deleted:
+                raise FhirError(404, "No such summary for your practice.")
+            data = json.loads(rec.data)
             if data.get("recipient_ods") != token.ods_code:
                 raise FhirError(404, "No such summary for your practice.")
             data = {**mark_read(s, rec, f"{token.label or 'GP practice'} ({token.ods_code})"),

@@ -14,8 +14,9 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -41,8 +42,8 @@ def _memory_session() -> Session:
     engine = create_engine("sqlite://", poolclass=StaticPool)
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: object, _record: object) -> None:
-        cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    def _pragmas(dbapi_conn: Any, _record: object) -> None:
+        cur = dbapi_conn.cursor()
         cur.execute("PRAGMA temp_store = MEMORY")
         cur.close()
 
@@ -76,11 +77,11 @@ def _copy(server: Session, local: Session, scopes: list[str]) -> dict[str, int]:
                 (rid.hex, *(schema.wire_to_storage(c.kind, values.get(c.name)) for c in columns))
             )
             if len(batch) >= BATCH:
-                conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+                conn.exec_driver_sql(sql, batch)
                 n += len(batch)
                 batch = []
         if batch:
-            conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, batch)
             n += len(batch)
         counts[name] = n
     return counts
@@ -118,6 +119,8 @@ def place_scorecard(
         )
     finally:
         local.close()
-        local.get_bind().dispose()  # type: ignore[union-attr]
+        engine = local.get_bind()
+        if isinstance(engine, Engine):  # (always: the in-memory session is bound to one)
+            engine.dispose()
     log.info("place scorecard: %d teams, %d rows read", len(team_ids), sum(counts.values()))
     return card

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,7 +97,7 @@ class Principal:
         return Actor(self.member_id, self.role, self.team_ids)
 
 
-def record_data(session: Session, entity: str, record_id: object) -> dict | None:
+def record_data(session: Session, entity: str, record_id: object) -> dict[str, Any] | None:
     try:
         rid = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
     except ValueError:
@@ -105,7 +106,9 @@ def record_data(session: Session, entity: str, record_id: object) -> dict | None
     return json.loads(rec.data) if rec is not None and not rec.deleted else None
 
 
-def _person_permissions(session: Session, role: Role, teams: frozenset[uuid.UUID]) -> frozenset:
+def _person_permissions(
+    session: Session, role: Role, teams: frozenset[uuid.UUID]
+) -> frozenset[Permission]:
     configs = [(record_data(session, "team", t) or {}).get("config") or {} for t in teams]
     grants = grants_from_configs(configs, role)
     probe = Actor(uuid.UUID(int=0), role, teams)
@@ -117,9 +120,9 @@ def principal(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> P
 
     Cached per session (``session.info``), since a push asks for it once per op.
     """
-    cache = session.info.setdefault("int_desk_principal", {})
+    cache: dict[uuid.UUID, Principal | None] = session.info.setdefault("int_desk_principal", {})
     if user_id in cache:
-        return cache[user_id]  # type: ignore[no-any-return]
+        return cache[user_id]
     row = session.execute(
         select(ServerUser.member_id, ServerUser.kind, ServerUser.scope, ServerUser.active).where(
             ServerUser.id == user_id
@@ -151,7 +154,7 @@ def login_principal(
         return None
     member = record_data(session, "member", member_id)
     try:
-        role = Role(member.get("role")) if member else None
+        role = Role(member.get("role") or "") if member else None
     except ValueError:
         role = None
     if role is None or not (member or {}).get("active", True):

@@ -82,7 +82,9 @@ class ReadScope:
         """True when the caller receives every live row (maybe redacted): team digests hold."""
         return not self.referred_only and not self.nothing
 
-    def row(self, entity: str, patient_id: str | None, data: dict[str, Any]) -> dict | None:
+    def row(
+        self, entity: str, patient_id: str | None, data: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """The row as this caller may receive it, or None when they may not."""
         if self.nothing:
             return None
@@ -161,10 +163,10 @@ def scope_of(session: Session, who: Principal | None) -> ReadScope:
     """The read scope of a known caller (cached per session: a push asks once per op)."""
     if who is None:
         return NOTHING
-    cache = session.info.setdefault("int_desk_read_scope", {})
+    cache: dict[uuid.UUID, ReadScope] = session.info.setdefault("int_desk_read_scope", {})
     if who.user_id not in cache:
         cache[who.user_id] = _scope(session, who)
-    return cache[who.user_id]  # type: ignore[no-any-return]
+    return cache[who.user_id]
 
 
 def _scope(session: Session, who: Principal) -> ReadScope:

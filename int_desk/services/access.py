@@ -64,10 +64,15 @@ REDACTED_TEXT = ""
 
 def granted_permissions(session: Session, actor: Actor) -> frozenset[str]:
     """Extra permissions the actor's teams grant to the actor's role (Team.config)."""
+    return grants_from_configs(team_configs(session, actor), actor.role)
+
+
+def team_configs(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The configuration of each of the actor's teams (idle lock, quick unlock, grants)."""
     if not actor.team_ids:
-        return frozenset()
+        return []
     configs = session.scalars(select(Team.config).where(Team.id.in_(actor.team_ids)))
-    return grants_from_configs(configs, actor.role)
+    return [dict(c or {}) for c in configs]
 
 
 def can(session: Session, actor: Actor, permission: Permission) -> bool:
@@ -287,7 +292,7 @@ def redact(
         clinical = shows_clinical(session, actor)
     hidden: list[str] = []
     if not clinical:
-        table = mapper.local_table.name  # type: ignore[union-attr]
+        table = mapper.local_table.name
         for name in REDACTED_FIELDS.get(table, ()):
             if table == "contact" and not data.get("clinical", True):
                 continue

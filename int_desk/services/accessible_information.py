@@ -18,7 +18,8 @@ from int_desk.domain.actor import Actor
 from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction
-from int_desk.services import patient_actions
+from int_desk.services import access, patient_actions
+from int_desk.services.writes import stamp
 from int_desk.store import audit
 
 
@@ -37,12 +38,12 @@ def set_information_needs(
     chosen: Iterable[InformationNeed | str],
 ) -> tuple[InformationNeed, ...]:
     """Replace the person's recorded needs with ``chosen`` (empty clears them)."""
-    patient_actions._require(session, actor, Permission.EDIT_PATIENT)
+    access.require(session, actor, Permission.EDIT_PATIENT)
     patient = patient_actions.get_patient(session, actor, patient_id)
     stored = needs.serialise(chosen)
     if stored != (patient.information_needs or ""):
         patient.information_needs = stored
-        patient_actions._stamp(patient, actor)
+        stamp(patient, actor)
         session.flush()
         audit.record(
             session,

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
-from int_desk.domain.care_plan import ConsentNotGiven, PlanView
+from int_desk.domain.care_plan import ConsentNotGiven, PlanView, Variant
 from int_desk.domain.errors import Interrupted, NotFound, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.nhs_number import normalise
@@ -45,7 +45,7 @@ from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import AuditAction, CarePlanStatus, ConsentDecision, ContactKind
 from int_desk.reports import pdf_base
-from int_desk.reports.care_plan_pdf import Variant, render_care_plan
+from int_desk.reports.care_plan_pdf import render_care_plan
 from int_desk.services import access, care_plans
 from int_desk.store import audit
 from int_desk.store.models import CarePlan, Cohort, CohortMembership, Contact, Patient, Team
@@ -414,7 +414,7 @@ def export_cohort(
             def submit_next() -> None:
                 piece = next(pieces, None)
                 if piece:
-                    pending[pool.submit(job, piece)] = piece  # type: ignore[union-attr]
+                    pending[pool.submit(job, piece)] = piece
 
             for _ in range(workers * 3):
                 submit_next()

@@ -48,7 +48,7 @@ from int_desk.domain.vocab import (
     TaskStatus,
 )
 from int_desk.services import access, gp_notify
-from int_desk.store import audit
+from int_desk.services.writes import audit_event, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     CarePlan,
@@ -73,13 +73,6 @@ ENTITY = "care_plan"
 def can(session: Session, actor: Actor, permission: Permission) -> bool:
     """Non-raising check (role or team grant) for enabling buttons; see ``services.access``."""
     return access.can(session, actor, permission)
-
-
-def _require(
-    session: Session, actor: Actor, permission: Permission, patient_id: uuid.UUID | None = None
-) -> None:
-    """Audited PermissionDenied unless allowed; a denial ends the unit of work (rolls back)."""
-    access.require(session, actor, permission, patient_id=patient_id)
 
 
 def _in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
@@ -120,7 +113,7 @@ def plans_for_patient(session: Session, patient_id: uuid.UUID) -> list[CarePlan]
 
 def current_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> CarePlan | None:
     """The version a team member works on: the open draft, else the active plan, else the latest."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     _in_scope(session, actor, patient_id)
     plans = plans_for_patient(session, patient_id)
     for status in (CarePlanStatus.DRAFT, CarePlanStatus.ACTIVE):
@@ -171,11 +164,6 @@ def _editable(plan: CarePlan) -> None:
         )
 
 
-def _stamp(row: Any, actor: Actor) -> None:
-    row.updated_by = actor.member_id
-    row.updated_at = utcnow()
-
-
 def _audit(
     session: Session,
     actor: Actor,
@@ -186,12 +174,12 @@ def _audit(
     entity_type: str = ENTITY,
     entity_id: uuid.UUID | None = None,
 ) -> None:
-    audit.record(
+    audit_event(
         session,
-        actor_id=actor.member_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id or plan.id,
+        actor,
+        action,
+        entity_type,
+        entity_id or plan.id,
         patient_id=plan.patient_id,
         detail=detail,
     )
@@ -202,7 +190,7 @@ def _audit(
 
 def start_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> CarePlan:
     """Open the person's draft: the existing one, a new draft from the active plan, or v1."""
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    access.require(session, actor, Permission.EDIT_CARE_PLAN)
     _in_scope(session, actor, patient_id)
     plans = plans_for_patient(session, patient_id)
     drafts = [p for p in plans if p.status == CarePlanStatus.DRAFT.value]
@@ -228,7 +216,7 @@ def start_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> Care
 
 def new_draft(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePlan:
     """A new draft version copied from a signed version (goals and actions as new rows)."""
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    access.require(session, actor, Permission.EDIT_CARE_PLAN)
     source = get_plan(session, plan_id)
     _in_scope(session, actor, source.patient_id)
     versions = _versions(session, source.series_id)
@@ -326,12 +314,12 @@ def update_plan(
 
     Recording a consent decision also records who recorded it and when, unless given.
     """
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    access.require(session, actor, Permission.EDIT_CARE_PLAN)
     plan = get_plan(session, plan_id)
     _in_scope(session, actor, plan.patient_id)
     _editable(plan)
     if rules.INTERNAL_FIELDS & set(changes):
-        _require(session, actor, Permission.VIEW_CLINICAL)
+        access.require(session, actor, Permission.VIEW_CLINICAL)
     values = {name: _coerce_field(session, name, v) for name, v in changes.items()}
     if (
         "consent_decision" in values
@@ -345,7 +333,7 @@ def update_plan(
         return []
     for name in changed:
         setattr(plan, name, values[name])
-    _stamp(plan, actor)
+    stamp(plan, actor)
     session.flush()
     _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)))
     return changed
@@ -357,9 +345,7 @@ def update_plan(
 def _next_position(
     session: Session, model: type[Goal] | type[PlanAction], plan_id: uuid.UUID
 ) -> int:
-    top = session.scalar(
-        select(func.max(model.position)).where(model.care_plan_id == plan_id)  # type: ignore[attr-defined]
-    )
+    top = session.scalar(select(func.max(model.position)).where(model.care_plan_id == plan_id))
     return 0 if top is None else top + 1
 
 
@@ -449,7 +435,7 @@ def add_goal(
     target_measure: str = "",
     target_date: date | None = None,
 ) -> Goal:
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    access.require(session, actor, Permission.EDIT_CARE_PLAN)
     plan = get_plan(session, plan_id)
     _in_scope(session, actor, plan.patient_id)
     _editable(plan)
@@ -489,11 +475,11 @@ def remove_goal(*, session: Session, actor: Actor, goal_id: uuid.UUID) -> None:
     """Tombstone the goal (sync needs the row); actions linked to it lose the link."""
     goal, plan = _editable_row(session, actor, Goal, goal_id)
     goal.deleted = True
-    _stamp(goal, actor)
+    stamp(goal, actor)
     for a in _actions(session, plan.id):
         if a.goal_id == goal.id:
             a.goal_id = None
-            _stamp(a, actor)
+            stamp(a, actor)
     session.flush()
     _audit(
         session,
@@ -519,7 +505,7 @@ def add_action(
     goal_id: uuid.UUID | None = None,
     status: str = TaskStatus.REQUESTED.value,
 ) -> PlanAction:
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    access.require(session, actor, Permission.EDIT_CARE_PLAN)
     plan = get_plan(session, plan_id)
     _in_scope(session, actor, plan.patient_id)
     _editable(plan)
@@ -564,7 +550,7 @@ def update_action(
 def remove_action(*, session: Session, actor: Actor, action_id: uuid.UUID) -> None:
     action, plan = _editable_row(session, actor, PlanAction, action_id)
     action.deleted = True
-    _stamp(action, actor)
+    stamp(action, actor)
     session.flush()
     _audit(session, actor, AuditAction.DELETE, plan, f"plan={plan.id}",
            entity_type="plan_action", entity_id=action.id)  # fmt: skip
@@ -598,7 +584,7 @@ def sign_off(
     Raises PermissionDenied for roles the team does not allow to sign off, PlanNotEditable for
     a version already signed, and ValidationError naming everything still missing.
     """
-    _require(session, actor, Permission.SIGN_OFF_PLAN)
+    access.require(session, actor, Permission.SIGN_OFF_PLAN)
     plan = get_plan(session, plan_id)
     _in_scope(session, actor, plan.patient_id)
     _editable(plan)
@@ -610,12 +596,12 @@ def sign_off(
     for other in _versions(session, plan.series_id):
         if other.id != plan.id and other.status == CarePlanStatus.ACTIVE.value:
             other.status = CarePlanStatus.SUPERSEDED.value
-            _stamp(other, actor)
+            stamp(other, actor)
             superseded.append(other)
     plan.status = CarePlanStatus.ACTIVE.value
     plan.signed_off_by = actor.member_id
     plan.signed_off_at = utcnow()
-    _stamp(plan, actor)
+    stamp(plan, actor)
     session.flush()
     for other in superseded:
         _audit(session, actor, AuditAction.UPDATE, other, f"status=superseded by={plan.id}")
@@ -627,14 +613,14 @@ def sign_off(
 
 def close_plan(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePlan:
     """Close the active version (e.g. discharged from the INT, or died); drafts are withdrawn."""
-    _require(session, actor, Permission.SIGN_OFF_PLAN)
+    access.require(session, actor, Permission.SIGN_OFF_PLAN)
     plan = get_plan(session, plan_id)
     _in_scope(session, actor, plan.patient_id)
     if plan.status not in (CarePlanStatus.ACTIVE.value, CarePlanStatus.DRAFT.value):
         raise PlanNotEditable(f"Version {plan.version} is already {plan.status}.")
     previous = plan.status
     plan.status = CarePlanStatus.CLOSED.value
-    _stamp(plan, actor)
+    stamp(plan, actor)
     session.flush()
     _audit(session, actor, AuditAction.UPDATE, plan, f"status=closed from={previous}")
     return plan
@@ -655,7 +641,7 @@ def due_for_review(
     *, session: Session, actor: Actor, today: date | None = None, within_days: int = 0
 ) -> list[DueReview]:
     """Active plans whose review date has come (or comes within ``within_days``), oldest first."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     today = today or london_today()
     limit = date.fromordinal(today.toordinal() + within_days)
     rows = session.execute(
@@ -855,7 +841,7 @@ def plan_view(
     *, session: Session, actor: Actor, plan_id: uuid.UUID, audit_read: bool = True
 ) -> PlanView:
     """A printable snapshot of one version; internal notes are withheld from non-clinical roles."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     plan = get_plan(session, plan_id)
     _in_scope(session, actor, plan.patient_id)
     patient = session.get(Patient, plan.patient_id)
@@ -971,7 +957,7 @@ class VersionInfo:
 
 def history(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> list[VersionInfo]:
     """Every version of the person's plan(s), newest first, with who and when."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     _in_scope(session, actor, patient_id)
     names = _Names(session)
     plans = plans_for_patient(session, patient_id)
@@ -1007,7 +993,7 @@ def diff(
 
 def team_members(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
     """Active members of the actor's teams as (id, 'name (role)'), for lead-professional pickers."""
-    _require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     rows = session.execute(
         select(Member.id, Member.name, Member.role)
         .join(TeamMembership, TeamMembership.member_id == Member.id)
@@ -1027,7 +1013,7 @@ def _editable_row(
     session: Session, actor: Actor, model: type[Goal] | type[PlanAction], row_id: uuid.UUID
 ) -> tuple[Any, CarePlan]:
     """A goal or action of a draft the actor may edit, with its plan; else a typed error."""
-    _require(session, actor, Permission.EDIT_CARE_PLAN)
+    access.require(session, actor, Permission.EDIT_CARE_PLAN)
     row = session.get(model, row_id)
     if row is None or row.deleted:
         kind = "goal" if model is Goal else "action"
@@ -1046,7 +1032,7 @@ def _apply_changes(
     if changed:
         for n in changed:
             setattr(row, n, values[n])
-        _stamp(row, actor)
+        stamp(row, actor)
         session.flush()
         _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)),
                entity_type=row.__tablename__, entity_id=row.id)  # fmt: skip

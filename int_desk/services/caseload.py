@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import REFERRED_ONLY_ROLES, Permission
 from int_desk.domain.person_names import fold, squash
 from int_desk.domain.uk_time import london_today
@@ -48,7 +49,7 @@ from int_desk.domain.vocab import (
 )
 from int_desk.services import access
 from int_desk.services.extract_reader import parse_uk_date
-from int_desk.services.patient_actions import _require, clean_text
+from int_desk.services.patient_actions import clean_text
 from int_desk.store import audit
 from int_desk.store.models import Cohort, Member, Place, SavedView, Team
 
@@ -708,7 +709,8 @@ def query_keys(
         f"WHERE {' AND '.join(where)} ORDER BY {_order(filters)}"
     )
     # The driver's own cursor: a 50,000-key result in a few ms, without per-row wrappers.
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver: Any = session.connection().connection.driver_connection
+    cursor = driver.cursor()
     try:
         keys = [r[0] for r in cursor.execute(sql, tuple(params)).fetchall()]
     finally:
@@ -752,8 +754,7 @@ class CaseloadRow:
 
     @property
     def nhs_display(self) -> str:
-        n = self.nhs_number
-        return f"{n[:3]} {n[3:6]} {n[6:]}"
+        return format_nhs(self.nhs_number)
 
     def age(self, today: date) -> int:
         dob = self.date_of_birth
@@ -814,7 +815,7 @@ def fetch_rows(*, session: Session, keys: Sequence[int]) -> dict[int, CaseloadRo
             flags = tuple(
                 FlagCode(c)
                 for c in sorted(
-                    (c for c in r[20].split(",") if c in _FLAG_ORDER), key=_FLAG_ORDER.get
+                    (c for c in r[20].split(",") if c in _FLAG_ORDER), key=_FLAG_ORDER.__getitem__
                 )
             )
             out[r[0]] = CaseloadRow(
@@ -1047,7 +1048,7 @@ def load_view(*, session: Session, actor: Actor, name: str) -> CaseloadFilter:
 
 def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFilter) -> SavedView:
     """Save (or overwrite) one of the actor's own views. Search text is not saved."""
-    _require(session, actor, VIEW_SAVING)
+    access.require(session, actor, VIEW_SAVING)
     name = clean_text(name, "name", label="View name", max_len=120)
     if name.casefold() in {n.casefold() for n in BUILT_IN_VIEWS}:
         raise ValidationError("That name belongs to a built-in view.", field="name")
@@ -1083,7 +1084,7 @@ def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFil
 
 
 def delete_view(*, session: Session, actor: Actor, name: str) -> None:
-    _require(session, actor, VIEW_SAVING)
+    access.require(session, actor, VIEW_SAVING)
     for v in session.scalars(
         select(SavedView).where(
             SavedView.member_id == actor.member_id, SavedView.deleted.is_(False)

@@ -42,12 +42,11 @@ from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, Priority, Sex
 from int_desk.domain.wording import noun_for
-from int_desk.services import extract_reader, team_setup
+from int_desk.services import access, extract_reader, team_setup
 from int_desk.services.cohort_fields import FIELDS as FIELDS
 from int_desk.services.cohort_fields import IGNORE as IGNORE
 from int_desk.services.extract_reader import ExtractTable, parse_uk_date
-from int_desk.services.patient_actions import _require
-from int_desk.store import audit
+from int_desk.store import audit, outbox
 from int_desk.store.base import utcnow
 from int_desk.store.models import Cohort, CohortMembership, Patient
 
@@ -56,7 +55,7 @@ log = logging.getLogger(__name__)
 MAX_ROWS = extract_reader.MAX_ROWS
 MAX_FILE_BYTES = extract_reader.MAX_FILE_BYTES
 DEFAULT_REASON = "Identified in PHM extract"
-WRITE_BATCH = 500  # rows written per flush
+WRITE_BATCH = 500  # rows written per executemany (and progress step)
 
 REQUIRED = ("nhs_number", "date_of_birth")
 
@@ -483,7 +482,7 @@ def build_preview(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportPreview:
     """Classify every row against the store; writes nothing."""
-    _require(session, actor, Permission.IMPORT_COHORT)
+    access.require(session, actor, Permission.IMPORT_COHORT)
     today = today or london_today()
     cohort = _cohort(session, actor, cohort_id)
     problems = mapping_problems(mapping)
@@ -645,21 +644,18 @@ class ImportResult:
     rejected: int
 
 
-def _record_deprivation(
-    session: Session, actor: Actor, patient_id: uuid.UUID, changes: dict[str, int | None]
-) -> None:
-    patient = session.get(Patient, patient_id)
-    if patient is None:
+def _load(session: Session, model: Any, ids: list[uuid.UUID | None]) -> dict[uuid.UUID | None, Any]:
+    """The rows with these ids, by id, a few queries in all (never one per row); a row gone
+    since the preview stops the import."""
+    found: dict[uuid.UUID | None, Any] = {}
+    for start in range(0, len(ids), 900):
+        found.update(
+            (row.id, row)
+            for row in session.scalars(select(model).where(model.id.in_(ids[start : start + 900])))
+        )
+    if len(found) < len(set(ids)):
         raise ValidationError("The workspace changed since the preview; preview again.")
-    for key, value in changes.items():
-        setattr(patient, key, value)
-    patient.updated_by = actor.member_id
-    session.flush()
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.UPDATE, entity_type="patient",
-        entity_id=patient_id, patient_id=patient_id,
-        detail=f"source=phm_import fields={','.join(sorted(changes))}",
-    )  # fmt: skip
+    return found
 
 
 def apply_import(
@@ -676,7 +672,7 @@ def apply_import(
     The caller's unit of work (``ws.session()``) rolls back on Interrupted or any error, so a
     cancelled or failed import leaves nothing behind.
     """
-    _require(session, actor, Permission.IMPORT_COHORT)
+    access.require(session, actor, Permission.IMPORT_COHORT)
     if preview.problems:
         raise ValidationError(" ".join(preview.problems))
     cohort = _cohort(session, actor, preview.cohort_id)
@@ -695,13 +691,22 @@ def apply_import(
         chunk = new_numbers[start : start + 900]
         if session.scalar(select(Patient.id).where(Patient.nhs_number.in_(chunk)).limit(1)):
             raise ValidationError("The workspace changed since the preview; preview again.")
-    # Rows are written a batch at a time (one flush and one run of audit entries per batch):
-    # a flush and an audit look-up per row made a 50,000-row import take many minutes.
+    # People and memberships already stored that the import changes, loaded up front.
+    people = _load(
+        session, Patient, [r.patient_id for r in work if r.status != NEW and r.deprivation]
+    )
+    held = _load(session, CohortMembership, [r.membership_id for r in work if r.status == UPDATE])
+    # Each batch of rows is written with a few executemany: new people and memberships as plain
+    # rows with their outbox entries (outbox.insert_rows), changes to stored ones as ORM edits
+    # flushed once, the audit entries chained in one run (audit.record_many). An ORM object,
+    # a flush and an audit look-up per row made a 50,000-row import take minutes.
     for start in range(0, len(work), WRITE_BATCH):
         if progress:
             progress(start, len(work))
-        entries: list[dict[str, Any]] = []
-        memberships: list[CohortMembership] = []  # added once their people are flushed
+        new_people: list[dict[str, Any]] = []
+        enrolments: list[dict[str, Any]] = []  # written once their people are
+        entries: list[dict[str, Any]] = []  # IMD changes first, then memberships (as before)
+        enrolled_entries: list[dict[str, Any]] = []
         for r in work[start : start + WRITE_BATCH]:
             if cancelled and cancelled():
                 raise Interrupted("Import cancelled; nothing was imported.")
@@ -709,54 +714,59 @@ def apply_import(
             assert v is not None
             if r.status == NEW:
                 assert v.date_of_birth is not None
-                patient = Patient(
-                    id=new_id(), nhs_number=v.nhs_number, given_name=v.given_name,
+                r_patient = new_id()
+                new_people.append(dict(
+                    id=r_patient, nhs_number=v.nhs_number, given_name=v.given_name,
                     family_name=v.family_name, date_of_birth=v.date_of_birth, sex=v.sex,
                     postcode=v.postcode,
                     practice_id=r.practice_id or awaiting.get(v.practice_code),
                     created_by=actor.member_id, updated_by=actor.member_id,
                     created_at=now, updated_at=now, **r.deprivation,
-                )  # fmt: skip
-                session.add(patient)
-                r_patient = patient.id
+                ))  # fmt: skip
                 created += 1
             else:
                 assert r.patient_id is not None
                 r_patient = r.patient_id
                 if r.deprivation:
-                    _record_deprivation(session, actor, r_patient, r.deprivation)
+                    patient = people[r_patient]
+                    for key, value in r.deprivation.items():
+                        setattr(patient, key, value)
+                    patient.updated_by = actor.member_id
+                    entries.append(dict(
+                        actor_id=actor.member_id, action=AuditAction.UPDATE,
+                        entity_type="patient", entity_id=r_patient, patient_id=r_patient,
+                        detail=f"source=phm_import fields={','.join(sorted(r.deprivation))}",
+                    ))  # fmt: skip
             if r.status in (NEW, ENROL):
-                m = CohortMembership(
-                    id=new_id(), cohort_id=cohort.id, patient_id=r_patient, enrolled_on=today,
-                    enrol_reason=v.reason or DEFAULT_REASON, source="phm_import",
-                    risk_score=v.risk_score, priority=priority.value,
+                membership_id = new_id()
+                enrolments.append(dict(
+                    id=membership_id, cohort_id=cohort.id, patient_id=r_patient,
+                    enrolled_on=today, enrol_reason=v.reason or DEFAULT_REASON,
+                    source="phm_import", risk_score=v.risk_score, priority=priority.value,
                     created_by=actor.member_id, updated_by=actor.member_id,
-                )  # fmt: skip
-                memberships.append(m)
+                ))  # fmt: skip
                 enrolled += 1
-                entries.append(dict(
+                enrolled_entries.append(dict(
                     actor_id=actor.member_id, action=AuditAction.CREATE,
-                    entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
+                    entity_type="cohort_membership", entity_id=membership_id, patient_id=r_patient,
                     detail=f"source=phm_import cohort={cohort.id} new_patient={int(r.status == NEW)}",
                 ))  # fmt: skip
             elif r.status == UPDATE:
                 updated += 1
-                m = session.get(CohortMembership, r.membership_id)
-                if m is None:
-                    raise ValidationError("The workspace changed since the preview; preview again.")
+                m = held[r.membership_id]
                 if v.risk_score is None or m.risk_score == v.risk_score:
                     continue  # only the deprivation changed (written above)
                 m.risk_score = v.risk_score
                 m.updated_by = actor.member_id
-                entries.append(dict(
+                enrolled_entries.append(dict(
                     actor_id=actor.member_id, action=AuditAction.UPDATE,
                     entity_type="cohort_membership", entity_id=m.id, patient_id=r_patient,
                     detail="source=phm_import fields=risk_score",
                 ))  # fmt: skip
-        session.flush()  # the people first: memberships refer to them
-        session.add_all(memberships)
-        session.flush()
-        audit.record_many(session, entries)
+        session.flush()  # the batch's changes to stored people and memberships
+        outbox.insert_rows(session, Patient, new_people)  # the people first: memberships
+        outbox.insert_rows(session, CohortMembership, enrolments)  # refer to them
+        audit.record_many(session, entries + enrolled_entries)
     if cancelled and cancelled():
         raise Interrupted("Import cancelled; nothing was imported.")
     result = ImportResult(

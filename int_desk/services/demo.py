@@ -44,6 +44,7 @@ from int_desk.services.demo_history import History, enrolled_days_ago, signed_da
 from int_desk.services.identity import set_current_member
 from int_desk.store import audit
 from int_desk.store import models as m
+from int_desk.store.base import Base
 
 DEFAULT_PATIENTS = 750
 
@@ -100,7 +101,7 @@ class _Gen:
         values.setdefault("updated_at", self.now)
         values.setdefault("deleted", False)
         self.rows.setdefault(model, []).append(values)
-        return values["id"]  # type: ignore[no-any-return]
+        return values["id"]
 
     def nhs_numbers(self, n: int) -> Iterator[str]:
         seen = 0
@@ -597,10 +598,10 @@ def _write(conn: Connection, g: _Gen, counts: dict[str, int]) -> None:
             conn.execute(insert(model.__table__), _complete(model, rows[start : start + CHUNK]))
 
 
-def _complete(model: type, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _complete(model: type[Base], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Executemany needs the same keys in every row: fill the model's remaining defaults."""
     keys: set[str] = set().union(*(r.keys() for r in rows))
-    cols = {c.key: c for c in model.__table__.columns}  # type: ignore[attr-defined]
+    cols = {c.key: c for c in model.__table__.columns}
     for row in rows:
         for key in keys - row.keys():
             row[key] = None

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from int_desk.domain.errors import SyncError, SyncErrorKind, ValidationError, WorkspaceError
@@ -341,9 +342,9 @@ def _uuid_or_none(value: object) -> uuid.UUID | None:
         return None
 
 
-def _detail(response: object) -> str:
+def _detail(response: Any) -> str:
     try:
-        return str(response.json().get("detail"))  # type: ignore[attr-defined]
+        return str(response.json().get("detail"))
     except Exception:
         return "The endpoint and this app speak different protocol versions."
 

@@ -1,6 +1,6 @@
 """GP notifications: the person's registered practice is told when the INT acts on an episode.
 
-    on_huddle_outcome(session, actor, item=..., huddle=...)       # services/huddles.py
+    on_huddle_outcome(session, actor, item=..., huddle=...)       # services/huddles/run.py
     on_escalation_resolved(session, actor, escalation)            # services/patient_actions.py
     on_cohort_discharge(session, actor, membership)               # services/patient_actions.py
     on_plan_signed_off(session, actor, plan)                      # services/care_plans.py

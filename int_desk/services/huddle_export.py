@@ -13,15 +13,17 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import ValidationError
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import in_london, london_hhmm
 from int_desk.domain.vocab import AuditAction, HuddleStatus
 from int_desk.reports import huddle_pdf
 from int_desk.reports import pdf_base as pdf
+from int_desk.services import access
 from int_desk.services import huddles as h
-from int_desk.services import patient_actions as actions
 from int_desk.store import audit
 from int_desk.store.base import utcnow
+from int_desk.store.models import Team
 
 _STATUS = {"discussed": "discussed", "deferred": "deferred", "pending": "not reached"}
 
@@ -47,7 +49,7 @@ def agenda_doc(view: h.HuddleView) -> huddle_pdf.AgendaDoc:
         items=[
             huddle_pdf.AgendaLine(
                 i.name,
-                h.format_nhs(i.nhs_number),
+                format_nhs(i.nhs_number),
                 i.priority,
                 i.reasons,
                 born=f"{i.date_of_birth:%d %b %Y}" if i.date_of_birth else "",
@@ -69,7 +71,7 @@ def computed_agenda_doc(
         chair="",
         attendees=[],
         items=[
-            huddle_pdf.AgendaLine(c.name, h.format_nhs(c.nhs_number), c.priority, c.reason_texts)
+            huddle_pdf.AgendaLine(c.name, format_nhs(c.nhs_number), c.priority, c.reason_texts)
             for c in agenda.items
         ],
         minutes_per_item=agenda.config.minutes_per_item,
@@ -91,7 +93,7 @@ def minutes_doc(view: h.HuddleView) -> huddle_pdf.MinutesDoc:
         items=[
             huddle_pdf.MinutesLine(
                 name=i.name,
-                nhs_number=h.format_nhs(i.nhs_number),
+                nhs_number=format_nhs(i.nhs_number),
                 status=_STATUS.get(i.status, i.status),
                 duration=h.fmt_duration(i.seconds_spent) if i.seconds_spent else "",
                 reasons=i.reasons,
@@ -116,7 +118,7 @@ def _audit(session: Session, actor: Actor, entity_id: uuid.UUID | None, detail: 
 
 
 def agenda_pdf_bytes(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> bytes:
-    actions._require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     view = h.huddle_view(session=session, actor=actor, huddle_id=huddle_id)
     data = huddle_pdf.agenda_pdf(
         agenda_doc(view), printed_by=_printed_by(actor), printed_at=utcnow()
@@ -126,7 +128,7 @@ def agenda_pdf_bytes(*, session: Session, actor: Actor, huddle_id: uuid.UUID) ->
 
 
 def minutes_pdf_bytes(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> bytes:
-    actions._require(session, actor, Permission.VIEW_CASELOAD)
+    access.require(session, actor, Permission.VIEW_CASELOAD)
     view = h.huddle_view(session=session, actor=actor, huddle_id=huddle_id)
     if view.status != HuddleStatus.CLOSED.value:
         raise ValidationError("Minutes are available once the huddle is closed.", field="status")
@@ -156,7 +158,7 @@ def export_computed_agenda(
     agenda = h.compute_agenda(session=session, actor=actor, team_id=team_id, on=on)
     if path is None:
         return agenda, None
-    team = session.get(h.Team, team_id)
+    team = session.get(Team, team_id)
     assert team is not None
     when = h.local_datetime(on)
     data = huddle_pdf.agenda_pdf(

@@ -40,7 +40,7 @@ from int_desk.domain.vocab import (
     TaskStatus,
 )
 from int_desk.services import access, gp_notify
-from int_desk.store import audit
+from int_desk.services.writes import audit_event, record_write, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     Cohort,
@@ -87,11 +87,6 @@ def granted_permissions(session: Session, actor: Actor) -> frozenset[str]:
 
 def can(session: Session, actor: Actor, permission: Permission) -> bool:
     return access.can(session, actor, permission)
-
-
-def _require(session: Session, actor: Actor, permission: Permission) -> None:
-    """Audited PermissionDenied unless the role or a team grant allows it."""
-    access.require(session, actor, permission)
 
 
 def in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
@@ -173,33 +168,6 @@ def _member(session: Session, member_id: Any, field: str) -> Member:
     return member
 
 
-def _stamp(row: Any, actor: Actor, *, new: bool = False) -> None:
-    if new:
-        row.created_by = actor.member_id
-    row.updated_by = actor.member_id
-    row.updated_at = utcnow()
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    action: AuditAction,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    patient_id: uuid.UUID,
-    detail: str,
-) -> None:
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        patient_id=patient_id,
-        detail=detail,
-    )
-
-
 def _membership(session: Session, actor: Actor, membership_id: Any) -> CohortMembership:
     membership = session.get(CohortMembership, _uuid(membership_id, "membership_id"))
     if membership is None or membership.deleted:
@@ -226,7 +194,7 @@ def enrol(
     source: str = "manual",
 ) -> CohortMembership:
     """Enrol a person into one of the actor's teams' cohorts (ValidationError if already in)."""
-    _require(session, actor, Permission.EDIT_PATIENT)
+    access.require(session, actor, Permission.EDIT_PATIENT)
     reason = clean_text(reason, "reason", label="Reason for enrolment")
     priority = _enum(Priority, priority, "priority")
     cohort = session.get(Cohort, _uuid(cohort_id, "cohort_id"))
@@ -261,13 +229,15 @@ def enrol(
         lead_member_id=lead_member_id,
         priority=priority.value,
     )
-    _stamp(membership, actor, new=True)
-    session.add(membership)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "cohort_membership", membership.id, patient.id,
-        f"cohort={cohort.id} fields=enrol_reason,priority,lead_member_id",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        membership,
+        AuditAction.CREATE,
+        "cohort_membership",
+        patient_id=patient.id,
+        detail=f"cohort={cohort.id} fields=enrol_reason,priority,lead_member_id",
+    )
     return membership
 
 
@@ -275,19 +245,22 @@ def discharge_from_cohort(
     *, session: Session, actor: Actor, membership_id: uuid.UUID, reason: str
 ) -> CohortMembership:
     """Discharge from a cohort with a reason; the membership row stays (history)."""
-    _require(session, actor, Permission.EDIT_PATIENT)
+    access.require(session, actor, Permission.EDIT_PATIENT)
     reason = clean_text(reason, "reason", label="Reason for discharge")
     membership = _membership(session, actor, membership_id)
     if membership.discharged_on is not None:
         raise ValidationError("This person has already been discharged from that cohort.")
     membership.discharged_on = today()
     membership.discharge_reason = reason
-    _stamp(membership, actor)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
-        membership.patient_id, "fields=discharged_on,discharge_reason",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        membership,
+        AuditAction.UPDATE,
+        "cohort_membership",
+        patient_id=membership.patient_id,
+        detail="fields=discharged_on,discharge_reason",
+    )
     gp_notify.on_cohort_discharge(session, actor, membership)
     return membership
 
@@ -296,35 +269,41 @@ def set_lead_professional(
     *, session: Session, actor: Actor, membership_id: uuid.UUID, member_id: uuid.UUID | None
 ) -> CohortMembership:
     """Name (or, with None, clear) the lead professional for a person in a cohort."""
-    _require(session, actor, Permission.EDIT_PATIENT)
+    access.require(session, actor, Permission.EDIT_PATIENT)
     membership = _membership(session, actor, membership_id)
     if membership.discharged_on is not None:
         raise ValidationError("This person has been discharged from that cohort.")
     if member_id is not None:
         member_id = _member(session, member_id, "member_id").id
     membership.lead_member_id = member_id
-    _stamp(membership, actor)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
-        membership.patient_id, f"fields=lead_member_id member={member_id}",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        membership,
+        AuditAction.UPDATE,
+        "cohort_membership",
+        patient_id=membership.patient_id,
+        detail=f"fields=lead_member_id member={member_id}",
+    )
     return membership
 
 
 def set_priority(
     *, session: Session, actor: Actor, membership_id: uuid.UUID, priority: Priority | str
 ) -> CohortMembership:
-    _require(session, actor, Permission.EDIT_PATIENT)
+    access.require(session, actor, Permission.EDIT_PATIENT)
     priority = _enum(Priority, priority, "priority")
     membership = _membership(session, actor, membership_id)
     membership.priority = priority.value
-    _stamp(membership, actor)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "cohort_membership", membership.id,
-        membership.patient_id, "fields=priority",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        membership,
+        AuditAction.UPDATE,
+        "cohort_membership",
+        patient_id=membership.patient_id,
+        detail="fields=priority",
+    )
     return membership
 
 
@@ -341,7 +320,7 @@ def add_contact(
     occurred_at: datetime | None = None,
 ) -> Contact:
     """Record a visit, call, carer call, note or huddle discussion (append-only)."""
-    _require(session, actor, Permission.ADD_CONTACT)
+    access.require(session, actor, Permission.ADD_CONTACT)
     kind = _enum(ContactKind, kind, "kind")
     text = clean_text(text, "text", label="Contact note")
     now = utcnow()
@@ -367,13 +346,15 @@ def add_contact(
         # A non-clinical partner's own note must stay visible to them.
         clinical=can(session, actor, Permission.VIEW_CLINICAL),
     )
-    _stamp(contact, actor, new=True)
-    session.add(contact)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "contact", contact.id, patient.id,
-        f"kind={kind.value} fields=text,occurred_at",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        contact,
+        AuditAction.CREATE,
+        "contact",
+        patient_id=patient.id,
+        detail=f"kind={kind.value} fields=text,occurred_at",
+    )
     return contact
 
 
@@ -394,7 +375,7 @@ def allocate_task(
     huddle_item_id: uuid.UUID | None = None,
 ) -> Task:
     """Allocate a task (or planned home visit) to a team, a role and/or a named person."""
-    _require(session, actor, Permission.MANAGE_TASKS)
+    access.require(session, actor, Permission.MANAGE_TASKS)
     description = clean_text(
         description, "description", label="Task description", max_len=MAX_SHORT_TEXT * 4
     )
@@ -430,19 +411,21 @@ def allocate_task(
         due_on=due_on,
         huddle_item_id=_uuid(huddle_item_id, "huddle_item_id") if huddle_item_id else None,
     )
-    _stamp(task, actor, new=True)
-    session.add(task)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "task", task.id, patient.id,
-        f"kind={kind.value} owner_team={owner_team_id} owner_role={task.owner_role} "
+    record_write(
+        session,
+        actor,
+        task,
+        AuditAction.CREATE,
+        "task",
+        patient_id=patient.id,
+        detail=f"kind={kind.value} owner_team={owner_team_id} owner_role={task.owner_role} "
         f"owner_member={owner_member_id} fields=description,due_on",
-    )  # fmt: skip
+    )
     return task
 
 
 def complete_task(*, session: Session, actor: Actor, task_id: uuid.UUID) -> Task:
-    _require(session, actor, Permission.MANAGE_TASKS)
+    access.require(session, actor, Permission.MANAGE_TASKS)
     task = session.get(Task, _uuid(task_id, "task_id"))
     if task is None or task.deleted:
         raise NotFound("That task is not in this workspace.")
@@ -451,12 +434,15 @@ def complete_task(*, session: Session, actor: Actor, task_id: uuid.UUID) -> Task
         raise ValidationError(f"This task is already {task.status}.", field="status")
     task.status = TaskStatus.COMPLETED.value
     task.completed_at = utcnow()
-    _stamp(task, actor)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "task", task.id, task.patient_id,
-        "fields=status,completed_at",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        task,
+        AuditAction.UPDATE,
+        "task",
+        patient_id=task.patient_id,
+        detail="fields=status,completed_at",
+    )
     return task
 
 
@@ -472,7 +458,7 @@ def refer(
     reason: str,
     to_member_id: uuid.UUID | None = None,
 ) -> Referral:
-    _require(session, actor, Permission.REFER)
+    access.require(session, actor, Permission.REFER)
     service = _enum(ReferralService, service, "service")
     reason = clean_text(reason, "reason", label="Reason for referral")
     if to_member_id is not None:
@@ -488,13 +474,15 @@ def refer(
         status=ReferralStatus.SENT.value,
         outcome="",
     )
-    _stamp(referral, actor, new=True)
-    session.add(referral)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "referral", referral.id, patient.id,
-        f"service={service.value} to_member={to_member_id} fields=reason",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        referral,
+        AuditAction.CREATE,
+        "referral",
+        patient_id=patient.id,
+        detail=f"service={service.value} to_member={to_member_id} fields=reason",
+    )
     return referral
 
 
@@ -507,7 +495,7 @@ def record_referral_outcome(
     outcome: str,
 ) -> Referral:
     """Accepted, declined, completed or cancelled; a declined/completed one needs an outcome."""
-    _require(session, actor, Permission.REFER)
+    access.require(session, actor, Permission.REFER)
     status = _enum(ReferralStatus, status, "status")
     if status is ReferralStatus.SENT:
         raise ValidationError("Choose what happened to the referral.", field="status")
@@ -522,12 +510,15 @@ def record_referral_outcome(
     referral.status = status.value
     referral.outcome = outcome
     referral.outcome_on = today()
-    _stamp(referral, actor)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "referral", referral.id, referral.patient_id,
-        f"status={status.value} fields=status,outcome,outcome_on",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        referral,
+        AuditAction.UPDATE,
+        "referral",
+        patient_id=referral.patient_id,
+        detail=f"status={status.value} fields=status,outcome,outcome_on",
+    )
     return referral
 
 
@@ -536,7 +527,7 @@ def record_referral_outcome(
 
 def escalate(*, session: Session, actor: Actor, patient_id: uuid.UUID, reason: str) -> Escalation:
     """Escalate a concern to the INT clinical lead."""
-    _require(session, actor, Permission.ESCALATE)
+    access.require(session, actor, Permission.ESCALATE)
     reason = clean_text(reason, "reason", label="Reason for escalation")
     patient = get_patient(session, actor, patient_id)
     escalation = Escalation(
@@ -546,20 +537,22 @@ def escalate(*, session: Session, actor: Actor, patient_id: uuid.UUID, reason: s
         reason=reason,
         status=EscalationStatus.OPEN.value,
     )
-    _stamp(escalation, actor, new=True)
-    session.add(escalation)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.CREATE, "escalation", escalation.id, patient.id,
-        "fields=reason",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        escalation,
+        AuditAction.CREATE,
+        "escalation",
+        patient_id=patient.id,
+        detail="fields=reason",
+    )
     return escalation
 
 
 def resolve_escalation(
     *, session: Session, actor: Actor, escalation_id: uuid.UUID, resolution: str
 ) -> Escalation:
-    _require(session, actor, Permission.RESOLVE_ESCALATION)
+    access.require(session, actor, Permission.RESOLVE_ESCALATION)
     resolution = clean_text(resolution, "resolution", label="Resolution")
     escalation = session.get(Escalation, _uuid(escalation_id, "escalation_id"))
     if escalation is None or escalation.deleted:
@@ -571,12 +564,15 @@ def resolve_escalation(
     escalation.resolved_by = actor.member_id
     escalation.resolved_at = utcnow()
     escalation.resolution = resolution
-    _stamp(escalation, actor)
-    session.flush()
-    _audit(
-        session, actor, AuditAction.UPDATE, "escalation", escalation.id, escalation.patient_id,
-        "fields=status,resolution,resolved_by,resolved_at",
-    )  # fmt: skip
+    record_write(
+        session,
+        actor,
+        escalation,
+        AuditAction.UPDATE,
+        "escalation",
+        patient_id=escalation.patient_id,
+        detail="fields=status,resolution,resolved_by,resolved_at",
+    )
     gp_notify.on_escalation_resolved(session, actor, escalation)
     return escalation
 
@@ -597,7 +593,7 @@ def _set_flag(
         return None  # nothing to clear
     if flag is None:
         flag = Flag(patient_id=patient.id, code=code.value, active=True, since=today(), note=note)
-        _stamp(flag, actor, new=True)
+        stamp(flag, actor, new=True)
         session.add(flag)
         action = AuditAction.CREATE
     else:
@@ -606,13 +602,18 @@ def _set_flag(
         flag.active = active
         if note or active:
             flag.note = note
-        _stamp(flag, actor)
+        stamp(flag, actor)
         action = AuditAction.UPDATE
     session.flush()
-    _audit(
-        session, actor, action, "flag", flag.id, patient.id,
-        f"code={code.value} active={int(active)} fields=active,note",
-    )  # fmt: skip
+    audit_event(
+        session,
+        actor,
+        action,
+        "flag",
+        flag.id,
+        patient_id=patient.id,
+        detail=f"code={code.value} active={int(active)} fields=active,note",
+    )
     return flag
 
 
@@ -626,7 +627,7 @@ def set_flag(
     note: str = "",
 ) -> Flag | None:
     """Raise or clear a flag; returns the flag row (None when clearing a flag never raised)."""
-    _require(session, actor, Permission.EDIT_PATIENT)
+    access.require(session, actor, Permission.EDIT_PATIENT)
     code = _enum(FlagCode, code, "code")
     note = clean_text(note, "note", label="Flag note", required=False, max_len=MAX_SHORT_TEXT)
     patient = get_patient(session, actor, patient_id)
@@ -640,7 +641,7 @@ def add_to_next_huddle(
 
     Anyone who may raise a concern may ask; the huddle clears the flag once discussed.
     """
-    _require(session, actor, Permission.ESCALATE)
+    access.require(session, actor, Permission.ESCALATE)
     note = clean_text(note, "note", label="Huddle note", required=False, max_len=MAX_SHORT_TEXT)
     patient = get_patient(session, actor, patient_id)
     flag = _set_flag(session, actor, patient, FlagCode.ADD_TO_HUDDLE, True, note)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.information_needs import InformationNeed
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import (
@@ -31,7 +32,7 @@ from int_desk.domain.vocab import (
     TaskKind,
 )
 from int_desk.services import access
-from int_desk.services.patient_actions import _require, can, get_patient
+from int_desk.services.patient_actions import can, get_patient
 from int_desk.store import audit
 from int_desk.store.models import (
     CarePlan,
@@ -172,8 +173,7 @@ class PatientRecord:
 
     @property
     def nhs_display(self) -> str:
-        n = self.nhs_number
-        return f"{n[:3]} {n[3:6]} {n[6:]}"
+        return format_nhs(self.nhs_number)
 
     def age(self, today: date) -> int:
         dob = self.date_of_birth
@@ -524,7 +524,7 @@ def my_tasks(
     Includes tasks allocated to the member by name and, unless turned off, tasks allocated to
     their role or to one of their teams with nobody named yet.
     """
-    _require(session, actor, Permission.MANAGE_TASKS)
+    access.require(session, actor, Permission.MANAGE_TASKS)
     mine = Task.owner_member_id == actor.member_id
     cond = mine
     if include_role_and_team and actor.team_ids:

@@ -124,7 +124,7 @@ def list_conflicts(
 def _edit_of_deleted(value: Any) -> dict[str, Any] | None:
     """The edits of a "your edit met a delete" conflict (see sync.local._local_side)."""
     if isinstance(value, dict) and isinstance(value.get("edit"), dict):
-        return value["edit"]  # type: ignore[no-any-return]
+        return value["edit"]
     return None
 
 

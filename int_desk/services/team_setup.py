@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -216,7 +217,7 @@ def _save(
         session.add(row)
         session.flush()
         _audit(session, actor, AuditAction.CREATE, entity, row.id, *values)
-        return row.id  # type: ignore[no-any-return]
+        return row.id
     row = _get(session, model, row_id, what)
     changed = _apply(row, values)
     if changed:
@@ -337,15 +338,15 @@ def save(
 ) -> uuid.UUID:
     """One form's change, by entity name: the Administration page's single way in (the same
     entity names and fields as the endpoint's ``/v1/admin/reference``)."""
-    f = dict(fields)
+    f: dict[str, Any] = dict(fields)
     if entity == "place":
         return save_place(session=session, actor=actor, place_id=row_id, name=str(f["name"]))
     if entity == "team":
-        return save_team(session=session, actor=actor, team_id=row_id, **f)  # type: ignore[arg-type]
+        return save_team(session=session, actor=actor, team_id=row_id, **f)
     if entity == "organisation":
-        return save_organisation(session=session, actor=actor, organisation_id=row_id, **f)  # type: ignore[arg-type]
+        return save_organisation(session=session, actor=actor, organisation_id=row_id, **f)
     if entity == "member":
-        return save_member(session=session, actor=actor, member_id=row_id, **f)  # type: ignore[arg-type]
+        return save_member(session=session, actor=actor, member_id=row_id, **f)
     raise ValidationError(f"{entity!r} is not part of a team's set-up.", "entity")
 
 

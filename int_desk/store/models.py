@@ -142,7 +142,15 @@ class CohortMembership(Synced, Base):
     __tablename__ = "cohort_membership"
     __table_args__ = (
         Index("ix_cohort_membership_cohort_patient", "cohort_id", "patient_id"),
-        Index("ix_cohort_membership_patient", "patient_id"),
+        # Covering: the scorecard reads the memberships in person order from it (0008).
+        Index(
+            "ix_cohort_membership_patient",
+            "patient_id",
+            "cohort_id",
+            "deleted",
+            "enrolled_on",
+            "discharged_on",
+        ),
     )
     cohort_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cohort.id"))
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"))
@@ -339,8 +347,8 @@ class HuddleItem(Synced, Base):
     rolled_over_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
-# Covering indexes the huddle agenda reads through (services/huddles.py): each rule seeks on its
-# own predicate and never touches the table rows (migration 0003).
+# Covering indexes the huddle agenda reads through (services/huddles/agenda.py): each rule seeks
+# on its own predicate and never touches the table rows (migration 0003).
 Index("ix_flag_code_active", Flag.code, Flag.active, Flag.deleted, Flag.patient_id)
 Index("ix_escalation_status", Escalation.status, Escalation.deleted, Escalation.patient_id)
 Index(
@@ -465,7 +473,5 @@ class WorkspaceMeta(Base):
 
 
 SYNCED_MODELS: tuple[type[Synced], ...] = tuple(
-    m
-    for m in Base.__subclasses__()
-    if issubclass(m, Synced)  # type: ignore[misc]
+    m for m in Base.__subclasses__() if issubclass(m, Synced)
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Table, Text, types
 
@@ -19,11 +19,16 @@ from int_desk.store.base import Base, Synced, UTCDateTime, utcnow
 from int_desk.store.models import SYNCED_MODELS
 from int_desk.wire.schema import MAX_TEXT, NOT_DATA
 
-# entity name -> its ORM class and table (the entity name is the table name)
-SYNCED_BY_NAME: dict[str, type[Synced]] = {m.__tablename__: m for m in SYNCED_MODELS}
-SYNCED_TABLES: dict[str, Table] = {name: m.__table__ for name, m in SYNCED_BY_NAME.items()}
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+# entity name -> its table and ORM class (the entity name is the table name)
+SYNCED_TABLES: dict[str, Table] = {_table(m).name: _table(m) for m in SYNCED_MODELS}
+SYNCED_BY_NAME: dict[str, type[Synced]] = {_table(m).name: m for m in SYNCED_MODELS}
 GENERATED = Path(__file__).resolve().parent.parent / "wire" / "entities.py"
-_FACTORIES = {utcnow: "now", dict: "dict", list: "list"}
+_FACTORIES: dict[Any, str] = {utcnow: "now", dict: "dict", list: "list"}
 
 
 def wire_kind(col_type: Any) -> tuple[str, int | None]:

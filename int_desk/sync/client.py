@@ -307,7 +307,8 @@ class SyncEngine:
 
     def _page(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self._call("POST", "/v1/pull", body)  # type: ignore[no-any-return]
+            page: dict[str, Any] = self._call("POST", "/v1/pull", body)
+            return page
         except _Refused as exc:
             raise SyncError(
                 f"The sync server refused the download: {exc.detail}", SyncErrorKind.PROTOCOL

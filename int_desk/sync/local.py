@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, UniqueConstraint, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
@@ -452,9 +452,12 @@ def _unique_keys(entity: str) -> list[tuple[str, ...]]:
     return [k for k in keys if k != ("id",)]
 
 
-def _is_unique(constraint: Any) -> bool:
-    from sqlalchemy import UniqueConstraint
+def _count(s: Session, statement: Any) -> int:
+    """Rows a DELETE or UPDATE touched."""
+    return cast(CursorResult[Any], s.execute(statement)).rowcount
 
+
+def _is_unique(constraint: Any) -> TypeGuard[UniqueConstraint]:
     return isinstance(constraint, UniqueConstraint)
 
 
@@ -581,12 +584,12 @@ def purge_patients(s: Session, patient_ids: list[str]) -> int:
     removed = 0
     plans = select(m.CarePlan.id).where(m.CarePlan.patient_id.in_(ids))
     for model in (m.Goal, m.PlanAction):
-        removed += s.execute(delete(model).where(model.care_plan_id.in_(plans))).rowcount
+        removed += _count(s, delete(model).where(model.care_plan_id.in_(plans)))
     for name in reversed(schema.ORDER):
         table = SYNCED_TABLES[name]
         if "patient_id" in table.c and name != "patient":
-            removed += s.execute(delete(table).where(table.c.patient_id.in_(ids))).rowcount
-    removed += s.execute(delete(m.Patient).where(m.Patient.id.in_(ids))).rowcount
+            removed += _count(s, delete(table).where(table.c.patient_id.in_(ids)))
+    removed += _count(s, delete(m.Patient).where(m.Patient.id.in_(ids)))
     log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
     return removed
 
@@ -619,7 +622,7 @@ def finish_redownload(s: Session) -> int:
         stmt = delete(table).where(table.c.server_version.is_(None))
         if ids:
             stmt = stmt.where(table.c.id.not_in(ids))
-        removed += s.execute(stmt).rowcount
+        removed += _count(s, stmt)
     if removed:
         log.info("re-download removed %d local rows the server no longer has in scope", removed)
     return removed
@@ -668,7 +671,7 @@ def _held_aside(s: Session) -> list[tuple[str, str]]:
 
 def digest(s: Session) -> dict[str, dict[str, Any]]:
     """Live synced rows per entity: count and XOR of the ids' low 64 bits (as the server keeps)."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     conn = s.connection()
     for name in schema.ORDER:
         count = 0

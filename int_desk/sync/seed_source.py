@@ -6,7 +6,7 @@ The endpoint never imports the desktop store; it reads through this (its ``SeedS
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,4 +30,7 @@ class WorkspaceRows:
         return [(a, b) for a, b in self.session.execute(query)]
 
     def rows(self, entity: str) -> Iterable[Mapping[str, Any]]:
-        return self.session.execute(select(SYNCED_TABLES[entity])).mappings()
+        return cast(
+            Iterable[Mapping[str, Any]],
+            self.session.execute(select(SYNCED_TABLES[entity])).mappings(),
+        )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from int_desk.domain.text import text_problem
+from int_desk.domain.text import text_problem as text_problem
 from int_desk.wire.entities import ENTITY_COLUMNS
 from int_desk.wire.entities import ORDER as ORDER
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from int_desk.domain.care_plan import ActionView, GoalView, PatientSummary, PlanView
+from int_desk.domain.care_plan import ActionView, GoalView, PatientSummary, PlanView, Variant
 from int_desk.domain.uk_time import london_today
-from int_desk.reports.care_plan_pdf import Variant, render_care_plan
+from int_desk.reports.care_plan_pdf import render_care_plan
 from int_desk.services import care_plan_export
 from int_desk.services.identity import current_actor
 from int_desk.store.models import CarePlan, Cohort, CohortMembership
