@@ -59,9 +59,9 @@ def setup_logging(*, verbose: bool = False, to_file: bool = True) -> None:
         handler.setFormatter(ScrubbingFormatter(FORMAT))
         handler.setLevel(logging.INFO)
         handlers.append(handler)
-    for handler in handlers:
-        handler._int_desk = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
+    for each in handlers:
+        each._int_desk = True  # type: ignore[attr-defined]
+        root.addHandler(each)
     # SQLAlchemy at INFO would log statement parameters, i.e. patient data.
     for noisy in ("sqlalchemy", "httpx", "httpcore", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

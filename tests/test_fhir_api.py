@@ -263,3 +263,36 @@ def test_a_corrected_nhs_number_is_found_by_the_new_number_only(sqlite_endpoint:
         with ep.session() as s:
             rec = s.get(Record, ("patient", uuid.UUID(patient_id)))
             rec.data = json.dumps({**json.loads(rec.data), "nhs_number": nhs})
+
+
+def test_patients_pushed_by_sync_are_found_by_their_nhs_number(
+    sqlite_endpoint: Endpoint, laptops
+) -> None:
+    """A new person and a corrected NHS number, both sent by a laptop's sync (the push writes
+    rows set-based, not through the ORM), are found by FHIR search by their numbers."""
+    from datetime import date
+
+    from int_desk.store import models as m
+    from tests.helpers.sync_env import sync
+
+    ep = sqlite_endpoint
+    a = laptops(ep, "a")
+    sync(a)
+    new_person, corrected = "9999999913", "9999999921"  # valid check digits, synthetic
+    with a.session() as s:
+        for n in (new_person, corrected):
+            assert s.scalar(select(func.count()).where(m.Patient.nhs_number == n)) == 0
+        someone = s.scalars(select(m.Patient).order_by(m.Patient.id)).first()
+        old, someone.nhs_number = someone.nhs_number, corrected
+        added = m.Patient(
+            nhs_number=new_person, given_name="Test", family_name="Pushed",
+            date_of_birth=date(1940, 1, 2), sex="female", postcode="OX26 6AA",
+        )  # fmt: skip
+        s.add(added)
+        s.flush()
+        ids = {new_person: str(added.id), corrected: str(someone.id)}
+    assert sync(a).rejected == 0
+    for number, pid in ids.items():
+        found = _get(ep, f"/Patient?identifier={NHS}|{number}", ep.tokens["a"]).json()
+        assert [e["resource"]["id"] for e in found.get("entry", [])] == [pid]
+    assert _get(ep, f"/Patient?identifier={NHS}|{old}", ep.tokens["a"]).json()["total"] == 0

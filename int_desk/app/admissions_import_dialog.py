@@ -166,7 +166,9 @@ class AdmissionsImportDialog(QDialog):
         for i in range(self.mapping_table.rowCount()):
             box = self.mapping_table.cellWidget(i, 1)
             data = box.currentData() if isinstance(box, QComboBox) else ai.IGNORE
-            out[self.mapping_table.item(i, 0).text()] = data
+            heading = self.mapping_table.item(i, 0)
+            assert heading is not None  # every row has its column heading (set with the box)
+            out[heading.text()] = data
         return out
 
     def _invalidate(self, *_: Any) -> None:

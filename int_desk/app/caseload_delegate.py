@@ -148,7 +148,11 @@ class CaseloadDelegate(QStyledItemDelegate):
         return text if text and metrics.horizontalAdvance(text) > room else None
 
     def helpEvent(  # noqa: N802 - Qt override
-        self, event: QHelpEvent, view: QAbstractItemView, option: Any, index: QModelIndex
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: Any,
+        index: QModelIndex | QPersistentModelIndex,
     ) -> bool:
         if event.type() == QEvent.Type.ToolTip and index.isValid():
             full = self.full_text_if_elided(index, option.rect.width())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,22 +14,37 @@ from int_desk.domain.wording import plural
 from int_desk.server.principal import INTEGRATION_SCOPES
 
 DEFAULT_DB = "int-desk-server.db"
+DB_ENV = "INT_DESK_SERVER_DB"
+DB_HELP = f"SQLite file path or postgresql:// URL (default: ${DB_ENV}, else {DEFAULT_DB})"
+
+
+def _default_db() -> str:
+    return os.environ.get(DB_ENV) or DEFAULT_DB
+
+
 # Sync clients pause between requests while applying pages; keep their connections open.
 KEEP_ALIVE = 60
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the central sync endpoint")
-    p.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
+    p.add_argument("--db", default=_default_db(), help=DB_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
     p.add_argument("--ssl-certfile", help="TLS certificate (or terminate TLS at a reverse proxy)")
     p.add_argument("--ssl-keyfile", help="TLS private key")
+    p.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=os.environ.get("INT_DESK_LOG_FORMAT", "json"),
+        help="one JSON object per line (default) or plain text, on stderr",
+    )
+    p.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
     p.set_defaults(func=serve)
 
     a = sub.add_parser("admin", help="manage the sync endpoint's teams, users and device tokens")
-    a.add_argument("--db", default=DEFAULT_DB, help="SQLite file path or postgresql:// URL")
+    a.add_argument("--db", default=_default_db(), help=DB_HELP)
     asub = a.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
     t = asub.add_parser("add-team", help="create a team (laptops receive it at their next sync)")
     t.add_argument("name")
@@ -108,6 +124,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = asub.add_parser("compact", help="forget old tombstones (older cursors then re-download)")
     c.add_argument("--older-than-days", type=float, default=90)
     c.set_defaults(func=compact)
+    bk = asub.add_parser(
+        "backup", help="copy the endpoint's database to a file (pg_dump, or SQLite's backup)"
+    )
+    bk.add_argument("file", type=Path, help="the new backup file (it holds patient data)")
+    bk.set_defaults(func=backup_db)
+    rs = asub.add_parser(
+        "restore",
+        help="replace the endpoint's database with a backup (stop every endpoint first)",
+    )
+    rs.add_argument("file", type=Path, help="a file made by admin backup")
+    rs.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rs.set_defaults(func=restore_db)
     from int_desk.cli.scorecard_cmd import add_scorecard_args
 
     sc = asub.add_parser(
@@ -125,42 +153,50 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
     import uvicorn
 
-    from int_desk.server import db
+    from int_desk.server import db, ops
     from int_desk.server.serving import PROTOCOL
 
+    log_format, log_level = getattr(args, "log_format", "json"), getattr(args, "log_level", "info")
+    # (worker processes configure their logging from these)
+    os.environ["INT_DESK_LOG_FORMAT"], os.environ["INT_DESK_LOG_LEVEL"] = log_format, log_level
+    ops.configure_logging(log_format, log_level)
     url = db.normalise_url(args.db)
     engine, _factory = db.open_db(url)  # migrate once before any worker starts
     engine.dispose()
-    kwargs: dict[str, str] = {"http": PROTOCOL}  # TCP_NODELAY on every connection
+    kwargs: dict[str, Any] = {"http": PROTOCOL}  # TCP_NODELAY on every connection
     if args.ssl_certfile:
         kwargs.update(ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+    # Logs go through the endpoint's own scrubbing handler (ops.configure_logging).
+    common = {"log_config": None, "log_level": "warning", "timeout_keep_alive": KEEP_ALIVE}
     print(f"INT Desk sync endpoint on {args.host}:{args.port}", flush=True)
     if args.workers > 1:
-        import os
-
-        os.environ["INT_DESK_SERVER_DB"] = url
-        uvicorn.run(
-            "int_desk.server.asgi:app",
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="warning",
-            timeout_keep_alive=KEEP_ALIVE,
-            **kwargs,
-        )
+        os.environ[DB_ENV] = url
+        # Every worker counts into one directory, so any of them answers /metrics for all.
+        metrics_dir = tempfile.mkdtemp(prefix="int-desk-metrics-")
+        given = os.environ.get(ops.MULTIPROC_ENV)
+        os.environ[ops.MULTIPROC_ENV] = given or metrics_dir
+        try:
+            uvicorn.run(
+                "int_desk.server.asgi:app",
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                **common,
+                **kwargs,
+            )
+        finally:
+            if given is None:
+                os.environ.pop(ops.MULTIPROC_ENV, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         from int_desk.server.app import create_app
 
-        uvicorn.run(
-            create_app(url),
-            host=args.host,
-            port=args.port,
-            log_level="warning",
-            timeout_keep_alive=KEEP_ALIVE,
-            **kwargs,
-        )
+        uvicorn.run(create_app(url), host=args.host, port=args.port, **common, **kwargs)
     return 0
 
 
@@ -351,6 +387,39 @@ def compact(args: argparse.Namespace) -> int:
     with _session(args) as s:
         n = admin.compact(s, args.older_than_days)
     print(f"removed {n} tombstones")
+    return 0
+
+
+def backup_db(args: argparse.Namespace) -> int:
+    from int_desk.server import backup, db
+
+    size = backup.backup(db.normalise_url(args.db), args.file)
+    print(f"backed up to {args.file} ({size:,} bytes; it holds patient data: keep it safe)")
+    return 0
+
+
+def restore_db(args: argparse.Namespace) -> int:
+    import sys
+
+    from int_desk.server import backup, db
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("restore replaces the endpoint's database: add --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(
+            f"Replace the endpoint's database with {args.file}? Changes since that backup are "
+            "lost from the endpoint (laptops send theirs again). Type 'restore' to go on: "
+        )
+        if answer.strip() != "restore":
+            print("nothing changed")
+            return 1
+    made = backup.restore(db.normalise_url(args.db), args.file)
+    print(
+        f"restored from {args.file}; new database generation {made.id}: laptops send again "
+        "what the endpoint lost at their next sync. Tokens revoked since the backup are valid "
+        "again: revoke them again (admin list-tokens)."
+    )
     return 0
 
 

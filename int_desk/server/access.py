@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from int_desk.domain.actor import Actor
 from int_desk.server import write_rules
 from int_desk.server.models import Record, ServerUser
 from int_desk.server.principal import NO_MEMBER, Principal, principal, record_data
-from int_desk.server.read_scope import scope_of
+from int_desk.server.read_scope import ReadScope, scope_of
 
 
 def caller_actor(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> Actor | None:
@@ -31,21 +32,28 @@ def caller_actor(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -
     return who.actor if who is not None else None
 
 
-def author_name(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -> str:
+def author_name(
+    session: Session, user_id: uuid.UUID, teams: tuple[str, ...], who: Principal | None = None
+) -> str:
     """The caller's name as their team knows it (their member record), else their login."""
-    who = principal(session, user_id, teams)
+    who = who or principal(session, user_id, teams)
     member = record_data(session, "member", who.member_id) if who and who.member_id else None
     if member and member.get("name"):
         return str(member["name"])[:200]
     return str(session.scalar(select(ServerUser.name).where(ServerUser.id == user_id)) or "")
 
 
-def _patient_of(
-    session: Session, entity: str, record_id: uuid.UUID, fields: dict[str, Any]
+def patient_of(
+    entity: str,
+    record_id: uuid.UUID,
+    fields: dict[str, Any],
+    stored_patient: uuid.UUID | None,
+    plan_patient: Callable[[uuid.UUID], uuid.UUID | None],
 ) -> uuid.UUID | None:
-    rec = session.get(Record, (entity, record_id))
-    if rec is not None and rec.patient_id is not None:
-        return rec.patient_id
+    """The person an op is about: the stored row's, the patient's own id, the op's patient_id,
+    or (a new goal or action) its care plan's (``plan_patient``)."""
+    if stored_patient is not None:
+        return stored_patient
     if entity == "patient":
         return record_id
     try:
@@ -53,21 +61,18 @@ def _patient_of(
         if value:
             return uuid.UUID(str(value))
         if entity in ("goal", "plan_action") and fields.get("care_plan_id"):
-            plan = session.get(Record, ("care_plan", uuid.UUID(str(fields["care_plan_id"]))))
-            return plan.patient_id if plan is not None else None
+            return plan_patient(uuid.UUID(str(fields["care_plan_id"])))
     except ValueError:
         return None
     return None
 
 
-def _stored(session: Session, entity: str, record_id: uuid.UUID) -> dict[str, Any] | None:
+def _stored(session: Session, entity: str, record_id: uuid.UUID) -> Record | None:
     """The stored row (deleted too: undeleting is a write to it), or None for a new one."""
     for obj in session.new:  # added earlier in this batch
         if isinstance(obj, Record) and obj.entity == entity and obj.id == record_id:
-            stored: dict[str, Any] = json.loads(obj.data)
-            return stored
-    rec = session.get(Record, (entity, record_id))
-    return json.loads(rec.data) if rec is not None else None
+            return obj
+    return session.get(Record, (entity, record_id))
 
 
 def check_op(
@@ -79,10 +84,39 @@ def check_op(
     fields: dict[str, Any],
 ) -> write_rules.Verdict:
     """The write rules' verdict on one op, with the caller's read scope for old and new row."""
-    if who is None:
+    rec = _stored(session, entity, record_id)
+
+    def plan_patient(plan_id: uuid.UUID) -> uuid.UUID | None:
+        plan = session.get(Record, ("care_plan", plan_id))
+        return plan.patient_id if plan is not None else None
+
+    return verdict(
+        who,
+        scope_of(session, who) if who is not None else None,
+        entity=entity,
+        record_id=record_id,
+        fields=fields,
+        old=json.loads(rec.data) if rec is not None else None,
+        patient=patient_of(
+            entity, record_id, fields, rec.patient_id if rec else None, plan_patient
+        ),
+    )
+
+
+def verdict(
+    who: Principal | None,
+    reader: ReadScope | None,
+    *,
+    entity: str,
+    record_id: uuid.UUID,
+    fields: dict[str, Any],
+    old: dict[str, Any] | None,
+    patient: uuid.UUID | None,
+) -> write_rules.Verdict:
+    """``check_op`` on rows already read: ``old`` the stored row (None: new), ``patient`` whom
+    the op is about (``patient_of``). The batch push reads every row of a batch at once."""
+    if who is None or reader is None:
         return write_rules.Verdict(f"forbidden: {NO_MEMBER}")
-    reader = scope_of(session, who)
-    patient = _patient_of(session, entity, record_id, fields)
     pid = str(patient) if patient is not None else None
     if reader.referred_only and entity != "saved_view" and pid is None:
         return write_rules.Verdict("forbidden: only people referred to you, and your own rows")
@@ -90,7 +124,6 @@ def check_op(
     def readable(row: write_rules.Row) -> bool:
         return reader.row(entity, pid, dict(row)) is not None
 
-    old = _stored(session, entity, record_id)
     return write_rules.check(who, entity, old, fields, readable)
 
 

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,12 +19,22 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, db, fhir_api, models, tokens
+from int_desk.server import audit, backup, db, fhir_api, models, ops, tokens
+from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
-from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, pull, push, verify
+from int_desk.server.engine_ops import (
+    Caller,
+    Collision,
+    CursorGone,
+    PayloadInvalid,
+    pull,
+    push,
+    verify,
+)
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
 from int_desk.server.principal import (
     NO_MEMBER,
@@ -121,11 +131,40 @@ def _json(payload: Any, status: int = 200) -> Response:
     )
 
 
+RETRIES = 3
+"""A batch is tried again, in a new transaction, when PostgreSQL chose it as a deadlock's
+victim (two batches locking the same rows in turn) or it met rows of another team."""
+
+
+def _push_retrying(attempt: Callable[[bool], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Run ``attempt(careful)``: first keyed by the caller's teams; after a ``Collision``
+    (ids another team holds, or made meanwhile) or a unique-key clash, once more carefully.
+    Nothing of a failed attempt was committed."""
+    careful = False
+    for n in range(RETRIES):
+        try:
+            return attempt(careful)
+        except (Collision, IntegrityError):
+            if careful and n == RETRIES - 1:
+                raise
+            careful = True
+        except OperationalError as exc:
+            if n == RETRIES - 1 or not _deadlock(exc):
+                raise
+            log.info("push chosen as a deadlock victim: tried again")
+    raise AssertionError("unreachable")
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
 def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None = None) -> Any:
     engine, factory = db.open_db(db_url, pool_size=pool_size)
     auth_cache = auth_cache or AuthCache()
     with factory.begin() as s:
         key = db.secret(s)
+        generation = backup.generation(s)  # (a restore is made with every endpoint stopped)
     app = FastAPI(title="INT Desk sync endpoint", version=str(P.PROTOCOL_VERSION), docs_url=None)
     app.state.engine = engine
     app.state.sessions = factory
@@ -161,6 +200,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     ServerUser.kind,
                     ServerUser.scope,
                     DeviceToken.expires_at,
+                    tokens.LIFETIME_SETTING,  # (in the same round trip)
                 )
                 .join(ServerUser, ServerUser.id == DeviceToken.user_id)
                 .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
@@ -169,11 +209,12 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             if not rows or rows[0][1] is not None or not rows[0][4]:
                 return None
             token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
-                rows[0]
+                rows[0][:10]
             )
             if tokens.expired(until):
                 return None  # (``refusal`` says why)
-            days = tokens.lifetime_days(s)
+            days = tokens.days_from(rows[0][10])
+            s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
             if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
                 s.execute(
                     update(DeviceToken)
@@ -183,13 +224,14 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
+            author = author_name(s, user_id, teams, who) if who is not None else user_name
             if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
                 audit.record(
                     s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
                     detail="no member with a known role, and not an integration account",
                 )  # fmt: skip
                 s.commit()
-            return Caller(user_id, user_name, token_id, teams, kind), who
+            return Caller(user_id, user_name, token_id, teams, author, kind), who
 
     def refusal(token_hash: str) -> HTTPException:
         """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or
@@ -220,6 +262,17 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                     f"sent {x_intdesk_protocol or 'none'}. Update the app to sync."
                 ),
             )
+        # (read here, not declared as a parameter: the laptop's, not part of the API schema)
+        sent_generation = request.headers.get(P.GENERATION_HEADER)
+        if sent_generation is not None and sent_generation != generation.id:
+            # Restored from a backup since this laptop last synced: nothing is applied or
+            # served until it has sent again what the endpoint lost (sync/client.py).
+            raise HTTPException(
+                409,
+                detail="The sync server was restored from a backup; your INT Desk sends again "
+                "what it lost, then syncs.",
+                headers={P.RESTORED_SINCE_HEADER: str(generation.since)},  # (and generation)
+            )
         if not authorization or not authorization.startswith("Bearer "):
             raise HTTPException(401, detail="A device token is required.")
         token_hash = hash_token(authorization[7:].strip())
@@ -235,6 +288,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             raise HTTPException(403, detail=PRACTICE_ONLY)
         if found[1] is None:  # fail closed: a login that is nobody gets nothing
             raise HTTPException(403, detail=NO_MEMBER)
+        request.state.device, request.state.user = str(found[0].device_id), str(found[0].user_id)
         return found  # type: ignore[no-any-return]
 
     async def caller(found: Authed = Depends(authenticated)) -> Caller:
@@ -250,6 +304,32 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "protocol": P.PROTOCOL_VERSION}
+
+    head = db.head_revision()
+
+    def database_ready() -> str:
+        """ "" when the database answers with this server's schema, else why not."""
+        with engine.connect() as conn:
+            current = db.current_revision(conn)
+        return "" if current == head else "the database's schema is not this server's"
+
+    @app.get("/v1/ready", include_in_schema=False)
+    async def ready() -> Response:
+        """Readiness: the database answers within a few seconds, with this server's schema."""
+        try:
+            problem = await asyncio.wait_for(run_in_threadpool(database_ready), ops.READY_SECONDS)
+        except TimeoutError:
+            problem = "the database did not answer in time"
+        except Exception as exc:  # unreachable, refused, ...: not ready (no detail leaks)
+            problem = f"the database cannot be reached ({type(exc).__name__})"
+        if problem:
+            return _json({"status": "not ready", "detail": problem}, 503)
+        return _json({"status": "ready", "protocol": P.PROTOCOL_VERSION})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body, content_type = ops.metrics_text()
+        return Response(body, media_type=content_type)
 
     @app.get("/v1/whoami")
     def whoami(found: Authed = Depends(authenticated)) -> dict[str, Any]:
@@ -270,14 +350,20 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         if not who.teams:
             raise HTTPException(403, detail="You are not a member of any team on this server.")
         try:
-            with transaction(found) as s:
-                results = push(s, who, req)
+            results = _push_retrying(lambda careful: _push_once(found, req, careful))
         except PayloadInvalid as exc:
             return _json({"detail": exc.problems[:100]}, 422)
+        ops.count_push(results)
         return _json({"batch_id": str(req.batch_id), "results": results})
+
+    def _push_once(found: Authed, req: P.PushRequest, careful: bool) -> list[dict[str, Any]]:
+        with transaction(found) as s:
+            return push(s, found[0], req, careful=careful)
 
     @app.post("/v1/pull")
     def pull_route(req: P.PullRequest, found: Authed = Depends(authenticated)) -> Response:
+        if req.cursor is not None or (req.full and not req.after):
+            ops.SYNC_CYCLES.inc()
         try:
             with transaction(found) as s:
                 body = pull(s, found[0], key, req)
@@ -302,4 +388,4 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
         asgi = FaultInjector(asgi)
         log.warning("test-only fault injection is ON (%s=1)", FAULTS_ENV)
-    return BodyLimit(asgi, P.MAX_BODY_BYTES)
+    return ops.RequestLog(BodyLimit(backup.GenerationHeader(asgi, generation.id), P.MAX_BODY_BYTES))

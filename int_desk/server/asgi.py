@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import os
 
+from int_desk.server import ops
 from int_desk.server.app import create_app
 
+ops.configure_logging(
+    os.environ.get("INT_DESK_LOG_FORMAT", "json"), os.environ.get("INT_DESK_LOG_LEVEL", "info")
+)
 app = create_app(os.environ.get("INT_DESK_SERVER_DB", "int-desk-server.db"))

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.errors import IntDeskError
+from int_desk.server import backup
 from int_desk.server.models import ServerSetting
 
 log = logging.getLogger(__name__)
@@ -92,22 +93,43 @@ def alembic_config(connection: Any = None) -> Config:
     return cfg
 
 
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(conn: Any) -> str | None:
+    return MigrationContext.configure(
+        conn, opts={"version_table": "srv_alembic_version"}
+    ).get_current_revision()
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the server database to head; refuse one written by a newer server."""
+    """Bring the server database to head; refuse one written by a newer server.
+
+    Several endpoints may start at once against one PostgreSQL: the first to take the
+    migration lock migrates, the others find the schema at head when they get it.
+    """
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = current_revision(conn)
     if current == head:
         return
-    if current is not None:
-        try:
-            script.get_revision(current)
-        except Exception:
-            raise IntDeskError(
-                "This sync database was written by a newer INT Desk server; update the server."
-            ) from None
     with engine.begin() as conn:
+        if is_postgres(engine):
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtextextended('int-desk-migrate', 0))"
+            )
+        current = current_revision(conn)
+        if current == head:
+            return
+        if current is not None:
+            try:
+                script.get_revision(current)
+            except Exception:
+                raise IntDeskError(
+                    "This sync database was written by a newer INT Desk server; update the server."
+                ) from None
         command.upgrade(alembic_config(conn), "head")
     log.info("server database migrated to %s", head)
 
@@ -132,4 +154,5 @@ def open_db(url: str, *, pool_size: int = 10) -> tuple[Engine, sessionmaker[Sess
     factory = sessions(engine)
     with factory.begin() as s:
         secret(s)
+        backup.generation(s)  # (made once; a restore makes a new one)
     return engine, factory

@@ -9,14 +9,17 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, text, true
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from int_desk.server import audit
+from int_desk.server import audit, pull_sql
 from int_desk.server import cursor as cursors
-from int_desk.server.access import author_name, check_op
+from int_desk.server.access import author_name, patient_of
+from int_desk.server.access import verdict as access_verdict
 from int_desk.server.models import (
     GLOBAL_SCOPE,
     AppliedOp,
@@ -42,6 +45,11 @@ from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 
+# The tables behind the models, for the set-based Core statements of a push.
+RECORDS = cast(Table, Record.__table__)
+DIGESTS = cast(Table, ScopeDigest.__table__)
+APPLIED = cast(Table, AppliedOp.__table__)
+
 # Fields that place a row in a patient's or team's scope: a client may not change them.
 SCOPE_FIELDS = frozenset({"patient_id", "team_id", "care_plan_id", "huddle_id", "cohort_id"})
 
@@ -52,6 +60,7 @@ class Caller:
     user_name: str
     device_id: uuid.UUID
     teams: tuple[str, ...]  # team ids as text, sorted
+    author: str = ""  # the member's name a change is stamped with (``access.author_name``)
     kind: str = "person"  # the login's kind (principal.LOGIN_KINDS)
 
     @property
@@ -126,15 +135,6 @@ class _Digests:
         row.xor = f"{int(row.xor, 16) ^ schema.id_hash_part(record_id):016x}"
 
 
-def row_json(rec: Record, reader: ReadScope) -> dict[str, Any] | None:
-    """The record as the caller may see it (None: not at all)."""
-    patient = str(rec.patient_id) if rec.patient_id is not None else None
-    data = reader.row(rec.entity, patient, json.loads(rec.data))
-    if data is None:
-        return None
-    return {"e": rec.entity, "id": str(rec.id), "v": rec.version, "del": rec.deleted, "data": data}
-
-
 # --- push -------------------------------------------------------------------------------------
 
 
@@ -164,44 +164,308 @@ def validate(req: P.PushRequest) -> list[dict[str, Any]]:
     return out
 
 
-def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str, Any]]:
-    """Apply a batch in one transaction; replayed op ids get their stored result."""
+class Collision(Exception):
+    """A batch met rows or op ids its caller's teams do not hold (another team's, or made
+    meanwhile): nothing was written; ``push`` again with ``careful=True`` (a new transaction)."""
+
+
+@dataclass
+class Stored:
+    """A row of ``srv_record`` as a push reads and changes it (plain values, no ORM)."""
+
+    entity: str
+    id: uuid.UUID
+    scope: str
+    patient_id: uuid.UUID | None
+    version: int
+    deleted: bool
+    data: dict[str, Any]
+    meta: dict[str, list[Any]]
+    updated_at: str
+    new: bool = False  # made by this batch
+    changed: bool = False  # to be written back
+
+
+_ROW_COLUMNS = (
+    Record.entity,
+    Record.id,
+    Record.scope,
+    Record.patient_id,
+    Record.version,
+    Record.deleted,
+    Record.data,
+    Record.field_meta,
+    Record.updated_at,
+)
+
+
+_ROWS_ANY_SCOPE = select(*_ROW_COLUMNS).where(
+    Record.entity.in_(bindparam("entities", expanding=True)),
+    Record.id.in_(bindparam("ids", expanding=True)),
+)
+_ROWS = _ROWS_ANY_SCOPE.where(Record.scope.in_(bindparam("scopes", expanding=True)))
+# In one order, so two batches locking the same rows cannot each wait for the other.
+_ROWS_LOCKED = _ROWS.order_by(Record.entity, Record.id).with_for_update()
+
+
+class _Numbers:
+    """Versions for a batch's changes, handed out before the scope's sequence is read.
+
+    A change gets a place in its scope's run (1, 2, ...); ``settle`` turns places into versions
+    once the team lock is held and the sequence read, so the lock covers only numbering and
+    writing, and a team's pushes overlap while they read and check their rows. Until then the
+    places only meet comparisons with stamps of this caller's own device, which never conflict.
+    """
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = {}
+        self.stamps: list[tuple[str, list[Any]]] = []  # (scope, stamp: [place, ...])
+        self.rows: list[tuple[str, Stored, int]] = []
+
+    def next(self, scope: str, row: Stored, stamp: list[Any]) -> int:
+        place = self.count.get(scope, 0) + 1
+        self.count[scope] = place
+        stamp[0] = place
+        self.stamps.append((scope, stamp))
+        self.rows.append((scope, row, place))
+        return place
+
+    def settle(self, first: dict[str, int]) -> None:
+        """``first[scope]``: the version before the batch's first change in that scope."""
+        for scope, stamp in self.stamps:
+            stamp[0] += first[scope]
+        for scope, row, place in self.rows:  # (in order: a row changed twice keeps the last)
+            row.version = first[scope] + place
+
+
+class _Batch:
+    """The rows one push reads (its ops' rows and the parents that place new ones), keyed by
+    the caller's teams: every query names the scopes it reads (``careful`` drops that for the
+    rare batch that meets another team's rows)."""
+
+    def __init__(self, session: Session, caller: Caller, careful: bool) -> None:
+        self.session, self.caller, self.careful = session, caller, careful
+        self.rows: dict[tuple[str, uuid.UUID], Stored] = {}
+        self.looked: set[tuple[str, uuid.UUID]] = set()
+        self.numbers = _Numbers()
+        self.toggles: list[tuple[str, str, uuid.UUID, int]] = []
+
+    def load(self, keys: set[tuple[str, uuid.UUID]], *, lock: bool) -> None:
+        """Read these rows of the caller's scopes; ``lock``: for update (PostgreSQL), so two
+        pushes merging into one row queue for it while other rows' pushes go on."""
+        keys = keys - self.looked
+        if not keys:
+            return
+        self.looked |= keys
+        params = {
+            "entities": sorted({e for e, _ in keys}),
+            "ids": sorted({i for _, i in keys}, key=str),
+        }
+        if self.careful:
+            q = _ROWS_ANY_SCOPE
+        else:
+            q = _ROWS_LOCKED if lock else _ROWS
+            params["scopes"] = list(self.caller.readable)
+        for row in self.session.execute(q, params):
+            entity, rid = row[0], row[1]
+            if (entity, rid) in keys:
+                self.rows[(entity, rid)] = Stored(
+                    entity, rid, row[2], row[3], row[4], row[5],
+                    json.loads(row[6]), json.loads(row[7]), row[8],
+                )  # fmt: skip
+
+    def get(self, entity: str, record_id: uuid.UUID) -> Stored | None:
+        """A row by key: read by ``load``, or made earlier in this batch."""
+        if (entity, record_id) not in self.looked:
+            self.load({(entity, record_id)}, lock=False)
+        return self.rows.get((entity, record_id))
+
+    def add(self, row: Stored) -> None:
+        self.rows[(row.entity, row.id)] = row
+        self.looked.add((row.entity, row.id))
+
+    def toggle(self, scope: str, entity: str, record_id: uuid.UUID, delta: int) -> None:
+        self.toggles.append((scope, entity, record_id, delta))
+
+    # --- writing: the team lock from here to the commit ---------------------------------------
+
+    def write(self) -> None:
+        """Number the batch's changes, then write their rows and the digests."""
+        session = self.session
+        first: dict[str, int] = {}
+        for scope in sorted(self.numbers.count):  # (in one order: no two batches deadlock)
+            n = self.numbers.count[scope]
+            first[scope] = _bump(session, scope, n) - n
+        self.numbers.settle(first)
+        now_new = [r for r in self.rows.values() if r.new and r.changed]
+        changed = [r for r in self.rows.values() if r.changed and not r.new]
+        if now_new:
+            made = session.execute(
+                _insert(session)
+                .values([_record_values(r) for r in now_new])
+                .on_conflict_do_nothing()
+                .returning(RECORDS.c.entity, RECORDS.c.id)
+            ).all()
+            if len(made) != len(now_new):
+                raise Collision("a new row's id is taken")
+        if changed:
+            table = RECORDS.c
+            session.execute(
+                update(RECORDS)
+                .where(
+                    table.scope == bindparam("k_scope"),
+                    table.entity == bindparam("k_entity"),
+                    table.id == bindparam("k_id"),
+                )
+                .values(
+                    version=bindparam("version"),
+                    deleted=bindparam("deleted"),
+                    data=bindparam("data"),
+                    field_meta=bindparam("field_meta"),
+                    updated_at=bindparam("updated_at"),
+                    nhs_number=bindparam("nhs_number"),
+                ),
+                [
+                    {
+                        "k_scope": r.scope, "k_entity": r.entity, "k_id": r.id,
+                        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
+                        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
+                        "nhs_number": _nhs_number(r),
+                    }
+                    for r in changed
+                ],
+            )  # fmt: skip
+        if self.toggles:
+            _toggle_digests(session, self.toggles)
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(RECORDS)
+    return sqlite_insert(RECORDS)
+
+
+_BUMP_POSTGRES = text(
+    "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) SELECT :scope, :n, 0 "
+    "FROM (SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))) AS team_lock "
+    "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + EXCLUDED.last_seq "
+    "RETURNING last_seq"
+)
+_BUMP_SQLITE = text(
+    "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) VALUES (:scope, :n, 0) "
+    "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + excluded.last_seq "
+    "RETURNING last_seq"
+)
+
+
+def _bump(session: Session, scope: str, n: int) -> int:
+    """Take the scope's lock (``lock_scopes``' advisory lock, in the same statement) and advance
+    its sequence by ``n`` (made at n if new); the last number. Held until the commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        return int(
+            session.execute(
+                _BUMP_POSTGRES, {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
+            ).scalar_one()
+        )
+    return int(session.execute(_BUMP_SQLITE, {"scope": scope, "n": n}).scalar_one())
+
+
+def _record_values(r: Stored) -> dict[str, Any]:
+    return {
+        "entity": r.entity, "id": r.id, "scope": r.scope, "patient_id": r.patient_id,
+        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
+        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
+        "nhs_number": _nhs_number(r),
+    }  # fmt: skip
+
+
+def _nhs_number(r: Stored) -> str | None:
+    """``Record.nhs_number`` (these Core writes bypass the model's ``record_keys`` event)."""
+    number = r.data.get("nhs_number") if r.entity == "patient" else None
+    return str(number)[:10] if number else None
+
+
+def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, int]]) -> None:
+    """Live counts and id XORs of the scopes a batch added rows to or deleted rows from (read
+    and written under the team lock)."""
+    keys = sorted({(s, e) for s, e, _i, _d in toggles})
+    found = {
+        (s, e): [c, int(x, 16)]
+        for s, e, c, x in session.execute(
+            select(ScopeDigest.scope, ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
+                ScopeDigest.scope.in_(sorted({s for s, _ in keys})),
+                ScopeDigest.entity.in_(sorted({e for _, e in keys})),
+            )
+        )
+    }
+    new = {k: [0, 0] for k in keys if k not in found}
+    for scope, entity, record_id, delta in toggles:
+        item = found.get((scope, entity)) or new[(scope, entity)]
+        item[0] += delta
+        item[1] ^= schema.id_hash_part(record_id)
+    if new:
+        session.execute(
+            insert(DIGESTS),
+            [
+                {"scope": s, "entity": e, "count": c, "xor": f"{x:016x}"}
+                for (s, e), (c, x) in new.items()
+            ],
+        )
+    touched = [(k, v) for k, v in found.items() if k in set(keys)]
+    if touched:
+        session.execute(
+            update(DIGESTS)
+            .where(
+                DIGESTS.c.scope == bindparam("k_scope"),
+                DIGESTS.c.entity == bindparam("k_entity"),
+            )
+            .values(count=bindparam("count"), xor=bindparam("xor")),
+            [
+                {"k_scope": s, "k_entity": e, "count": c, "xor": f"{x:016x}"}
+                for (s, e), (c, x) in touched
+            ],
+        )
+
+
+def push(
+    session: Session, caller: Caller, req: P.PushRequest, *, careful: bool = False
+) -> list[dict[str, Any]]:
+    """Apply a batch in one transaction; replayed op ids get their stored result.
+
+    Set-based: one query reads the batch's stored results, one its rows (locked for the merge
+    on PostgreSQL), the write rules and the merge run on those in memory, and the team lock is
+    taken only to number the changes and write them (a few statements) until the commit.
+    Raises ``Collision`` when ids of another team's rows or results are met (see ``_Batch``).
+    """
     all_fields = validate(req)
-    lock_scopes(session, caller.teams)
+    postgres = session.get_bind().dialect.name == "postgresql"
     who = principal(session, caller.user_id, caller.teams)
     reader = scope_of(session, who)
     # Whose change a conflict names: the team member's name, not the login.
-    caller = replace(caller, user_name=author_name(session, caller.user_id, caller.teams))
-    seqs, digests = _Seqs(session), _Digests(session)
+    caller = replace(
+        caller, user_name=caller.author or author_name(session, caller.user_id, caller.teams)
+    )
+    batch = _Batch(session, caller, careful)
     # A new patient's team: from a cohort membership created in the same batch.
     enrolments = {
         f.get("patient_id"): f.get("cohort_id")
         for op, f in zip(req.ops, all_fields, strict=True)
         if op.entity == "cohort_membership" and op.kind == "insert"
     }
+    # Exactly once without a lock: a batch sent again while the first is still being applied
+    # waits for its rows, then clashes on the stored results' key and is answered from them.
+    stored_results = _stored_results(session, caller, [o.op_id for o in req.ops], careful)
+    batch.load({(o.entity, o.id) for o in req.ops}, lock=postgres)
+    batch.load(_parents(req, all_fields, enrolments), lock=False)
+    existing_nhs = _patients_by_nhs(session, caller, req, all_fields)
     results = []
     touched: list[tuple[str, uuid.UUID] | None] = []
-    # Two queries load every stored result and every row the batch touches into the session.
-    # (Kept referenced: the identity map holds objects weakly.)
-    applied: dict[uuid.UUID, AppliedOp] = {
-        a.op_id: a
-        for a in session.scalars(
-            select(AppliedOp).where(AppliedOp.op_id.in_([o.op_id for o in req.ops]))
-        )
-    }
-    preloaded: list[Any] = list(applied.values())
-    by_entity: dict[str, list[uuid.UUID]] = {}
-    for o in req.ops:
-        by_entity.setdefault(o.entity, []).append(o.id)
-    for entity, ids in by_entity.items():
-        preloaded += session.scalars(
-            select(Record).where(Record.entity == entity, Record.id.in_(ids))
-        ).all()
-    existing_nhs = _patients_by_nhs(session, caller, req, all_fields)
+    applied: list[dict[str, Any]] = []
+    seen: set[uuid.UUID] = set()
     for op, fields in zip(req.ops, all_fields, strict=True):
-        stored = applied.get(op.op_id)
-        if stored is not None:
-            if stored.device_id != caller.device_id:
+        stored = stored_results.get(op.op_id)
+        if stored is not None or op.op_id in seen:
+            if stored is None or stored.device_id != caller.device_id:
                 result = _rejected(op, "op id already used by another device")
                 touched.append(None)
             else:
@@ -211,20 +475,37 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
                 touched.append((stored.entity, stored.record_id) if keep else None)
             results.append(result)
             continue
+        seen.add(op.op_id)
+        rec = batch.get(op.entity, op.id)
+        if rec is None and op.kind != "insert" and not careful:
+            raise Collision("an update names a row the caller's teams do not hold")
         duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
         # A practice awaiting a name, from a first import (practices.py); else the write rules,
         # on the stored row and the row this op would make (write_rules.py).
         practice = push_awaiting_practice(session, who, caller, op, fields)
-        verdict = check_op(session, who, entity=op.entity, record_id=op.id, fields=fields)
+        verdict = access_verdict(
+            who,
+            reader,
+            entity=op.entity,
+            record_id=op.id,
+            fields=fields,
+            old=rec.data if rec is not None else None,
+            patient=patient_of(
+                op.entity, op.id, fields, rec.patient_id if rec else None,
+                lambda plan: getattr(batch.get("care_plan", plan), "patient_id", None),
+            ),
+        )  # fmt: skip
         if practice is not None:
             result = practice
         elif verdict.reason:
             result = _rejected(op, verdict.reason)
-        elif duplicate and duplicate != str(op.id) and _record(session, op.entity, op.id) is None:
+        elif duplicate and duplicate != str(op.id) and rec is None:
             result = _rejected(op, DUPLICATE_PATIENT)
         else:
-            fields = restrict_write(session, op.entity, op.kind, fields, verdict.unreadable)
-            result = _apply(session, caller, op, fields, seqs, digests, enrolments)
+            fields = restrict_write(
+                session, op.entity, op.kind, fields, verdict.unreadable, batch_plan(batch)
+            )
+            result = _apply(batch, caller, op, fields, enrolments)
         if result["status"] == P.REJECTED:  # every refusal, whichever rule made it
             audit.record(
                 session,
@@ -235,33 +516,117 @@ def push(session: Session, caller: Caller, req: P.PushRequest) -> list[dict[str,
                 record_id=op.id,
                 detail=f"{result['reason']} (fields: {', '.join(sorted(fields))[:300]})",
             )
-        applied[op.op_id] = AppliedOp(
-            op_id=op.op_id,
-            device_id=caller.device_id,
-            user_id=caller.user_id,
-            entity=op.entity,
-            record_id=op.id,
-            result=json.dumps(result),
-            resolves_conflict=op.resolves_conflict,
-        )
-        session.add(applied[op.op_id])
+        key = (op.entity, op.id) if result.get("_row") else None
+        applied.append(
+            {
+                "op_id": op.op_id, "device_id": caller.device_id, "user_id": caller.user_id,
+                "entity": op.entity, "record_id": op.id, "resolves_conflict": op.resolves_conflict,
+                "scope": _result_scope(batch, caller, key), "applied_at": utcnow_text(),
+                "result": result,
+            }
+        )  # fmt: skip
         results.append(result)
-        touched.append((op.entity, op.id) if result.pop("_row", False) else None)
+        touched.append(key)
+    batch.write()
+    for a in applied:  # versions are known now: each result is kept as it was answered
+        key = (a["entity"], a["record_id"])
+        if a["result"].get("_row") and key in batch.rows:
+            a["result"]["version"] = batch.rows[key].version
+        a["result"] = json.dumps(a["result"])
+    if applied:
+        session.execute(insert(APPLIED), applied)
     # The row each result carries is the record's state now (fresh even on replay).
     for result, key in zip(results, touched, strict=True):
         result.pop("_row", None)
-        if key is not None:
-            rec = session.get(Record, key)
-            if rec is not None and rec.scope in caller.readable:
-                result["version"] = rec.version
-                row = row_json(rec, reader)
-                if row is not None:
-                    result["row"] = row
+        if key is None:
+            continue
+        row = batch.rows.get(key) or batch.get(*key)
+        if row is None:  # a practice awaiting a name (directory.save, through the ORM)
+            rec_orm = session.get(Record, key)
+            row = _stored_of(rec_orm) if rec_orm is not None else None
+        if row is not None and row.scope in caller.readable:
+            result["version"] = row.version
+            change = _row_json(row, reader)
+            if change is not None:
+                result["row"] = change
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     log.info("push device=%s ops=%d %s", caller.device_id, len(req.ops), counts)
     return results
+
+
+_APPLIED = select(
+    AppliedOp.op_id, AppliedOp.device_id, AppliedOp.entity, AppliedOp.record_id, AppliedOp.result
+).where(AppliedOp.op_id.in_(bindparam("ops", expanding=True)))
+_APPLIED_IN_TEAMS = _APPLIED.where(AppliedOp.scope.in_(bindparam("teams", expanding=True)))
+
+
+def _stored_results(
+    session: Session, caller: Caller, op_ids: list[uuid.UUID], careful: bool
+) -> dict[uuid.UUID, Any]:
+    """The stored result of each op id seen before (within the caller's teams)."""
+    if careful:
+        rows = session.execute(_APPLIED, {"ops": op_ids})
+    else:
+        rows = session.execute(_APPLIED_IN_TEAMS, {"ops": op_ids, "teams": list(caller.teams)})
+    return {row.op_id: row for row in rows}
+
+
+def batch_plan(batch: _Batch) -> Any:
+    """A care plan of the batch's scopes by id, as ``restrict_write`` asks for one."""
+
+    def plan(plan_id: uuid.UUID) -> tuple[uuid.UUID | None, dict[str, Any]] | None:
+        row = batch.get("care_plan", plan_id)
+        return (row.patient_id, row.data) if row is not None else None
+
+    return plan
+
+
+def _result_scope(batch: _Batch, caller: Caller, key: tuple[str, uuid.UUID] | None) -> str:
+    """Where an op's stored result is kept: its row's team, else the caller's first team."""
+    row = batch.rows.get(key) if key is not None else None
+    if row is not None and row.scope in caller.teams:
+        return row.scope
+    return caller.teams[0] if caller.teams else GLOBAL_SCOPE
+
+
+def _stored_of(rec: Record) -> Stored:
+    return Stored(
+        rec.entity, rec.id, rec.scope, rec.patient_id, rec.version, rec.deleted,
+        json.loads(rec.data), json.loads(rec.field_meta), rec.updated_at,
+    )  # fmt: skip
+
+
+def _row_json(row: Stored, reader: ReadScope) -> dict[str, Any] | None:
+    patient = str(row.patient_id) if row.patient_id is not None else None
+    data = reader.row(row.entity, patient, row.data)
+    if data is None:
+        return None
+    return {"e": row.entity, "id": str(row.id), "v": row.version, "del": row.deleted, "data": data}
+
+
+def _parents(
+    req: P.PushRequest, all_fields: list[dict[str, Any]], enrolments: dict[Any, Any]
+) -> set[tuple[str, uuid.UUID]]:
+    """The rows that place a batch's new rows (patient, care plan, huddle, cohort)."""
+    wanted: set[tuple[str, uuid.UUID]] = set()
+
+    def want(entity: str, value: Any) -> None:
+        try:
+            wanted.add((entity, uuid.UUID(str(value))))
+        except ValueError:
+            pass
+
+    for op, fields in zip(req.ops, all_fields, strict=True):
+        for name, entity in (
+            ("patient_id", "patient"), ("care_plan_id", "care_plan"), ("huddle_id", "huddle")
+        ):  # fmt: skip
+            if fields.get(name):
+                want(entity, fields[name])
+        if op.entity == "patient" and enrolments.get(str(op.id)):
+            want("cohort", enrolments[str(op.id)])
+    return wanted
 
 
 DUPLICATE_PATIENT = (
@@ -303,20 +668,12 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _record(session: Session, entity: str, record_id: uuid.UUID) -> Record | None:
-    """A row by key, including one added earlier in this batch and not yet flushed."""
-    for obj in session.new:
-        if isinstance(obj, Record) and obj.entity == entity and obj.id == record_id:
-            return obj
-    return session.get(Record, (entity, record_id))
-
-
 def _rejected(op: P.Op, reason: str) -> dict[str, Any]:
     return {"op_id": str(op.op_id), "status": P.REJECTED, "reason": reason}
 
 
 def _resolve_scope(
-    session: Session,
+    batch: _Batch,
     caller: Caller,
     entity: str,
     record_id: uuid.UUID,
@@ -325,9 +682,9 @@ def _resolve_scope(
 ) -> tuple[str | None, uuid.UUID | None, str]:
     """(scope, patient id, reason if refused) for a new row."""
 
-    def parent(kind: str, key: str) -> Record | None:
+    def parent(kind: str, key: str) -> Stored | None:
         value = fields.get(key)
-        return _record(session, kind, uuid.UUID(value)) if value else None
+        return batch.get(kind, uuid.UUID(value)) if value else None
 
     if entity in schema.GLOBAL_ENTITIES or entity == "team":
         return None, None, "reference data is managed centrally"
@@ -338,7 +695,7 @@ def _resolve_scope(
     elif entity == "patient":
         patient = record_id
         cohort = enrolments.get(str(record_id))
-        rec = _record(session, "cohort", uuid.UUID(cohort)) if cohort else None
+        rec = batch.get("cohort", uuid.UUID(cohort)) if cohort else None
         if rec is not None:
             scope = rec.scope
         elif len(caller.teams) == 1:
@@ -364,53 +721,42 @@ def _resolve_scope(
 
 
 def _apply(
-    session: Session,
+    batch: _Batch,
     caller: Caller,
     op: P.Op,
     fields: dict[str, Any],
-    seqs: _Seqs,
-    digests: _Digests,
     enrolments: dict[Any, Any],
 ) -> dict[str, Any]:
     now = utcnow_text()
     stamp = [0, str(caller.device_id), caller.user_name, now]
-    rec = _record(session, op.entity, op.id)
+    rec = batch.get(op.entity, op.id)
     if rec is None:
         if op.kind != "insert":
             return _rejected(op, "the server has no such row (it may have been removed)")
-        scope, patient, reason = _resolve_scope(
-            session, caller, op.entity, op.id, fields, enrolments
-        )
+        scope, patient, reason = _resolve_scope(batch, caller, op.entity, op.id, fields, enrolments)
         if scope is None:
             return _rejected(op, reason)
-        version = seqs.next(scope)
-        stamp[0] = version
         deleted = bool(fields.get("deleted", False))
-        session.add(
-            Record(
-                entity=op.entity,
-                id=op.id,
-                scope=scope,
-                patient_id=patient,
-                version=version,
-                deleted=deleted,
-                data=json.dumps(fields),
-                field_meta=json.dumps({f: stamp for f in fields}),
-                updated_at=now,
-            )
-        )
+        rec = Stored(
+            op.entity, op.id, scope, patient, 0, deleted, dict(fields), {}, now,
+            new=True, changed=True,
+        )  # fmt: skip
+        batch.numbers.next(scope, rec, stamp)
+        rec.meta = {f: stamp for f in fields}
+        batch.add(rec)
         if not deleted:
-            digests.toggle(scope, op.entity, op.id, +1)
-        return {"op_id": str(op.op_id), "status": P.APPLIED, "version": version, "_row": True}
+            batch.toggle(scope, op.entity, op.id, +1)
+        return {"op_id": str(op.op_id), "status": P.APPLIED, "version": 0, "_row": True}
 
     if rec.scope not in caller.teams:
         if rec.scope == GLOBAL_SCOPE:
             return _rejected(op, "reference data is managed centrally")
         return _rejected(op, "forbidden: not one of your teams")
-    data = json.loads(rec.data)
-    meta: dict[str, list[Any]] = json.loads(rec.field_meta)
+    data = rec.data
+    meta = rec.meta
     base = op.base_version or 0
     device = str(caller.device_id)
+    loaded_version = rec.version
 
     def changed_elsewhere(name: str) -> bool:
         m = meta.get(name)
@@ -420,7 +766,7 @@ def _apply(
     conflicts: list[dict[str, Any]] = []
 
     def conflict(name: str) -> None:
-        m = meta.get(name) or [rec.version, None, "", rec.updated_at]
+        m = meta.get(name) or [loaded_version, None, "", rec.updated_at]
         conflicts.append(
             {
                 "field": name,
@@ -461,19 +807,16 @@ def _apply(
             conflict("deleted")
             apply = {}
     if any(n not in schema.META_FIELDS for n in apply):
-        version = seqs.next(rec.scope)
-        stamp[0] = version
+        batch.numbers.next(rec.scope, rec, stamp)
         was_deleted = rec.deleted
         data.update(apply)
         for name in apply:
             meta[name] = stamp
-        rec.data = json.dumps(data)
-        rec.field_meta = json.dumps(meta)
-        rec.version = version
         rec.deleted = bool(data.get("deleted", False))
         rec.updated_at = now
+        rec.changed = True
         if rec.deleted != was_deleted:
-            digests.toggle(rec.scope, rec.entity, rec.id, -1 if rec.deleted else +1)
+            batch.toggle(rec.scope, rec.entity, rec.id, -1 if rec.deleted else +1)
     result: dict[str, Any] = {
         "op_id": str(op.op_id),
         "status": P.CONFLICT if conflicts else P.APPLIED,
@@ -570,14 +913,28 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
     has_more = False
     new_pos = {s: int(position.get(s, 0)) for s in caller.readable}
     exit_ranges: list[Any] = []
+    in_sql = reader.passes_everything and pull_sql.supported(session)
+    counted = 0  # changes in ``parts`` joined by the database (several per part)
     for scope in caller.readable:
         since = new_pos[scope]
         last_committed = now[scope][0]
         if since >= last_committed:
             continue  # nothing committed in this scope since the cursor: no query
-        room = req.limit - len(parts)
+        room = req.limit - (counted if in_sql else len(parts))
         if room <= 0:
             has_more = True
+            continue
+        if in_sql:  # the page is written by the database (pull_sql)
+            page = pull_sql.changes(session, scope, since, last_committed, room)
+            if page.rows:
+                parts.append(page.changes)
+                counted += page.rows
+            purged.extend(page.exits)
+            if page.rows >= room:  # (perhaps more: the next pull says)
+                has_more = True
+                new_pos[scope] = int(page.top or since)
+            else:
+                new_pos[scope] = last_committed
             continue
         rows = session.execute(
             select(*_CHANGE_COLUMNS)
@@ -643,11 +1000,23 @@ def _full_page(
         ei, last_id = 0, None
     parts: list[str] = []
     has_more = False
+    in_sql = reader.passes_everything and pull_sql.supported(session)
+    counted = 0  # changes in ``parts`` joined by the database (several per part)
     while ei < len(schema.ORDER):
         entity = schema.ORDER[ei]
-        room = req.limit - len(parts)
+        room = req.limit - (counted if in_sql else len(parts))
         narrowing = _full_filter(reader, entity)
         if narrowing is None:
+            ei, last_id = ei + 1, None
+            continue
+        if in_sql:  # the page is written by the database (pull_sql)
+            page = pull_sql.full(session, caller.readable, entity, last_id, room)
+            if page.rows:
+                parts.append(page.changes)
+                counted += page.rows
+            if page.rows >= room:  # (perhaps more of this entity: the next page says)
+                last_id, has_more = page.last_id, True
+                break
             ei, last_id = ei + 1, None
             continue
         q = select(*_CHANGE_COLUMNS).where(

@@ -87,9 +87,20 @@ _OF_PERSON = select(*_COLUMNS).where(
 )
 
 
+# On PostgreSQL the query names the caller's teams as well, so a database distributed by team
+# (Citus, by ``scope``) routes it to their shards (docs/deployment.md); its planner still finds
+# rows by key. (tests/test_server_team_keyed_sql.py)
+_SCOPED = {
+    q: q.where(Record.scope.in_(bindparam("scopes", expanding=True)))
+    for q in (_BY_NHS, _BY_KEYS, _OF_PERSON)
+}
+
+
 def _run(
     session: Session, reader: StaffReader, query: Any, scopes: tuple[str, ...], **params: Any
 ) -> list[tuple[str, dict[str, Any]]]:
+    if query in _SCOPED and session.get_bind().dialect.name == "postgresql":
+        query, params = _SCOPED[query], {**params, "scopes": list(scopes)}
     return _rows(reader, session.execute(query, params), scopes)
 
 

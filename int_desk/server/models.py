@@ -152,6 +152,9 @@ class AppliedOp(ServerBase):
 
     __tablename__ = "srv_applied_op"
     op_id: Mapped[uuid.UUID] = mapped_column(types.Uuid, primary_key=True)
+    # The team it was applied in (its row's, else the caller's first team): a replay is looked
+    # up within the caller's teams, so every query of a push names the team it touches.
+    scope: Mapped[str | None] = mapped_column(String(36))
     device_id: Mapped[uuid.UUID] = mapped_column(types.Uuid, index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(types.Uuid)
     entity: Mapped[str] = mapped_column(String(40))

@@ -31,7 +31,7 @@ from int_desk.domain.permissions import (
     grants_from_configs,
 )
 from int_desk.domain.vocab import Role
-from int_desk.server.models import Record, ServerUser
+from int_desk.server.models import GLOBAL_SCOPE, Record, ServerUser
 
 P = Permission
 PERSON = "person"
@@ -98,12 +98,29 @@ class Principal:
 
 
 def record_data(session: Session, entity: str, record_id: object) -> dict[str, Any] | None:
+    """A live member's or team's stored data, read by its scope (reference data is ``global``,
+    a team row is its own team's), as every endpoint query names its team."""
     try:
         rid = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
     except ValueError:
         return None
-    rec = session.get(Record, (entity, rid))
-    return json.loads(rec.data) if rec is not None and not rec.deleted else None
+    scope = str(rid) if entity == "team" else GLOBAL_SCOPE
+    once: dict[tuple[str, uuid.UUID], dict[str, Any] | None] | None = session.info.get(
+        "int_desk_read_once"
+    )  # a read-only lookup's own memory
+    if once is not None and (entity, rid) in once:
+        return once[(entity, rid)]
+    row = session.execute(
+        select(Record.data, Record.deleted).where(
+            Record.scope == scope, Record.entity == entity, Record.id == rid
+        )
+    ).first()
+    data: dict[str, Any] | None = (
+        json.loads(row.data) if row is not None and not row.deleted else None
+    )
+    if once is not None:
+        once[(entity, rid)] = data
+    return data
 
 
 def _person_permissions(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,13 +185,14 @@ def restrict_write(
     kind: str,
     fields: dict[str, Any],
     unreadable: tuple[str, ...],
+    plan: Callable[[uuid.UUID], tuple[Any, dict[str, Any]] | None] | None = None,
 ) -> dict[str, Any]:
     """A caller who never saw the clinical fields never writes them.
 
     ``unreadable`` (from the write rules' verdict) are the fields their laptop holds blank: the
     rules refused any other value, and the blanks are dropped from an update; a new row gets
     them from the care-plan version it continues (its laptop holds that version blanked),
-    otherwise empty.
+    otherwise empty. ``plan`` finds a stored care plan (its patient and data) by id.
     """
     if not unreadable:
         return fields
@@ -199,7 +201,15 @@ def restrict_write(
     carried: dict[str, Any] = {}
     previous = fields.get("previous_version_id") if entity == "care_plan" else None
     if previous:
-        rec = session.get(Record, ("care_plan", uuid.UUID(str(previous))))
-        if rec is not None and str(rec.patient_id) == str(fields.get("patient_id")):
-            carried = json.loads(rec.data)
+        found = (plan or _stored_plan(session))(uuid.UUID(str(previous)))
+        if found is not None and str(found[0]) == str(fields.get("patient_id")):
+            carried = found[1]
     return {**fields, **{n: carried.get(n) or "" for n in unreadable}}
+
+
+def _stored_plan(session: Session) -> Callable[[uuid.UUID], tuple[Any, dict[str, Any]] | None]:
+    def plan(plan_id: uuid.UUID) -> tuple[Any, dict[str, Any]] | None:
+        rec = session.get(Record, ("care_plan", plan_id))
+        return (rec.patient_id, json.loads(rec.data)) if rec is not None else None
+
+    return plan

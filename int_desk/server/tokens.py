@@ -27,8 +27,15 @@ EXPIRED = (
 WWW_AUTHENTICATE = 'Bearer error="invalid_token", error_description="expired"'
 
 
+LIFETIME_SETTING = select(ServerSetting.value).where(ServerSetting.key == SETTING).scalar_subquery()
+"""The lifetime setting as a column of another query (the token lookup reads it with the token)."""
+
+
 def lifetime_days(session: Session) -> float:
-    value = session.scalar(select(ServerSetting.value).where(ServerSetting.key == SETTING))
+    return days_from(session.scalar(select(LIFETIME_SETTING)))
+
+
+def days_from(value: str | None) -> float:
     try:
         return float(value) if value is not None else DEFAULT_DAYS
     except ValueError:

@@ -19,7 +19,7 @@ import bisect
 import math
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -221,7 +221,7 @@ class History:
         chair: uuid.UUID,
         staff: list[uuid.UUID],
         by_role: dict[Role, list[uuid.UUID]],
-        owners: list[Role],
+        owners: Sequence[Role],
         last: date,
     ) -> None:
         rng = self.rng
@@ -253,7 +253,7 @@ class History:
         team: uuid.UUID,
         day: date,
         by_role: dict[Role, list[uuid.UUID]],
-        owners: list[Role],
+        owners: Sequence[Role],
         chair: uuid.UUID,
         last: date,
     ) -> None:

@@ -126,7 +126,8 @@ def build_preview(
             r.problems = entry.problems + [p for p in r.problems if p not in entry.problems]
             r.status = ci.REJECTED
         r.notes.extend(entry.notes)
-        flags, conditions = _additions(entry, existing.get(r.patient_id))
+        stored = existing.get(r.patient_id) if r.patient_id else None
+        flags, conditions = _additions(entry, stored)
         if flags:
             r.notes.append("flags to add: " + ", ".join(FlagCode(f).label.lower() for f in flags))
         if conditions:

@@ -88,7 +88,7 @@ def waiting_changes(*, session: Session, actor: Actor, limit: int = LIMIT) -> li
         WaitingChange(
             when=r.created_at,
             what=_what(r.entity, r.kind, r.fields or {}),
-            whose=(visible.get(owners[r.seq], OUTSIDE) if owners[r.seq] else ""),
+            whose=(visible.get(owner, OUTSIDE) if (owner := owners[r.seq]) else ""),
         )
         for r in rows
     ]

@@ -9,10 +9,13 @@ population is the team's cohorts: a person counts in a period from their first e
 their last discharge (``cohort_membership``), grouped by team, cohort, practice, age band or
 deprivation quintile; people without a practice, decile or known age show as "Not known".
 
-How it stays fast over 50,000 people and two years: the cohort is written once into a temporary
-in-memory table (``temp_store = MEMORY``: nothing reaches the disk), and counts "on the last day
-of each period" and person-days "in each period" come from one sorted pass over +1/-1 events at
-enrolment starts and ends with a window sum, not from a join of every person with every period.
+How it stays fast over 50,000 people and two years: the cohort is written once into temporary
+in-memory tables (``temp_store = MEMORY``: nothing reaches the disk), read in person order from
+covering indexes; counts "on the last day of each period" and person-days "in each period" come
+from +1/-1 changes where enrolments and plans start and end, summed per day with a window sum
+over the days, not from a join of every person with every period. Nothing per person or per
+event is sorted: SQLite sorts every row a GROUP BY groups, so rows are summed into a keyed
+table of days instead, and "All" is counted apart from a breakdown's groups.
 
 ``compute`` (no permission check) is what the endpoint's Place report runs on its own copy of
 the rows; ``scorecard`` is the desktop's entry point.
@@ -245,12 +248,13 @@ _BY_PASS = _Pass(
         WHERE MAX(en.s, sp.s) < MIN(en.e, sp.e))""",
 )
 
-# sc_day's key: the group's number and the day's (days since 1 Jan 1970) in one integer.
-_GROUP_DAYS = 100_000
+# sc_day's key: the group's number and the day's (its Julian day number) in one integer.
+# julianday() rather than unixepoch(): the Place report runs on the system's SQLite.
+_GROUP_DAYS = 10_000_000
 
 
 def _day_key(day_sql: str) -> str:
-    return f"(g * {_GROUP_DAYS} + unixepoch({day_sql}) / 86400)"
+    return f"(g * {_GROUP_DAYS} + CAST(julianday({day_sql}) AS INTEGER))"
 
 
 # Sums a row into its group's day in sc_day: an upsert on an integer key rather than a
@@ -264,8 +268,9 @@ _ADD_TO_DAY = """
 """
 
 
-def _epoch_day(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
+def _day_number(day: date) -> int:
+    """The day's Julian day number as _day_key gives it (julianday() is at noon: N.5)."""
+    return day.toordinal() + 1_721_424
 
 
 class _Sql:
@@ -299,6 +304,7 @@ class _Sql:
         self.followup_cutoff = (today - timedelta(days=sc.READMISSION_DAYS)).isoformat()
         self.several_teams = len(team_ids) > 1
         self.passes = (_ALL_PASS,) if query.by is None else (_ALL_PASS, _BY_PASS)
+        self.labels: dict[int, str] = {}  # group number -> label (sc_group)
         self.raw = _Raw()
 
     def q(self, sql: str, **params: Any) -> Any:
@@ -550,7 +556,7 @@ class _Sql:
         are the counts from that day on (read on each period's last day), each count times
         the days to the next row is person-days (every probe starts a new stretch, so a
         stretch never crosses a period boundary), and the day's hospital counts add up."""
-        key = _key_sql("date(d * 86400, 'unixepoch')", self.grain)
+        key = _key_sql("date(d + 0.5)", self.grain)
         sql = f"""
             WITH day AS (
                 SELECT gd / {_GROUP_DAYS} AS g, gd % {_GROUP_DAYS} AS d, * FROM sc_day
@@ -572,8 +578,8 @@ class _Sql:
             GROUP BY k, g
         """
         last = self.periods[-1].key.isoformat()
-        start = _epoch_day(self.periods[0].start)
-        end1 = _epoch_day(self.periods[-1].end) + 1
+        start = _day_number(self.periods[0].start)
+        end1 = _day_number(self.periods[-1].end) + 1
         rows = self.q(sql, start=start, end1=end1)
         for k, g, people, plans, in_date, days, admitted, discharges, readmitted in rows:
             label = self.labels[g]

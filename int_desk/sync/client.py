@@ -46,6 +46,14 @@ class _CursorStale(Exception):
     pass
 
 
+class _Restored(Exception):
+    """The endpoint's database was restored from a backup since this laptop last synced."""
+
+    def __init__(self, generation: str, since: int) -> None:
+        super().__init__(generation)
+        self.generation, self.since = generation, since
+
+
 _TLS: dict[tuple[str, str], ssl.SSLContext] = {}
 _TLS_LOCK = threading.Lock()
 
@@ -73,6 +81,7 @@ class SyncResult:
     purged: int = 0
     quarantined: int = 0  # rows from the server this laptop could not store: set aside
     redownloaded: bool = False
+    resent: int = 0  # rows sent again because the endpoint was restored from a backup
     verified: bool | None = None
     pending: int = 0
     retries: int = 0
@@ -97,6 +106,8 @@ class SyncResult:
                 f"{plural(self.quarantined, 'record')} from the server could not be stored and were set "
                 "aside (ask your administrator to repair them)"
             )
+        if self.resent:
+            parts.append(f"{self.resent} record(s) the restored server had lost sent again")
         if self.redownloaded:
             parts.append("re-downloaded")
         parts.append(f"{self.pending} waiting")
@@ -130,6 +141,8 @@ class SyncEngine:
         self.progress = progress or (lambda _stage, _done, _total: None)
         self.push_batch, self.pull_page, self.do_verify = push_batch, pull_page, verify
         self.full_verify = full_verify
+        with ws.session() as s:
+            self.generation = local.state(s, local.GENERATION)  # the endpoint's, when last synced
         self.http = httpx.Client(
             base_url=self.endpoint,
             verify=_tls_context(),
@@ -138,6 +151,7 @@ class SyncEngine:
                 "Authorization": f"Bearer {token}",
                 P.PROTOCOL_HEADER: str(P.PROTOCOL_VERSION),
                 "User-Agent": f"INT-Desk/{__version__}",
+                **({P.GENERATION_HEADER: self.generation} if self.generation else {}),
             },
         )
         self.result = SyncResult()
@@ -153,10 +167,11 @@ class SyncEngine:
         start = time.perf_counter()
         r = self.result
         try:
-            self._push()
-            self._pull()
-            if self.do_verify:
-                self._verify()
+            try:
+                self._cycle()
+            except _Restored as restored:
+                self._recover(restored)
+                self._cycle()
             r.ok = True
             with self.ws.session() as s:  # all still set aside, not only this cycle's
                 r.quarantined = len(local.quarantined(s))
@@ -174,12 +189,50 @@ class SyncEngine:
                 r.pending = local.pending_count(s)
                 if r.ok:
                     local.set_state(s, local.LAST_SYNC_AT, r.finished_at)
+                    if self.generation:
+                        local.set_state(s, local.GENERATION, self.generation)
                 local.set_state(s, local.LAST_RESULT, json.dumps(asdict(r)))
         log.info(
             "sync ok=%s pushed=%d pulled=%d conflicts=%d rejected=%d pending=%d %.2fs",
             r.ok, r.pushed, r.pulled, r.conflicts, r.rejected, r.pending, r.seconds,
         )  # fmt: skip
         return r
+
+    def _cycle(self) -> None:
+        self._push()
+        self._pull()
+        if self.do_verify:
+            self._verify()
+
+    def _recover(self, restored: _Restored) -> None:
+        """The endpoint went back in time (restored from a backup): read everything it holds
+        in this laptop's scope, queue what this laptop holds that it lost (``local.resend_lost``)
+        and re-download after sending it. Nothing is applied before that, so nothing is lost."""
+        log.warning("the sync server was restored from a backup: sending again what it lost")
+        self.generation = restored.generation
+        self.http.headers[P.GENERATION_HEADER] = restored.generation
+        server: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        after = ""
+        while True:
+            self._check_cancel()
+            body: dict[str, Any] = {"full": True, "limit": max(self.pull_page, P.MAX_PULL_PAGE)}
+            page = self._page({**body, **({"after": after} if after else {})})
+            for row in page["changes"]:
+                data = dict(row["data"])
+                data["deleted"] = row["del"]
+                server[(row["e"], row["id"].replace("-", ""))] = (row["v"], data)
+            after = page.get("after") or ""
+            if not page.get("has_more"):
+                break
+        with local.apply_session(self.ws) as s:
+            self.result.resent = local.resend_lost(s, server, restored.since)
+            local.set_state(s, local.GENERATION, restored.generation)
+            local.set_state(s, local.REDOWNLOAD, "1")
+            local.set_state(s, local.FULL_AFTER, None)
+        self.result.notes.append(
+            f"the sync server was restored from a backup: {self.result.resent} record(s) "
+            "it had lost sent again"
+        )
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -197,6 +250,8 @@ class SyncEngine:
                 self.reached = True
                 status = resp.status_code
                 if status < 400:
+                    if self.generation is None:  # the first answer names the generation
+                        self.generation = resp.headers.get(P.GENERATION_HEADER)
                     return resp.json()  # a cut-off body raises here and is retried
             except (httpx.TransportError, json.JSONDecodeError) as exc:
                 problem = SyncError(
@@ -218,6 +273,11 @@ class SyncEngine:
                     raise SyncError(f"{UPDATE_APP} ({detail})", SyncErrorKind.PROTOCOL)
                 if status == 410:
                     raise _CursorStale(detail)
+                if status == 409 and resp.headers.get(P.GENERATION_HEADER):
+                    since = resp.headers.get(P.RESTORED_SINCE_HEADER, "")
+                    raise _Restored(
+                        resp.headers[P.GENERATION_HEADER], int(since) if since.isdigit() else 0
+                    )
                 if status < 500 and status != 429:
                     raise _Refused(status, detail, resp)
                 problem = SyncError(

@@ -38,6 +38,7 @@ REDOWNLOAD = "redownload"  # "1" while a re-download is needed or under way
 LAST_SYNC_AT = "last_sync_at"
 LAST_RESULT = "last_result"
 HASH_CHECKED_AT = "hash_checked_at"
+GENERATION = "server_generation"  # the endpoint database's generation (changes on a restore)
 
 _CONVERTERS: dict[str, list[tuple[str, Any]]] = {}
 _UPSERT_SQL: dict[str, tuple[tuple[str, str], list[tuple[str, str]]]] = {}
@@ -630,6 +631,92 @@ def finish_redownload(s: Session) -> int:
 
 def _rows_with_ops(s: Session) -> set[tuple[str, str]]:
     return {(e, i.hex) for e, i in s.execute(select(SyncOutbox.entity, SyncOutbox.entity_id))}
+
+
+# --- after the endpoint was restored from a backup ----------------------------------------------
+
+
+def resend_lost(
+    s: Session, server: dict[tuple[str, str], tuple[int, dict[str, Any]]], since: int
+) -> int:
+    """Queue what this laptop holds that a restored endpoint lost; returns how many rows.
+
+    ``server`` is every row the endpoint holds in this laptop's scope now, by (entity, id hex):
+    its version and wire values. ``since``: versions above it were written after the restore.
+    A row the endpoint no longer has is sent whole (an insert; pending edits of it are part of
+    the row already). A row whose values differ is sent (the differing fields) when this
+    laptop's version is newer than the endpoint's (the endpoint lost that change) or the
+    endpoint's was written after the restore; its base is this laptop's version, so a field
+    changed after the restore by someone else becomes a conflict, never silently overwritten.
+    A row this laptop is simply behind on is left to the re-download. Reference data and teams
+    (changed centrally) are not sent.
+    """
+    pending = pending_keys(s)
+    queued = 0
+    for name in schema.ORDER:  # parents before children: inserts need their parents
+        if name in schema.GLOBAL_ENTITIES or name == "team":
+            continue  # changed centrally only: the endpoint would refuse them
+        ent = schema.ENTITIES[name]
+        table = SYNCED_TABLES[name]
+        rows = s.execute(select(table).where(table.c.server_version.is_not(None))).mappings()
+        for row in rows:
+            rid = row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"]))
+            mine = schema.row_to_wire(ent, row)
+            theirs = server.get((name, rid.hex))
+            if theirs is None:
+                if mine.get("deleted"):
+                    continue  # deleted here, gone there: nothing to bring back
+                s.execute(
+                    delete(SyncOutbox).where(
+                        SyncOutbox.entity == name,
+                        SyncOutbox.entity_id == rid,
+                        SyncOutbox.status == "pending",
+                    )
+                )
+                _queue(s, name, rid, "insert", None, mine)
+                queued += 1
+                continue
+            if (name, rid.hex) in pending:
+                continue  # its unsent edit goes anyway (the server decides field by field)
+            version, data = theirs
+            if not (row["server_version"] > version or version > since):
+                continue
+            differing = {
+                k: v
+                for k, v in mine.items()
+                if k not in schema.META_FIELDS and not _same(ent.columns[k].kind, v, data.get(k))
+            }
+            if differing:
+                for meta in ("updated_at", "updated_by"):
+                    if meta in mine:
+                        differing[meta] = mine[meta]
+                _queue(s, name, rid, "update", row["server_version"], differing)
+                queued += 1
+    if queued:
+        log.warning("the endpoint was restored: %d row(s) it lost queued again", queued)
+    return queued
+
+
+def _same(kind: str, mine: Any, theirs: Any) -> bool:
+    """Equal in meaning (a time zone's spelling or a UUID's dashes aside)."""
+    if mine == theirs:
+        return True
+    try:
+        return bool(schema.wire_to_python(kind, mine) == schema.wire_to_python(kind, theirs))
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
+def _queue(
+    s: Session, entity: str, rid: uuid.UUID, kind: str, base: int | None, fields: dict[str, Any]
+) -> None:
+    s.add(
+        SyncOutbox(
+            op_id=new_id(), entity=entity, entity_id=rid, kind=kind, base_version=base,
+            fields=fields, actor_id=None, status="pending", reason="",
+        )
+    )  # fmt: skip
+    s.flush()
 
 
 # --- verify -----------------------------------------------------------------------------------

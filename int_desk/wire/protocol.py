@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-IntDesk-Protocol"
+# The endpoint database's generation (every answer; a laptop sends back the one it synced with).
+# An older one is answered 409 with the new one and, in RESTORED_SINCE_HEADER, the version
+# above which changes were made after the restore (int_desk/server/backup.py).
+GENERATION_HEADER = "X-IntDesk-Generation"
+RESTORED_SINCE_HEADER = "X-IntDesk-Restored-Since"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_OPS_PER_BATCH = 1000
 MAX_FIELDS_PER_OP = 64

@@ -168,8 +168,11 @@ class _Closing:
             self.engine.dispose()
 
 
-def start_endpoint(db_url: str, *, faults: bool = True, workers: int = 1) -> Endpoint:
-    port = free_port()
+def start_endpoint(
+    db_url: str, *, faults: bool = True, workers: int = 1, port: int | None = None
+) -> Endpoint:
+    """``int-desk serve`` on 127.0.0.1 (on ``port``, e.g. to restart one, else a free one)."""
+    port = port or free_port()
     env = dict(os.environ)
     if faults:
         env["INT_DESK_SYNC_TEST_FAULTS"] = "1"
