@@ -67,6 +67,7 @@ SLOW_MODULES = {
     "test_sync_ui_text.py", "test_fhir_api.py", "test_server_auth_cache.py",
     "test_pdf_accessibility.py", "test_fhir_export_import.py", "test_care_plan_batch_dialog.py",
     "test_startup.py", "test_demo.py",
+    "test_invitations.py",  # its `team` fixture starts an endpoint process for every test
 }  # fmt: skip
 
 

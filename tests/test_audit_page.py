@@ -118,7 +118,7 @@ def test_bad_nhs_number_filter_shows_inline_error(qtbot: QtBot, demo_dir: Path) 
     page.refresh()
     qtbot.waitUntil(page.error_label.isVisible, timeout=10_000)
     assert "10 digits" in page.error_label.text()
-    page.patient_edit.setText("943 476 5918")  # ten digits, one mistyped: the check digit says so
+    page.patient_edit.setText("999 476 5913")  # ten digits, one mistyped: the check digit says so
     page.refresh()
     qtbot.waitUntil(lambda: "check digit" in page.error_label.text(), timeout=10_000)
     assert page.error_label.isVisible()

@@ -32,7 +32,7 @@ from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers import dbus_bus
 
-PATIENT_TEXT = "Patient: Ada Example 943 476 5919"
+PATIENT_TEXT = "Patient: Ada Example 999 476 5914"
 
 
 class NotePage(QWidget):

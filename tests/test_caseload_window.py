@@ -268,11 +268,11 @@ def test_allocating_a_task_shows_in_the_owners_my_tasks(qtbot: QtBot, demo_dir: 
 
 BAD_CSV = (
     "NHS Number,Forename,Surname,Date of Birth,Postcode,Practice Code,Reason for inclusion\n"
-    "943 476 5919,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty: eFI severe\n"
+    "999 476 5914,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty: eFI severe\n"
     "1234567890,Bob,Bad,01/02/1940,OX26 1AB,X90000,x\n"
-    "943 476 5870,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
-    "943 476 5846,Di,Nowhere,05/05/1950,,X90000,x\n"
-    "943 476 5838,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n"
+    "999 476 5876,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
+    "999 476 5841,Di,Nowhere,05/05/1950,,X90000,x\n"
+    "999 476 5833,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n"
 )
 
 
@@ -325,7 +325,7 @@ def test_import_preview_rejects_bad_rows_writes_nothing_and_reimport_is_idempote
     after = _counts(page.ctx.workspace)
     assert after == (before[0] + 2, before[1] + 2)
     # The caseload shows the new people.
-    page.search.setText("943 476 5919")
+    page.search.setText("999 476 5914")
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
 
     # Re-importing the same file changes nothing.

@@ -21,9 +21,9 @@ from tests.conftest import PASSPHRASE
 
 GOOD = (
     "nhs_number;surname;forename;DOB;post code;GP Practice Code;Risk Score\n"
-    "9434765919;Example;Ann;1940-02-01;ox261ab;X90000;0.81\n"
-    "943 476 5870;Sample;Bea;3/4/1936;OX26 2AB;X90001;0.5\n"
-    "943-476-5838;Trial;Cy;05.05.1950;OX25 9ZZ;;\n"
+    "9994765914;Example;Ann;1940-02-01;ox261ab;X90000;0.81\n"
+    "999 476 5876;Sample;Bea;3/4/1936;OX26 2AB;X90001;0.5\n"
+    "999-476-5833;Trial;Cy;05.05.1950;OX25 9ZZ;;\n"
 )
 
 
@@ -73,15 +73,15 @@ def test_preview_then_import_then_reimport_changes_nothing(demo_ws: Workspace) -
     after = _counts(demo_ws)
     assert after[:2] == (before[0] + 3, before[1] + 3)
     with demo_ws.session() as s:
-        p = s.scalars(select(Patient).where(Patient.nhs_number == "9434765919")).one()
+        p = s.scalars(select(Patient).where(Patient.nhs_number == "9994765914")).one()
         assert (p.postcode, p.date_of_birth, p.given_name) == ("OX26 1AB", date(1940, 2, 1), "Ann")
         m = s.scalars(select(CohortMembership).where(CohortMembership.patient_id == p.id)).one()
         assert m.risk_score == 0.81 and m.source == "phm_import"
     # The new people are on the caseload at once.
     with demo_ws.session() as s:
         rows = cl.caseload(session=s, actor=current_actor(s),
-                           filters=cl.CaseloadFilter(search="943 476 58"))  # fmt: skip
-    assert {r.nhs_number for r in rows} == {"9434765870", "9434765838"}
+                           filters=cl.CaseloadFilter(search="999 476 58"))  # fmt: skip
+    assert {r.nhs_number for r in rows} == {"9994765876", "9994765833"}
 
     again = _preview(demo_ws, GOOD)
     assert again.count(ci.UNCHANGED) == 3 and not again.to_write
@@ -99,17 +99,17 @@ def test_validation_report_names_each_problem(demo_ws: Workspace) -> None:
         existing = s.scalars(select(Patient).order_by(Patient.nhs_number).limit(1)).one()
     text = (
         "NHS Number,Forename,Surname,Date of Birth,Postcode,Practice Code,Risk Score\n"
-        "9434765919,Ann,Example,01/02/1940,OX26 1AB,X90000,0.2\n"  # 2 ok
-        "9434765918,Bad,Check,01/02/1940,OX26 1AB,X90000,\n"  # 3 check digit
-        "943476591,Short,Number,01/02/1940,OX26 1AB,X90000,\n"  # 4 9 digits
-        "9434765870,Bad,Date,31/02/1940,OX26 1AB,X90000,\n"  # 5 bad date
-        "9434765838,Future,Born,01/01/2099,OX26 1AB,X90000,\n"  # 6 future
-        "9434765846,Odd,Practice,01/01/1950,OX26 1AB,QQ123,\n"  # 7 not a practice code: kept
-        "9434765919,Ann,Example,01/02/1940,OX26 1AB,X90000,0.2\n"  # 8 duplicate of 2
+        "9994765914,Ann,Example,01/02/1940,OX26 1AB,X90000,0.2\n"  # 2 ok
+        "9994765913,Bad,Check,01/02/1940,OX26 1AB,X90000,\n"  # 3 check digit
+        "999476591,Short,Number,01/02/1940,OX26 1AB,X90000,\n"  # 4 9 digits
+        "9994765876,Bad,Date,31/02/1940,OX26 1AB,X90000,\n"  # 5 bad date
+        "9994765833,Future,Born,01/01/2099,OX26 1AB,X90000,\n"  # 6 future
+        "9994765841,Odd,Practice,01/01/1950,OX26 1AB,QQ123,\n"  # 7 not a practice code: kept
+        "9994765914,Ann,Example,01/02/1940,OX26 1AB,X90000,0.2\n"  # 8 duplicate of 2
         f"{existing.nhs_number},{existing.given_name},Someone-Else,{existing.date_of_birth:%d/%m/%Y},"
         f"{existing.postcode},X90000,\n"  # 9 conflicting demographics
-        "9434765854,No,Postcode,01/01/1950,NOT A PC,X90000,\n"  # 10 bad postcode
-        "9434765862,Risky,Score,01/01/1950,OX26 1AB,X90000,7\n"  # 11 risk score
+        "9994775855,No,Postcode,01/01/1950,NOT A PC,X90000,\n"  # 10 bad postcode
+        "9994765868,Risky,Score,01/01/1950,OX26 1AB,X90000,7\n"  # 11 risk score
     )
     preview = _preview(demo_ws, text)
     by_line = {r.line: r for r in preview.rows}
@@ -168,7 +168,7 @@ def test_a_row_whose_date_of_birth_differs_is_never_merged(demo_ws: Workspace) -
 
 
 def test_mapping_problems_and_overrides(demo_ws: Workspace) -> None:
-    text = "Identifier,Born,Given,Family,Where\n9434765919,1940-02-01,Ann,Example,OX26 1AB\n"
+    text = "Identifier,Born,Given,Family,Where\n9994765914,1940-02-01,Ann,Example,OX26 1AB\n"
     preview = _preview(demo_ws, text)
     assert preview.problems and not preview.to_write
     fixed = _preview(
@@ -185,10 +185,12 @@ def test_cancel_leaves_nothing_half_written(demo_ws: Workspace) -> None:
     rows = ["NHS Number,Forename,Surname,DOB,Postcode,Practice Code"]
     from int_desk.domain import nhs_number
 
+    with demo_ws.session() as s:  # new people only: numbers the demo has not used
+        taken = set(s.scalars(select(Patient.nhs_number)))
     n = 0
     for middle in range(100, 1200):
-        number = nhs_number.complete(f"943{middle:06d}")
-        if number:
+        number = nhs_number.complete(f"999{middle:06d}")
+        if number and number not in taken:
             rows.append(f"{number},Test,Person{n},01/01/1945,OX26 1AB,X90000")
             n += 1
     preview = _preview(demo_ws, "\n".join(rows) + "\n")
@@ -256,7 +258,7 @@ def test_import_cohort_command(
     assert cli_main(["import-cohort", "--workspace", str(demo_dir), "--cohort", "No such",
                      str(good)]) == 2  # fmt: skip
     mapped = tmp_path / "odd.csv"
-    mapped.write_text("Id,Born,Given,Family,Where\n9434765919,1940-02-01,Ann,Example,OX26 1AB\n")
+    mapped.write_text("Id,Born,Given,Family,Where\n9994765914,1940-02-01,Ann,Example,OX26 1AB\n")
     code = cli_main(["import-cohort", "--workspace", str(demo_dir), "--cohort", "Frailty",
                      str(mapped), "--dry-run", "--map", "Id=nhs_number", "--map",
                      "Born=date_of_birth", "--map", "Where=postcode"])  # fmt: skip

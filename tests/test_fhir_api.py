@@ -146,13 +146,13 @@ def test_scope_is_the_sync_scope(sqlite_endpoint: Endpoint) -> None:
 
 BAD_REQUESTS = [
     ("/Patient?identifier=x", "a", "GET", 400),
-    ("/Patient?identifier=urn:other|9434765919", "a", "GET", 400),
-    (f"/Patient?identifier={NHS}|9434765918", "a", "GET", 400),  # Modulus 11
+    ("/Patient?identifier=urn:other|9994765914", "a", "GET", 400),
+    (f"/Patient?identifier={NHS}|9994765913", "a", "GET", 400),  # Modulus 11
     (f"/Patient?identifier={NHS}|943", "a", "GET", 400),
     ("/Patient", "a", "GET", 400),
-    (f"/Patient?identifier={NHS}|9434765919&name=x", "a", "GET", 400),
-    (f"/Patient?identifier={NHS}|9434765919&_format=xml", "a", "GET", 400),
-    (f"/Patient?identifier={NHS}|9434765919&identifier={NHS}|9434765919", "a", "GET", 400),
+    (f"/Patient?identifier={NHS}|9994765914&name=x", "a", "GET", 400),
+    (f"/Patient?identifier={NHS}|9994765914&_format=xml", "a", "GET", 400),
+    (f"/Patient?identifier={NHS}|9994765914&identifier={NHS}|9994765914", "a", "GET", 400),
     ("/CarePlan?status=bogus&_id=1", "a", "GET", 400),
     ("/CarePlan?_id=1&_include=CarePlan:author", "a", "GET", 400),
     ("/CarePlan", "a", "GET", 400),
@@ -161,8 +161,8 @@ BAD_REQUESTS = [
     ("/Observation?code=x", "a", "GET", 404),
     ("/Patient", "a", "POST", 405),
     ("/Patient/1", "a", "DELETE", 405),
-    (f"/Patient?identifier={NHS}|9434765919", None, "GET", 401),
-    (f"/Patient?identifier={NHS}|9434765919", "not-a-token", "GET", 401),
+    (f"/Patient?identifier={NHS}|9994765914", None, "GET", 401),
+    (f"/Patient?identifier={NHS}|9994765914", "not-a-token", "GET", 401),
     ("/Patient?identifier=" + "9" * 20_000, "a", "GET", 400),
     ("/Patient?identifier=%ff%fe", "a", "GET", 400),
 ]
@@ -176,7 +176,7 @@ def test_bad_requests_get_an_operation_outcome_never_a_5xx(sqlite_endpoint: Endp
         body = r.json()
         assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["diagnostics"]
         assert problems(body) == []
-        assert "9434765919" not in r.text
+        assert "9994765914" not in r.text
 
 
 def test_every_read_is_audited(sqlite_endpoint: Endpoint) -> None:

@@ -35,11 +35,11 @@ def test_a_fhir_bundle_goes_through_the_import_dialogs_preview_and_write(
     bundle = {
         "resourceType": "Bundle", "type": "collection",
         "entry": [
-            {"fullUrl": "urn:uuid:1", "resource": _patient("9434765919", "p1")},
+            {"fullUrl": "urn:uuid:1", "resource": _patient("9994765914", "p1")},
             {"fullUrl": "urn:uuid:2", "resource": {
                 "resourceType": "Flag", "status": "active", "subject": {"reference": "Patient/p1"},
                 "code": {"coding": [{"system": FLAG, "code": "housebound"}]}}},
-            {"fullUrl": "urn:uuid:3", "resource": _patient("9434765918", "p2")},  # Modulus 11
+            {"fullUrl": "urn:uuid:3", "resource": _patient("9994765913", "p2")},  # Modulus 11
         ],
     }  # fmt: skip
     path = tmp_path / "cohort.json"
@@ -61,9 +61,9 @@ def test_a_fhir_bundle_goes_through_the_import_dialogs_preview_and_write(
         d.import_button.click()
     assert blocker.args[0].created_patients == 1 and blocker.args[0].flags == 1
     with page.ctx.workspace.session() as s:
-        pid = s.scalar(select(Patient.id).where(Patient.nhs_number == "9434765919"))
+        pid = s.scalar(select(Patient.id).where(Patient.nhs_number == "9994765914"))
         assert s.scalar(select(func.count()).select_from(Flag).where(Flag.patient_id == pid)) == 1
-        assert s.scalar(select(Patient.id).where(Patient.nhs_number == "9434765918")) is None
+        assert s.scalar(select(Patient.id).where(Patient.nhs_number == "9994765913")) is None
     d.close()
     window.close()
 

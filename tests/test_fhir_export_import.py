@@ -250,7 +250,7 @@ def _bundle(*resources: dict) -> bytes:
 PATIENT = {
     "resourceType": "Patient",
     "id": "p1",
-    "identifier": [{"system": NHS, "value": "9434765919"}],
+    "identifier": [{"system": NHS, "value": "9994765914"}],
     "name": [{"use": "official", "family": "Example", "given": ["Ann"]}],
     "birthDate": "1940-02-01",
     "gender": "female",
@@ -289,7 +289,7 @@ def test_entry_problems_reject_the_person_and_write_nothing(
     demo_ws: Workspace,
 ) -> None:
     no_number = {**PATIENT, "id": "p2", "identifier": [{"system": "urn:other", "value": "1"}]}
-    bad_check = {**PATIENT, "id": "p3", "identifier": [{"system": NHS, "value": "9434765918"}]}
+    bad_check = {**PATIENT, "id": "p3", "identifier": [{"system": NHS, "value": "9994765913"}]}
     foreign_flag = {
         "resourceType": "Flag", "status": "active", "subject": {"reference": "Patient/p1"},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "160689007"}]},
@@ -303,7 +303,7 @@ def test_entry_problems_reject_the_person_and_write_nothing(
     assert "entry 1: rejected - Flag code system http://snomed.info/sct is not one" in report
     assert "entry 2: rejected - no NHS number identifier" in report
     assert "entry 3: rejected - invalid NHS number (nhs number check digit is wrong)" in report
-    assert "9434765918" not in report  # no value is repeated back
+    assert "9994765913" not in report  # no value is repeated back
     with demo_ws.session() as s:
         fhir_import.apply_import(session=s, actor=current_actor(s), preview=preview)
         assert s.scalar(select(func.count()).select_from(Patient)) == before
@@ -330,7 +330,7 @@ def test_a_failure_mid_write_leaves_nothing(demo_ws: Workspace) -> None:
     flag = {"resourceType": "Flag", "status": "active", "subject": {"reference": "Patient/p1"},
             "code": {"coding": [{"system": "urn:int-desk:fhir:CodeSystem:flag",
                                  "code": "housebound"}]}}  # fmt: skip
-    second = {**PATIENT, "id": "p9", "identifier": [{"system": NHS, "value": "9434765870"}]}
+    second = {**PATIENT, "id": "p9", "identifier": [{"system": NHS, "value": "9994765876"}]}
     preview = _preview_bytes(demo_ws, _bundle(PATIENT, flag, second))
     assert preview.rows.count(ci.NEW) == 2
     with demo_ws.session() as s:
@@ -339,7 +339,7 @@ def test_a_failure_mid_write_leaves_nothing(demo_ws: Workspace) -> None:
             s.scalar(select(func.count()).select_from(Flag)),
         )
         s.add(
-            Patient(nhs_number="9434765870", given_name="A", family_name="B",
+            Patient(nhs_number="9994765876", given_name="A", family_name="B",
                     date_of_birth=date(1950, 1, 1), sex="female", postcode="OX26 1AB")
         )  # fmt: skip
     with pytest.raises(ValidationError, match="changed since the preview"):
@@ -348,7 +348,7 @@ def test_a_failure_mid_write_leaves_nothing(demo_ws: Workspace) -> None:
     with demo_ws.session() as s:
         assert s.scalar(select(func.count()).select_from(Patient)) == counts[0] + 1
         assert s.scalar(select(func.count()).select_from(Flag)) == counts[1]
-        assert s.scalar(select(Patient.id).where(Patient.nhs_number == "9434765919")) is None
+        assert s.scalar(select(Patient.id).where(Patient.nhs_number == "9994765914")) is None
 
 
 def test_cli_export_and_import(

@@ -7,9 +7,9 @@ from int_desk.domain.errors import ValidationError
 @pytest.mark.parametrize(
     "raw, digits",
     [
-        ("9434765919", "9434765919"),  # NHS Digital's published example
-        ("943 476 5919", "9434765919"),
-        ("943-476-5919", "9434765919"),
+        ("9994765914", "9994765914"),  # the 999 range is never issued to a person
+        ("999 476 5914", "9994765914"),
+        ("999-476-5914", "9994765914"),
         (" 9990000018 ", "9990000018"),
     ],
 )
@@ -21,11 +21,11 @@ def test_valid_numbers_normalise(raw: str, digits: str) -> None:
 @pytest.mark.parametrize(
     "raw, message",
     [
-        ("9434765918", "NHS number check digit is wrong."),  # wrong check digit
+        ("9994765913", "NHS number check digit is wrong."),  # wrong check digit
         ("9990000027", "NHS number check digit is wrong."),
         ("", "NHS number is empty."),
         ("  - ", "NHS number is empty."),  # separators only
-        ("943476591", "NHS number must have 10 digits (this has 9)."),
+        ("999476591", "NHS number must have 10 digits (this has 9)."),
         ("94347659190", "NHS number must have 10 digits (this has 11)."),
         ("94347A5919", "NHS number must contain digits only."),
         ("９４３４７６５９１９", "NHS number must contain digits only."),  # full-width: not ASCII
@@ -50,7 +50,7 @@ def test_check_digit_of_ten_is_never_valid() -> None:
 
 
 def test_display_format() -> None:
-    assert nhs_number.format_nhs("9434765919") == "943 476 5919"
+    assert nhs_number.format_nhs("9994765914") == "999 476 5914"
 
 
 @pytest.mark.parametrize("digit", "0123456789")

@@ -22,7 +22,7 @@ from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.sync_env import Endpoint, laptop, sync
 
-NHS = "9434765919"
+NHS = "9994765914"
 CSV = "NHS Number,Surname,Forename,DOB,Postcode\n" + NHS + ",Example,Ann,1940-02-01,{pc}\n"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -42,6 +44,7 @@ def test_edits_insert_and_tombstone_are_queued_with_changed_fields(demo_ws: Work
     assert by_entity["contact"].fields["patient_id"] == str(pid)
     assert by_entity["contact"].fields["clinical"] is True  # defaults are filled in
     assert by_entity["flag"].fields["deleted"] is True
+    assert {(o.status, o.reason, o.sent_at) for o in ops} == {("pending", "", None)}
 
 
 def test_a_rolled_back_edit_leaves_no_op_and_unsent_edits_coalesce(demo_ws: Workspace) -> None:
@@ -55,6 +58,23 @@ def test_a_rolled_back_edit_leaves_no_op_and_unsent_edits_coalesce(demo_ws: Work
             s.scalars(select(m.Patient).order_by(m.Patient.id)).first().communication_needs = text
     ops = _ops(demo_ws)
     assert len(ops) == 1 and ops[0].fields["communication_needs"] == "second"
+
+
+def test_the_debug_log_counts_ops_and_never_names_what_changed(
+    demo_ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Support can see how many edits each save queued or folded into unsent ones; the log
+    never holds what was typed (patient data stays out of logs, at every level)."""
+    pid = _patient_id(demo_ws)
+    with caplog.at_level(logging.DEBUG, logger=outbox.log.name):
+        for phone in ("01632 000011", "01632 000012"):
+            with demo_ws.session() as s:
+                s.get(m.Patient, pid).phone = phone
+    assert [r.getMessage() for r in caplog.records if r.name == outbox.log.name] == [
+        "outbox: 1 ops recorded, 0 coalesced",
+        "outbox: 0 ops recorded, 1 coalesced",
+    ]
+    assert "01632" not in caplog.text
 
 
 def test_every_new_session_factory_gets_the_outbox_hook() -> None:
@@ -147,6 +167,43 @@ def test_rows_written_from_the_server_are_not_sent_back(demo_ws: Workspace) -> N
         assert s.get(m.Patient, pid).phone == "01632 000003"
 
 
+def test_a_row_from_the_server_is_stored_as_it_came_and_edits_check_only_what_they_change(
+    demo_ws: Workspace,
+) -> None:
+    """Text another laptop's older version let through is stored as the server sent it (sync
+    sets bad rows aside itself), and a user's later edit of another field of that row saves:
+    only what an edit changes is checked, so one bad field never locks the whole record."""
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        s.info[outbox.APPLYING] = True
+        contact = m.Contact(patient_id=pid, kind="note", text="Visited\x00")
+        s.add(contact)
+        s.flush()
+        contact_id = contact.id
+    with demo_ws.session() as s:
+        s.get(m.Contact, contact_id).kind = "visit"
+    (op,) = _ops(demo_ws)
+    assert op.entity_id == contact_id and set(op.fields) == {"kind", "updated_at"}
+    with demo_ws.session() as s:
+        assert s.get(m.Contact, contact_id).text == "Visited\x00"
+
+
+def test_unstorable_text_is_refused_whatever_else_the_save_holds(demo_ws: Workspace) -> None:
+    """The check does not stop at a local row that never syncs (saved first), nor at a field
+    emptied in the same edit (checked first): the bad text is still refused, naming its field."""
+    pid = _patient_id(demo_ws)
+    with pytest.raises(ValidationError) as refused, demo_ws.session() as s:
+        patient = s.get(m.Patient, pid)
+        s.add(m.WorkspaceMeta(key="test-note", value="local"))  # saved in the same flush
+        patient.phone = None
+        patient.address = "1 High Street\x00"
+    assert refused.value.field == "address"
+    with demo_ws.session() as s:
+        assert s.get(m.WorkspaceMeta, "test-note") is None
+        assert "\x00" not in (s.get(m.Patient, pid).address or "")
+    assert _ops(demo_ws) == []
+
+
 def test_an_edit_that_changes_nothing_sends_nothing(demo_ws: Workspace) -> None:
     pid = _patient_id(demo_ws)
     with demo_ws.session() as s:
@@ -172,6 +229,21 @@ def test_an_update_carries_the_version_it_was_made_on_and_who_made_it(
     assert op.fields["updated_by"] == str(member) and op.fields["updated_at"]
 
 
+def test_the_base_version_is_the_one_the_edit_was_made_on(demo_ws: Workspace) -> None:
+    """A save that also moves the row's version bookkeeping (as code resetting it might) still
+    sends the version the user's edit was made on, so the endpoint can tell a conflict."""
+    pid = _patient_id(demo_ws)
+    with demo_ws.session() as s:
+        s.execute(update(m.Patient).where(m.Patient.id == pid).values(server_version=7))
+    with demo_ws.session() as s:
+        patient = s.get(m.Patient, pid)
+        patient.phone = "01632 000006"
+        patient.server_version = None
+    (op,) = _ops(demo_ws)
+    assert (op.kind, op.base_version, op.fields["phone"]) == ("update", 7, "01632 000006")
+    assert "server_version" not in op.fields  # bookkeeping, never sent as data
+
+
 def test_a_deleted_row_is_sent_as_a_tombstone_on_its_version(demo_ws: Workspace) -> None:
     pid = _patient_id(demo_ws)
     with demo_ws.session() as s:
@@ -187,6 +259,8 @@ def test_a_deleted_row_is_sent_as_a_tombstone_on_its_version(demo_ws: Workspace)
     assert (op.entity, op.entity_id, op.kind, op.base_version) == ("contact", contact_id,
                                                                     "update", 3)  # fmt: skip
     assert op.fields["deleted"] is True and set(op.fields) == {"deleted", "updated_at"}
+    deleted_at = datetime.fromisoformat(op.fields["updated_at"])  # when: the endpoint keeps it
+    assert abs(deleted_at - utcnow()) < timedelta(minutes=10)
 
 
 def test_an_edit_after_its_op_was_sent_gets_an_op_of_its_own(demo_ws: Workspace) -> None:
@@ -213,11 +287,41 @@ def test_an_edit_after_its_op_was_sent_gets_an_op_of_its_own(demo_ws: Workspace)
     ]  # fmt: skip
 
 
-def test_hundreds_of_unsent_rows_edited_at_once_each_stay_one_op(demo_ws: Workspace) -> None:
+def test_every_real_edit_in_one_save_is_sent_whatever_else_the_save_touched(
+    demo_ws: Workspace,
+) -> None:
+    """One save holding real edits among rows only re-stamped (a form's OK with no change, by
+    another user) and local rows that never sync: each real edit gets its op, the others none.
+    Twenty of each kind, so no order the session happens to list them in can hide one."""
+    with demo_ws.session() as s:
+        s.add_all(m.WorkspaceMeta(key=f"test-{i}", value="a") for i in range(20))
+        members = list(s.scalars(select(m.Member.id).order_by(m.Member.id).limit(2)))
+        pids = list(s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(40)))
+    with demo_ws.session() as s:
+        s.autoflush = False  # every change below goes to the store in one flush
+        metas, patients = [], []
+        for i in range(40):  # loaded turn about, so the session's own order mixes the kinds
+            if i < 20:
+                metas.append(s.get(m.WorkspaceMeta, f"test-{i}"))
+            patients.append(s.get(m.Patient, pids[i]))
+        for meta in metas:
+            meta.value = "b"  # local bookkeeping, never synced
+        for p in patients[:20]:  # re-stamped only: when and by whom, nothing else
+            p.updated_at = utcnow()
+            p.updated_by = members[0] if p.updated_by != members[0] else members[1]
+        for i, p in enumerate(patients[20:]):
+            p.phone = f"01632 0001{i:02d}"
+        edited = sorted(p.id for p in patients[20:])
+    ops = _ops(demo_ws)
+    assert sorted(o.entity_id for o in ops) == edited
+    assert {o.entity for o in ops} == {"patient"} and all("phone" in o.fields for o in ops)
+
+
+def test_over_a_thousand_unsent_rows_edited_at_once_each_stay_one_op(demo_ws: Workspace) -> None:
     pid = _patient_id(demo_ws)
     with demo_ws.session() as s:
         s.execute(update(SyncOutbox).values(sent_at=utcnow(), status="applied"))
-        added = [m.Contact(patient_id=pid, kind="note", text=f"batch-{i}") for i in range(520)]
+        added = [m.Contact(patient_id=pid, kind="note", text=f"batch-{i}") for i in range(1020)]
         s.add_all(added)
         s.flush()
         ids = [c.id for c in added]
@@ -225,7 +329,7 @@ def test_hundreds_of_unsent_rows_edited_at_once_each_stay_one_op(demo_ws: Worksp
         for contact in s.scalars(select(m.Contact).where(m.Contact.id.in_(ids))):
             contact.text = contact.text.upper()
     ops = [o for o in _ops(demo_ws) if o.status == "pending"]
-    assert len(ops) == 520 and {o.kind for o in ops} == {"insert"}  # over one look-up's 500
+    assert len(ops) == 1020 and {o.kind for o in ops} == {"insert"}  # over two look-ups of 500
     assert sorted(o.fields["text"] for o in ops)[:2] == ["BATCH-0", "BATCH-1"]
 
 

@@ -59,12 +59,12 @@ w.grab().save(str(out / "caseload-patient-open.png"))
 bad = out / "bad.csv"
 bad.write_text(
     "NHS Number,Forename,Surname,Date of Birth,Postcode,Practice Code,Reason for inclusion\n"
-    "943 476 5919,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty eFI severe\n"
+    "999 476 5914,Ann,Example,01/02/1940,OX26 1AB,X90000,Frailty eFI severe\n"
     "1234567890,Bob,Bad,01/02/1940,OX26 1AB,X90000,x\n"
-    "943 476 5870,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
-    "943 476 5919,Ann,Example,01/02/1940,OX26 1AB,X90000,dup\n"
-    "943 476 5846,Di,Nowhere,05/05/1950,OX26 2AB,ZZ999,x\n"
-    "943 476 5838,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n",
+    "999 476 5876,Cy,Dated,31/02/1940,OX26 1AB,X90000,x\n"
+    "999 476 5914,Ann,Example,01/02/1940,OX26 1AB,X90000,dup\n"
+    "999 476 5841,Di,Nowhere,05/05/1950,OX26 2AB,ZZ999,x\n"
+    "999 476 5833,Ed,Good,05/05/1950,OX26 3AB,X90001,Multimorbidity\n",
     encoding="utf-8",
 )
 page.open_import()

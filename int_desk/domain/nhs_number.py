@@ -64,7 +64,7 @@ def is_valid(raw: str) -> bool:
 
 
 def format_nhs(digits: str) -> str:
-    """``9434765919`` -> ``943 476 5919``: every display of an NHS number goes through here.
+    """``9994765914`` -> ``999 476 5914``: every display of an NHS number goes through here.
 
     Anything but ten characters (an empty or unexpected value) is shown as it is."""
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else digits

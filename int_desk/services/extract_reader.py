@@ -364,7 +364,7 @@ def cell_text(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))  # NHS numbers, counts: not 9434765919.0
+            return str(int(value))  # NHS numbers, counts: not 9994765914.0
         return repr(value)
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time(0) else value.isoformat()
