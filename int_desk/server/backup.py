@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from int_desk.domain.errors import IntDeskError
+from int_desk.domain.wording import plural
 from int_desk.server import audit
 from int_desk.server.models import ScopeSeq, ServerSetting
 from int_desk.wire import protocol as P
@@ -203,7 +204,7 @@ def restore(url: str, source: Path) -> Generation:
         others = _other_connections(url)
         if others:
             raise IntDeskError(
-                f"{others} other connection(s) use this database: stop every endpoint first."
+                f"This database is in use ({plural(others, 'other connection')}): stop every endpoint first."
             )
         _run(
             [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",

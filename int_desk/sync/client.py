@@ -107,7 +107,7 @@ class SyncResult:
                 "aside (ask your administrator to repair them)"
             )
         if self.resent:
-            parts.append(f"{self.resent} record(s) the restored server had lost sent again")
+            parts.append(f"{plural(self.resent, 'record')} the restored server had lost sent again")
         if self.redownloaded:
             parts.append("re-downloaded")
         parts.append(f"{self.pending} waiting")
@@ -230,8 +230,8 @@ class SyncEngine:
             local.set_state(s, local.REDOWNLOAD, "1")
             local.set_state(s, local.FULL_AFTER, None)
         self.result.notes.append(
-            f"the sync server was restored from a backup: {self.result.resent} record(s) "
-            "it had lost sent again"
+            "the sync server was restored from a backup: "
+            f"{plural(self.result.resent, 'record')} it had lost sent again"
         )
 
     def _check_cancel(self) -> None:

@@ -693,7 +693,7 @@ def resend_lost(
                 _queue(s, name, rid, "update", row["server_version"], differing)
                 queued += 1
     if queued:
-        log.warning("the endpoint was restored: %d row(s) it lost queued again", queued)
+        log.warning("the endpoint was restored: rows it lost queued again: %d", queued)
     return queued
 
 
