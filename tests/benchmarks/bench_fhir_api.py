@@ -101,7 +101,10 @@ def _api_cpu(url: str, token: str, people: list) -> list[Figure]:
                 assert r.status_code == 200, r.text[:200]
 
     asyncio.run(run())
-    getattr(app, "app", app).state.engine.dispose()  # create_app wraps FastAPI in its body limit
+    inner = app
+    while not hasattr(inner, "state"):  # create_app wraps FastAPI in its ASGI layers
+        inner = inner.app
+    inner.state.engine.dispose()
     every = [x for xs in samples.values() for x in xs]
     median, p95 = median_p95(every)
     figures = [
