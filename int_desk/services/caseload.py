@@ -24,14 +24,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,8 @@ log = logging.getLogger(__name__)
 
 INDEX_VERSION = "10"
 RESULT_CACHE_SIZE = 16
-_RESULTS: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
+_RESULTS: LRUCache[tuple[Any, ...], tuple[int, ...]] = LRUCache(RESULT_CACHE_SIZE)
+_RESULTS_LOCK = threading.Lock()  # queries may run on worker threads; the cache is not safe
 RECENT_DISCHARGE_DAYS = 30
 
 # --- schema of the derived index -------------------------------------------------------------
@@ -699,9 +701,9 @@ def query_keys(
         today,
         json.dumps(filters.to_json(), sort_keys=True),
     )
-    cached = _RESULTS.get(cache_key)
+    with _RESULTS_LOCK:
+        cached = _RESULTS.get(cache_key)
     if cached is not None:
-        _RESULTS.move_to_end(cache_key)
         return list(cached)
     where, params = _where(session, actor, filters, today)
     sql = (
@@ -716,9 +718,8 @@ def query_keys(
     finally:
         cursor.close()
     if generation is not None:
-        _RESULTS[cache_key] = tuple(keys)
-        while len(_RESULTS) > RESULT_CACHE_SIZE:
-            _RESULTS.popitem(last=False)
+        with _RESULTS_LOCK:
+            _RESULTS[cache_key] = tuple(keys)
     return keys
 
 
