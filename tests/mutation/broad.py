@@ -110,6 +110,10 @@ def _config(target: Target) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
         f"also_copy = {toml_list(ALSO_COPY)}\n"
         'process_isolation = "forkserver"\n'
+        # A mutant that hangs (a loop that never ends, a wait with no timeout) is stopped after
+        # 8 times its tests' measured time plus 8 s (mutmut's default is 30 times: half an hour
+        # per hanging sync mutant); it counts as detected, as in mutmut's own score.
+        "timeout_multiplier = 4.0\n"
     )
 
 
@@ -156,7 +160,7 @@ def run_target(
         survivors = [
             {"mutant": name, "state": state, "diff": mutmut("show", name, check=False).stdout}
             for name, state in sorted(states.items())
-            if state != "killed"
+            if state not in ("killed", "timeout")
         ]
         stats = counts(states)
         result: dict[str, object] = {
@@ -179,9 +183,14 @@ def counts(states: dict[str, str]) -> dict[str, int]:
     return totals
 
 
+def detected(stats: dict[str, object]) -> int:
+    """Mutants the tests noticed: failed, or made them hang until stopped (a timeout)."""
+    return int(stats["killed"]) + int(stats.get("timeout", 0))  # type: ignore[call-overload]
+
+
 def score(stats: dict[str, object]) -> float:
     judged = int(stats["total"]) - int(stats.get("skipped", 0))  # type: ignore[call-overload]
-    return 100.0 * int(stats["killed"]) / judged if judged else 100.0  # type: ignore[call-overload]
+    return 100.0 * detected(stats) / judged if judged else 100.0
 
 
 def wilson(killed: int, judged: int, z: float = 1.96) -> tuple[float, float]:
@@ -198,9 +207,11 @@ def wilson(killed: int, judged: int, z: float = 1.96) -> tuple[float, float]:
 def describe(result: dict[str, object]) -> str:
     """The score as a line for the table: full, or a sample with its interval."""
     judged = int(result["total"]) - int(result.get("skipped", 0))  # type: ignore[call-overload]
-    line = f"{result['killed']}/{judged} = {score(result):.1f}%"
+    line = f"{detected(result)}/{judged} = {score(result):.1f}%"
+    if result.get("timeout"):
+        line += f" ({result['timeout']} of them by a timeout)"
     if result.get("sampled_from") is not None:
-        low, high = wilson(int(result["killed"]), judged)  # type: ignore[call-overload]
+        low, high = wilson(detected(result), judged)
         line += (
             f" (random sample of {judged} of {result['sampled_from']} mutants, "
             f"seed {result['seed']}; 95% CI {low:.1f}-{high:.1f}%)"
