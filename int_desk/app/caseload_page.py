@@ -69,7 +69,7 @@ from int_desk.domain.vocab import (
     TaskKind,
 )
 from int_desk.services import caseload as cl
-from int_desk.services import caseload_export
+from int_desk.services import caseload_export, caseload_views
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
 from int_desk.services.accessible_information import set_information_needs
@@ -203,7 +203,7 @@ class CaseloadPage(QWidget):
         self.delete_view_button.setAccessibleName("Delete this saved view")
         self.delete_view_button.clicked.connect(self.delete_current_view)
         # The role decides now; the worker's answer (with team grants) follows with the views.
-        self._set_can_save_views(allowed(self.ctx.actor, cl.VIEW_SAVING))
+        self._set_can_save_views(allowed(self.ctx.actor, caseload_views.VIEW_SAVING))
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, NHS number or postcode (Ctrl+F)")
         self.search.setAccessibleName("Search caseload")
@@ -460,14 +460,14 @@ class CaseloadPage(QWidget):
 
         def op(s: Any) -> tuple[Any, ...]:
             choices = cl.filter_choices(session=s, actor=actor)
-            views = cl.list_views(session=s, actor=actor)
+            views = caseload_views.list_views(session=s, actor=actor)
             try:
-                f = cl.load_view(session=s, actor=actor, name=view)
+                f = caseload_views.load_view(session=s, actor=actor, name=view)
             except Exception:
                 f = cl.CaseloadFilter()
             keys = cl.query_keys(session=s, actor=actor, filters=f)
             rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])
-            can_save = cl.can_save_views(session=s, actor=actor)
+            can_save = caseload_views.can_save_views(session=s, actor=actor)
             return choices, views, f, keys, rows, can_save, cl.longest_names(session=s)
 
         self._gen += 1
@@ -496,7 +496,9 @@ class CaseloadPage(QWidget):
             return
         self._show_keys((keys, rows, None), known=False)
 
-    def _fill_choices(self, choices: cl.FilterChoices, views: list[cl.ViewInfo]) -> None:
+    def _fill_choices(
+        self, choices: cl.FilterChoices, views: list[caseload_views.ViewInfo]
+    ) -> None:
         self._applying = True
         try:
             self.view_combo.clear()
@@ -534,12 +536,12 @@ class CaseloadPage(QWidget):
             role = self.ctx.actor.role.label
             self.save_view_button.setToolTip(
                 f"Not available to a {role}: saving views needs permission to "
-                f"{ACTION_LABELS[cl.VIEW_SAVING]}. The built-in views still work."
+                f"{ACTION_LABELS[caseload_views.VIEW_SAVING]}. The built-in views still work."
             )
         self._update_delete_button()
 
     def _update_delete_button(self) -> None:
-        mine = self.view_name not in cl.BUILT_IN_VIEWS
+        mine = self.view_name not in caseload_views.BUILT_IN_VIEWS
         self.delete_view_button.setEnabled(mine and self.can_save_views)
 
     def _apply_filters_to_widgets(self, f: cl.CaseloadFilter) -> None:
@@ -727,12 +729,16 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.refresh()
 
-        self._query(lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed)
+        self._query(
+            lambda s: caseload_views.load_view(session=s, actor=actor, name=name),
+            done,
+            self._failed,
+        )
 
     def save_view_dialog(self) -> None:
         if not self.can_save_views:
             return
-        default = "" if self.view_name in cl.BUILT_IN_VIEWS else self.view_name
+        default = "" if self.view_name in caseload_views.BUILT_IN_VIEWS else self.view_name
         name, ok = QInputDialog.getText(self, "Save view", "Name for this view:", text=default)
         if ok and name.strip():
             self.save_view(name.strip())
@@ -747,12 +753,14 @@ class CaseloadPage(QWidget):
             self.reload()
 
         self._query(
-            lambda s: cl.save_view(session=s, actor=actor, name=name, filters=f), done, self._failed
+            lambda s: caseload_views.save_view(session=s, actor=actor, name=name, filters=f),
+            done,
+            self._failed,
         )
 
     def delete_current_view(self) -> None:
         name = self.view_name
-        if name in cl.BUILT_IN_VIEWS:
+        if name in caseload_views.BUILT_IN_VIEWS:
             return
         if not confirm(self, "Delete view", f"Delete your saved view “{name}”?", "Delete"):
             return
@@ -763,7 +771,11 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, DEFAULT_VIEW)
             self.reload()
 
-        self._query(lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed)
+        self._query(
+            lambda s: caseload_views.delete_view(session=s, actor=actor, name=name),
+            done,
+            self._failed,
+        )
 
     # --- selection and navigation -------------------------------------------------------------
 
