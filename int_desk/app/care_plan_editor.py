@@ -49,7 +49,7 @@ from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import day_text, in_london, london_today
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision, Role
-from int_desk.services import access
+from int_desk.services import access, care_plan_views
 from int_desk.services import care_plan_export as export
 from int_desk.services import care_plans as cp
 
@@ -90,7 +90,7 @@ class EditorData:
     patient_label: str
     view: PlanView | None
     members: list[tuple[uuid.UUID, str]]
-    history: list[cp.VersionInfo]
+    history: list[care_plan_views.VersionInfo]
     can_edit: bool
     can_sign: bool
     can_export: bool
@@ -109,7 +109,9 @@ def load_editor_data(
     patient = access.get_patient(session, actor, patient_id)
     plan = cp.current_plan(session=session, actor=actor, patient_id=patient_id)
     view = (
-        cp.plan_view(session=session, actor=actor, plan_id=plan.id, audit_read=audit_read)
+        care_plan_views.plan_view(
+            session=session, actor=actor, plan_id=plan.id, audit_read=audit_read
+        )
         if plan
         else None
     )
@@ -121,8 +123,8 @@ def load_editor_data(
         patient_id=patient_id,
         patient_label=label,
         view=view,
-        members=cp.team_members(session=session, actor=actor),
-        history=cp.history(session=session, actor=actor, patient_id=patient_id),
+        members=care_plan_views.team_members(session=session, actor=actor),
+        history=care_plan_views.history(session=session, actor=actor, patient_id=patient_id),
         can_edit=cp.can(session, actor, Permission.EDIT_CARE_PLAN),
         can_sign=cp.can(session, actor, Permission.SIGN_OFF_PLAN),
         can_export=cp.can(session, actor, Permission.EXPORT_PLAN),
@@ -904,7 +906,9 @@ class CarePlanEditor(QDialog):
             return
         actor = self.ctx.actor
         self.ctx.query(
-            lambda s: cp.diff(session=s, actor=actor, from_plan_id=a, to_plan_id=b).lines(),
+            lambda s: care_plan_views.diff(
+                session=s, actor=actor, from_plan_id=a, to_plan_id=b
+            ).lines(),
             lambda lines: f.diffText.setPlainText("\n".join(lines)),
             lambda e: show_error(self, e),
         )
