@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -27,8 +27,9 @@ from int_desk.domain.care_plan import (
     PlanView,
 )
 from int_desk.domain.errors import NotFound, ValidationError
+from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
-from int_desk.domain.uk_time import in_london
+from int_desk.domain.uk_time import day_text, in_london
 from int_desk.domain.vocab import (
     AuditAction,
     Role,
@@ -37,6 +38,7 @@ from int_desk.services import access
 from int_desk.services.care_plans import (
     audit_plan,
     can,
+    current_plan,
     get_plan,
     plan_actions,
     plan_goals,
@@ -402,3 +404,53 @@ def team_members(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str
         .order_by(Member.name)
     )
     return [(mid, f"{name} ({_role_label(role)})") for mid, name, role in rows]
+
+
+# --- what the care-plan editor shows ----------------------------------------------------------
+
+
+@dataclass
+class EditorData:
+    patient_id: uuid.UUID
+    patient_label: str
+    view: PlanView | None
+    members: list[tuple[uuid.UUID, str]]
+    history: list[VersionInfo]
+    can_edit: bool
+    can_sign: bool
+    can_export: bool
+    can_override: bool
+    can_see_clinical: bool
+    today: date = field(default_factory=date.today)
+
+
+def load_editor_data(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, audit_read: bool = True
+) -> EditorData:
+    """Everything the editor shows, in one unit of work (runs on the store worker).
+
+    Opening audits a read of the plan; refreshes after the editor's own saves do not.
+    """
+    patient = access.get_patient(session, actor, patient_id)
+    plan = current_plan(session=session, actor=actor, patient_id=patient_id)
+    view = (
+        plan_view(session=session, actor=actor, plan_id=plan.id, audit_read=audit_read)
+        if plan
+        else None
+    )
+    label = (
+        f"{patient.display_name} · NHS {format_nhs(patient.nhs_number)} · "
+        f"born {day_text(patient.date_of_birth)}"
+    )
+    return EditorData(
+        patient_id=patient_id,
+        patient_label=label,
+        view=view,
+        members=team_members(session=session, actor=actor),
+        history=history(session=session, actor=actor, patient_id=patient_id),
+        can_edit=can(session, actor, Permission.EDIT_CARE_PLAN),
+        can_sign=can(session, actor, Permission.SIGN_OFF_PLAN),
+        can_export=can(session, actor, Permission.EXPORT_PLAN),
+        can_override=can(session, actor, Permission.OVERRIDE_CONSENT),
+        can_see_clinical=can(session, actor, Permission.VIEW_CLINICAL),
+    )
