@@ -43,6 +43,17 @@ __all__ = [
 ]
 
 
+@contextmanager
+def committed(s: Session) -> Iterator[Session]:
+    """Commit ``s`` when the block ends well; roll it back on any error (an interrupt too)."""
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+
+
 class Workspace:
     def __init__(self, directory: Path, key_file: keys.KeyFile, data_key: bytes) -> None:
         self.directory = directory
@@ -167,15 +178,8 @@ class Workspace:
         """One unit of work: commit on success, roll back on any error, always close."""
         if self.engine is None:
             raise WorkspaceError("The workspace is locked.")
-        s = self._sessions()
-        try:
+        with self._sessions() as s, committed(s):
             yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
 
     def meta(self, key: str) -> str | None:
         with self.session() as s:
