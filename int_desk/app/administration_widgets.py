@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app.row_table import row_table
 from int_desk.domain.uk_time import london_hhmm, uk_date
 
 
@@ -42,14 +42,7 @@ def london_text(iso: object, *, day: bool = False) -> str:
 
 def admin_table(headers: list[str], name: str) -> QTableWidget:
     """A read-only table of whole rows, one chosen at a time."""
-    t = QTableWidget(0, len(headers))
-    t.setAccessibleName(name)
-    t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
-    t.setHorizontalHeaderLabels(headers)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.verticalHeader().hide()
+    t = row_table(headers, name)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     t.horizontalHeader().setStretchLastSection(True)
     return t

@@ -13,13 +13,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from int_desk.app.context import AppContext
 from int_desk.app.messages import show_error
 from int_desk.app.navigation import open_in_caseload
+from int_desk.app.row_table import row_table
 from int_desk.domain.uk_time import in_london
 from int_desk.services import sync_conflicts
 
@@ -89,16 +88,8 @@ class ConflictsPage(QWidget):
         self.outcome.setWordWrap(True)
         self.outcome.setAccessibleName("Last decision")
         self.outcome.hide()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("conflictsTable")
-        self.table.setAccessibleName("Sync conflicts")
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = row_table(COLUMNS, "Sync conflicts", "conflictsTable")
         self.table.setWordWrap(True)
-        self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         for column in range(len(COLUMNS)):
             mode = QHeaderView.ResizeMode.Stretch if column in VALUE_COLUMNS else None

@@ -122,6 +122,26 @@ class PlanDialog(QDialog):
         self.error.show()
 
 
+# Each action's fields, in order: (widget, form label, what a screen reader says).
+_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "task": (
+        ("text", "&What", "Task description"),
+        ("owner", "&Owner", "Task owner"),
+        ("due", "&Due", "Task due date"),
+    ),
+    "home_visit": (
+        ("owner", "&Who visits", "Who will visit"),
+        ("due", "&When", "Visit date"),
+        ("text", "&Purpose", "Purpose of the visit"),
+    ),
+    "escalation": (("text", "&Reason", "Reason for escalation"),),
+    "referral": (
+        ("service", "&Service", "Service referred to"),
+        ("text", "&Reason", "Reason for referral"),
+    ),
+}
+
+
 class ActionDialog(QDialog):
     """One agreed action for the current person: task, home visit, escalation or referral.
 
@@ -167,28 +187,10 @@ class ActionDialog(QDialog):
         self.service.addItem("Choose a service…", None)
         for s in ReferralService:
             self.service.addItem(s.label, s.value)
-        if kind == "task":
-            self.text.setAccessibleName("Task description")
-            self.owner.setAccessibleName("Task owner")
-            self.due.setAccessibleName("Task due date")
-            form.addRow("&What", self.text)
-            form.addRow("&Owner", self.owner)
-            form.addRow("&Due", self.due)
-        elif kind == "home_visit":
-            self.text.setAccessibleName("Purpose of the visit")
-            self.owner.setAccessibleName("Who will visit")
-            self.due.setAccessibleName("Visit date")
-            form.addRow("&Who visits", self.owner)
-            form.addRow("&When", self.due)
-            form.addRow("&Purpose", self.text)
-        elif kind == "escalation":
-            self.text.setAccessibleName("Reason for escalation")
-            form.addRow("&Reason", self.text)
-        else:
-            self.text.setAccessibleName("Reason for referral")
-            self.service.setAccessibleName("Service referred to")
-            form.addRow("&Service", self.service)
-            form.addRow("&Reason", self.text)
+        widgets = {"text": self.text, "owner": self.owner, "due": self.due, "service": self.service}
+        for field, label, spoken in _FIELDS.get(kind, _FIELDS["referral"]):
+            widgets[field].setAccessibleName(spoken)
+            form.addRow(label, widgets[field])
         self.error = QLabel()
         self.error.setObjectName("errorText")
         self.error.hide()

@@ -9,12 +9,10 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from int_desk.app.context import AppContext
 from int_desk.app.messages import describe
+from int_desk.app.row_table import row_table
 from int_desk.domain.uk_time import in_london, london_today
 from int_desk.services import outbox_view
 
@@ -48,14 +47,7 @@ class WaitingDialog(QDialog):
         self.summary = QLabel("Loading…")
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Summary")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("waitingTable")
-        self.table.setAccessibleName("Changes waiting to send")
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
+        self.table = row_table(COLUMNS, "Changes waiting to send", "waitingTable", single=False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
