@@ -7,16 +7,14 @@ everything back); the same file again changes nothing.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -30,29 +28,22 @@ from PySide6.QtWidgets import (
 )
 
 from int_desk.app.context import AppContext
-from int_desk.app.messages import describe
-from int_desk.domain.errors import Interrupted
+from int_desk.app.import_dialog import ImportDialog
 from int_desk.services import admissions_import as ai
 
 REJECT_BG = QColor("#fde2df")
 
 
-class AdmissionsImportDialog(QDialog):
+class AdmissionsImportDialog(ImportDialog):
     """Signals: ``previewed(AdmissionsPreview)``, ``imported(AdmissionsResult)``,
     ``import_failed(exception)`` (Interrupted when cancelled)."""
 
-    previewed = Signal(object)
-    imported = Signal(object)
-    import_failed = Signal(object)
-    _progress = Signal(int)
+    CHANGED = "health_event"
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.table: ai.ExtractTable | None = None
         self.preview: ai.AdmissionsPreview | None = None
-        self._cancel = threading.Event()
-        self._running = False
         self.setWindowTitle("Import hospital admissions")
         self.setAccessibleName("Import hospital admissions")
         self.resize(900, 600)
@@ -221,15 +212,7 @@ class AdmissionsImportDialog(QDialog):
         if preview is None or not preview.to_write:
             return
         actor = self.ctx.actor
-        self._cancel.clear()
-        self._running = True
-        self.progress.setRange(0, len(preview.to_write))
-        self.progress.setValue(0)
-        self.progress.show()
-        self.import_button.setEnabled(False)
-        self.preview_button.setEnabled(False)
-        self.close_button.setText("Cancel import")
-        self.summary.setText("Importing… Cancel leaves the workspace as it was.")
+        self.start_import(len(preview.to_write))
 
         def op(s: Any) -> ai.AdmissionsResult:
             return ai.apply_import(
@@ -240,41 +223,9 @@ class AdmissionsImportDialog(QDialog):
 
         self.ctx.query(op, self._imported, self._import_failed)
 
-    def _imported(self, result: ai.AdmissionsResult) -> None:
-        self._running = False
-        self.progress.setValue(self.progress.maximum())
-        self.close_button.setText("Close")
-        self.preview_button.setEnabled(True)
-        self.summary.setText(
+    def imported_text(self, result: ai.AdmissionsResult) -> str:
+        return (
             f"Imported: {result.admissions} admissions ({result.emergency} emergency), "
             f"{result.discharges} discharges; {result.unchanged} already recorded; "
             f"{result.rejected} rejected rows were not imported."
         )
-        self.preview = None
-        self.import_button.setText("Import")
-        self.ctx.events.data_changed.emit("health_event")
-        self.imported.emit(result)
-
-    def _import_failed(self, exc: BaseException) -> None:
-        self._running = False
-        self.progress.hide()
-        self.close_button.setText("Close")
-        self.preview_button.setEnabled(True)
-        self.import_button.setEnabled(self.preview is not None)
-        if isinstance(exc, Interrupted):
-            self.summary.setText("Import cancelled. Nothing was imported.")
-        else:
-            self._failed(exc)
-        self.import_failed.emit(exc)
-
-    def cancel_or_close(self) -> None:
-        if self._running:
-            self._cancel.set()
-            self.summary.setText("Cancelling…")
-            return
-        self.close()
-
-    def _failed(self, exc: BaseException) -> None:
-        self.preview_button.setEnabled(True)
-        self.error.setText(describe(exc) if not isinstance(exc, ValueError) else str(exc))
-        self.error.show()

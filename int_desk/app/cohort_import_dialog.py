@@ -10,16 +10,14 @@ half-written.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -35,8 +33,7 @@ from PySide6.QtWidgets import (
 
 from int_desk.app import colours
 from int_desk.app.context import AppContext
-from int_desk.app.messages import describe
-from int_desk.domain.errors import Interrupted
+from int_desk.app.import_dialog import ImportDialog
 from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
 from int_desk.services import fhir_import
@@ -46,24 +43,19 @@ NOTE_BG = QColor(colours.HIGH_BG)
 TEXT_ON_TINT = QColor(colours.TEXT_ON_TINT)
 
 
-class CohortImportDialog(QDialog):
+class CohortImportDialog(ImportDialog):
     """Signals: ``previewed(object)`` (ImportPreview), ``imported(object)`` (ImportResult),
     ``import_failed(object)`` (exception; Interrupted when cancelled)."""
 
-    previewed = Signal(object)
-    imported = Signal(object)
-    import_failed = Signal(object)
-    _progress = Signal(int)
+    CHANGED = "cohort_membership"
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.table: ci.CsvTable | None = None
         self.preview: ci.ImportPreview | None = None
         # A FHIR file: its Patients fill ``table``; flags and conditions ride in the preview.
         self._fhir: Any = None
         self._fhir_preview: fhir_import.FhirPreview | None = None
-        self._cancel = threading.Event()
         self._path: Path | None = None
         self.setWindowTitle("Import cohort from a PHM extract")
         self.setAccessibleName("Import cohort")
@@ -160,13 +152,13 @@ class CohortImportDialog(QDialog):
         self.import_button.setAccessibleName("Import the valid rows")
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.run_import)
-        self.cancel_button = QPushButton("Close")
-        self.cancel_button.setAccessibleName("Cancel or close")
-        self.cancel_button.clicked.connect(self.cancel_or_close)
+        self.close_button = QPushButton("Close")
+        self.close_button.setAccessibleName("Cancel or close")
+        self.close_button.clicked.connect(self.cancel_or_close)
         buttons.addStretch(1)
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.import_button)
-        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.close_button)
         layout.addLayout(buttons)
         self._running = False
         self._load_cohorts()
@@ -369,15 +361,7 @@ class CohortImportDialog(QDialog):
         if preview is None or not preview.to_write:
             return
         actor = self.ctx.actor
-        self._cancel.clear()
-        self._running = True
-        self.progress.setRange(0, len(preview.to_write))
-        self.progress.setValue(0)
-        self.progress.show()
-        self.import_button.setEnabled(False)
-        self.preview_button.setEnabled(False)
-        self.cancel_button.setText("Cancel import")
-        self.summary.setText("Importing… Cancel leaves the workspace as it was.")
+        self.start_import(len(preview.to_write))
 
         def report(done: int, _total: int) -> None:
             self._progress.emit(done)  # from the worker: queued to the GUI thread
@@ -403,45 +387,12 @@ class CohortImportDialog(QDialog):
 
         self.ctx.query(op, self._imported, self._import_failed)
 
-    def _imported(self, result: ci.ImportResult) -> None:
-        self._running = False
-        self.progress.setValue(self.progress.maximum())
-        self.cancel_button.setText("Close")
-        self.preview_button.setEnabled(True)
-        self.summary.setText(
+    def imported_text(self, result: ci.ImportResult) -> str:
+        return (
             f"Imported: {result.created_patients} new people, {result.enrolled} enrolled, "
             f"{result.updated} updated, {result.unchanged} unchanged; "
             f"{result.rejected} rejected rows were not imported."
         )
-        self.preview = None
-        self.import_button.setText("Import")
-        self.ctx.events.data_changed.emit("cohort_membership")
-        self.imported.emit(result)
-
-    def _import_failed(self, exc: BaseException) -> None:
-        self._running = False
-        self.progress.hide()
-        self.cancel_button.setText("Close")
-        self.preview_button.setEnabled(True)
-        self.import_button.setEnabled(self.preview is not None)
-        if isinstance(exc, Interrupted):
-            self.summary.setText("Import cancelled. Nothing was imported.")
-        else:
-            self._failed(exc)
-        self.import_failed.emit(exc)
-
-    def cancel_or_close(self) -> None:
-        if self._running:
-            self._cancel.set()
-            self.cancel_button.setEnabled(True)
-            self.summary.setText("Cancelling…")
-            return
-        self.close()
-
-    def _failed(self, exc: BaseException) -> None:
-        self.preview_button.setEnabled(True)
-        self.error.setText(describe(exc) if not isinstance(exc, ValueError) else str(exc))
-        self.error.show()
 
 
 def _new_cohort(session: Any, actor: Any, name: str) -> Any:
