@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from int_desk.app.accessibility import AA_TEXT, ink_contrast
 from int_desk.app.caseload_model import PatientIdRole
-from int_desk.app.caseload_page import CaseloadPage, record_html
+from int_desk.app.caseload_page import CaseloadPage
+from int_desk.app.record_html import record_html
 from int_desk.app.first_run import FirstRunDialog
 from int_desk.app.huddle_page import ActionDialog as HuddleActionDialog
 from int_desk.app.main import settings, show_main_window
