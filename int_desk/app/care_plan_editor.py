@@ -630,7 +630,6 @@ class CarePlanEditor(QDialog):
             if self.is_saved:
                 self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
             self.saved.emit(plan_id)
-            self.ctx.events.patient_changed.emit(self.data.patient_id)
 
         def failed(exc: BaseException) -> None:
             self._in_flight -= 1
@@ -754,7 +753,6 @@ class CarePlanEditor(QDialog):
             self._refresh_validation()
             self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
             self.saved.emit(plan_id)
-            self.ctx.events.patient_changed.emit(patient_id)
 
         def failed(exc: BaseException) -> None:
             self._in_flight -= 1
@@ -846,7 +844,6 @@ class CarePlanEditor(QDialog):
             self._load(data)
             self.form.sectionsTab.setCurrentWidget(self.form.aboutTab)
             self.form.aboutMeEdit.setFocus()
-            self.ctx.events.patient_changed.emit(patient_id)
 
         self.ctx.query(work, done, lambda e: show_error(self, e))
 
@@ -887,7 +884,6 @@ class CarePlanEditor(QDialog):
             self._load(data)
             self.form.saveStatusLabel.setText("Signed off ✓")
             self.signed_off.emit(plan_id)
-            self.ctx.events.patient_changed.emit(patient_id)
 
         def failed(exc: BaseException) -> None:
             self.form.signOffButton.setEnabled(self.is_draft and self.data.can_sign)

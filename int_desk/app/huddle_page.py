@@ -63,8 +63,10 @@ from int_desk.domain.vocab import HuddleItemStatus, HuddleKind, HuddleStatus, Re
 from int_desk.services import huddle_export
 from int_desk.services import huddles as h
 from int_desk.services import patient_record as pr
+from int_desk.store.changes import Changes
 
 AGENDA, RUN, MINUTES, EMPTY = range(4)
+HUDDLE_TABLES = ("huddle", "huddle_item", "huddle_attendee")
 WITHHELD_HINT = (
     "Outcomes and decisions are clinical content: recorded by a clinician, not shown for your role."
 )
@@ -437,6 +439,7 @@ class HuddlePage(QWidget):
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self._tick)
         ctx.events.unlocked.connect(self.reload)
+        ctx.events.changed.connect(self._on_changes)
         if self._explain_role():
             return  # a role that does not take part in huddles: nothing to load or refuse
         self._load_teams()
@@ -747,19 +750,21 @@ class HuddlePage(QWidget):
         if team is None:
             return
         wanted = huddle_id or (self.view.id if self.view else None)
+        self._query(lambda s: self._read(s, team, actor, wanted), self._show_all)
 
-        def op(s: Any) -> tuple[list, list, h.HuddleView | None]:
-            huddles = h.list_huddles(session=s, actor=actor, team_id=team)
-            members = h.team_members(s, team)
-            target = wanted
-            if target is None and huddles:
-                open_ = [x for x in huddles if x.status != HuddleStatus.CLOSED.value]
-                target = (open_[-1] if open_ else huddles[0]).id
-            view = h.huddle_view(session=s, actor=actor, huddle_id=target) if target else None
-            listing = [(x.id, x.scheduled_at, x.status, x.kind) for x in huddles]
-            return listing, members, view
-
-        self._query(op, self._show_all)
+    @staticmethod
+    def _read(
+        s: Any, team: uuid.UUID, actor: Any, wanted: uuid.UUID | None
+    ) -> tuple[list, list, h.HuddleView | None]:
+        huddles = h.list_huddles(session=s, actor=actor, team_id=team)
+        members = h.team_members(s, team)
+        target = wanted
+        if target is None and huddles:
+            open_ = [x for x in huddles if x.status != HuddleStatus.CLOSED.value]
+            target = (open_[-1] if open_ else huddles[0]).id
+        view = h.huddle_view(session=s, actor=actor, huddle_id=target) if target else None
+        listing = [(x.id, x.scheduled_at, x.status, x.kind) for x in huddles]
+        return listing, members, view
 
     def _show_all(self, result: tuple[list, list, h.HuddleView | None]) -> None:
         listing, self.members, view = result
@@ -771,6 +776,14 @@ class HuddlePage(QWidget):
             )
             self.huddle_combo.addItem(label, hid)
         self._show(view)
+
+    def _on_changes(self, changes: Changes) -> None:
+        """A huddle written by anyone (this page, another window, sync): show it as stored.
+        Not through ``_query``: a refresh must never make the page busy and drop a keypress."""
+        if self.team_id is None or not changes.touches(*HUDDLE_TABLES):
+            return
+        team, actor, wanted = self.team_id, self.ctx.actor, self.view.id if self.view else None
+        self.ctx.query(lambda s: self._read(s, team, actor, wanted), self._show_all, None)
 
     def _huddle_chosen(self, index: int) -> None:
         self._save_current()
@@ -1257,7 +1270,7 @@ class HuddlePage(QWidget):
             self.outcome.setFocus()
             return
         secs = self._item_seconds(item)
-        actor, iid, pid = self.ctx.actor, item.id, item.patient_id
+        actor, iid = self.ctx.actor, item.id
 
         def op(s: Any) -> Any:
             h.record_outcome(
@@ -1271,7 +1284,6 @@ class HuddlePage(QWidget):
         def done(_contact: Any) -> None:
             self._item_base[iid] = secs
             self._item_since = None
-            self.ctx.events.patient_changed.emit(pid)
             nxt = next(
                 (
                     n
@@ -1325,7 +1337,7 @@ class HuddlePage(QWidget):
         item = self.current_item()
         if item is None:
             return
-        actor, iid, pid = self.ctx.actor, item.id, item.patient_id
+        actor, iid = self.ctx.actor, item.id
 
         def op(s: Any) -> Any:
             if kind == "task":
@@ -1346,8 +1358,6 @@ class HuddlePage(QWidget):
             raise ValidationError(f"Unknown action {kind}.")
 
         def done(_r: Any) -> None:
-            self.ctx.events.patient_changed.emit(pid)
-            self.ctx.events.data_changed.emit("task")
             self._save_current(lambda: self.reload())
 
         self._query(op, done, kind)
@@ -1371,7 +1381,7 @@ class HuddlePage(QWidget):
         def close() -> None:
             self._query(
                 lambda s: h.close_huddle(session=s, actor=actor, huddle_id=hid),
-                lambda _m: (self.ctx.events.data_changed.emit("huddle"), self.reload(hid)),
+                lambda _m: self.reload(hid),
                 "closed",
             )
 

@@ -56,6 +56,10 @@ class Changes:
         """True when a row of any of these tables was written."""
         return not self.entities.isdisjoint(entities)
 
+    def touches_records(self) -> bool:
+        """True when a synced record was written (not only audit or sync bookkeeping)."""
+        return not self.entities.isdisjoint(SYNCED_TABLES)
+
     def touches_patient(self, patient_id: uuid.UUID | None) -> bool:
         return patient_id is not None and (self.all_patients or patient_id in self.patient_ids)
 
