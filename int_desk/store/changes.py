@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # Beyond this many people in one commit (an import, a sync page) the set is not kept: the
 # change is "anyone's" and views reload what they show. Keeps a 50,000-row import cheap.
-MAX_PEOPLE = 1000
+MAX_PEOPLE = 200
 _PENDING = "int_desk_changes"
 
 
