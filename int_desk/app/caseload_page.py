@@ -253,7 +253,8 @@ class CaseloadPage(QWidget):
 
     def _shortcuts(self) -> None:
         def add(seq: str, slot: Any, name: str) -> None:
-            sc = QShortcut(QKeySequence(seq), self, activated=slot)
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.activated.connect(slot)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.setObjectName(name)
 

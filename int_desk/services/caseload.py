@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +43,8 @@ from int_desk.store.caseload_index import postcode_key
 from int_desk.store.models import Cohort, Member, Place, Team
 
 RESULT_CACHE_SIZE = 16
-_RESULTS: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
+_RESULTS: LRUCache[tuple[Any, ...], tuple[int, ...]] = LRUCache(RESULT_CACHE_SIZE)
+_RESULTS_LOCK = threading.Lock()  # queries may run on worker threads; the cache is not safe
 RECENT_DISCHARGE_DAYS = 30
 
 
@@ -345,9 +347,9 @@ def query_keys(
         today,
         json.dumps(filters.to_json(), sort_keys=True),
     )
-    cached = _RESULTS.get(cache_key)
+    with _RESULTS_LOCK:
+        cached = _RESULTS.get(cache_key)
     if cached is not None:
-        _RESULTS.move_to_end(cache_key)
         return list(cached)
     where, params = _where(session, actor, filters, today)
     sql = (
@@ -362,9 +364,8 @@ def query_keys(
     finally:
         cursor.close()
     if generation is not None:
-        _RESULTS[cache_key] = tuple(keys)
-        while len(_RESULTS) > RESULT_CACHE_SIZE:
-            _RESULTS.popitem(last=False)
+        with _RESULTS_LOCK:
+            _RESULTS[cache_key] = tuple(keys)
     return keys
 
 
