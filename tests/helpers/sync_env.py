@@ -216,7 +216,7 @@ def start_endpoint(
     return Endpoint(url, db_url, proc, log_path)
 
 
-def serve_in_process(db_url: str, *, faults: bool = True) -> Endpoint:
+def serve_in_process(db_url: str, *, faults: bool = True, port: int | None = None) -> Endpoint:
     """The same endpoint (``create_app``, real HTTP on 127.0.0.1) served by uvicorn on a thread
     of this process rather than a subprocess: the endpoint's code then runs where a test runner
     such as mutmut can see it (tests/mutation/broad.py), and starting it costs no interpreter."""
@@ -235,7 +235,7 @@ def serve_in_process(db_url: str, *, faults: bool = True) -> Endpoint:
         else:
             os.environ[FAULTS_ENV] = saved
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), http=PROTOCOL, log_config=None,
+        app, host="127.0.0.1", port=port or free_port(), http=PROTOCOL, log_config=None,
         log_level="warning", lifespan="off",
     )  # fmt: skip
     server = uvicorn.Server(config)
