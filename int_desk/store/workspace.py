@@ -44,6 +44,17 @@ __all__ = [
 ]
 
 
+@contextmanager
+def committed(s: Session) -> Iterator[Session]:
+    """Commit ``s`` when the block ends well; roll it back on any error (an interrupt too)."""
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+
+
 class Workspace:
     def __init__(self, directory: Path, key_file: keys.KeyFile, data_key: bytes) -> None:
         self.directory = directory
@@ -170,15 +181,8 @@ class Workspace:
         """One unit of work: commit on success, roll back on any error, always close."""
         if self.engine is None:
             raise WorkspaceError("The workspace is locked.")
-        s = self._sessions()
-        try:
+        with self._sessions() as s, committed(s):
             yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
 
     def new_session(self, **kw: Any) -> Session:
         """A bare session of this workspace's factory (``bind=``, ``info=`` may be given), for

@@ -26,7 +26,7 @@ from int_desk.store.base import utcnow
 from int_desk.store.outbox import APPLYING
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
 from int_desk.store.wire_entities import SYNCED_TABLES
-from int_desk.store.workspace import Workspace
+from int_desk.store.workspace import Workspace, committed
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
@@ -53,16 +53,14 @@ def apply_session(ws: Workspace) -> Iterator[Session]:
         conn.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction: takes effect
         conn.commit()
         try:
-            with ws.new_session(bind=conn, info={APPLYING: True}) as s:
+            with (
+                ws.new_session(bind=conn, info={APPLYING: True}) as s,
+                committed(s),
+            ):
                 # Take the write lock before reading which rows have unsent edits, so an edit
                 # committed meanwhile on another connection cannot be overwritten by a server row.
                 s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield s
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
+                yield s
         finally:
             conn.rollback()
             conn.exec_driver_sql("PRAGMA foreign_keys = ON")
