@@ -38,8 +38,6 @@ class AdmissionsImportDialog(ImportDialog):
     """Signals: ``previewed(AdmissionsPreview)``, ``imported(AdmissionsResult)``,
     ``import_failed(exception)`` (Interrupted when cancelled)."""
 
-    CHANGED = "health_event"
-
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.table: ai.ExtractTable | None = None

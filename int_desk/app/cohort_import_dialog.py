@@ -47,8 +47,6 @@ class CohortImportDialog(ImportDialog):
     """Signals: ``previewed(object)`` (ImportPreview), ``imported(object)`` (ImportResult),
     ``import_failed(object)`` (exception; Interrupted when cancelled)."""
 
-    CHANGED = "cohort_membership"
-
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.table: ci.CsvTable | None = None

@@ -24,7 +24,6 @@ class ImportDialog(QDialog):
     import_failed = Signal(object)
     _progress = Signal(int)  # from the worker: queued to the GUI thread
 
-    CHANGED = ""  # the entity whose views refresh after an import
     preview_button: QPushButton
     import_button: QPushButton
     close_button: QPushButton  # "Cancel import" while one runs
@@ -62,7 +61,6 @@ class ImportDialog(QDialog):
         self.summary.setText(self.imported_text(result))
         self.preview = None
         self.import_button.setText("Import")
-        self.ctx.events.data_changed.emit(self.CHANGED)
         self.imported.emit(result)
 
     def _import_failed(self, exc: BaseException) -> None:

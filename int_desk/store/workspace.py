@@ -13,13 +13,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk import paths
 from int_desk.domain.errors import KeyUnavailable, WorkspaceError, WrongPassphrase
-from int_desk.store import keys, migrate, outbox
+from int_desk.store import changes, keys, migrate, outbox
 from int_desk.store.engine import make_engine
 from int_desk.store.files import (  # file names and checks, no SQLAlchemy: used at start-up
     BACKUP_DIR,
@@ -62,6 +63,8 @@ class Workspace:
         self.engine: Engine | None = make_engine(self.store_path, data_key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         outbox.install(self._sessions)  # every edit of a synced row also goes to the outbox
+        self.changes = changes.ChangeFeed()  # what each commit wrote, for the screens showing it
+        changes.install(self._sessions, self.changes)
         self.unlocked_with = "passphrase"
 
     # --- paths --------------------------------------------------------------------------------
@@ -180,6 +183,12 @@ class Workspace:
             raise WorkspaceError("The workspace is locked.")
         with self._sessions() as s, committed(s):
             yield s
+
+    def new_session(self, **kw: Any) -> Session:
+        """A bare session of this workspace's factory (``bind=``, ``info=`` may be given), for
+        code that manages its own transaction: its edits still reach the outbox and the change
+        feed. Everything else uses ``session()``."""
+        return self._sessions(**kw)
 
     def meta(self, key: str) -> str | None:
         with self.session() as s:
