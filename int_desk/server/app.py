@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from int_desk.server import audit, backup, db, fhir_api, models, ops, tokens
@@ -224,7 +225,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
-            author = author_name(s, user_id, teams, who) if who is not None else user_name
+            author = (
+                author_name(s, user_id, teams, who, user_name) if who is not None else user_name
+            )
             if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
                 audit.record(
                     s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
@@ -301,6 +304,23 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             s.info["int_desk_principal"] = {found[0].user_id: found[1]}
             yield s
 
+    # PostgreSQL: a read-only route's statements each on their own, without the BEGIN and
+    # COMMIT round trips a transaction adds (two of a pull's four); READ COMMITTED gave each
+    # statement its own snapshot inside a transaction too. SQLite reads in a transaction.
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
+    def reading(found: Authed) -> Iterator[Any]:
+        """A read-only route's session (``transaction`` on SQLite)."""
+        if not db.is_postgres(engine):
+            with transaction(found) as s:
+                yield s
+            return
+        with Session(autocommit, expire_on_commit=False) as s:
+            s.info["int_desk_principal"] = {found[0].user_id: found[1]}
+            yield s
+            s.commit()  # (anything a read wrote, such as an audit entry, was written already)
+
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "protocol": P.PROTOCOL_VERSION}
@@ -365,7 +385,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         if req.cursor is not None or (req.full and not req.after):
             ops.SYNC_CYCLES.inc()
         try:
-            with transaction(found) as s:
+            with reading(found) as s:
                 body = pull(s, found[0], key, req)
         except CursorGone as exc:
             return _json({"detail": f"Re-download needed: {exc}"}, 410)
@@ -373,7 +393,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     @app.get("/v1/verify")
     def verify_route(found: Authed = Depends(authenticated)) -> Response:
-        with transaction(found) as s:
+        with reading(found) as s:
             return _json(verify(s, found[0]))
 
     # FHIR R4 read API (/fhir/R4): same tokens and read scope as sync, OperationOutcome errors.
