@@ -139,7 +139,7 @@ def _dialogs(window: MainWindow, qtbot: QtBot) -> Iterator[tuple[str, Callable[[
     from int_desk.app.care_plan_batch_export import CohortExportDialog
     from int_desk.app.cohort_import_dialog import CohortImportDialog
     from int_desk.app.first_run import FirstRunDialog
-    from int_desk.app.huddle_page import ActionDialog, AddPersonDialog, PlanDialog
+    from int_desk.app.huddle_dialogs import ActionDialog, AddPersonDialog, PlanDialog
     from int_desk.app.main import settings
     from int_desk.app.settings_dialog import SettingsDialog
     from int_desk.app.unlock_dialog import UnlockDialog

@@ -15,7 +15,7 @@ from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from int_desk.app.care_plan_editor import CarePlanEditor, EditorData, load_editor_data
+from int_desk.app.care_plan_editor import CarePlanEditor
 from int_desk.app.context import AppContext
 from int_desk.app.events import Events
 from int_desk.app.main import settings
@@ -23,6 +23,7 @@ from int_desk.app.tasks import TaskRunner
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import Role
 from int_desk.services import care_plans as cp
+from int_desk.services.care_plan_views import EditorData, load_editor_data
 from int_desk.store.models import AuditEvent, CarePlan, Goal, Patient, PlanAction
 from int_desk.store.workspace import Workspace
 from tests.helpers.care_plan_data import (

@@ -13,6 +13,7 @@ from int_desk.domain.care_plan import PlanNotEditable
 from int_desk.domain.errors import PermissionDenied, ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import Role
+from int_desk.services import care_plan_views
 from int_desk.services import care_plans as cp
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, CarePlan, Goal, PlanAction, Team
@@ -139,7 +140,7 @@ def test_new_draft_copies_rows_and_sign_off_supersedes(demo_ws: Workspace) -> No
         assert s.get(CarePlan, v1.id).status == "superseded"
         assert s.get(CarePlan, v2.id).status == "active"
 
-        versions = cp.history(session=s, actor=lead, patient_id=patient.id)
+        versions = care_plan_views.history(session=s, actor=lead, patient_id=patient.id)
         assert [(v.version, v.status) for v in versions] == [(2, "active"), (1, "superseded")]
         assert all(lead.name in v.signed_off_by and v.signed_off_at for v in versions)
         assert "signed off" in versions[0].describe() and lead.name in versions[0].describe()
@@ -167,7 +168,7 @@ def test_diff_lists_changed_fields_goals_and_actions(demo_ws: Workspace) -> None
         cp.add_goal(session=s, actor=lead, plan_id=v2.id, description="I want to sleep well.")
         cp.add_action(session=s, actor=lead, plan_id=v2.id, description="Sleep diary for 2 weeks")
 
-        d = cp.diff(session=s, actor=lead, from_plan_id=v1.id, to_plan_id=v2.id)
+        d = care_plan_views.diff(session=s, actor=lead, from_plan_id=v1.id, to_plan_id=v2.id)
         assert (d.from_version, d.to_version) == (1, 2)
         assert [c.field for c in d.fields] == ["what_matters", "review_date"]
         assert d.fields[0].after == "Seeing my grandson graduate."
@@ -181,7 +182,7 @@ def test_diff_lists_changed_fields_goals_and_actions(demo_ws: Workspace) -> None
         text = "\n".join(d.lines())
         assert "What matters to me" in text and "Goal added: I want to sleep well." in text
 
-        same = cp.diff(session=s, actor=lead, from_plan_id=v1.id, to_plan_id=v1.id)
+        same = care_plan_views.diff(session=s, actor=lead, from_plan_id=v1.id, to_plan_id=v1.id)
         assert same.is_empty and same.lines() == ["No differences."]
 
 
@@ -266,9 +267,12 @@ def test_non_clinical_roles_cannot_see_or_edit_internal_notes(demo_ws: Workspace
         cp.update_plan(
             session=s, actor=social_worker, plan_id=draft.id, changes={"about_me": "Updated"}
         )
-        view = cp.plan_view(session=s, actor=social_worker, plan_id=draft.id)
+        view = care_plan_views.plan_view(session=s, actor=social_worker, plan_id=draft.id)
         assert view.clinical_redacted and view.clinical_summary == "" and view.medicines_notes == ""
-        assert "INTERNAL" in cp.plan_view(session=s, actor=lead, plan_id=draft.id).clinical_summary
+        assert (
+            "INTERNAL"
+            in care_plan_views.plan_view(session=s, actor=lead, plan_id=draft.id).clinical_summary
+        )
     with pytest.raises(PermissionDenied), demo_ws.session() as s:
         cp.update_plan(
             session=s, actor=social_worker, plan_id=draft.id, changes={"clinical_summary": "x"}
@@ -293,7 +297,7 @@ def test_due_for_review_is_derived_from_review_date(demo_ws: Workspace) -> None:
         assert plan.id in {d.plan_id for d in soon}
         late = cp.due_for_review(session=s, actor=lead, today=review + timedelta(days=3))
         assert next(d for d in late if d.plan_id == plan.id).days_overdue == 3
-        view = cp.plan_view(session=s, actor=lead, plan_id=plan.id)
+        view = care_plan_views.plan_view(session=s, actor=lead, plan_id=plan.id)
         from int_desk.domain.care_plan import review_state, status_label
 
         assert status_label(view.status, view.review_date, review) == "Active - due for review"

@@ -16,6 +16,7 @@ from int_desk.domain.errors import NotFound, PermissionDenied, ValidationError
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import ContactKind, FlagCode, Role
 from int_desk.services import caseload as cl
+from int_desk.services import caseload_views
 from int_desk.services import patient_actions as pa
 from int_desk.services.identity import current_actor
 from int_desk.store.models import Cohort, Patient, Referral
@@ -134,10 +135,10 @@ def test_a_referral_written_by_anyone_refreshes_a_vcse_workers_cached_result(
 def test_save_view_needs_the_permission_the_window_checks(demo_ws: Workspace) -> None:
     with demo_ws.session() as s:
         vcse = actor_of_role(s, Role.VCSE_WORKER)
-        assert not cl.can_save_views(session=s, actor=vcse)
-        assert cl.can_save_views(session=s, actor=current_actor(s))
+        assert not caseload_views.can_save_views(session=s, actor=vcse)
+        assert caseload_views.can_save_views(session=s, actor=current_actor(s))
     with demo_ws.session() as s, pytest.raises(PermissionDenied):
-        cl.save_view(session=s, actor=vcse, name="Mine", filters=cl.CaseloadFilter())
+        caseload_views.save_view(session=s, actor=vcse, name="Mine", filters=cl.CaseloadFilter())
 
 
 def test_index_heals_itself_when_a_trigger_is_lost(demo_ws: Workspace) -> None:
@@ -164,7 +165,7 @@ def test_discharge_moves_person_to_recently_discharged(demo_ws: Workspace) -> No
             )
         ):
             pa.discharge_from_cohort(session=s, actor=actor, membership_id=m.id, reason="Moved")
-        recent = cl.load_view(session=s, actor=actor, name="recently discharged")
+        recent = caseload_views.load_view(session=s, actor=actor, name="recently discharged")
     assert target.patient_id not in {r.patient_id for r in _rows(demo_ws, cl.CaseloadFilter())}
     assert target.patient_id in {r.patient_id for r in _rows(demo_ws, recent)}
 
@@ -172,7 +173,7 @@ def test_discharge_moves_person_to_recently_discharged(demo_ws: Workspace) -> No
 def test_saved_views_round_trip_and_built_ins(demo_ws: Workspace) -> None:
     with demo_ws.session() as s:
         actor = current_actor(s)
-        names = [v.name for v in cl.list_views(session=s, actor=actor)]
+        names = [v.name for v in caseload_views.list_views(session=s, actor=actor)]
         assert names[:4] == [
             "My caseload",
             "Reviews overdue",
@@ -181,19 +182,19 @@ def test_saved_views_round_trip_and_built_ins(demo_ws: Workspace) -> None:
         ]
         f = cl.CaseloadFilter(priorities=["high"], flags=["lives_alone"], sort="age",
                               descending=True, search="not saved")  # fmt: skip
-        cl.save_view(session=s, actor=actor, name="High risk alone", filters=f)
+        caseload_views.save_view(session=s, actor=actor, name="High risk alone", filters=f)
         with pytest.raises(ValidationError):
-            cl.save_view(session=s, actor=actor, name="My caseload", filters=f)
+            caseload_views.save_view(session=s, actor=actor, name="My caseload", filters=f)
     with demo_ws.session() as s:
         actor = current_actor(s)
-        back = cl.load_view(session=s, actor=actor, name="high risk ALONE")
+        back = caseload_views.load_view(session=s, actor=actor, name="high risk ALONE")
         assert back.priorities == ["high"] and back.flags == ["lives_alone"]
         assert back.sort == "age" and back.descending and back.search == ""
-        mine = cl.load_view(session=s, actor=actor, name="My caseload")
+        mine = caseload_views.load_view(session=s, actor=actor, name="My caseload")
         assert mine.lead_member_ids == ["me"]
-        cl.delete_view(session=s, actor=actor, name="High risk alone")
+        caseload_views.delete_view(session=s, actor=actor, name="High risk alone")
         with pytest.raises(NotFound):
-            cl.load_view(session=s, actor=actor, name="High risk alone")
+            caseload_views.load_view(session=s, actor=actor, name="High risk alone")
     my = _rows(demo_ws, mine)
     assert my and all(r.lead_member_id == actor.member_id for r in my)
 

@@ -14,10 +14,11 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from int_desk.app.caseload_model import PatientIdRole, RowRole
-from int_desk.app.caseload_page import PANE_WIDTH, CaseloadPage
+from int_desk.app.caseload_page import CaseloadPage
 from int_desk.app.main import make_context
 from int_desk.app.main_window import MainWindow
 from int_desk.app.my_tasks_page import HEADERS, MyTasksPage
+from int_desk.app.patient_pane import PANE_WIDTH
 from int_desk.domain.actor import Actor
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import Role
@@ -448,7 +449,7 @@ def test_columns_fit_1366_wide_without_cutting_numbers_or_dates(
     qtbot.waitUntil(lambda: lead in _tooltip_at(qtbot, page, row, cl.Col.LEAD), timeout=WAIT)
     # A wider window gives the room to the name column first.
     before = h.sectionSize(name_col)
-    page.reset_columns()
+    page.columns.reset()
     narrow_name = h.sectionSize(name_col)
     window.resize(1700, 900)
     qtbot.waitUntil(lambda: h.sectionSize(name_col) > max(before, narrow_name), timeout=WAIT)
@@ -458,19 +459,19 @@ def test_columns_fit_1366_wide_without_cutting_numbers_or_dates(
 def test_column_widths_the_user_sets_are_kept_and_remembered(qtbot: QtBot, demo_dir: Path) -> None:
     window, page = _open(qtbot, demo_dir)
     h = page.table.horizontalHeader()
-    assert not page.columns_user_sized
+    assert not page.columns.user_sized
     h.resizeSection(cl.Col.COHORTS, 180)  # what dragging the divider does
-    assert page.columns_user_sized
+    assert page.columns.user_sized
     window.resize(1500, 800)  # no longer refitted to the window
     qtbot.waitUntil(lambda: page.table.viewport().width() > 800, timeout=WAIT)
     assert h.sectionSize(cl.Col.COHORTS) == 180
     window.close()
     window2, page2 = _open(qtbot, demo_dir)
     h2 = page2.table.horizontalHeader()
-    assert page2.columns_user_sized and h2.sectionSize(cl.Col.COHORTS) == 180
+    assert page2.columns.user_sized and h2.sectionSize(cl.Col.COHORTS) == 180
     # The header's menu puts the fitted widths back.
-    page2.reset_columns()
-    assert not page2.columns_user_sized
+    page2.columns.reset()
+    assert not page2.columns.user_sized
     assert h2.sectionSize(cl.Col.COHORTS) < 180
     assert h2.length() <= page2.table.viewport().width()
     window2.close()

@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 
 from int_desk.app.accessibility import AA_TEXT, ink_contrast
 from int_desk.app.caseload_model import PatientIdRole
-from int_desk.app.caseload_page import CaseloadPage, record_html
+from int_desk.app.caseload_page import CaseloadPage
 from int_desk.app.first_run import FirstRunDialog
-from int_desk.app.huddle_page import ActionDialog as HuddleActionDialog
+from int_desk.app.huddle_dialogs import ActionDialog as HuddleActionDialog
 from int_desk.app.main import settings, show_main_window
 from int_desk.app.main_window import MainWindow, fits_on_screen
 from int_desk.app.my_tasks_page import HEADERS as MY_TASKS_HEADERS
 from int_desk.app.my_tasks_page import MyTasksPage
+from int_desk.app.record_html import record_html
 from int_desk.app.settings_dialog import apply_appearance
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import ReferralService, Role

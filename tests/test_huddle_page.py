@@ -17,15 +17,8 @@ from pytestqt.qtbot import QtBot
 
 from int_desk.app.context import AppContext
 from int_desk.app.events import Events
-from int_desk.app.huddle_page import (
-    AGENDA,
-    EMPTY,
-    MINUTES,
-    RUN,
-    ActionDialog,
-    HuddlePage,
-    PlanDialog,
-)
+from int_desk.app.huddle_dialogs import ActionDialog, PlanDialog
+from int_desk.app.huddle_page import AGENDA, EMPTY, MINUTES, RUN, HuddlePage
 from int_desk.app.main import settings
 from int_desk.app.my_tasks_page import MyTasksPage
 from int_desk.app.tasks import TaskRunner

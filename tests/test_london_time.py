@@ -122,7 +122,8 @@ def test_huddle_minutes_pdfs_and_record_text_show_london(world: World) -> None:
 
 
 def test_huddle_page_lists_and_heads_the_huddle_in_london(qtbot: QtBot, world: World) -> None:
-    from int_desk.app.huddle_page import MINUTES, HuddlePage, PlanDialog
+    from int_desk.app.huddle_dialogs import PlanDialog
+    from int_desk.app.huddle_page import MINUTES, HuddlePage
 
     _closed_huddle_near_midnight(world)
     ctx = _ctx(world)
@@ -146,8 +147,8 @@ def test_printed_at_on_care_plan_huddle_and_scorecard_pdfs_is_london(
     from int_desk.domain.scorecard import ScorecardQuery
     from int_desk.reports import huddle_pdf
     from int_desk.reports.care_plan_pdf import render_care_plan
+    from int_desk.services import care_plan_views, huddle_export, scorecard_export
     from int_desk.services import care_plans as cp
-    from int_desk.services import huddle_export, scorecard_export
     from int_desk.services import huddles as h
     from int_desk.services import scorecard as sc
 
@@ -162,7 +163,7 @@ def test_printed_at_on_care_plan_huddle_and_scorecard_pdfs_is_london(
         )  # fmt: skip
         gp = world.actor(s, world.gp_id)
         draft = cp.start_plan(session=s, actor=gp, patient_id=pid)
-        plan = cp.plan_view(session=s, actor=gp, plan_id=draft.id)
+        plan = care_plan_views.plan_view(session=s, actor=gp, plan_id=draft.id)
     texts = {
         "huddle": _pdf_text(
             huddle_pdf.agenda_pdf(
@@ -198,7 +199,7 @@ def test_sync_bar_waiting_list_and_conflicts_show_london(far_from_london: None) 
 def test_audit_page_and_plan_history_show_london(qtbot: QtBot, far_from_london: None) -> None:
     from int_desk.app.audit_page import AuditTableModel
     from int_desk.services.audit_log import AuditRow
-    from int_desk.services.care_plans import VersionInfo
+    from int_desk.services.care_plan_views import VersionInfo
 
     model = AuditTableModel()
     model.set_rows(

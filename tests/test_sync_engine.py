@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from int_desk.server import admin
-from int_desk.server.models import AppliedOp, Record, ServerUser
+from int_desk.server.models import AppliedOp, Record, ScopeSeq, ServerUser
 from int_desk.services import sync_conflicts
 from int_desk.services.identity import actor_for
 from int_desk.store import models as m
@@ -304,6 +304,46 @@ def test_a_stale_cursor_redownloads_and_keeps_unsent_edits(endpoint: Endpoint, l
         assert "Carer is unwell this month" in srv.get(Record, ("patient", pid)).data
 
 
+def _old_format_cursor(key: bytes, payload: dict) -> str:
+    """A cursor as servers before itsdangerous signed it: base64 JSON, '.', 32 hex of HMAC-SHA256."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+    return f"{body}.{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def test_a_cursor_in_the_old_format_redownloads_and_keeps_unsent_edits(
+    sqlite_endpoint: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A laptop last synced by a server that signed cursors by hand, holding an unsent edit: its
+    old cursor does not verify (410), it downloads its scope again, and the edit is kept and sent."""
+    from int_desk.server import db as server_db
+
+    a = laptops(sqlite_endpoint, "a")
+    sync(a)
+    with sqlite_endpoint.session() as srv:
+        key = server_db.secret(srv)
+        position = {
+            scope: last for scope, last in srv.execute(select(ScopeSeq.scope, ScopeSeq.last_seq))
+        }
+    pid = _first_patient(a)
+    with a.session() as s:
+        local.set_state(s, local.CURSOR, _old_format_cursor(key, {"s": position}))
+        s.get(m.Patient, pid).carer_needs = "Carer needs respite before Friday"
+    result = sync(a)
+    assert result.ok and result.redownloaded and result.verified
+    with a.session() as s:
+        assert s.get(m.Patient, pid).carer_needs == "Carer needs respite before Friday"
+        assert local.pending_count(s) == 0
+        assert local.state(s, local.CURSOR) != _old_format_cursor(key, {"s": position})
+    with sqlite_endpoint.session() as srv:
+        assert "Carer needs respite before Friday" in srv.get(Record, ("patient", pid)).data
+    assert not sync(a).redownloaded  # the new cursor serves from now on
+
+
 def test_a_patient_leaving_the_team_is_purged_from_the_laptop(endpoint: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a = laptops(endpoint, "a")
     sync(a)
@@ -377,6 +417,66 @@ def test_the_token_goes_to_the_keyring_or_else_inside_the_encrypted_store(
     finally:
         ws.close()
     assert b"idt_secret2" not in (tmp_path / "k" / "store.db").read_bytes()  # encrypted at rest
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after"),
+    [(503, "2"), (429, "2"), (503, "http-date")],
+)
+def test_a_busy_server_is_asked_again_after_the_retry_after_it_names(
+    sqlite_endpoint: Endpoint, laptops, status: int, retry_after: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The backoff of these tests is 0.02 s: only honouring Retry-After makes the cycle wait ~2 s."""
+    import email.utils
+    import time
+
+    a = laptops(sqlite_endpoint, "a")
+    sync(a)
+    pid = _first_patient(a)
+    with a.session() as s:
+        s.get(m.Patient, pid).phone = "01632 400001"
+    if retry_after == "http-date":  # whole seconds: 3 s ahead is 2 to 3 s from now
+        retry_after = email.utils.formatdate(time.time() + 3, usegmt=True)
+    sqlite_endpoint.fault("/v1/push", "busy", status=status, retry_after=retry_after)
+    result = sync(a)
+    assert result.ok and result.retries == 1 and _pending(a) == 0
+    assert result.seconds >= 1.9
+    with sqlite_endpoint.session() as srv:
+        assert '"01632 400001"' in srv.get(Record, ("patient", pid)).data
+
+
+def test_a_retry_after_longer_than_a_cycle_should_wait_ends_the_cycle_at_once(
+    sqlite_endpoint: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(sqlite_endpoint, "a")
+    sync(a)
+    with a.session() as s:
+        s.get(m.Patient, _first_patient(a)).phone = "01632 400002"
+    sqlite_endpoint.fault("/v1/push", "busy", status=503, retry_after="3600")
+    result = engine(a).run()
+    assert not result.ok and result.error_kind == "server" and result.retries == 0
+    assert "asks to wait 3600 s" in result.error and result.seconds < 30
+    assert _pending(a) == 1  # kept for the next cycle
+    assert sync(a).ok and _pending(a) == 0
+
+
+def test_a_cancel_cuts_a_retry_after_wait_short(sqlite_endpoint: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    a = laptops(sqlite_endpoint, "a")
+    sync(a)
+    with a.session() as s:
+        s.get(m.Patient, _first_patient(a)).phone = "01632 400003"
+    sqlite_endpoint.fault("/v1/push", "busy", status=429, retry_after="50")
+    cancel = threading.Event()
+    timer = threading.Timer(1.0, cancel.set)
+    timer.start()
+    try:
+        result = engine(a, cancel=cancel).run()
+    finally:
+        timer.cancel()
+    assert result.error_kind == "interrupted" and result.seconds < 20
+    assert _pending(a) == 1
 
 
 def test_unreachable_server_is_retried_with_backoff_then_reported_offline(tmp_path: Path) -> None:

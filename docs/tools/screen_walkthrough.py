@@ -50,7 +50,7 @@ def main() -> None:
     schemes = sys.argv[3:] or ["light", "dark"]
     out.mkdir(parents=True, exist_ok=True)
     app = create_app()
-    from int_desk.app.huddle_page import ActionDialog
+    from int_desk.app.huddle_dialogs import ActionDialog
     from int_desk.sync import credentials
 
     for scheme in schemes:

@@ -16,37 +16,35 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from int_desk.app.administration_access import AccessAdministration
+from int_desk.app.administration_widgets import (
+    Section,
+    admin_table,
+    blank,
+    fill_table,
+    selected_key,
+)
 from int_desk.app.context import AppContext
 from int_desk.app.messages import confirm, describe
 from int_desk.domain import reference as ref
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.permissions import Permission
-from int_desk.domain.uk_time import london_hhmm, uk_date
 from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.services import team_setup as ts
 
@@ -58,98 +56,7 @@ NOT_ALLOWED = (
 )
 
 
-def _blank(value: Any) -> Any:
-    """An empty box and a missing value are the same (but False is not)."""
-    return None if value == "" else value
-
-
-def _london(iso: object, *, day: bool = False) -> str:
-    """An instant the endpoint sent (ISO UTC text) as the team reads it, in London."""
-    if not iso:
-        return ""
-    when = datetime.fromisoformat(str(iso))
-    return uk_date(when) if day else f"{uk_date(when)} {london_hhmm(when)}"
-
-
-def _table(headers: list[str], name: str) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setAccessibleName(name)
-    t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
-    t.setHorizontalHeaderLabels(headers)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.verticalHeader().hide()
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
-    return t
-
-
-def _fill(table: QTableWidget, rows: list[tuple[Any, list[str]]]) -> None:
-    table.setRowCount(len(rows))
-    for r, (key, cells) in enumerate(rows):
-        for c, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, key)
-            table.setItem(r, c, item)
-
-
-def _selected(table: QTableWidget) -> Any:
-    items = table.selectedItems()
-    return items[0].data(Qt.ItemDataRole.UserRole) if items else None
-
-
-class _Section(QWidget):
-    """One tab: a list on the left, its form on the right (New / Save, an error line)."""
-
-    def __init__(self, table: QTableWidget, title: str, new_text: str) -> None:
-        super().__init__()
-        self.table = table
-        self.form_box = QGroupBox(title)
-        self.form = QFormLayout(self.form_box)
-        self.error = QLabel("")
-        self.error.setObjectName("errorText")
-        self.error.setWordWrap(True)
-        self.error.setAccessibleName("Problem")
-        self.error.hide()
-        self.new_button = QPushButton(new_text)
-        self.save_button = QPushButton("&Save")
-        self.save_button.setDefault(True)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.new_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.save_button)
-        right = QVBoxLayout()
-        right.addWidget(self.form_box)
-        right.addWidget(self.error)
-        right.addLayout(buttons)
-        right.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.addWidget(table, 3)
-        layout.addLayout(right, 2)
-        self.row_id: uuid.UUID | None = None
-        self.version: int | None = None
-        self.loaded: dict[str, Any] = {}  # the row's values when chosen: only changes are sent
-
-    def show_error(self, text: str) -> None:
-        self.error.setText(text)
-        self.error.setVisible(bool(text))
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
-        # The form's fields are added after New and Save were made, so Qt's Tab order put the
-        # buttons first: Tab goes through the fields, then New, then Save, as laid out.
-        last, w = None, self.nextInFocusChain()
-        while w is not self and self.isAncestorOf(w):
-            if self.form_box.isAncestorOf(w):
-                last = w
-            w = w.nextInFocusChain()
-        if last is not None:
-            QWidget.setTabOrder(last, self.new_button)
-            QWidget.setTabOrder(self.new_button, self.save_button)
-        super().showEvent(event)
-
-
-class AdministrationPage(QWidget):
+class AdministrationPage(AccessAdministration):
     title = "Administration"
     shortcut = "Ctrl+8"
     refreshed = Signal()
@@ -262,7 +169,7 @@ class AdministrationPage(QWidget):
 
     def _save(
         self,
-        section: _Section | None,
+        section: Section | None,
         entity: str,
         fields: dict[str, Any],
         then: Callable[[uuid.UUID], None] | None = None,
@@ -296,7 +203,7 @@ class AdministrationPage(QWidget):
             if section is not None and row_id is not None and section.loaded:
                 # Only what you changed: another administrator's other changes stay theirs.
                 loaded = section.loaded
-                fields = {k: v for k, v in fields.items() if _blank(v) != _blank(loaded.get(k))}
+                fields = {k: v for k, v in fields.items() if blank(v) != blank(loaded.get(k))}
                 if not fields:
                     section.show_error("Nothing to save: nothing was changed.")
                     return
@@ -322,7 +229,7 @@ class AdministrationPage(QWidget):
             sync.start()
         self.ctx.events.data_changed.emit("team")
 
-    def _failed(self, section: _Section | None, exc: BaseException) -> None:
+    def _failed(self, section: Section | None, exc: BaseException) -> None:
         from int_desk.services.sync_link import StaleEdit
 
         message = describe(exc)
@@ -346,8 +253,8 @@ class AdministrationPage(QWidget):
     # --- teams --------------------------------------------------------------------------------
 
     def _build_teams(self) -> None:
-        s = self.teams = _Section(
-            _table(["Team", "Place", "Neighbourhood", "Phone", "Email"], "Teams"),
+        s = self.teams = Section(
+            admin_table(["Team", "Place", "Neighbourhood", "Phone", "Email"], "Teams"),
             "Team",
             "New team",
         )
@@ -376,7 +283,7 @@ class AdministrationPage(QWidget):
         self.tabs.addTab(s, "&Teams")
 
     def _show_teams(self) -> None:
-        _fill(
+        fill_table(
             self.teams.table,
             [(t.id, [t.name, t.place, t.neighbourhood, t.phone or "—", t.email or "—"])
              for t in self.d.teams],
@@ -388,7 +295,7 @@ class AdministrationPage(QWidget):
         self.team_place.setEditText(current)
 
     def _team_selected(self) -> None:
-        team = next((t for t in self.d.teams if t.id == _selected(self.teams.table)), None)
+        team = next((t for t in self.d.teams if t.id == selected_key(self.teams.table)), None)
         if team is None:
             return
         self.teams.row_id, self.teams.version = team.id, team.version
@@ -447,7 +354,7 @@ class AdministrationPage(QWidget):
     # --- places -------------------------------------------------------------------------------
 
     def _build_places(self) -> None:
-        s = self.places = _Section(_table(["Place", "Teams"], "Places"), "Place", "New place")
+        s = self.places = Section(admin_table(["Place", "Teams"], "Places"), "Place", "New place")
         self.place_name = QLineEdit()
         self.place_name.setPlaceholderText("e.g. Oxfordshire")
         self.place_name.setAccessibleName("Place name")
@@ -461,13 +368,13 @@ class AdministrationPage(QWidget):
         teams: dict[uuid.UUID, list[str]] = {}
         for t in self.d.teams:
             teams.setdefault(t.place_id, []).append(t.name)
-        _fill(
+        fill_table(
             self.places.table,
             [(p.id, [p.name, ", ".join(teams.get(p.id, []))]) for p in self.d.places],
         )
 
     def _place_selected(self) -> None:
-        place = next((p for p in self.d.places if p.id == _selected(self.places.table)), None)
+        place = next((p for p in self.d.places if p.id == selected_key(self.places.table)), None)
         if place is None:
             return
         self.places.row_id, self.places.version = place.id, None
@@ -490,8 +397,8 @@ class AdministrationPage(QWidget):
         )  # fmt: skip
 
     def _build_practices(self) -> None:
-        s = self.practices = _Section(
-            _table(["ODS code", "Practice", "Status"], "GP practices"),
+        s = self.practices = Section(
+            admin_table(["ODS code", "Practice", "Status"], "GP practices"),
             "GP practice",
             "New practice",
         )
@@ -511,14 +418,16 @@ class AdministrationPage(QWidget):
         self.tabs.addTab(s, "&GP practices")
 
     def _show_practices(self) -> None:
-        _fill(
+        fill_table(
             self.practices.table,
             [(o.id, [o.code or "", o.name or "—", "awaiting a name" if o.awaiting_name else ""])
              for o in self.d.practices],
         )  # fmt: skip
 
     def _practice_selected(self) -> None:
-        org = next((o for o in self.d.practices if o.id == _selected(self.practices.table)), None)
+        org = next(
+            (o for o in self.d.practices if o.id == selected_key(self.practices.table)), None
+        )
         if org is None:
             return
         self.practices.row_id, self.practices.version = org.id, org.version
@@ -556,8 +465,8 @@ class AdministrationPage(QWidget):
     # --- partner organisations ----------------------------------------------------------------
 
     def _build_organisations(self) -> None:
-        s = self.organisations = _Section(
-            _table(["Organisation", "Kind", "ODS code"], "Organisations"),
+        s = self.organisations = Section(
+            admin_table(["Organisation", "Kind", "ODS code"], "Organisations"),
             "Organisation",
             "New organisation",
         )
@@ -584,14 +493,14 @@ class AdministrationPage(QWidget):
         return [o for o in self.d.organisations if o.kind != OrganisationKind.GP_PRACTICE]
 
     def _show_organisations(self) -> None:
-        _fill(
+        fill_table(
             self.organisations.table,
             [(o.id, [o.name, ref.ORGANISATION_KIND_LABELS[o.kind], o.code or ""])
              for o in self._partners()],
         )  # fmt: skip
 
     def _org_selected(self) -> None:
-        key = _selected(self.organisations.table)
+        key = selected_key(self.organisations.table)
         org = next((o for o in self._partners() if o.id == key), None)
         if org is None:
             return
@@ -622,8 +531,8 @@ class AdministrationPage(QWidget):
     # --- members ------------------------------------------------------------------------------
 
     def _build_members(self) -> None:
-        s = self.members = _Section(
-            _table(["Name", "Role", "Organisation", "Teams", "Status"], "Members"),
+        s = self.members = Section(
+            admin_table(["Name", "Role", "Organisation", "Teams", "Status"], "Members"),
             "Member",
             "New member",
         )
@@ -661,7 +570,7 @@ class AdministrationPage(QWidget):
 
     def _show_members(self) -> None:
         names = {t.id: t.name for t in self.d.teams}
-        _fill(
+        fill_table(
             self.members.table,
             [(m.id, [m.name + (" (you)" if m.id == self.d.signed_in else ""), m.role.label,
                      m.organisation, ", ".join(sorted(names.get(t, "?") for t in m.team_ids)),
@@ -686,7 +595,7 @@ class AdministrationPage(QWidget):
         return self.d.member(self.members.row_id)
 
     def _member_selected(self) -> None:
-        m = self.d.member(_selected(self.members.table))
+        m = self.d.member(selected_key(self.members.table))
         if m is None:
             return
         self.members.row_id, self.members.version = m.id, m.version
@@ -788,129 +697,3 @@ class AdministrationPage(QWidget):
             {"name": m.name, "role": m.role.value, "organisation_id": m.organisation_id,
              "email": m.email, "active": False},
         )  # fmt: skip
-
-    # --- devices and invitations (connected) ----------------------------------------------------
-
-    def _build_access(self) -> None:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        self.access_intro = QLabel("")
-        self.access_intro.setWordWrap(True)
-        self.access_table = _table(
-            ["Kind", "Member", "Label", "Made", "Last used", "State"], "Devices and invitations"
-        )
-        self.invite_button = QPushButton("&Invite a member…")
-        self.invite_button.clicked.connect(self.invite_selected)
-        self.cancel_button = QPushButton("&Withdraw invitation")
-        self.cancel_button.clicked.connect(self.cancel_invitation)
-        self.revoke_button = QPushButton("&Revoke device…")
-        self.revoke_button.clicked.connect(self.revoke_device)
-        self.access_error = QLabel("")
-        self.access_error.setObjectName("errorText")
-        self.access_error.setWordWrap(True)
-        buttons = QHBoxLayout()
-        for b in (self.invite_button, self.cancel_button, self.revoke_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-        layout.addWidget(self.access_intro)
-        layout.addWidget(self.access_table, 1)
-        layout.addWidget(self.access_error)
-        layout.addLayout(buttons)
-        self.access_items: list[dict[str, Any]] = []
-        self.tabs.addTab(page, "&Devices and invitations")
-
-    def _client_call(self, op: Callable[[Any], Any], done: Callable[[Any], None]) -> None:
-        from int_desk.services import sync_link
-
-        ws = self.ctx.workspace
-
-        def call() -> Any:
-            client = sync_link.team_admin(ws)
-            return op(client)
-
-        def failed(exc: BaseException) -> None:
-            self.access_error.setText(describe(exc))
-            self.failed.emit(describe(exc))
-
-        self.access_error.setText("")
-        self.ctx.tasks.run_network(call, done, failed)
-
-    def load_access(self) -> None:
-        def shown(items: list[dict[str, Any]]) -> None:
-            self.access_items = items
-            _fill(
-                self.access_table,
-                [(i["id"], ["Invitation" if i["kind"] == "invitation" else "Device",
-                            str(i.get("member") or ""), str(i.get("label") or ""),
-                            _london(i.get("created_at")),
-                            _london(i.get("last_used_at"), day=True),
-                            str(i["state"])])
-                 for i in items],
-            )  # fmt: skip
-            self.refreshed.emit()
-
-        self._client_call(lambda c: c.access(), shown)
-
-    def invite_selected(self) -> None:
-        m = self._member()
-        if m is None and self.tabs.currentWidget() is not self.members:
-            from PySide6.QtWidgets import QInputDialog
-
-            names = [x.name for x in self.d.members if x.active]
-            name, ok = QInputDialog.getItem(self, "Invite a member", "Member", names, 0, False)
-            m = next((x for x in self.d.members if x.name == name), None) if ok else None
-        if m is None:
-            self.members.show_error("Choose the member to invite in the list first.")
-            return
-        member = m
-
-        def made(result: tuple[str, str]) -> None:
-            code, expires = result
-            self.last_code = code
-            box = QMessageBox(
-                QMessageBox.Icon.Information,
-                "Invitation",
-                f"Invitation code for {member.name}:\n\n    {code}\n\nGive it to them with your "
-                f"endpoint's address ({self.endpoint}). It works once, until "
-                f"{_london(expires)}. It is not shown again.",
-                parent=self,
-            )
-            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            box.setModal(False)
-            box.show()
-            self.invitation_box = box
-            self.load_access()
-
-        self._client_call(lambda c: c.invite(member.id), made)
-
-    def _access_selected(self, kind: str) -> dict[str, Any] | None:
-        key = _selected(self.access_table)
-        item = next((i for i in self.access_items if i["id"] == key), None)
-        if item is None or item["kind"] != kind:
-            self.access_error.setText(
-                f"Choose {'an invitation' if kind == 'invitation' else 'a device'} in the list first."
-            )
-            return None
-        return item
-
-    def cancel_invitation(self) -> None:
-        item = self._access_selected("invitation")
-        if item is not None:
-            self._client_call(
-                lambda c: c.cancel_invitation(item["id"]), lambda _r: self.load_access()
-            )
-
-    def revoke_device(self) -> None:
-        item = self._access_selected("device")
-        if item is None:
-            return
-        if not confirm(
-            self,
-            "Revoke this device?",
-            f"{item.get('member')}'s device '{item.get('label')}' will be refused at its next "
-            "sync. Its encrypted copy stays on it, locked by its passphrase; changes made on it "
-            "and not yet sent stay there and are not lost (see docs/go-live.md).",
-            ok="Revoke",
-        ):
-            return
-        self._client_call(lambda c: c.revoke_device(item["id"]), lambda _r: self.load_access())

@@ -18,40 +18,37 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QFileDialog,
     QHeaderView,
     QInputDialog,
     QPlainTextEdit,
-    QTableWidgetItem,
     QWidget,
 )
 from sqlalchemy.orm import Session
 
+from int_desk.app.care_plan_rows import PlanRows, find_data
+from int_desk.app.care_plan_undo import FieldCommand
 from int_desk.app.context import AppContext
 from int_desk.app.forms.care_plan_editor import Ui_CarePlanEditorDialog
 from int_desk.app.messages import confirm, show_error
 from int_desk.domain import care_plan as rules
 from int_desk.domain import information_needs
-from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import ConsentNotGiven, PlanView, Variant
-from int_desk.domain.nhs_number import format_nhs
-from int_desk.domain.permissions import Permission
-from int_desk.domain.uk_time import day_text, in_london, london_today
+from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import CarePlanStatus, ConsentDecision, Role
-from int_desk.services import access
 from int_desk.services import care_plan_export as export
+from int_desk.services import care_plan_views
 from int_desk.services import care_plans as cp
+from int_desk.services.care_plan_views import EditorData, load_editor_data
 
 log = logging.getLogger(__name__)
 
@@ -70,132 +67,19 @@ FIELD_TABS = {  # where each sign-off problem is fixed
     "consent_decision": "consentTab",
 }
 NO_DATE = QDate(2000, 1, 1)  # the date edit's minimum shows as "Not set"
-GOAL_COLUMNS = ("description", "target_measure", "target_date", "achievement_status")
 GOAL_HEADERS = (
     "Goal (in the person's own words)",
     "Measurable target",
     "By (YYYY-MM-DD)",
     "Progress",
 )
-ACTION_COLUMNS = ("description", "owner_role", "when", "status", "goal_id")
 ACTION_HEADERS = ("What", "Who", "When", "Status", "Goal")
-
-
-# --- data loaded off the GUI thread ----------------------------------------------------------
-
-
-@dataclass
-class EditorData:
-    patient_id: uuid.UUID
-    patient_label: str
-    view: PlanView | None
-    members: list[tuple[uuid.UUID, str]]
-    history: list[cp.VersionInfo]
-    can_edit: bool
-    can_sign: bool
-    can_export: bool
-    can_override: bool
-    can_see_clinical: bool
-    today: date = field(default_factory=date.today)
-
-
-def load_editor_data(
-    session: Session, actor: Actor, patient_id: uuid.UUID, *, audit_read: bool = True
-) -> EditorData:
-    """Everything the editor shows, in one unit of work (runs on the store worker).
-
-    Opening audits a read of the plan; refreshes after the editor's own saves do not.
-    """
-    patient = access.get_patient(session, actor, patient_id)
-    plan = cp.current_plan(session=session, actor=actor, patient_id=patient_id)
-    view = (
-        cp.plan_view(session=session, actor=actor, plan_id=plan.id, audit_read=audit_read)
-        if plan
-        else None
-    )
-    label = (
-        f"{patient.display_name} · NHS {format_nhs(patient.nhs_number)} · "
-        f"born {day_text(patient.date_of_birth)}"
-    )
-    return EditorData(
-        patient_id=patient_id,
-        patient_label=label,
-        view=view,
-        members=cp.team_members(session=session, actor=actor),
-        history=cp.history(session=session, actor=actor, patient_id=patient_id),
-        can_edit=cp.can(session, actor, Permission.EDIT_CARE_PLAN),
-        can_sign=cp.can(session, actor, Permission.SIGN_OFF_PLAN),
-        can_export=cp.can(session, actor, Permission.EXPORT_PLAN),
-        can_override=cp.can(session, actor, Permission.OVERRIDE_CONSENT),
-        can_see_clinical=cp.can(session, actor, Permission.VIEW_CLINICAL),
-    )
-
-
-# --- undo commands ---------------------------------------------------------------------------
-
-
-class FieldCommand(QUndoCommand):
-    """A change to one plan field; consecutive edits of the same field merge into one step."""
-
-    def __init__(self, editor: CarePlanEditor, name: str, old: Any, new: Any) -> None:
-        super().__init__(f"Edit {rules.PLAN_FIELDS.get(name, name).lower()}")
-        self.editor, self.name, self.old, self.new = editor, name, old, new
-        self._first = True
-
-    def id(self) -> int:  # noqa: A003 - Qt's name
-        return 1000 + list(rules.PLAN_FIELDS).index(self.name)
-
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
-        if not isinstance(other, FieldCommand) or other.name != self.name:
-            return False
-        self.new = other.new
-        return True
-
-    def redo(self) -> None:
-        self.editor._apply_field(self.name, self.new, update_widget=not self._first)
-        self._first = False
-
-    def undo(self) -> None:
-        self.editor._apply_field(self.name, self.old, update_widget=True)
-
-
-class RowCommand(QUndoCommand):
-    """Adding (or removing) a goal or action row; undo removes (or re-adds) it."""
-
-    def __init__(
-        self,
-        editor: CarePlanEditor,
-        kind: str,
-        values: dict[str, Any],
-        *,
-        add: bool,
-        row_id: Any = None,
-    ) -> None:
-        super().__init__(f"{'Add' if add else 'Remove'} {kind}")
-        self.editor, self.kind, self.values, self.add = editor, kind, values, add
-        self.row_id = row_id
-
-    def _create(self) -> None:
-        def done(row_id: uuid.UUID) -> None:
-            self.row_id = row_id
-
-        self.editor._row_op(self.kind, "add", self.values, None, done)
-
-    def _delete(self) -> None:
-        if self.row_id is not None:  # None: the add has not reached the store yet
-            self.editor._row_op(self.kind, "remove", {}, self.row_id, None)
-
-    def redo(self) -> None:
-        self._create() if self.add else self._delete()
-
-    def undo(self) -> None:
-        self._delete() if self.add else self._create()
 
 
 # --- the dialog ------------------------------------------------------------------------------
 
 
-class CarePlanEditor(QDialog):
+class CarePlanEditor(PlanRows):
     saved = Signal(object)
     signed_off = Signal(object)
 
@@ -380,7 +264,7 @@ class CarePlanEditor(QDialog):
                     "consent_decision": v.consent_decision,
                     "lead_member_id": v.lead_member_id,
                 }
-                if v.lead_member_id and _find(f.leadCombo, v.lead_member_id) < 0:
+                if v.lead_member_id and find_data(f.leadCombo, v.lead_member_id) < 0:
                     f.leadCombo.addItem(v.lead, v.lead_member_id)  # a lead from another team
                 for name in self._values:
                     self._set_widget(name, self._values[name])
@@ -411,82 +295,6 @@ class CarePlanEditor(QDialog):
         if v.clinical_redacted:
             text += " Clinical notes are hidden for your role."
         return text
-
-    def _fill_rows(self) -> None:
-        f = self.form
-        v = self.data.view
-        goals = v.goals if v else ()
-        actions = v.actions if v else ()
-        editable = self.is_draft and self.data.can_edit
-        f.goalsTable.blockSignals(True)
-        f.goalsTable.setRowCount(len(goals))
-        for r, g in enumerate(goals):
-            values = (
-                g.description,
-                g.target_measure,
-                g.target_date.isoformat() if g.target_date else "",
-            )
-            for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, g.id)
-                if not editable:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                f.goalsTable.setItem(r, c, item)
-            combo = self._combo(rules.ACHIEVEMENT_LABELS, g.achievement_status, "Progress")
-            combo.setEnabled(editable)
-            combo.currentIndexChanged.connect(
-                lambda _i, gid=g.id, cb=combo: self._row_update(
-                    "goal", gid, {"achievement_status": cb.currentData()}
-                )
-            )
-            f.goalsTable.setCellWidget(r, 3, combo)
-        f.goalsTable.blockSignals(False)
-        f.goalsTable.resizeRowsToContents()
-        f.actionGoalCombo.clear()
-        f.actionGoalCombo.addItem("No linked goal", None)
-        for g in goals:
-            f.actionGoalCombo.addItem(f"Goal {g.number}: {g.description[:40]}", g.id)
-        f.actionsTable.blockSignals(True)
-        f.actionsTable.setRowCount(len(actions))
-        for r, a in enumerate(actions):
-            for c, text in ((0, a.description), (1, a.who or "-"), (2, a.when)):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, a.id)
-                if not editable or c == 1:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                f.actionsTable.setItem(r, c, item)
-            status = self._combo(rules.ACTION_STATUS_LABELS, a.status, "Action status")
-            status.setEnabled(editable)
-            status.currentIndexChanged.connect(
-                lambda _i, aid=a.id, cb=status: self._row_update(
-                    "action", aid, {"status": cb.currentData()}
-                )
-            )
-            f.actionsTable.setCellWidget(r, 3, status)
-            goal = QComboBox()
-            goal.setAccessibleName("Linked goal")
-            goal.addItem("-", None)
-            for g in goals:
-                goal.addItem(str(g.number), g.id)
-            goal.setCurrentIndex(max(0, _find(goal, a.goal_id)))
-            goal.setEnabled(editable)
-            goal.currentIndexChanged.connect(
-                lambda _i, aid=a.id, cb=goal: self._row_update(
-                    "action", aid, {"goal_id": cb.currentData()}
-                )
-            )
-            f.actionsTable.setCellWidget(r, 4, goal)
-        f.actionsTable.blockSignals(False)
-        f.actionsTable.resizeRowsToContents()
-
-    @staticmethod
-    def _combo(labels: dict[str, str], current: str, name: str) -> QComboBox:
-        combo = QComboBox()
-        combo.setAccessibleName(name)
-        for value, label in labels.items():
-            combo.addItem(label, value)
-        combo.setCurrentIndex(max(0, _find(combo, current)))
-        return combo
 
     def _fill_history(self) -> None:
         f = self.form
@@ -587,9 +395,9 @@ class CarePlanEditor(QDialog):
                     QDate(value.year, value.month, value.day) if value else NO_DATE
                 )
             elif name == "consent_decision":
-                f.consentCombo.setCurrentIndex(max(0, _find(f.consentCombo, value)))
+                f.consentCombo.setCurrentIndex(max(0, find_data(f.consentCombo, value)))
             elif name == "lead_member_id":
-                f.leadCombo.setCurrentIndex(max(0, _find(f.leadCombo, value)))
+                f.leadCombo.setCurrentIndex(max(0, find_data(f.leadCombo, value)))
         finally:
             self._loading = was
 
@@ -602,7 +410,7 @@ class CarePlanEditor(QDialog):
             return
         self.undo_stack.push(FieldCommand(self, name, old, new))
 
-    def _apply_field(self, name: str, value: Any, *, update_widget: bool) -> None:
+    def apply_field(self, name: str, value: Any, *, update_widget: bool) -> None:
         """Record a field value (from typing, undo or redo) and schedule the autosave."""
         if update_widget:
             self._set_widget(name, value)
@@ -645,147 +453,6 @@ class CarePlanEditor(QDialog):
             done,
             failed,
         )
-
-    # --- goals and actions ---------------------------------------------------------------------
-
-    def add_goal(self) -> None:
-        f = self.form
-        text = f.goalInputEdit.text().strip()
-        if not text:
-            f.goalsError.setText("Write the goal in the person's own words first.")
-            f.goalInputEdit.setFocus()
-            return
-        values = {"description": text, "target_measure": f.goalTargetEdit.text().strip()}
-        f.goalInputEdit.clear()
-        f.goalTargetEdit.clear()
-        self.undo_stack.push(RowCommand(self, "goal", values, add=True))
-        f.goalInputEdit.setFocus()
-
-    def add_action(self) -> None:
-        f = self.form
-        text = f.actionInputEdit.text().strip()
-        if not text:
-            f.actionInputEdit.setFocus()
-            return
-        values = {
-            "description": text,
-            "owner_role": f.actionRoleCombo.currentData(),
-            "when": f.actionWhenEdit.text().strip(),
-            "goal_id": f.actionGoalCombo.currentData(),
-        }
-        f.actionInputEdit.clear()
-        f.actionWhenEdit.clear()
-        self.undo_stack.push(RowCommand(self, "action", values, add=True))
-        f.actionInputEdit.setFocus()
-
-    def _remove_selected(self, kind: str) -> None:
-        table = self.form.goalsTable if kind == "goal" else self.form.actionsTable
-        row = table.currentRow()
-        if row < 0 or self.plan is None:
-            return
-        rows = self.plan.goals if kind == "goal" else self.plan.actions
-        target = rows[row]
-        if kind == "goal":
-            values = {
-                "description": target.description,
-                "target_measure": target.target_measure,
-                "target_date": target.target_date,
-            }
-        else:
-            values = {
-                "description": target.description,
-                "owner_role": target.owner_role,
-                "owner_member_id": target.owner_member_id,
-                "owner_team_id": target.owner_team_id,
-                "when": target.when,
-                "status": target.status,
-            }
-        self.undo_stack.push(RowCommand(self, kind, values, add=False, row_id=target.id))
-
-    def _row_op(
-        self,
-        kind: str,
-        op: str,
-        values: dict[str, Any],
-        row_id: uuid.UUID | None,
-        on_id: Callable[[uuid.UUID], None] | None,
-    ) -> None:
-        """Add, update or remove one goal/action row in the store, then refresh the tables."""
-        if self.plan is None:
-            return
-        plan_id = self.plan.id
-        actor = self.ctx.actor
-        patient_id = self.data.patient_id
-
-        def work(s: Session) -> tuple[uuid.UUID | None, EditorData]:
-            new_id = None
-            if kind == "goal" and op == "add":
-                new_id = cp.add_goal(session=s, actor=actor, plan_id=plan_id, **values).id
-            elif kind == "action" and op == "add":
-                new_id = cp.add_action(session=s, actor=actor, plan_id=plan_id, **values).id
-            elif kind == "goal" and op == "update":
-                cp.update_goal(session=s, actor=actor, goal_id=row_id, changes=values)
-            elif kind == "action" and op == "update":
-                cp.update_action(session=s, actor=actor, action_id=row_id, changes=values)
-            elif kind == "goal":
-                cp.remove_goal(session=s, actor=actor, goal_id=row_id)
-            else:
-                cp.remove_action(session=s, actor=actor, action_id=row_id)
-            s.flush()
-            return new_id, load_editor_data(s, actor, patient_id, audit_read=False)
-
-        self._in_flight += 1
-
-        def done(result: tuple[uuid.UUID | None, EditorData]) -> None:
-            self._in_flight -= 1
-            new_id, data = result
-            if on_id and new_id:
-                on_id(new_id)
-            if self._closed:
-                return
-            self.data.view = data.view
-            self.data.history = data.history
-            self._loading = True
-            try:
-                self._fill_rows()
-                self._fill_history()
-            finally:
-                self._loading = False
-            self._refresh_validation()
-            self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
-            self.saved.emit(plan_id)
-            self.ctx.events.patient_changed.emit(patient_id)
-
-        def failed(exc: BaseException) -> None:
-            self._in_flight -= 1
-            if not self._closed:
-                show_error(self, exc)
-                self._reload()
-
-        self.ctx.query(work, done, failed)
-
-    def _row_update(self, kind: str, row_id: uuid.UUID, changes: dict[str, Any]) -> None:
-        if self._loading or not self.is_draft:
-            return
-        self._row_op(kind, "update", changes, row_id, None)
-
-    def _cell_edited(self, kind: str, item: QTableWidgetItem) -> None:
-        if self._loading or not self.is_draft:
-            return
-        row_id = item.data(Qt.ItemDataRole.UserRole)
-        columns = GOAL_COLUMNS if kind == "goal" else ACTION_COLUMNS
-        name = columns[item.column()]
-        value: Any = item.text().strip()
-        if name == "target_date":
-            try:
-                value = date.fromisoformat(value) if value else None
-            except ValueError:
-                self.form.goalsError.setText(
-                    "Write the target date as YYYY-MM-DD, e.g. 2027-03-31."
-                )
-                self._reload()
-                return
-        self._row_update(kind, row_id, {name: value})
 
     # --- validation ----------------------------------------------------------------------------
 
@@ -904,7 +571,9 @@ class CarePlanEditor(QDialog):
             return
         actor = self.ctx.actor
         self.ctx.query(
-            lambda s: cp.diff(session=s, actor=actor, from_plan_id=a, to_plan_id=b).lines(),
+            lambda s: care_plan_views.diff(
+                session=s, actor=actor, from_plan_id=a, to_plan_id=b
+            ).lines(),
             lambda lines: f.diffText.setPlainText("\n".join(lines)),
             lambda e: show_error(self, e),
         )
@@ -985,15 +654,6 @@ class CarePlanEditor(QDialog):
         self.save_now()
         self._closed = True
         super().reject()
-
-
-def _find(combo: QComboBox, value: Any) -> int:
-    """Index of the item whose data equals ``value`` (QComboBox.findData compares Python
-    objects such as UUIDs by identity, not equality), or -1."""
-    for i in range(combo.count()):
-        if combo.itemData(i) == value:
-            return i
-    return -1
 
 
 def _e(text: str) -> str:

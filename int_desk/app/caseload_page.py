@@ -12,67 +12,47 @@ never search text or anything about a patient.
 
 from __future__ import annotations
 
-import html
-import importlib
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QPushButton,
     QSplitter,
-    QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from int_desk.app import colours
-from int_desk.app.caseload_columns import default_column_widths
-from int_desk.app.caseload_delegate import CaseloadDelegate
-from int_desk.app.caseload_model import HEADERS, CaseloadModel, PatientIdRole
+from int_desk.app.caseload_model import CaseloadModel, PatientIdRole
+from int_desk.app.caseload_table import ColumnFit, make_table
 from int_desk.app.context import AppContext
 from int_desk.app.empty_state import EmptyState, no_caseload_text
 from int_desk.app.messages import confirm, show_error
-from int_desk.app.patient_dialogs import ActionDialog, Field
-from int_desk.domain import information_needs
-from int_desk.domain.information_needs import InformationNeed
+from int_desk.app.patient_pane import PANE_WIDTH, PatientPane
 from int_desk.domain.permissions import ACTION_LABELS, Permission, allowed
-from int_desk.domain.uk_time import in_london, london_today
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
-    ContactKind,
     FlagCode,
-    HealthEventKind,
     Priority,
-    ReferralService,
-    ReferralStatus,
-    Role,
-    TaskKind,
 )
 from int_desk.services import caseload as cl
-from int_desk.services import caseload_export
-from int_desk.services import patient_actions as pa
+from int_desk.services import caseload_export, caseload_views
 from int_desk.services import patient_record as pr
-from int_desk.services.accessible_information import set_information_needs
 
 log = logging.getLogger(__name__)
 
@@ -81,35 +61,9 @@ SETTINGS_USER_SIZED = "caseload/columns_user_sized"
 SETTINGS_SPLITTER = "caseload/splitter_state_v2"  # v2: a narrower record pane
 SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
-BUTTONS_A_ROW = 3
-PANE_WIDTH = 300  # the record pane beside the table at 1366 px (three buttons a row)
 XLSX_FILES = "Excel workbook (*.xlsx)"
 CSV_FILES = "CSV, UTF-8 for Excel (*.csv)"
 PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
-CARE_PLAN_MODULE = "int_desk.app.care_plan_editor"
-_FULL_NAMES = {
-    "contact": "Add contact", "task": "Allocate task", "refer": "Refer to a service",
-    "escalate": "Escalate to the clinical lead", "huddle": "Add to next huddle",
-    "flags": "Raise or clear flags", "lead": "Set the named lead professional",
-    "plan": "Open care plan", "complete": "Complete a task",
-    "outcome": "Record a referral outcome", "resolve": "Resolve an escalation",
-    "enrol": "Enrol into or discharge from a cohort",
-    "needs": "Record information and communication needs",
-    "hospital": "Record a hospital admission or discharge",
-}  # fmt: skip
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text or ""))
-
-
-def _d(value: date | None) -> str:
-    return value.strftime("%d %b %Y") if value else ""
-
-
-def plural(n: int, noun: str) -> str:
-    """ "1 task", "2 tasks": never "task(s)"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class CaseloadPage(QWidget):
@@ -137,9 +91,6 @@ class CaseloadPage(QWidget):
         self.record: pr.PatientRecord | None = None
         self.choices: cl.FilterChoices | None = None
         self.last_error: BaseException | None = None
-        self.columns_user_sized = False  # True once the user resizes a column (then remembered)
-        self.longest_names: list[str] = []
-        self._fitting = False
 
         self.model = CaseloadModel(self._fetch_rows, parent=self)
         self.model.sort_requested.connect(self._sort_requested)
@@ -170,7 +121,9 @@ class CaseloadPage(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(500)
         self._save_timer.timeout.connect(self.save_layout)
-        self.table.horizontalHeader().sectionResized.connect(self._section_resized)
+        self.columns.sized_by_user.connect(self._save_timer.start)
+        self.columns.layout_changed.connect(self.save_layout)
+        self.table.horizontalHeader().sectionResized.connect(self.columns.section_resized)
         self.table.horizontalHeader().sectionMoved.connect(lambda *_: self._save_timer.start())
         self.splitter.splitterMoved.connect(lambda *_: self._save_timer.start())
 
@@ -203,7 +156,7 @@ class CaseloadPage(QWidget):
         self.delete_view_button.setAccessibleName("Delete this saved view")
         self.delete_view_button.clicked.connect(self.delete_current_view)
         # The role decides now; the worker's answer (with team grants) follows with the views.
-        self._set_can_save_views(allowed(self.ctx.actor, cl.VIEW_SAVING))
+        self._set_can_save_views(allowed(self.ctx.actor, caseload_views.VIEW_SAVING))
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, NHS number or postcode (Ctrl+F)")
         self.search.setAccessibleName("Search caseload")
@@ -280,47 +233,23 @@ class CaseloadPage(QWidget):
         self.filter_grid = grid
 
     def _build_table(self) -> None:
-        t = QTableView()
-        t.setObjectName("caseloadTable")
-        t.setAccessibleName("Caseload table")
-        t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
-        t.setModel(self.model)
-        t.setItemDelegate(CaseloadDelegate(self.model, t))  # one lookup per cell, cached text
-        # Always shown: a result that fits on one screen must not change the table's width.
-        t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        t.setAlternatingRowColors(False)
-        t.setWordWrap(False)
-        t.verticalHeader().hide()
-        t.verticalHeader().setDefaultSectionSize(26)
-        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t = make_table(self.model)
+        self.columns = ColumnFit(t, self)
         h = t.horizontalHeader()
-        h.setSectionsMovable(True)
-        h.setHighlightSections(False)
-        h.setStretchLastSection(True)
-        h.setSortIndicatorShown(True)
-        h.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        h.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        h.customContextMenuRequested.connect(self._header_menu)
-        h.setMinimumSectionSize(30)
-        # Columns are never narrower than their labels (two lines for long ones); eliding
-        # would treat a two-line label as one long line and cut it.
-        h.setTextElideMode(Qt.TextElideMode.ElideNone)
-        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for col, width in enumerate(default_column_widths(860, self._measure, HEADERS)):
-            t.setColumnWidth(col, width)  # until the first fit to the real width
-        t.viewport().installEventFilter(self)  # fit the columns when the table is resized
+        h.customContextMenuRequested.connect(self.columns.show_menu)
+        self.columns.set_default_widths(860)
+        t.viewport().installEventFilter(self.columns)  # fit the columns when it is resized
         t.setSortingEnabled(True)
         t.selectionModel().currentRowChanged.connect(self._current_changed)
         t.doubleClicked.connect(lambda _i: self.pane.browser.setFocus())
         self.table = t
-        h.sortIndicatorChanged.connect(self._sort_indicator_moved)
+        h.sortIndicatorChanged.connect(self.columns.sort_indicator_moved)
         self.empty_state = EmptyState(t)  # what to do next when no one is shown
 
     def _shortcuts(self) -> None:
         def add(seq: str, slot: Any, name: str) -> None:
-            sc = QShortcut(QKeySequence(seq), self, activated=slot)
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.activated.connect(slot)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.setObjectName(name)
 
@@ -337,7 +266,7 @@ class CaseloadPage(QWidget):
         header = self.ctx.settings.value(SETTINGS_HEADER)
         if isinstance(header, QByteArray | bytes):
             sized = self.ctx.settings.value(SETTINGS_USER_SIZED, False)
-            self.columns_user_sized = sized in (True, "true", 1, "1")  # first: no refit
+            self.columns.user_sized = sized in (True, "true", 1, "1")  # first: no refit
             self.table.horizontalHeader().restoreState(QByteArray(header))
         splitter = self.ctx.settings.value(SETTINGS_SPLITTER)
         if isinstance(splitter, QByteArray | bytes):
@@ -345,86 +274,13 @@ class CaseloadPage(QWidget):
 
     def save_layout(self) -> None:
         self.ctx.settings.setValue(SETTINGS_HEADER, self.table.horizontalHeader().saveState())
-        self.ctx.settings.setValue(SETTINGS_USER_SIZED, self.columns_user_sized)
+        self.ctx.settings.setValue(SETTINGS_USER_SIZED, self.columns.user_sized)
         self.ctx.settings.setValue(SETTINGS_SPLITTER, self.splitter.saveState())
         self.ctx.settings.setValue(SETTINGS_VIEW, self.view_name)
-
-    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
-            if not self.columns_user_sized:
-                self.fit_columns()
-        return False
-
-    def fit_columns(self) -> None:
-        """Default widths for the table's current width (until the user sizes a column)."""
-        h = self.table.horizontalHeader()
-        hidden = frozenset(c for c in range(h.count()) if h.isSectionHidden(c))
-        sort = h.sortIndicatorSection() if h.isSortIndicatorShown() else -1
-        widths = default_column_widths(
-            self.table.viewport().width(), self._measure, HEADERS, hidden, sort, self.longest_names
-        )
-        self._fitting = True
-        try:
-            for col, width in enumerate(widths):
-                if col not in hidden and h.sectionSize(col) != width:
-                    h.resizeSection(col, width)
-        finally:
-            self._fitting = False
-
-    def _sort_indicator_moved(self, *_: Any) -> None:
-        if not self.columns_user_sized:
-            self.fit_columns()  # the sorted column's header needs room for its arrow
-
-    def _measure(self, text: str, bold: bool) -> float:
-        font = QFont(self.font())  # the table's (it sets none of its own)
-        font.setBold(bold)
-        return QFontMetricsF(font).horizontalAdvance(text)
-
-    def _section_resized(self, col: int, _old: int, _new: int) -> None:
-        h = self.table.horizontalHeader()
-        last = max(
-            (c for c in range(h.count()) if not h.isSectionHidden(c)),
-            key=h.visualIndex,
-            default=-1,
-        )
-        if self._fitting or col == last:  # ours, or the stretching last section following
-            return
-        self.columns_user_sized = True  # the user dragged (or double-clicked) a divider
-        self._save_timer.start()
-
-    def reset_columns(self) -> None:
-        """Back to the default widths that fit the window (header menu)."""
-        self.columns_user_sized = False
-        self.fit_columns()
-        self.save_layout()
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         self.save_layout()
         super().hideEvent(event)
-
-    def _header_menu(self, pos: Any) -> None:
-        h = self.table.horizontalHeader()
-        menu = QMenu(self)
-        menu.setAccessibleName("Columns")
-        for col, (_key, label) in enumerate(cl.COLUMNS):
-            act = QAction(label, menu, checkable=True)
-            act.setChecked(not h.isSectionHidden(col))
-            act.setEnabled(col != 0)  # the name column always shows
-            act.toggled.connect(lambda on, c=col: self._show_column(c, on))
-            menu.addAction(act)
-        menu.addSeparator()
-        fit = QAction("Fit columns to the window", menu)
-        fit.setEnabled(self.columns_user_sized)
-        fit.triggered.connect(self.reset_columns)
-        menu.addAction(fit)
-        self.header_menu = menu
-        menu.exec(h.mapToGlobal(pos))
-
-    def _show_column(self, col: int, on: bool) -> None:
-        self.table.horizontalHeader().setSectionHidden(col, not on)
-        if not self.columns_user_sized:
-            self.fit_columns()  # the room a hidden column leaves goes to the others
-        self.save_layout()
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -460,14 +316,14 @@ class CaseloadPage(QWidget):
 
         def op(s: Any) -> tuple[Any, ...]:
             choices = cl.filter_choices(session=s, actor=actor)
-            views = cl.list_views(session=s, actor=actor)
+            views = caseload_views.list_views(session=s, actor=actor)
             try:
-                f = cl.load_view(session=s, actor=actor, name=view)
+                f = caseload_views.load_view(session=s, actor=actor, name=view)
             except Exception:
                 f = cl.CaseloadFilter()
             keys = cl.query_keys(session=s, actor=actor, filters=f)
             rows = cl.fetch_rows(session=s, keys=keys[:PREFETCH])
-            can_save = cl.can_save_views(session=s, actor=actor)
+            can_save = caseload_views.can_save_views(session=s, actor=actor)
             return choices, views, f, keys, rows, can_save, cl.longest_names(session=s)
 
         self._gen += 1
@@ -478,10 +334,7 @@ class CaseloadPage(QWidget):
     def _loaded(self, gen: int, res: tuple[Any, ...]) -> None:
         choices, views, f, keys, rows, can_save, longest = res
         self._busy = False
-        if longest != self.longest_names:
-            self.longest_names = longest  # the name column is sized to show them in full
-            if not self.columns_user_sized:
-                self.fit_columns()
+        self.columns.show_longest_names(longest)  # the name column shows them in full
         self.choices = choices
         self._set_can_save_views(can_save)
         names = [v.name for v in views]
@@ -496,7 +349,9 @@ class CaseloadPage(QWidget):
             return
         self._show_keys((keys, rows, None), known=False)
 
-    def _fill_choices(self, choices: cl.FilterChoices, views: list[cl.ViewInfo]) -> None:
+    def _fill_choices(
+        self, choices: cl.FilterChoices, views: list[caseload_views.ViewInfo]
+    ) -> None:
         self._applying = True
         try:
             self.view_combo.clear()
@@ -534,12 +389,12 @@ class CaseloadPage(QWidget):
             role = self.ctx.actor.role.label
             self.save_view_button.setToolTip(
                 f"Not available to a {role}: saving views needs permission to "
-                f"{ACTION_LABELS[cl.VIEW_SAVING]}. The built-in views still work."
+                f"{ACTION_LABELS[caseload_views.VIEW_SAVING]}. The built-in views still work."
             )
         self._update_delete_button()
 
     def _update_delete_button(self) -> None:
-        mine = self.view_name not in cl.BUILT_IN_VIEWS
+        mine = self.view_name not in caseload_views.BUILT_IN_VIEWS
         self.delete_view_button.setEnabled(mine and self.can_save_views)
 
     def _apply_filters_to_widgets(self, f: cl.CaseloadFilter) -> None:
@@ -727,12 +582,16 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, name)
             self.refresh()
 
-        self._query(lambda s: cl.load_view(session=s, actor=actor, name=name), done, self._failed)
+        self._query(
+            lambda s: caseload_views.load_view(session=s, actor=actor, name=name),
+            done,
+            self._failed,
+        )
 
     def save_view_dialog(self) -> None:
         if not self.can_save_views:
             return
-        default = "" if self.view_name in cl.BUILT_IN_VIEWS else self.view_name
+        default = "" if self.view_name in caseload_views.BUILT_IN_VIEWS else self.view_name
         name, ok = QInputDialog.getText(self, "Save view", "Name for this view:", text=default)
         if ok and name.strip():
             self.save_view(name.strip())
@@ -747,12 +606,14 @@ class CaseloadPage(QWidget):
             self.reload()
 
         self._query(
-            lambda s: cl.save_view(session=s, actor=actor, name=name, filters=f), done, self._failed
+            lambda s: caseload_views.save_view(session=s, actor=actor, name=name, filters=f),
+            done,
+            self._failed,
         )
 
     def delete_current_view(self) -> None:
         name = self.view_name
-        if name in cl.BUILT_IN_VIEWS:
+        if name in caseload_views.BUILT_IN_VIEWS:
             return
         if not confirm(self, "Delete view", f"Delete your saved view “{name}”?", "Delete"):
             return
@@ -763,7 +624,11 @@ class CaseloadPage(QWidget):
             self.ctx.settings.setValue(SETTINGS_VIEW, DEFAULT_VIEW)
             self.reload()
 
-        self._query(lambda s: cl.delete_view(session=s, actor=actor, name=name), done, self._failed)
+        self._query(
+            lambda s: caseload_views.delete_view(session=s, actor=actor, name=name),
+            done,
+            self._failed,
+        )
 
     # --- selection and navigation -------------------------------------------------------------
 
@@ -913,488 +778,3 @@ class CaseloadPage(QWidget):
             self.exported.emit(n)
 
         self._query(op, done, lambda exc: show_error(self, exc))
-
-
-class PatientPane(QWidget):
-    """The selected person's record and the actions on it."""
-
-    def __init__(self, ctx: AppContext, page: CaseloadPage) -> None:
-        super().__init__(page)
-        self.ctx = ctx
-        self.page = page
-        self.dialog: ActionDialog | None = None
-        self.setAccessibleName("Patient record")
-        self.setMinimumWidth(PANE_WIDTH)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 0, 0, 0)
-        self.heading = QLabel("No one selected")
-        self.heading.setObjectName("patientHeading")
-        # The palette's text colour, so the banner reads in light and dark alike.
-        self.heading.setTextFormat(Qt.TextFormat.RichText)
-        self.heading.setAccessibleName("Selected patient")
-        self.heading.setWordWrap(True)
-        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.heading)
-        self.outside_note = QLabel(
-            "⚠ Not in the list beside: the search or filters hide this person."
-        )
-        self.outside_note.setObjectName("warningText")
-        self.outside_note.setWordWrap(True)
-        self.outside_note.setAccessibleName("Not in the list")
-        self.outside_note.hide()
-        layout.addWidget(self.outside_note)
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(4)
-        grid.setVerticalSpacing(4)
-        self.buttons: dict[str, QPushButton] = {}
-        actions = self._actions()
-        for i, (key, (label, seq, slot, perm)) in enumerate(actions.items()):
-            b = QPushButton(label)
-            full = _FULL_NAMES.get(key, label.replace("…", ""))
-            b.setAccessibleName(full)
-            b.setToolTip(f"{full} ({seq})" if seq else full)
-            b.clicked.connect(slot)
-            b.setEnabled(False)
-            b.setProperty("permission", perm.value if perm else "")
-            grid.addWidget(b, i // BUTTONS_A_ROW, i % BUTTONS_A_ROW)
-            self.buttons[key] = b
-        layout.addLayout(grid)
-        self.setStyleSheet("QPushButton { padding: 4px 4px; }")
-        self.browser = QTextBrowser()
-        self.browser.setObjectName("patientRecord")
-        self.browser.setAccessibleName("Patient record details and timeline")
-        self.browser.setOpenLinks(False)
-        self.browser.setHtml("<p>Select a person in the caseload to see their record.</p>")
-        layout.addWidget(self.browser, 1)
-
-    def _actions(self) -> dict[str, tuple[str, str, Any, Permission | None]]:
-        P = Permission
-        return {
-            "contact": ("+ Contact…", "Ctrl+Shift+C", self.add_contact, P.ADD_CONTACT),
-            "task": ("+ Task…", "Ctrl+Shift+T", self.allocate_task, P.MANAGE_TASKS),
-            "refer": ("Refer…", "Ctrl+Shift+R", self.refer, P.REFER),
-            "escalate": ("Escalate…", "Ctrl+Shift+E", self.escalate, P.ESCALATE),
-            "huddle": ("To huddle…", "Ctrl+Shift+H", self.add_to_huddle, P.ESCALATE),
-            "flags": ("Flags…", "Ctrl+Shift+G", self.set_flag, P.EDIT_PATIENT),
-            "lead": ("Lead…", "Ctrl+Shift+L", self.set_lead, P.EDIT_PATIENT),
-            "plan": ("Care plan", "Ctrl+Shift+P", self.open_care_plan, P.VIEW_CASELOAD),
-            "complete": ("Task done…", "", self.complete_task, P.MANAGE_TASKS),
-            "outcome": ("Outcome…", "", self.referral_outcome, P.REFER),
-            "resolve": ("Resolve…", "", self.resolve, P.RESOLVE_ESCALATION),
-            "enrol": ("Cohorts…", "", self.enrol_or_discharge, P.EDIT_PATIENT),
-            "needs": ("Needs…", "", self.set_information_needs, P.EDIT_PATIENT),
-            "hospital": ("Hospital…", "", self.record_hospital, P.EDIT_PATIENT),
-        }
-
-    def shortcut_map(self) -> dict[str, Any]:
-        return {seq: slot for _l, seq, slot, _p in self._actions().values() if seq}
-
-    # --- showing ------------------------------------------------------------------------------
-
-    def set_in_list(self, in_list: bool) -> None:
-        self.outside_note.setVisible(not in_list and self.page.current_patient is not None)
-
-    def show_record(self, r: pr.PatientRecord) -> None:
-        today = london_today()
-        self.heading.setText(
-            f"<b style='font-size:12pt'>{_e(r.display_name)}</b><br>"
-            f"Born {_d(r.date_of_birth)} ({r.age(today)}) &nbsp;·&nbsp; NHS {r.nhs_display}"
-        )
-        self.heading.setAccessibleDescription(
-            f"{r.display_name}, born {r.date_of_birth:%d %B %Y}, NHS number {r.nhs_display}"
-        )
-        actor = self.ctx.actor
-        for key, b in self.buttons.items():
-            perm = b.property("permission")
-            ok = not perm or allowed(actor, Permission(perm))
-            if key == "complete":
-                ok = ok and bool(r.open_tasks)
-            elif key == "outcome":
-                ok = ok and bool(r.open_referrals)
-            elif key == "resolve":
-                ok = ok and bool(r.open_escalations)
-            elif key == "plan":
-                ok = ok and self._care_plan_editor() is not None
-                b.setToolTip(
-                    "Open the care plan (Ctrl+Shift+P)"
-                    if ok
-                    else "The care-plan editor is not available in this build"
-                )
-            b.setEnabled(ok)
-        self.browser.setHtml(record_html(r, today))
-
-    def clear(self) -> None:
-        self.heading.setText("No one selected")
-        self.browser.setHtml("<p>Select a person in the caseload to see their record.</p>")
-        for b in self.buttons.values():
-            b.setEnabled(False)
-
-    # --- actions ------------------------------------------------------------------------------
-
-    def _record(self) -> pr.PatientRecord | None:
-        r = self.page.record
-        if r is None or r.patient_id != self.page.current_patient:
-            return None
-        return r
-
-    def _open(self, title: str, intro: str, fields: list[Field], call: Any, ok: str) -> None:
-        r = self._record()
-        if r is None:
-            return
-        actor = self.ctx.actor
-        pid = r.patient_id
-
-        def submit(s: Any, v: dict[str, Any]) -> Any:
-            return call(s, actor, pid, v)
-
-        dialog = ActionDialog(self.ctx, title, intro, fields, submit, ok_text=ok, parent=self)
-        dialog.done.connect(lambda _res: self.ctx.events.patient_changed.emit(pid))
-        self.dialog = dialog
-        dialog.show()
-
-    def add_contact(self) -> None:
-        r = self._record()
-        if r is None:
-            return
-        kinds = [(k.value, k.label) for k in ContactKind if k is not ContactKind.HUDDLE_DISCUSSION]
-        self._open(
-            "Add contact", f"Record a contact with or about {r.display_name}.",
-            [Field("kind", "Type", "choice", kinds),
-             Field("occurred_at", "When", "datetime"),
-             Field("text", "What happened *", "text", aliases=("text",))],
-            lambda s, a, pid, v: pa.add_contact(session=s, actor=a, patient_id=pid, **v),
-            "Save contact",
-        )  # fmt: skip
-
-    def _member_choices(self, lead: uuid.UUID | None = None) -> list[tuple[Any, str]]:
-        """Team members to choose from; the person's named lead professional says so."""
-        choices = self.page.choices
-        leads = choices.leads if choices else []
-        lead_hex = lead.hex if lead else None
-        return [
-            (c.id, f"{c.label} (named lead professional)" if c.id == lead_hex else c.label)
-            for c in leads
-        ]
-
-    def _lead(self) -> uuid.UUID | None:
-        """The named lead professional of the person shown (their first active cohort's)."""
-        r = self._record()
-        leads = [m.lead_member_id for m in (r.active_memberships if r else []) if m.lead_member_id]
-        return leads[0] if leads else None
-
-    def allocate_task(self) -> None:
-        choices = self.page.choices
-        teams = [(t.id, t.label) for t in (choices.teams if choices else [])]
-        lead = self._lead()
-        self._open(
-            "Allocate task", "Allocate to a team, a role and/or a named person, with a due date. "
-            "Nobody is chosen for you" + (", except the named lead professional." if lead else "."),
-            [Field("description", "Task *", "line"),
-             Field("due_on", "Due *", "date", default=london_today() + timedelta(days=7),
-                   min_date=london_today()),
-             Field("owner_team_id", "Team", "choice", [(None, "—")] + teams),
-             Field("owner_role", "Role", "choice", [(None, "—")] + [(x.value, x.label) for x in Role]),
-             Field("owner_member_id", "Person", "choice", [(None, "—")] + self._member_choices(lead),
-                   default=lead.hex if lead else None, aliases=("owner",)),
-             Field("kind", "Kind", "choice", [(TaskKind.TASK.value, "Task"),
-                                              (TaskKind.HOME_VISIT.value, "Planned home visit")])],
-            lambda s, a, pid, v: pa.allocate_task(session=s, actor=a, patient_id=pid, **v),
-            "Allocate",
-        )  # fmt: skip
-
-    def refer(self) -> None:
-        self._open(
-            "Refer", "Refer to one of the four pillars or a partner service.",
-            [Field("service", "Service *", "choice",
-                   [(None, "Choose a service…")] + [(x.value, x.label) for x in ReferralService],
-                   required=True),
-             Field("reason", "Reason *", "text"),
-             Field("to_member_id", "To (optional)", "choice", [(None, "—")] + self._member_choices())],
-            lambda s, a, pid, v: pa.refer(session=s, actor=a, patient_id=pid, **v),
-            "Send referral",
-        )  # fmt: skip
-
-    def referral_outcome(self) -> None:
-        r = self._record()
-        if r is None or not r.open_referrals:
-            return
-        self._open(
-            "Referral outcome", "Record what happened to the referral.",
-            [Field("referral_id", "Referral", "choice",
-                   [(o.id.hex, f"{o.label} ({o.detail})") for o in r.open_referrals]),
-             Field("status", "Status", "choice",
-                   [(x.value, x.value.capitalize()) for x in ReferralStatus if x is not ReferralStatus.SENT]),
-             Field("outcome", "Outcome", "text")],
-            lambda s, a, pid, v: pa.record_referral_outcome(session=s, actor=a, **v),
-            "Save outcome",
-        )  # fmt: skip
-
-    def escalate(self) -> None:
-        self._open(
-            "Escalate to the clinical lead", "Say what worries you; the INT clinical lead is told.",
-            [Field("reason", "Reason *", "text")],
-            lambda s, a, pid, v: pa.escalate(session=s, actor=a, patient_id=pid, **v),
-            "Escalate",
-        )  # fmt: skip
-
-    def resolve(self) -> None:
-        r = self._record()
-        if r is None or not r.open_escalations:
-            return
-        self._open(
-            "Resolve escalation", "",
-            [Field("escalation_id", "Escalation", "choice",
-                   [(o.id.hex, o.detail) for o in r.open_escalations]),
-             Field("resolution", "Resolution *", "text")],
-            lambda s, a, pid, v: pa.resolve_escalation(session=s, actor=a, **v),
-            "Resolve",
-        )  # fmt: skip
-
-    def add_to_huddle(self) -> None:
-        self._open(
-            "Add to next huddle", "The person goes on the agenda of the team's next huddle.",
-            [Field("note", "Why (optional)", "line")],
-            lambda s, a, pid, v: pa.add_to_next_huddle(session=s, actor=a, patient_id=pid, **v),
-            "Add to huddle",
-        )  # fmt: skip
-
-    def set_flag(self) -> None:
-        r = self._record()
-        if r is None:
-            return
-        raised = {code for code, _ in r.flags}
-        self._open(
-            "Flags", "Raise or clear a flag. Currently: "
-            + (", ".join(c.label for c in raised) or "none") + ".",
-            [Field("code", "Flag", "choice", [(f.value, f.label) for f in FlagCode]),
-             Field("active", "Raised", "check", default=True,
-                   help="Untick to clear the flag"),
-             Field("note", "Note (optional)", "line")],
-            lambda s, a, pid, v: pa.set_flag(session=s, actor=a, patient_id=pid, **v),
-            "Save flag",
-        )  # fmt: skip
-
-    def set_information_needs(self) -> None:
-        """Accessible Information Standard needs; large print makes the carer copy large."""
-        r = self._record()
-        if r is None:
-            return
-        recorded = set(r.information_needs)
-        fields = [Field(n.value, n.label, "check", default=n in recorded) for n in InformationNeed]
-        self._open(
-            "Information and communication needs",
-            f"The formats and support {r.display_name} needs (Accessible Information "
-            "Standard). Large print makes their care plan's carer copy large print.",
-            fields,
-            lambda s, a, pid, v: set_information_needs(
-                session=s, actor=a, patient_id=pid, chosen=[k for k, on in v.items() if on]
-            ),
-            "Save needs",
-        )
-
-    def record_hospital(self) -> None:
-        """An admission, discharge or ED attendance on the record (counted by the scorecard
-        as an imported one; a discharge brings the person to the huddle agenda)."""
-        from int_desk.services.admissions_import import record_hospital_event
-
-        r = self._record()
-        if r is None:
-            return
-        kinds = [HealthEventKind.EMERGENCY_ADMISSION, HealthEventKind.ADMISSION,
-                 HealthEventKind.DISCHARGE, HealthEventKind.ED_ATTENDANCE]  # fmt: skip
-        self._open(
-            "Hospital admission or discharge",
-            f"Record {r.display_name}'s hospital admission, discharge or ED attendance.",
-            [Field("kind", "What", "choice", [(k.value, k.label) for k in kinds]),
-             Field("on", "Date *", "date", default=london_today()),
-             Field("provider", "Hospital", "line", help="e.g. John Radcliffe Hospital")],
-            lambda s, a, pid, v: record_hospital_event(
-                session=s, actor=a, patient_id=pid, kind=HealthEventKind(v["kind"]),
-                on=v["on"], provider=v.get("provider") or ""),
-            "Record",
-        )  # fmt: skip
-
-    def set_lead(self) -> None:
-        r = self._record()
-        if r is None:
-            return
-        active = r.active_memberships
-        if not active:
-            return
-        self._open(
-            "Named lead professional", "Name the lead professional for a cohort.",
-            [Field("membership_id", "Cohort", "choice",
-                   [(m.id.hex, f"{m.cohort} (lead: {m.lead or 'not named'})") for m in active]),
-             Field("member_id", "Lead professional", "choice",
-                   [(None, "Not named")] + self._member_choices())],
-            lambda s, a, pid, v: pa.set_lead_professional(session=s, actor=a, **v),
-            "Save",
-        )  # fmt: skip
-
-    def enrol_or_discharge(self) -> None:
-        r = self._record()
-        if r is None:
-            return
-        choices = self.page.choices
-        enrolled = {m.cohort_id.hex for m in r.active_memberships}
-        cohorts = [
-            (c.id, c.label) for c in (choices.cohorts if choices else []) if c.id not in enrolled
-        ]
-        options: list[tuple[Any, str]] = [(("discharge", m.id.hex), f"Discharge from {m.cohort}")
-                                          for m in r.active_memberships]  # fmt: skip
-        options += [(("enrol", cid), f"Enrol into {label}") for cid, label in cohorts]
-
-        def call(s: Any, a: Any, pid: uuid.UUID, v: dict[str, Any]) -> Any:
-            what, ident = v["change"]
-            if what == "discharge":
-                return pa.discharge_from_cohort(
-                    session=s, actor=a, membership_id=uuid.UUID(ident), reason=v["reason"]
-                )
-            return pa.enrol(
-                session=s, actor=a, patient_id=pid, cohort_id=uuid.UUID(ident),
-                reason=v["reason"], priority=v["priority"],
-            )  # fmt: skip
-
-        self._open(
-            "Enrol or discharge", "Cohort changes keep their history; give the reason.",
-            [Field("change", "Change", "choice", options),
-             Field("reason", "Reason *", "text"),
-             Field("priority", "Priority (enrol)", "choice",
-                   [(p.value, p.value.capitalize()) for p in Priority], default="medium")],
-            call, "Save",
-        )  # fmt: skip
-
-    def complete_task(self) -> None:
-        r = self._record()
-        if r is None or not r.open_tasks:
-            return
-        self._open(
-            "Complete task", "Mark a task as done.",
-            [Field("task_id", "Task", "choice",
-                   [(t.id.hex, f"{t.description} (due {_d(t.due_on)})") for t in r.open_tasks])],
-            lambda s, a, pid, v: pa.complete_task(session=s, actor=a, **v),
-            "Mark complete",
-        )  # fmt: skip
-
-    def _care_plan_editor(self) -> Any:
-        try:
-            module = importlib.import_module(CARE_PLAN_MODULE)
-        except ImportError:
-            return None
-        return getattr(module, "CarePlanEditor", None)
-
-    def open_care_plan(self) -> None:
-        r = self._record()
-        editor = self._care_plan_editor()
-        if r is None or editor is None:
-            return
-        try:
-            editor.open_for(self.ctx, r.patient_id, self)
-        except Exception as exc:  # the editor reports its own errors; never lose the page
-            show_error(self, exc)
-
-
-def record_html(r: pr.PatientRecord, today: date) -> str:
-    """The record pane's content. Plain, high-contrast HTML a screen reader reads in order."""
-    out: list[str] = []
-    alerts = []
-    for m in r.active_memberships:
-        if m.priority.value == "high":
-            alerts.append(f"▲ High priority ({_e(m.cohort)})")
-    if r.plan and r.plan.status == "active" and r.plan.review_date and r.plan.review_date < today:
-        alerts.append(f"! Care plan review overdue since {_d(r.plan.review_date)}")
-    overdue = [t for t in r.open_tasks if t.overdue(today)]
-    if overdue:
-        alerts.append("! " + plural(len(overdue), "task") + " overdue")
-    if r.open_escalations:
-        alerts.append("! " + plural(len(r.open_escalations), "open escalation"))
-    if alerts:  # dark red on pale red in light and dark appearance alike (7.6:1)
-        out.append(
-            f"<p style='background:{colours.OVERDUE_BG};color:{colours.ALERT_TEXT};padding:4px'><b>"
-            + " &nbsp;·&nbsp; ".join(alerts)
-            + "</b></p>"
-        )
-    if r.flags:
-        out.append(
-            "<p><b>Flags:</b> "
-            + ", ".join(f"{_e(c.label)}" + (f" ({_e(n)})" if n else "") for c, n in r.flags)
-            + "</p>"
-        )
-    out.append("<h3>About</h3><table cellspacing='2'>")
-    rows = [
-        ("Born", f"{_d(r.date_of_birth)} ({r.age(today)})"),
-        ("Sex", r.sex.capitalize()),
-        ("Address", f"{r.address}, {r.postcode}" if r.address else r.postcode),
-        ("Phone", r.phone),
-        ("Practice", r.practice),
-        ("Communication", r.communication_needs or "No needs recorded"),
-        ("Information needs", information_needs.labels(r.information_needs) or "None recorded"),
-    ]
-    if r.clinical_visible and r.long_term_conditions:
-        rows.append(("Conditions", r.long_term_conditions))
-    out += [f"<tr><td><b>{k}</b>&nbsp;</td><td>{_e(v)}</td></tr>" for k, v in rows]
-    out.append("</table>")
-    out.append("<h3>Unpaid carer</h3>")
-    if r.carer_name:
-        carer = f"{_e(r.carer_name)}"
-        if r.carer_relationship:
-            carer += f" ({_e(r.carer_relationship)})"
-        if r.carer_phone:
-            carer += f" · {_e(r.carer_phone)}"
-        out.append(f"<p>{carer}" + (f"<br>{_e(r.carer_needs)}" if r.carer_needs else "") + "</p>")
-    else:
-        out.append("<p>No unpaid carer recorded.</p>")
-    out.append("<h3>Team around the person</h3><ul>")
-    out += [
-        f"<li><b>{_e(p.role)}:</b> {_e(p.name)}"
-        + (f" – {_e(p.detail)}" if p.detail else "")
-        + "</li>"
-        for p in r.team
-    ] or ["<li>No one named yet.</li>"]
-    out.append("</ul><h3>Cohorts</h3><ul>")
-    for m in r.memberships:
-        state = (
-            f"since {_d(m.enrolled_on)}, {m.priority.value} priority"
-            if m.active
-            else f"discharged {_d(m.discharged_on)} – {_e(m.discharge_reason)}"
-        )
-        out.append(f"<li><b>{_e(m.cohort)}</b> ({_e(m.team)}): {state}</li>")
-    out.append("</ul><h3>Care plan</h3>")
-    if r.plan:
-        p = r.plan
-        review = f", review {_d(p.review_date)}" if p.review_date else ""
-        out.append(f"<p>Version {p.version}, {_e(p.status)}{review}.</p>")
-        if p.what_matters:
-            out.append(f"<p><b>What matters to me:</b> {_e(p.what_matters)}</p>")
-        if p.goals:
-            out.append("<ul>" + "".join(f"<li>{_e(g)}</li>" for g in p.goals) + "</ul>")
-        if p.contingency_plan:
-            out.append(f"<p><b>If things change:</b> {_e(p.contingency_plan)}</p>")
-    else:
-        out.append("<p><b>No care plan yet.</b></p>")
-    out.append("<h3>Open tasks</h3>")
-    if r.open_tasks:
-        out.append("<ul>")
-        for t in r.open_tasks:
-            flag = " <b>! OVERDUE</b>" if t.overdue(today) else ""
-            out.append(f"<li>{_e(t.description)} – due {_d(t.due_on)}{flag} – {_e(t.owner)}</li>")
-        out.append("</ul>")
-    else:
-        out.append("<p>None.</p>")
-    if r.open_referrals:
-        out.append("<h3>Open referrals</h3><ul>")
-        out += [f"<li>{_e(o.label)} – {_e(o.detail)}</li>" for o in r.open_referrals]
-        out.append("</ul>")
-    out.append("<h3>Timeline</h3>")
-    if not r.timeline:
-        out.append("<p>Nothing recorded yet.</p>")
-    for e in r.timeline:
-        when = (
-            in_london(e.when).strftime("%d %b %Y %H:%M")
-            if e.kind in ("contact", "escalation", "gp_notification")
-            else in_london(e.when).strftime("%d %b %Y")  # a task's day is London's too
-        )
-        status = f" [{_e(e.status)}]" if e.status else ""
-        who = f" – {_e(e.who)}" if e.who else ""
-        out.append(f"<p><b>{when}</b> · <b>{_e(e.label)}</b>{status}{who}<br>{_e(e.text)}</p>")
-    return "\n".join(out)

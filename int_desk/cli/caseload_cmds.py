@@ -22,7 +22,7 @@ from int_desk.cli.common import (
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import london_today, uk_date
 from int_desk.services import caseload as cl
-from int_desk.services import caseload_export, table_export
+from int_desk.services import caseload_export, caseload_views, table_export
 from int_desk.services.cohort_fields import FIELDS, IGNORE
 from int_desk.services.identity import current_actor
 
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _filters(args: argparse.Namespace, session, actor) -> cl.CaseloadFilter:  # noqa: ANN001
     f = (
-        cl.load_view(session=session, actor=actor, name=args.view)
+        caseload_views.load_view(session=session, actor=actor, name=args.view)
         if args.view
         else cl.CaseloadFilter()
     )

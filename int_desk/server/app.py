@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import tenacity
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, backup, db, fhir_api, models, ops, tokens
+from int_desk.server import audit, backup, db, fhir_api, models, ops, sync_audit, tokens
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
@@ -139,21 +140,36 @@ victim (two batches locking the same rows in turn) or it met rows of another tea
 
 def _push_retrying(attempt: Callable[[bool], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Run ``attempt(careful)``: first keyed by the caller's teams; after a ``Collision``
-    (ids another team holds, or made meanwhile) or a unique-key clash, once more carefully.
+    (ids another team holds, or made meanwhile) or a unique-key clash, carefully from then on.
     Nothing of a failed attempt was committed."""
     careful = False
-    for n in range(RETRIES):
+
+    def once() -> list[dict[str, Any]]:
+        nonlocal careful
         try:
             return attempt(careful)
         except (Collision, IntegrityError):
-            if careful and n == RETRIES - 1:
-                raise
             careful = True
-        except OperationalError as exc:
-            if n == RETRIES - 1 or not _deadlock(exc):
-                raise
-            log.info("push chosen as a deadlock victim: tried again")
-    raise AssertionError("unreachable")
+            raise
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(RETRIES),
+        retry=tenacity.retry_if_exception(_worth_again),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return retrying(once)
+
+
+def _worth_again(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):
+        return _deadlock(exc)
+    return isinstance(exc, Collision | IntegrityError)
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    if state.outcome and isinstance(state.outcome.exception(), OperationalError):
+        log.info("push chosen as a deadlock victim: tried again")
 
 
 def _deadlock(exc: OperationalError) -> bool:
@@ -368,10 +384,14 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     def push_route(req: P.PushRequest, found: Authed = Depends(authenticated)) -> Response:
         who = found[0]
         if not who.teams:
+            sync_audit.push_refused(factory, who, len(req.ops), 403, "no team")
             raise HTTPException(403, detail="You are not a member of any team on this server.")
         try:
             results = _push_retrying(lambda careful: _push_once(found, req, careful))
         except PayloadInvalid as exc:
+            sync_audit.push_refused(
+                factory, who, len(req.ops), 422, f"{len(exc.problems)} problems"
+            )
             return _json({"detail": exc.problems[:100]}, 422)
         ops.count_push(results)
         return _json({"batch_id": str(req.batch_id), "results": results})

@@ -19,32 +19,28 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cachetools import TTLCache
+
 AUTH_CACHE_SECONDS = 2.0
-_PURGE_ABOVE = 2048  # entries; expired ones are dropped when the memory grows past this
+MAX_ENTRIES = 2048  # connections remembered at once; past it the least recently used go first
 
 
 class AuthCache:
     def __init__(
         self, ttl: float = AUTH_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.ttl, self.clock = ttl, clock
-        self._items: dict[tuple[Any, str], tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.ttl = ttl
+        # Entries expire ``ttl`` after the lookup that stored them (reads do not extend them).
+        self._items: TTLCache[tuple[Any, str], Any] = TTLCache(
+            MAX_ENTRIES, ttl=max(ttl, 0.001), timer=clock
+        )
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def get(self, connection: Any, token_hash: str) -> Any | None:
-        item = self._items.get((connection, token_hash))
-        if item is not None and item[0] > self.clock():
-            self.hits += 1
-            return item[1]
-        self.misses += 1
-        return None
+        with self._lock:
+            return self._items.get((connection, token_hash))
 
     def put(self, connection: Any, token_hash: str, value: Any) -> None:
-        if self.ttl <= 0:
-            return
-        now = self.clock()
-        with self._lock:
-            if len(self._items) >= _PURGE_ABOVE:
-                self._items = {k: v for k, v in self._items.items() if v[0] > now}
-            self._items[(connection, token_hash)] = (now + self.ttl, value)
+        if self.ttl > 0:
+            with self._lock:
+                self._items[(connection, token_hash)] = value

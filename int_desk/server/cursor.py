@@ -1,35 +1,44 @@
-"""Opaque, signed cursors: base64url JSON plus an HMAC, so a client cannot forge positions."""
+"""Opaque, signed pull cursors (itsdangerous): a client can read its position but not forge one.
+
+A cursor is itsdangerous's URL-safe compact JSON (zlib-compressed when that is shorter) and an
+HMAC-SHA256 of it under the server's key. A cursor in the older hand-signed form (``<base64
+JSON>.<32 hex digits>``, before this module used itsdangerous) does not verify: the pull answers
+410, and the laptop re-downloads its scope, keeping every unsent edit in its outbox
+(``tests/test_sync_engine.py::test_a_cursor_in_the_old_format_redownloads_and_keeps_unsent_edits``).
+"""
 
 from __future__ import annotations
 
-import base64
+import functools
 import hashlib
-import hmac
-import json
 from typing import Any
+
+from itsdangerous import BadData, URLSafeSerializer
+
+_SALT = "int-desk.pull-cursor"
 
 
 class BadCursor(ValueError):
     """Unreadable, tampered with, or signed by another server key: the client must re-download."""
 
 
+@functools.lru_cache(maxsize=8)  # one a server key; made once, not per pull
+def _serializer(key: bytes) -> URLSafeSerializer:
+    return URLSafeSerializer(key, salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256})
+
+
 def encode(key: bytes, payload: dict[str, Any]) -> str:
-    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
-    sig = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{body}.{sig}"
+    token = _serializer(key).dumps(payload)
+    return token if isinstance(token, str) else token.decode()
 
 
 def decode(key: bytes, token: str) -> dict[str, Any]:
-    body, _, sig = token.rpartition(".")
-    if not body.isascii() or not sig.isascii():  # (a forged cursor may hold anything)
+    if not token.isascii():  # a forged cursor may hold anything, lone surrogates too
         raise BadCursor("cursor is not readable")
-    expected = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]
-    if not body or not hmac.compare_digest(sig.encode(), expected.encode()):
-        raise BadCursor("cursor signature does not match")
     try:
-        payload = json.loads(base64.urlsafe_b64decode(body.encode()))
-    except ValueError:
-        raise BadCursor("cursor is not readable") from None
+        payload = _serializer(key).loads(token)
+    except BadData:
+        raise BadCursor("cursor signature does not match") from None
     if not isinstance(payload, dict):
         raise BadCursor("cursor is not readable")
     return payload

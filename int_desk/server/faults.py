@@ -6,6 +6,7 @@ requests to that path. F is one of:
   500_after   run the request (it commits), then answer 500
   drop_after  run the request, send the headers and half the body, then close the connection
   delay_after run the request, then wait ``seconds`` before answering (a client timeout)
+  busy        answer ``status`` (429 or 503) with ``Retry-After: retry_after`` without running it
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class FaultInjector:
         if fault == "500_before":
             await _respond(send, 500, b'{"detail":"injected failure"}')
             return
+        if fault == "busy":
+            wait = str(spec.get("retry_after", "1")).encode()
+            await _respond(send, int(spec.get("status", 503)), b'{"detail":"busy"}', wait)
+            return
         captured: list[dict[str, Any]] = []
 
         async def capture(message: dict[str, Any]) -> None:
@@ -76,15 +81,9 @@ class FaultInjector:
             raise ValueError(f"unknown fault {fault!r}")
 
 
-async def _respond(send: Any, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(body)),
-            ],
-        }
-    )
+async def _respond(send: Any, status: int, body: bytes, retry_after: bytes = b"") -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    if retry_after:
+        headers.append((b"retry-after", retry_after))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

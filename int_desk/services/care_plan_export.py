@@ -46,7 +46,7 @@ from int_desk.domain.uk_time import in_london, london_today
 from int_desk.domain.vocab import AuditAction, CarePlanStatus, ConsentDecision, ContactKind
 from int_desk.reports import pdf_base
 from int_desk.reports.care_plan_pdf import render_care_plan
-from int_desk.services import access, care_plans
+from int_desk.services import access, care_plan_views, care_plans
 from int_desk.store import audit
 from int_desk.store.models import CarePlan, Cohort, CohortMembership, Contact, Patient, Team
 
@@ -125,7 +125,9 @@ def export_plan(
     OVERRIDE_CONSENT; ValidationError for a too-short reason.
     """
     _check_export_permission(session, actor, variant)
-    view = care_plans.plan_view(session=session, actor=actor, plan_id=plan_id, audit_read=False)
+    view = care_plan_views.plan_view(
+        session=session, actor=actor, plan_id=plan_id, audit_read=False
+    )
     large = use_large_print(view, variant, large_print)
     override = False
     contact_id = None
@@ -391,7 +393,7 @@ def export_cohort(
 
         def views() -> Iterator[PlanView]:
             for start in range(0, total, chunk):
-                yield from care_plans.plan_views(
+                yield from care_plan_views.plan_views(
                     session, shareable[start : start + chunk], redact_clinical=redact
                 )
 

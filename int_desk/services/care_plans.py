@@ -1,4 +1,4 @@
-"""Shared care plans: drafts, goals and actions, sign-off, history and version diff.
+"""Shared care plans: drafts, goals and actions, sign-off and close, reviews due.
 
 Every function takes keyword-only ``session`` (one unit of work from ``ws.session()``) and
 ``actor``, checks a permission, and writes one audit entry in the same transaction. Audit
@@ -8,13 +8,14 @@ Lifecycle: draft -> active (signed off) -> superseded (by the next signed versio
 'Due for review' is derived from the review date. Only drafts change; editing a signed plan
 means ``new_draft`` (goals and actions are copied as new rows, so each version keeps its own).
 Goals and actions are separate rows, so two people adding one each never overwrite each other.
+Reading plans (snapshots, history, version diff) is ``int_desk.services.care_plan_views``.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,21 +24,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from int_desk.domain import care_plan as rules
-from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.care_plan import (
-    ActionView,
-    GoalView,
-    PatientSummary,
-    PlanDiff,
     PlanNotEditable,
-    PlanView,
     Problem,
 )
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
-from int_desk.domain.uk_time import in_london, london_today
+from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
     AuditAction,
     CarePlanStatus,
@@ -52,14 +47,9 @@ from int_desk.services.writes import audit_event, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
     CarePlan,
-    Cohort,
-    CohortMembership,
     Goal,
     Member,
-    Patient,
     PlanAction,
-    Team,
-    TeamMembership,
 )
 
 log = logging.getLogger(__name__)
@@ -75,7 +65,7 @@ def can(session: Session, actor: Actor, permission: Permission) -> bool:
     return access.can(session, actor, permission)
 
 
-def _in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
+def require_in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
     """NotFound / audited PermissionDenied unless the person is in the actor's caseload."""
     access.get_patient(session, actor, patient_id)
 
@@ -114,7 +104,7 @@ def plans_for_patient(session: Session, patient_id: uuid.UUID) -> list[CarePlan]
 def current_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> CarePlan | None:
     """The version a team member works on: the open draft, else the active plan, else the latest."""
     access.require(session, actor, Permission.VIEW_CASELOAD)
-    _in_scope(session, actor, patient_id)
+    require_in_scope(session, actor, patient_id)
     plans = plans_for_patient(session, patient_id)
     for status in (CarePlanStatus.DRAFT, CarePlanStatus.ACTIVE):
         found = [p for p in plans if p.status == status.value]
@@ -136,7 +126,7 @@ def active_plan(session: Session, patient_id: uuid.UUID) -> CarePlan | None:
     )
 
 
-def _goals(session: Session, plan_id: uuid.UUID) -> list[Goal]:
+def plan_goals(session: Session, plan_id: uuid.UUID) -> list[Goal]:
     return list(
         session.scalars(
             select(Goal)
@@ -146,7 +136,7 @@ def _goals(session: Session, plan_id: uuid.UUID) -> list[Goal]:
     )
 
 
-def _actions(session: Session, plan_id: uuid.UUID) -> list[PlanAction]:
+def plan_actions(session: Session, plan_id: uuid.UUID) -> list[PlanAction]:
     return list(
         session.scalars(
             select(PlanAction)
@@ -164,7 +154,7 @@ def _editable(plan: CarePlan) -> None:
         )
 
 
-def _audit(
+def audit_plan(
     session: Session,
     actor: Actor,
     action: AuditAction,
@@ -191,7 +181,7 @@ def _audit(
 def start_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> CarePlan:
     """Open the person's draft: the existing one, a new draft from the active plan, or v1."""
     access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    _in_scope(session, actor, patient_id)
+    require_in_scope(session, actor, patient_id)
     plans = plans_for_patient(session, patient_id)
     drafts = [p for p in plans if p.status == CarePlanStatus.DRAFT.value]
     if drafts:
@@ -210,7 +200,7 @@ def start_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> Care
     )
     session.add(plan)
     session.flush()
-    _audit(session, actor, AuditAction.CREATE, plan, "version=1")
+    audit_plan(session, actor, AuditAction.CREATE, plan, "version=1")
     return plan
 
 
@@ -218,7 +208,7 @@ def new_draft(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePlan
     """A new draft version copied from a signed version (goals and actions as new rows)."""
     access.require(session, actor, Permission.EDIT_CARE_PLAN)
     source = get_plan(session, plan_id)
-    _in_scope(session, actor, source.patient_id)
+    require_in_scope(session, actor, source.patient_id)
     versions = _versions(session, source.series_id)
     if any(v.status == CarePlanStatus.DRAFT.value for v in versions):
         raise ValidationError("This plan already has a draft; open that draft instead.", "status")
@@ -238,7 +228,7 @@ def new_draft(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePlan
         setattr(draft, name, getattr(source, name))
     session.add(draft)
     goal_map: dict[uuid.UUID, uuid.UUID] = {}
-    for g in _goals(session, source.id):
+    for g in plan_goals(session, source.id):
         new = Goal(
             id=new_id(),
             care_plan_id=draft.id,
@@ -254,7 +244,7 @@ def new_draft(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePlan
         goal_map[g.id] = new.id
         session.add(new)
     session.flush()  # goals exist before actions point at them
-    for a in _actions(session, source.id):
+    for a in plan_actions(session, source.id):
         session.add(
             PlanAction(
                 id=new_id(),
@@ -272,7 +262,9 @@ def new_draft(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePlan
             )
         )
     session.flush()
-    _audit(session, actor, AuditAction.CREATE, draft, f"version={draft.version} from={source.id}")
+    audit_plan(
+        session, actor, AuditAction.CREATE, draft, f"version={draft.version} from={source.id}"
+    )
     return draft
 
 
@@ -316,7 +308,7 @@ def update_plan(
     """
     access.require(session, actor, Permission.EDIT_CARE_PLAN)
     plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     _editable(plan)
     if rules.INTERNAL_FIELDS & set(changes):
         access.require(session, actor, Permission.VIEW_CLINICAL)
@@ -335,7 +327,7 @@ def update_plan(
         setattr(plan, name, values[name])
     stamp(plan, actor)
     session.flush()
-    _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)))
+    audit_plan(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)))
     return changed
 
 
@@ -437,7 +429,7 @@ def add_goal(
 ) -> Goal:
     access.require(session, actor, Permission.EDIT_CARE_PLAN)
     plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     _editable(plan)
     values = _clean_goal(
         {"description": description, "target_measure": target_measure, "target_date": target_date}
@@ -452,7 +444,7 @@ def add_goal(
     )
     session.add(goal)
     session.flush()
-    _audit(
+    audit_plan(
         session,
         actor,
         AuditAction.CREATE,
@@ -476,12 +468,12 @@ def remove_goal(*, session: Session, actor: Actor, goal_id: uuid.UUID) -> None:
     goal, plan = _editable_row(session, actor, Goal, goal_id)
     goal.deleted = True
     stamp(goal, actor)
-    for a in _actions(session, plan.id):
+    for a in plan_actions(session, plan.id):
         if a.goal_id == goal.id:
             a.goal_id = None
             stamp(a, actor)
     session.flush()
-    _audit(
+    audit_plan(
         session,
         actor,
         AuditAction.DELETE,
@@ -507,7 +499,7 @@ def add_action(
 ) -> PlanAction:
     access.require(session, actor, Permission.EDIT_CARE_PLAN)
     plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     _editable(plan)
     values = _clean_action(
         session,
@@ -535,7 +527,7 @@ def add_action(
     )
     session.add(action)
     session.flush()
-    _audit(session, actor, AuditAction.CREATE, plan, f"plan={plan.id}",
+    audit_plan(session, actor, AuditAction.CREATE, plan, f"plan={plan.id}",
            entity_type="plan_action", entity_id=action.id)  # fmt: skip
     return action
 
@@ -552,7 +544,7 @@ def remove_action(*, session: Session, actor: Actor, action_id: uuid.UUID) -> No
     action.deleted = True
     stamp(action, actor)
     session.flush()
-    _audit(session, actor, AuditAction.DELETE, plan, f"plan={plan.id}",
+    audit_plan(session, actor, AuditAction.DELETE, plan, f"plan={plan.id}",
            entity_type="plan_action", entity_id=action.id)  # fmt: skip
 
 
@@ -564,9 +556,11 @@ def sign_off_problems(
 ) -> list[Problem]:
     """What still stops sign-off (empty: ready). Does not check the actor's permission."""
     plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     live_goals = [
-        g for g in _goals(session, plan.id) if g.lifecycle_status != GoalLifecycle.CANCELLED.value
+        g
+        for g in plan_goals(session, plan.id)
+        if g.lifecycle_status != GoalLifecycle.CANCELLED.value
     ]
     return rules.sign_off_problems(
         goals=len(live_goals),
@@ -586,7 +580,7 @@ def sign_off(
     """
     access.require(session, actor, Permission.SIGN_OFF_PLAN)
     plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     _editable(plan)
     problems = sign_off_problems(session=session, actor=actor, plan_id=plan_id, today=today)
     if problems:
@@ -604,8 +598,8 @@ def sign_off(
     stamp(plan, actor)
     session.flush()
     for other in superseded:
-        _audit(session, actor, AuditAction.UPDATE, other, f"status=superseded by={plan.id}")
-    _audit(session, actor, AuditAction.SIGN_OFF, plan, f"version={plan.version}")
+        audit_plan(session, actor, AuditAction.UPDATE, other, f"status=superseded by={plan.id}")
+    audit_plan(session, actor, AuditAction.SIGN_OFF, plan, f"version={plan.version}")
     gp_notify.on_plan_signed_off(session, actor, plan)
     log.info("care plan %s signed off (version %s)", plan.id, plan.version)
     return plan
@@ -615,14 +609,14 @@ def close_plan(*, session: Session, actor: Actor, plan_id: uuid.UUID) -> CarePla
     """Close the active version (e.g. discharged from the INT, or died); drafts are withdrawn."""
     access.require(session, actor, Permission.SIGN_OFF_PLAN)
     plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     if plan.status not in (CarePlanStatus.ACTIVE.value, CarePlanStatus.DRAFT.value):
         raise PlanNotEditable(f"Version {plan.version} is already {plan.status}.")
     previous = plan.status
     plan.status = CarePlanStatus.CLOSED.value
     stamp(plan, actor)
     session.flush()
-    _audit(session, actor, AuditAction.UPDATE, plan, f"status=closed from={previous}")
+    audit_plan(session, actor, AuditAction.UPDATE, plan, f"status=closed from={previous}")
     return plan
 
 
@@ -658,357 +652,6 @@ def due_for_review(
     return [DueReview(pid, pat, rd, (today - rd).days) for pid, pat, rd in rows]
 
 
-# --- views, history, diff --------------------------------------------------------------------
-
-
-class _Names:
-    """Member and team names for one unit of work (printing 1,000 plans needs this cache)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._members: dict[uuid.UUID, tuple[str, str]] = {}
-        self._teams: dict[uuid.UUID, str] | None = None
-
-    def load(self, ids: Iterable[uuid.UUID | None]) -> None:
-        wanted = {i for i in ids if i is not None and i not in self._members}
-        wanted_list = list(wanted)
-        for start in range(0, len(wanted_list), 500):
-            chunk = wanted_list[start : start + 500]
-            for mid, name, role in self.session.execute(
-                select(Member.id, Member.name, Member.role).where(Member.id.in_(chunk))
-            ):
-                self._members[mid] = (name, role)
-
-    def member(self, member_id: uuid.UUID | None) -> str:
-        if member_id is None:
-            return ""
-        if member_id not in self._members:
-            self.load([member_id])
-        name, role = self._members.get(member_id, ("(unknown member)", ""))
-        return f"{name} ({_role_label(role)})" if role else name
-
-    def member_name(self, member_id: uuid.UUID | None) -> str:
-        if member_id is None:
-            return ""
-        if member_id not in self._members:
-            self.load([member_id])
-        return self._members.get(member_id, ("(unknown member)", ""))[0]
-
-    def team(self, team_id: uuid.UUID | None) -> str:
-        if team_id is None:
-            return ""
-        if self._teams is None:
-            self._teams = {
-                tid: name for tid, name in self.session.execute(select(Team.id, Team.name))
-            }
-        return self._teams.get(team_id, "")
-
-
-def _role_label(role: str | None) -> str:
-    if not role:
-        return ""
-    try:
-        return Role(role).label
-    except ValueError:
-        return role
-
-
-def _who(names: _Names, a: PlanAction) -> str:
-    parts = []
-    if a.owner_member_id:
-        parts.append(names.member(a.owner_member_id))
-    elif a.owner_role:
-        parts.append(_role_label(a.owner_role))
-    team = names.team(a.owner_team_id)
-    if team:
-        parts.append(team)
-    return ", ".join(parts)
-
-
-def _build_view(
-    plan: CarePlan,
-    patient: Patient,
-    goals: list[Goal],
-    actions: list[PlanAction],
-    names: _Names,
-    *,
-    redact_clinical: bool,
-    team: tuple[str, str] = ("", ""),
-) -> PlanView:
-    names.load(
-        [
-            plan.lead_member_id,
-            plan.signed_off_by,
-            plan.consent_recorded_by,
-            plan.created_by,
-            plan.updated_by,
-            patient.usual_gp_id,
-        ]
-        + [g.created_by for g in goals]
-        + [g.updated_by for g in goals]
-        + [a.owner_member_id for a in actions]
-        + [a.created_by for a in actions]
-        + [a.updated_by for a in actions]
-    )
-    goal_views = tuple(
-        GoalView(
-            id=g.id,
-            number=i,
-            description=g.description,
-            target_measure=g.target_measure,
-            target_date=g.target_date,
-            lifecycle_status=g.lifecycle_status,
-            achievement_status=g.achievement_status,
-        )
-        for i, g in enumerate(goals, start=1)
-    )
-    number_of = {g.id: g.number for g in goal_views}
-    action_views = tuple(
-        ActionView(
-            id=a.id,
-            number=i,
-            description=a.description,
-            who=_who(names, a),
-            when=a.when,
-            status=a.status,
-            goal_id=a.goal_id,
-            goal_number=number_of.get(a.goal_id) if a.goal_id else None,
-            owner_role=a.owner_role,
-            owner_member_id=a.owner_member_id,
-            owner_team_id=a.owner_team_id,
-        )
-        for i, a in enumerate(actions, start=1)
-    )
-    contributor_ids: list[uuid.UUID] = []
-    for mid in (
-        [plan.lead_member_id, plan.created_by, plan.updated_by, plan.signed_off_by]
-        + [g.created_by for g in goals]
-        + [g.updated_by for g in goals]
-        + [a.created_by for a in actions]
-        + [a.updated_by for a in actions]
-        + [a.owner_member_id for a in actions]
-    ):
-        if mid is not None and mid not in contributor_ids:
-            contributor_ids.append(mid)
-    patient_view = PatientSummary(
-        id=patient.id,
-        name=patient.display_name,
-        nhs_number=patient.nhs_number,
-        date_of_birth=patient.date_of_birth,
-        address=", ".join(x for x in (patient.address, patient.postcode) if x),
-        communication_needs=patient.communication_needs or "",
-        information_needs=information_needs.parse(patient.information_needs),
-        carer_name=patient.carer_name or "",
-        carer_relationship=patient.carer_relationship or "",
-        carer_phone=patient.carer_phone or "",
-        usual_gp=names.member_name(patient.usual_gp_id),
-        team=team[0],
-        team_phone=team[1],
-    )
-    return PlanView(
-        id=plan.id,
-        series_id=plan.series_id,
-        version=plan.version,
-        status=plan.status,
-        patient=patient_view,
-        about_me=plan.about_me,
-        what_matters=plan.what_matters,
-        contingency_plan=plan.contingency_plan,
-        clinical_summary="" if redact_clinical else plan.clinical_summary,
-        medicines_notes="" if redact_clinical else plan.medicines_notes,
-        carer_involvement=plan.carer_involvement,
-        consent_decision=plan.consent_decision,
-        consent_with=plan.consent_with,
-        consent_date=plan.consent_date,
-        consent_recorded_by=names.member(plan.consent_recorded_by),
-        lead=names.member(plan.lead_member_id),
-        lead_member_id=plan.lead_member_id,
-        review_date=plan.review_date,
-        signed_off_by=names.member(plan.signed_off_by),
-        signed_off_at=plan.signed_off_at,
-        created_at=plan.created_at,
-        created_by=names.member(plan.created_by),
-        updated_at=plan.updated_at,
-        updated_by=names.member(plan.updated_by),
-        goals=goal_views,
-        actions=action_views,
-        contributors=tuple(names.member(mid) for mid in contributor_ids),
-        clinical_redacted=redact_clinical,
-    )
-
-
-def plan_view(
-    *, session: Session, actor: Actor, plan_id: uuid.UUID, audit_read: bool = True
-) -> PlanView:
-    """A printable snapshot of one version; internal notes are withheld from non-clinical roles."""
-    access.require(session, actor, Permission.VIEW_CASELOAD)
-    plan = get_plan(session, plan_id)
-    _in_scope(session, actor, plan.patient_id)
-    patient = session.get(Patient, plan.patient_id)
-    if patient is None:
-        raise NotFound(f"No patient {plan.patient_id}.")
-    view = _build_view(
-        plan,
-        patient,
-        _goals(session, plan.id),
-        _actions(session, plan.id),
-        _Names(session),
-        redact_clinical=not can(session, actor, Permission.VIEW_CLINICAL),
-        team=_teams_of(session, [plan.patient_id]).get(plan.patient_id, ("", "")),
-    )
-    if audit_read:
-        _audit(session, actor, AuditAction.READ, plan, f"version={plan.version}")
-    return view
-
-
-def plan_views(session: Session, plans: list[CarePlan], *, redact_clinical: bool) -> list[PlanView]:
-    """Snapshots of many plans in a handful of queries (batch export). Caller checks permission."""
-    names = _Names(session)
-    ids = [p.id for p in plans]
-    goals: dict[uuid.UUID, list[Goal]] = {i: [] for i in ids}
-    actions: dict[uuid.UUID, list[PlanAction]] = {i: [] for i in ids}
-    patients: dict[uuid.UUID, Patient] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for g in session.scalars(
-            select(Goal)
-            .where(Goal.care_plan_id.in_(chunk), Goal.deleted.is_(False))
-            .order_by(Goal.position, Goal.created_at)
-        ):
-            goals[g.care_plan_id].append(g)
-        for a in session.scalars(
-            select(PlanAction)
-            .where(PlanAction.care_plan_id.in_(chunk), PlanAction.deleted.is_(False))
-            .order_by(PlanAction.position, PlanAction.created_at)
-        ):
-            actions[a.care_plan_id].append(a)
-        pids = list({p.patient_id for p in plans[start : start + 500]})
-        for patient in session.scalars(select(Patient).where(Patient.id.in_(pids))):
-            patients[patient.id] = patient
-    teams = _teams_of(session, list(patients))
-    return [
-        _build_view(
-            p,
-            patients[p.patient_id],
-            goals[p.id],
-            actions[p.id],
-            names,
-            redact_clinical=redact_clinical,
-            team=teams.get(p.patient_id, ("", "")),
-        )
-        for p in plans
-    ]
-
-
-def _teams_of(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
-    """For each person, ('Team (neighbourhood), phone 01632 960100' of the INTs whose current
-    cohorts hold them, how to reach them: 'Bicester INT 01632 960100'). The phone is printed
-    where the plan says to call the team: a carer must never be told to call without a number."""
-    found: dict[uuid.UUID, list[str]] = {}
-    phones: dict[uuid.UUID, list[str]] = {}
-    for start in range(0, len(patient_ids), 500):
-        rows = session.execute(
-            select(
-                CohortMembership.patient_id, Team.name, Team.neighbourhood, Team.phone, Team.email
-            )
-            .join(Cohort, Cohort.id == CohortMembership.cohort_id)
-            .join(Team, Team.id == Cohort.team_id)
-            .where(
-                CohortMembership.patient_id.in_(patient_ids[start : start + 500]),
-                CohortMembership.discharged_on.is_(None),
-                CohortMembership.deleted.is_(False),
-            )
-            .distinct()
-            .order_by(Team.name)
-        )
-        for pid, name, hood, phone, email in rows:
-            label = f"{name} ({hood})" if hood else name
-            reach = ", ".join(x for x in (f"phone {phone}" if phone else "", email or "") if x)
-            if reach:
-                label += f", {reach}"
-            if label not in found.setdefault(pid, []):
-                found[pid].append(label)
-            if phone and f"{name} {phone}" not in phones.setdefault(pid, []):
-                phones[pid].append(f"{name} {phone}")
-    return {
-        pid: ("; ".join(labels), "; ".join(phones.get(pid, []))) for pid, labels in found.items()
-    }
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    plan_id: uuid.UUID
-    version: int
-    status: str
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
-    signed_off_at: datetime | None
-    signed_off_by: str
-    review_date: date | None
-
-    def describe(self) -> str:
-        when = self.signed_off_at or self.updated_at
-        who = self.signed_off_by or self.updated_by or self.created_by
-        verb = "signed off" if self.signed_off_at else "last edited"
-        return f"v{self.version} {self.status}: {verb} {in_london(when):%d %b %Y %H:%M %Z} by {who}"
-
-
-def history(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> list[VersionInfo]:
-    """Every version of the person's plan(s), newest first, with who and when."""
-    access.require(session, actor, Permission.VIEW_CASELOAD)
-    _in_scope(session, actor, patient_id)
-    names = _Names(session)
-    plans = plans_for_patient(session, patient_id)
-    names.load([x for p in plans for x in (p.created_by, p.updated_by, p.signed_off_by)])
-    out = [
-        VersionInfo(
-            plan_id=p.id,
-            version=p.version,
-            status=p.status,
-            created_at=p.created_at,
-            created_by=names.member(p.created_by),
-            updated_at=p.updated_at,
-            updated_by=names.member(p.updated_by),
-            signed_off_at=p.signed_off_at,
-            signed_off_by=names.member(p.signed_off_by),
-            review_date=p.review_date,
-        )
-        for p in plans
-    ]
-    return sorted(out, key=lambda v: (v.created_at, v.version), reverse=True)
-
-
-def diff(
-    *, session: Session, actor: Actor, from_plan_id: uuid.UUID, to_plan_id: uuid.UUID
-) -> PlanDiff:
-    """What changed between two versions of the same person's plan."""
-    a = plan_view(session=session, actor=actor, plan_id=from_plan_id, audit_read=False)
-    b = plan_view(session=session, actor=actor, plan_id=to_plan_id, audit_read=False)
-    if a.patient.id != b.patient.id:
-        raise ValidationError("These versions belong to different people.", "plan")
-    return rules.diff_plans(a, b)
-
-
-def team_members(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    """Active members of the actor's teams as (id, 'name (role)'), for lead-professional pickers."""
-    access.require(session, actor, Permission.VIEW_CASELOAD)
-    rows = session.execute(
-        select(Member.id, Member.name, Member.role)
-        .join(TeamMembership, TeamMembership.member_id == Member.id)
-        .where(
-            TeamMembership.team_id.in_(actor.team_ids),
-            TeamMembership.deleted.is_(False),
-            Member.active.is_(True),
-            Member.deleted.is_(False),
-        )
-        .distinct()
-        .order_by(Member.name)
-    )
-    return [(mid, f"{name} ({_role_label(role)})") for mid, name, role in rows]
-
-
 def _editable_row(
     session: Session, actor: Actor, model: type[Goal] | type[PlanAction], row_id: uuid.UUID
 ) -> tuple[Any, CarePlan]:
@@ -1019,7 +662,7 @@ def _editable_row(
         kind = "goal" if model is Goal else "action"
         raise NotFound(f"No {kind} {row_id}.")
     plan = get_plan(session, row.care_plan_id)
-    _in_scope(session, actor, plan.patient_id)
+    require_in_scope(session, actor, plan.patient_id)
     _editable(plan)
     return row, plan
 
@@ -1034,6 +677,6 @@ def _apply_changes(
             setattr(row, n, values[n])
         stamp(row, actor)
         session.flush()
-        _audit(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)),
+        audit_plan(session, actor, AuditAction.UPDATE, plan, "fields=" + ",".join(sorted(changed)),
                entity_type=row.__tablename__, entity_id=row.id)  # fmt: skip
     return changed

@@ -1,19 +1,9 @@
 """The caseload query: ordered row keys for a filter, and the rows themselves fetched by batch.
 
 One function serves the window and ``int-desk caseload``. Sorting, filtering and search run in
-SQL over ``caseload_index``, a derived, local-only table (one row per person per team) with an
-FTS5 index for name / NHS number / postcode search. The index is a cache, never a source of
-truth:
-
-* SQLite triggers on the source tables (patient, cohort_membership, contact, task, care_plan,
-  flag, escalation, cohort) note changed patients in ``caseload_dirty``, so every writer - our
-  services, other engineers' services, sync - keeps it fresh without knowing it exists;
-* every query first re-computes the dirty patients (usually none or a handful);
-* when the index is missing, of an older layout, or a trigger has gone (a batch migration
-  recreating a table drops its triggers), it is dropped and rebuilt in full.
-
-These tables are created by this module, not Alembic, because they hold nothing that cannot be
-rebuilt from the synced tables (as a search index would); sync never sees them.
+SQL over the caseload index (``int_desk.store.caseload_index``: one row per person per team,
+kept fresh by triggers, with an FTS5 index for name / NHS number / postcode search); every
+query first brings the index up to date. Saved views are ``int_desk.services.caseload_views``.
 
 Row keys are the index's integer rowids (stable across refreshes), so a 50,000-row result is a
 list of ints; ``fetch_rows`` renders only the rows a view asks for.
@@ -22,23 +12,22 @@ list of ints; ``fetch_rows`` renders only the rows a view asks for.
 from __future__ import annotations
 
 import json
-import logging
 import re
-import time
+import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.nhs_number import format_nhs
-from int_desk.domain.permissions import REFERRED_ONLY_ROLES, Permission
+from int_desk.domain.permissions import REFERRED_ONLY_ROLES
 from int_desk.domain.person_names import fold, squash
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
@@ -49,350 +38,18 @@ from int_desk.domain.vocab import (
 )
 from int_desk.services import access
 from int_desk.services.extract_reader import parse_uk_date
-from int_desk.services.patient_actions import clean_text
-from int_desk.store import audit
-from int_desk.store.models import Cohort, Member, Place, SavedView, Team
+from int_desk.store import audit, caseload_index
+from int_desk.store.caseload_index import postcode_key
+from int_desk.store.models import Cohort, Member, Place, Team
 
-log = logging.getLogger(__name__)
-
-INDEX_VERSION = "10"
 RESULT_CACHE_SIZE = 16
-_RESULTS: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
+_RESULTS: LRUCache[tuple[Any, ...], tuple[int, ...]] = LRUCache(RESULT_CACHE_SIZE)
+_RESULTS_LOCK = threading.Lock()  # queries may run on worker threads; the cache is not safe
 RECENT_DISCHARGE_DAYS = 30
-
-# --- schema of the derived index -------------------------------------------------------------
-
-_INDEX_DDL = (
-    """CREATE TABLE caseload_index (
-        rowid INTEGER PRIMARY KEY,
-        patient_id CHAR(32) NOT NULL,
-        team_id CHAR(32) NOT NULL,
-        sort_name TEXT NOT NULL,
-        family_name TEXT NOT NULL,
-        given_name TEXT NOT NULL,
-        nhs CHAR(10) NOT NULL,
-        dob CHAR(10) NOT NULL,
-        postcode TEXT NOT NULL,
-        active INTEGER NOT NULL,
-        cohorts TEXT NOT NULL,
-        cohort_ids TEXT NOT NULL,
-        discharged_on CHAR(10),
-        priority_rank INTEGER NOT NULL,
-        lead_member_id CHAR(32),
-        lead_name TEXT,
-        last_contact TEXT,
-        next_review CHAR(10),
-        plan_status TEXT NOT NULL,
-        open_tasks INTEGER NOT NULL,
-        min_open_due CHAR(10),
-        open_escalations INTEGER NOT NULL,
-        flags TEXT NOT NULL,
-        pc TEXT NOT NULL,
-        UNIQUE (team_id, patient_id)
-    )""",
-    "CREATE INDEX caseload_index_patient ON caseload_index (patient_id)",
-    # pc (postcode, lower case, no spaces) is here so a postcode search is a walk of this index.
-    "CREATE INDEX caseload_index_team_name ON caseload_index (team_id, active, sort_name, nhs, pc)",
-    "CREATE INDEX caseload_index_nhs ON caseload_index (nhs)",
-    # One index per sort column, in the exact ORDER BY form, so a header click is an index walk.
-    *(
-        f"CREATE INDEX caseload_index_sort_{key} ON caseload_index "
-        f"(team_id, active, {expr}, sort_name)"
-        for key, expr in (
-            ("nhs", "nhs"),
-            ("age", "dob"),
-            ("cohorts", "cohorts"),
-            ("priority", "priority_rank"),
-            ("lead", "coalesce(lead_name, '')"),
-            ("contact", "last_contact"),
-            ("review", "coalesce(next_review, '9999-12-31')"),
-            ("plan", "plan_status"),
-            ("tasks", "open_tasks"),
-            ("flags", "length(flags)"),
-        )
-    ),  # fmt: skip
-    "CREATE VIRTUAL TABLE caseload_fts USING fts5(name, nhs, pc, "
-    "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')",
-    "CREATE TABLE caseload_dirty (patient_id CHAR(32) PRIMARY KEY) WITHOUT ROWID",
-    "CREATE TABLE caseload_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-_INDEX_TABLES = ("caseload_fts", "caseload_index", "caseload_dirty", "caseload_meta")
-
-# (trigger table, expression giving the patient id of NEW/OLD row)
-_WATCHED = {
-    "patient": "{row}.id",
-    "cohort_membership": "{row}.patient_id",
-    "contact": "{row}.patient_id",
-    "task": "{row}.patient_id",
-    "care_plan": "{row}.patient_id",
-    "flag": "{row}.patient_id",
-    "escalation": "{row}.patient_id",
-    # Not shown in a row, but who a referral is to decides what a VCSE worker's caseload lists:
-    # a new referral must bump the generation so their cached result is not reused.
-    "referral": "{row}.patient_id",
-}
-
-
-def _trigger_ddl() -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for table, expr in _WATCHED.items():
-        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-            name = f"caseload_dirty_{table}_{event.lower()}"
-            body = f"INSERT OR IGNORE INTO caseload_dirty (patient_id) VALUES ({expr.format(row=row)});"
-            if event == "UPDATE" and table != "patient":
-                # A row moved to another patient: both go stale.
-                body += f" INSERT OR IGNORE INTO caseload_dirty (patient_id) VALUES ({expr.format(row='OLD')});"
-            out.append((name, f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END"))
-    # A team member renamed: the rows naming them as lead.
-    name = "caseload_dirty_member_update"
-    out.append(
-        (
-            name,
-            f"CREATE TRIGGER {name} AFTER UPDATE OF name ON member BEGIN "
-            "INSERT OR IGNORE INTO caseload_dirty (patient_id) "
-            "SELECT patient_id FROM cohort_membership WHERE lead_member_id = NEW.id; END",
-        )
-    )
-    # A cohort renamed or moved between teams changes its members' rows.
-    name = "caseload_dirty_cohort_update"
-    out.append(
-        (
-            name,
-            f"CREATE TRIGGER {name} AFTER UPDATE ON cohort BEGIN "
-            "INSERT OR IGNORE INTO caseload_dirty (patient_id) "
-            "SELECT patient_id FROM cohort_membership WHERE cohort_id = NEW.id; END",
-        )
-    )
-    return out
-
-
-_TRIGGERS = _trigger_ddl()
-
-_OPEN = ", ".join(f"'{s}'" for s in OPEN_TASK_STATUSES)
-_MEMBERSHIPS = """
-SELECT cm.patient_id, c.team_id,
-       max(cm.discharged_on IS NULL),
-       coalesce(group_concat(CASE WHEN cm.discharged_on IS NULL THEN c.name END, ', '),
-                group_concat(c.name, ', ')),
-       ',' || coalesce(group_concat(CASE WHEN cm.discharged_on IS NULL THEN c.id END, ','),
-                group_concat(c.id, ',')) || ',',
-       CASE WHEN max(cm.discharged_on IS NULL) = 1 THEN NULL ELSE max(cm.discharged_on) END,
-       min((CASE cm.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END)
-           + (CASE WHEN cm.discharged_on IS NULL THEN 0 ELSE 10 END)),
-       cm.lead_member_id, m.name
-FROM cohort_membership cm JOIN cohort c ON c.id = cm.cohort_id
-LEFT JOIN member m ON m.id = cm.lead_member_id
-WHERE cm.deleted = 0 AND c.deleted = 0 {where}
-GROUP BY cm.patient_id, c.team_id
-"""
-# Per (patient, team) above, the best-priority active membership gives the lead (SQLite's
-# bare-column rule with a single min()); memberships discharged rank after active ones.
-_OPEN = ", ".join(f"'{s}'" for s in OPEN_TASK_STATUSES)
-_PER_PATIENT = {
-    "patient": "SELECT id, family_name, given_name, nhs_number, date_of_birth, postcode "
-    "FROM patient WHERE deleted = 0 {where}",
-    "contact": "SELECT patient_id, max(occurred_at) FROM contact WHERE deleted = 0 {where} "
-    "GROUP BY patient_id",
-    "plan": "SELECT patient_id, status, review_date, version FROM care_plan "
-    "WHERE deleted = 0 AND status IN ('active', 'draft', 'closed') {where}",
-    "task": f"SELECT patient_id, count(*), min(due_on) FROM task WHERE status IN ({_OPEN}) "
-    "AND deleted = 0 {where} GROUP BY patient_id",
-    "escalation": "SELECT patient_id, count(*) FROM escalation WHERE status = 'open' "
-    "AND deleted = 0 {where} GROUP BY patient_id",
-    "flag": "SELECT patient_id, group_concat(code, ',') FROM flag WHERE active = 1 "
-    "AND deleted = 0 {where} GROUP BY patient_id",
-}
-
-
-def _compute(session: Session, patient_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
-    """Index rows for these patients (all when None): one aggregate query per source table,
-    merged here (several times faster on SQLCipher than correlated subqueries)."""
-    params: tuple[Any, ...] = ()
-    where = ""
-    if patient_ids is not None:
-        params = tuple(patient_ids)
-        where = f"AND {{col}} IN ({', '.join('?' * len(params))})"
-
-    def run(sql: str, col: str) -> list[Any]:
-        return list(_exec(session, sql.format(where=where.format(col=col)), params))
-
-    members = run(_MEMBERSHIPS, "cm.patient_id")
-    pq = _PER_PATIENT
-    patients = {r[0]: r for r in run(pq["patient"], "id")}
-    last_contact = dict(run(pq["contact"], "patient_id"))
-    plans: dict[str, list[Any]] = {}
-    for pid, status, review, version in run(pq["plan"], "patient_id"):
-        plans.setdefault(pid, []).append((status, review, version))
-    tasks = {r[0]: (r[1], r[2]) for r in run(pq["task"], "patient_id")}
-    escalations = dict(run(pq["escalation"], "patient_id"))
-    flags = dict(run(pq["flag"], "patient_id"))
-    out = []
-    for pid, team, active, cohorts, cohort_ids, discharged, best, lead, lead_name in members:
-        p = patients.get(pid)
-        if p is None:
-            continue
-        _, family, given, nhs, dob, postcode = p
-        mine = plans.get(pid, ())
-        actives = [x for x in mine if x[0] == "active"]
-        if actives:
-            plan, review = "active", max(actives, key=lambda x: x[2])[1]
-        else:
-            review = None
-            plan = "draft" if any(x[0] == "draft" for x in mine) else ("closed" if mine else "none")
-        n_tasks, min_due = tasks.get(pid, (0, None))
-        flag_text = flags.get(pid)
-        out.append(
-            (pid, team, f"{fold(family)}\x1f{fold(given)}", family, given, nhs, dob, postcode,
-             active, cohorts or "", cohort_ids or ",", discharged, best % 10, lead, lead_name,
-             last_contact.get(pid), review, plan, n_tasks, min_due, escalations.get(pid, 0),
-             f",{flag_text}," if flag_text else "", _pc(postcode))
-        )  # fmt: skip
-    return out
-
-
-_INDEX_COLS = (
-    "patient_id, team_id, sort_name, family_name, given_name, nhs, dob, postcode, active, "
-    "cohorts, cohort_ids, discharged_on, priority_rank, lead_member_id, lead_name, last_contact, "
-    "next_review, plan_status, open_tasks, min_open_due, open_escalations, flags, pc"
-)
-_INDEX_MARKS = ", ".join("?" * len(_INDEX_COLS.split(",")))
-
-
-def _pc(postcode: str) -> str:
-    return postcode.replace(" ", "").lower()
-
-
-def _fts_name(given: str, family: str) -> str:
-    """The indexed name: its folded words, plus each word with punctuation run together, so
-    O'Brien is found as ``o'brien``, ``o brien`` and ``obrien`` (the tokenizer splits at ')."""
-    name = fold(f"{given} {family}")
-    joined = {squash(w) for w in name.split() if re.search(r"['\u2019\-.]", w)}
-    return " ".join([name, *sorted(j for j in joined if j)])
-
-
-def _fts_row(rowid: int, family: str, given: str, nhs: str, postcode: str) -> tuple[Any, ...]:
-    return (rowid, _fts_name(given, family), nhs, _pc(postcode))
 
 
 def _exec(session: Session, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
     return session.connection().exec_driver_sql(sql, tuple(params) if params else ())
-
-
-def _index_state(session: Session) -> bool:
-    """True when the index exists, has the current layout and all its triggers."""
-    names = {
-        r[0]
-        for r in _exec(
-            session,
-            "SELECT name FROM sqlite_master WHERE name LIKE 'caseload%' AND type IN "
-            "('table', 'trigger')",
-        )
-    }
-    if not {"caseload_index", "caseload_fts", "caseload_dirty", "caseload_meta"} <= names:
-        return False
-    if not {n for n, _ in _TRIGGERS} <= names:
-        return False
-    version = _exec(session, "SELECT value FROM caseload_meta WHERE key = 'version'").scalar()
-    return bool(version == INDEX_VERSION)
-
-
-def rebuild_index(session: Session) -> int:
-    """Drop and rebuild the whole caseload index; returns the number of rows."""
-    for name, _ in _TRIGGERS:
-        _exec(session, f"DROP TRIGGER IF EXISTS {name}")
-    for table in _INDEX_TABLES:
-        _exec(session, f"DROP TABLE IF EXISTS {table}")
-    for ddl in _INDEX_DDL:
-        _exec(session, ddl)
-    rows = _compute(session, None)
-    conn = session.connection()
-    if rows:  # an empty list is not "no rows" to the driver: it is one row with no values
-        conn.exec_driver_sql(
-            f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS})", rows
-        )
-    fts = [
-        _fts_row(*r)
-        for r in _exec(
-            session, "SELECT rowid, family_name, given_name, nhs, postcode FROM caseload_index"
-        )
-    ]
-    if fts:
-        conn.exec_driver_sql(
-            "INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts
-        )
-    for _, ddl in _TRIGGERS:
-        _exec(session, ddl)
-    _exec(session, "INSERT INTO caseload_meta (key, value) VALUES ('version', ?)", (INDEX_VERSION,))
-    _exec(
-        session,
-        "INSERT INTO caseload_meta (key, value) VALUES ('generation', ?)",
-        (str(time.time_ns()),),
-    )
-    log.info("caseload index rebuilt: %d rows", len(rows))
-    return len(rows)
-
-
-def refresh_index(session: Session) -> int:
-    """Bring the index up to date; returns how many patients were re-computed (-1: rebuilt)."""
-    if not _index_state(session):
-        rebuild_index(session)
-        return -1
-    dirty = [r[0] for r in _exec(session, "SELECT patient_id FROM caseload_dirty")]
-    if not dirty:
-        return 0
-    if len(dirty) > 5000:
-        rebuild_index(session)
-        return -1
-    conn = session.connection()
-    for start in range(0, len(dirty), 500):
-        chunk = dirty[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows = _compute(session, chunk)
-        keep = {(r[1], r[0]) for r in rows}
-        old = list(
-            _exec(
-                session,
-                f"SELECT rowid, team_id, patient_id FROM caseload_index WHERE patient_id IN ({marks})",
-                chunk,
-            )
-        )
-        gone = [(rowid,) for rowid, team, pid in old if (team, pid) not in keep]
-        if gone:
-            conn.exec_driver_sql("DELETE FROM caseload_index WHERE rowid = ?", gone)
-        if rows:
-            sets = ", ".join(
-                f"{c.strip()} = excluded.{c.strip()}" for c in _INDEX_COLS.split(",")[2:]
-            )
-            conn.exec_driver_sql(
-                f"INSERT INTO caseload_index ({_INDEX_COLS}) VALUES ({_INDEX_MARKS}) "
-                f"ON CONFLICT (team_id, patient_id) DO UPDATE SET {sets}",
-                rows,
-            )
-        if old:
-            conn.exec_driver_sql(
-                "DELETE FROM caseload_fts WHERE rowid = ?", [(rowid,) for rowid, _, _ in old]
-            )
-        fts = [
-            _fts_row(*r)
-            for r in _exec(
-                session,
-                "SELECT rowid, family_name, given_name, nhs, postcode FROM caseload_index "
-                f"WHERE patient_id IN ({marks})",
-                chunk,
-            )
-        ]
-        if fts:
-            conn.exec_driver_sql(
-                "INSERT INTO caseload_fts (rowid, name, nhs, pc) VALUES (?, ?, ?, ?)", fts
-            )
-        conn.exec_driver_sql(
-            "DELETE FROM caseload_dirty WHERE patient_id = ?", [(p,) for p in chunk]
-        )
-    _exec(
-        session,
-        "UPDATE caseload_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
-    )
-    return len(dirty)
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -496,15 +153,6 @@ class CaseloadFilter:
             raise ValidationError("Search text is too long.", field="search")
 
 
-BUILT_IN_VIEWS: dict[str, CaseloadFilter] = {
-    "My caseload": CaseloadFilter(lead_member_ids=["me"]),
-    "Reviews overdue": CaseloadFilter(review_overdue=True, sort="next_review"),
-    "Recently discharged": CaseloadFilter(membership="recently_discharged"),
-    "No care plan": CaseloadFilter(plan_status=["none"]),
-    "Whole caseload": CaseloadFilter(),
-}
-
-
 # --- search ----------------------------------------------------------------------------------
 
 _NHS_LIKE = re.compile(r"^[\d\s-]+$")
@@ -528,7 +176,7 @@ def postcode_prefix(text: str) -> str | None:
     """The postcode (lower case, no spaces) when the search has a postcode's shape."""
     text = text.strip()
     if text and not _NHS_LIKE.match(text) and _POSTCODE_LIKE.match(text):
-        return _pc(text)
+        return postcode_key(text)
     return None
 
 
@@ -682,11 +330,11 @@ def query_keys(
     access.require_patient_view(session, actor)  # VCSE: referred people only
     filters.validate()
     if refresh:
-        refresh_index(session)
+        caseload_index.refresh_index(session)
     today = today or london_today()
     # Results are cached per index generation (bumped by every change the triggers record),
     # so clearing the search box or going back a keystroke costs no query.
-    generation = _exec(session, "SELECT value FROM caseload_meta WHERE key = 'generation'").scalar()
+    generation = caseload_index.generation(session)
     bind = session.get_bind()
     token = getattr(bind, "_caseload_cache_token", None)
     if token is None:  # one token per open engine: never a hit across workspaces or reopens
@@ -699,9 +347,9 @@ def query_keys(
         today,
         json.dumps(filters.to_json(), sort_keys=True),
     )
-    cached = _RESULTS.get(cache_key)
+    with _RESULTS_LOCK:
+        cached = _RESULTS.get(cache_key)
     if cached is not None:
-        _RESULTS.move_to_end(cache_key)
         return list(cached)
     where, params = _where(session, actor, filters, today)
     sql = (
@@ -716,9 +364,8 @@ def query_keys(
     finally:
         cursor.close()
     if generation is not None:
-        _RESULTS[cache_key] = tuple(keys)
-        while len(_RESULTS) > RESULT_CACHE_SIZE:
-            _RESULTS.popitem(last=False)
+        with _RESULTS_LOCK:
+            _RESULTS[cache_key] = tuple(keys)
     return keys
 
 
@@ -991,112 +638,3 @@ def resolve_team(session: Session, actor: Actor, name_or_id: str) -> uuid.UUID:
         if t.id.hex == name_or_id.replace("-", "") or t.name.casefold() == name_or_id.casefold():
             return t.id
     raise NotFound(f"No team called '{name_or_id}' among your teams.")
-
-
-# --- saved views -----------------------------------------------------------------------------
-
-
-VIEW_SAVING = Permission.VIEW_CASELOAD
-"""What saving or deleting one's own views needs (a VCSE worker, with only VIEW_REFERRED, may
-use the built-in views but not save any)."""
-
-
-def can_save_views(*, session: Session, actor: Actor) -> bool:
-    """Whether ``save_view`` / ``delete_view`` would be allowed (role and team grants); for
-    enabling the window's buttons. Does not audit."""
-    return access.can(session, actor, VIEW_SAVING)
-
-
-@dataclass(frozen=True)
-class ViewInfo:
-    name: str
-    built_in: bool
-    id: uuid.UUID | None = None
-
-
-def list_views(*, session: Session, actor: Actor) -> list[ViewInfo]:
-    access.require_patient_view(session, actor)  # VCSE: referred people only
-    views = [ViewInfo(name, True) for name in BUILT_IN_VIEWS]
-    for v in session.scalars(
-        select(SavedView)
-        .where(
-            (SavedView.member_id == actor.member_id) | SavedView.member_id.is_(None),
-            SavedView.deleted.is_(False),
-        )
-        .order_by(SavedView.name)
-    ):
-        if v.name not in BUILT_IN_VIEWS:
-            views.append(ViewInfo(v.name, v.member_id is None, v.id))
-    return views
-
-
-def load_view(*, session: Session, actor: Actor, name: str) -> CaseloadFilter:
-    access.require_patient_view(session, actor)
-    for built_in, f in BUILT_IN_VIEWS.items():
-        if built_in.casefold() == name.strip().casefold():
-            return replace(f, team_ids=list(f.team_ids))
-    for v in session.scalars(
-        select(SavedView).where(
-            (SavedView.member_id == actor.member_id) | SavedView.member_id.is_(None),
-            SavedView.deleted.is_(False),
-        )
-    ):
-        if v.name.casefold() == name.strip().casefold():
-            return CaseloadFilter.from_json(v.filters)
-    raise NotFound(f"No saved view called '{name}'.")
-
-
-def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFilter) -> SavedView:
-    """Save (or overwrite) one of the actor's own views. Search text is not saved."""
-    access.require(session, actor, VIEW_SAVING)
-    name = clean_text(name, "name", label="View name", max_len=120)
-    if name.casefold() in {n.casefold() for n in BUILT_IN_VIEWS}:
-        raise ValidationError("That name belongs to a built-in view.", field="name")
-    filters.validate()
-    data = replace(filters, search="").to_json()
-    view = next(
-        (
-            v
-            for v in session.scalars(
-                select(SavedView).where(
-                    SavedView.member_id == actor.member_id, SavedView.deleted.is_(False)
-                )
-            )
-            if v.name.casefold() == name.casefold()
-        ),
-        None,
-    )
-    if view is None:
-        view = SavedView(member_id=actor.member_id, name=name, filters=data)
-        view.created_by = actor.member_id
-        session.add(view)
-        action = AuditAction.CREATE
-    else:
-        view.filters = data
-        action = AuditAction.UPDATE
-    view.updated_by = actor.member_id
-    session.flush()
-    audit.record(
-        session, actor_id=actor.member_id, action=action, entity_type="saved_view",
-        entity_id=view.id, detail="fields=name,filters",
-    )  # fmt: skip
-    return view
-
-
-def delete_view(*, session: Session, actor: Actor, name: str) -> None:
-    access.require(session, actor, VIEW_SAVING)
-    for v in session.scalars(
-        select(SavedView).where(
-            SavedView.member_id == actor.member_id, SavedView.deleted.is_(False)
-        )
-    ):
-        if v.name.casefold() == name.strip().casefold():
-            v.deleted = True
-            v.updated_by = actor.member_id
-            session.flush()
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.DELETE,
-                entity_type="saved_view", entity_id=v.id, detail="",
-            )  # fmt: skip
-            return
-    raise NotFound(f"No saved view of yours called '{name}'.")

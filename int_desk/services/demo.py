@@ -149,7 +149,9 @@ def build_demo(
         mid for mid, role in members_by_team[teams[0]] if role is Role.CARE_COORDINATOR
     )
     set_current_member(session, coordinator)
-    from int_desk.services.caseload import rebuild_index  # derived cache, built while data is hot
+    from int_desk.store.caseload_index import (
+        rebuild_index,
+    )  # derived cache, built while data is hot
 
     rebuild_index(session)
     audit.record(

@@ -6,16 +6,17 @@ One cycle = push (batches with op ids; each result committed on its own), pull (
 opaque cursor; each page and its cursor in one transaction; rows with unsent edits untouched),
 verify (counts and id digests per entity) and, on a mismatch or a 410 for a stale cursor, a full
 re-download of the scope that keeps the outbox. Network and server failures are retried with
-exponential backoff and full jitter; ``cancel`` (a threading.Event) stops between steps.
+exponential backoff and full jitter (or after the Retry-After a busy server asks for); ``cancel`` (a threading.Event) stops between steps.
 No Qt here: the app runs this on a worker thread and shows the result.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import logging
 import os
-import random
 import ssl
 import threading
 import time
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+import tenacity
 
 from int_desk import __version__
 from int_desk.domain.errors import Interrupted, SyncError, SyncErrorKind
@@ -125,6 +127,7 @@ class SyncEngine:
         retries: int = 4,
         backoff: float = 0.5,
         backoff_cap: float = 8.0,
+        retry_after_cap: float = 60.0,
         cancel: threading.Event | None = None,
         progress: Progress | None = None,
         push_batch: int = P.PUSH_BATCH,
@@ -136,7 +139,9 @@ class SyncEngine:
     ) -> None:
         self.ws = ws
         self.endpoint = endpoint.rstrip("/")
-        self.retries, self.backoff, self.backoff_cap = retries, backoff, backoff_cap
+        self.retries, self.retry_after_cap = retries, retry_after_cap
+        # Full jitter: a wait drawn from 0 to 2**try x ``backoff``, never above ``backoff_cap``.
+        self._jitter = tenacity.wait_random_exponential(multiplier=2 * backoff, max=backoff_cap)
         self.cancel = cancel or threading.Event()
         self.progress = progress or (lambda _stage, _done, _total: None)
         self.push_batch, self.pull_page, self.do_verify = push_batch, pull_page, verify
@@ -241,56 +246,82 @@ class SyncEngine:
     # --- HTTP with retries --------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        attempt = 0
-        while True:
+        """One request, tried again (tenacity) after a network failure, a server error or a
+        429/503: after the ``Retry-After`` the server asked for, else an exponential backoff with
+        full jitter. ``cancel`` cuts a wait short."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_TryAgain),
+            stop=tenacity.stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, method, path, body)
+        except _TryAgain as exc:
+            raise exc.problem from None
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        failed = state.outcome.exception() if state.outcome else None
+        if isinstance(failed, _TryAgain) and failed.retry_after is not None:
+            return failed.retry_after
+        return self._jitter(state)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancel.wait(seconds):
             self._check_cancel()
-            problem: SyncError
-            try:
-                resp = self.http.request(method, path, json=body)
-                self.reached = True
-                status = resp.status_code
-                if status < 400:
-                    if self.generation is None:  # the first answer names the generation
-                        self.generation = resp.headers.get(P.GENERATION_HEADER)
-                    return resp.json()  # a cut-off body raises here and is retried
-            except (httpx.TransportError, json.JSONDecodeError) as exc:
-                problem = SyncError(
-                    f"The sync server could not be reached ({type(exc).__name__}).",
-                    SyncErrorKind.NETWORK,
-                )
-                connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if connect and self.quick_offline and not self.reached:
-                    raise problem from None
-            else:
-                detail = _detail(resp)
-                if status == 401:
-                    if "expired" in resp.headers.get("www-authenticate", ""):
-                        raise SyncError(detail, SyncErrorKind.EXPIRED)
-                    raise SyncError(
-                        f"Sign-in to the sync server failed: {detail}", SyncErrorKind.AUTH
-                    )
-                if status == 426:
-                    raise SyncError(f"{UPDATE_APP} ({detail})", SyncErrorKind.PROTOCOL)
-                if status == 410:
-                    raise _CursorStale(detail)
-                if status == 409 and resp.headers.get(P.GENERATION_HEADER):
-                    since = resp.headers.get(P.RESTORED_SINCE_HEADER, "")
-                    raise _Restored(
-                        resp.headers[P.GENERATION_HEADER], int(since) if since.isdigit() else 0
-                    )
-                if status < 500 and status != 429:
-                    raise _Refused(status, detail, resp)
-                problem = SyncError(
-                    f"The sync server had a problem (HTTP {status}).", SyncErrorKind.SERVER
-                )
-            attempt += 1
-            if attempt > self.retries:
-                raise problem
-            self.result.retries += 1
-            delay = random.uniform(0, min(self.backoff_cap, self.backoff * 2**attempt))
-            log.info("sync retry %d after %s in %.2fs", attempt, problem.kind.value, delay)
-            if self.cancel.wait(delay):
-                self._check_cancel()
+
+    def _note_retry(self, state: tenacity.RetryCallState) -> None:
+        self.result.retries += 1
+        failed = state.outcome.exception() if state.outcome else None
+        kind = failed.problem.kind.value if isinstance(failed, _TryAgain) else "?"
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.info("sync retry %d after %s in %.2fs", state.attempt_number, kind, wait)
+
+    def _attempt(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        self._check_cancel()
+        try:
+            resp = self.http.request(method, path, json=body)
+            self.reached = True
+            status = resp.status_code
+            if status < 400:
+                if self.generation is None:  # the first answer names the generation
+                    self.generation = resp.headers.get(P.GENERATION_HEADER)
+                return resp.json()  # a cut-off body raises here and is retried
+        except (httpx.TransportError, json.JSONDecodeError) as exc:
+            problem = SyncError(
+                f"The sync server could not be reached ({type(exc).__name__}).",
+                SyncErrorKind.NETWORK,
+            )
+            connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            if connect and self.quick_offline and not self.reached:
+                raise problem from None
+            raise _TryAgain(problem) from None
+        detail = _detail(resp)
+        if status == 401:
+            if "expired" in resp.headers.get("www-authenticate", ""):
+                raise SyncError(detail, SyncErrorKind.EXPIRED)
+            raise SyncError(f"Sign-in to the sync server failed: {detail}", SyncErrorKind.AUTH)
+        if status == 426:
+            raise SyncError(f"{UPDATE_APP} ({detail})", SyncErrorKind.PROTOCOL)
+        if status == 410:
+            raise _CursorStale(detail)
+        if status == 409 and resp.headers.get(P.GENERATION_HEADER):
+            since = resp.headers.get(P.RESTORED_SINCE_HEADER, "")
+            raise _Restored(resp.headers[P.GENERATION_HEADER], int(since) if since.isdigit() else 0)
+        if status < 500 and status != 429:
+            raise _Refused(status, detail, resp)
+        problem = SyncError(f"The sync server had a problem (HTTP {status}).", SyncErrorKind.SERVER)
+        wait = _retry_after(resp)
+        if wait is not None and wait > self.retry_after_cap:
+            # Longer than a sync cycle should hang: stop, and say when the server will answer.
+            raise SyncError(
+                f"The sync server is busy (HTTP {status}) and asks to wait {wait:.0f} s; "
+                "sync will try again later.",
+                SyncErrorKind.SERVER,
+            )
+        raise _TryAgain(problem, wait)
 
     # --- push ---------------------------------------------------------------------------------
 
@@ -473,6 +504,29 @@ class SyncEngine:
         if again:
             self._download(force=True)
             self._verify(again=False)
+
+
+class _TryAgain(Exception):
+    """A failure worth another try: ``problem`` is reported if the tries run out."""
+
+    def __init__(self, problem: SyncError, retry_after: float | None = None) -> None:
+        super().__init__(str(problem))
+        self.problem, self.retry_after = problem, retry_after
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    """The seconds a 429/503 answer's ``Retry-After`` asks for (delay-seconds or an HTTP date),
+    or None when it has none or it is unreadable."""
+    value = resp.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 class _Refused(Exception):

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -124,6 +125,8 @@ class Endpoint:
     db_url: str
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    server: Any = None  # a uvicorn.Server run on a thread of this process (serve_in_process)
+    thread: threading.Thread | None = None
     tokens: dict[str, str] = field(default_factory=dict)  # user name -> token
     teams: dict[str, str] = field(default_factory=dict)  # team name -> id
 
@@ -149,6 +152,9 @@ class Endpoint:
         )
 
     def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(10)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -215,6 +221,37 @@ def start_endpoint(
 
     wait_for(up, 30, "the sync endpoint to start")
     return Endpoint(url, db_url, proc, log_path)
+
+
+def serve_in_process(db_url: str, *, faults: bool = True) -> Endpoint:
+    """The same endpoint (``create_app``, real HTTP on 127.0.0.1) served by uvicorn on a thread
+    of this process rather than a subprocess: the endpoint's code then runs where a test runner
+    such as mutmut can see it (tests/mutation/broad.py), and starting it costs no interpreter."""
+    import uvicorn
+
+    from int_desk.server.app import FAULTS_ENV, create_app
+    from int_desk.server.serving import PROTOCOL
+
+    saved = os.environ.get(FAULTS_ENV)
+    os.environ[FAULTS_ENV] = "1" if faults else "0"
+    try:
+        app = create_app(db_url, pool_size=2)
+    finally:
+        if saved is None:
+            os.environ.pop(FAULTS_ENV, None)
+        else:
+            os.environ[FAULTS_ENV] = saved
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), http=PROTOCOL, log_config=None,
+        log_level="warning", lifespan="off",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="int-desk-endpoint", daemon=True)
+    thread.start()
+    wait_for(lambda: server.started or not thread.is_alive(), 30, "the sync endpoint to start")
+    if not server.started:
+        raise AssertionError("the in-process sync endpoint did not start")
+    return Endpoint(f"http://127.0.0.1:{config.port}", db_url, server=server, thread=thread)
 
 
 def seed_demo(ep: Endpoint, demo_ws: Workspace) -> None:

@@ -1,0 +1,318 @@
+"""The sync client against the real endpoint served on a thread of the test's own process.
+
+Real HTTP on 127.0.0.1, the real ``create_app`` over a real (SQLite) endpoint database seeded
+from a small demo, real encrypted laptops: nothing is mocked. Served in-process, the client and
+the endpoint's merge both run where mutmut switches its mutants on, so these tests judge
+``sync/client.py`` and ``server/engine_ops.py`` for the broad mutation score
+(tests/mutation/broad.py) at seconds per mutant. The behaviours already proved against an
+endpoint subprocess (tests/test_sync_engine.py, test_sync_duplicate_patient.py) run again here
+unchanged; the rest are the client's answers to what the endpoint says.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from int_desk.server.models import DeviceToken, Record
+from int_desk.store import keys
+from int_desk.store import models as m
+from int_desk.store.sync_tables import SyncOutbox
+from int_desk.store.workspace import Workspace
+from int_desk.sync import client, local
+from int_desk.sync.client import SyncEngine, sync_workspace
+from int_desk.wire import protocol as P
+from tests import test_sync_duplicate_patient as duplicate_tests
+from tests import test_sync_engine as engine_tests
+from tests.conftest import DEMO_SEED, DEMO_TODAY, PASSPHRASE
+from tests.helpers import sync_env
+from tests.helpers.sync_env import Endpoint, engine, sync
+
+SMALL_DEMO = 24  # patients: every team has people, flags, contacts and plans
+
+
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory) -> Endpoint:
+    """An endpoint database seeded from a small demo once per module; each test copies it."""
+    from int_desk.services.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("in-process")
+    saved = keys.DEFAULT_SCRYPT_N
+    keys.DEFAULT_SCRYPT_N = 2**12  # (the module fixture runs before conftest lowers it)
+    try:
+        with Workspace.create(folder / "demo", PASSPHRASE, use_keyring=False) as ws:
+            with ws.session() as s:
+                build_demo(s, patients=SMALL_DEMO, seed=DEMO_SEED, today=DEMO_TODAY)
+            template = Endpoint(url="", db_url=f"sqlite:///{folder / 'srv.db'}")
+            sync_env.seed_demo(template, ws)
+    finally:
+        keys.DEFAULT_SCRYPT_N = saved
+    return template
+
+
+@pytest.fixture
+def ep(small_template: Endpoint, tmp_path: Path) -> Iterator[Endpoint]:
+    """A running endpoint (this process, 127.0.0.1) over a fresh copy of the template."""
+    path = tmp_path / "srv.db"
+    shutil.copy(small_template.db_url.removeprefix("sqlite:///"), path)
+    running = sync_env.serve_in_process(f"sqlite:///{path}")
+    running.tokens, running.teams = dict(small_template.tokens), dict(small_template.teams)
+    yield running
+    running.stop()
+
+
+SAME_AS_SUBPROCESS: list[Callable[..., None]] = [
+    engine_tests.test_first_download_progress_has_an_end,
+    engine_tests.test_two_clients_edit_offline_and_converge,
+    engine_tests.test_same_field_edits_become_a_conflict_a_person_resolves,
+    engine_tests.test_server_failures_are_retried_and_nothing_is_lost_or_doubled,
+    engine_tests.test_a_replayed_push_is_answered_from_its_result_and_never_applied_again,
+    engine_tests.test_a_stale_cursor_redownloads_and_keeps_unsent_edits,
+    engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
+    engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
+    duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
+]
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    SAME_AS_SUBPROCESS,
+    ids=[t.__name__.removeprefix("test_") for t in SAME_AS_SUBPROCESS],
+)
+def test_the_sync_behaviours_hold_with_the_endpoint_in_process(
+    behaviour: Callable[..., None], ep: Endpoint, request: pytest.FixtureRequest
+) -> None:
+    endpoints = {"endpoint", "sqlite_endpoint"}
+    behaviour(**{
+        name: ep if name in endpoints else request.getfixturevalue(name)
+        for name in inspect.signature(behaviour).parameters
+    })  # fmt: skip
+
+
+def _first_patient(ws: Workspace) -> uuid.UUID:
+    with ws.session() as s:
+        return s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+
+
+def _add_notes(ws: Workspace, pid: uuid.UUID, text: str, n: int) -> set[str]:
+    texts = {f"{text} {i}" for i in range(n)}
+    with ws.session() as s:
+        s.add_all(m.Contact(patient_id=pid, kind="note", text=t) for t in sorted(texts))
+    return texts
+
+
+def _pending(ws: Workspace) -> int:
+    with ws.session() as s:
+        return local.pending_count(s)
+
+
+def _server_counts(ep: Endpoint, user: str) -> dict[str, int]:
+    with ep.http(user) as http:
+        entities = http.get("/v1/verify").json()["entities"]
+    return {e: v["count"] for e, v in entities.items()}
+
+
+def test_a_first_sync_brings_exactly_the_teams_records_and_says_so(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    first = sync(a)
+    server = _server_counts(ep, "a")
+    with a.session() as s:
+        assert local.counts(s) == server
+        assert local.state(s, local.LAST_SYNC_AT) == first.finished_at
+        assert local.state(s, local.GENERATION)  # the endpoint's database, for restores
+        assert local.state(s, local.CURSOR)
+    assert (first.pushed, first.pulled, first.pending) == (0, sum(server.values()), 0)
+    assert first.verified is True and first.redownloaded and not first.error
+    assert first.summary().startswith(f"Synced: sent 0, received {first.pulled}, re-downloaded")
+    assert first.summary().endswith(f"0 waiting ({first.seconds:.1f} s).")
+    again = sync(a)
+    assert (again.pulled, again.redownloaded, again.verified) == (0, False, True)
+    assert again.summary().startswith("Synced: sent 0, received 0, 0 waiting")
+
+
+def test_a_wrong_or_expired_token_stops_the_sync_with_a_sign_in_message(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    with a.session() as s:
+        s.add(m.Place(name="A new place"))
+    wrong = SyncEngine(a, ep.url, "idt_not_a_token", backoff=0.01).run()
+    assert (wrong.ok, wrong.error_kind, wrong.retries) == (False, "auth", 0)
+    assert wrong.error.startswith("Sign-in to the sync server failed")
+    assert wrong.summary() == f"Sync failed: {wrong.error}"
+    with ep.session() as s:
+        s.execute(update(DeviceToken).values(expires_at="2000-01-01T00:00:00+00:00"))
+    expired = engine(a).run()
+    assert (expired.ok, expired.error_kind, expired.retries) == (False, "expired", 0)
+    assert "Sign-in" not in expired.error and expired.error
+    assert expired.pending == 1 == _pending(a)  # the edit waits for the next sign-in
+    with a.session() as s:
+        assert local.state(s, local.LAST_SYNC_AT) is None
+        assert '"ok": false' in local.state(s, local.LAST_RESULT)
+
+
+def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        s.get(m.Patient, _first_patient(a)).phone = "01632 700001"
+    ep.fault("/v1/push", "500_before", times=4)
+    failed = engine(a, retries=2).run()
+    assert (failed.ok, failed.error_kind, failed.retries) == (False, "server", 2)
+    assert failed.error == "The sync server had a problem (HTTP 500)."
+    assert _pending(a) == 1
+    recovered = engine(a, retries=2).run()  # the fourth 500 is retried, then it goes through
+    assert recovered.ok and (recovered.retries, recovered.pushed, recovered.pending) == (1, 1, 0)
+
+
+def test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    pid = _first_patient(a)
+    with a.session() as s:
+        s.add(m.Contact(patient_id=pid, kind="note", text="kept note"))
+        s.add(m.Contact(patient_id=pid, kind="note", text="refused note"))
+    with a.session() as s:  # an op the endpoint cannot accept (an entity it does not know)
+        op = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
+        refused = next(o for o in op if "refused note" in str(o.fields))
+        refused.entity = "no_such_thing"
+    result = sync(a)
+    assert (result.rejected, result.pushed, result.pending) == (1, 1, 0)
+    assert "1 edit refused" in result.summary()
+    with a.session() as s:
+        row = s.get(SyncOutbox, refused.seq)
+        assert row.status == "rejected" and "refused by the server" in row.reason
+    with ep.session() as s:
+        texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}
+    assert any('"kept note"' in t for t in texts)
+    assert not any('"refused note"' in t for t in texts)
+
+
+def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    pid = _first_patient(a)
+    with local.apply_session(a) as s:  # lost locally, never as an edit (nothing to send)
+        lost = s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all()
+        assert lost
+        s.execute(delete(m.Contact).where(m.Contact.patient_id == pid))
+    result = sync(a)
+    assert result.redownloaded and result.verified is True  # checked again after the download
+    assert result.notes == ["verify mismatch (contact): re-downloaded"]
+    with a.session() as s:
+        assert set(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid))) == set(lost)
+    assert sync(a).verified is True
+
+
+def test_the_id_check_runs_hourly_and_catches_a_swapped_row(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    """Counts are compared every cycle, the ids hourly: a row swapped for another (same count)
+    is caught by the next id check, which then restores what the server holds."""
+    a = laptops(ep, "a")
+    sync(a)
+    pid = _first_patient(a)
+    with local.apply_session(a) as s:
+        gone = s.scalars(select(m.Contact).where(m.Contact.patient_id == pid)).first()
+        gone_id = gone.id
+        s.add(m.Contact(patient_id=pid, kind="note", text="stray", server_version=1))
+        s.delete(gone)
+    counted = sync(a)
+    assert counted.verified is True and not counted.redownloaded  # counts agree
+    with a.session() as s:
+        local.set_state(s, local.HASH_CHECKED_AT, str(time.time() - client.HASH_EVERY - 5))
+    hourly = sync(a)
+    assert hourly.redownloaded and any("verify mismatch (contact)" in n for n in hourly.notes)
+    with a.session() as s:
+        assert s.get(m.Contact, gone_id) is not None
+        assert float(local.state(s, local.HASH_CHECKED_AT)) > time.time() - 60
+    assert sync(a, full_verify=True).verified is True
+
+
+def test_offline_is_reported_at_once_for_the_app_and_after_retries_otherwise(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    try:
+        url = f"http://127.0.0.1:{sync_env.free_port()}"  # nothing listens here
+        quick = SyncEngine(ws, url, "idt_x", retries=3, backoff=0.01, quick_offline=True).run()
+        assert (quick.ok, quick.error_kind, quick.retries) == (False, "network", 0)
+        assert quick.error == "The sync server could not be reached (ConnectError)."
+        slow = SyncEngine(ws, url, "idt_x", retries=3, backoff=0.01).run()
+        assert (slow.error_kind, slow.retries) == ("network", 3)
+    finally:
+        ws.close()
+
+
+def test_a_workspace_never_connected_is_told_so(tmp_path: Path) -> None:
+    from int_desk.domain.errors import SyncError
+
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    try:
+        with pytest.raises(SyncError, match="not connected to a sync endpoint"):
+            sync_workspace(ws)
+    finally:
+        ws.close()
+
+
+def test_cancelling_between_pages_keeps_what_arrived_and_the_next_sync_finishes(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    notes = _add_notes(b, pid, "paged note", 25)
+    sync(b)
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(stage: str, done: int, _total: int) -> None:
+        if stage == "pull":
+            seen.append(done)
+            cancel.set()  # after the first page
+
+    stopped = engine(a, cancel=cancel, pull_page=10, verify=False, progress=progress).run()
+    assert not stopped.ok and stopped.error_kind == "interrupted"
+    assert stopped.error == "Sync was cancelled; everything received so far is kept."
+    assert seen == [10] and stopped.pulled == 10
+    finished = sync(a, pull_page=10)
+    assert (finished.pulled, finished.redownloaded, finished.verified) == (15, False, True)
+    assert notes <= engine_tests._contacts(a, pid)
+
+
+def test_an_app_too_old_for_the_endpoint_is_told_to_update_and_writes_nothing(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    old = engine(a)
+    old.http.headers[P.PROTOCOL_HEADER] = str(P.PROTOCOL_VERSION - 1)  # what an older app sends
+    result = old.run()
+    assert (result.ok, result.error_kind, result.retries) == (False, "protocol", 0)
+    assert result.error.startswith(client.UPDATE_APP)
+    with a.session() as s:
+        assert s.scalar(select(m.Patient.id)) is None
+        assert local.state(s, local.CURSOR) is None
+
+
+def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    notes = _add_notes(a, pid, "batched note", 23)
+    sent = sync(a, push_batch=5)
+    assert (sent.pushed, sent.pending) == (23, 0)
+    got = sync(b, pull_page=4)
+    assert (got.pulled, got.redownloaded, got.verified) == (23, False, True)
+    assert notes <= engine_tests._contacts(b, pid)
+    with a.session() as sa, b.session() as sb:
+        assert local.digest(sa) == local.digest(sb)
