@@ -21,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from int_desk.server import audit, backup, db, fhir_api, models, ops, sync_audit, tokens
@@ -320,23 +319,6 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             s.info["int_desk_principal"] = {found[0].user_id: found[1]}
             yield s
 
-    # PostgreSQL: a read-only route's statements each on their own, without the BEGIN and
-    # COMMIT round trips a transaction adds (two of a pull's four); READ COMMITTED gave each
-    # statement its own snapshot inside a transaction too. SQLite reads in a transaction.
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-
-    @contextmanager
-    def reading(found: Authed) -> Iterator[Any]:
-        """A read-only route's session (``transaction`` on SQLite)."""
-        if not db.is_postgres(engine):
-            with transaction(found) as s:
-                yield s
-            return
-        with Session(autocommit, expire_on_commit=False) as s:
-            s.info["int_desk_principal"] = {found[0].user_id: found[1]}
-            yield s
-            s.commit()  # (anything a read wrote, such as an audit entry, was written already)
-
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "protocol": P.PROTOCOL_VERSION}
@@ -405,7 +387,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         if req.cursor is not None or (req.full and not req.after):
             ops.SYNC_CYCLES.inc()
         try:
-            with reading(found) as s:
+            with transaction(found) as s:
                 body = pull(s, found[0], key, req)
         except CursorGone as exc:
             return _json({"detail": f"Re-download needed: {exc}"}, 410)
@@ -413,7 +395,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     @app.get("/v1/verify")
     def verify_route(found: Authed = Depends(authenticated)) -> Response:
-        with reading(found) as s:
+        with transaction(found) as s:
             return _json(verify(s, found[0]))
 
     # FHIR R4 read API (/fhir/R4): same tokens and read scope as sync, OperationOutcome errors.
