@@ -84,10 +84,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rr.add_argument("--entity", help="only this kind of record")
     rr.add_argument("--id", type=uuid.UUID, help="only this row (with --entity)")
     rr.set_defaults(func=repair_rows)
-    au = asub.add_parser("audit", help="what the endpoint refused or repaired (newest first)")
-    au.add_argument("--limit", type=int, default=50)
-    au.add_argument("--action", help="only this kind, e.g. write_denied or login_refused")
-    au.set_defaults(func=show_audit)
+    from int_desk.cli import endpoint_audit_cmds
+
+    endpoint_audit_cmds.add_parsers(asub)  # audit, audit-verify
     j = asub.add_parser("join-team", help="add a user to a team")
     j.add_argument("user")
     j.add_argument("team")
@@ -287,18 +286,6 @@ def repair_rows(args: argparse.Namespace) -> int:
     for b in left:
         print(f"left {b.entity} {b.id} {b.field}: {b.problem} - {repair.UNREPAIRABLE}")
     return 1 if left else 0
-
-
-def show_audit(args: argparse.Namespace) -> int:
-    from int_desk.server import audit
-
-    with _session(args) as s:
-        for e in audit.recent(s, args.limit, args.action):
-            print(
-                f"{e.at}  {e.action:<14} user={e.user_id} device={e.device_id} "
-                f"{e.entity} {e.record_id or ''}  {e.detail}"
-            )
-    return 0
 
 
 def join_team(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, backup, db, fhir_api, models, ops, tokens
+from int_desk.server import audit, backup, db, fhir_api, models, ops, sync_audit, tokens
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
@@ -364,10 +364,14 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     def push_route(req: P.PushRequest, found: Authed = Depends(authenticated)) -> Response:
         who = found[0]
         if not who.teams:
+            sync_audit.push_refused(factory, who, len(req.ops), 403, "no team")
             raise HTTPException(403, detail="You are not a member of any team on this server.")
         try:
             results = _push_retrying(lambda careful: _push_once(found, req, careful))
         except PayloadInvalid as exc:
+            sync_audit.push_refused(
+                factory, who, len(req.ops), 422, f"{len(exc.problems)} problems"
+            )
             return _json({"detail": exc.problems[:100]}, 422)
         ops.count_push(results)
         return _json({"batch_id": str(req.batch_id), "results": results})

@@ -1,7 +1,8 @@
 """The endpoint's own audit trail: what it refused or repaired, for whom (``ServerAudit``).
 
 Ids, entity and field names and the rule's reason only, never the values sent: a refused
-push's content is not kept. ``int-desk admin audit`` lists it.
+push's content is not kept. ``int-desk admin audit --refusals`` lists it. Each entry is also
+appended to the chained trail (``sync_audit``, the ``global`` chain) when its transaction commits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from int_desk.server import sync_audit
 from int_desk.server.models import ServerAudit
 
 WRITE_DENIED = "write_denied"
@@ -27,7 +29,14 @@ def record(
     entity: str = "",
     record_id: uuid.UUID | None = None,
     detail: str = "",
+    chained: bool = True,
 ) -> None:
+    """``chained=False``: the caller chains its own fuller entry (a refused push op)."""
+    if chained:
+        sync_audit.add(
+            session, action, outcome="refused" if _refusal(action) else "", user_id=user_id,
+            device_id=device_id, entity=entity, record_id=record_id, detail=detail,
+        )  # fmt: skip
     session.add(
         ServerAudit(
             action=action,
@@ -38,6 +47,10 @@ def record(
             detail=detail[:500],
         )
     )
+
+
+def _refusal(action: str) -> bool:
+    return action.endswith(("_denied", "_refused"))
 
 
 def recent(session: Session, limit: int = 100, action: str | None = None) -> list[ServerAudit]:

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, true
 from sqlalchemy.orm import Session
 
-from int_desk.server import audit, pull_sql
+from int_desk.server import audit, pull_sql, sync_audit
 from int_desk.server import cursor as cursors
 from int_desk.server.access import author_name, patient_of
 from int_desk.server.access import verdict as access_verdict
@@ -251,6 +251,7 @@ def push(
                 entity=op.entity,
                 record_id=op.id,
                 detail=f"{result['reason']} (fields: {', '.join(sorted(fields))[:300]})",
+                chained=False,  # (the op's own entry below is chained, refusals included)
             )
         key = (op.entity, op.id) if result.get("_row") else None
         applied.append(
@@ -264,6 +265,7 @@ def push(
         results.append(result)
         touched.append(key)
     batch.write()
+    sync_audit.pushed(session, caller, req.ops, results, batch.rows)  # (chained at commit)
     for a in applied:  # versions are known now: each result is kept as it was answered
         key = (a["entity"], a["record_id"])
         if a["result"].get("_row") and key in batch.rows:
@@ -530,12 +532,14 @@ def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, 
     return {s: found.get(s, (0, 0)) for s in scopes}
 
 
-def _changes(reader: ReadScope, rows: Any) -> list[str]:
+def _changes(reader: ReadScope, rows: Any, people: set[Any]) -> list[str]:
+    """Changes as JSON text; ``people`` gets the patient of each row sent (the audit's)."""
     out = []
     for r in rows:
         change = reader.change_json(*r)
         if change is not None:
             out.append(change)
+            people.add(r[5])
     return out
 
 
@@ -571,6 +575,8 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
             raise CursorGone("cursor is older than the server keeps deletions")
     parts: list[str] = []
     purged: list[str] = []
+    seen: set[Any] = set()  # patients of rows sent one by one; ``people``: of pages from SQL
+    people: list[str] = []
     if reader.referred_only:  # people newly referred arrive whole; those no longer, leave
         before = {str(p) for p in token.get("p") or ()}
         purged.extend(sorted(before - reader.patients))
@@ -588,6 +594,7 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
                         )
                         .order_by(Record.version)
                     ),
+                    seen,
                 )
             )
     has_more = False
@@ -609,6 +616,7 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
             if page.rows:
                 parts.append(page.changes)
                 counted += page.rows
+                people.append(page.people)
             purged.extend(page.exits)
             if page.rows >= room:  # (perhaps more: the next pull says)
                 has_more = True
@@ -628,7 +636,7 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
             has_more = True
         else:
             upto = max([last_committed] + [r[2] for r in rows])
-        parts.extend(_changes(reader, rows))
+        parts.extend(_changes(reader, rows, seen))
         if upto > since:
             exit_ranges.append(
                 and_(ScopeExit.scope == scope, ScopeExit.seq > since, ScopeExit.seq <= upto)
@@ -638,6 +646,11 @@ def pull(session: Session, caller: Caller, key: bytes, req: P.PullRequest) -> st
         purged.extend(
             str(p) for p in session.scalars(select(ScopeExit.patient_id).where(or_(*exit_ranges)))
         )
+    sent = counted + len(parts) - len(people)
+    sync_audit.read(
+        session, caller, sync_audit.PULL, [*people, sync_audit.people(seen)],
+        f"{sent} changes, {len(purged)} people purged",
+    )  # fmt: skip
     return (
         f'{{"changes":[{",".join(parts)}],"purged":{json.dumps(purged)},'
         f'"cursor":"{_cursor(key, reader, new_pos)}","has_more":{"true" if has_more else "false"}}}'
@@ -679,6 +692,8 @@ def _full_page(
         snapshot = {s: last for s, (last, _low) in _seq_now(session, caller.readable).items()}
         ei, last_id = 0, None
     parts: list[str] = []
+    seen: set[Any] = set()  # patients of rows sent one by one; ``people``: of pages from SQL
+    people: list[str] = []
     has_more = False
     in_sql = reader.passes_everything and pull_sql.supported(session)
     counted = 0  # changes in ``parts`` joined by the database (several per part)
@@ -694,6 +709,7 @@ def _full_page(
             if page.rows:
                 parts.append(page.changes)
                 counted += page.rows
+                people.append(page.people)
             if page.rows >= room:  # (perhaps more of this entity: the next page says)
                 last_id, has_more = page.last_id, True
                 break
@@ -710,11 +726,11 @@ def _full_page(
         rows = session.execute(q.order_by(Record.id).limit(room + 1)).all()
         if len(rows) > room:
             rows = rows[:room]
-            parts.extend(_changes(reader, rows))
+            parts.extend(_changes(reader, rows, seen))
             last_id = str(rows[-1][1])
             has_more = True
             break
-        parts.extend(_changes(reader, rows))
+        parts.extend(_changes(reader, rows, seen))
         ei, last_id = ei + 1, None
     after = None
     if has_more:
@@ -722,6 +738,10 @@ def _full_page(
             key, {"snap": snapshot, "ei": ei, "id": last_id, "f": reader.signature}
         )
     token = _cursor(key, reader, snapshot)
+    sync_audit.read(
+        session, caller, sync_audit.PULL_FULL, [*people, sync_audit.people(seen)],
+        f"{counted + len(parts) - len(people)} rows",
+    )  # fmt: skip
     return (
         f'{{"changes":[{",".join(parts)}],"purged":[],"cursor":"{token}",'
         f'"after":{json.dumps(after)},"has_more":{"true" if has_more else "false"},"full":true}}'
@@ -763,6 +783,7 @@ def verify(session: Session, caller: Caller) -> dict[str, Any]:
                     item = out.setdefault(entity, {"count": 0, "xor": 0})
                     item["count"] += 1
                     item["xor"] ^= schema.id_hash_part(rid)
+    sync_audit.read(session, caller, sync_audit.VERIFY, [], f"{len(out)} entities counted")
     return {
         "entities": {
             e: {"count": v["count"], "xor": f"{v['xor']:016x}"}

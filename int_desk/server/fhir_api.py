@@ -34,10 +34,10 @@ from int_desk.domain.nhs_number import is_valid
 from int_desk.fhir import mapping, ukcore
 from int_desk.fhir.outcome import MEDIA_TYPE, operation_outcome, searchset
 from int_desk.server import fhir_records as fr
-from int_desk.server import gp_notify_api
+from int_desk.server import gp_notify_api, sync_audit
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
-from int_desk.server.models import DeviceToken, ServerUser
+from int_desk.server.models import GLOBAL_SCOPE, DeviceToken, ServerUser
 from int_desk.server.principal import NO_MEMBER, PRACTICE, PRACTICE_SCOPE
 from int_desk.server.read_scope import scope_of
 from int_desk.wire import protocol as P
@@ -233,6 +233,13 @@ def mount(
         status: int,
         detail: str,
     ) -> None:
+        teams = getattr(reader, "teams", ())
+        sync_audit.add(
+            session, sync_audit.FHIR_READ, chain=teams[0] if teams else GLOBAL_SCOPE,
+            outcome=str(status), user_id=getattr(reader, "user_id", None),
+            device_id=getattr(reader, "token_id", None), entity=resource_type[:40],
+            record_id=rid, patients=sync_audit.people(patients), detail=detail,
+        )  # fmt: skip
         fr.audit(
             session,
             user_id=reader.user_id if reader is not None else None,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from int_desk.fhir import mapping
 from int_desk.server.models import GLOBAL_SCOPE, Record, ServerAuditEvent
 from int_desk.server.read_scope import ReadScope
+from int_desk.server.sync_audit import as_uuid
 
 
 @dataclass(frozen=True)
@@ -220,10 +221,4 @@ def audit(
     session.execute(insert(ServerAuditEvent), [{**row, "patient_id": p} for p in people])
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+_uuid = as_uuid  # (the audit trail's: ids as the endpoint stores them)

@@ -229,3 +229,44 @@ class ServerAuditEvent(ServerBase):
     patient_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid, index=True)
     outcome: Mapped[int] = mapped_column(default=200)  # the HTTP status answered
     detail: Mapped[str] = mapped_column(String(200), default="")  # interaction, counts
+
+
+class AuditLogEntry(ServerBase):
+    """The endpoint's chained audit trail (``sync_audit``): every read and write through it.
+
+    One chain per team (``chain``: the team id, or ``global`` for callers of no team), numbered
+    1, 2, ... under the chain's head row lock; each entry's ``hash`` covers the previous entry's
+    hash and every column below, so an edited, removed or reordered entry breaks ``verify``.
+    Ids, kinds, field names, counts and outcomes only: never a value that was sent or read.
+    """
+
+    __tablename__ = "srv_audit_log"
+    __table_args__ = (
+        Index("ix_srv_audit_log_at", "at"),
+        Index("ix_srv_audit_log_patient_id", "patient_id"),
+    )
+    chain: Mapped[str] = mapped_column(String(36), primary_key=True)
+    no: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # push | pull | verify | fhir_read | ...
+    outcome: Mapped[str] = mapped_column(String(32), default="")  # applied, rejected, 200 ...
+    user_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the login
+    member_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the team member it is
+    device_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # the device token
+    entity: Mapped[str] = mapped_column(String(40), default="")
+    record_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(types.Uuid)  # one person (a write)
+    # Several people (a pull page, a FHIR search): their ids as 32 hex digits, sorted, ","-joined.
+    patients: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")  # op kind, field names, counts
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(ServerBase):
+    """The last entry of each audit chain: its row is the chain's lock (held to the commit)."""
+
+    __tablename__ = "srv_audit_head"
+    chain: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_no: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -39,15 +39,21 @@ _JOIN = {
 }
 _TEXT_ID = {"postgresql": "id::text", "sqlite": "id"}
 _TEXT_PATIENT = {"postgresql": "patient_id::text", "sqlite": "patient_id"}
+# The people whose rows a page carries, for the audit trail (sync_audit): 32 hex digits each.
+_PEOPLE = {
+    "postgresql": "string_agg(DISTINCT replace(patient_id::text, '-', ''), ',')",
+    "sqlite": "group_concat(DISTINCT patient_id)",
+}
 
 
 def _changes_statement(dialect: str) -> str:
     return f"""
 WITH page AS (
-    SELECT version, {_CHANGE[dialect]} AS change FROM srv_record
+    SELECT version, patient_id, {_CHANGE[dialect]} AS change FROM srv_record
     WHERE scope = :scope AND version > :since ORDER BY version LIMIT :room
 ), agg AS (
-    SELECT count(*) AS n, max(version) AS top, {_JOIN[dialect].format(key="version")} AS changes
+    SELECT count(*) AS n, max(version) AS top, {_JOIN[dialect].format(key="version")} AS changes,
+        {_PEOPLE[dialect]} AS people
     FROM page
 )
 SELECT n, top, changes, (
@@ -55,7 +61,7 @@ SELECT n, top, changes, (
     FROM srv_scope_exit
     WHERE scope = :scope AND seq > :since
       AND seq <= CASE WHEN n >= :room THEN top ELSE :last END
-) AS exits FROM agg
+) AS exits, people FROM agg
 """
 
 
@@ -63,11 +69,12 @@ def _full_statement(dialect: str, continuing: bool) -> str:
     after = "AND id > :after" if continuing else ""
     return f"""
 WITH page AS (
-    SELECT id, {_CHANGE[dialect]} AS change FROM srv_record
+    SELECT id, patient_id, {_CHANGE[dialect]} AS change FROM srv_record
     WHERE scope IN :scopes AND entity = :entity AND deleted = :no {after}
     ORDER BY id LIMIT :room
 )
-SELECT count(*) AS n, max({_TEXT_ID[dialect]}) AS last, {_JOIN[dialect].format(key="id")}
+SELECT count(*) AS n, max({_TEXT_ID[dialect]}) AS last, {_JOIN[dialect].format(key="id")},
+    {_PEOPLE[dialect]}
 FROM page
 """
 
@@ -96,6 +103,7 @@ class Page:
     last_id: str | None  # the highest id among them (full pages)
     changes: str  # their JSON objects joined by commas
     exits: tuple[str, ...] = ()  # patients who left the scope within the page's versions
+    people: str = ""  # the patients whose rows it carries (sync_audit's ``patients`` text)
 
 
 def changes(session: Session, scope: str, since: int, last: int, room: int) -> Page:
@@ -106,7 +114,7 @@ def changes(session: Session, scope: str, since: int, last: int, room: int) -> P
         {"scope": scope, "since": since, "room": room, "last": last},
     ).one()
     exits = tuple(str(uuid.UUID(p)) for p in row[3].split(",")) if row[3] else ()
-    return Page(int(row[0]), row[1], None, row[2] or "", exits)
+    return Page(int(row[0]), row[1], None, row[2] or "", exits, row[4] or "")
 
 
 def full(
@@ -119,4 +127,4 @@ def full(
         params["after"] = uuid.UUID(after)
     row = session.execute(_STATEMENTS[(dialect, "full after" if after else "full")], params).one()
     last = str(uuid.UUID(row[1])) if row[1] else None
-    return Page(int(row[0]), None, last, row[2] or "")
+    return Page(int(row[0]), None, last, row[2] or "", (), row[3] or "")
