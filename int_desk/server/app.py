@@ -354,7 +354,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     def remembered(request: Request, token_hash: str) -> Authed | None:
         connection = request.scope.get("client")  # remembered per connection, briefly
-        return auth_cache.get(connection, token_hash) if connection else None  # type: ignore[no-any-return]
+        return auth_cache.get(connection, token_hash) if connection else None
 
     def looked_up(request: Request, token_hash: str) -> Authed:
         """The caller from the database (a thread's work), or the 401 saying why not."""
