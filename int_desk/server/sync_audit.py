@@ -291,6 +291,40 @@ def person_ids(session: Session, person: str) -> list[uuid.UUID]:
     )
 
 
+def for_team_admin(
+    session: Session, caller: Any, *, person: str | None, **filters: Any
+) -> dict[str, Any]:
+    """``/v1/admin/audit``: entries of the administrator's own teams' chains only (a person by
+    id or NHS number among those teams' records), as JSON; the look-up itself is audited."""
+    patient_ids: list[uuid.UUID] = []
+    if person:
+        patient_ids = [
+            p for p in person_ids(session, person)
+            if session.scalar(select(Record.scope).where(
+                Record.entity == "patient", Record.id == p, Record.scope.in_(caller.teams)))
+        ]  # fmt: skip
+        if not patient_ids:
+            return {"items": [], "detail": "No person with that id or NHS number in your teams."}
+    rows = query(session, patient_ids=patient_ids, chains=caller.teams, **filters)
+    used = sorted(k for k, v in {**filters, "person": person}.items() if v and k != "limit")
+    add(
+        session, AUDIT_READ, **caller_facts(session, caller), outcome=str(len(rows)),
+        patients=people(patient_ids), detail="filters: " + ",".join(used),
+    )  # fmt: skip
+    keep = ("chain", "no", "at", "kind", "outcome", "entity", "detail")
+    ids = ("user_id", "member_id", "device_id", "record_id", "patient_id")
+    return {
+        "items": [
+            {
+                **{k: r._mapping[k] for k in keep},
+                **{k: str(r._mapping[k]) if r._mapping[k] else None for k in ids},
+                "patients": len(r.patients.split(",")) if r.patients else 0,
+            }
+            for r in rows
+        ]
+    }
+
+
 def query(
     session: Session,
     *,
