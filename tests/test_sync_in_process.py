@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
+from int_desk.server import admin, backup
 from int_desk.server.models import DeviceToken, Record
 from int_desk.store import keys
 from int_desk.store import models as m
@@ -316,3 +317,50 @@ def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None
     assert notes <= engine_tests._contacts(b, pid)
     with a.session() as sa, b.session() as sb:
         assert local.digest(sa) == local.digest(sb)
+
+
+def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_lost(
+    ep: Endpoint, laptops, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    pid = _first_patient(a)
+    backup.backup(ep.db_url, tmp_path / "endpoint.backup")
+    lost = _add_notes(a, pid, "written after the backup", 2)
+    sync(a)
+    port = int(ep.url.rsplit(":", 1)[1])
+    ep.stop()
+    backup.restore(ep.db_url, tmp_path / "endpoint.backup")
+    back = sync_env.serve_in_process(ep.db_url, port=port)
+    ep.server, ep.thread = back.server, back.thread  # (stopped with the fixture)
+    result = sync(a)
+    assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
+    assert "the sync server was restored from a backup: 2 records it had lost sent again" in (
+        result.notes
+    )
+    assert "2 records the restored server had lost sent again" in result.summary()
+    with ep.session() as s:
+        texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}
+    assert all(any(f'"{t}"' in d for d in texts) for t in lost)
+    again = sync(a)
+    assert (again.resent, again.pushed, again.redownloaded) == (0, 0, False)
+
+
+def test_a_login_the_endpoint_does_not_know_as_a_member_is_refused_with_its_reason(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    with ep.session() as s:
+        admin.add_user(s, "stranger", [next(iter(ep.teams))], member_id=uuid.uuid4())
+        ep.tokens["stranger"] = admin.issue_token(s, "stranger", "laptop")[1]
+    quiet = laptops(ep, "stranger")
+    download = engine(quiet).run()
+    assert (download.ok, download.error_kind, download.retries) == (False, "protocol", 0)
+    assert download.error.startswith("The sync server refused the download: ")
+    assert "not linked to a team member" in download.error
+    busy = laptops(ep, "stranger")
+    with busy.session() as s:
+        s.add(m.Place(name="A place of their own"))
+    upload = engine(busy).run()
+    assert (upload.ok, upload.error_kind, upload.pending) == (False, "auth", 1)
+    assert upload.error.startswith("The sync server refused the upload: ")
+    assert "not linked to a team member" in upload.error

@@ -29,7 +29,6 @@ from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.engine_ops import (
     Caller,
-    Collision,
     CursorGone,
     PayloadInvalid,
     pull,
@@ -44,6 +43,7 @@ from int_desk.server.principal import (
     Principal,
     login_principal,
 )
+from int_desk.server.push_batch import Collision
 from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)

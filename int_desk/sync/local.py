@@ -21,11 +21,11 @@ from sqlalchemy import CursorResult, UniqueConstraint, delete, func, select, upd
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
-from int_desk.store.base import utcnow
-from int_desk.store.outbox import APPLYING
+from int_desk.store import changes
+from int_desk.store.base import APPLYING, utcnow
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
 from int_desk.store.wire_entities import SYNCED_TABLES
-from int_desk.store.workspace import Workspace
+from int_desk.store.workspace import Workspace, committed
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
@@ -52,16 +52,14 @@ def apply_session(ws: Workspace) -> Iterator[Session]:
         conn.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction: takes effect
         conn.commit()
         try:
-            with Session(bind=conn, info={APPLYING: True}, expire_on_commit=False) as s:
+            with (
+                ws.new_session(bind=conn, info={APPLYING: True}) as s,
+                committed(s),
+            ):
                 # Take the write lock before reading which rows have unsent edits, so an edit
                 # committed meanwhile on another connection cannot be overwritten by a server row.
                 s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield s
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
+                yield s
         finally:
             conn.rollback()
             conn.exec_driver_sql("PRAGMA foreign_keys = ON")
@@ -368,6 +366,7 @@ def apply_rows(
                         bad[(entity, one[0])] = (one[1], _kind_of(err))
                 batch = kept
             applied += len(batch)
+            _note_applied(s, entity, batch)
             if batch and any_quarantined:
                 _forget_quarantined(s, entity, [one[0] for one in batch])
     for (entity, rid), (version, problem) in bad.items():
@@ -381,6 +380,25 @@ def apply_rows(
         if quarantined is not None:
             quarantined.append(key)
     return applied, skipped
+
+
+def _note_applied(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
+    """Tell the change feed which table and people these server rows were (Core writes are
+    not seen by its flush hook). A page of more people than it lists needs no ids read."""
+    if not batch:
+        return
+    key = changes.person_key(entity)
+    if key is None:
+        changes.note(s, entity)
+    elif len(batch) > changes.MAX_PEOPLE:
+        changes.note(s, entity, all_patients=True)
+    else:
+        at = 0 if key == "id" else 2 + [n for n, _k in _upsert(entity)[1]].index(key)
+        ids = [row[at] for row in batch]
+        if key == "care_plan_id":
+            changes.note(s, entity, care_plan_ids=[i for i in ids if i])
+        else:
+            changes.note(s, entity, ids)
 
 
 def _upsert_batch(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
@@ -542,6 +560,7 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
                     f'UPDATE "{table.name}" SET "{col}" = ? WHERE "{col}" = ?', (new, old)
                 )
     conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (old,))
+    changes.note_everything(s)  # references moved in any table
     old_id, new_id_ = uuid.UUID(old), uuid.UUID(new)
     mine = s.scalars(
         select(SyncOutbox).where(SyncOutbox.entity == entity, SyncOutbox.entity_id == old_id)
@@ -591,6 +610,9 @@ def purge_patients(s: Session, patient_ids: list[str]) -> int:
         if "patient_id" in table.c and name != "patient":
             removed += _count(s, delete(table).where(table.c.patient_id.in_(ids)))
     removed += _count(s, delete(m.Patient).where(m.Patient.id.in_(ids)))
+    for name in schema.ORDER:
+        if changes.person_key(name):
+            changes.note(s, name, ids)
     log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
     return removed
 
@@ -612,6 +634,7 @@ def begin_redownload(s: Session) -> None:
         if ids:
             stmt = stmt.where(table.c.id.not_in(ids))
         s.execute(stmt)
+    changes.note_everything(s)
 
 
 def finish_redownload(s: Session) -> int:
@@ -625,6 +648,7 @@ def finish_redownload(s: Session) -> int:
             stmt = stmt.where(table.c.id.not_in(ids))
         removed += _count(s, stmt)
     if removed:
+        changes.note_everything(s)
         log.info("re-download removed %d local rows the server no longer has in scope", removed)
     return removed
 

@@ -32,6 +32,22 @@ REQUIRE_PG = "INT_DESK_REQUIRE_POSTGRES"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The test being run when it is in the fast tier (not marked "slow"; tests/conftest.py sets it):
+# starting an endpoint process or a PostgreSQL cluster there fails, naming the test, so the tier
+# stays fast (CONTRIBUTING.md, "Test tiers"). Dynamic fixtures (request.getfixturevalue) escape
+# the marking by fixture name; this catches them.
+fast_test: str | None = None
+
+
+def _not_in_the_fast_tier(what: str) -> None:
+    if fast_test is not None:
+        pytest.fail(
+            f"{fast_test} starts {what} but is not marked slow: add its module to SLOW_MODULES "
+            "in tests/conftest.py or mark it @pytest.mark.slow",
+            pytrace=False,
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -104,6 +120,7 @@ def start_pg_or_skip() -> PgCluster:
         if os.environ.get(REQUIRE_PG):
             pytest.fail(f"PostgreSQL binaries missing in {PG_BIN} and {REQUIRE_PG} is set")
         pytest.skip(f"PostgreSQL binaries missing in {PG_BIN} (set {REQUIRE_PG} to fail instead)")
+    _not_in_the_fast_tier("a PostgreSQL cluster")
     cluster = PgCluster()
     cluster.start()
     return cluster
@@ -178,6 +195,7 @@ def start_endpoint(
     db_url: str, *, faults: bool = True, workers: int = 1, port: int | None = None
 ) -> Endpoint:
     """``int-desk serve`` on 127.0.0.1 (on ``port``, e.g. to restart one, else a free one)."""
+    _not_in_the_fast_tier("an endpoint process")
     port = port or free_port()
     env = dict(os.environ)
     if faults:
@@ -216,7 +234,7 @@ def start_endpoint(
     return Endpoint(url, db_url, proc, log_path)
 
 
-def serve_in_process(db_url: str, *, faults: bool = True) -> Endpoint:
+def serve_in_process(db_url: str, *, faults: bool = True, port: int | None = None) -> Endpoint:
     """The same endpoint (``create_app``, real HTTP on 127.0.0.1) served by uvicorn on a thread
     of this process rather than a subprocess: the endpoint's code then runs where a test runner
     such as mutmut can see it (tests/mutation/broad.py), and starting it costs no interpreter."""
@@ -235,7 +253,7 @@ def serve_in_process(db_url: str, *, faults: bool = True) -> Endpoint:
         else:
             os.environ[FAULTS_ENV] = saved
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), http=PROTOCOL, log_config=None,
+        app, host="127.0.0.1", port=port or free_port(), http=PROTOCOL, log_config=None,
         log_level="warning", lifespan="off",
     )  # fmt: skip
     server = uvicorn.Server(config)

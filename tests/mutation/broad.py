@@ -58,6 +58,12 @@ TARGETS = (
             "tests/test_access_matrix.py", "tests/test_auto_lock.py", "tests/test_huddle_agenda.py",
             "tests/test_huddle_run.py", "tests/test_safety_controls.py",
             "tests/test_care_plan_pdf.py", "tests/test_server_permissions.py",
+            "tests/test_scorecard.py", "tests/test_spc.py", "tests/test_wording.py",
+            "tests/test_team_setup.py", "tests/test_london_time.py",
+            # (its tests that start an endpoint process judge nothing here)
+            "tests/test_gp_notifications.py::test_each_action_queues_a_notification_for_the_registered_practice",
+            "tests/test_gp_notifications.py::test_sign_off_notifies_and_withholds_detail_without_consent",
+            "tests/test_gp_notifications.py::test_no_registered_practice_is_shown_as_not_sent",
         ),
     ),
     Target(
@@ -111,9 +117,11 @@ def _config(target: Target) -> str:
         f"also_copy = {toml_list(ALSO_COPY)}\n"
         'process_isolation = "forkserver"\n'
         # A mutant that hangs (a loop that never ends, a wait with no timeout) is stopped after
-        # 8 times its tests' measured time plus 8 s (mutmut's default is 30 times: half an hour
-        # per hanging sync mutant); it counts as detected, as in mutmut's own score.
-        "timeout_multiplier = 4.0\n"
+        # 6 times its tests' measured time plus 3 minutes (mutmut's default, 30 times plus 30 s,
+        # is half an hour per hanging sync mutant; 8 times plus 8 s stopped mutants whose forked
+        # pytest merely started slowly on a loaded machine).
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 30.0\n"
     )
 
 
@@ -160,7 +168,7 @@ def run_target(
         survivors = [
             {"mutant": name, "state": state, "diff": mutmut("show", name, check=False).stdout}
             for name, state in sorted(states.items())
-            if state not in ("killed", "timeout")
+            if state != "killed"
         ]
         stats = counts(states)
         result: dict[str, object] = {
@@ -183,14 +191,11 @@ def counts(states: dict[str, str]) -> dict[str, int]:
     return totals
 
 
-def detected(stats: dict[str, object]) -> int:
-    """Mutants the tests noticed: failed, or made them hang until stopped (a timeout)."""
-    return int(stats["killed"]) + int(stats.get("timeout", 0))  # type: ignore[call-overload]
-
-
 def score(stats: dict[str, object]) -> float:
+    """Killed / judged. A timeout is not counted as killed (mutmut's own score counts it): on
+    a loaded machine a mutant can be stopped for its tests being slow, not for hanging."""
     judged = int(stats["total"]) - int(stats.get("skipped", 0))  # type: ignore[call-overload]
-    return 100.0 * detected(stats) / judged if judged else 100.0
+    return 100.0 * int(stats["killed"]) / judged if judged else 100.0  # type: ignore[call-overload]
 
 
 def wilson(killed: int, judged: int, z: float = 1.96) -> tuple[float, float]:
@@ -207,11 +212,11 @@ def wilson(killed: int, judged: int, z: float = 1.96) -> tuple[float, float]:
 def describe(result: dict[str, object]) -> str:
     """The score as a line for the table: full, or a sample with its interval."""
     judged = int(result["total"]) - int(result.get("skipped", 0))  # type: ignore[call-overload]
-    line = f"{detected(result)}/{judged} = {score(result):.1f}%"
+    line = f"{result['killed']}/{judged} = {score(result):.1f}% killed"
     if result.get("timeout"):
-        line += f" ({result['timeout']} of them by a timeout)"
+        line += f" (+{result['timeout']} stopped by a timeout)"
     if result.get("sampled_from") is not None:
-        low, high = wilson(detected(result), judged)
+        low, high = wilson(int(result["killed"]), judged)  # type: ignore[call-overload]
         line += (
             f" (random sample of {judged} of {result['sampled_from']} mutants, "
             f"seed {result['seed']}; 95% CI {low:.1f}-{high:.1f}%)"
