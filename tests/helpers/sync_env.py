@@ -100,6 +100,13 @@ class PgCluster:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def postmaster_pid(self) -> int | None:
+        """The server's process id (its backends are its children), None if not running."""
+        try:
+            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def new_database(self) -> str:
         import psycopg
 
