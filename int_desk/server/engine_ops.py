@@ -522,12 +522,18 @@ _CHANGE_COLUMNS = (
 )
 
 
+# Reads of a pull and a verify: built once, run on the session's connection (Core, past the
+# ORM's statement handling: these read no row a session holds as an object).
+_SEQ_NOW = select(ScopeSeq.scope, ScopeSeq.last_seq, ScopeSeq.min_seq).where(
+    ScopeSeq.scope.in_(bindparam("scopes", expanding=True))
+)
+_DIGESTS_OF = select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
+    ScopeDigest.scope.in_(bindparam("scopes", expanding=True))
+)
+
+
 def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    rows = session.execute(
-        select(ScopeSeq.scope, ScopeSeq.last_seq, ScopeSeq.min_seq).where(
-            ScopeSeq.scope.in_(scopes)
-        )
-    )
+    rows = session.connection().execute(_SEQ_NOW, {"scopes": list(scopes)})
     found = {scope: (last, low) for scope, last, low in rows}
     return {s: found.get(s, (0, 0)) for s in scopes}
 
@@ -756,11 +762,7 @@ def verify(session: Session, caller: Caller) -> dict[str, Any]:
     reader = read_scope(session, caller.user_id, caller.teams)
     out: dict[str, dict[str, Any]] = {}
     if reader.counts_are_the_teams:  # kept on every write: no scan
-        rows: Any = session.execute(
-            select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
-                ScopeDigest.scope.in_(caller.readable)
-            )
-        )
+        rows: Any = session.connection().execute(_DIGESTS_OF, {"scopes": list(caller.readable)})
         for entity, count, xor in rows:
             item = out.setdefault(entity, {"count": 0, "xor": 0})
             item["count"] += count
