@@ -225,12 +225,11 @@ def _people_of_plans(session: Session, notes: _Notes, plan_ids: list[Any]) -> li
 
 def install(factory: sessionmaker[Session], feed: ChangeFeed) -> None:
     """Hook ``factory``'s sessions: their commits are published to ``feed``."""
-    if getattr(factory, "_int_desk_changes", False):
+    if event.contains(factory, "after_flush", _after_flush):  # installed once a factory
         return
     event.listen(factory, "after_flush", _after_flush)
     event.listen(factory, "after_commit", partial(_after_commit, feed))
     event.listen(factory, "after_transaction_end", _after_transaction_end)
-    factory._int_desk_changes = True  # type: ignore[attr-defined]
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:
