@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
 from int_desk.store import changes
-from int_desk.store.base import utcnow
-from int_desk.store.outbox import APPLYING
+from int_desk.store.base import APPLYING, utcnow
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
 from int_desk.store.wire_entities import SYNCED_TABLES
 from int_desk.store.workspace import Workspace, committed
