@@ -59,7 +59,7 @@ TARGETS = (
             "tests/test_nhs_number.py", "tests/test_cohort_import.py", "tests/test_care_plans.py",
             "tests/test_access_matrix.py", "tests/test_huddle_agenda.py",
             "tests/test_safety_controls.py", "tests/test_scorecard.py", "tests/test_spc.py",
-            "tests/test_wording.py", "tests/test_team_setup.py",
+            "tests/test_wording.py", "tests/test_team_setup.py", "tests/test_domain_rules.py",
         ),
     ),
     Target(
