@@ -371,3 +371,23 @@ def test_a_login_the_endpoint_does_not_know_as_a_member_is_refused_with_its_reas
     assert (upload.ok, upload.error_kind, upload.pending) == (False, "auth", 1)
     assert upload.error.startswith("The sync server refused the upload: ")
     assert "not linked to a team member" in upload.error
+
+
+def test_new_reference_data_from_a_laptop_is_refused_and_says_it_is_managed_centrally(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        s.add(m.Place(name="A new community hall"))
+    result = sync(a)
+    assert (result.rejected, result.pushed, result.pending) == (1, 0, 0)
+    with a.session() as s:
+        [refused] = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "rejected")).all()
+        assert refused.entity == "place" and "managed centrally" in refused.reason
+    with ep.session() as s:
+        assert not [
+            r
+            for r in s.scalars(select(Record).where(Record.entity == "place"))
+            if "community hall" in r.data
+        ]
