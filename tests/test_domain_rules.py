@@ -158,3 +158,32 @@ def test_a_teams_agenda_settings_are_stored_back_as_given() -> None:
     first = huddle_agenda.RULES[0]
     assert stored["max_items"] == 12 and stored["rules"][first]["enabled"] is False
     assert set(stored["rules"][first]) >= {"enabled", "weight"}
+
+
+def test_contact_details_are_checked_and_refusals_name_the_box() -> None:
+    assert reference.phone(" 01869   123456 ") == "01869 123456"
+    assert reference.phone("123 456") == "123 456"  # six digits are enough
+    assert _refused(reference.phone, "12 345") == (
+        "Enter a phone number of digits and spaces, e.g. 01869 123456.",
+        "phone",
+    )
+    assert reference.email(" team@nhs.net ") == "team@nhs.net"
+    assert _refused(reference.email, "team at nhs") == (
+        "Enter an email address such as team@nhs.net.",
+        "email",
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "message", "field"),
+    [
+        ("not an object", "The huddle agenda configuration must be an object.", ""),
+        ({"rules": 3}, "rules must map rule names to settings.", "rules"),
+        ({"max_items": "ten"}, "max_items must be a whole number.", "max_items"),
+        ({"max_items": 0}, "max_items must be between 1 and 200.", "max_items"),
+    ],
+)
+def test_bad_agenda_settings_are_refused_naming_the_setting(
+    stored: object, message: str, field: str
+) -> None:
+    assert _refused(huddle_agenda.resolve, stored) == (message, field)
