@@ -573,13 +573,12 @@ def test_vcse_worker_caseload_shows_a_new_referral_to_them(qtbot: QtBot, demo_di
     _settle(qtbot, page)
     before = _shown_patients(page)
     assert before and newcomer not in before
-    # A colleague refers the person to them (as sync delivers it: rows written, then an event).
+    # A colleague refers the person to them: the store tells the open page (no event sent here).
     with page.ctx.workspace.session() as s:
         pa.refer(
             session=s, actor=coordinator, patient_id=newcomer, service="vcse",
             reason="Befriending (test 5531)", to_member_id=vcse.member_id,
         )  # fmt: skip
-    page.ctx.events.data_changed.emit("referral")
     qtbot.waitUntil(lambda: newcomer in _shown_patients(page), timeout=WAIT)
     _settle(qtbot, page)
     assert _shown_patients(page) == before | {newcomer}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import QDate, QDeadlineTimer, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -30,6 +30,9 @@ from tests.helpers.huddle_world import World, build_world
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 ALT = Qt.KeyboardModifier.AltModifier
+# Waits are for conditions, never fixed sleeps; the limit only says when to give up (generous,
+# so a busy machine does not fail a test that would pass).
+WAIT = 30_000
 
 
 @pytest.fixture
@@ -45,20 +48,27 @@ def _ctx(world: World, member_id) -> AppContext:  # noqa: ANN001
     return AppContext(world.ws, actor, Events(), TaskRunner(), settings())
 
 
-def _accept_next_message_box(button_text: str) -> None:
-    """Click the named button of the next modal confirmation (the real QMessageBox)."""
+def _accept_next_message_box(button_text: str) -> list[str]:
+    """Click the named button of the next modal confirmation (the real QMessageBox). The list
+    returned holds the box's text once it was answered: a key that opened no box is seen at
+    once instead of leaving this waiting to answer a later box."""
+    answered: list[str] = []
+    deadline = QDeadlineTimer(WAIT)
 
     def click() -> None:
         box = QApplication.activeModalWidget()
         if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
+            if not deadline.hasExpired():
+                QTimer.singleShot(20, click)
             return
         for b in box.buttons():
             if b.text().replace("&", "") == button_text:
+                answered.append(box.text())
                 b.click()
                 return
 
     QTimer.singleShot(0, click)
+    return answered
 
 
 def _ok(dialog) -> None:  # noqa: ANN001
@@ -68,7 +78,7 @@ def _ok(dialog) -> None:  # noqa: ANN001
 def _focus(qtbot: QtBot, page: HuddlePage, widget) -> None:  # noqa: ANN001
     """Give the page back the keyboard after a dialog (the window manager's job on a desktop)."""
     page.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is page and not page.busy)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is page and not page.busy, timeout=WAIT)
     widget.setFocus()
 
 
@@ -84,8 +94,8 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     qtbot.addWidget(page)
     page.resize(1366, 768)
     page.show()
-    page.activateWindow()
-    qtbot.waitUntil(lambda: bool(page.members) and page.stack.currentIndex() == EMPTY)
+    qtbot.waitUntil(lambda: bool(page.members) and page.stack.currentIndex() == EMPTY, timeout=WAIT)
+    _focus(qtbot, page, page)  # its shortcuts act in the active window only
 
     # --- plan (Ctrl+N), with the visiting pharmacist attending ------------------------------
     qtbot.keyClick(page, Qt.Key.Key_N, CTRL)
@@ -95,9 +105,11 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     assert any("(visiting)" in t for t in labels)
     for i in range(dialog.attendees.count()):
         dialog.attendees.item(i).setCheckState(Qt.CheckState.Checked)
-    with qtbot.waitSignal(page.loaded, timeout=10_000):
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
         _ok(dialog)
-    qtbot.waitUntil(lambda: page.stack.currentIndex() == AGENDA and page.agenda_list.count() == 3)
+    qtbot.waitUntil(
+        lambda: page.stack.currentIndex() == AGENDA and page.agenda_list.count() == 3, timeout=WAIT
+    )
     text = page.agenda_list.item(0).text() + page.agenda_list.item(1).text()
     assert "Open escalation" in text and "Discharged from hospital" in text
     assert "Zoë Lindqvist (Community pharmacist, visiting)" in page.status.text()
@@ -106,21 +118,23 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     _focus(qtbot, page, page.agenda_list)
     page.agenda_list.setCurrentRow(0)
     first = page.agenda_list.item(0).data(Qt.ItemDataRole.UserRole)
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.agenda_list, Qt.Key.Key_Down, ALT)
-    qtbot.waitUntil(lambda: page.agenda_list.item(1).data(Qt.ItemDataRole.UserRole) == first)
+    qtbot.waitUntil(
+        lambda: page.agenda_list.item(1).data(Qt.ItemDataRole.UserRole) == first, timeout=WAIT
+    )
 
     # --- start (Ctrl+Shift+S): run mode, one person at a time --------------------------------
     _focus(qtbot, page, page.agenda_list)
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.agenda_list, Qt.Key.Key_S, CTRL | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: page.stack.currentIndex() == RUN)
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == RUN, timeout=WAIT)
     assert page.huddle_clock.text().startswith("Huddle 00:")
     assert page.item_clock.text().startswith("This person 00:")
     order = [i.patient_id for i in page.view.items]
     page.go_to(order.index(rose))
-    qtbot.waitUntil(lambda: not page.busy and page.current_item().patient_id == rose)
-    qtbot.waitUntil(lambda: "Recent timeline" in page.patient_panel.toPlainText())
+    qtbot.waitUntil(lambda: not page.busy and page.current_item().patient_id == rose, timeout=WAIT)
+    qtbot.waitUntil(lambda: "Recent timeline" in page.patient_panel.toPlainText(), timeout=WAIT)
     assert "Rose Abbott" in page.patient_panel.toPlainText()
 
     page.outcome.setFocus()
@@ -135,7 +149,7 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     qtbot.keyClicks(task_dialog.text, "Review medicines after discharge")
     task_dialog.owner.setCurrentIndex(task_dialog.owner.findData(str(world.nurse_id)))
     task_dialog.due.setDate(QDate.currentDate().addDays(3))
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         _ok(task_dialog)
     # A home visit by the district nurse tomorrow (Ctrl+H).
     _focus(qtbot, page, page.outcome)
@@ -144,39 +158,40 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     assert isinstance(visit, ActionDialog) and visit.kind == "home_visit"
     visit.owner.setCurrentIndex(visit.owner.findData(str(world.nurse_id)))
     qtbot.keyClicks(visit.text, "Check pressure areas")
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         _ok(visit)
-    qtbot.waitUntil(lambda: page.actions_list.count() == 2)
+    qtbot.waitUntil(lambda: page.actions_list.count() == 2, timeout=WAIT)
     # The outcome typed before the dialogs is still there (saved with the item).
     assert page.outcome.toPlainText() == "Home from hospital; managing stairs with help."
     _focus(qtbot, page, page.outcome)
-    with qtbot.waitSignal(page.action_done, timeout=10_000) as done:
+    with qtbot.waitSignal(page.action_done, timeout=WAIT) as done:
         qtbot.keyClick(page.outcome, Qt.Key.Key_Return, CTRL)
     assert done.args == ["discussed"]
 
     # --- defer Bill (Ctrl+D), with the reason in the outcome box ------------------------------
-    qtbot.waitUntil(lambda: not page.busy)
+    qtbot.waitUntil(lambda: not page.busy, timeout=WAIT)
     page.go_to(order.index(bill))
-    qtbot.waitUntil(lambda: not page.busy and page.current_item().patient_id == bill)
+    qtbot.waitUntil(lambda: not page.busy and page.current_item().patient_id == bill, timeout=WAIT)
     qtbot.keyClicks(page.outcome, "Awaiting GP home assessment")
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.outcome, Qt.Key.Key_D, CTRL)
     # --- Iris discussed ----------------------------------------------------------------------
-    qtbot.waitUntil(lambda: not page.busy)
+    qtbot.waitUntil(lambda: not page.busy, timeout=WAIT)
     page.go_to(order.index(iris))
-    qtbot.waitUntil(lambda: not page.busy and page.current_item().patient_id == iris)
+    qtbot.waitUntil(lambda: not page.busy and page.current_item().patient_id == iris, timeout=WAIT)
     qtbot.keyClicks(page.outcome, "Settling in; no new concerns.")
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.outcome, Qt.Key.Key_Return, CTRL)
-    qtbot.waitUntil(lambda: all(i.status != "pending" for i in page.view.items))
+    qtbot.waitUntil(lambda: all(i.status != "pending" for i in page.view.items), timeout=WAIT)
     marks = [page.run_list.item(i).text()[0] for i in range(page.run_list.count())]
     assert sorted(marks) == sorted(["✓", "✓", "↷"])
 
     # --- close (Ctrl+Shift+C, confirmed): minutes ---------------------------------------------
-    _accept_next_message_box("Close huddle")
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    asked = _accept_next_message_box("Close huddle")
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.outcome, Qt.Key.Key_C, CTRL | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: page.stack.currentIndex() == MINUTES)
+    assert len(asked) == 1
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == MINUTES, timeout=WAIT)
     minutes = page.minutes_text.toPlainText()
     for text in (
         "Home from hospital; managing stairs with help.",
@@ -189,7 +204,7 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     ):
         assert text in minutes, text
     pdf_path = tmp_path / "minutes.pdf"
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         page.export_pdf("minutes", pdf_path)
     pdf_text = " ".join(
         " ".join(
@@ -218,7 +233,7 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     # --- the nurse's My tasks ----------------------------------------------------------------
     nurse_page = MyTasksPage(_ctx(world, world.nurse_id))
     qtbot.addWidget(nurse_page)
-    qtbot.waitUntil(lambda: nurse_page.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: nurse_page.model.rowCount() == 2, timeout=WAIT)
     shown = [
         nurse_page.model.data(nurse_page.model.index(r, c))
         for r in range(2)
@@ -229,9 +244,9 @@ def test_huddle_run_through(qtbot: QtBot, world: World, tmp_path: Path) -> None:
 
     # --- the next huddle: Bill rolls over ----------------------------------------------------
     tomorrow = world.today + timedelta(days=1)
-    with qtbot.waitSignal(page.loaded, timeout=10_000):
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
         page.plan(scheduled_at=h.local_datetime(tomorrow, time(9, 0)))
-    qtbot.waitUntil(lambda: page.stack.currentIndex() == AGENDA)
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == AGENDA, timeout=WAIT)
     rows = [page.agenda_list.item(i).text() for i in range(page.agenda_list.count())]
     carried = [r for r in rows if "Bill Carter" in r]
     assert carried and "↻" in carried[0]
@@ -252,23 +267,25 @@ def test_remove_needs_confirmation_and_can_be_undone(qtbot: QtBot, world: World)
     page = HuddlePage(ctx)
     qtbot.addWidget(page)
     page.show()
-    page.activateWindow()
-    qtbot.waitUntil(lambda: page.agenda_list.count() == 2)
-    page.agenda_list.setFocus()
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 2, timeout=WAIT)
+    # The shortcuts act in the active window only: wait for it before each key.
+    _focus(qtbot, page, page.agenda_list)
     page.agenda_list.setCurrentRow(0)
-    _accept_next_message_box("Cancel")
-    qtbot.keyClick(page.agenda_list, Qt.Key.Key_Delete)
+    asked = _accept_next_message_box("Cancel")
+    qtbot.keyClick(page.agenda_list, Qt.Key.Key_Delete)  # returns once the box is answered
+    assert len(asked) == 1 and "off this huddle's agenda" in asked[0]
     assert page.agenda_list.count() == 2  # cancelled: nothing removed
     _focus(qtbot, page, page.agenda_list)
-    _accept_next_message_box("Remove")
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    asked = _accept_next_message_box("Remove")
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.agenda_list, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: page.agenda_list.count() == 1)
+    assert len(asked) == 1
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 1, timeout=WAIT)
     assert page.undo_button.isVisible()
     _focus(qtbot, page, page.agenda_list)
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         qtbot.keyClick(page.agenda_list, Qt.Key.Key_Z, CTRL)
-    qtbot.waitUntil(lambda: page.agenda_list.count() == 2)
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 2, timeout=WAIT)
     ctx.tasks.wait()
 
 
@@ -285,7 +302,7 @@ def test_typed_outcome_is_kept_when_the_workspace_locks(qtbot: QtBot, world: Wor
     page = HuddlePage(ctx)
     qtbot.addWidget(page)
     page.show()
-    qtbot.waitUntil(lambda: page.stack.currentIndex() == RUN and not page.busy)
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == RUN and not page.busy, timeout=WAIT)
     assert page.current_item().patient_id == pid
     qtbot.keyClicks(page.outcome, "Half-typed when the screen locked")
     ctx.tasks.wait()
@@ -314,7 +331,7 @@ def test_attendees_can_change_and_the_agenda_refreshes_before_the_start(
     page = HuddlePage(ctx)
     qtbot.addWidget(page)
     page.show()
-    qtbot.waitUntil(lambda: page.agenda_list.count() == 1 and not page.busy)
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 1 and not page.busy, timeout=WAIT)
     assert "Zoë Lindqvist" in page.status.text()
     page.attendees_dialog()
     dialog = page.dialog
@@ -325,14 +342,14 @@ def test_attendees_can_change_and_the_agenda_refreshes_before_the_start(
             item.setCheckState(Qt.CheckState.Unchecked)
         if item.data(Qt.ItemDataRole.UserRole) == str(world.gp_id):
             item.setCheckState(Qt.CheckState.Checked)
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         _ok(dialog)
-    qtbot.waitUntil(lambda: not page.busy and "Dr Sam Patel" in page.status.text())
+    qtbot.waitUntil(lambda: not page.busy and "Dr Sam Patel" in page.status.text(), timeout=WAIT)
     assert "Zoë Lindqvist" not in page.status.text()
     late = world.patient("Lou Late", enrolled_days_ago=20)
     world.event(late, HealthEventKind.DISCHARGE.value, 0)
-    with qtbot.waitSignal(page.action_done, timeout=10_000):
+    with qtbot.waitSignal(page.action_done, timeout=WAIT):
         page.refresh_agenda()
-    qtbot.waitUntil(lambda: page.agenda_list.count() == 2 and not page.busy)
+    qtbot.waitUntil(lambda: page.agenda_list.count() == 2 and not page.busy, timeout=WAIT)
     assert "Lou Late" in page.agenda_list.item(1).text()
     ctx.tasks.wait()

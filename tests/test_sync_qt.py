@@ -57,11 +57,12 @@ def test_status_bar_shows_up_to_date_pending_and_offline(
     assert controller.mark.text() == "✓" and controller.label.property("syncState") == "ok"
     assert controller.label.isVisible() and controller.button.isVisible()  # "Sync now"
 
-    with ws.session() as s:  # an edit: debounced sync sends it
+    with ws.session() as s:
         pid = s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
-        s.get(m.Patient, pid).phone = "01632 444444"
+    # An edit, by whichever code: the store announces it and the debounced sync sends it.
     with qtbot.waitSignal(ctx.events.sync_finished, timeout=30_000) as after_edit:
-        ctx.events.patient_changed.emit(pid)
+        with ws.session() as s:
+            s.get(m.Patient, pid).phone = "01632 444444"
     assert after_edit.args[0].pushed == 1
     qtbot.waitUntil(lambda: "Nothing waiting to send" in controller.label.text())
 
@@ -137,9 +138,11 @@ def test_a_person_resolves_a_conflict_in_the_inbox(
     for col in (3, 5):  # both sides' times read the same way, e.g. "22 Nov 14:05"
         assert re.search(r", \d{1,2} [A-Z][a-z]{2} \d\d:\d\d$", page.table.item(0, col).text())
     assert page.keep_mine.isEnabled()
-    with qtbot.waitSignal(ctx.events.patient_changed, timeout=10_000) as changed:
+    with qtbot.waitSignal(
+        ctx.events.changed, timeout=10_000, check_params_cb=lambda c: c.touches_patient(pid)
+    ) as changed:
         page.keep_mine.click()
-    assert changed.args[0] == pid
+    assert changed.args[0].local_edit  # the chosen value is an edit to send
     qtbot.waitUntil(lambda: page.table.rowCount() == 0, timeout=10_000)
     assert page.summary.text().startswith("No conflicts.")
     assert "Carer needs now has your value" in page.outcome.text()

@@ -47,8 +47,11 @@ from int_desk.domain.errors import ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import OrganisationKind, Role
 from int_desk.services import team_setup as ts
+from int_desk.store.changes import Changes
 
 log = logging.getLogger(__name__)
+# What the directory tabs show (a connected workspace gets them back from the endpoint by sync).
+DIRECTORY_TABLES = ("team", "team_membership", "member", "place", "organisation")
 
 NOT_ALLOWED = (
     "Only an INT administrator can change the team's set-up (teams, GP practices, members and "
@@ -92,10 +95,14 @@ class AdministrationPage(AccessAdministration):
         self._build_members()
         self._build_access()
         self.tabs.hide()
-        ctx.events.data_changed.connect(lambda _t: self.refresh())
+        ctx.events.changed.connect(self._on_changes)
         self.refresh()
 
     # --- loading ------------------------------------------------------------------------------
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.touches(*DIRECTORY_TABLES):
+            self.refresh()
 
     def refresh(self) -> None:
         actor = self.ctx.actor
@@ -227,7 +234,6 @@ class AdministrationPage(AccessAdministration):
         sync = getattr(self.window(), "sync", None)
         if self.endpoint and sync is not None:
             sync.start()
-        self.ctx.events.data_changed.emit("team")
 
     def _failed(self, section: Section | None, exc: BaseException) -> None:
         from int_desk.services.sync_link import StaleEdit

@@ -252,7 +252,6 @@ class AdmissionsImportDialog(QDialog):
         )
         self.preview = None
         self.import_button.setText("Import")
-        self.ctx.events.data_changed.emit("health_event")
         self.imported.emit(result)
 
     def _import_failed(self, exc: BaseException) -> None:

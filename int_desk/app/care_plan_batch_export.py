@@ -133,7 +133,6 @@ class CohortExport(QObject):
         self.dialog.setCancelButtonText("Close")
         self.dialog.canceled.disconnect(self.cancel)
         self.dialog.canceled.connect(self.dialog.close)
-        self.ctx.events.data_changed.emit("audit_event")
         self.finished.emit(result)
 
     def _failed(self, exc: BaseException) -> None:

@@ -438,7 +438,6 @@ class CarePlanEditor(PlanRows):
             if self.is_saved:
                 self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
             self.saved.emit(plan_id)
-            self.ctx.events.patient_changed.emit(self.data.patient_id)
 
         def failed(exc: BaseException) -> None:
             self._in_flight -= 1
@@ -513,7 +512,6 @@ class CarePlanEditor(PlanRows):
             self._load(data)
             self.form.sectionsTab.setCurrentWidget(self.form.aboutTab)
             self.form.aboutMeEdit.setFocus()
-            self.ctx.events.patient_changed.emit(patient_id)
 
         self.ctx.query(work, done, lambda e: show_error(self, e))
 
@@ -554,7 +552,6 @@ class CarePlanEditor(PlanRows):
             self._load(data)
             self.form.saveStatusLabel.setText("Signed off ✓")
             self.signed_off.emit(plan_id)
-            self.ctx.events.patient_changed.emit(patient_id)
 
         def failed(exc: BaseException) -> None:
             self.form.signOffButton.setEnabled(self.is_draft and self.data.can_sign)

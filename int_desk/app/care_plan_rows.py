@@ -257,7 +257,6 @@ class PlanRows(QDialog):
             self._refresh_validation()
             self.form.saveStatusLabel.setText(f"Draft saved {london_today():%d %b} ✓")
             self.saved.emit(plan_id)
-            self.ctx.events.patient_changed.emit(patient_id)
 
         def failed(exc: BaseException) -> None:
             self._in_flight -= 1

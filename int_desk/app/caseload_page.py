@@ -53,6 +53,7 @@ from int_desk.domain.vocab import (
 from int_desk.services import caseload as cl
 from int_desk.services import caseload_export, caseload_views
 from int_desk.services import patient_record as pr
+from int_desk.store.changes import Changes
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ SETTINGS_VIEW = "caseload/last_view"
 DEFAULT_VIEW = "Whole caseload"
 XLSX_FILES = "Excel workbook (*.xlsx)"
 CSV_FILES = "CSV, UTF-8 for Excel (*.csv)"
+# What a caseload row shows (the caseload index's sources) and whose team sees it.
+LIST_TABLES = (
+    "patient", "cohort", "cohort_membership", "contact", "task", "care_plan", "flag",
+    "escalation", "referral", "member", "team_membership",
+)  # fmt: skip
 PREFETCH = 40  # rows fetched with every result: the first screenful paints without a query
 
 
@@ -127,8 +133,7 @@ class CaseloadPage(QWidget):
         self.table.horizontalHeader().sectionMoved.connect(lambda *_: self._save_timer.start())
         self.splitter.splitterMoved.connect(lambda *_: self._save_timer.start())
 
-        ctx.events.data_changed.connect(self._data_changed)
-        ctx.events.patient_changed.connect(self._patient_changed)
+        ctx.events.changed.connect(self._on_changes)
         ctx.events.unlocked.connect(self.reload)
         self.reload()
 
@@ -730,15 +735,13 @@ class CaseloadPage(QWidget):
 
     # --- changes ------------------------------------------------------------------------------
 
-    def _data_changed(self, _table: str) -> None:
-        self.refresh()
-        if self.current_patient is not None:
+    def _on_changes(self, changes: Changes) -> None:
+        """Whoever committed (a dialog, the huddle, sync, an import): the list re-reads when a
+        table it shows was written, the open record when that person's rows were."""
+        if changes.touches(*LIST_TABLES):
+            self.refresh()
+        if self.current_patient is not None and changes.touches_patient(self.current_patient):
             self.open_patient(self.current_patient)
-
-    def _patient_changed(self, patient_id: Any) -> None:
-        self.refresh()
-        if patient_id == self.current_patient:
-            self.open_patient(patient_id)
 
     def open_import(self) -> None:
         from int_desk.app.cohort_import_dialog import CohortImportDialog

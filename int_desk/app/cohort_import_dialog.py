@@ -415,7 +415,6 @@ class CohortImportDialog(QDialog):
         )
         self.preview = None
         self.import_button.setText("Import")
-        self.ctx.events.data_changed.emit("cohort_membership")
         self.imported.emit(result)
 
     def _import_failed(self, exc: BaseException) -> None:

@@ -30,6 +30,7 @@ from int_desk.app.messages import show_error
 from int_desk.app.navigation import open_in_caseload
 from int_desk.domain.uk_time import in_london
 from int_desk.services import sync_conflicts
+from int_desk.store.changes import Changes
 
 log = logging.getLogger(__name__)
 COLUMNS = ("Detail", "Patient", "Your value", "Your change", "Their value", "Their change")
@@ -132,8 +133,13 @@ class ConflictsPage(QWidget):
         self.table.doubleClicked.connect(lambda _i: self.open_patient())
         self.table.itemSelectionChanged.connect(self._update_buttons)
         ctx.events.sync_finished.connect(lambda _r: self.refresh())
+        ctx.events.changed.connect(self._on_changes)
         self._update_buttons()
         self.refresh()
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.touches("sync_conflict"):
+            self.refresh()
 
     def focus_target(self) -> QWidget:
         return self.table
@@ -218,9 +224,6 @@ class ConflictsPage(QWidget):
                 "at the next sync."
             )
             self.outcome.show()
-            if c.patient_id:
-                self.ctx.events.patient_changed.emit(c.patient_id)
-            self.ctx.events.data_changed.emit(c.entity)
             self.refresh()
 
         def failed(exc: BaseException) -> None:

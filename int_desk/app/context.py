@@ -24,6 +24,14 @@ class AppContext:
     tasks: TaskRunner
     settings: QSettings
 
+    def __post_init__(self) -> None:
+        self.events.watch(self.workspace.changes)  # views hear of every commit to the store
+
+    def use_workspace(self, workspace: Workspace) -> None:
+        """After an unlock: the reopened workspace, its commits relayed as before."""
+        self.workspace = workspace
+        self.events.watch(workspace.changes)
+
     def query(
         self,
         op: Callable[[Any], Any],

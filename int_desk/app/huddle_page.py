@@ -56,8 +56,10 @@ from int_desk.domain.vocab import HuddleKind, HuddleStatus
 from int_desk.services import huddle_export
 from int_desk.services import huddles as h
 from int_desk.services import patient_record as pr
+from int_desk.store.changes import Changes
 
 AGENDA, RUN, MINUTES, EMPTY = range(4)
+HUDDLE_TABLES = ("huddle", "huddle_item", "huddle_attendee")
 
 
 class HuddlePage(RunMode):
@@ -75,6 +77,7 @@ class HuddlePage(RunMode):
         self.members: list[tuple[uuid.UUID, str, str, bool]] = []
         self.current = 0
         self.busy = False
+        self._stale = False  # a huddle changed while busy: re-read when the work is done
         self.last_removed: uuid.UUID | None = None
         self.dialog: QDialog | None = None
         self._item_base: dict[uuid.UUID, int] = {}
@@ -131,6 +134,7 @@ class HuddlePage(RunMode):
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self._tick)
         ctx.events.unlocked.connect(self.reload)
+        ctx.events.changed.connect(self._on_changes)
         if self._explain_role():
             return  # a role that does not take part in huddles: nothing to load or refuse
         self._load_teams()
@@ -266,6 +270,7 @@ class HuddlePage(RunMode):
             done(result)
             if what:
                 self.action_done.emit(what)
+            self._catch_up()
 
         def failed(exc: BaseException) -> None:
             self.busy = False
@@ -273,6 +278,7 @@ class HuddlePage(RunMode):
             self.error.show()
             if not isinstance(exc, IntDeskError):
                 show_error(self, exc)
+            self._catch_up()
 
         self.ctx.query(op, ok, failed)
 
@@ -304,19 +310,38 @@ class HuddlePage(RunMode):
         if team is None:
             return
         wanted = huddle_id or (self.view.id if self.view else None)
+        self._stale = False  # this read comes after every change heard of so far
+        self._query(lambda s: self._read(s, team, actor, wanted), self._show_all)
 
-        def op(s: Any) -> tuple[list, list, h.HuddleView | None]:
-            huddles = h.list_huddles(session=s, actor=actor, team_id=team)
-            members = h.team_members(s, team)
-            target = wanted
-            if target is None and huddles:
-                open_ = [x for x in huddles if x.status != HuddleStatus.CLOSED.value]
-                target = (open_[-1] if open_ else huddles[0]).id
-            view = h.huddle_view(session=s, actor=actor, huddle_id=target) if target else None
-            listing = [(x.id, x.scheduled_at, x.status, x.kind) for x in huddles]
-            return listing, members, view
+    @staticmethod
+    def _read(
+        s: Any, team: uuid.UUID, actor: Any, wanted: uuid.UUID | None
+    ) -> tuple[list, list, h.HuddleView | None]:
+        huddles = h.list_huddles(session=s, actor=actor, team_id=team)
+        members = h.team_members(s, team)
+        target = wanted
+        if target is None and huddles:
+            open_ = [x for x in huddles if x.status != HuddleStatus.CLOSED.value]
+            target = (open_[-1] if open_ else huddles[0]).id
+        view = h.huddle_view(session=s, actor=actor, huddle_id=target) if target else None
+        listing = [(x.id, x.scheduled_at, x.status, x.kind) for x in huddles]
+        return listing, members, view
 
-        self._query(op, self._show_all)
+    def _on_changes(self, changes: Changes) -> None:
+        """A huddle written by anyone (this page, another window, sync): show it as stored.
+        While the page's own work runs, it waits for that to finish: a refresh never makes the
+        page busy (a keypress dropped) nor says "loaded" in the middle of its work."""
+        if self.team_id is None or not changes.touches(*HUDDLE_TABLES):
+            return
+        self._stale = True
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        if not self._stale or self.busy or self.team_id is None:
+            return
+        self._stale = False
+        team, actor, wanted = self.team_id, self.ctx.actor, self.view.id if self.view else None
+        self.ctx.query(lambda s: self._read(s, team, actor, wanted), self._show_all, None)
 
     def _show_all(self, result: tuple[list, list, h.HuddleView | None]) -> None:
         listing, self.members, view = result

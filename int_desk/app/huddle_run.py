@@ -467,7 +467,7 @@ class RunMode(QWidget):
             self.outcome.setFocus()
             return
         secs = self._item_seconds(item)
-        actor, iid, pid = self.ctx.actor, item.id, item.patient_id
+        actor, iid = self.ctx.actor, item.id
 
         def op(s: Any) -> Any:
             h.record_outcome(
@@ -481,7 +481,6 @@ class RunMode(QWidget):
         def done(_contact: Any) -> None:
             self._item_base[iid] = secs
             self._item_since = None
-            self.ctx.events.patient_changed.emit(pid)
             nxt = next(
                 (
                     n
@@ -535,7 +534,7 @@ class RunMode(QWidget):
         item = self.current_item()
         if item is None:
             return
-        actor, iid, pid = self.ctx.actor, item.id, item.patient_id
+        actor, iid = self.ctx.actor, item.id
 
         def op(s: Any) -> Any:
             if kind == "task":
@@ -556,8 +555,6 @@ class RunMode(QWidget):
             raise ValidationError(f"Unknown action {kind}.")
 
         def done(_r: Any) -> None:
-            self.ctx.events.patient_changed.emit(pid)
-            self.ctx.events.data_changed.emit("task")
             self._save_current(lambda: self.reload())
 
         self._query(op, done, kind)
@@ -578,13 +575,11 @@ class RunMode(QWidget):
             return
         hid, actor = view.id, self.ctx.actor
 
-        def closed(_minutes: Any) -> None:
-            self.ctx.events.data_changed.emit("huddle")
-            self.reload(hid)
-
         def close() -> None:
             self._query(
-                lambda s: h.close_huddle(session=s, actor=actor, huddle_id=hid), closed, "closed"
+                lambda s: h.close_huddle(session=s, actor=actor, huddle_id=hid),
+                lambda _minutes: self.reload(hid),
+                "closed",
             )
 
         self._save_current(close)

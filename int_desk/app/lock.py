@@ -409,7 +409,7 @@ class LockController(QObject):
 
     def _on_unlocked(self, ws: Workspace) -> None:
         self._finish_thread()
-        self.ctx.workspace = ws
+        self.ctx.use_workspace(ws)
         screen = self.window.takeCentralWidget()
         if screen is not None:
             screen.deleteLater()

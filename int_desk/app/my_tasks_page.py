@@ -29,6 +29,7 @@ from int_desk.domain.permissions import Permission, allowed
 from int_desk.domain.uk_time import london_today
 from int_desk.services import patient_actions as pa
 from int_desk.services import patient_record as pr
+from int_desk.store.changes import Changes
 
 HEADERS = ("Due", "Patient", "Born", "NHS number", "Task", "Allocated to", "Requested by", "Status")
 TASK_COLUMN = HEADERS.index("Task")
@@ -156,10 +157,13 @@ class MyTasksPage(QWidget):
             "No open tasks for you. Tasks agreed at a huddle, or added from a person's record "
             "on the Caseload page (+ Task…), appear here with their due dates.",
         )
-        ctx.events.data_changed.connect(lambda _t: self.refresh())
-        ctx.events.patient_changed.connect(lambda _p: self.refresh())
+        ctx.events.changed.connect(self._on_changes)
         ctx.events.unlocked.connect(self.refresh)
         self.refresh()
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.touches("task", "patient", "member"):
+            self.refresh()
 
     def refresh(self) -> None:
         actor = self.ctx.actor
@@ -215,6 +219,6 @@ class MyTasksPage(QWidget):
         actor = self.ctx.actor
         self.ctx.query(
             lambda s: pa.complete_task(session=s, actor=actor, task_id=t.id),
-            lambda _r: self.ctx.events.patient_changed.emit(t.patient_id),
+            None,
             lambda exc: show_error(self, exc),
         )

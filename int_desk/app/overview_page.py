@@ -41,7 +41,7 @@ class OverviewPage(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
-        ctx.events.data_changed.connect(lambda _table: self.refresh())
+        ctx.events.changed.connect(lambda c: self.refresh() if c.touches_records() else None)
         self.refresh()
 
     def refresh(self) -> None:

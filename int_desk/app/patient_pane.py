@@ -192,7 +192,6 @@ class PatientPane(QWidget):
             return call(s, actor, pid, v)
 
         dialog = ActionDialog(self.ctx, title, intro, fields, submit, ok_text=ok, parent=self)
-        dialog.done.connect(lambda _res: self.ctx.events.patient_changed.emit(pid))
         self.dialog = dialog
         dialog.show()
 

@@ -45,6 +45,7 @@ from int_desk.domain.uk_time import day_text, london_today
 from int_desk.reports import scorecard_pdf, spc_chart
 from int_desk.services import admissions_import, scorecard_export
 from int_desk.services import scorecard as service
+from int_desk.store.changes import Changes
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +352,7 @@ class ScorecardPage(QWidget):
         self.pdf_button.clicked.connect(self._choose_pdf)
         self.csv_button.clicked.connect(self._choose_csv)
         self.admissions_button.clicked.connect(self.open_admissions_import)
-        self.ctx.events.data_changed.connect(self._data_changed)
+        self.ctx.events.changed.connect(self._on_changes)
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -426,8 +427,8 @@ class ScorecardPage(QWidget):
             self._on_error,
         )
 
-    def _data_changed(self, *_: object) -> None:
-        if self.card is not None and self.isVisible():
+    def _on_changes(self, changes: Changes) -> None:
+        if self.card is not None and self.isVisible() and changes.touches_records():
             self.refresh()
 
     def _show(self, card: Scorecard) -> None:

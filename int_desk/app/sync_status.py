@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton, QW
 
 from int_desk.app.context import AppContext
 from int_desk.domain.uk_time import in_london, london_today
+from int_desk.store.changes import Changes
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +103,12 @@ class SyncController(QObject):
         self.last_result: Any = None
         self.running = False
         self._again = False
-        self._quiet = False
         self.cancel = threading.Event()
         self.debounce = QTimer(self, singleShot=True, interval=debounce_ms)
         self.debounce.timeout.connect(self.sync_now)
         self.periodic = QTimer(self, interval=period_ms)
         self.periodic.timeout.connect(self.sync_now)
-        ctx.events.data_changed.connect(self._edited)
-        ctx.events.patient_changed.connect(self._edited)
+        ctx.events.changed.connect(self._on_changes)
         ctx.events.locked.connect(self.stop)
         ctx.events.unlocked.connect(self.start)
 
@@ -130,9 +129,15 @@ class SyncController(QObject):
         self.debounce.stop()
         self.periodic.stop()
 
-    def _edited(self, *_args: Any) -> None:
-        if self._quiet:
-            return
+    def _on_changes(self, changes: Changes) -> None:
+        """A commit: an edit made here is sent soon; rows written from the server are not
+        edits to send back, though conflicts they brought are counted."""
+        if changes.local_edit:
+            self._edited()
+        elif changes.touches("sync_conflict"):
+            self.count_conflicts()
+
+    def _edited(self) -> None:
         self.ctx.query(_pending, self._pending_read, lambda _exc: None)
         self.count_conflicts()  # resolving one is an edit too
         if self.state != NOT_CONNECTED:
@@ -209,12 +214,6 @@ class SyncController(QObject):
                 self._set_state(FAILED, result.error or "")
             self.ctx.events.sync_finished.emit(result)
             self.count_conflicts()
-            if result.pulled or result.purged or result.conflicts:
-                self._quiet = True  # views refresh; that is not an edit to sync again
-                try:
-                    self.ctx.events.data_changed.emit("")
-                finally:
-                    self._quiet = False
         if self._again:
             self._again = False
             self.sync_now()

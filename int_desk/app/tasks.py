@@ -97,6 +97,10 @@ class TaskRunner(QObject):
         relay.failed.connect(failed)
         pool.start(_Job(op, relay))
 
+    def idle(self) -> bool:
+        """Nothing running or waiting to report its result (tests wait for this, not a time)."""
+        return not self._live
+
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until all work has finished (shutdown and tests)."""
         return self.store_pool.waitForDone(msecs) and self.network_pool.waitForDone(msecs)

@@ -76,7 +76,7 @@ def register_admin(asub: argparse._SubParsersAction) -> None:
 
 
 def _session(args: argparse.Namespace):
-    from int_desk.cli.server_cmds import _session as session
+    from int_desk.cli.server_cmds import endpoint_session as session
 
     return session(args)
 
@@ -87,12 +87,17 @@ def _cli() -> Any:
     return directory, directory.CLI
 
 
-def add_place(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace, entity: str, fields: dict[str, Any], what: str) -> int:
+    """A new reference row (a place, an organisation) saved as the CLI."""
     directory, by = _cli()
     with _session(args) as s:
-        rec = directory.save(s, "place", None, {"name": args.name}, base_version=None, by=by)
-        print(f"place {args.name} id={rec.id}")
+        rec = directory.save(s, entity, None, fields, base_version=None, by=by)
+    print(f"{what} {args.name} id={rec.id}")
     return 0
+
+
+def add_place(args: argparse.Namespace) -> int:
+    return _add(args, "place", {"name": args.name}, "place")
 
 
 def set_team(args: argparse.Namespace) -> int:
@@ -157,12 +162,8 @@ def list_practices(args: argparse.Namespace) -> int:
 
 
 def add_org(args: argparse.Namespace) -> int:
-    directory, by = _cli()
-    with _session(args) as s:
-        fields = {"name": args.name, "kind": args.kind, "code": args.code}
-        rec = directory.save(s, "organisation", None, fields, base_version=None, by=by)
-        print(f"organisation {args.name} id={rec.id}")
-    return 0
+    fields = {"name": args.name, "kind": args.kind, "code": args.code}
+    return _add(args, "organisation", fields, "organisation")
 
 
 def add_member(args: argparse.Namespace) -> int:
@@ -219,14 +220,19 @@ def restore_member(args: argparse.Namespace) -> int:
     return 0
 
 
+def _withdraw(args: argparse.Namespace, undo: Any, record_id: uuid.UUID, said: str) -> int:
+    """Cancel an invitation or revoke a device as the CLI; ``said`` once it is committed."""
+    _directory, by = _cli()
+    with _session(args) as s:
+        undo(s, record_id, by=by)
+    print(said)
+    return 0
+
+
 def cancel_invitation(args: argparse.Namespace) -> int:
     from int_desk.server import invitations
 
-    _directory, by = _cli()
-    with _session(args) as s:
-        invitations.cancel(s, args.invitation_id, by=by)
-    print(f"withdrew {args.invitation_id}")
-    return 0
+    return _withdraw(args, invitations.cancel, args.invitation_id, f"withdrew {args.invitation_id}")
 
 
 def invite(args: argparse.Namespace) -> int:
@@ -259,8 +265,5 @@ def list_access(args: argparse.Namespace) -> int:
 def revoke_device(args: argparse.Namespace) -> int:
     from int_desk.server import invitations
 
-    _directory, by = _cli()
-    with _session(args) as s:
-        invitations.revoke_device(s, args.device_id, by=by)
-    print(f"revoked {args.device_id}: its next sync is refused")
-    return 0
+    said = f"revoked {args.device_id}: its next sync is refused"
+    return _withdraw(args, invitations.revoke_device, args.device_id, said)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from int_desk.cli.common import add_workspace_arg, open_workspace
-from int_desk.domain.errors import ValidationError
+from int_desk.cli.common import add_workspace_arg, open_workspace, read_mapped, report_preview
 
 FIELDS = "nhs_number, admission_date, admission_method, discharge_date, provider, ignore"
 
@@ -33,29 +32,16 @@ def run(args: argparse.Namespace) -> int:
     from int_desk.services import admissions_import as ai
     from int_desk.services.identity import current_actor
 
-    if not args.file.exists():
-        raise ValidationError(f"No such file: {args.file}")
-    table = ai.read_admissions(args.file, sheet=args.sheet)
-    mapping = ai.apply_overrides(ai.auto_mapping(table.headers), args.map)
+    table, mapping = read_mapped(args, ai)
     with open_workspace(args.workspace) as ws:
         with ws.session() as s:
             preview = ai.build_preview(
                 session=s, actor=current_actor(s), table=table, mapping=mapping
             )
-        print("Column mapping:")
-        for column, fld in preview.mapping.items():
-            print(f"  {column} -> {ai.FIELDS.get(fld, fld)}")
-        for line in preview.report_lines():
-            print(line)
-        if preview.problems:
-            return 2
+        stop = report_preview(args, preview, fields=ai.FIELDS)
+        if stop is not None:
+            return stop
         rejected = len(preview.rejected)
-        if args.dry_run:
-            print("Dry run: nothing was written.")
-            return 1 if rejected else 0
-        if args.strict and rejected:
-            print("Strict: rows were rejected, so nothing was written.")
-            return 1
         with ws.session() as s:
             result = ai.apply_import(session=s, actor=current_actor(s), preview=preview)
         print(

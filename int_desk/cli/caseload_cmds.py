@@ -18,6 +18,8 @@ from int_desk.cli.common import (
     add_first_import_args,
     add_workspace_arg,
     open_workspace,
+    read_mapped,
+    report_preview,
 )
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import london_today, uk_date
@@ -176,10 +178,7 @@ def _print_table(out: IO[str], records: list[dict[str, object]]) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from int_desk.services import cohort_import as ci  # not imported for `caseload`
 
-    if not args.file.exists():
-        raise ValidationError(f"No such file: {args.file}")
-    table = ci.read_csv(args.file, sheet=args.sheet)
-    mapping = ci.apply_overrides(ci.auto_mapping(table.headers), args.map)
+    table, mapping = read_mapped(args, ci)
     with open_workspace(args.workspace) as ws:
         with ws.session() as s:
             actor = current_actor(s)
@@ -189,20 +188,10 @@ def run_import(args: argparse.Namespace) -> int:
             )
             if new_cohort:
                 s.rollback()  # the new cohort is made again when writing: a preview writes nothing
-        print("Column mapping:")
-        for column, fld in preview.mapping.items():
-            print(f"  {column} -> {FIELDS.get(fld, fld)}")
-        for line in preview.report_lines():
-            print(line)
-        if preview.problems:
-            return 2
+        stop = report_preview(args, preview, fields=FIELDS)
+        if stop is not None:
+            return stop
         rejected = len(preview.rejected)
-        if args.dry_run:
-            print("Dry run: nothing was written.")
-            return 1 if rejected else 0
-        if args.strict and rejected:
-            print("Strict: rows were rejected, so nothing was written.")
-            return 1
         if preview.unknown_practices and not args.add_practices:
             print(UNKNOWN_PRACTICES)
             return 2

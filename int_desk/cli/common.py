@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
+from typing import Any
 
 from int_desk.domain.errors import KeyUnavailable
 from int_desk.store.workspace import Workspace
@@ -60,3 +61,43 @@ UNKNOWN_PRACTICES = (
     "with --add-practices to add them as practices awaiting a name (your administrator names "
     "them later), or add them first (int-desk admin add-practice)."
 )
+
+
+def report_preview(
+    args: argparse.Namespace,
+    preview: Any,
+    *,
+    fields: dict[str, str] | None = None,
+    rejected: int | None = None,
+    what: str = "rows",
+) -> int | None:
+    """Print an import preview (its column mapping when ``fields`` names them, and its report);
+    the exit code when the import stops here (problems; --dry-run; --strict with rejected
+    ``what``), None to go on and write."""
+    if fields is not None:
+        print("Column mapping:")
+        for column, fld in preview.mapping.items():
+            print(f"  {column} -> {fields.get(fld, fld)}")
+    for line in preview.report_lines():
+        print(line)
+    if preview.problems:
+        return 2
+    rejected = len(preview.rejected) if rejected is None else rejected
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        return 1 if rejected else 0
+    if args.strict and rejected:
+        print(f"Strict: {what} were rejected, so nothing was written.")
+        return 1
+    return None
+
+
+def read_mapped(args: argparse.Namespace, importer: Any) -> tuple[Any, dict[str, str]]:
+    """The extract ``args.file`` read by an importer module (cohort or admissions), and its
+    columns' mapping with the --map choices applied."""
+    from int_desk.domain.errors import ValidationError
+
+    if not args.file.exists():
+        raise ValidationError(f"No such file: {args.file}")
+    table = importer.COLUMNS.read(args.file, sheet=args.sheet)
+    return table, importer.apply_overrides(importer.COLUMNS.auto_mapping(table.headers), args.map)

@@ -40,7 +40,7 @@ def add_parsers(asub: argparse._SubParsersAction) -> None:
 
 
 def show(args: argparse.Namespace) -> int:
-    from int_desk.cli.server_cmds import _session
+    from int_desk.cli.server_cmds import endpoint_session as _session
     from int_desk.server import sync_audit
 
     with _session(args) as s:
@@ -113,7 +113,7 @@ def _line(e: Any, names: dict[str, str]) -> str:
 
 
 def verify(args: argparse.Namespace) -> int:
-    from int_desk.cli.server_cmds import _session
+    from int_desk.cli.server_cmds import endpoint_session as _session
     from int_desk.server import sync_audit
 
     with _session(args) as s:

@@ -18,6 +18,7 @@ from int_desk.cli.common import (
     add_first_import_args,
     add_workspace_arg,
     open_workspace,
+    report_preview,
 )
 from int_desk.domain.errors import NotFound, ValidationError
 from int_desk.domain.uk_time import in_london
@@ -115,17 +116,10 @@ def run_import(args: argparse.Namespace) -> int:
             )
             if new_cohort:
                 s.rollback()  # the new cohort is made again when writing: a preview writes nothing
-        for line in preview.report_lines():
-            print(line)
-        if preview.problems:
-            return 2
         rejected = len(preview.rows.rejected)
-        if args.dry_run:
-            print("Dry run: nothing was written.")
-            return 1 if rejected else 0
-        if args.strict and rejected:
-            print("Strict: entries were rejected, so nothing was written.")
-            return 1
+        stop = report_preview(args, preview, rejected=rejected, what="entries")
+        if stop is not None:
+            return stop
         if preview.rows.unknown_practices and not args.add_practices:
             print(UNKNOWN_PRACTICES)
             return 2

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import uuid
 
+from int_desk.cli import server_cmds
+
 
 def register_admin(asub: argparse._SubParsersAction) -> None:
     p = asub.add_parser(
@@ -23,35 +25,24 @@ def register_admin(asub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=listing)
 
 
-def _session(args: argparse.Namespace):
-    from int_desk.server import db
-
-    _engine, factory = db.open_db(args.db, pool_size=1)
-    return factory.begin()
-
-
 def issue(args: argparse.Namespace) -> int:
     from int_desk.server import practice_admin
 
-    with _session(args) as s:
-        token_id, token = practice_admin.issue(s, args.ods, args.label)
-    print(f"practice token id={token_id}\n{token}\n(shown once; only its hash is kept)")
-    return 0
+    return server_cmds.issued(
+        args, "practice token", lambda s: practice_admin.issue(s, args.ods, args.label)
+    )
 
 
 def revoke(args: argparse.Namespace) -> int:
     from int_desk.server import practice_admin
 
-    with _session(args) as s:
-        practice_admin.revoke(s, args.token_id)
-    print(f"revoked {args.token_id}")
-    return 0
+    return server_cmds.revoked(args, practice_admin.revoke)
 
 
 def listing(args: argparse.Namespace) -> int:
     from int_desk.server import practice_admin
 
-    with _session(args) as s:
+    with server_cmds.endpoint_session(args) as s:
         for t in practice_admin.listing(s):
             state = f"revoked {t.revoked_at}" if t.revoked_at else f"expires {t.expires_at}"
             print(f"{t.id}  {t.ods_code:<8} {t.label:<30} {state}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -201,7 +201,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _session(args: argparse.Namespace) -> Iterator[Any]:
+def endpoint_session(args: argparse.Namespace) -> Iterator[Any]:
     """One transaction on the endpoint's database; its connections closed afterwards."""
     from int_desk.server import db
 
@@ -217,7 +217,7 @@ def add_team(args: argparse.Namespace) -> int:
     from int_desk.domain.errors import IntDeskError
     from int_desk.server import directory
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         if args.id is not None and s.get(directory.Record, ("team", args.id)) is not None:
             raise IntDeskError(f"A team with id {args.id} already exists.")
         by = directory.CLI
@@ -234,7 +234,7 @@ def add_team(args: argparse.Namespace) -> int:
 def add_user(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         user = admin.add_user(s, args.name, args.team, args.member_id)
         print(f"user {user.name} id={user.id} teams={len(args.team)}")
     return 0
@@ -243,7 +243,7 @@ def add_user(args: argparse.Namespace) -> int:
 def add_integration(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         user = admin.add_integration(s, args.name, args.team, args.scope)
         print(f"integration {user.name} id={user.id} scope={user.scope} teams={len(args.team)}")
     return 0
@@ -252,7 +252,7 @@ def add_integration(args: argparse.Namespace) -> int:
 def list_users(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         for user, teams in admin.list_users(s):
             what = f"integration:{user.scope}" if user.kind == "integration" else "person"
             if user.kind == "practice":
@@ -267,7 +267,7 @@ def list_users(args: argparse.Namespace) -> int:
 def bad_rows(args: argparse.Namespace) -> int:
     from int_desk.server import repair
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         found = repair.bad_rows(s, args.entity)
         for b in found:
             print(f"{b.entity:<20} {b.id}  team={b.scope}  {b.field}: {b.problem}")
@@ -280,7 +280,7 @@ def repair_rows(args: argparse.Namespace) -> int:
 
     if args.id is not None and not args.entity:
         raise SystemExit("int-desk: --id needs --entity")
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         n, left = repair.repair(s, args.entity, args.id)
     print(f"repaired {plural(n, 'row')}")
     for b in left:
@@ -291,7 +291,7 @@ def repair_rows(args: argparse.Namespace) -> int:
 def join_team(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         admin.add_to_team(s, args.user, args.team)
     print("done")
     return 0
@@ -300,17 +300,27 @@ def join_team(args: argparse.Namespace) -> int:
 def issue_token(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
-        token_id, token = admin.issue_token(s, args.user, args.label)
-    print(f"token id={token_id}\n{token}\n(shown once; only its hash is kept)")
-    return 0
+    return issued(args, "token", lambda s: admin.issue_token(s, args.user, args.label))
 
 
 def revoke_token(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
-        admin.revoke_token(s, args.token_id)
+    return revoked(args, admin.revoke_token)
+
+
+def issued(args: argparse.Namespace, what: str, issue: Callable[[Any], tuple[Any, str]]) -> int:
+    """Issue a token in one transaction, then show it (once: only its hash is kept)."""
+    with endpoint_session(args) as s:
+        token_id, token = issue(s)
+    print(f"{what} id={token_id}\n{token}\n(shown once; only its hash is kept)")
+    return 0
+
+
+def revoked(args: argparse.Namespace, revoke: Callable[[Any, Any], Any]) -> int:
+    """Revoke the token ``args.token_id`` in one transaction."""
+    with endpoint_session(args) as s:
+        revoke(s, args.token_id)
     print(f"revoked {args.token_id}")
     return 0
 
@@ -318,7 +328,7 @@ def revoke_token(args: argparse.Namespace) -> int:
 def set_token_lifetime(args: argparse.Namespace) -> int:
     from int_desk.server import tokens
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         tokens.set_lifetime_days(s, args.days)
     print(f"device tokens now last {args.days:g} days without a sync")
     return 0
@@ -327,7 +337,7 @@ def set_token_lifetime(args: argparse.Namespace) -> int:
 def list_tokens(args: argparse.Namespace) -> int:
     from int_desk.server import admin, tokens
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         for token, user in admin.list_tokens(s):
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
             if not token.revoked_at and tokens.expired(token.expires_at):
@@ -344,7 +354,7 @@ def seed(args: argparse.Namespace) -> int:
     from int_desk.services.identity import CURRENT_MEMBER_KEY
     from int_desk.sync.seed_source import WorkspaceRows
 
-    with open_workspace(args.workspace) as ws, ws.session() as wss, _session(args) as s:
+    with open_workspace(args.workspace) as ws, ws.session() as wss, endpoint_session(args) as s:
         counts = admin.seed_from_workspace(s, WorkspaceRows(wss), args.team)
         if args.users:
             users = admin.seed_users_for_members(s, WorkspaceRows(wss))
@@ -363,7 +373,7 @@ def seed(args: argparse.Namespace) -> int:
 def move_patient(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         n = admin.move_patient(s, args.patient_id, args.team)
     print(f"moved {n} rows")
     return 0
@@ -372,7 +382,7 @@ def move_patient(args: argparse.Namespace) -> int:
 def compact(args: argparse.Namespace) -> int:
     from int_desk.server import admin
 
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         n = admin.compact(s, args.older_than_days)
     print(f"removed {n} tombstones")
     return 0
@@ -426,7 +436,7 @@ def place_scorecard(args: argparse.Namespace) -> int:
     check_out(args.out)
     args.by = args.by or "team"
     query = build_query(args, london_today())
-    with _session(args) as s:
+    with endpoint_session(args) as s:
         card = compute(s, teams=args.team, query=query)
     emit(card, args.format)
     if args.out is not None:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
+
+from int_desk.domain.nhs_number import format_nhs
 
 # Letters Unicode does not decompose into a base letter plus an accent.
 _BASE_LETTERS = str.maketrans(
@@ -136,3 +139,25 @@ def split_full_name(raw: str) -> tuple[str, str] | None:
     if all(w in PARTICLES for w in middle):  # written lower case: they begin the family name
         return words[0], " ".join(words[1:])
     return None
+
+
+class PersonDisplay:
+    """How a row about a person shows them (NHS style), for the row classes that name one."""
+
+    family_name: str
+    given_name: str
+    nhs_number: str
+    date_of_birth: date
+
+    @property
+    def display_name(self) -> str:
+        """FAMILY name in capitals, then given name."""
+        return f"{self.family_name.upper()}, {self.given_name}"
+
+    @property
+    def nhs_display(self) -> str:
+        return format_nhs(self.nhs_number)
+
+    def age(self, today: date) -> int:
+        dob = self.date_of_birth
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))

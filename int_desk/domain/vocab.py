@@ -32,6 +32,16 @@ class Role(StrEnum):
         return ROLE_LABELS[self]
 
 
+def role_label(role: str | None) -> str:
+    """A stored role's label: an unknown role (a newer app's) as stored, none as ''."""
+    if not role:
+        return ""
+    try:
+        return Role(role).label
+    except ValueError:
+        return role
+
+
 ROLE_LABELS: dict[Role, str] = {
     Role.GP: "GP",
     Role.DISTRICT_NURSE: "District nurse",

@@ -8,6 +8,7 @@ consent checks and auditing belong to ``int_desk.services.care_plan_export``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
@@ -105,6 +106,17 @@ def _signed(view: PlanView) -> str:
     if view.signed_off_at is None:
         return "Not signed off - this is a draft and must not be relied on."
     return f"{view.signed_off_by} on {pdf.fmt_datetime(view.signed_off_at)}"
+
+
+def _if_things_change(
+    view: PlanView, st: SimpleNamespace, title: str, *, empty: str, large: bool = False
+) -> list[Flowable]:
+    """The contingency plan and the team's phone, boxed so nobody misses it in a crisis."""
+    body = [
+        pdf.para(view.contingency_plan, st.body, empty=empty),
+        pdf.para(_team_phone_line(view), st.body),
+    ]
+    return [Spacer(1, 4), pdf.callout(title, body, large=large)]
 
 
 def _consent(view: PlanView) -> str:
@@ -207,16 +219,10 @@ def _professional_story(view: PlanView, today: date) -> list[Flowable]:
         ("Last changed", _last_changed(view)),
     ]
     story += pdf.section("Key information", [pdf.key_value_table(key)])
-    story.append(Spacer(1, 4))
-    story.append(
-        pdf.callout(
-            "Contingency and crisis plan - what to do if things change",
-            [
-                pdf.para(view.contingency_plan, st.body, empty="No contingency plan recorded."),
-                pdf.para(_team_phone_line(view), st.body),
-            ],
-        )
-    )
+    story += _if_things_change(
+        view, st, "Contingency and crisis plan - what to do if things change",
+        empty="No contingency plan recorded.",
+    )  # fmt: skip
     story += _text_section("About me (in my own words)", view.about_me)
     story += _text_section("What matters to me", view.what_matters)
     if view.goals:
@@ -276,16 +282,8 @@ def _carer_story(
     else:
         who = [pdf.key_value_table(contact)]
     story += pdf.section("Who to contact", who, large=large)
-    story.append(Spacer(1, 4))
-    story.append(
-        pdf.callout(
-            "What to do if things change",
-            [
-                pdf.para(view.contingency_plan, st.body, empty="Ask your lead professional."),
-                pdf.para(_team_phone_line(view), st.body),
-            ],
-            large=large,
-        )
+    story += _if_things_change(
+        view, st, "What to do if things change", empty="Ask your lead professional.", large=large
     )
     story += _text_section("About me", view.about_me, large=large)
     story += _text_section("What matters to me", view.what_matters, large=large)

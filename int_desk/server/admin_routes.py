@@ -169,23 +169,22 @@ def install(
         except ValidationError as exc:
             return _problem(exc)
 
-    @app.post("/v1/admin/invitations/{invitation_id}/cancel")
-    def cancel(invitation_id: uuid.UUID, found: Any = Depends(authenticated)) -> Any:
+    def withdraw(found: Any, undo: Callable[..., Any], record_id: uuid.UUID) -> Any:
+        """Cancel an invitation or revoke a device, as the administrator ``found``."""
         try:
             with factory.begin() as s:
-                invitations.cancel(s, invitation_id, by=editor(found, s))
+                undo(s, record_id, by=editor(found, s))
         except NotFound as exc:
             return _problem(exc, 404)
         return {"ok": True}
 
+    @app.post("/v1/admin/invitations/{invitation_id}/cancel")
+    def cancel(invitation_id: uuid.UUID, found: Any = Depends(authenticated)) -> Any:
+        return withdraw(found, invitations.cancel, invitation_id)
+
     @app.post("/v1/admin/devices/{device_id}/revoke")
     def revoke(device_id: uuid.UUID, found: Any = Depends(authenticated)) -> Any:
-        try:
-            with factory.begin() as s:
-                invitations.revoke_device(s, device_id, by=editor(found, s))
-        except NotFound as exc:
-            return _problem(exc, 404)
-        return {"ok": True}
+        return withdraw(found, invitations.revoke_device, device_id)
 
     def refused(found: Any, entity: str, record_id: uuid.UUID | None, exc: Exception) -> None:
         """A refused change is audited too (its own transaction: the change rolled back)."""

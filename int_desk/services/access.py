@@ -315,12 +315,12 @@ def record_view(
     entity_id: uuid.UUID | None = None,
 ) -> None:
     """Audit that the actor opened a patient's record (FHIR AuditEvent action R)."""
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.READ,
-        entity_type=entity_type,
-        entity_id=entity_id or patient_id,
+        actor,
+        AuditAction.READ,
+        entity_type,
+        entity_id or patient_id,
         patient_id=patient_id,
     )
 
@@ -335,12 +335,12 @@ def record_export(
     detail: str = "",
 ) -> None:
     """Audit an export/print (action E). ``detail`` holds ids or counts only, never paths."""
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.EXECUTE,
-        entity_type=entity_type,
-        entity_id=entity_id,
+        actor,
+        AuditAction.EXECUTE,
+        entity_type,
+        entity_id,
         patient_id=patient_id,
         detail=detail,
     )

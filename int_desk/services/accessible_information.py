@@ -45,12 +45,12 @@ def set_information_needs(
         patient.information_needs = stored
         stamp(patient, actor)
         session.flush()
-        audit.record(
+        audit.record_by(
             session,
-            actor_id=actor.member_id,
-            action=AuditAction.UPDATE,
-            entity_type="patient",
-            entity_id=patient.id,
+            actor,
+            AuditAction.UPDATE,
+            "patient",
+            patient.id,
             patient_id=patient.id,
             detail="fields=information_needs",
         )

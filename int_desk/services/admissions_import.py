@@ -22,12 +22,10 @@ number, name or date.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,35 +88,13 @@ _WORDS = {
 }  # fmt: skip
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+_norm = extract_reader.norm_header
 
 
-def header_score(row: list[str]) -> int:
-    return sum(1 for cell in row if _norm(cell) in _HEADER_LOOKUP)
-
-
-def read_admissions(
-    source: Path | str | bytes, *, name: str = "", sheet: str | None = None
-) -> ExtractTable:
-    """The file through the extract reader (CSV in any usual encoding, or a workbook)."""
-    table = extract_reader.read_extract(source, name=name, sheet=sheet, header_score=header_score)
-    if not any(table.headers):
-        raise ValidationError("The file's first line has no column names.")
-    return table
-
-
-def auto_mapping(headers: list[str]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-    for h in headers:
-        f = _HEADER_LOOKUP.get(_norm(h))
-        if f and f not in used:
-            mapping[h] = f
-            used.add(f)
-        else:
-            mapping[h] = IGNORE
-    return mapping
+COLUMNS = extract_reader.Columns(_HEADER_LOOKUP)
+header_score = COLUMNS.header_score
+read_admissions = COLUMNS.read
+auto_mapping = COLUMNS.auto_mapping
 
 
 def apply_overrides(mapping: dict[str, str], overrides: list[str]) -> dict[str, str]:
@@ -187,7 +163,7 @@ def _date(raw: str, what: str, today: date) -> date | None:
 NEW = "new"  # a stay not recorded yet
 DISCHARGE = "discharge"  # a stay already recorded; its discharge is new
 UNCHANGED = "unchanged"  # already recorded (by an earlier import or on the record)
-REJECTED = "rejected"
+REJECTED = extract_reader.REJECTED
 STATUS_LABELS = {
     NEW: "New hospital stay - will be recorded",
     DISCHARGE: "Stay already recorded - the discharge will be added",
@@ -216,23 +192,12 @@ class StayRow:
 
 
 @dataclass
-class AdmissionsPreview:
+class AdmissionsPreview(extract_reader.RowsPreview[StayRow]):
     mapping: dict[str, str]
     rows: list[StayRow]
     problems: list[str]
     source_name: str = ""
     findings: list[str] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.rows if r.status == status)
-
-    @property
-    def rejected(self) -> list[StayRow]:
-        return [r for r in self.rows if r.status == REJECTED]
-
-    @property
-    def to_write(self) -> list[StayRow]:
-        return [r for r in self.rows if r.accepted] if not self.problems else []
 
     @property
     def emergencies(self) -> int:
@@ -248,10 +213,7 @@ class AdmissionsPreview:
         )
 
     def report_lines(self) -> list[str]:
-        lines = []
-        if self.findings:
-            head, *rest = self.findings
-            lines.append(f"{head}: {', '.join(rest)}." if rest else f"{head}.")
+        lines = [self.found()] if self.findings else []
         lines.append(self.summary())
         for r in self.rows:
             if r.status == REJECTED:
@@ -411,10 +373,15 @@ def _add_event(
     )  # fmt: skip
     session.add(event)
     session.flush()
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.CREATE, entity_type="health_event",
-        entity_id=event.id, patient_id=patient_id, detail=f"kind={kind.value} source={source}",
-    )  # fmt: skip
+    audit.record_by(
+        session,
+        actor,
+        AuditAction.CREATE,
+        "health_event",
+        event.id,
+        patient_id=patient_id,
+        detail=f"kind={kind.value} source={source}",
+    )
     return event
 
 
@@ -451,12 +418,9 @@ def apply_import(
     result = AdmissionsResult(
         admissions, emergency, discharges, preview.count(UNCHANGED), preview.count(REJECTED)
     )
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.EXECUTE, entity_type="health_event",
-        detail=(f"admissions import rows={len(preview.rows)} admissions={admissions} "
+    audit.record_by(session, actor, AuditAction.EXECUTE, "health_event", None, detail=f"admissions import rows={len(preview.rows)} admissions={admissions} "
                 f"emergency={emergency} discharges={discharges} unchanged={result.unchanged} "
-                f"rejected={result.rejected}"),
-    )  # fmt: skip
+                f"rejected={result.rejected}")  # fmt: skip
     if progress:
         progress(len(work), len(work))
     log.info("admissions import: %d admissions, %d discharges", admissions, discharges)

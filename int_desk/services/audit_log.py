@@ -21,7 +21,7 @@ from int_desk.domain.errors import ValidationError
 from int_desk.domain.nhs_number import format_nhs, normalise
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import in_london
-from int_desk.domain.vocab import AuditAction, Role
+from int_desk.domain.vocab import AuditAction, Role, role_label
 from int_desk.services import access
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent, Member, Patient
@@ -96,15 +96,6 @@ def people(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
     return out
 
 
-def _role_label(role: str | None) -> str:
-    if not role:
-        return ""
-    try:
-        return Role(role).label
-    except ValueError:
-        return role
-
-
 def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditRow]:
     q = (
         select(
@@ -149,7 +140,7 @@ def _query(session: Session, flt: AuditFilter, limit: int | None) -> list[AuditR
                 patient_nhs_number=format_nhs(nhs) if nhs else "",
                 actor_id=e.actor_id,
                 actor_name=name or "",
-                actor_role=_role_label(role),
+                actor_role=role_label(role),
                 detail=e.detail,
                 hash=e.hash,
                 patient_label=(
@@ -172,11 +163,12 @@ def list_events(
     """Newest first. Looking is audited (entity "audit_event", with the filter's patient)."""
     access.require(session, actor, Permission.VIEW_AUDIT, patient_id=filters.patient_id)
     rows = _query(session, filters, limit)
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.READ,
-        entity_type="audit_event",
+        actor,
+        AuditAction.READ,
+        "audit_event",
+        None,
         patient_id=filters.patient_id,
         detail=f"rows={len(rows)}",
     )

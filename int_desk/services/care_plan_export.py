@@ -185,12 +185,12 @@ def export_plan(
     if override:
         detail += f" consent_override=1 reason_note={contact_id}"
     # Audit first, then write: if writing fails the unit of work rolls the entry back.
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.EXECUTE,
-        entity_type=care_plans.ENTITY,
-        entity_id=view.id,
+        actor,
+        AuditAction.EXECUTE,
+        care_plans.ENTITY,
+        view.id,
         patient_id=view.patient.id,
         detail=detail,
     )
@@ -432,22 +432,22 @@ def export_cohort(
         for _path, view in staged:
             large = " large_print=1" if job.large(view) else ""
             result.large_print += bool(large)
-            audit.record(
+            audit.record_by(
                 session,
-                actor_id=actor.member_id,
-                action=AuditAction.EXECUTE,
-                entity_type=care_plans.ENTITY,
-                entity_id=view.id,
+                actor,
+                AuditAction.EXECUTE,
+                care_plans.ENTITY,
+                view.id,
                 patient_id=view.patient.id,
                 detail=f"export variant={variant.value} version={view.version}{large} "
                 f"batch={batch_id}",
             )
-        audit.record(
+        audit.record_by(
             session,
-            actor_id=actor.member_id,
-            action=AuditAction.EXECUTE,
-            entity_type="cohort",
-            entity_id=cohort.id,
+            actor,
+            AuditAction.EXECUTE,
+            "cohort",
+            cohort.id,
             detail=f"export batch={batch_id} plans={total} skipped_no_consent={result.skipped_no_consent}",
         )
         for path, _view in staged:

@@ -32,7 +32,7 @@ from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import day_text, in_london
 from int_desk.domain.vocab import (
     AuditAction,
-    Role,
+    role_label,
 )
 from int_desk.services import access
 from int_desk.services.care_plans import (
@@ -82,7 +82,7 @@ class _Names:
         if member_id not in self._members:
             self.load([member_id])
         name, role = self._members.get(member_id, ("(unknown member)", ""))
-        return f"{name} ({_role_label(role)})" if role else name
+        return f"{name} ({role_label(role)})" if role else name
 
     def member_name(self, member_id: uuid.UUID | None) -> str:
         if member_id is None:
@@ -101,21 +101,12 @@ class _Names:
         return self._teams.get(team_id, "")
 
 
-def _role_label(role: str | None) -> str:
-    if not role:
-        return ""
-    try:
-        return Role(role).label
-    except ValueError:
-        return role
-
-
 def _who(names: _Names, a: PlanAction) -> str:
     parts = []
     if a.owner_member_id:
         parts.append(names.member(a.owner_member_id))
     elif a.owner_role:
-        parts.append(_role_label(a.owner_role))
+        parts.append(role_label(a.owner_role))
     team = names.team(a.owner_team_id)
     if team:
         parts.append(team)
@@ -403,7 +394,7 @@ def team_members(*, session: Session, actor: Actor) -> list[tuple[uuid.UUID, str
         .distinct()
         .order_by(Member.name)
     )
-    return [(mid, f"{name} ({_role_label(role)})") for mid, name, role in rows]
+    return [(mid, f"{name} ({role_label(role)})") for mid, name, role in rows]
 
 
 # --- what the care-plan editor shows ----------------------------------------------------------

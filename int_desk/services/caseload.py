@@ -26,9 +26,8 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import NotFound, ValidationError
-from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import REFERRED_ONLY_ROLES
-from int_desk.domain.person_names import fold, squash
+from int_desk.domain.person_names import PersonDisplay, fold, squash
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
@@ -370,7 +369,7 @@ def query_keys(
 
 
 @dataclass(frozen=True)
-class CaseloadRow:
+class CaseloadRow(PersonDisplay):
     key: int
     patient_id: uuid.UUID
     team_id: uuid.UUID
@@ -393,19 +392,6 @@ class CaseloadRow:
     open_escalations: int
     flags: tuple[FlagCode, ...]
     overdue_tasks: int = 0  # of open_tasks, how many are past due (counted when rows are fetched)
-
-    @property
-    def display_name(self) -> str:
-        """NHS style: FAMILY name in capitals, then given name."""
-        return f"{self.family_name.upper()}, {self.given_name}"
-
-    @property
-    def nhs_display(self) -> str:
-        return format_nhs(self.nhs_number)
-
-    def age(self, today: date) -> int:
-        dob = self.date_of_birth
-        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
 
     def review_overdue(self, today: date) -> bool:
         return (
@@ -529,10 +515,7 @@ def caseload(
     if limit is not None:
         keys = keys[:limit]
     rows = fetch_rows(session=session, keys=keys)
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.READ, entity_type="caseload",
-        detail=f"rows={len(keys)}",
-    )  # fmt: skip
+    audit.record_by(session, actor, AuditAction.READ, "caseload", None, detail=f"rows={len(keys)}")
     return [rows[k] for k in keys if k in rows]
 
 

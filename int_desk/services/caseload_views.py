@@ -111,10 +111,7 @@ def save_view(*, session: Session, actor: Actor, name: str, filters: CaseloadFil
         action = AuditAction.UPDATE
     view.updated_by = actor.member_id
     session.flush()
-    audit.record(
-        session, actor_id=actor.member_id, action=action, entity_type="saved_view",
-        entity_id=view.id, detail="fields=name,filters",
-    )  # fmt: skip
+    audit.record_by(session, actor, action, "saved_view", view.id, detail="fields=name,filters")
     return view
 
 
@@ -129,9 +126,6 @@ def delete_view(*, session: Session, actor: Actor, name: str) -> None:
             v.deleted = True
             v.updated_by = actor.member_id
             session.flush()
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.DELETE,
-                entity_type="saved_view", entity_id=v.id, detail="",
-            )  # fmt: skip
+            audit.record_by(session, actor, AuditAction.DELETE, "saved_view", v.id, detail="")
             return
     raise NotFound(f"No saved view of yours called '{name}'.")

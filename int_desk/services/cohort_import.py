@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -95,8 +94,7 @@ _SEX = {
 }  # fmt: skip
 
 
-def _norm_header(h: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", h.lower())
+_norm_header = extract_reader.norm_header
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -104,33 +102,10 @@ def _norm_header(h: str) -> str:
 CsvTable = ExtractTable  # the name callers know
 
 
-def header_score(row: list[str]) -> int:
-    """How many cells of a row are column names we recognise (finds the header under a preamble)."""
-    return sum(1 for cell in row if _norm_header(cell) in _HEADER_LOOKUP)
-
-
-def read_csv(
-    source: Path | str | bytes, *, name: str = "", sheet: str | None = None
-) -> ExtractTable:
-    """Read an extract: delimited text in any usual encoding, or a workbook's (first) sheet."""
-    table = extract_reader.read_extract(source, name=name, sheet=sheet, header_score=header_score)
-    if not any(table.headers):
-        raise ValidationError("The file's first line has no column names.")
-    return table
-
-
-def auto_mapping(headers: list[str]) -> dict[str, str]:
-    """Column -> field for every header we recognise; others map to 'ignore'."""
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-    for h in headers:
-        f = _HEADER_LOOKUP.get(_norm_header(h))
-        if f and f not in used:
-            mapping[h] = f
-            used.add(f)
-        else:
-            mapping[h] = IGNORE
-    return mapping
+COLUMNS = extract_reader.Columns(_HEADER_LOOKUP)
+header_score = COLUMNS.header_score
+read_csv = COLUMNS.read
+auto_mapping = COLUMNS.auto_mapping
 
 
 def apply_overrides(
@@ -271,7 +246,7 @@ ENROL = "enrol"  # existing person, enrolled
 UPDATE = "update"  # already enrolled, risk score / reason changed
 UNCHANGED = "unchanged"
 SKIPPED = "skipped"  # e.g. discharged from this cohort before: not re-enrolled silently
-REJECTED = "rejected"
+REJECTED = extract_reader.REJECTED
 STATUS_LABELS = {
     NEW: "New person - will be added and enrolled",
     ENROL: "Existing person - will be enrolled",
@@ -300,7 +275,7 @@ class RowResult:
 
 
 @dataclass
-class ImportPreview:
+class ImportPreview(extract_reader.RowsPreview[RowResult]):
     cohort_id: uuid.UUID
     cohort_name: str
     mapping: dict[str, str]
@@ -309,25 +284,7 @@ class ImportPreview:
     source_name: str = ""
     findings: list[str] = field(default_factory=list)  # what the reader found, in order
 
-    def found(self) -> str:
-        """'EMIS Web report: 3 lines above the header skipped, dates as dd-Mmm-yyyy, ...'."""
-        if not self.findings:
-            return ""
-        head, *rest = self.findings
-        return f"{head}: {', '.join(rest)}." if rest else f"{head}."
-
     practice_codes: team_setup.PracticeCodes | None = None  # known, unknown, malformed
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.rows if r.status == status)
-
-    @property
-    def rejected(self) -> list[RowResult]:
-        return [r for r in self.rows if r.status == REJECTED]
-
-    @property
-    def to_write(self) -> list[RowResult]:
-        return [r for r in self.rows if r.accepted] if not self.problems else []
 
     @property
     def ok(self) -> bool:
@@ -772,12 +729,8 @@ def apply_import(
     result = ImportResult(
         created, enrolled, updated, preview.count(UNCHANGED), preview.count(REJECTED)
     )
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.EXECUTE, entity_type="cohort",
-        entity_id=cohort.id,
-        detail=(f"import rows={len(preview.rows)} created={created} enrolled={enrolled} "
-                f"updated={updated} unchanged={result.unchanged} rejected={result.rejected}"),
-    )  # fmt: skip
+    audit.record_by(session, actor, AuditAction.EXECUTE, "cohort", cohort.id, detail=f"import rows={len(preview.rows)} created={created} enrolled={enrolled} "
+                f"updated={updated} unchanged={result.unchanged} rejected={result.rejected}")  # fmt: skip
     if progress:
         progress(len(work), len(work))
     log.info("cohort import: %d enrolled, %d updated", enrolled, updated)

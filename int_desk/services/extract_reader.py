@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from int_desk.domain.errors import ValidationError
 
@@ -58,6 +58,89 @@ _FOOTER = re.compile(
 _EMIS_PREAMBLE = re.compile(r"\bemis\b|population count|\bparent population\b", re.IGNORECASE)
 _REPORT_PREAMBLE = re.compile(r"run date|search date|report date|date run", re.IGNORECASE)
 _SYSTMONE_PREAMBLE = re.compile(r"systmone|\btpp\b", re.IGNORECASE)
+
+
+IGNORE = "ignore"  # a column mapped to no field
+
+
+def norm_header(text: str) -> str:
+    """A column name as compared: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The column names an import recognises (``norm_header`` form -> field), and what follows
+    from them: finding the header row, reading a file, the first mapping of its columns."""
+
+    lookup: dict[str, str]
+
+    def header_score(self, row: list[str]) -> int:
+        """How many cells of a row are column names we recognise (finds the header under a
+        preamble)."""
+        return sum(1 for cell in row if norm_header(cell) in self.lookup)
+
+    def read(
+        self, source: Path | str | bytes, *, name: str = "", sheet: str | None = None
+    ) -> ExtractTable:
+        """Read an extract: delimited text in any usual encoding, or a workbook's sheet."""
+        table = read_extract(source, name=name, sheet=sheet, header_score=self.header_score)
+        if not any(table.headers):
+            raise ValidationError("The file's first line has no column names.")
+        return table
+
+    def auto_mapping(self, headers: list[str]) -> dict[str, str]:
+        """Column -> field for every header we recognise (each field once); others ignored."""
+        mapping: dict[str, str] = {}
+        used: set[str] = set()
+        for h in headers:
+            f = self.lookup.get(norm_header(h))
+            if f and f not in used:
+                mapping[h] = f
+                used.add(f)
+            else:
+                mapping[h] = IGNORE
+        return mapping
+
+
+REJECTED = "rejected"  # a row's status when it cannot be imported
+
+
+class _Row(Protocol):
+    status: str
+
+    @property
+    def accepted(self) -> bool: ...
+
+
+_R = TypeVar("_R", bound=_Row)
+
+
+class RowsPreview(Generic[_R]):
+    """What an import's preview says of its rows (each with a status, and whether it would be
+    written), and of the file (``findings``); a file-level problem stops every row."""
+
+    rows: list[_R]
+    problems: list[str]
+    findings: list[str]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def rejected(self) -> list[_R]:
+        return [r for r in self.rows if r.status == REJECTED]
+
+    @property
+    def to_write(self) -> list[_R]:
+        return [r for r in self.rows if r.accepted] if not self.problems else []
+
+    def found(self) -> str:
+        """'EMIS Web report: 3 lines above the header skipped, dates as dd-Mmm-yyyy, ...'."""
+        if not self.findings:
+            return ""
+        head, *rest = self.findings
+        return f"{head}: {', '.join(rest)}." if rest else f"{head}."
 
 
 @dataclass

@@ -217,10 +217,15 @@ def apply_import(
             )  # fmt: skip
             session.add(row)
             session.flush()
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.CREATE, entity_type="flag",
-                entity_id=row.id, patient_id=pid, detail=f"source=fhir_import code={code}",
-            )  # fmt: skip
+            audit.record_by(
+                session,
+                actor,
+                AuditAction.CREATE,
+                "flag",
+                row.id,
+                patient_id=pid,
+                detail=f"source=fhir_import code={code}",
+            )
             flags_added += 1
         if conditions:
             patient = session.get(Patient, pid)
@@ -229,11 +234,15 @@ def apply_import(
             patient.long_term_conditions = ", ".join(current + conditions)
             patient.updated_by = actor.member_id
             session.flush()
-            audit.record(
-                session, actor_id=actor.member_id, action=AuditAction.UPDATE,
-                entity_type="patient", entity_id=pid, patient_id=pid,
+            audit.record_by(
+                session,
+                actor,
+                AuditAction.UPDATE,
+                "patient",
+                pid,
+                patient_id=pid,
                 detail=f"source=fhir_import fields=long_term_conditions added={len(conditions)}",
-            )  # fmt: skip
+            )
             conditions_added += len(conditions)
     return FhirImportResult(
         result.created_patients,

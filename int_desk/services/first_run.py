@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from int_desk.domain.errors import SyncError, SyncErrorKind, ValidationError, WorkspaceError
@@ -32,6 +32,9 @@ from int_desk.store.workspace import Workspace
 log = logging.getLogger(__name__)
 
 PROTOCOL_HEADER = "X-IntDesk-Protocol"
+
+if TYPE_CHECKING:
+    import httpx
 
 Progress = Callable[[int, int, str], None]  # done, total (0 = unknown), message
 
@@ -177,7 +180,6 @@ def probe_endpoint(
     url: str, token: str, *, timeout: float = 10, cafile: str | None = None
 ) -> EndpointInfo:
     """Check the address, its certificate (https), the protocol version and the token."""
-    import httpx
 
     from int_desk.wire.protocol import PROTOCOL_VERSION
 
@@ -190,21 +192,9 @@ def probe_endpoint(
         certificate = check_certificate(url, timeout=timeout, cafile=cafile)
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile)
     headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    try:
-        with httpx.Client(base_url=url, timeout=timeout, verify=verify) as client:
-            health = client.get("/v1/health")
-            if health.status_code != 200:
-                raise SyncError(
-                    f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
-                    SyncErrorKind.SERVER,
-                )
-            who = client.get("/v1/whoami", headers=headers)
-    except httpx.HTTPError as exc:
-        raise SyncError(
-            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
-            "online.",
-            SyncErrorKind.NETWORK,
-        ) from None
+    health, who = _ask_endpoint(
+        url, timeout, verify, lambda client: client.get("/v1/whoami", headers=headers)
+    )
     if who.status_code == 401:
         raise SyncError(
             "The endpoint did not accept this token. Ask your administrator for a new one.",
@@ -234,7 +224,6 @@ def looks_like_token(text: str) -> bool:
 
 def probe_address(url: str, *, timeout: float = 10, cafile: str | None = None) -> EndpointInfo:
     """Check an endpoint's address and certificate before an invitation code is spent on it."""
-    import httpx
 
     from int_desk.wire.protocol import PROTOCOL_VERSION
 
@@ -242,22 +231,7 @@ def probe_address(url: str, *, timeout: float = 10, cafile: str | None = None) -
     certificate = None
     if url.startswith("https://"):
         certificate = check_certificate(url, timeout=timeout, cafile=cafile)
-    try:
-        with httpx.Client(
-            base_url=url, timeout=timeout, verify=ssl.create_default_context(cafile=cafile)
-        ) as client:
-            health = client.get("/v1/health")
-    except httpx.HTTPError as exc:
-        raise SyncError(
-            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
-            "online.",
-            SyncErrorKind.NETWORK,
-        ) from None
-    if health.status_code != 200:
-        raise SyncError(
-            f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
-            SyncErrorKind.SERVER,
-        )
+    health, _ = _ask_endpoint(url, timeout, ssl.create_default_context(cafile=cafile))
     protocol = int(health.json().get("protocol", 0))
     if protocol != PROTOCOL_VERSION:
         raise SyncError(
@@ -277,7 +251,6 @@ def redeem_invitation(
     the endpoint said about the member and the token, which the caller keeps in the keyring or
     the encrypted store and never shows.
     """
-    import httpx
 
     from int_desk.wire.protocol import PROTOCOL_VERSION
 
@@ -294,23 +267,10 @@ def redeem_invitation(
         certificate = check_certificate(url, timeout=timeout, cafile=cafile)
     verify: ssl.SSLContext = ssl.create_default_context(cafile=cafile)
     headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    try:
-        with httpx.Client(base_url=url, timeout=timeout, verify=verify) as client:
-            health = client.get("/v1/health")
-            if health.status_code != 200:
-                raise SyncError(
-                    f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
-                    SyncErrorKind.SERVER,
-                )
-            answer = client.post(
-                "/v1/join", json={"code": code.strip()[:64], "label": label[:120]}, headers=headers
-            )
-    except httpx.HTTPError as exc:
-        raise SyncError(
-            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
-            "online.",
-            SyncErrorKind.NETWORK,
-        ) from None
+    join = {"code": code.strip()[:64], "label": label[:120]}
+    health, answer = _ask_endpoint(
+        url, timeout, verify, lambda client: client.post("/v1/join", json=join, headers=headers)
+    )
     if answer.status_code in (400, 429):
         raise ValidationError(_detail(answer), "code")
     if answer.status_code == 426:
@@ -340,6 +300,33 @@ def _uuid_or_none(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+def _ask_endpoint(
+    url: str,
+    timeout: float,
+    verify: ssl.SSLContext | bool,
+    ask: Callable[[httpx.Client], httpx.Response] | None = None,
+) -> tuple[httpx.Response, httpx.Response]:
+    """The endpoint's /v1/health answer, then ``ask``'s (the health answer again without one):
+    a clear error when nothing answers or what answers is not an INT Desk endpoint."""
+    import httpx
+
+    try:
+        with httpx.Client(base_url=url, timeout=timeout, verify=verify) as client:
+            health = client.get("/v1/health")
+            if health.status_code != 200:
+                raise SyncError(
+                    f"{url} does not look like an INT Desk endpoint (HTTP {health.status_code}).",
+                    SyncErrorKind.SERVER,
+                )
+            return health, ask(client) if ask else health
+    except httpx.HTTPError as exc:
+        raise SyncError(
+            f"Could not reach {url} ({type(exc).__name__}). Check the address and that you are "
+            "online.",
+            SyncErrorKind.NETWORK,
+        ) from None
 
 
 def _detail(response: Any) -> str:

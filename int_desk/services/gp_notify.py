@@ -132,12 +132,12 @@ def queue(
     )
     session.add(row)
     session.flush()
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.CREATE,
-        entity_type="gp_notification",
-        entity_id=row.id,
+        actor,
+        AuditAction.CREATE,
+        "gp_notification",
+        row.id,
         patient_id=patient_id,
         detail=f"trigger={trigger.value} source={source_entity}:{source_id} "
         f"recipient={'ods' if ods else 'none'}",

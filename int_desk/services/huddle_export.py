@@ -107,14 +107,7 @@ def minutes_doc(view: h.HuddleView) -> huddle_pdf.MinutesDoc:
 
 
 def _audit(session: Session, actor: Actor, entity_id: uuid.UUID | None, detail: str) -> None:
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=AuditAction.EXECUTE,
-        entity_type="huddle",
-        entity_id=entity_id,
-        detail=detail,
-    )
+    audit.record_by(session, actor, AuditAction.EXECUTE, "huddle", entity_id, detail=detail)
 
 
 def agenda_pdf_bytes(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> bytes:

@@ -50,12 +50,12 @@ def add_member(
     session.add(member)
     session.flush()
     session.add(TeamMembership(id=new_id(), team_id=team.id, member_id=member.id))
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.CREATE,
-        entity_type="member",
-        entity_id=member.id,
+        actor,
+        AuditAction.CREATE,
+        "member",
+        member.id,
         detail=f"role={member.role} team={team.id}",
     )
     return member
@@ -69,12 +69,12 @@ def set_role(*, session: Session, actor: Actor, member_id: uuid.UUID, role: Role
     new_role = _role(role)
     old = member.role
     member.role = new_role.value
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.UPDATE,
-        entity_type="member",
-        entity_id=member.id,
+        actor,
+        AuditAction.UPDATE,
+        "member",
+        member.id,
         detail=f"role={old}->{new_role.value}",
     )
     return member
@@ -88,14 +88,7 @@ def deactivate(*, session: Session, actor: Actor, member_id: uuid.UUID) -> Membe
     if member.id == actor.member_id:
         raise ValidationError("You cannot deactivate yourself.", "member_id")
     member.active = False
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=AuditAction.UPDATE,
-        entity_type="member",
-        entity_id=member.id,
-        detail="active=false",
-    )
+    audit.record_by(session, actor, AuditAction.UPDATE, "member", member.id, detail="active=false")
     return member
 
 

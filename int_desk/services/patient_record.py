@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from int_desk.domain import information_needs
 from int_desk.domain.actor import Actor
 from int_desk.domain.information_needs import InformationNeed
-from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.permissions import Permission
+from int_desk.domain.person_names import PersonDisplay
 from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import (
     OPEN_TASK_STATUSES,
@@ -28,8 +28,8 @@ from int_desk.domain.vocab import (
     HealthEventKind,
     Priority,
     ReferralService,
-    Role,
     TaskKind,
+    role_label,
 )
 from int_desk.services import access
 from int_desk.services.patient_actions import can, get_patient
@@ -138,7 +138,7 @@ class OpenItem:
 
 
 @dataclass
-class PatientRecord:
+class PatientRecord(PersonDisplay):
     patient_id: uuid.UUID
     given_name: str
     family_name: str
@@ -168,29 +168,8 @@ class PatientRecord:
     information_needs: tuple[InformationNeed, ...] = ()
 
     @property
-    def display_name(self) -> str:
-        return f"{self.family_name.upper()}, {self.given_name}"
-
-    @property
-    def nhs_display(self) -> str:
-        return format_nhs(self.nhs_number)
-
-    def age(self, today: date) -> int:
-        dob = self.date_of_birth
-        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
-
-    @property
     def active_memberships(self) -> list[MembershipInfo]:
         return [m for m in self.memberships if m.active]
-
-
-def _role_label(role: str | None) -> str:
-    if not role:
-        return ""
-    try:
-        return Role(role).label
-    except ValueError:
-        return role
 
 
 def _names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, tuple[str, str]]:
@@ -289,7 +268,7 @@ def patient_record(
             Priority(m.priority),
             m.lead_member_id,
             who(m.lead_member_id),
-            _role_label(names[m.lead_member_id][1]) if m.lead_member_id in names else "",
+            role_label(names[m.lead_member_id][1]) if m.lead_member_id in names else "",
             m.discharged_on,
             m.discharge_reason,
             m.risk_score,
@@ -308,13 +287,13 @@ def patient_record(
         team_people.append(TeamPerson("Usual GP", who(p.usual_gp_id), "GP"))
     for c in participants:
         team_people.append(
-            TeamPerson(_role_label(names.get(c.member_id, ("", ""))[1]), who(c.member_id), c.note)
+            TeamPerson(role_label(names.get(c.member_id, ("", ""))[1]), who(c.member_id), c.note)
         )
     involved = {t.owner_member_id for t in tasks if t.status in OPEN_TASK_STATUSES}
     involved |= {r.to_member_id for r in referrals}
     for mid in sorted((i for i in involved if i and i in names), key=lambda i: names[i][0]):
         if mid not in seen_leads and mid != p.usual_gp_id:
-            team_people.append(TeamPerson(_role_label(names[mid][1]), names[mid][0], "involved"))
+            team_people.append(TeamPerson(role_label(names[mid][1]), names[mid][0], "involved"))
 
     timeline: list[TimelineEntry] = []
     for c in contacts:
@@ -416,10 +395,9 @@ def patient_record(
         timeline=timeline[:TIMELINE_LIMIT], clinical_visible=clinical,
     )  # fmt: skip
     if audit_read:
-        audit.record(
-            session, actor_id=actor.member_id, action=AuditAction.READ, entity_type="patient",
-            entity_id=p.id, patient_id=p.id, detail="view=record",
-        )  # fmt: skip
+        audit.record_by(
+            session, actor, AuditAction.READ, "patient", p.id, patient_id=p.id, detail="view=record"
+        )
     return record
 
 
@@ -466,7 +444,7 @@ def _owner(t: Task, who, teams: dict) -> str:  # noqa: ANN001
     if t.owner_member_id:
         parts.append(who(t.owner_member_id))
     if t.owner_role:
-        parts.append(_role_label(t.owner_role))
+        parts.append(role_label(t.owner_role))
     if t.owner_team_id and not t.owner_member_id:
         parts.append(teams.get(t.owner_team_id, ""))
     return " · ".join(x for x in parts if x)

@@ -182,11 +182,8 @@ def table_lines(card: Scorecard) -> list[str]:
 
 
 def _audit(session: Session, actor: Actor, card: Scorecard, kind: str) -> None:
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.EXECUTE, entity_type="scorecard",
-        detail=(f"export {kind} teams={len(card.team_names)} periods={len(card.periods)} "
-                f"by={card.query.by.value if card.query.by else 'none'}"),
-    )  # fmt: skip
+    audit.record_by(session, actor, AuditAction.EXECUTE, "scorecard", None, detail=f"export {kind} teams={len(card.team_names)} periods={len(card.periods)} "
+                f"by={card.query.by.value if card.query.by else 'none'}")  # fmt: skip
 
 
 def printed_by(actor: Actor) -> str:

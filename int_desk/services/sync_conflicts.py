@@ -209,12 +209,12 @@ def resolve_conflict(
         )
         .values(resolves_conflict=conflict.id)
     )
-    audit.record(
+    audit.record_by(
         session,
-        actor_id=actor.member_id,
-        action=AuditAction.UPDATE,
-        entity_type="sync_conflict",
-        entity_id=conflict.id,
+        actor,
+        AuditAction.UPDATE,
+        "sync_conflict",
+        conflict.id,
         patient_id=conflict.patient_id,
         detail=f"resolved {conflict.entity}.{conflict.field} keeping {choice}",
     )

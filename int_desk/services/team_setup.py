@@ -175,14 +175,7 @@ def _audit(
     *fields: str,
 ) -> None:
     detail = f"fields={','.join(sorted(fields))}" if fields else ""
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=action,
-        entity_type=entity,
-        entity_id=entity_id,
-        detail=detail,
-    )
+    audit.record_by(session, actor, action, entity, entity_id, detail=detail)
 
 
 def _apply(obj: object, values: dict[str, object]) -> list[str]:
@@ -474,10 +467,14 @@ def add_awaiting_practices(
         )  # fmt: skip
         session.add(org)
         session.flush()
-        audit.record(
-            session, actor_id=actor.member_id, action=AuditAction.CREATE,
-            entity_type="organisation", entity_id=org.id, detail="via=import awaiting_name=1",
-        )  # fmt: skip
+        audit.record_by(
+            session,
+            actor,
+            AuditAction.CREATE,
+            "organisation",
+            org.id,
+            detail="via=import awaiting_name=1",
+        )
         made[code] = org.id
     return made
 
@@ -498,8 +495,7 @@ def ensure_cohort(*, session: Session, actor: Actor, team_id: uuid.UUID, name: s
     )
     session.add(cohort)
     session.flush()
-    audit.record(
-        session, actor_id=actor.member_id, action=AuditAction.CREATE,
-        entity_type="cohort", entity_id=cohort.id, detail=f"team_id={team_id}",
-    )  # fmt: skip
+    audit.record_by(
+        session, actor, AuditAction.CREATE, "cohort", cohort.id, detail=f"team_id={team_id}"
+    )
     return cohort.id

@@ -24,26 +24,7 @@ def stamp(row: Any, actor: Actor, *, new: bool = False) -> None:
     row.updated_at = utcnow()
 
 
-def audit_event(
-    session: Session,
-    actor: Actor,
-    action: AuditAction,
-    entity_type: str,
-    entity_id: uuid.UUID | None,
-    *,
-    patient_id: uuid.UUID | None = None,
-    detail: str = "",
-) -> None:
-    """The actor's audit entry for one record, written in the caller's transaction."""
-    audit.record(
-        session,
-        actor_id=actor.member_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        patient_id=patient_id,
-        detail=detail,
-    )
+audit_event = audit.record_by  # (the name services know it by)
 
 
 def record_write(

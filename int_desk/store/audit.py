@@ -11,11 +11,12 @@ import json
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from int_desk.domain.actor import Actor
 from int_desk.domain.ids import new_id
 from int_desk.domain.vocab import AuditAction
 from int_desk.store.base import utcnow
@@ -71,6 +72,22 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+class _About(TypedDict, total=False):
+    patient_id: uuid.UUID | None
+    detail: str
+
+
+def record_by(
+    session: Session, actor: Actor, action: AuditAction, entity_type: str,
+    entity_id: uuid.UUID | None = None, **about: Unpack[_About],
+) -> AuditEvent:  # fmt: skip
+    """``record`` for what a signed-in member did: the actor's entry."""
+    return record(
+        session, actor_id=actor.member_id, action=action, entity_type=entity_type,
+        entity_id=entity_id, **about,
+    )  # fmt: skip
 
 
 def record_many(session: Session, entries: list[dict[str, Any]]) -> int:

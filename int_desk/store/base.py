@@ -21,6 +21,10 @@ NAMING = {
 }
 
 
+# session.info key set by code writing rows received from the server (not local edits).
+APPLYING = "int_desk_sync_applying"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

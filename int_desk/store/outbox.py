@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.ids import new_id
 from int_desk.domain.wording import noun_for
-from int_desk.store.base import Synced, utcnow
+from int_desk.store import changes
+from int_desk.store.base import APPLYING, Synced, utcnow
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.wire.schema import (
     ENTITIES,
@@ -40,7 +41,6 @@ from int_desk.wire.schema import (
 )
 
 log = logging.getLogger(__name__)
-APPLYING = "int_desk_sync_applying"
 
 
 def _entity(obj: Any) -> Entity:
@@ -228,6 +228,7 @@ def insert_rows(session: Session, model: type[Synced], rows: list[dict[str, Any]
     names = ", ".join(f'"{n}"' for n in ["id", "server_version", *kinds])
     marks = ", ".join("?" * (2 + len(kinds)))
     conn.exec_driver_sql(f'INSERT INTO "{ent.name}" ({names}) VALUES ({marks})', stored)
+    changes.note_rows(session, ent.name, ids, rows)
     if ops:
         conn.exec_driver_sql(
             "INSERT INTO sync_outbox (op_id, entity, entity_id, kind, base_version, fields, "

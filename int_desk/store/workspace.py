@@ -13,13 +13,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk import paths
 from int_desk.domain.errors import KeyUnavailable, WorkspaceError, WrongPassphrase
-from int_desk.store import keys, migrate, outbox
+from int_desk.store import changes, keys, migrate, outbox
 from int_desk.store.engine import make_engine
 from int_desk.store.files import (  # file names and checks, no SQLAlchemy: used at start-up
     BACKUP_DIR,
@@ -43,6 +44,17 @@ __all__ = [
 ]
 
 
+@contextmanager
+def committed(s: Session) -> Iterator[Session]:
+    """Commit ``s`` when the block ends well; roll it back on any error (an interrupt too)."""
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+
+
 class Workspace:
     def __init__(self, directory: Path, key_file: keys.KeyFile, data_key: bytes) -> None:
         self.directory = directory
@@ -51,6 +63,8 @@ class Workspace:
         self.engine: Engine | None = make_engine(self.store_path, data_key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         outbox.install(self._sessions)  # every edit of a synced row also goes to the outbox
+        self.changes = changes.ChangeFeed()  # what each commit wrote, for the screens showing it
+        changes.install(self._sessions, self.changes)
         self.unlocked_with = "passphrase"
 
     # --- paths --------------------------------------------------------------------------------
@@ -167,15 +181,14 @@ class Workspace:
         """One unit of work: commit on success, roll back on any error, always close."""
         if self.engine is None:
             raise WorkspaceError("The workspace is locked.")
-        s = self._sessions()
-        try:
+        with self._sessions() as s, committed(s):
             yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
+
+    def new_session(self, **kw: Any) -> Session:
+        """A bare session of this workspace's factory (``bind=``, ``info=`` may be given), for
+        code that manages its own transaction: its edits still reach the outbox and the change
+        feed. Everything else uses ``session()``."""
+        return self._sessions(**kw)
 
     def meta(self, key: str) -> str | None:
         with self.session() as s:

@@ -21,11 +21,11 @@ from sqlalchemy import CursorResult, UniqueConstraint, delete, func, select, upd
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
-from int_desk.store.base import utcnow
-from int_desk.store.outbox import APPLYING
+from int_desk.store import changes
+from int_desk.store.base import APPLYING, utcnow
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
 from int_desk.store.wire_entities import SYNCED_TABLES
-from int_desk.store.workspace import Workspace
+from int_desk.store.workspace import Workspace, committed
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
@@ -52,16 +52,14 @@ def apply_session(ws: Workspace) -> Iterator[Session]:
         conn.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction: takes effect
         conn.commit()
         try:
-            with Session(bind=conn, info={APPLYING: True}, expire_on_commit=False) as s:
+            with (
+                ws.new_session(bind=conn, info={APPLYING: True}) as s,
+                committed(s),
+            ):
                 # Take the write lock before reading which rows have unsent edits, so an edit
                 # committed meanwhile on another connection cannot be overwritten by a server row.
                 s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield s
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
+                yield s
         finally:
             conn.rollback()
             conn.exec_driver_sql("PRAGMA foreign_keys = ON")
@@ -283,21 +281,31 @@ def pending_keys(s: Session) -> set[tuple[str, str]]:
     }
 
 
-def _converters(entity: str) -> list[tuple[str, Any]]:
-    """(column, converter or None) per data column: only UUIDs, booleans and JSON change form."""
-    if entity not in _CONVERTERS:
-        conv: list[tuple[str, Any]] = []
-        for name, kind in _upsert(entity)[1]:
-            if kind == "uuid":
-                conv.append((name, lambda v: None if v is None else v.replace("-", "")))
-            elif kind == "bool":
-                conv.append((name, lambda v: None if v is None else (1 if v else 0)))
-            elif kind == "json":
-                conv.append((name, lambda v: None if v is None else json.dumps(v)))
-            else:
-                conv.append((name, None))
-        _CONVERTERS[entity] = conv
-    return _CONVERTERS[entity]
+# Data columns whose wire form differs from SQLite's (every other value is stored as it came).
+_CONVERT: dict[str, Any] = {
+    "uuid": lambda v: v.replace("-", ""),
+    "bool": lambda v: 1 if v else 0,
+    "json": json.dumps,
+}
+_PLANS: dict[
+    str, tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]
+] = {}
+
+
+def _plan(
+    entity: str,
+) -> tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]:
+    """How a row of ``entity`` becomes its statements' parameters: the data columns in order,
+    the converters of the few that change form and the dates, each by position. A page of
+    thousands of rows then costs one C-level lookup per column and Python only where needed
+    (the per-column work was most of a first download's CPU on the laptop)."""
+    if entity not in _PLANS:
+        cols = _upsert(entity)[1]
+        names = tuple(n for n, _k in cols)
+        convert = tuple((i, _CONVERT[k]) for i, (_n, k) in enumerate(cols) if k in _CONVERT)
+        dates = tuple((i, n) for i, (n, k) in enumerate(cols) if k in ("date", "datetime"))
+        _PLANS[entity] = (names, convert, dates)
+    return _PLANS[entity]
 
 
 QUARANTINE = "q:"  # sync_state keys "q:<entity>:<id hex>": rows from the server set aside
@@ -333,14 +341,16 @@ def apply_rows(
         data = row["data"]
         data["deleted"] = row["del"]
         tombstone[(entity, rid)] = bool(row["del"])
-        get = data.get
-        problem = _date_problem(entity, get)
+        names, convert, dates = _plan(entity)
+        values = [rid, row["v"], *map(data.get, names)]
+        problem = _date_problem(entity, values, dates)
         if problem:
             bad[(entity, rid)] = (row["v"], problem)
             continue
-        values = [rid, row["v"]]
         try:
-            values += [f(get(n)) if f else get(n) for n, f in _converters(entity)]
+            for i, f in convert:
+                if values[i + 2] is not None:
+                    values[i + 2] = f(values[i + 2])
         except (AttributeError, TypeError, ValueError):
             bad[(entity, rid)] = (row["v"], "a value of the wrong kind")
             continue
@@ -368,6 +378,7 @@ def apply_rows(
                         bad[(entity, one[0])] = (one[1], _kind_of(err))
                 batch = kept
             applied += len(batch)
+            _note_applied(s, entity, batch)
             if batch and any_quarantined:
                 _forget_quarantined(s, entity, [one[0] for one in batch])
     for (entity, rid), (version, problem) in bad.items():
@@ -381,6 +392,25 @@ def apply_rows(
         if quarantined is not None:
             quarantined.append(key)
     return applied, skipped
+
+
+def _note_applied(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
+    """Tell the change feed which table and people these server rows were (Core writes are
+    not seen by its flush hook). A page of more people than it lists needs no ids read."""
+    if not batch:
+        return
+    key = changes.person_key(entity)
+    if key is None:
+        changes.note(s, entity)
+    elif len(batch) > changes.MAX_PEOPLE:
+        changes.note(s, entity, all_patients=True)
+    else:
+        at = 0 if key == "id" else 2 + [n for n, _k in _upsert(entity)[1]].index(key)
+        ids = [row[at] for row in batch]
+        if key == "care_plan_id":
+            changes.note(s, entity, care_plan_ids=[i for i in ids if i])
+        else:
+            changes.note(s, entity, ids)
 
 
 def _upsert_batch(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
@@ -399,20 +429,16 @@ def _kind_of(exc: BaseException) -> str:
     return f"a value that cannot be stored ({type(exc).__name__})"
 
 
-_DATE_COLUMNS: dict[str, list[str]] = {}
+_YEARS = (f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}")
 
 
-def _date_problem(entity: str, get: Any) -> str:
+def _date_problem(entity: str, values: list[Any], dates: tuple[tuple[int, str], ...]) -> str:
     """Dates and times a laptop could not convert (years outside MIN_YEAR..MAX_YEAR): checked
-    on the year's digits only, so a page of thousands of rows costs next to nothing."""
-    if entity not in _DATE_COLUMNS:
-        ent = schema.ENTITIES[entity]
-        _DATE_COLUMNS[entity] = [
-            n for n, c in ent.columns.items() if c.kind in ("date", "datetime")
-        ]
-    low, high = f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}"
-    for name in _DATE_COLUMNS[entity]:
-        value = get(name)
+    on the year's digits only, so a page of thousands of rows costs next to nothing.
+    ``values``: a row's parameters (id, version, data columns), ``dates`` from ``_plan``."""
+    low, high = _YEARS
+    for i, name in dates:
+        value = values[i + 2]
         if value is not None and not (
             isinstance(value, str) and value[4:5] == "-" and low <= value[:4] <= high
         ):
@@ -542,6 +568,7 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
                     f'UPDATE "{table.name}" SET "{col}" = ? WHERE "{col}" = ?', (new, old)
                 )
     conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (old,))
+    changes.note_everything(s)  # references moved in any table
     old_id, new_id_ = uuid.UUID(old), uuid.UUID(new)
     mine = s.scalars(
         select(SyncOutbox).where(SyncOutbox.entity == entity, SyncOutbox.entity_id == old_id)
@@ -591,6 +618,9 @@ def purge_patients(s: Session, patient_ids: list[str]) -> int:
         if "patient_id" in table.c and name != "patient":
             removed += _count(s, delete(table).where(table.c.patient_id.in_(ids)))
     removed += _count(s, delete(m.Patient).where(m.Patient.id.in_(ids)))
+    for name in schema.ORDER:
+        if changes.person_key(name):
+            changes.note(s, name, ids)
     log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
     return removed
 
@@ -612,6 +642,7 @@ def begin_redownload(s: Session) -> None:
         if ids:
             stmt = stmt.where(table.c.id.not_in(ids))
         s.execute(stmt)
+    changes.note_everything(s)
 
 
 def finish_redownload(s: Session) -> int:
@@ -625,6 +656,7 @@ def finish_redownload(s: Session) -> int:
             stmt = stmt.where(table.c.id.not_in(ids))
         removed += _count(s, stmt)
     if removed:
+        changes.note_everything(s)
         log.info("re-download removed %d local rows the server no longer has in scope", removed)
     return removed
 

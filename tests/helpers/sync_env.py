@@ -32,6 +32,22 @@ REQUIRE_PG = "INT_DESK_REQUIRE_POSTGRES"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The test being run when it is in the fast tier (not marked "slow"; tests/conftest.py sets it):
+# starting an endpoint process or a PostgreSQL cluster there fails, naming the test, so the tier
+# stays fast (CONTRIBUTING.md, "Test tiers"). Dynamic fixtures (request.getfixturevalue) escape
+# the marking by fixture name; this catches them.
+fast_test: str | None = None
+
+
+def _not_in_the_fast_tier(what: str) -> None:
+    if fast_test is not None:
+        pytest.fail(
+            f"{fast_test} starts {what} but is not marked slow: add its module to SLOW_MODULES "
+            "in tests/conftest.py or mark it @pytest.mark.slow",
+            pytrace=False,
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,6 +100,13 @@ class PgCluster:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def postmaster_pid(self) -> int | None:
+        """The server's process id (its backends are its children), None if not running."""
+        try:
+            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def new_database(self) -> str:
         import psycopg
 
@@ -104,6 +127,7 @@ def start_pg_or_skip() -> PgCluster:
         if os.environ.get(REQUIRE_PG):
             pytest.fail(f"PostgreSQL binaries missing in {PG_BIN} and {REQUIRE_PG} is set")
         pytest.skip(f"PostgreSQL binaries missing in {PG_BIN} (set {REQUIRE_PG} to fail instead)")
+    _not_in_the_fast_tier("a PostgreSQL cluster")
     cluster = PgCluster()
     cluster.start()
     return cluster
@@ -178,6 +202,7 @@ def start_endpoint(
     db_url: str, *, faults: bool = True, workers: int = 1, port: int | None = None
 ) -> Endpoint:
     """``int-desk serve`` on 127.0.0.1 (on ``port``, e.g. to restart one, else a free one)."""
+    _not_in_the_fast_tier("an endpoint process")
     port = port or free_port()
     env = dict(os.environ)
     if faults:

@@ -1,4 +1,5 @@
-"""The main window on a demo workspace at 1366 x 768, signed in as a role, caseload loaded."""
+"""The main window on a demo workspace at 1366 x 768, signed in as a role, caseload loaded;
+waiting until a window has settled."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from int_desk.store.workspace import Workspace
 from tests.conftest import PASSPHRASE
 from tests.helpers.actors import actor_of_role
 
-WAIT = 15_000
+WAIT = 30_000  # only when to give up: the waits are for conditions
 
 
 def window_as(
@@ -32,3 +33,18 @@ def window_as(
     page = window.pages["CaseloadPage"]
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT)
     return window, page
+
+
+def settle(qtbot: QtBot, window: MainWindow, quiet_checks: int = 3) -> None:
+    """Wait until every query the window started has reported and no new one started for a few
+    event-loop turns (a page's results often start its next query, e.g. a count after a list)."""
+    quiet: list[bool] = []
+
+    def settled() -> bool:
+        if not window.ctx.tasks.idle():
+            quiet.clear()
+            return False
+        quiet.append(True)
+        return len(quiet) >= quiet_checks
+
+    qtbot.waitUntil(settled, timeout=WAIT)

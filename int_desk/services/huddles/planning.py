@@ -152,6 +152,24 @@ def _item(session: Session, actor: Actor, item_id: uuid.UUID) -> tuple[HuddleIte
     return item, get_huddle(session, actor, item.huddle_id)
 
 
+def _run_item(session: Session, actor: Actor, item_id: uuid.UUID) -> tuple[HuddleItem, Huddle]:
+    """An agenda item and its huddle, for someone who may run huddles."""
+    _require_run(session, actor)
+    return _item(session, actor, item_id)
+
+
+def _status_changed(
+    session: Session, actor: Actor, item: HuddleItem, status: HuddleItemStatus
+) -> HuddleItem:
+    """Set an item's status, stamped and audited."""
+    item.status = status.value
+    record_write(
+        session, actor, item, AuditAction.UPDATE, "huddle_item",
+        detail="fields=status", patient_id=item.patient_id,
+    )  # fmt: skip
+    return item
+
+
 def _not_closed(huddle: Huddle) -> None:
     if huddle.status == HuddleStatus.CLOSED.value:
         raise ValidationError("This huddle is closed; its agenda and minutes are final.")
@@ -254,27 +272,15 @@ def add_item(
 
 def remove_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> HuddleItem:
     """Take an item off the agenda (kept as 'removed', so ``restore_item`` can undo it)."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _not_closed(huddle)
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError("Only items not yet discussed can be removed.", field="status")
-    item.status = HuddleItemStatus.REMOVED.value
-    record_write(
-        session,
-        actor,
-        item,
-        AuditAction.UPDATE,
-        "huddle_item",
-        detail="fields=status",
-        patient_id=item.patient_id,
-    )
-    return item
+    return _status_changed(session, actor, item, HuddleItemStatus.REMOVED)
 
 
 def restore_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> HuddleItem:
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _not_closed(huddle)
     if item.status != HuddleItemStatus.REMOVED.value:
         return item

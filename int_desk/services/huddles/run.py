@@ -24,10 +24,11 @@ from int_desk.services import access, gp_notify
 from int_desk.services import patient_actions as actions
 from int_desk.services.huddles.common import MAX_OUTCOME
 from int_desk.services.huddles.planning import (
-    _item,
     _not_closed,
     _require_run,
+    _run_item,
     _running,
+    _status_changed,
     get_huddle,
 )
 from int_desk.services.huddles.views import contact_lines, item_record, minutes_text, minutes_view
@@ -67,8 +68,7 @@ def record_outcome(
     seconds_spent: int | None = None,
 ) -> HuddleItem:
     """Save what was said about the item so far (any field left None is unchanged)."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     if not actions.can(session, actor, Permission.VIEW_CLINICAL):
         # Outcomes and decisions are clinical content: a role that may not read them may not
@@ -116,8 +116,7 @@ def add_item_task(
     due_on: date,
 ) -> Task:
     """A task agreed at the huddle, owned by a named person (lands on their task list)."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     if owner_member_id is None:
         raise ValidationError("Choose who owns the task.", field="owner_member_id")
@@ -144,8 +143,7 @@ def add_item_home_visit(
     purpose: str = "",
 ) -> Task:
     """A planned home visit: a Task of kind home_visit owned by who will visit, due that day."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     if member_id is None:
         raise ValidationError("Choose who will visit.", field="member_id")
@@ -166,8 +164,7 @@ def add_item_home_visit(
 def add_item_escalation(
     *, session: Session, actor: Actor, item_id: uuid.UUID, reason: str
 ) -> Escalation:
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     return actions.escalate(session=session, actor=actor, patient_id=item.patient_id, reason=reason)
 
@@ -181,8 +178,7 @@ def add_item_referral(
     reason: str,
     to_member_id: uuid.UUID | None = None,
 ) -> Referral:
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     return actions.refer(
         session=session,
@@ -236,8 +232,7 @@ def mark_discussed(
 ) -> Contact:
     """Close the item as discussed: writes the discussion into the person's record and clears
     their 'add to next huddle' flag."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError(f"This item is already {item.status}.", field="status")
@@ -266,8 +261,7 @@ def defer_item(
     seconds_spent: int | None = None,
 ) -> Contact:
     """Defer the item to the next huddle (it rolls over), recording why."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     if item.status != HuddleItemStatus.PENDING.value:
         raise ValidationError(f"This item is already {item.status}.", field="status")
@@ -279,20 +273,10 @@ def defer_item(
 
 def reopen_item(*, session: Session, actor: Actor, item_id: uuid.UUID) -> HuddleItem:
     """Undo 'discussed'/'deferred' while the huddle runs (the record keeps both contacts)."""
-    _require_run(session, actor)
-    item, huddle = _item(session, actor, item_id)
+    item, huddle = _run_item(session, actor, item_id)
     _running(huddle)
     if item.status in (HuddleItemStatus.DISCUSSED.value, HuddleItemStatus.DEFERRED.value):
-        item.status = HuddleItemStatus.PENDING.value
-        record_write(
-            session,
-            actor,
-            item,
-            AuditAction.UPDATE,
-            "huddle_item",
-            detail="fields=status",
-            patient_id=item.patient_id,
-        )
+        return _status_changed(session, actor, item, HuddleItemStatus.PENDING)
     return item
 
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from int_desk.domain.uk_time import (
 from int_desk.domain.vocab import (
     HuddleItemStatus,
     ReferralService,
-    Role,
+    role_label,
 )
 from int_desk.services import access
 from int_desk.services import patient_actions as actions
@@ -95,6 +96,16 @@ class HuddleView:
     clinical_withheld: bool = False
 
 
+# Who a row is about, as agendas and the patient search show them.
+_PERSON_COLUMNS = (
+    Patient.id,
+    Patient.given_name,
+    Patient.family_name,
+    Patient.nhs_number,
+    Patient.date_of_birth,
+)
+
+
 def _member_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     wanted = {i for i in ids if i}
     if not wanted:
@@ -102,11 +113,24 @@ def _member_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uui
     return dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(wanted))).all())
 
 
-def _role_label(role: str) -> str:
-    try:
-        return Role(role).label
-    except ValueError:
-        return role
+_Raised = TypeVar("_Raised", Escalation, Referral)
+
+
+def _made_between(
+    session: Session, model: type[_Raised], pids: list[uuid.UUID], start: datetime, end: datetime
+) -> list[_Raised]:
+    """The people's escalations or referrals raised between ``start`` and ``end``."""
+    return list(
+        session.scalars(
+            select(model)
+            .where(
+                model.patient_id.in_(pids),
+                model.deleted.is_(False),
+                model.created_at.between(start, end),
+            )
+            .order_by(model.created_at)
+        )
+    )
 
 
 def item_record(session: Session, huddle: Huddle, item: HuddleItem) -> ItemRecord:
@@ -127,13 +151,7 @@ def _item_records(
     people = {
         pid: (f"{g} {f}", nhs, dob)
         for pid, g, f, nhs, dob in session.execute(
-            select(
-                Patient.id,
-                Patient.given_name,
-                Patient.family_name,
-                Patient.nhs_number,
-                Patient.date_of_birth,
-            ).where(Patient.id.in_(pids))
+            select(*_PERSON_COLUMNS).where(Patient.id.in_(pids))
         )
     }
     tasks = list(
@@ -145,30 +163,8 @@ def _item_records(
     )
     start = huddle.started_at or huddle.scheduled_at
     end = huddle.closed_at or utcnow()
-    escalations = list(
-        session.scalars(
-            select(Escalation)
-            .where(
-                Escalation.patient_id.in_(pids),
-                Escalation.deleted.is_(False),
-                Escalation.created_at >= start,
-                Escalation.created_at <= end,
-            )
-            .order_by(Escalation.created_at)
-        )
-    )
-    referrals = list(
-        session.scalars(
-            select(Referral)
-            .where(
-                Referral.patient_id.in_(pids),
-                Referral.deleted.is_(False),
-                Referral.created_at >= start,
-                Referral.created_at <= end,
-            )
-            .order_by(Referral.created_at)
-        )
-    )
+    escalations = _made_between(session, Escalation, pids, start, end)
+    referrals = _made_between(session, Referral, pids, start, end)
     names = _member_names(
         session, [t.owner_member_id for t in tasks] + [r.to_member_id for r in referrals]
     )
@@ -194,7 +190,7 @@ def _item_records(
         for t in tasks:
             if t.huddle_item_id == i.id:
                 owner = names.get(t.owner_member_id, "") if t.owner_member_id else ""
-                owner = owner or (_role_label(t.owner_role) if t.owner_role else "the team")
+                owner = owner or (role_label(t.owner_role) if t.owner_role else "the team")
                 lines.append(ActionLine(t.kind, t.description, owner, t.due_on))
         if huddle.started_at is not None:
             for e in escalations:
@@ -273,7 +269,7 @@ def huddle_view(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> Hudd
         status=huddle.status,
         chair=chair,
         chair_id=huddle.chair_id,
-        attendees=[(mid, n, _role_label(role), bool(v)) for mid, n, role, v in attendee_rows],
+        attendees=[(mid, n, role_label(role), bool(v)) for mid, n, role, v in attendee_rows],
         started_at=huddle.started_at,
         closed_at=huddle.closed_at,
         minutes=huddle.minutes if clinical else "",
@@ -322,7 +318,7 @@ def team_members(session: Session, team_id: uuid.UUID) -> list[tuple[uuid.UUID, 
         )
         .order_by(Member.name)
     )
-    return [(mid, n, _role_label(role), bool(v)) for mid, n, role, v in rows]
+    return [(mid, n, role_label(role), bool(v)) for mid, n, role, v in rows]
 
 
 def fmt_duration(seconds: int) -> str:
@@ -444,13 +440,7 @@ def search_caseload(
             ]
         )
     rows = session.execute(
-        select(
-            Patient.id,
-            Patient.given_name,
-            Patient.family_name,
-            Patient.nhs_number,
-            Patient.date_of_birth,
-        )
+        select(*_PERSON_COLUMNS)
         .where(cond, Patient.id.in_(scope), Patient.deleted.is_(False))
         .order_by(Patient.family_name, Patient.given_name)
         .limit(limit)
