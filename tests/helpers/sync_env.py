@@ -237,7 +237,14 @@ def start_endpoint(
         except httpx.TransportError:
             return False
 
-    wait_for(up, 30, "the sync endpoint to start")
+    try:
+        # Only when to give up: on a busy machine a new interpreter importing the endpoint took
+        # over 30 s, and the test erred while its endpoint kept running.
+        wait_for(up, 120, "the sync endpoint to start")
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
     return Endpoint(url, db_url, proc, log_path)
 
 
