@@ -223,9 +223,20 @@ def add_schemas(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
 
 
 def parsed(model: type[Model], raw: bytes) -> Model:
-    """A request body as ``model``, from its JSON bytes; a 422 naming fields, never values."""
+    """A request body as ``model``, from its JSON bytes; a 422 naming fields, never values.
+
+    Read by Python's JSON reader, as FastAPI's body handling did: it takes what a hostile
+    client may send inside valid-looking JSON (a lone surrogate escape, NaN), so the write
+    checks can refuse it by field name, where pydantic's own reader refuses the whole body."""
     try:
-        return model.model_validate_json(raw)
+        payload = json.loads(raw)
+    except ValueError as exc:  # (not JSON, or not UTF-8)
+        where = getattr(exc, "pos", 0)
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", where), "msg": "JSON decode error"}]
+        ) from None
+    try:
+        return model.model_validate(payload)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
