@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,12 +79,21 @@ def _export(ws: Workspace, plan_id: uuid.UUID, out: Path, **kw: object) -> ex.Ex
         )
 
 
-@pytest.fixture
-def long_plan_pdf(demo_ws: Workspace, tmp_path: Path) -> tuple[Path, str]:
-    plan_id, nhs = _long_plan(demo_ws)
-    out = tmp_path / "plan.pdf"
-    _export(demo_ws, plan_id, out)
-    return out, nhs
+@pytest.fixture(scope="module")
+def long_plan_pdf(
+    demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, str]]:
+    """The long plan's PDF, made once for the tests below that only read it (a private demo
+    copy, its own INT_DESK_HOME)."""
+    root = tmp_path_factory.mktemp("long-plan")
+    shutil.copytree(demo_template, root / "ws")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INT_DESK_HOME", str(root / "home"))
+        with Workspace.open(root / "ws", PASSPHRASE, use_keyring=False) as ws:
+            plan_id, nhs = _long_plan(ws)
+            out = root / "plan.pdf"
+            _export(ws, plan_id, out)
+        yield out, nhs
 
 
 def test_pdf_has_identity_every_goal_and_action(long_plan_pdf: tuple[Path, str]) -> None:

@@ -29,6 +29,7 @@ SCALE = max(1, int(os.environ.get("INT_DESK_FUZZ_SCALE", "1")))
 BUDGET = {
     "/v1/join": 50,
     "/v1/admin/access": 20,
+    "/v1/admin/audit": 20,
     "/v1/admin/invitations": 50,
     "/v1/admin/invitations/{invitation_id}/cancel": 25,
     "/v1/admin/devices/{device_id}/revoke": 25,

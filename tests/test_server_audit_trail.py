@@ -6,6 +6,7 @@ filters it. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -227,6 +228,27 @@ def test_tampering_with_any_field_of_an_entry_breaks_verify_at_that_entry(trail,
     assert checks[trail.teams["Reading West INT"]].intact  # the other team's chain is untouched
 
 
+def test_an_edited_entry_given_a_fresh_hash_still_breaks_the_chain_at_the_next(trail) -> None:
+    """Re-hashing an edited entry is not enough: the next entry's hash covers the old one."""
+    team = trail.teams["Bicester INT"]
+    where = (AuditLogEntry.chain == team, AuditLogEntry.no == 2)
+    with trail.session() as s:
+        row = s.execute(select(sync_audit.LOG).where(*where)).one()
+        edited = {**row._mapping, "detail": "nothing was read"}
+        new_hash = sync_audit._digest(row.prev_hash, edited)
+        s.execute(
+            update(AuditLogEntry).where(*where).values(detail=edited["detail"], hash=new_hash)
+        )
+        s.execute(
+            update(AuditLogEntry)
+            .where(AuditLogEntry.chain == team, AuditLogEntry.no == 3)
+            .values(prev_hash=new_hash)
+        )
+    with trail.session() as s:
+        check = next(c for c in sync_audit.verify(s) if c.chain == team)
+    assert (check.broken_at, check.reason) == (3, "this entry's contents were altered")
+
+
 def test_removing_or_renumbering_entries_breaks_verify(trail) -> None:
     team = trail.teams["Bicester INT"]
     with trail.session() as s:
@@ -358,3 +380,41 @@ def test_admin_audit_filters_and_audit_verify(endpoint: Endpoint) -> None:
     broken = _admin(ep.db_url, "audit-verify")
     assert broken.returncode == 1
     assert "Bicester INT: BROKEN at entry 2: this entry's contents were altered" in broken.stdout
+
+
+def test_a_team_administrator_reads_their_own_teams_trail_only(endpoint: Endpoint) -> None:
+    from int_desk.server import admin
+
+    ep = endpoint
+    bicester, reading = ep.teams["Bicester INT"], ep.teams["Reading West INT"]
+    mine, theirs = _team_patients(ep, "Bicester INT")[0], _team_patients(ep, "Reading West INT")[0]
+    with ep.session() as s:
+        members = s.execute(select(Record.id, Record.data).where(Record.entity == "member"))
+        boss = next(rid for rid, data in members if json.loads(data)["role"] == "admin")
+        admin.add_user(s, "boss", [bicester], member_id=boss)
+        ep.tokens["boss"] = admin.issue_token(s, "boss", "office")[1]
+        nhs = dict(
+            s.execute(
+                select(Record.id, Record.nhs_number).where(Record.id.in_([mine, theirs]))
+            ).all()
+        )
+    with ep.http("a") as a:
+        a.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [_note(mine, SECRET_NOTE)]})
+        assert a.get("/v1/admin/audit").status_code == 403  # not an administrator
+    with ep.http("c") as c:
+        c.get("/v1/verify")
+    with ep.http("boss") as b:
+        everything = b.get("/v1/admin/audit", params={"limit": 1000})
+        for_mine = b.get("/v1/admin/audit", params={"person": nhs[mine]}).json()
+        for_theirs = b.get("/v1/admin/audit", params={"person": nhs[theirs]}).json()
+        pushes = b.get("/v1/admin/audit", params={"kind": "push"}).json()["items"]
+    assert everything.status_code == 200
+    items = everything.json()["items"]
+    assert items and {i["chain"] for i in items} == {bicester}  # never another team's
+    assert reading not in everything.text
+    assert [(i["kind"], i["patient_id"]) for i in pushes] == [("push", str(mine))]
+    assert any(i["kind"] == "push" for i in for_mine["items"])
+    assert for_theirs["items"] == []  # another team's person: not found here
+    assert SECRET_NOTE not in everything.text and nhs[mine] not in everything.text
+    # The look-ups are audited, with the person looked for.
+    assert _entries(ep, kinds=["audit_read"], patient_ids=[mine])

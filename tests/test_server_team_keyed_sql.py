@@ -23,9 +23,15 @@ from int_desk.store import models as m
 from tests.helpers.sync_env import Endpoint, PgCluster, start_endpoint, sync
 from tests.helpers.sync_fixtures import _copy
 
-# The tables whose rows belong to one team (or to the shared reference scope): distributed by
-# their ``scope`` column. Logins, tokens, settings and the audit are small reference tables.
-TEAM_KEYED = ("srv_record", "srv_scope_seq", "srv_scope_digest", "srv_scope_exit", "srv_applied_op")
+# The tables whose rows belong to one team (or to the shared reference scope), by the column
+# they would be distributed by: ``scope``, and for the audit trail, chained per team
+# (server/sync_audit.py), ``chain`` (a team's id, co-located with its scope). Logins, tokens,
+# settings and invitations are small reference tables.
+TEAM_KEYED = {
+    "srv_record": "scope", "srv_scope_seq": "scope", "srv_scope_digest": "scope",
+    "srv_scope_exit": "scope", "srv_applied_op": "scope", "srv_audit_log": "chain",
+    "srv_audit_head": "chain",
+}  # fmt: skip
 _ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] ", re.M)
 _STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*)", re.S)
 
@@ -61,13 +67,14 @@ def _statements(log_text: str) -> list[str]:
 def _unkeyed(sql: str) -> bool:
     """A statement on a team-keyed table that does not name a scope (a team) to look in."""
     lowered = sql.lower()
-    if not any(re.search(rf"\b{t}\b", lowered) for t in TEAM_KEYED):
+    keys = {key for t, key in TEAM_KEYED.items() if re.search(rf"\b{t}\b", lowered)}
+    if not keys:
         return False
     if lowered.startswith(("begin", "commit", "rollback", "select pg_advisory")):
         return False
-    if lowered.startswith("insert"):
-        return "scope" not in lowered.split("values")[0]  # the row's team is one of its columns
-    return not re.search(r"\bscope\b\s*(=|in\b|= any)", lowered)
+    if lowered.startswith("insert"):  # the row's team is one of its columns
+        return not any(re.search(rf"\b{k}\b", lowered.split("values")[0]) for k in keys)
+    return not any(re.search(rf"\b{k}\b\s*(=|in\b|= any)", lowered) for k in keys)
 
 
 def test_every_query_on_team_data_names_the_team(logged, laptops) -> None:
@@ -98,5 +105,9 @@ def test_every_query_on_team_data_names_the_team(logged, laptops) -> None:
     # (the check itself: a statement without its team is caught)
     assert _unkeyed("UPDATE srv_record SET data=$1 WHERE srv_record.id = $2::UUID")
     assert not _unkeyed("UPDATE srv_record SET data=$1 WHERE srv_record.scope = $2 AND id = $3")
+    assert _unkeyed("UPDATE srv_audit_head SET last_hash=$1 WHERE srv_audit_head.no = $2")
+    assert not _unkeyed("UPDATE srv_audit_head SET last_hash=$1 WHERE srv_audit_head.chain = $2")
+    audited = [s for s in statements if "srv_audit_log" in s.lower()]
+    assert len(audited) > 5  # the audit trail's own statements were read too
     unkeyed = sorted({s[:400] for s in statements if _unkeyed(s)})
     assert unkeyed == [], "\n\n".join(unkeyed)

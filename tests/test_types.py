@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lower these as modules are fixed; never raise them.
-MAX_BASELINED_MODULES = 27
+MAX_BASELINED_MODULES = 26
 MAX_TYPE_IGNORES = 23
 
 

@@ -33,13 +33,20 @@ def caller_actor(session: Session, user_id: uuid.UUID, teams: tuple[str, ...]) -
 
 
 def author_name(
-    session: Session, user_id: uuid.UUID, teams: tuple[str, ...], who: Principal | None = None
+    session: Session,
+    user_id: uuid.UUID,
+    teams: tuple[str, ...],
+    who: Principal | None = None,
+    login_name: str | None = None,
 ) -> str:
-    """The caller's name as their team knows it (their member record), else their login."""
+    """The caller's name as their team knows it (their member record), else their login's
+    (``login_name`` when the caller has it already: no query)."""
     who = who or principal(session, user_id, teams)
     member = record_data(session, "member", who.member_id) if who and who.member_id else None
     if member and member.get("name"):
         return str(member["name"])[:200]
+    if login_name is not None:
+        return login_name
     return str(session.scalar(select(ServerUser.name).where(ServerUser.id == user_id)) or "")
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.errors import ConflictError, IntDeskError, NotFound, ValidationError
 from int_desk.domain.permissions import Permission
-from int_desk.server import audit, directory, invitations
+from int_desk.server import audit, directory, invitations, sync_audit
 from int_desk.server.models import ServerAudit, utcnow
 from int_desk.wire import protocol as P
 
@@ -154,6 +154,25 @@ def install(
         with factory.begin() as s:
             editor(found, s)
             return {"items": invitations.listing(s)}
+
+    @app.get("/v1/admin/audit")
+    def audit_trail(
+        person: str | None = Query(default=None, max_length=40),
+        member: uuid.UUID | None = None,
+        device: uuid.UUID | None = None,
+        kind: list[str] = Query(default=[], max_length=20),
+        since: str | None = Query(default=None, max_length=32),
+        until: str | None = Query(default=None, max_length=32),
+        limit: int = Query(default=100, ge=1, le=1000),
+        found: Any = Depends(authenticated),
+    ) -> Any:
+        """The team's audit trail for its administrators: their own teams' chains only."""
+        with factory.begin() as s:
+            editor(found, s)
+            return sync_audit.for_team_admin(
+                s, found[0], person=person, member_id=member, device_id=device, kinds=kind,
+                since=since, until=until, limit=limit,
+            )  # fmt: skip
 
     @app.post("/v1/admin/invitations")
     def invite(req: InviteRequest, found: Any = Depends(authenticated)) -> Any:

@@ -1,6 +1,8 @@
 """The endpoint's sync rules on a database session: push (merge or conflict), pull, verify.
 
 Called by the FastAPI routes and by the admin commands; no HTTP here. Logs ids and counts only.
+The rows a push reads and writes (its batch, the team lock, the digests) are
+``int_desk.server.push_batch``; this module decides what each op does to them.
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from int_desk.server import audit, pull_sql, sync_audit
@@ -31,6 +31,7 @@ from int_desk.server.models import (
 )
 from int_desk.server.practices import push_awaiting_practice
 from int_desk.server.principal import principal
+from int_desk.server.push_batch import Batch, Collision, Stored, parent_keys, patients_by_nhs
 from int_desk.server.read_scope import (
     FULL_SIGNATURE,
     REFERRED_PATIENT_ENTITIES,
@@ -45,9 +46,7 @@ from int_desk.wire import schema
 
 log = logging.getLogger(__name__)
 
-# The tables behind the models, for the set-based Core statements of a push.
-RECORDS = cast(Table, Record.__table__)
-DIGESTS = cast(Table, ScopeDigest.__table__)
+# The table behind the model, for the set-based Core statements of a push.
 APPLIED = cast(Table, AppliedOp.__table__)
 
 # Fields that place a row in a patient's or team's scope: a client may not change them.
@@ -164,269 +163,6 @@ def validate(req: P.PushRequest) -> list[dict[str, Any]]:
     return out
 
 
-class Collision(Exception):
-    """A batch met rows or op ids its caller's teams do not hold (another team's, or made
-    meanwhile): nothing was written; ``push`` again with ``careful=True`` (a new transaction)."""
-
-
-@dataclass
-class Stored:
-    """A row of ``srv_record`` as a push reads and changes it (plain values, no ORM)."""
-
-    entity: str
-    id: uuid.UUID
-    scope: str
-    patient_id: uuid.UUID | None
-    version: int
-    deleted: bool
-    data: dict[str, Any]
-    meta: dict[str, list[Any]]
-    updated_at: str
-    new: bool = False  # made by this batch
-    changed: bool = False  # to be written back
-
-
-_ROW_COLUMNS = (
-    Record.entity,
-    Record.id,
-    Record.scope,
-    Record.patient_id,
-    Record.version,
-    Record.deleted,
-    Record.data,
-    Record.field_meta,
-    Record.updated_at,
-)
-
-
-_ROWS_ANY_SCOPE = select(*_ROW_COLUMNS).where(
-    Record.entity.in_(bindparam("entities", expanding=True)),
-    Record.id.in_(bindparam("ids", expanding=True)),
-)
-_ROWS = _ROWS_ANY_SCOPE.where(Record.scope.in_(bindparam("scopes", expanding=True)))
-# In one order, so two batches locking the same rows cannot each wait for the other.
-_ROWS_LOCKED = _ROWS.order_by(Record.entity, Record.id).with_for_update()
-
-
-class _Numbers:
-    """Versions for a batch's changes, handed out before the scope's sequence is read.
-
-    A change gets a place in its scope's run (1, 2, ...); ``settle`` turns places into versions
-    once the team lock is held and the sequence read, so the lock covers only numbering and
-    writing, and a team's pushes overlap while they read and check their rows. Until then the
-    places only meet comparisons with stamps of this caller's own device, which never conflict.
-    """
-
-    def __init__(self) -> None:
-        self.count: dict[str, int] = {}
-        self.stamps: list[tuple[str, list[Any]]] = []  # (scope, stamp: [place, ...])
-        self.rows: list[tuple[str, Stored, int]] = []
-
-    def next(self, scope: str, row: Stored, stamp: list[Any]) -> int:
-        place = self.count.get(scope, 0) + 1
-        self.count[scope] = place
-        stamp[0] = place
-        self.stamps.append((scope, stamp))
-        self.rows.append((scope, row, place))
-        return place
-
-    def settle(self, first: dict[str, int]) -> None:
-        """``first[scope]``: the version before the batch's first change in that scope."""
-        for scope, stamp in self.stamps:
-            stamp[0] += first[scope]
-        for scope, row, place in self.rows:  # (in order: a row changed twice keeps the last)
-            row.version = first[scope] + place
-
-
-class _Batch:
-    """The rows one push reads (its ops' rows and the parents that place new ones), keyed by
-    the caller's teams: every query names the scopes it reads (``careful`` drops that for the
-    rare batch that meets another team's rows)."""
-
-    def __init__(self, session: Session, caller: Caller, careful: bool) -> None:
-        self.session, self.caller, self.careful = session, caller, careful
-        self.rows: dict[tuple[str, uuid.UUID], Stored] = {}
-        self.looked: set[tuple[str, uuid.UUID]] = set()
-        self.numbers = _Numbers()
-        self.toggles: list[tuple[str, str, uuid.UUID, int]] = []
-
-    def load(self, keys: set[tuple[str, uuid.UUID]], *, lock: bool) -> None:
-        """Read these rows of the caller's scopes; ``lock``: for update (PostgreSQL), so two
-        pushes merging into one row queue for it while other rows' pushes go on."""
-        keys = keys - self.looked
-        if not keys:
-            return
-        self.looked |= keys
-        params = {
-            "entities": sorted({e for e, _ in keys}),
-            "ids": sorted({i for _, i in keys}, key=str),
-        }
-        if self.careful:
-            q = _ROWS_ANY_SCOPE
-        else:
-            q = _ROWS_LOCKED if lock else _ROWS
-            params["scopes"] = list(self.caller.readable)
-        for row in self.session.execute(q, params):
-            entity, rid = row[0], row[1]
-            if (entity, rid) in keys:
-                self.rows[(entity, rid)] = Stored(
-                    entity, rid, row[2], row[3], row[4], row[5],
-                    json.loads(row[6]), json.loads(row[7]), row[8],
-                )  # fmt: skip
-
-    def get(self, entity: str, record_id: uuid.UUID) -> Stored | None:
-        """A row by key: read by ``load``, or made earlier in this batch."""
-        if (entity, record_id) not in self.looked:
-            self.load({(entity, record_id)}, lock=False)
-        return self.rows.get((entity, record_id))
-
-    def add(self, row: Stored) -> None:
-        self.rows[(row.entity, row.id)] = row
-        self.looked.add((row.entity, row.id))
-
-    def toggle(self, scope: str, entity: str, record_id: uuid.UUID, delta: int) -> None:
-        self.toggles.append((scope, entity, record_id, delta))
-
-    # --- writing: the team lock from here to the commit ---------------------------------------
-
-    def write(self) -> None:
-        """Number the batch's changes, then write their rows and the digests."""
-        session = self.session
-        first: dict[str, int] = {}
-        for scope in sorted(self.numbers.count):  # (in one order: no two batches deadlock)
-            n = self.numbers.count[scope]
-            first[scope] = _bump(session, scope, n) - n
-        self.numbers.settle(first)
-        now_new = [r for r in self.rows.values() if r.new and r.changed]
-        changed = [r for r in self.rows.values() if r.changed and not r.new]
-        if now_new:
-            made = session.execute(
-                _insert(session)
-                .values([_record_values(r) for r in now_new])
-                .on_conflict_do_nothing()
-                .returning(RECORDS.c.entity, RECORDS.c.id)
-            ).all()
-            if len(made) != len(now_new):
-                raise Collision("a new row's id is taken")
-        if changed:
-            table = RECORDS.c
-            session.execute(
-                update(RECORDS)
-                .where(
-                    table.scope == bindparam("k_scope"),
-                    table.entity == bindparam("k_entity"),
-                    table.id == bindparam("k_id"),
-                )
-                .values(
-                    version=bindparam("version"),
-                    deleted=bindparam("deleted"),
-                    data=bindparam("data"),
-                    field_meta=bindparam("field_meta"),
-                    updated_at=bindparam("updated_at"),
-                    nhs_number=bindparam("nhs_number"),
-                ),
-                [
-                    {
-                        "k_scope": r.scope, "k_entity": r.entity, "k_id": r.id,
-                        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
-                        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
-                        "nhs_number": _nhs_number(r),
-                    }
-                    for r in changed
-                ],
-            )  # fmt: skip
-        if self.toggles:
-            _toggle_digests(session, self.toggles)
-
-
-def _insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(RECORDS)
-    return sqlite_insert(RECORDS)
-
-
-_BUMP_POSTGRES = text(
-    "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) SELECT :scope, :n, 0 "
-    "FROM (SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))) AS team_lock "
-    "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + EXCLUDED.last_seq "
-    "RETURNING last_seq"
-)
-_BUMP_SQLITE = text(
-    "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) VALUES (:scope, :n, 0) "
-    "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + excluded.last_seq "
-    "RETURNING last_seq"
-)
-
-
-def _bump(session: Session, scope: str, n: int) -> int:
-    """Take the scope's lock (``lock_scopes``' advisory lock, in the same statement) and advance
-    its sequence by ``n`` (made at n if new); the last number. Held until the commit."""
-    if session.get_bind().dialect.name == "postgresql":
-        return int(
-            session.execute(
-                _BUMP_POSTGRES, {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
-            ).scalar_one()
-        )
-    return int(session.execute(_BUMP_SQLITE, {"scope": scope, "n": n}).scalar_one())
-
-
-def _record_values(r: Stored) -> dict[str, Any]:
-    return {
-        "entity": r.entity, "id": r.id, "scope": r.scope, "patient_id": r.patient_id,
-        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
-        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
-        "nhs_number": _nhs_number(r),
-    }  # fmt: skip
-
-
-def _nhs_number(r: Stored) -> str | None:
-    """``Record.nhs_number`` (these Core writes bypass the model's ``record_keys`` event)."""
-    number = r.data.get("nhs_number") if r.entity == "patient" else None
-    return str(number)[:10] if number else None
-
-
-def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, int]]) -> None:
-    """Live counts and id XORs of the scopes a batch added rows to or deleted rows from (read
-    and written under the team lock)."""
-    keys = sorted({(s, e) for s, e, _i, _d in toggles})
-    found = {
-        (s, e): [c, int(x, 16)]
-        for s, e, c, x in session.execute(
-            select(ScopeDigest.scope, ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
-                ScopeDigest.scope.in_(sorted({s for s, _ in keys})),
-                ScopeDigest.entity.in_(sorted({e for _, e in keys})),
-            )
-        )
-    }
-    new = {k: [0, 0] for k in keys if k not in found}
-    for scope, entity, record_id, delta in toggles:
-        item = found.get((scope, entity)) or new[(scope, entity)]
-        item[0] += delta
-        item[1] ^= schema.id_hash_part(record_id)
-    if new:
-        session.execute(
-            insert(DIGESTS),
-            [
-                {"scope": s, "entity": e, "count": c, "xor": f"{x:016x}"}
-                for (s, e), (c, x) in new.items()
-            ],
-        )
-    touched = [(k, v) for k, v in found.items() if k in set(keys)]
-    if touched:
-        session.execute(
-            update(DIGESTS)
-            .where(
-                DIGESTS.c.scope == bindparam("k_scope"),
-                DIGESTS.c.entity == bindparam("k_entity"),
-            )
-            .values(count=bindparam("count"), xor=bindparam("xor")),
-            [
-                {"k_scope": s, "k_entity": e, "count": c, "xor": f"{x:016x}"}
-                for (s, e), (c, x) in touched
-            ],
-        )
-
-
 def push(
     session: Session, caller: Caller, req: P.PushRequest, *, careful: bool = False
 ) -> list[dict[str, Any]]:
@@ -435,7 +171,7 @@ def push(
     Set-based: one query reads the batch's stored results, one its rows (locked for the merge
     on PostgreSQL), the write rules and the merge run on those in memory, and the team lock is
     taken only to number the changes and write them (a few statements) until the commit.
-    Raises ``Collision`` when ids of another team's rows or results are met (see ``_Batch``).
+    Raises ``Collision`` when ids of another team's rows or results are met (see ``Batch``).
     """
     all_fields = validate(req)
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -445,7 +181,7 @@ def push(
     caller = replace(
         caller, user_name=caller.author or author_name(session, caller.user_id, caller.teams)
     )
-    batch = _Batch(session, caller, careful)
+    batch = Batch(session, caller, careful)
     # A new patient's team: from a cohort membership created in the same batch.
     enrolments = {
         f.get("patient_id"): f.get("cohort_id")
@@ -456,8 +192,8 @@ def push(
     # waits for its rows, then clashes on the stored results' key and is answered from them.
     stored_results = _stored_results(session, caller, [o.op_id for o in req.ops], careful)
     batch.load({(o.entity, o.id) for o in req.ops}, lock=postgres)
-    batch.load(_parents(req, all_fields, enrolments), lock=False)
-    existing_nhs = _patients_by_nhs(session, caller, req, all_fields)
+    batch.load(parent_keys(req, all_fields, enrolments), lock=False)
+    existing_nhs = patients_by_nhs(session, caller, req, all_fields)
     results = []
     touched: list[tuple[str, uuid.UUID] | None] = []
     applied: list[dict[str, Any]] = []
@@ -575,7 +311,7 @@ def _stored_results(
     return {row.op_id: row for row in rows}
 
 
-def batch_plan(batch: _Batch) -> Any:
+def batch_plan(batch: Batch) -> Any:
     """A care plan of the batch's scopes by id, as ``restrict_write`` asks for one."""
 
     def plan(plan_id: uuid.UUID) -> tuple[uuid.UUID | None, dict[str, Any]] | None:
@@ -585,7 +321,7 @@ def batch_plan(batch: _Batch) -> Any:
     return plan
 
 
-def _result_scope(batch: _Batch, caller: Caller, key: tuple[str, uuid.UUID] | None) -> str:
+def _result_scope(batch: Batch, caller: Caller, key: tuple[str, uuid.UUID] | None) -> str:
     """Where an op's stored result is kept: its row's team, else the caller's first team."""
     row = batch.rows.get(key) if key is not None else None
     if row is not None and row.scope in caller.teams:
@@ -608,66 +344,10 @@ def _row_json(row: Stored, reader: ReadScope) -> dict[str, Any] | None:
     return {"e": row.entity, "id": str(row.id), "v": row.version, "del": row.deleted, "data": data}
 
 
-def _parents(
-    req: P.PushRequest, all_fields: list[dict[str, Any]], enrolments: dict[Any, Any]
-) -> set[tuple[str, uuid.UUID]]:
-    """The rows that place a batch's new rows (patient, care plan, huddle, cohort)."""
-    wanted: set[tuple[str, uuid.UUID]] = set()
-
-    def want(entity: str, value: Any) -> None:
-        try:
-            wanted.add((entity, uuid.UUID(str(value))))
-        except ValueError:
-            pass
-
-    for op, fields in zip(req.ops, all_fields, strict=True):
-        for name, entity in (
-            ("patient_id", "patient"), ("care_plan_id", "care_plan"), ("huddle_id", "huddle")
-        ):  # fmt: skip
-            if fields.get(name):
-                want(entity, fields[name])
-        if op.entity == "patient" and enrolments.get(str(op.id)):
-            want("cohort", enrolments[str(op.id)])
-    return wanted
-
-
 DUPLICATE_PATIENT = (
     "duplicate: a person with this NHS number is already on your team's records; "
     "this laptop merges its copy into theirs on the next sync"
 )
-
-
-def _patients_by_nhs(
-    session: Session, caller: Caller, req: P.PushRequest, all_fields: list[dict[str, Any]]
-) -> dict[str, str]:
-    """NHS number -> id of the live patient already holding it in the caller's teams, for the
-    batch's new patients: two laptops enrolling the same person offline must not make two."""
-    wanted = {
-        f["nhs_number"]
-        for op, f in zip(req.ops, all_fields, strict=True)
-        if op.entity == "patient" and op.kind == "insert" and str(f.get("nhs_number")).isdigit()
-    }
-    if not wanted or not caller.teams:
-        return {}
-    found: dict[str, str] = {}
-    for chunk in _chunks(sorted(wanted), 200):
-        rows = session.execute(
-            select(Record.id, Record.data).where(
-                Record.entity == "patient",
-                Record.scope.in_(caller.teams),
-                Record.deleted.is_(False),
-                or_(*(Record.data.contains(f'"nhs_number": "{n}"') for n in chunk)),
-            )
-        )
-        for rid, data in rows:
-            number = json.loads(data).get("nhs_number")
-            if number in wanted:
-                found.setdefault(number, str(rid))
-    return found
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _rejected(op: P.Op, reason: str) -> dict[str, Any]:
@@ -675,7 +355,7 @@ def _rejected(op: P.Op, reason: str) -> dict[str, Any]:
 
 
 def _resolve_scope(
-    batch: _Batch,
+    batch: Batch,
     caller: Caller,
     entity: str,
     record_id: uuid.UUID,
@@ -723,7 +403,7 @@ def _resolve_scope(
 
 
 def _apply(
-    batch: _Batch,
+    batch: Batch,
     caller: Caller,
     op: P.Op,
     fields: dict[str, Any],
@@ -842,12 +522,18 @@ _CHANGE_COLUMNS = (
 )
 
 
+# Reads of a pull and a verify: built once, run on the session's connection (Core, past the
+# ORM's statement handling: these read no row a session holds as an object).
+_SEQ_NOW = select(ScopeSeq.scope, ScopeSeq.last_seq, ScopeSeq.min_seq).where(
+    ScopeSeq.scope.in_(bindparam("scopes", expanding=True))
+)
+_DIGESTS_OF = select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
+    ScopeDigest.scope.in_(bindparam("scopes", expanding=True))
+)
+
+
 def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    rows = session.execute(
-        select(ScopeSeq.scope, ScopeSeq.last_seq, ScopeSeq.min_seq).where(
-            ScopeSeq.scope.in_(scopes)
-        )
-    )
+    rows = session.connection().execute(_SEQ_NOW, {"scopes": list(scopes)})
     found = {scope: (last, low) for scope, last, low in rows}
     return {s: found.get(s, (0, 0)) for s in scopes}
 
@@ -1076,11 +762,7 @@ def verify(session: Session, caller: Caller) -> dict[str, Any]:
     reader = read_scope(session, caller.user_id, caller.teams)
     out: dict[str, dict[str, Any]] = {}
     if reader.counts_are_the_teams:  # kept on every write: no scan
-        rows: Any = session.execute(
-            select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
-                ScopeDigest.scope.in_(caller.readable)
-            )
-        )
+        rows: Any = session.connection().execute(_DIGESTS_OF, {"scopes": list(caller.readable)})
         for entity, count, xor in rows:
             item = out.setdefault(entity, {"count": 0, "xor": 0})
             item["count"] += count

@@ -109,10 +109,14 @@ class Page:
 def changes(session: Session, scope: str, since: int, last: int, room: int) -> Page:
     """Up to ``room`` changes of one scope after ``since`` (``last``: its committed top)."""
     dialect = session.get_bind().dialect.name
-    row = session.execute(
-        _STATEMENTS[(dialect, "changes")],
-        {"scope": scope, "since": since, "room": room, "last": last},
-    ).one()
+    row = (
+        session.connection()
+        .execute(
+            _STATEMENTS[(dialect, "changes")],
+            {"scope": scope, "since": since, "room": room, "last": last},
+        )
+        .one()
+    )
     exits = tuple(str(uuid.UUID(p)) for p in row[3].split(",")) if row[3] else ()
     return Page(int(row[0]), row[1], None, row[2] or "", exits, row[4] or "")
 
@@ -125,6 +129,7 @@ def full(
     params: dict[str, Any] = {"scopes": list(scopes), "entity": entity, "no": False, "room": room}
     if after:
         params["after"] = uuid.UUID(after)
-    row = session.execute(_STATEMENTS[(dialect, "full after" if after else "full")], params).one()
+    statement = _STATEMENTS[(dialect, "full after" if after else "full")]
+    row = session.connection().execute(statement, params).one()
     last = str(uuid.UUID(row[1])) if row[1] else None
     return Page(int(row[0]), None, last, row[2] or "", (), row[3] or "")

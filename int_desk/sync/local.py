@@ -281,21 +281,31 @@ def pending_keys(s: Session) -> set[tuple[str, str]]:
     }
 
 
-def _converters(entity: str) -> list[tuple[str, Any]]:
-    """(column, converter or None) per data column: only UUIDs, booleans and JSON change form."""
-    if entity not in _CONVERTERS:
-        conv: list[tuple[str, Any]] = []
-        for name, kind in _upsert(entity)[1]:
-            if kind == "uuid":
-                conv.append((name, lambda v: None if v is None else v.replace("-", "")))
-            elif kind == "bool":
-                conv.append((name, lambda v: None if v is None else (1 if v else 0)))
-            elif kind == "json":
-                conv.append((name, lambda v: None if v is None else json.dumps(v)))
-            else:
-                conv.append((name, None))
-        _CONVERTERS[entity] = conv
-    return _CONVERTERS[entity]
+# Data columns whose wire form differs from SQLite's (every other value is stored as it came).
+_CONVERT: dict[str, Any] = {
+    "uuid": lambda v: v.replace("-", ""),
+    "bool": lambda v: 1 if v else 0,
+    "json": json.dumps,
+}
+_PLANS: dict[
+    str, tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]
+] = {}
+
+
+def _plan(
+    entity: str,
+) -> tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]:
+    """How a row of ``entity`` becomes its statements' parameters: the data columns in order,
+    the converters of the few that change form and the dates, each by position. A page of
+    thousands of rows then costs one C-level lookup per column and Python only where needed
+    (the per-column work was most of a first download's CPU on the laptop)."""
+    if entity not in _PLANS:
+        cols = _upsert(entity)[1]
+        names = tuple(n for n, _k in cols)
+        convert = tuple((i, _CONVERT[k]) for i, (_n, k) in enumerate(cols) if k in _CONVERT)
+        dates = tuple((i, n) for i, (n, k) in enumerate(cols) if k in ("date", "datetime"))
+        _PLANS[entity] = (names, convert, dates)
+    return _PLANS[entity]
 
 
 QUARANTINE = "q:"  # sync_state keys "q:<entity>:<id hex>": rows from the server set aside
@@ -331,14 +341,16 @@ def apply_rows(
         data = row["data"]
         data["deleted"] = row["del"]
         tombstone[(entity, rid)] = bool(row["del"])
-        get = data.get
-        problem = _date_problem(entity, get)
+        names, convert, dates = _plan(entity)
+        values = [rid, row["v"], *map(data.get, names)]
+        problem = _date_problem(entity, values, dates)
         if problem:
             bad[(entity, rid)] = (row["v"], problem)
             continue
-        values = [rid, row["v"]]
         try:
-            values += [f(get(n)) if f else get(n) for n, f in _converters(entity)]
+            for i, f in convert:
+                if values[i + 2] is not None:
+                    values[i + 2] = f(values[i + 2])
         except (AttributeError, TypeError, ValueError):
             bad[(entity, rid)] = (row["v"], "a value of the wrong kind")
             continue
@@ -417,20 +429,16 @@ def _kind_of(exc: BaseException) -> str:
     return f"a value that cannot be stored ({type(exc).__name__})"
 
 
-_DATE_COLUMNS: dict[str, list[str]] = {}
+_YEARS = (f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}")
 
 
-def _date_problem(entity: str, get: Any) -> str:
+def _date_problem(entity: str, values: list[Any], dates: tuple[tuple[int, str], ...]) -> str:
     """Dates and times a laptop could not convert (years outside MIN_YEAR..MAX_YEAR): checked
-    on the year's digits only, so a page of thousands of rows costs next to nothing."""
-    if entity not in _DATE_COLUMNS:
-        ent = schema.ENTITIES[entity]
-        _DATE_COLUMNS[entity] = [
-            n for n, c in ent.columns.items() if c.kind in ("date", "datetime")
-        ]
-    low, high = f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}"
-    for name in _DATE_COLUMNS[entity]:
-        value = get(name)
+    on the year's digits only, so a page of thousands of rows costs next to nothing.
+    ``values``: a row's parameters (id, version, data columns), ``dates`` from ``_plan``."""
+    low, high = _YEARS
+    for i, name in dates:
+        value = values[i + 2]
         if value is not None and not (
             isinstance(value, str) and value[4:5] == "-" and low <= value[:4] <= high
         ):

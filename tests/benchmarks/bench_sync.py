@@ -9,6 +9,10 @@
    ``serve`` processes on two ports sharing the database, clients spread over both, as two hosts
    would be). Each figure says cycles/s and the endpoint's CPU per cycle (Linux: /proc).
    Skipped with a note when PostgreSQL is not installed.
+4. Endpoint CPU per cycle, one cycle at a time (no contention): the endpoint process's CPU time
+   (user + system, /proc) over ``SERIAL_CYCLES`` cycles / their number, split by request, and
+   PostgreSQL's server processes' CPU per cycle beside it. Under load the wall-clock figures
+   swing with what else runs on the cores; CPU time is what the endpoint costs.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from tests.benchmarks.harness import PASSPHRASE, Figure, median_p95, scratch_dir
 TEAM_PATIENTS = 10_000
 CLIENTS = 100
 CYCLES_PER_CLIENT = 5
+SERIAL_CYCLES = 300
 # Mean seconds between one laptop's cycles: the app's debounce after edits (sync_status.py),
 # then a stress run at five times that rate.
 # (mean seconds between a laptop's cycles, endpoint processes, label)
@@ -253,6 +258,103 @@ async def _client(
         latencies.append(time.perf_counter() - start)
 
 
+async def _download(c: _Http) -> tuple[list[dict[str, Any]], str]:
+    """A laptop's first download over ``c`` (not measured): its rows and cursor."""
+    rows: list[dict[str, Any]] = []
+    body: dict[str, Any] = {"full": True, "limit": 5000}
+    while True:
+        page = (await c.request("POST", "/v1/pull", body))[1]
+        rows += page["changes"]
+        if not page["has_more"]:
+            return rows, page["cursor"]
+        body = {"full": True, "limit": 5000, "after": page["after"]}
+
+
+def _edits(picks: list[dict[str, Any]], versions: dict[str, int], text: str) -> dict[str, Any]:
+    """A push of one edit to each picked patient, on the versions this laptop holds."""
+    ops = [
+        {
+            "op_id": str(uuid.uuid4()),
+            "entity": "patient",
+            "id": p["id"],
+            "kind": "update",
+            "base_version": versions[p["id"]],
+            "fields": {"carer_needs": text},
+        }
+        for p in picks
+    ]
+    return {"batch_id": str(uuid.uuid4()), "ops": ops}
+
+
+def _serial_cpu(ep: Any, tokens: list[str], pg_pid: int | None) -> Figure:
+    """Endpoint CPU per cycle with one cycle at a time: what a cycle costs, free of queueing."""
+    laptops = tokens[:10]
+    spent = {"connect + push": 0.0, "pull": 0.0, "verify": 0.0}
+    pg_spent = 0.0
+    pid = [ep.proc.pid]
+
+    async def main() -> None:
+        nonlocal pg_spent
+        state = []
+        for token in laptops:
+            async with _Http(ep.url, token) as c:
+                rows, cursor = await _download(c)
+            mine = [r for r in rows if r["e"] == "patient"]
+            picks = random.Random(token).sample(mine, 5)
+            state.append([token, picks, {p["id"]: p["v"] for p in picks}, cursor])
+        for n in range(SERIAL_CYCLES):
+            token, picks, versions, cursor = state[n % len(state)]
+            pg_before = _pg_cpu(pg_pid)
+            before = _cpu_seconds(pid) or 0.0
+            async with _Http(ep.url, token) as c:  # a new connection per cycle, as the app
+                status, reply = await c.request(
+                    "POST", "/v1/push", _edits(picks, versions, f"s{n}")
+                )
+                assert status == 200, status
+                for res in reply["results"]:
+                    versions[res["row"]["id"]] = res["row"]["v"]
+                after_push = _cpu_seconds(pid) or 0.0
+                status, page = await c.request("POST", "/v1/pull", {"cursor": cursor})
+                assert status == 200 and not page["has_more"], status
+                state[n % len(state)][3] = page["cursor"]
+                after_pull = _cpu_seconds(pid) or 0.0
+                status, _verify = await c.request("GET", "/v1/verify")
+                assert status == 200, status
+            after_verify = _cpu_seconds(pid) or 0.0
+            spent["connect + push"] += after_push - before
+            spent["pull"] += after_pull - after_push
+            spent["verify"] += after_verify - after_pull
+            pg_spent += _pg_cpu(pg_pid) - pg_before
+
+    asyncio.run(main())
+    per = {k: v * 1000 / SERIAL_CYCLES for k, v in spent.items()}
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+    return Figure(
+        "sync: endpoint CPU per cycle, one at a time (push 5 + pull + verify, PostgreSQL)",
+        sum(per.values()),
+        "ms",
+        target=10,
+        note=f"{SERIAL_CYCLES} cycles: {parts} ms; PostgreSQL's processes "
+        f"{pg_spent * 1000 / SERIAL_CYCLES:.1f} ms/cycle; /proc user+system",
+    )
+
+
+def _pg_cpu(postmaster: int | None) -> float:
+    """CPU seconds so far of PostgreSQL's server processes (the postmaster's children)."""
+    if postmaster is None:
+        return 0.0
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == postmaster:
+                children.append(int(entry.name))
+    return sum(_cpu_seconds([p]) or 0.0 for p in children)
+
+
 def _concurrent_postgres() -> list[Figure]:
     from tests.benchmarks.harness import demo_workspace
     from tests.helpers.sync_env import PgCluster, pg_available, start_endpoint
@@ -273,7 +375,8 @@ def _concurrent_postgres() -> list[Figure]:
         tokens = list(_seed(db_url, demo_workspace(750), None).values())[:CLIENTS]
         hosts = [start_endpoint(db_url, faults=False)]
         try:
-            figures = []
+            figures = [_serial_cpu(hosts[0], tokens, cluster.postmaster_pid())]
+            print(f"{figures[-1].name}: {figures[-1].value:.3g} ms ({figures[-1].note})")
             for think, processes, label in PHASES:
                 while len(hosts) < processes:
                     hosts.append(start_endpoint(db_url, faults=False))

@@ -100,6 +100,13 @@ class PgCluster:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def postmaster_pid(self) -> int | None:
+        """The server's process id (its backends are its children), None if not running."""
+        try:
+            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def new_database(self) -> str:
         import psycopg
 
@@ -230,7 +237,14 @@ def start_endpoint(
         except httpx.TransportError:
             return False
 
-    wait_for(up, 30, "the sync endpoint to start")
+    try:
+        # Only when to give up: on a busy machine a new interpreter importing the endpoint took
+        # over 30 s, and the test erred while its endpoint kept running.
+        wait_for(up, 120, "the sync endpoint to start")
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
     return Endpoint(url, db_url, proc, log_path)
 
 

@@ -1,0 +1,350 @@
+"""The rows one push reads and writes on the endpoint: ``Batch`` reads its ops' rows (and the
+parents that place new ones) in a query or two, keyed by the caller's teams, hands out versions
+before the team lock is held, then writes the changed rows and the scopes' digests in a few
+set-based statements under that lock. ``engine_ops.push`` decides what each op does to them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from int_desk.server.models import (
+    Record,
+    ScopeDigest,
+)
+from int_desk.wire import protocol as P
+from int_desk.wire import schema
+
+if TYPE_CHECKING:
+    from int_desk.server.engine_ops import Caller
+
+# The tables behind the models, for the set-based Core statements of a push.
+RECORDS = cast(Table, Record.__table__)
+DIGESTS = cast(Table, ScopeDigest.__table__)
+
+
+class Collision(Exception):
+    """A batch met rows or op ids its caller's teams do not hold (another team's, or made
+    meanwhile): nothing was written; ``push`` again with ``careful=True`` (a new transaction)."""
+
+
+@dataclass
+class Stored:
+    """A row of ``srv_record`` as a push reads and changes it (plain values, no ORM)."""
+
+    entity: str
+    id: uuid.UUID
+    scope: str
+    patient_id: uuid.UUID | None
+    version: int
+    deleted: bool
+    data: dict[str, Any]
+    meta: dict[str, list[Any]]
+    updated_at: str
+    new: bool = False  # made by this batch
+    changed: bool = False  # to be written back
+
+
+_ROW_COLUMNS = (
+    Record.entity,
+    Record.id,
+    Record.scope,
+    Record.patient_id,
+    Record.version,
+    Record.deleted,
+    Record.data,
+    Record.field_meta,
+    Record.updated_at,
+)
+
+
+_ROWS_ANY_SCOPE = select(*_ROW_COLUMNS).where(
+    Record.entity.in_(bindparam("entities", expanding=True)),
+    Record.id.in_(bindparam("ids", expanding=True)),
+)
+_ROWS = _ROWS_ANY_SCOPE.where(Record.scope.in_(bindparam("scopes", expanding=True)))
+# In one order, so two batches locking the same rows cannot each wait for the other.
+_ROWS_LOCKED = _ROWS.order_by(Record.entity, Record.id).with_for_update()
+
+
+class _Numbers:
+    """Versions for a batch's changes, handed out before the scope's sequence is read.
+
+    A change gets a place in its scope's run (1, 2, ...); ``settle`` turns places into versions
+    once the team lock is held and the sequence read, so the lock covers only numbering and
+    writing, and a team's pushes overlap while they read and check their rows. Until then the
+    places only meet comparisons with stamps of this caller's own device, which never conflict.
+    """
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = {}
+        self.stamps: list[tuple[str, list[Any]]] = []  # (scope, stamp: [place, ...])
+        self.rows: list[tuple[str, Stored, int]] = []
+
+    def next(self, scope: str, row: Stored, stamp: list[Any]) -> int:
+        place = self.count.get(scope, 0) + 1
+        self.count[scope] = place
+        stamp[0] = place
+        self.stamps.append((scope, stamp))
+        self.rows.append((scope, row, place))
+        return place
+
+    def settle(self, first: dict[str, int]) -> None:
+        """``first[scope]``: the version before the batch's first change in that scope."""
+        for scope, stamp in self.stamps:
+            stamp[0] += first[scope]
+        for scope, row, place in self.rows:  # (in order: a row changed twice keeps the last)
+            row.version = first[scope] + place
+
+
+class Batch:
+    """The rows one push reads (its ops' rows and the parents that place new ones), keyed by
+    the caller's teams: every query names the scopes it reads (``careful`` drops that for the
+    rare batch that meets another team's rows)."""
+
+    def __init__(self, session: Session, caller: Caller, careful: bool) -> None:
+        self.session, self.caller, self.careful = session, caller, careful
+        self.rows: dict[tuple[str, uuid.UUID], Stored] = {}
+        self.looked: set[tuple[str, uuid.UUID]] = set()
+        self.numbers = _Numbers()
+        self.toggles: list[tuple[str, str, uuid.UUID, int]] = []
+
+    def load(self, keys: set[tuple[str, uuid.UUID]], *, lock: bool) -> None:
+        """Read these rows of the caller's scopes; ``lock``: for update (PostgreSQL), so two
+        pushes merging into one row queue for it while other rows' pushes go on."""
+        keys = keys - self.looked
+        if not keys:
+            return
+        self.looked |= keys
+        params = {
+            "entities": sorted({e for e, _ in keys}),
+            "ids": sorted({i for _, i in keys}, key=str),
+        }
+        if self.careful:
+            q = _ROWS_ANY_SCOPE
+        else:
+            q = _ROWS_LOCKED if lock else _ROWS
+            params["scopes"] = list(self.caller.readable)
+        for row in self.session.execute(q, params):
+            entity, rid = row[0], row[1]
+            if (entity, rid) in keys:
+                self.rows[(entity, rid)] = Stored(
+                    entity, rid, row[2], row[3], row[4], row[5],
+                    json.loads(row[6]), json.loads(row[7]), row[8],
+                )  # fmt: skip
+
+    def get(self, entity: str, record_id: uuid.UUID) -> Stored | None:
+        """A row by key: read by ``load``, or made earlier in this batch."""
+        if (entity, record_id) not in self.looked:
+            self.load({(entity, record_id)}, lock=False)
+        return self.rows.get((entity, record_id))
+
+    def add(self, row: Stored) -> None:
+        self.rows[(row.entity, row.id)] = row
+        self.looked.add((row.entity, row.id))
+
+    def toggle(self, scope: str, entity: str, record_id: uuid.UUID, delta: int) -> None:
+        self.toggles.append((scope, entity, record_id, delta))
+
+    # --- writing: the team lock from here to the commit ---------------------------------------
+
+    def write(self) -> None:
+        """Number the batch's changes, then write their rows and the digests."""
+        session = self.session
+        first: dict[str, int] = {}
+        for scope in sorted(self.numbers.count):  # (in one order: no two batches deadlock)
+            n = self.numbers.count[scope]
+            first[scope] = _bump(session, scope, n) - n
+        self.numbers.settle(first)
+        now_new = [r for r in self.rows.values() if r.new and r.changed]
+        changed = [r for r in self.rows.values() if r.changed and not r.new]
+        if now_new:
+            made = session.execute(
+                _insert(session)
+                .values([_record_values(r) for r in now_new])
+                .on_conflict_do_nothing()
+                .returning(RECORDS.c.entity, RECORDS.c.id)
+            ).all()
+            if len(made) != len(now_new):
+                raise Collision("a new row's id is taken")
+        if changed:
+            table = RECORDS.c
+            session.execute(
+                update(RECORDS)
+                .where(
+                    table.scope == bindparam("k_scope"),
+                    table.entity == bindparam("k_entity"),
+                    table.id == bindparam("k_id"),
+                )
+                .values(
+                    version=bindparam("version"),
+                    deleted=bindparam("deleted"),
+                    data=bindparam("data"),
+                    field_meta=bindparam("field_meta"),
+                    updated_at=bindparam("updated_at"),
+                    nhs_number=bindparam("nhs_number"),
+                ),
+                [
+                    {
+                        "k_scope": r.scope, "k_entity": r.entity, "k_id": r.id,
+                        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
+                        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
+                        "nhs_number": _nhs_number(r),
+                    }
+                    for r in changed
+                ],
+            )  # fmt: skip
+        if self.toggles:
+            _toggle_digests(session, self.toggles)
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(RECORDS)
+    return sqlite_insert(RECORDS)
+
+
+_BUMP_POSTGRES = text(
+    "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) SELECT :scope, :n, 0 "
+    "FROM (SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))) AS team_lock "
+    "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + EXCLUDED.last_seq "
+    "RETURNING last_seq"
+)
+_BUMP_SQLITE = text(
+    "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) VALUES (:scope, :n, 0) "
+    "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + excluded.last_seq "
+    "RETURNING last_seq"
+)
+
+
+def _bump(session: Session, scope: str, n: int) -> int:
+    """Take the scope's lock (``lock_scopes``' advisory lock, in the same statement) and advance
+    its sequence by ``n`` (made at n if new); the last number. Held until the commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        return int(
+            session.execute(
+                _BUMP_POSTGRES, {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
+            ).scalar_one()
+        )
+    return int(session.execute(_BUMP_SQLITE, {"scope": scope, "n": n}).scalar_one())
+
+
+def _record_values(r: Stored) -> dict[str, Any]:
+    return {
+        "entity": r.entity, "id": r.id, "scope": r.scope, "patient_id": r.patient_id,
+        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
+        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
+        "nhs_number": _nhs_number(r),
+    }  # fmt: skip
+
+
+def _nhs_number(r: Stored) -> str | None:
+    """``Record.nhs_number`` (these Core writes bypass the model's ``record_keys`` event)."""
+    number = r.data.get("nhs_number") if r.entity == "patient" else None
+    return str(number)[:10] if number else None
+
+
+def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, int]]) -> None:
+    """Live counts and id XORs of the scopes a batch added rows to or deleted rows from (read
+    and written under the team lock)."""
+    keys = sorted({(s, e) for s, e, _i, _d in toggles})
+    found = {
+        (s, e): [c, int(x, 16)]
+        for s, e, c, x in session.execute(
+            select(ScopeDigest.scope, ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
+                ScopeDigest.scope.in_(sorted({s for s, _ in keys})),
+                ScopeDigest.entity.in_(sorted({e for _, e in keys})),
+            )
+        )
+    }
+    new = {k: [0, 0] for k in keys if k not in found}
+    for scope, entity, record_id, delta in toggles:
+        item = found.get((scope, entity)) or new[(scope, entity)]
+        item[0] += delta
+        item[1] ^= schema.id_hash_part(record_id)
+    if new:
+        session.execute(
+            insert(DIGESTS),
+            [
+                {"scope": s, "entity": e, "count": c, "xor": f"{x:016x}"}
+                for (s, e), (c, x) in new.items()
+            ],
+        )
+    touched = [(k, v) for k, v in found.items() if k in set(keys)]
+    if touched:
+        session.execute(
+            update(DIGESTS)
+            .where(
+                DIGESTS.c.scope == bindparam("k_scope"),
+                DIGESTS.c.entity == bindparam("k_entity"),
+            )
+            .values(count=bindparam("count"), xor=bindparam("xor")),
+            [
+                {"k_scope": s, "k_entity": e, "count": c, "xor": f"{x:016x}"}
+                for (s, e), (c, x) in touched
+            ],
+        )
+
+
+def parent_keys(
+    req: P.PushRequest, all_fields: list[dict[str, Any]], enrolments: dict[Any, Any]
+) -> set[tuple[str, uuid.UUID]]:
+    """The rows that place a batch's new rows (patient, care plan, huddle, cohort)."""
+    wanted: set[tuple[str, uuid.UUID]] = set()
+
+    def want(entity: str, value: Any) -> None:
+        try:
+            wanted.add((entity, uuid.UUID(str(value))))
+        except ValueError:
+            pass
+
+    for op, fields in zip(req.ops, all_fields, strict=True):
+        for name, entity in (
+            ("patient_id", "patient"), ("care_plan_id", "care_plan"), ("huddle_id", "huddle")
+        ):  # fmt: skip
+            if fields.get(name):
+                want(entity, fields[name])
+        if op.entity == "patient" and enrolments.get(str(op.id)):
+            want("cohort", enrolments[str(op.id)])
+    return wanted
+
+
+def patients_by_nhs(
+    session: Session, caller: Caller, req: P.PushRequest, all_fields: list[dict[str, Any]]
+) -> dict[str, str]:
+    """NHS number -> id of the live patient already holding it in the caller's teams, for the
+    batch's new patients: two laptops enrolling the same person offline must not make two."""
+    wanted = {
+        f["nhs_number"]
+        for op, f in zip(req.ops, all_fields, strict=True)
+        if op.entity == "patient" and op.kind == "insert" and str(f.get("nhs_number")).isdigit()
+    }
+    if not wanted or not caller.teams:
+        return {}
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(wanted), 200):
+        rows = session.execute(
+            select(Record.id, Record.data).where(
+                Record.entity == "patient",
+                Record.scope.in_(caller.teams),
+                Record.deleted.is_(False),
+                or_(*(Record.data.contains(f'"nhs_number": "{n}"') for n in chunk)),
+            )
+        )
+        for rid, data in rows:
+            number = json.loads(data).get("nhs_number")
+            if number in wanted:
+                found.setdefault(number, str(rid))
+    return found
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
