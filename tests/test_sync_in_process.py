@@ -161,16 +161,22 @@ def test_a_wrong_or_expired_token_stops_the_sync_with_a_sign_in_message(
 
 
 def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
-    ep: Endpoint, laptops
+    ep: Endpoint, laptops, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
     a = laptops(ep, "a")
     sync(a)
     with a.session() as s:
         s.get(m.Patient, _first_patient(a)).phone = "01632 700001"
     ep.fault("/v1/push", "500_before", times=4)
-    failed = engine(a, retries=2).run()
+    with caplog.at_level("INFO", logger=client.__name__):
+        failed = engine(a, retries=2).run()
     assert (failed.ok, failed.error_kind, failed.retries) == (False, "server", 2)
     assert failed.error == "The sync server had a problem (HTTP 500)."
+    retried = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sync retry")]
+    assert [line.rsplit(" in ", 1)[0] for line in retried] == [  # what support reads
+        "sync retry 1 after server",
+        "sync retry 2 after server",
+    ]
     assert _pending(a) == 1
     recovered = engine(a, retries=2).run()  # the fourth 500 is retried, then it goes through
     assert recovered.ok and (recovered.retries, recovered.pushed, recovered.pending) == (1, 1, 0)
@@ -335,6 +341,7 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
     ep.server, ep.thread = back.server, back.thread  # (stopped with the fixture)
     result = sync(a)
     assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
+    assert result.redownloaded  # then everything the restored endpoint holds, afresh
     assert "the sync server was restored from a backup: 2 records it had lost sent again" in (
         result.notes
     )
@@ -364,3 +371,23 @@ def test_a_login_the_endpoint_does_not_know_as_a_member_is_refused_with_its_reas
     assert (upload.ok, upload.error_kind, upload.pending) == (False, "auth", 1)
     assert upload.error.startswith("The sync server refused the upload: ")
     assert "not linked to a team member" in upload.error
+
+
+def test_new_reference_data_from_a_laptop_is_refused_and_says_it_is_managed_centrally(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        s.add(m.Place(name="A new community hall"))
+    result = sync(a)
+    assert (result.rejected, result.pushed, result.pending) == (1, 0, 0)
+    with a.session() as s:
+        [refused] = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "rejected")).all()
+        assert refused.entity == "place" and "managed centrally" in refused.reason
+    with ep.session() as s:
+        assert not [
+            r
+            for r in s.scalars(select(Record).where(Record.entity == "place"))
+            if "community hall" in r.data
+        ]

@@ -105,15 +105,13 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
     window.setGeometry(0, 0, WIDTH, HEIGHT)
     window.show()
     sync = window.sync
-    events = window.ctx.events
     shots.wait_until(app, lambda: sync.state == st.UP_TO_DATE and not sync.running)
     window.ctx.tasks.wait()
     settle(app)
     shoot_status(app, window, "sync-status-up-to-date")
 
     pid = first_patient(ws)
-    edit(ws, pid, phone="01632 960123")  # an edit: waiting to be sent (debounced)
-    events.patient_changed.emit(pid)
+    edit(ws, pid, phone="01632 960123")  # an edit (the store tells the app): sent, debounced
     shots.wait_until(app, lambda: sync.pending == 1)
     settle(app, 5)
     shoot_status(app, window, "sync-status-pending")
@@ -128,7 +126,6 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
 
     ep.fault("/v1/pull", "500_before", times=20)  # the server fails (every retry)
     edit(ws, pid, phone="01632 960124")
-    events.patient_changed.emit(pid)
     sync.debounce.stop()
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.FAILED and not sync.running)
@@ -159,7 +156,6 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
     edit(laptop_a, pid, carer_needs="Carer needs respite on Tuesdays")
     sync_env.sync(laptop_a)
     edit(ws, pid, carer_needs="Carer works nights; call after 2pm")
-    events.patient_changed.emit(pid)
     sync.debounce.stop()
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.UP_TO_DATE and not sync.running)
@@ -175,7 +171,6 @@ def status_bar_states(app: QApplication, ep: sync_env.Endpoint, tmp: Path) -> No
 
     ep.stop()  # the server (or the network) goes away
     edit(ws, pid, phone="01632 960125")
-    events.patient_changed.emit(pid)
     sync.debounce.stop()
     sync.sync_now()
     shots.wait_until(app, lambda: sync.state == st.OFFLINE and not sync.running)

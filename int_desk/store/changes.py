@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -223,13 +224,18 @@ def _people_of_plans(session: Session, notes: _Notes, plan_ids: list[Any]) -> li
     return people
 
 
+# Factories hooked already (weakly: a closed workspace's factory is not kept alive by this).
+_INSTALLED: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+
+
 def install(factory: sessionmaker[Session], feed: ChangeFeed) -> None:
     """Hook ``factory``'s sessions: their commits are published to ``feed``."""
-    if event.contains(factory, "after_flush", _after_flush):  # installed once a factory
+    if factory in _INSTALLED:
         return
     event.listen(factory, "after_flush", _after_flush)
     event.listen(factory, "after_commit", partial(_after_commit, feed))
     event.listen(factory, "after_transaction_end", _after_transaction_end)
+    _INSTALLED.add(factory)
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:

@@ -31,7 +31,7 @@ def run() -> list[Figure]:
             Figure(
                 f"mutation score {target.name}",
                 broad.score(result),
-                "% detected",
+                "% killed",
                 TARGET_SCORE,
                 higher_is_better=True,
                 note=f"{broad.describe(result)}, {result['seconds']:.0f} s",
