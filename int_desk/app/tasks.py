@@ -45,7 +45,9 @@ def _deliver(callback: Callable[[Any], None], value: Any) -> None:
     try:
         callback(value)
     except RuntimeError as exc:
-        if "already deleted" not in str(exc):
+        # PySide6 words it "... already deleted" for a method call on a deleted widget and
+        # "Signal source has been deleted" for a signal emitted by a deleted object.
+        if "already deleted" not in str(exc) and "has been deleted" not in str(exc):
             raise
         log.info("a background result arrived after its window closed")
 
