@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 
 import pytest
 
@@ -20,9 +21,18 @@ from int_desk.domain import (
     reference,
     scorecard,
     security,
+    uk_time,
+    vocab,
+    wording,
 )
 from int_desk.domain.actor import Actor
-from int_desk.domain.errors import PermissionDenied, ValidationError
+from int_desk.domain.errors import (
+    PermissionDenied,
+    SyncError,
+    SyncErrorKind,
+    ValidationError,
+    WrongPassphrase,
+)
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.person_names import split_full_name, tidy_case
@@ -928,3 +938,44 @@ def test_email_addresses(given: str | None, stored: str | None) -> None:
         )
     else:
         assert reference.email(given) == stored
+
+
+# --- times as the team sees them, counts in words, labels --------------------------------------
+
+
+def test_instants_read_in_london_whatever_the_computers_zone() -> None:
+    june_night = datetime(2026, 5, 31, 23, 30)  # naive: UTC, as the store writes it
+    assert uk_time.in_london(june_night).isoformat() == "2026-06-01T00:30:00+01:00"
+    assert uk_time.london_date(june_night) == date(2026, 6, 1)
+    assert uk_time.london_today(datetime(2026, 5, 31, 23, 30, tzinfo=UTC)) == date(2026, 6, 1)
+    assert uk_time.london_hhmm(datetime(2026, 1, 5, 14, 5, tzinfo=UTC)) == "14:05"
+    assert uk_time.london_hhmm(datetime(2026, 7, 5, 14, 5, tzinfo=UTC)) == "15:05"
+    assert uk_time.london_hhmm(None) == ""
+    nine = uk_time.london_wall(date(2026, 7, 1), time_of_day(9))
+    assert nine.astimezone(UTC) == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    assert uk_time.london_wall(date(2026, 1, 1)).astimezone(UTC) == datetime(2026, 1, 1, tzinfo=UTC)
+    form = uk_time.from_london_wall(datetime(2026, 7, 1, 9, 0))
+    assert form.astimezone(UTC) == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    aware = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+    assert uk_time.from_london_wall(aware) is aware
+    assert uk_time.day_text(date(1941, 3, 3)) == "3 Mar 1941"
+    now = uk_time.london_now()
+    assert now.utcoffset() == uk_time.LONDON.utcoffset(now.replace(tzinfo=None))
+    assert abs(now - datetime.now(UTC)).total_seconds() < 5
+    assert abs(uk_time.london_today() - uk_time.london_date(datetime.now(UTC))).days == 0
+
+
+def test_counts_with_an_irregular_plural_read_in_words() -> None:
+    assert wording.plural(1, "person", "people") == "1 person"
+    assert wording.noun_for([1, 2], "person", "people") == "people 1 and 2"
+    assert wording.noun_for(["A"], "person", "people") == "person A"
+
+
+def test_labels_a_user_reads() -> None:
+    assert vocab.role_label("district_nurse") == "District nurse"
+    assert vocab.role_label("wizard") == "wizard"  # a newer app's role, as stored
+    assert vocab.role_label(None) == "" and vocab.role_label("") == ""
+    assert vocab.FlagCode.FALLS_RISK.label == "Falls risk"
+    assert str(SyncError("The server is busy.", SyncErrorKind.SERVER)) == "The server is busy."
+    assert SyncError("x", SyncErrorKind.AUTH).kind is SyncErrorKind.AUTH
+    assert str(WrongPassphrase()) == "That passphrase does not unlock this workspace."
