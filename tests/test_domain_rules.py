@@ -976,6 +976,14 @@ def test_labels_a_user_reads() -> None:
     assert vocab.role_label("wizard") == "wizard"  # a newer app's role, as stored
     assert vocab.role_label(None) == "" and vocab.role_label("") == ""
     assert vocab.FlagCode.FALLS_RISK.label == "Falls risk"
+    assert [a.label for a in vocab.AuditAction] == [
+        "create",
+        "view",
+        "update",
+        "delete",
+        "export/execute",
+        "sign-off",
+    ]
     assert str(SyncError("The server is busy.", SyncErrorKind.SERVER)) == "The server is busy."
     assert SyncError("x", SyncErrorKind.AUTH).kind is SyncErrorKind.AUTH
     assert str(WrongPassphrase()) == "That passphrase does not unlock this workspace."

@@ -284,3 +284,9 @@ def test_icons_read_as_their_colour_side_and_words() -> None:
         "Consistently failing the target",
         "No target set",
     ]
+
+
+def test_five_rising_points_at_the_very_start_are_not_a_trend() -> None:
+    # 5 6 7 8 9 rise four times from the first point: five points. Mean 75/10 = 7.5, MR
+    # 47/9 = 5.22, limits -6.39..21.39, two sigma -1.76..16.76; no run of seven either side.
+    assert flagged([5, 6, 7, 8, 9, 3, 15, 4, 12, 6]) == {}
