@@ -436,6 +436,12 @@ def test_record_ids_are_uuid7_in_creation_order_with_random_bits() -> None:
     assert ones == zeros == random_mask
     time.sleep(0.002)
     assert new_id() > ids[-1]  # a later millisecond sorts after
+    # The whole millisecond count is kept, its last bit too: odd and even milliseconds appear.
+    parities: set[int] = set()
+    deadline = time.monotonic() + 2
+    while len(parities) < 2 and time.monotonic() < deadline:
+        parities.add((new_id().int >> 80) & 1)
+    assert parities == {0, 1}
 
 
 # --- who may read and write what ---------------------------------------------------------------
@@ -718,7 +724,12 @@ def test_a_new_version_lists_each_change_a_reader_can_follow() -> None:
         lead_member_id=uuid.UUID(int=6),  # another record of the same named lead
         review_date=date(2027, 1, 15),
         goals=(
-            _goal(1, "Sleep through the night", achievement_status="improving"),
+            _goal(
+                1,
+                "Sleep through the night",
+                target_date=date(2027, 2, 1),
+                achievement_status="improving",
+            ),
             _goal(2, "Walk to the shop three times a week", target_date=date(2026, 12, 1)),
             _goal(3, "Join a lunch club"),
         ),
@@ -736,7 +747,7 @@ def test_a_new_version_lists_each_change_a_reader_can_follow() -> None:
         "Review date: '2026-12-01' -> '2027-01-15'",
         "Goal added: Join a lunch club",
         "Goal removed: See the falls team",
-        "Goal changed (progress): Sleep through the night",
+        "Goal changed (target date, progress): Sleep through the night",
         "Goal changed (goal): Walk to the shop three times a week",
         "Action changed (what, who): Check blood pressure weekly",
     ]
@@ -769,14 +780,16 @@ def test_each_kind_of_change_alone_is_seen() -> None:
         "Action changed (status): Order a walking frame": {
             "actions": (_action(1, "Order a walking frame", status="completed"),)
         },
+        "Consent to share: '' -> 'Given'": {"consent_decision": "permit"},
     }
     for line, fields in changes.items():
         after = _plan(2, **{"goals": (goal,), "actions": (action,), **fields})
         diff = care_plan.diff_plans(base, after)
         assert diff.lines() == [line]
         assert not diff.is_empty
-        kind = "goals" if "Goal" in line else "actions" if "Action" in line else "lead_member_id"
-        assert diff.changed_fields == [kind]
+        kind = "goals" if "Goal" in line else "actions" if "Action" in line else None
+        field = "lead_member_id" if "lead" in fields else "consent_decision"
+        assert diff.changed_fields == [kind or field]
 
 
 def test_a_reworded_row_pairs_with_its_closest_earlier_wording_only() -> None:
