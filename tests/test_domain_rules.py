@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as time_of_day
 
 import pytest
@@ -225,6 +225,7 @@ def test_no_stored_settings_give_the_documented_default_agenda() -> None:
     assert config.max_items == 15 and config.minutes_per_item == 2
     assert config.enabled("end_of_life") and config.rule("end_of_life")["every_days"] == 7
     assert config.rule("end_of_life").weight == 30
+    assert [config.rule(code).code for code in huddle_agenda.RULES] == list(huddle_agenda.RULES)
 
 
 def test_a_partial_setting_changes_only_what_it_names() -> None:
@@ -960,6 +961,8 @@ def test_instants_read_in_london_whatever_the_computers_zone() -> None:
     june_night = datetime(2026, 5, 31, 23, 30)  # naive: UTC, as the store writes it
     assert uk_time.in_london(june_night).isoformat() == "2026-06-01T00:30:00+01:00"
     assert uk_time.london_date(june_night) == date(2026, 6, 1)
+    paris = datetime(2026, 6, 1, 1, 30, tzinfo=timezone(timedelta(hours=2)))  # 23:30 UTC
+    assert uk_time.in_london(paris).isoformat() == "2026-06-01T00:30:00+01:00"
     assert uk_time.london_today(datetime(2026, 5, 31, 23, 30, tzinfo=UTC)) == date(2026, 6, 1)
     assert uk_time.london_hhmm(datetime(2026, 1, 5, 14, 5, tzinfo=UTC)) == "14:05"
     assert uk_time.london_hhmm(datetime(2026, 7, 5, 14, 5, tzinfo=UTC)) == "15:05"
