@@ -81,10 +81,16 @@ TARGETS = (
     ),
     Target(
         "endpoint-merge",
-        ("int_desk/server/engine_ops.py",),
+        ("int_desk/server/engine_ops.py", "int_desk/server/push_batch.py"),
         ("tests/test_sync_in_process.py",),
     ),
 )  # fmt: skip
+IN_PROCESS = "tests/test_sync_in_process.py"
+PREPARED = "INT_DESK_IN_PROCESS_TEMPLATE"  # (read by that module's template fixture)
+BUILD_TEMPLATE = (
+    "import sys; from pathlib import Path; "
+    "from tests.test_sync_in_process import build_template; build_template(Path(sys.argv[1]))"
+)
 ALSO_COPY = ("migrations", "resources", "ui", "docs/clinical-safety")
 # mutmut's own command: ``python -m mutmut`` would re-execute mutmut.__main__ (see above).
 MUTMUT = "import sys; from mutmut.__main__ import cli; sys.argv[0] = 'mutmut'; cli()"
@@ -112,12 +118,15 @@ def _config(target: Target) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
         f"also_copy = {toml_list(ALSO_COPY)}\n"
         'process_isolation = "forkserver"\n'
+        # Each mutant's tests quickest first, so a killed mutant costs its cheapest killing test.
+        'pytest_add_cli_args = ["-p", "tests.mutation.cheapest_first"]\n'
         # A mutant that hangs (a loop that never ends, a wait with no timeout) is stopped after
-        # 6 times its tests' measured time plus 3 minutes (mutmut's default, 30 times plus 30 s,
-        # is half an hour per hanging sync mutant; 8 times plus 8 s stopped mutants whose forked
-        # pytest merely started slowly on a loaded machine).
+        # 3 x (its tests' measured time + 60 s) of wall time, or twice that in CPU seconds
+        # (mutmut's rule). mutmut's default, 30 x (time + 30 s), is half an hour per hanging sync
+        # mutant; 3 x (time + 30 s) stopped mutants whose forked tests were merely slow on a
+        # machine at load 20-30, and a timeout is not counted as a kill.
         "timeout_multiplier = 3.0\n"
-        "timeout_constant = 30.0\n"
+        "timeout_constant = 60.0\n"
     )
 
 
@@ -133,6 +142,14 @@ def run_target(
         env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
         env["PYTHONPATH"] = str(copy)
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if IN_PROCESS in target.tests:  # its endpoint database, seeded once by unmutated code
+            template = copy / ".in-process-template"
+            template.mkdir()
+            env[PREPARED] = str(template)
+            subprocess.run(
+                [sys.executable, "-c", BUILD_TEMPLATE, str(template)], cwd=copy, env=env,
+                check=True, capture_output=True,
+            )  # fmt: skip
 
         def python(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
