@@ -34,7 +34,7 @@ from int_desk.domain.errors import Interrupted, SyncError, SyncErrorKind
 from int_desk.domain.wording import plural
 from int_desk.store.base import utcnow
 from int_desk.store.workspace import Workspace
-from int_desk.sync import credentials, local
+from int_desk.sync import credentials, incoming, local
 from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class SyncEngine:
                 self._cycle()
             r.ok = True
             with self.ws.session() as s:  # all still set aside, not only this cycle's
-                r.quarantined = len(local.quarantined(s))
+                r.quarantined = len(incoming.quarantined(s))
             if self._aside:
                 r.notes.append(f"{plural(len(set(self._aside)), 'record')} set aside this time")
         except SyncError as exc:
@@ -384,9 +384,9 @@ class SyncEngine:
             page = self._page({"cursor": cursor, "limit": self.pull_page})
             with local.apply_session(self.ws) as s:
                 skip = local.pending_keys(s)
-                applied, skipped = local.apply_rows(s, page["changes"], skip, self._aside)
+                applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
                 if page.get("purged"):
-                    local.purge_patients(s, page["purged"])
+                    incoming.purge_patients(s, page["purged"])
                     self.result.purged += len(page["purged"])
                 local.set_state(s, local.CURSOR, page["cursor"])
             self.result.pulled += applied
@@ -447,7 +447,7 @@ class SyncEngine:
                     upcoming = prefetch.submit(self._page, body_for(page.get("after") or ""))
                 with local.apply_session(self.ws) as s:
                     skip = local.pending_keys(s)
-                    applied, skipped = local.apply_rows(s, page["changes"], skip, self._aside)
+                    applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
                     after = page.get("after") or ""
                     local.set_state(s, local.FULL_AFTER, after)
                     local.set_state(s, local.FULL_CURSOR, page["cursor"])

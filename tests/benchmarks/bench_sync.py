@@ -340,10 +340,17 @@ def _serial_cpu(ep: Any, tokens: list[str], pg_pid: int | None) -> Figure:
 
 
 def _pg_cpu(postmaster: int | None) -> float:
-    """CPU seconds so far of PostgreSQL's server processes (the postmaster's children)."""
+    """CPU seconds so far of PostgreSQL: the postmaster, its live children (backends, writers)
+    and the children it has already reaped (a backend whose connection closed), so a pool
+    that reconnects does not hide its work."""
     if postmaster is None:
         return 0.0
-    children = []
+    try:
+        own = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = sum(int(own[i]) for i in (11, 12, 13, 14)) / tick
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -351,8 +358,8 @@ def _pg_cpu(postmaster: int | None) -> float:
             except OSError:
                 continue
             if int(stat[1]) == postmaster:
-                children.append(int(entry.name))
-    return sum(_cpu_seconds([p]) or 0.0 for p in children)
+                total += (int(stat[11]) + int(stat[12])) / tick
+    return total
 
 
 def _concurrent_postgres() -> list[Figure]:
