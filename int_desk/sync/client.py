@@ -471,6 +471,8 @@ class SyncEngine:
                     after = page.get("after") or ""
                     local.set_state(s, local.FULL_AFTER, after)
                     local.set_state(s, local.FULL_CURSOR, page["cursor"])
+                    if page["changes"]:  # the tables before the page's last are complete
+                        local.restore_indexes(s, before=page["changes"][-1]["e"])
                     if not page.get("has_more"):
                         local.finish_redownload(s)
                         local.restore_indexes(s)  # with the last rows: all or nothing

@@ -277,20 +277,20 @@ def defer_indexes(s: Session) -> None:
     """Before a first download: drop the synced tables' secondary indexes (their statements
     kept in ``sync_state``) and the caseload index's triggers, so every row is a plain insert.
 
-    Maintaining a dozen indexes per row was a quarter of a first download's CPU; built once at
-    the end (``restore_indexes``, in the last page's transaction) each is one sorted pass.
-    Unique indexes stay: the inserts rely on them. A crash between pages leaves the rows so
-    far, the statements and the download's position: the next sync resumes and restores them.
+    Maintaining a dozen indexes per row was a quarter of a first download's CPU; built once a
+    table's rows are all in (``restore_indexes``, in a page's transaction) each is one sorted
+    pass. Unique indexes stay: the inserts rely on them. A crash between pages leaves the rows
+    so far, the statements and the download's position: the next sync resumes and builds them.
     The caseload index finds its triggers gone at its next refresh and rebuilds in full, as a
     first download's thousands of new people would have it do anyway.
     """
     conn = s.connection()
     tables = ", ".join(f"'{name}'" for name in SYNCED_TABLES)
-    dropped: dict[str, str] = {
-        name: sql
-        for name, sql in conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables})"
+    dropped: dict[str, list[str]] = {
+        name: [table, sql]
+        for name, table, sql in conn.exec_driver_sql(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "
+            f"AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables})"
         )
     }
     for name in dropped:
@@ -300,23 +300,28 @@ def defer_indexes(s: Session) -> None:
     caseload_index.drop_triggers(s)
 
 
-def restore_indexes(s: Session) -> int:
-    """Build the indexes ``defer_indexes`` dropped (those still missing); returns how many."""
+def restore_indexes(s: Session, before: str | None = None) -> int:
+    """Build the indexes ``defer_indexes`` dropped (those still missing): all of them, or only
+    those of the entities a full download has finished when it has reached ``before`` (its
+    pages come in ``schema.ORDER``; an index built early is only maintained row by row for
+    any later rows of its table). Returns how many were built."""
     saved = state(s, DEFERRED_INDEXES)
-    if saved is None:
+    if saved is None or (before is not None and before not in schema.ORDER[1:]):
         return 0
+    done = None if before is None else schema.ORDER[: schema.ORDER.index(before)]
     conn = s.connection()
     present = {
         name
         for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
     }
-    built = 0
-    for name, sql in json.loads(saved).items():
-        if name not in present:
-            conn.exec_driver_sql(sql)
-            built += 1
-    set_state(s, DEFERRED_INDEXES, None)
-    return built
+    waiting = json.loads(saved)
+    for name, (table, sql) in list(waiting.items()):
+        if done is None or table in done:
+            if name not in present:
+                conn.exec_driver_sql(sql)
+            del waiting[name]
+    set_state(s, DEFERRED_INDEXES, json.dumps(waiting) if waiting else None)
+    return len(json.loads(saved)) - len(waiting)
 
 
 def _rows_with_ops(s: Session) -> set[tuple[str, str]]:
