@@ -81,24 +81,24 @@ def get_plan(session: Session, plan_id: uuid.UUID) -> CarePlan:
     return plan
 
 
-def _versions(session: Session, series_id: uuid.UUID) -> list[CarePlan]:
+_Live = TypeVar("_Live", CarePlan, Goal, PlanAction)
+
+
+def _live(session: Session, model: type[_Live], where: Any, *order: Any) -> list[_Live]:
+    """The rows of ``model`` matching ``where`` that are not deleted, in ``order``."""
     return list(
-        session.scalars(
-            select(CarePlan)
-            .where(CarePlan.series_id == series_id, CarePlan.deleted.is_(False))
-            .order_by(CarePlan.version)
-        )
+        session.scalars(select(model).where(where, model.deleted.is_(False)).order_by(*order))
     )
+
+
+def _versions(session: Session, series_id: uuid.UUID) -> list[CarePlan]:
+    return _live(session, CarePlan, CarePlan.series_id == series_id, CarePlan.version)
 
 
 def plans_for_patient(session: Session, patient_id: uuid.UUID) -> list[CarePlan]:
     """Every version of every plan series of the person, oldest first."""
-    return list(
-        session.scalars(
-            select(CarePlan)
-            .where(CarePlan.patient_id == patient_id, CarePlan.deleted.is_(False))
-            .order_by(CarePlan.created_at, CarePlan.version)
-        )
+    return _live(
+        session, CarePlan, CarePlan.patient_id == patient_id, CarePlan.created_at, CarePlan.version
     )
 
 
@@ -115,22 +115,16 @@ def current_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> Ca
 
 
 def plan_goals(session: Session, plan_id: uuid.UUID) -> list[Goal]:
-    return list(
-        session.scalars(
-            select(Goal)
-            .where(Goal.care_plan_id == plan_id, Goal.deleted.is_(False))
-            .order_by(Goal.position, Goal.created_at)
-        )
-    )
+    return _live(session, Goal, Goal.care_plan_id == plan_id, Goal.position, Goal.created_at)
 
 
 def plan_actions(session: Session, plan_id: uuid.UUID) -> list[PlanAction]:
-    return list(
-        session.scalars(
-            select(PlanAction)
-            .where(PlanAction.care_plan_id == plan_id, PlanAction.deleted.is_(False))
-            .order_by(PlanAction.position, PlanAction.created_at)
-        )
+    return _live(
+        session,
+        PlanAction,
+        PlanAction.care_plan_id == plan_id,
+        PlanAction.position,
+        PlanAction.created_at,
     )
 
 
@@ -260,16 +254,7 @@ def _coerce_field(session: Session, name: str, value: Any) -> Any:
     if name in rules.TEXT_FIELDS:
         return (value or "").strip() if isinstance(value, str) or value is None else str(value)
     if name in rules.DATE_FIELDS:
-        if value in (None, ""):
-            return None
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise ValidationError("Enter the date as YYYY-MM-DD.", name) from None
+        return _coerce_field_date(value, name)
     if name in rules.MEMBER_FIELDS:
         if value in (None, ""):
             return None
@@ -294,10 +279,7 @@ def update_plan(
 
     Recording a consent decision also records who recorded it and when, unless given.
     """
-    access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id)
     if rules.INTERNAL_FIELDS & set(changes):
         access.require(session, actor, Permission.VIEW_CLINICAL)
     values = {name: _coerce_field(session, name, v) for name, v in changes.items()}
@@ -378,8 +360,11 @@ def _clean_goal(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _coerce_field_date(value: Any, name: str) -> date | None:
+    """A day from a date, a date and time (its day) or YYYY-MM-DD text; None for nothing."""
     if value in (None, ""):
         return None
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     try:
@@ -443,10 +428,7 @@ def add_goal(
     target_measure: str = "",
     target_date: date | None = None,
 ) -> Goal:
-    access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id)
     values = _clean_goal(
         {"description": description, "target_measure": target_measure, "target_date": target_date}
     )
@@ -494,10 +476,7 @@ def add_action(
     goal_id: uuid.UUID | None = None,
     status: str = TaskStatus.REQUESTED.value,
 ) -> PlanAction:
-    access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id)
     values = _clean_action(
         session,
         plan.id,
@@ -563,10 +542,7 @@ def sign_off(
     Raises PermissionDenied for roles the team does not allow to sign off, PlanNotEditable for
     a version already signed, and ValidationError naming everything still missing.
     """
-    access.require(session, actor, Permission.SIGN_OFF_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id, Permission.SIGN_OFF_PLAN)
     problems = sign_off_problems(session=session, actor=actor, plan_id=plan_id, today=today)
     if problems:
         missing = "; ".join(p.message for p in problems)
@@ -635,6 +611,21 @@ def due_for_review(
         .order_by(CarePlan.review_date)
     )
     return [DueReview(pid, pat, rd, (today - rd).days) for pid, pat, rd in rows]
+
+
+def _draft(
+    session: Session,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    permission: Permission = Permission.EDIT_CARE_PLAN,
+) -> CarePlan:
+    """A draft plan of someone in the actor's caseload, which ``permission`` lets them change;
+    else PermissionDenied, NotFound or PlanNotEditable."""
+    access.require(session, actor, permission)
+    plan = get_plan(session, plan_id)
+    require_in_scope(session, actor, plan.patient_id)
+    _editable(plan)
+    return plan
 
 
 def _editable_row(
