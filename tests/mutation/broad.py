@@ -83,13 +83,21 @@ TARGETS = (
         "sync-client",
         ("int_desk/sync/client.py",),
         ("tests/test_sync_in_process.py",),
+        timeout_constant=60.0,  # (each test's endpoint and laptops are set-up, not timed)
     ),
     Target(
         "endpoint-merge",
-        ("int_desk/server/engine_ops.py",),
+        ("int_desk/server/engine_ops.py", "int_desk/server/push_batch.py"),
         ("tests/test_sync_in_process.py",),
+        timeout_constant=60.0,
     ),
 )  # fmt: skip
+IN_PROCESS = "tests/test_sync_in_process.py"
+PREPARED = "INT_DESK_IN_PROCESS_TEMPLATE"  # (read by that module's template fixture)
+BUILD_TEMPLATE = (
+    "import sys; from pathlib import Path; "
+    "from tests.test_sync_in_process import build_template; build_template(Path(sys.argv[1]))"
+)
 ALSO_COPY = ("migrations", "resources", "ui", "docs/clinical-safety")
 # mutmut's own command: ``python -m mutmut`` would re-execute mutmut.__main__ (see above).
 MUTMUT = "import sys; from mutmut.__main__ import cli; sys.argv[0] = 'mutmut'; cli()"
@@ -117,6 +125,8 @@ def _config(target: Target) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
         f"also_copy = {toml_list(ALSO_COPY)}\n"
         'process_isolation = "forkserver"\n'
+        # Each mutant's tests quickest first, so a killed mutant costs its cheapest killing test.
+        'pytest_add_cli_args = ["-p", "tests.mutation.cheapest_first"]\n'
         # A mutant that hangs (a loop that never ends, a wait with no timeout) is stopped after
         # 3 times (its tests' measured time + the target's timeout_constant) of wall time, or 6
         # times that of CPU (mutmut's default, 30 times plus 30 s, is half an hour per hanging
@@ -139,6 +149,14 @@ def run_target(
         env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
         env["PYTHONPATH"] = str(copy)
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if IN_PROCESS in target.tests:  # its endpoint database, seeded once by unmutated code
+            template = copy / ".in-process-template"
+            template.mkdir()
+            env[PREPARED] = str(template)
+            subprocess.run(
+                [sys.executable, "-c", BUILD_TEMPLATE, str(template)], cwd=copy, env=env,
+                check=True, capture_output=True,
+            )  # fmt: skip
 
         def python(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
