@@ -845,6 +845,7 @@ def test_two_spellings_of_one_name_match() -> None:
         ("O'BRIEN-MCGEE", "O'Brien-McGee", False),
         ("MACK", "Mack", False),  # too short to be Mac + a name
         ("MACKIE", "MACKIE", True),
+        ("MACEY", "MACEY", True),  # Macey or MacEy: five letters are already a guess
         ("AB'C", "AB'C", True),  # an apostrophe after more than one letter
         ("MAC GIOLLA", "Mac Giolla", False),
         ("NÍ NGUYEN", "NÍ NGUYEN", True),  # eclipsed after Ní: a guess
