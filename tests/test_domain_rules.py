@@ -87,6 +87,7 @@ def _refused(call: object, *args: object, **kwargs: object) -> tuple[str, str | 
 
 def test_reference_data_is_refused_with_a_message_naming_the_box() -> None:
     assert reference.name("  Bicester   INT ", "team name") == "Bicester INT"
+    assert reference.name("x" * 200, "team name") == "x" * 200  # the limit itself is allowed
     assert _refused(reference.name, "  ", "team name") == ("Enter the team name.", "name")
     assert _refused(reference.name, "x" * 201, "team name") == (
         "The team name is longer than 200 characters.",
