@@ -87,6 +87,7 @@ def _refused(call: object, *args: object, **kwargs: object) -> tuple[str, str | 
 
 def test_reference_data_is_refused_with_a_message_naming_the_box() -> None:
     assert reference.name("  Bicester   INT ", "team name") == "Bicester INT"
+    assert reference.name("x" * 200, "team name") == "x" * 200  # the limit itself is allowed
     assert _refused(reference.name, "  ", "team name") == ("Enter the team name.", "name")
     assert _refused(reference.name, "x" * 201, "team name") == (
         "The team name is longer than 200 characters.",
@@ -845,6 +846,7 @@ def test_two_spellings_of_one_name_match() -> None:
         ("O'BRIEN-MCGEE", "O'Brien-McGee", False),
         ("MACK", "Mack", False),  # too short to be Mac + a name
         ("MACKIE", "MACKIE", True),
+        ("MACEY", "MACEY", True),  # Macey or MacEy: five letters are already a guess
         ("AB'C", "AB'C", True),  # an apostrophe after more than one letter
         ("MAC GIOLLA", "Mac Giolla", False),
         ("NÍ NGUYEN", "NÍ NGUYEN", True),  # eclipsed after Ní: a guess
