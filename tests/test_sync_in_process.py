@@ -451,6 +451,34 @@ def test_a_bad_row_arriving_with_a_later_change_is_set_aside_and_said_so(
     assert (again.quarantined, again.redownloaded, again.notes) == (1, False, [])
 
 
+def test_a_pull_over_several_pages_leaves_every_unsent_edit_alone_and_counts_them(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Rows this laptop has edited but not yet sent are not overwritten by the server's newer
+    copies, on whichever page they arrive, and the pull says how many it left alone; the
+    edits are then sent, and the same field changed on both sides becomes conflicts."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        people = s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(2)).all()
+    for ws, phone in ((b, "01632 400101"), (a, "01632 400202")):
+        with ws.session() as s:
+            for pid in people:
+                s.get(m.Patient, pid).phone = phone
+    sync(b)
+    pull_only = engine(a, pull_page=1, verify=False)
+    try:
+        pull_only._pull()  # the pull on its own: a's edits are still unsent
+    finally:
+        pull_only.http.close()
+    assert (pull_only.result.pulled, pull_only.result.skipped) == (0, 2)
+    with a.session() as s:
+        assert {s.get(m.Patient, pid).phone for pid in people} == {"01632 400202"}
+        assert local.pending_count(s) == 2
+    sent = sync(a)
+    assert (sent.pushed, sent.conflicts, sent.pending) == (2, 2, 0)
+
+
 def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a, b = laptops(ep, "a"), laptops(ep, "b")
     sync(a), sync(b)
