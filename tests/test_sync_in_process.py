@@ -154,6 +154,9 @@ SAME_AS_SUBPROCESS: list[Callable[..., None]] = [
     engine_tests.test_a_stale_cursor_redownloads_and_keeps_unsent_edits,
     engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
     engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
+    engine_tests.test_a_cursor_in_the_old_format_redownloads_and_keeps_unsent_edits,
+    engine_tests.test_a_retry_after_longer_than_a_cycle_should_wait_ends_the_cycle_at_once,
+    engine_tests.test_a_cancel_cuts_a_retry_after_wait_short,
     duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
     read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
 ]
@@ -173,6 +176,16 @@ def test_the_sync_behaviours_hold_with_the_endpoint_in_process(
         name: ep if name in endpoints else request.getfixturevalue(given.get(name, name))
         for name in inspect.signature(behaviour).parameters
     })  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, "2"), (429, "http-date")])
+def test_a_busy_server_is_asked_again_after_the_retry_after_it_names(
+    ep: Endpoint, laptops, status: int, retry_after: str
+) -> None:  # type: ignore[no-untyped-def]
+    """test_sync_engine's, in process: the wait a 503 or 429 names, in seconds or as a date."""
+    engine_tests.test_a_busy_server_is_asked_again_after_the_retry_after_it_names(
+        ep, laptops, status, retry_after
+    )
 
 
 def _first_patient(ws: Workspace) -> uuid.UUID:
