@@ -250,6 +250,18 @@ def test_a_wrong_or_expired_token_stops_the_sync_with_a_sign_in_message(
         assert '"ok": false' in local.state(s, local.LAST_RESULT)
 
 
+def _run_to_the_end(cycle: SyncEngine, within: float = 120.0) -> client.SyncResult:
+    """Run a sync cycle that must end by itself: its waits between tries are short here
+    (backoff 0.02 s), so one still going after ``within`` seconds never ends (a wait with no
+    limit), and the test says so rather than hang."""
+    done: list[client.SyncResult] = []
+    worker = threading.Thread(target=lambda: done.append(cycle.run()), daemon=True)
+    worker.start()
+    worker.join(within)
+    assert done, f"the sync cycle had not ended after {within:.0f} s"
+    return done[0]
+
+
 def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
     ep: Endpoint, laptops, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
@@ -259,7 +271,7 @@ def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
         s.get(m.Patient, _first_patient(a)).phone = "01632 700001"
     ep.fault("/v1/push", "500_before", times=4)
     with caplog.at_level("INFO", logger=client.__name__):
-        failed = engine(a, retries=2).run()
+        failed = _run_to_the_end(engine(a, retries=2))
     assert (failed.ok, failed.error_kind, failed.retries) == (False, "server", 2)
     assert failed.error == "The sync server had a problem (HTTP 500)."
     retried = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sync retry")]
@@ -490,6 +502,9 @@ def test_a_pull_over_several_pages_leaves_every_unsent_edit_alone_and_counts_the
         assert local.pending_count(s) == 2
     sent = sync(a)
     assert (sent.pushed, sent.conflicts, sent.pending) == (2, 2, 0)
+    assert sent.summary().startswith(
+        "Synced: sent 2, received 0, 2 conflicts to resolve, 0 waiting"
+    )
 
 
 def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
