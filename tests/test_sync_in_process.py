@@ -507,6 +507,55 @@ def test_a_pull_over_several_pages_leaves_every_unsent_edit_alone_and_counts_the
     )
 
 
+def test_a_goal_and_an_action_added_to_a_draft_plan_reach_the_teams_other_laptop(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """New rows placed by their care plan (a goal, an action for it) are stored in the plan's
+    team and person, and a colleague's laptop receives them."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        plan = s.scalars(
+            select(m.CarePlan).where(m.CarePlan.status == "draft").order_by(m.CarePlan.id)
+        ).first()
+        assert plan is not None
+        goal = m.Goal(care_plan_id=plan.id, description="Walk to the shop again")
+        s.add(goal)
+        s.flush()
+        s.add(
+            m.PlanAction(care_plan_id=plan.id, goal_id=goal.id, description="Physio twice a week")
+        )
+    sent = sync(a)
+    assert (sent.pushed, sent.rejected, sent.pending) == (2, 0, 0)
+    assert sync(b).verified is True
+    with b.session() as s:
+        assert s.get(m.Goal, goal.id).description == "Walk to the shop again"
+        [action] = s.scalars(select(m.PlanAction).where(m.PlanAction.goal_id == goal.id)).all()
+        assert (action.care_plan_id, action.description) == (plan.id, "Physio twice a week")
+
+
+def test_a_new_row_for_another_team_is_refused_and_says_why(ep: Endpoint) -> None:
+    """A laptop (or anything with its token) adding a huddle to a team it is not in is refused,
+    with the reason the laptop shows; nothing is stored."""
+    huddle, now = uuid.uuid4(), "2026-12-07T09:00:00.000000+00:00"
+    op = {
+        "op_id": str(uuid.uuid4()), "entity": "huddle", "id": str(huddle), "kind": "insert",
+        "base_version": None,
+        "fields": {
+            "team_id": ep.teams["Reading West INT"], "scheduled_at": now, "kind": "daily",
+            "status": "planned", "minutes": "", "created_at": now, "updated_at": now,
+            "deleted": False,
+        },
+    }  # fmt: skip
+    with ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    [result] = reply.json()["results"]
+    assert (result["status"], result["reason"]) == ("rejected", "forbidden: not one of your teams")
+    with ep.session() as s:
+        assert s.get(Record, ("huddle", huddle)) is None
+
+
 def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a, b = laptops(ep, "a"), laptops(ep, "b")
     sync(a), sync(b)
