@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as time_of_day
 
 import pytest
@@ -87,6 +87,7 @@ def _refused(call: object, *args: object, **kwargs: object) -> tuple[str, str | 
 
 def test_reference_data_is_refused_with_a_message_naming_the_box() -> None:
     assert reference.name("  Bicester   INT ", "team name") == "Bicester INT"
+    assert reference.name("x" * 200, "team name") == "x" * 200  # the limit itself is allowed
     assert _refused(reference.name, "  ", "team name") == ("Enter the team name.", "name")
     assert _refused(reference.name, "x" * 201, "team name") == (
         "The team name is longer than 200 characters.",
@@ -225,6 +226,7 @@ def test_no_stored_settings_give_the_documented_default_agenda() -> None:
     assert config.max_items == 15 and config.minutes_per_item == 2
     assert config.enabled("end_of_life") and config.rule("end_of_life")["every_days"] == 7
     assert config.rule("end_of_life").weight == 30
+    assert [config.rule(code).code for code in huddle_agenda.RULES] == list(huddle_agenda.RULES)
 
 
 def test_a_partial_setting_changes_only_what_it_names() -> None:
@@ -436,6 +438,12 @@ def test_record_ids_are_uuid7_in_creation_order_with_random_bits() -> None:
     assert ones == zeros == random_mask
     time.sleep(0.002)
     assert new_id() > ids[-1]  # a later millisecond sorts after
+    # The whole millisecond count is kept, its last bit too: odd and even milliseconds appear.
+    parities: set[int] = set()
+    deadline = time.monotonic() + 2
+    while len(parities) < 2 and time.monotonic() < deadline:
+        parities.add((new_id().int >> 80) & 1)
+    assert parities == {0, 1}
 
 
 # --- who may read and write what ---------------------------------------------------------------
@@ -718,7 +726,12 @@ def test_a_new_version_lists_each_change_a_reader_can_follow() -> None:
         lead_member_id=uuid.UUID(int=6),  # another record of the same named lead
         review_date=date(2027, 1, 15),
         goals=(
-            _goal(1, "Sleep through the night", achievement_status="improving"),
+            _goal(
+                1,
+                "Sleep through the night",
+                target_date=date(2027, 2, 1),
+                achievement_status="improving",
+            ),
             _goal(2, "Walk to the shop three times a week", target_date=date(2026, 12, 1)),
             _goal(3, "Join a lunch club"),
         ),
@@ -736,7 +749,7 @@ def test_a_new_version_lists_each_change_a_reader_can_follow() -> None:
         "Review date: '2026-12-01' -> '2027-01-15'",
         "Goal added: Join a lunch club",
         "Goal removed: See the falls team",
-        "Goal changed (progress): Sleep through the night",
+        "Goal changed (target date, progress): Sleep through the night",
         "Goal changed (goal): Walk to the shop three times a week",
         "Action changed (what, who): Check blood pressure weekly",
     ]
@@ -769,14 +782,16 @@ def test_each_kind_of_change_alone_is_seen() -> None:
         "Action changed (status): Order a walking frame": {
             "actions": (_action(1, "Order a walking frame", status="completed"),)
         },
+        "Consent to share: '' -> 'Given'": {"consent_decision": "permit"},
     }
     for line, fields in changes.items():
         after = _plan(2, **{"goals": (goal,), "actions": (action,), **fields})
         diff = care_plan.diff_plans(base, after)
         assert diff.lines() == [line]
         assert not diff.is_empty
-        kind = "goals" if "Goal" in line else "actions" if "Action" in line else "lead_member_id"
-        assert diff.changed_fields == [kind]
+        kind = "goals" if "Goal" in line else "actions" if "Action" in line else None
+        field = "lead_member_id" if "lead" in fields else "consent_decision"
+        assert diff.changed_fields == [kind or field]
 
 
 def test_a_reworded_row_pairs_with_its_closest_earlier_wording_only() -> None:
@@ -831,6 +846,7 @@ def test_two_spellings_of_one_name_match() -> None:
         ("O'BRIEN-MCGEE", "O'Brien-McGee", False),
         ("MACK", "Mack", False),  # too short to be Mac + a name
         ("MACKIE", "MACKIE", True),
+        ("MACEY", "MACEY", True),  # Macey or MacEy: five letters are already a guess
         ("AB'C", "AB'C", True),  # an apostrophe after more than one letter
         ("MAC GIOLLA", "Mac Giolla", False),
         ("NÍ NGUYEN", "NÍ NGUYEN", True),  # eclipsed after Ní: a guess
@@ -947,6 +963,8 @@ def test_instants_read_in_london_whatever_the_computers_zone() -> None:
     june_night = datetime(2026, 5, 31, 23, 30)  # naive: UTC, as the store writes it
     assert uk_time.in_london(june_night).isoformat() == "2026-06-01T00:30:00+01:00"
     assert uk_time.london_date(june_night) == date(2026, 6, 1)
+    paris = datetime(2026, 6, 1, 1, 30, tzinfo=timezone(timedelta(hours=2)))  # 23:30 UTC
+    assert uk_time.in_london(paris).isoformat() == "2026-06-01T00:30:00+01:00"
     assert uk_time.london_today(datetime(2026, 5, 31, 23, 30, tzinfo=UTC)) == date(2026, 6, 1)
     assert uk_time.london_hhmm(datetime(2026, 1, 5, 14, 5, tzinfo=UTC)) == "14:05"
     assert uk_time.london_hhmm(datetime(2026, 7, 5, 14, 5, tzinfo=UTC)) == "15:05"

@@ -57,8 +57,9 @@ def test_display_format() -> None:
 def test_placeholder_numbers_pass_modulus_11_but_are_refused(digit: str) -> None:
     placeholder = digit * 10
     assert nhs_number.check_digit(placeholder[:9]) == int(digit)  # Modulus 11 alone lets it in
-    with pytest.raises(ValidationError, match=r"placeholder \(one digit repeated\)"):
+    with pytest.raises(ValidationError, match=r"placeholder \(one digit repeated\)") as err:
         nhs_number.normalise(placeholder)
+    assert err.value.field == "nhs_number"  # the form marks the NHS number box
     with pytest.raises(ValidationError, match="placeholder"):
         nhs_number.normalise(f"{digit * 3} {digit * 3} {digit * 4}")
 

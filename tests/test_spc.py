@@ -290,3 +290,22 @@ def test_five_rising_points_at_the_very_start_are_not_a_trend() -> None:
     # 5 6 7 8 9 rise four times from the first point: five points. Mean 75/10 = 7.5, MR
     # 47/9 = 5.22, limits -6.39..21.39, two sigma -1.76..16.76; no run of seven either side.
     assert flagged([5, 6, 7, 8, 9, 3, 15, 4, 12, 6]) == {}
+
+
+def test_a_target_exactly_on_a_limit_is_hit_and_miss_or_passed_as_the_icon_says() -> None:
+    # Limits 11 ± 5.32 from 10 12. A target on the limit a measure must stay clear of is
+    # hit and miss (the process can reach it); on the limit it must stay beyond, it passes.
+    limits = xmr([10, 12]).segments[0]
+    down_on_lower = xmr([10, 12], improvement=Improvement.DOWN, target=limits.lower)
+    up_on_upper = xmr([10, 12], improvement=Improvement.UP, target=limits.upper)
+    assert down_on_lower.assurance is Assurance.HIT_AND_MISS
+    assert up_on_upper.assurance is Assurance.HIT_AND_MISS
+    assert xmr([10, 12], improvement=Improvement.UP, target=limits.lower).assurance is (
+        Assurance.PASS
+    )
+    assert xmr([], improvement=Improvement.UP, target=5).assurance is Assurance.NO_TARGET
+
+
+def test_a_low_signal_on_a_measure_with_no_better_direction_reads_low() -> None:
+    values = [10, 9, 10, 9, 10, 9, 10, 9, 10, 0]
+    assert xmr(values).variation is Variation.NEITHER_LOW

@@ -56,30 +56,67 @@ def _upsert(entity: str) -> tuple[tuple[str, str], list[tuple[str, str]]]:
 
 
 # Data columns whose wire form differs from SQLite's (every other value is stored as it came).
-_CONVERT: dict[str, Any] = {
-    "uuid": lambda v: v.replace("-", ""),
-    "bool": lambda v: 1 if v else 0,
-    "json": json.dumps,
-}
+CONVERTED = ("uuid", "bool", "json")
+WRONG_KIND = "a value of the wrong kind"
 _PLANS: dict[
-    str, tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]
+    str, tuple[tuple[str, ...], tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]
 ] = {}
 
 
 def _plan(
     entity: str,
-) -> tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]:
+) -> tuple[tuple[str, ...], tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:
     """How a row of ``entity`` becomes its statements' parameters: the data columns in order,
-    the converters of the few that change form and the dates, each by position. A page of
-    thousands of rows then costs one C-level lookup per column and Python only where needed
-    (the per-column work was most of a first download's CPU on the laptop)."""
+    the few that change form (by position and kind) and the dates (by position and name)."""
     if entity not in _PLANS:
         cols = _upsert(entity)[1]
         names = tuple(n for n, _k in cols)
-        convert = tuple((i, _CONVERT[k]) for i, (_n, k) in enumerate(cols) if k in _CONVERT)
+        convert = tuple((i, k) for i, (_n, k) in enumerate(cols) if k in CONVERTED)
         dates = tuple((i, n) for i, (n, k) in enumerate(cols) if k in ("date", "datetime"))
         _PLANS[entity] = (names, convert, dates)
     return _PLANS[entity]
+
+
+def _parameters(
+    entity: str, rows: list[dict[str, Any]], problems: dict[tuple[str, str], tuple[int, str, bool]]
+) -> list[tuple[Any, ...]]:
+    """The statements' parameters of ``entity``'s rows (id, version, then every data column),
+    worked out column by column: a first download's 150,000 rows then cost a C-level lookup
+    per value and a short loop per converted column, not a function call per value. Rows this
+    laptop cannot store go to ``problems`` instead (the first problem of each, dates first)."""
+    names, convert, dates = _plan(entity)
+    deleted = 2 + names.index("deleted")
+    out = []
+    for row in rows:
+        values = [row["id"].replace("-", ""), row["v"], *map(row["data"].get, names)]
+        values[deleted] = row["del"]
+        out.append(values)
+    wrong: dict[int, str] = {}  # position in ``out`` -> the row's first problem
+    low, high = _YEARS
+    for i, name in dates:
+        for n, values in enumerate(out):
+            v = values[i + 2]
+            if v is not None and not (
+                isinstance(v, str) and v[4:5] == "-" and low <= v[:4] <= high
+            ):
+                wrong.setdefault(n, f"{entity}.{name} is a date this laptop cannot use")
+    for i, kind in convert:
+        for n, values in enumerate(out):
+            v = values[i + 2]
+            if v is None:
+                continue
+            try:
+                if kind == "uuid":
+                    values[i + 2] = v.replace("-", "")
+                elif kind == "bool":
+                    values[i + 2] = 1 if v else 0
+                else:
+                    values[i + 2] = json.dumps(v)
+            except (AttributeError, TypeError, ValueError):
+                wrong.setdefault(n, WRONG_KIND)
+    for n, problem in wrong.items():
+        problems[(entity, out[n][0])] = (out[n][1], problem, bool(rows[n]["del"]))
+    return [tuple(values) for n, values in enumerate(out) if n not in wrong]
 
 
 QUARANTINE = "q:"  # sync_state keys "q:<entity>:<id hex>": rows from the server set aside
@@ -99,36 +136,15 @@ def apply_rows(
     one bad row never stops a team's sync. A newer version of the row (repaired on the server
     with ``int-desk admin repair-rows``) replaces the entry when it arrives.
     """
-    by_entity: dict[str, list[tuple[Any, ...]]] = {}
+    grouped: dict[str, list[dict[str, Any]]] = {}
     skipped = 0
-    known = schema.ENTITIES
-    bad: dict[tuple[str, str], tuple[int, str]] = {}
-    tombstone: dict[tuple[str, str], bool] = {}
     for row in rows:
-        entity = row["e"]
-        rid = row["id"].replace("-", "")
-        if skip and (entity, rid) in skip:
+        if skip and (row["e"], row["id"].replace("-", "")) in skip:
             skipped += 1
-            continue
-        if entity not in known:
-            continue  # an entity this version does not know: ignored, never guessed at
-        data = row["data"]
-        data["deleted"] = row["del"]
-        tombstone[(entity, rid)] = bool(row["del"])
-        names, convert, dates = _plan(entity)
-        values = [rid, row["v"], *map(data.get, names)]
-        problem = _date_problem(entity, values, dates)
-        if problem:
-            bad[(entity, rid)] = (row["v"], problem)
-            continue
-        try:
-            for i, f in convert:
-                if values[i + 2] is not None:
-                    values[i + 2] = f(values[i + 2])
-        except (AttributeError, TypeError, ValueError):
-            bad[(entity, rid)] = (row["v"], "a value of the wrong kind")
-            continue
-        by_entity.setdefault(entity, []).append(tuple(values))
+        elif row["e"] in schema.ENTITIES:  # an entity this version does not know: ignored
+            grouped.setdefault(row["e"], []).append(row)
+    problems: dict[tuple[str, str], tuple[int, str, bool]] = {}
+    by_entity = {entity: _parameters(entity, group, problems) for entity, group in grouped.items()}
     any_quarantined = _has_quarantine(s)  # (usually not: then no clean-up query per entity)
     applied = 0
     for entity in schema.ORDER:
@@ -142,26 +158,25 @@ def apply_rows(
                 log.warning(
                     "a page of %s rows could not be stored (%s)", entity, type(exc).__name__
                 )
-                kept = []
+                kept, gone = [], 2 + _plan(entity)[0].index("deleted")
                 for one in batch:
                     try:
                         with s.begin_nested():
                             _upsert_batch(s, entity, [one])
                         kept.append(one)
                     except (UnicodeError, ValueError, OverflowError) as err:
-                        bad[(entity, one[0])] = (one[1], _kind_of(err))
+                        problems[(entity, one[0])] = (one[1], _kind_of(err), bool(one[gone]))
                 batch = kept
             applied += len(batch)
             _note_applied(s, entity, batch)
             if batch and any_quarantined:
                 _forget_quarantined(s, entity, [one[0] for one in batch])
-    for (entity, rid), (version, problem) in bad.items():
+    for (entity, rid), (version, problem, tombstone) in problems.items():
         log.warning("quarantined %s %s v%s from the server: %s", entity, rid, version, problem)
         key = f"{QUARANTINE}{entity}:{rid}"
         value = json.dumps(
-            {"v": version, "del": tombstone.get((entity, rid), False), "problem": problem,
-             "at": utcnow().isoformat()}
-        )  # fmt: skip
+            {"v": version, "del": tombstone, "problem": problem, "at": utcnow().isoformat()}
+        )
         s.merge(SyncState(key=key, value=value))
         if quarantined is not None:
             quarantined.append(key)
@@ -204,20 +219,6 @@ def _kind_of(exc: BaseException) -> str:
 
 
 _YEARS = (f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}")
-
-
-def _date_problem(entity: str, values: list[Any], dates: tuple[tuple[int, str], ...]) -> str:
-    """Dates and times a laptop could not convert (years outside MIN_YEAR..MAX_YEAR): checked
-    on the year's digits only, so a page of thousands of rows costs next to nothing.
-    ``values``: a row's parameters (id, version, data columns), ``dates`` from ``_plan``."""
-    low, high = _YEARS
-    for i, name in dates:
-        value = values[i + 2]
-        if value is not None and not (
-            isinstance(value, str) and value[4:5] == "-" and low <= value[:4] <= high
-        ):
-            return f"{entity}.{name} is a date this laptop cannot use"
-    return ""
 
 
 def _forget_quarantined(s: Session, entity: str, rids: list[str]) -> None:

@@ -9,6 +9,7 @@ first order SQLite would demand, and the server is authoritative for references.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections import Counter
@@ -21,7 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
-from int_desk.store import changes
+from int_desk.store import caseload_index, changes
 from int_desk.store.base import APPLYING, utcnow
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
 from int_desk.store.wire_entities import SYNCED_TABLES
@@ -40,6 +41,7 @@ LAST_SYNC_AT = "last_sync_at"
 LAST_RESULT = "last_result"
 HASH_CHECKED_AT = "hash_checked_at"
 GENERATION = "server_generation"  # the endpoint database's generation (changes on a restore)
+DEFERRED_INDEXES = "deferred_indexes"  # {name: CREATE INDEX statement} a first download dropped
 
 
 @contextmanager
@@ -269,6 +271,57 @@ def finish_redownload(s: Session) -> int:
         changes.note_everything(s)
         log.info("re-download removed %d local rows the server no longer has in scope", removed)
     return removed
+
+
+def defer_indexes(s: Session) -> None:
+    """Before a first download: drop the synced tables' secondary indexes (their statements
+    kept in ``sync_state``) and the caseload index's triggers, so every row is a plain insert.
+
+    Maintaining a dozen indexes per row was a quarter of a first download's CPU; built once a
+    table's rows are all in (``restore_indexes``, in a page's transaction) each is one sorted
+    pass. Unique indexes stay: the inserts rely on them. A crash between pages leaves the rows
+    so far, the statements and the download's position: the next sync resumes and builds them.
+    The caseload index finds its triggers gone at its next refresh and rebuilds in full, as a
+    first download's thousands of new people would have it do anyway.
+    """
+    conn = s.connection()
+    tables = ", ".join(f"'{name}'" for name in SYNCED_TABLES)
+    dropped: dict[str, list[str]] = {
+        name: [table, sql]
+        for name, table, sql in conn.exec_driver_sql(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "
+            f"AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables})"
+        )
+    }
+    for name in dropped:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    earlier = state(s, DEFERRED_INDEXES)
+    set_state(s, DEFERRED_INDEXES, json.dumps({**json.loads(earlier or "{}"), **dropped}))
+    caseload_index.drop_triggers(s)
+
+
+def restore_indexes(s: Session, before: str | None = None) -> int:
+    """Build the indexes ``defer_indexes`` dropped (those still missing): all of them, or only
+    those of the entities a full download has finished when it has reached ``before`` (its
+    pages come in ``schema.ORDER``; an index built early is only maintained row by row for
+    any later rows of its table). Returns how many were built."""
+    saved = state(s, DEFERRED_INDEXES)
+    if saved is None or (before is not None and before not in schema.ORDER[1:]):
+        return 0
+    done = None if before is None else schema.ORDER[: schema.ORDER.index(before)]
+    conn = s.connection()
+    present = {
+        name
+        for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    waiting = json.loads(saved)
+    for name, (table, sql) in list(waiting.items()):
+        if done is None or table in done:
+            if name not in present:
+                conn.exec_driver_sql(sql)
+            del waiting[name]
+    set_state(s, DEFERRED_INDEXES, json.dumps(waiting) if waiting else None)
+    return len(json.loads(saved)) - len(waiting)
 
 
 def _rows_with_ops(s: Session) -> set[tuple[str, str]]:

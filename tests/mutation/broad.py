@@ -73,9 +73,14 @@ TARGETS = (
         ("tests/test_audit.py", "tests/test_cohort_import.py"),  # record_many: the import's
     ),
     Target("keys", ("int_desk/store/keys.py",), ("tests/test_keys.py", "tests/test_store.py")),
-    # The outbox's own tests: every sync test writes through it too, but each starts endpoints,
-    # and mutmut would run them all against every surviving mutant.
-    Target("outbox", ("int_desk/store/outbox.py",), ("tests/test_sync_outbox.py",)),
+    # The outbox's own tests, and the change feed's (a bulk insert tells open screens which
+    # table changed): every sync test writes through it too, but each starts endpoints, and
+    # mutmut would run them all against every surviving mutant.
+    Target(
+        "outbox",
+        ("int_desk/store/outbox.py",),
+        ("tests/test_sync_outbox.py", "tests/test_change_feed.py"),
+    ),
     # The sync tests that start endpoint processes stay as they are; these judge the client and
     # the endpoint's merge through a real endpoint served in the test's own process, where
     # mutmut can switch the mutant on (tests/test_sync_in_process.py).
