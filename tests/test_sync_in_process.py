@@ -27,7 +27,7 @@ import pytest
 import uvicorn  # noqa: F401  (imported at collection: see below)
 from sqlalchemy import delete, select, update
 
-from int_desk.server import admin, backup
+from int_desk.server import admin, backup, directory
 from int_desk.server import app as _endpoint_app  # noqa: F401
 from int_desk.server.models import DeviceToken, Record
 from int_desk.store import keys
@@ -587,10 +587,19 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
     pid = _first_patient(a)
     backup.backup(ep.db_url, tmp_path / "endpoint.backup")
     lost = _add_notes(a, pid, "written after the backup", 2)
+    with ep.session() as s:  # and a place added centrally, which the restore takes away
+        place = directory.save(
+            s, "place", None, {"name": "Kidlington"}, base_version=None,
+            by=directory.Editor("int-desk admin"),
+        ).id  # fmt: skip
     sync(a)
+    with a.session() as s:
+        assert s.get(m.Place, place) is not None
     _restore(ep, tmp_path / "endpoint.backup")
     result = sync(a)
     assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
+    with a.session() as s:  # the place is gone with the re-download, not after a verify mismatch
+        assert s.get(m.Place, place) is None
     assert result.redownloaded  # then everything the restored endpoint holds, afresh
     # What support reads: the restore, and no stale cursor (the laptop re-downloads because it
     # was told of the restore, not because the endpoint then refused its old cursor).
