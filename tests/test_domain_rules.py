@@ -36,7 +36,7 @@ from int_desk.domain.errors import (
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.person_names import split_full_name, tidy_case
-from int_desk.domain.text import text_problem
+from int_desk.domain.text import json_problem, text_problem
 from int_desk.domain.uk_time import uk_date
 from int_desk.domain.vocab import HealthEventKind, OrganisationKind, Role
 
@@ -416,6 +416,23 @@ def test_text_that_cannot_be_stored_says_why() -> None:
     assert text_problem("") is None
     assert text_problem("a\x00b") == "contains a NUL character"
     assert text_problem("a\ud800b") == "is not valid Unicode (a lone surrogate)"
+
+
+def test_json_that_cannot_be_stored_says_why() -> None:
+    nested: object = 1
+    for _ in range(20):
+        nested = [nested]
+    assert json_problem(nested) is None  # 20 levels deep
+    assert json_problem([nested]) == "is nested too deeply"
+    assert json_problem({"a": [1, 2**63]}) == "holds a number too large"  # beyond 64 bits
+    assert json_problem(-(2**63)) == "holds a number too large"
+    assert json_problem(2**63 - 1) is None and json_problem(True) is None
+    assert json_problem(float("nan")) == "holds a number that is not finite"
+    assert json_problem(float("-inf")) == "holds a number that is not finite"
+    assert json_problem({"k\x00": 1}) == "contains a NUL character"  # a key
+    assert json_problem(["ok", "a\x00"]) == "contains a NUL character"
+    assert json_problem({"ok": {"deeper": "a\ud800"}}) == "is not valid Unicode (a lone surrogate)"
+    assert json_problem(1.5) is None and json_problem(None) is None
 
 
 # --- record ids --------------------------------------------------------------------------------
