@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as time_of_day
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -998,6 +999,25 @@ def test_instants_read_in_london_whatever_the_computers_zone() -> None:
     assert now.utcoffset() == uk_time.LONDON.utcoffset(now.replace(tzinfo=None))
     assert abs(now - datetime.now(UTC)).total_seconds() < 5
     assert abs(uk_time.london_today() - uk_time.london_date(datetime.now(UTC))).days == 0
+
+
+def test_today_and_now_are_londons_whatever_zone_the_laptops_clock_is_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London; the laptop's clock is set to New York.
+    instant = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+
+    class LaptopClock(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            if tz is None:  # a naive wall-clock time in the laptop's own zone
+                return instant.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None)
+            return instant.astimezone(tz)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(uk_time, "datetime", LaptopClock)
+    assert uk_time.london_today() == date(2026, 7, 1)
+    assert uk_time.london_now() == instant
+    assert uk_time.london_now().utcoffset() == timedelta(hours=1)
 
 
 def test_counts_with_an_irregular_plural_read_in_words() -> None:
