@@ -270,54 +270,62 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     def lookup(token_hash: str) -> Authed | None:
         """The caller of a token (one query: token, user, teams) and who they are (None: a
-        login with no member, an unknown role or scope: no access), or None for no caller."""
+        login with no member, an unknown role or scope: no access), or None for no caller.
+
+        Ended by a COMMIT, never a ROLLBACK: psycopg forgets every statement it has prepared
+        on a connection at a ROLLBACK, and this runs once per sync cycle (a new connection),
+        so a rolled-back lookup made PostgreSQL parse and plan every statement of every cycle
+        again."""
         with factory() as s:
-            rows = s.execute(
-                select(
-                    DeviceToken.id,
-                    DeviceToken.revoked_at,
-                    ServerUser.id,
-                    ServerUser.name,
-                    ServerUser.active,
-                    ServerTeamUser.team_id,
-                    ServerUser.member_id,
-                    ServerUser.kind,
-                    ServerUser.scope,
-                    DeviceToken.expires_at,
-                    tokens.LIFETIME_SETTING,  # (in the same round trip)
-                )
-                .join(ServerUser, ServerUser.id == DeviceToken.user_id)
-                .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
-                .where(DeviceToken.token_hash == token_hash)
-            ).all()
-            if not rows or rows[0][1] is not None or not rows[0][4]:
-                return None
-            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
-                rows[0][:10]
+            found = _lookup(s, token_hash)
+            s.commit()  # (reads only, unless it renewed the token or audited a refusal)
+            return found
+
+    def _lookup(s: Any, token_hash: str) -> Authed | None:
+        rows = s.execute(
+            select(
+                DeviceToken.id,
+                DeviceToken.revoked_at,
+                ServerUser.id,
+                ServerUser.name,
+                ServerUser.active,
+                ServerTeamUser.team_id,
+                ServerUser.member_id,
+                ServerUser.kind,
+                ServerUser.scope,
+                DeviceToken.expires_at,
+                tokens.LIFETIME_SETTING,  # (in the same round trip)
             )
-            if tokens.expired(until):
-                return None  # (``refusal`` says why)
-            days = tokens.days_from(rows[0][10])
-            s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
-            if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
-                s.execute(
-                    update(DeviceToken)
-                    .where(DeviceToken.id == token_id)
-                    .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
-                )
-                s.commit()
-            teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
-            who = login_principal(s, user_id, member, kind, scope, teams)
-            author = (
-                author_name(s, user_id, teams, who, user_name) if who is not None else user_name
+            .join(ServerUser, ServerUser.id == DeviceToken.user_id)
+            .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
+            .where(DeviceToken.token_hash == token_hash)
+        ).all()
+        if not rows or rows[0][1] is not None or not rows[0][4]:
+            return None
+        token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = rows[
+            0
+        ][:10]
+        if tokens.expired(until):
+            return None  # (``refusal`` says why)
+        days = tokens.days_from(rows[0][10])
+        s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
+        if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
+            s.execute(
+                update(DeviceToken)
+                .where(DeviceToken.id == token_id)
+                .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
             )
-            if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
-                audit.record(
-                    s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
-                    detail="no member with a known role, and not an integration account",
-                )  # fmt: skip
-                s.commit()
-            return Caller(user_id, user_name, token_id, teams, author, kind), who
+            s.commit()
+        teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
+        who = login_principal(s, user_id, member, kind, scope, teams)
+        author = author_name(s, user_id, teams, who, user_name) if who is not None else user_name
+        if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
+            audit.record(
+                s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
+                detail="no member with a known role, and not an integration account",
+            )  # fmt: skip
+            s.commit()
+        return Caller(user_id, user_name, token_id, teams, author, kind), who
 
     def refusal(token_hash: str) -> HTTPException:
         """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or
