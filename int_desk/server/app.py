@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
@@ -132,6 +132,27 @@ def _json(payload: Any, status: int = 200) -> Response:
         status_code=status,
         media_type="application/json",
     )
+
+
+_TOKEN_CALLER = (
+    select(
+        DeviceToken.id,
+        DeviceToken.revoked_at,
+        ServerUser.id,
+        ServerUser.name,
+        ServerUser.active,
+        ServerTeamUser.team_id,
+        ServerUser.member_id,
+        ServerUser.kind,
+        ServerUser.scope,
+        DeviceToken.expires_at,
+        tokens.LIFETIME_SETTING,  # (in the same round trip)
+    )
+    .join(ServerUser, ServerUser.id == DeviceToken.user_id)
+    .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
+    .where(DeviceToken.token_hash == bindparam("hash"))
+)
+"""A token's caller: the token, its login, and one row per team of the login."""
 
 
 RETRIES = 3
@@ -268,63 +289,43 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     Authed = tuple[Caller, Principal | None]
 
+    reads = db.read_sessions(engine)
+    # The token's look-up: one query (token, user, teams: ``_TOKEN_CALLER``), once per sync
+    # cycle (a new connection), on a connection in autocommit: no BEGIN and COMMIT round trips
+    # for a read (and never a ROLLBACK, at which psycopg forgets every statement it prepared).
+
     def lookup(token_hash: str) -> Authed | None:
-        """The caller of a token (one query: token, user, teams) and who they are (None: a
-        login with no member, an unknown role or scope: no access), or None for no caller.
-
-        Ended by a COMMIT, never a ROLLBACK: psycopg forgets every statement it has prepared
-        on a connection at a ROLLBACK, and this runs once per sync cycle (a new connection),
-        so a rolled-back lookup made PostgreSQL parse and plan every statement of every cycle
-        again."""
-        with factory() as s:
-            found = _lookup(s, token_hash)
-            s.commit()  # (reads only, unless it renewed the token or audited a refusal)
-            return found
-
-    def _lookup(s: Any, token_hash: str) -> Authed | None:
-        rows = s.execute(
-            select(
-                DeviceToken.id,
-                DeviceToken.revoked_at,
-                ServerUser.id,
-                ServerUser.name,
-                ServerUser.active,
-                ServerTeamUser.team_id,
-                ServerUser.member_id,
-                ServerUser.kind,
-                ServerUser.scope,
-                DeviceToken.expires_at,
-                tokens.LIFETIME_SETTING,  # (in the same round trip)
+        """The caller of a token and who they are (None: a login with no member, an unknown
+        role or scope: no access), or None for no caller."""
+        with reads() as s:
+            rows = s.connection().execute(_TOKEN_CALLER, {"hash": token_hash}).all()
+            if not rows or rows[0][1] is not None or not rows[0][4]:
+                return None
+            token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
+                rows[0][:10]
             )
-            .join(ServerUser, ServerUser.id == DeviceToken.user_id)
-            .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
-            .where(DeviceToken.token_hash == token_hash)
-        ).all()
-        if not rows or rows[0][1] is not None or not rows[0][4]:
-            return None
-        token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = rows[
-            0
-        ][:10]
-        if tokens.expired(until):
-            return None  # (``refusal`` says why)
-        days = tokens.days_from(rows[0][10])
-        s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
-        if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
-            s.execute(
-                update(DeviceToken)
-                .where(DeviceToken.id == token_id)
-                .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
+            if tokens.expired(until):
+                return None  # (``refusal`` says why)
+            days = tokens.days_from(rows[0][10])
+            if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
+                with factory.begin() as w:
+                    w.execute(
+                        update(DeviceToken)
+                        .where(DeviceToken.id == token_id)
+                        .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
+                    )
+            s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
+            teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
+            who = login_principal(s, user_id, member, kind, scope, teams)
+            author = (
+                author_name(s, user_id, teams, who, user_name) if who is not None else user_name
             )
-            s.commit()
-        teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
-        who = login_principal(s, user_id, member, kind, scope, teams)
-        author = author_name(s, user_id, teams, who, user_name) if who is not None else user_name
         if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
-            audit.record(
-                s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
-                detail="no member with a known role, and not an integration account",
-            )  # fmt: skip
-            s.commit()
+            with factory.begin() as w:
+                audit.record(
+                    w, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
+                    detail="no member with a known role, and not an integration account",
+                )  # fmt: skip
         return Caller(user_id, user_name, token_id, teams, author, kind), who
 
     def refusal(token_hash: str) -> HTTPException:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, true
+from sqlalchemy import Table, and_, bindparam, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from int_desk.server import audit, pull_sql, sync_audit
@@ -264,15 +264,14 @@ def push(
         )  # fmt: skip
         results.append(result)
         touched.append(key)
-    batch.write()
-    sync_audit.pushed(session, caller, req.ops, results, batch.rows)  # (chained at commit)
+    batch.number()
     for a in applied:  # versions are known now: each result is kept as it was answered
         key = (a["entity"], a["record_id"])
         if a["result"].get("_row") and key in batch.rows:
             a["result"]["version"] = batch.rows[key].version
         a["result"] = json.dumps(a["result"])
-    if applied:
-        session.execute(insert(APPLIED), applied)
+    batch.write(applied)
+    sync_audit.pushed(session, caller, req.ops, results, batch.rows)  # (chained at commit)
     # The row each result carries is the record's state now (fresh even on replay).
     for result, key in zip(results, touched, strict=True):
         result.pop("_row", None)

@@ -31,6 +31,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, event, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from int_desk.server.json_rows import as_json, recordset
 from int_desk.server.models import (
     GLOBAL_SCOPE,
     AuditChainHead,
@@ -191,19 +192,20 @@ _LOCK_HEAD = text(
 
 
 _COLUMNS = (*FACTS, "prev_hash", "hash")
-_LISTED = tuple(c for c in _COLUMNS if c not in ("chain", "at"))  # (the same for every entry)
-_ARRAY_TYPES = {"no": "bigint", **{c: "uuid" for c in _UUIDS}}
+_LISTED = {  # (``chain`` and ``at`` are the same for every entry of one append)
+    c: {"no": "bigint", **{u: "uuid" for u in _UUIDS}}.get(c, "text")
+    for c in _COLUMNS
+    if c not in ("chain", "at")
+}
 # Every entry of one chain and the head's new hash in one statement of fixed text, whatever the
-# entries' number: parsed once per connection and prepared by psycopg, never compiled again (a
-# multi-row VALUES is new text for each count and was a third of a cycle's CPU). A
-# data-modifying WITH runs once, referenced or not.
+# entries' number: prepared by psycopg once per connection, never compiled again (a multi-row
+# VALUES is new text for each count and was a third of a cycle's CPU). The entries travel as
+# one JSON text (``json_rows``). A data-modifying WITH runs once, referenced or not.
 _APPEND_POSTGRES = text(
     "WITH head AS (UPDATE srv_audit_head SET last_hash = :last WHERE chain = :chain) "
     f"INSERT INTO srv_audit_log ({', '.join(_COLUMNS)}) "
     f"SELECT :chain, e.no, :at, {', '.join(f'e.{c}' for c in _LISTED if c != 'no')} "
-    "FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {_ARRAY_TYPES.get(c, 'text')}[])" for c in _LISTED)
-    + f") AS e({', '.join(_LISTED)})"
+    f"FROM {recordset('e', _LISTED)}"
 )
 _INSERT_LOG = insert(LOG)
 _UPDATE_HEAD = update(HEAD).where(HEAD.c.chain == bindparam("k_chain"))
@@ -231,8 +233,8 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
             row.update(no=no, at=at, prev_hash=prev)
             row["hash"] = prev = _digest(prev, row)
         if postgres:
-            params = {c: [row[c] for row in rows] for c in _LISTED}
-            conn.execute(_APPEND_POSTGRES, {**params, "chain": chain, "at": at, "last": prev})
+            entries = as_json([{c: row[c] for c in _LISTED} for row in rows])
+            conn.execute(_APPEND_POSTGRES, {"e": entries, "chain": chain, "at": at, "last": prev})
         else:
             conn.execute(_INSERT_LOG, rows)
             conn.execute(_UPDATE_HEAD, {"k_chain": chain, "last_hash": prev})
