@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import uuid
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from int_desk.domain.vocab import AuditAction
+from int_desk.domain.actor import Actor
+from int_desk.domain.vocab import AuditAction, Role
 from int_desk.store import audit
 from int_desk.store.models import AuditEvent
 from int_desk.store.workspace import Workspace
@@ -139,3 +142,64 @@ def test_the_hash_format_never_changes() -> None:
     assert audit._digest("ab" * 32, without) == (
         "d03ee2d2c7ee760aea08c3403e97dff6124d79a9109d4703103b7dd361e50fa6"
     )
+
+
+def _entries(s: Session) -> list[AuditEvent]:
+    return list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_entries_written_together_chain_like_entries_written_one_by_one(
+    demo_ws: Workspace,
+) -> None:
+    """A cohort import writes its entries in one go (``record_many``); each keeps who did what
+    to which record, in order, chained on the entries before and after it."""
+    who, record, person = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    coordinator = Actor(who, Role.CARE_COORDINATOR)
+    with demo_ws.session() as s:
+        before = len(_entries(s))
+        audit.record_by(
+            s, coordinator, AuditAction.UPDATE, "member", record, patient_id=person,
+            detail="active=false",
+        )  # fmt: skip
+        assert audit.record_many(s, []) == 0
+        written = audit.record_many(
+            s,
+            [
+                {"actor_id": who, "action": AuditAction.CREATE, "entity_type": "patient",
+                 "entity_id": record, "patient_id": person, "detail": "row=2"},
+                {"action": AuditAction.EXECUTE, "entity_type": "cohort"},
+                {"actor_id": who, "action": AuditAction.UPDATE, "entity_type": "patient",
+                 "entity_id": person, "detail": "row=3"},
+            ],
+        )  # fmt: skip
+        assert written == 3
+        audit.record_by(s, coordinator, AuditAction.READ, "patient")
+    with demo_ws.session() as s:
+        entries = _entries(s)
+        assert len(entries) == before + 5
+        new = entries[before:]
+        assert [(e.actor_id, e.action, e.entity_type, e.entity_id, e.patient_id, e.detail)
+                for e in new] == [
+            (who, "U", "member", record, person, "active=false"),
+            (who, "C", "patient", record, person, "row=2"),
+            (None, "E", "cohort", None, None, ""),
+            (who, "U", "patient", person, None, "row=3"),
+            (who, "R", "patient", None, None, ""),
+        ]  # fmt: skip
+        for earlier, later in itertools.pairwise(entries[before - 1 :]):
+            assert later.prev_hash == earlier.hash
+            assert later.recorded_at >= earlier.recorded_at
+        assert len({e.id for e in new}) == 5 and all(isinstance(e.id, uuid.UUID) for e in new)
+        assert audit.verify(s) == audit.ChainReport(before + 5, True)
+
+
+def test_a_new_workspaces_first_entries_written_together_start_the_chain(tmp_path: Path) -> None:
+    with Workspace.create(tmp_path / "ws", PASSPHRASE, use_keyring=False) as ws:
+        with ws.session() as s:
+            before = _entries(s)
+            audit.record_many(s, [{"action": AuditAction.EXECUTE, "entity_type": "cohort"}])
+        with ws.session() as s:
+            entries = _entries(s)
+            assert entries[0].prev_hash == audit.GENESIS
+            assert len(entries) == len(before) + 1
+            assert audit.verify(s).intact

@@ -19,7 +19,7 @@ from int_desk.store import changes, outbox
 from int_desk.store import models as m
 from int_desk.store.changes import Changes
 from int_desk.store.workspace import Workspace
-from int_desk.sync import local
+from int_desk.sync import incoming, local
 from int_desk.wire.schema import ENTITIES, row_to_wire
 
 
@@ -124,7 +124,7 @@ def test_rows_from_the_server_are_published_as_not_local(demo_ws: Workspace) -> 
         ]  # fmt: skip
     got = _listen(demo_ws)
     with local.apply_session(demo_ws) as s:
-        applied, _skipped = local.apply_rows(s, rows)
+        applied, _skipped = incoming.apply_rows(s, rows)
     assert applied == 2
     [published] = got
     assert published.touches("goal", "patient") and not published.local_edit

@@ -57,8 +57,9 @@ def test_display_format() -> None:
 def test_placeholder_numbers_pass_modulus_11_but_are_refused(digit: str) -> None:
     placeholder = digit * 10
     assert nhs_number.check_digit(placeholder[:9]) == int(digit)  # Modulus 11 alone lets it in
-    with pytest.raises(ValidationError, match=r"placeholder \(one digit repeated\)"):
+    with pytest.raises(ValidationError, match=r"placeholder \(one digit repeated\)") as err:
         nhs_number.normalise(placeholder)
+    assert err.value.field == "nhs_number"  # the form marks the NHS number box
     with pytest.raises(ValidationError, match="placeholder"):
         nhs_number.normalise(f"{digit * 3} {digit * 3} {digit * 4}")
 
@@ -67,3 +68,14 @@ def test_the_digits_in_sequence_are_refused() -> None:
     for placeholder in ("0123456789", "9876543210"):
         with pytest.raises(ValidationError, match=r"placeholder \(the digits in sequence\)"):
             nhs_number.normalise(placeholder)
+
+
+def test_nine_digits_are_completed_and_odd_values_are_shown_as_they_are() -> None:
+    assert nhs_number.complete("999476591") == "9994765914"
+    assert nhs_number.complete("999000001") == "9990000018"
+    assert nhs_number.check_digit("999000005") == 0  # 253 = 23 x 11: check digit 0, not 11
+    assert nhs_number.normalise("999 000 0050") == "9990000050"
+    assert nhs_number.format_nhs("999476591") == "999476591"
+    assert nhs_number.format_nhs("") == ""
+    with pytest.raises(ValidationError, match="NHS number is empty."):
+        nhs_number.normalise(None)  # type: ignore[arg-type]

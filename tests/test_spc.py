@@ -196,3 +196,116 @@ def test_assurance_uses_the_latest_segment() -> None:
     assert xmr(values, improvement=Improvement.DOWN, target=5, rebase=[10]).assurance is (
         Assurance.HIT_AND_MISS
     )
+
+
+def test_limits_clip_at_the_ceiling_too_and_two_points_are_enough_for_limits() -> None:
+    # 96 99 97 100 98: mean 98, MR (3+2+3+2)/4 = 2.5; upper 98 + 6.65 = 104.65 drawn at 100.
+    chart = xmr([96, 99, 97, 100, 98], floor=0, ceiling=100)
+    assert chart.segments[0].upper == 100
+    assert chart.segments[0].lower == pytest.approx(98 - 6.65)
+    assert chart.points[3].flags == set()  # 100 is on the drawn limit, not beyond it
+    two = xmr([10, 12]).segments[0]
+    assert (two.mean, two.mean_moving_range, two.upper) == (11, 2, pytest.approx(16.32))
+
+
+def test_fifteen_points_give_firm_limits_and_fewer_are_provisional() -> None:
+    fifteen = [10, 12, 11, 13, 9, 11, 10, 12, 11, 13, 9, 11, 10, 12, 11]
+    assert xmr(fifteen).notes() == [] and not xmr(fifteen).segments[0].provisional
+    assert xmr(fifteen[:14]).notes() == [
+        "Limits from 14 points (fewer than 15): treat them as provisional."
+    ]
+
+
+def test_a_rebase_at_the_start_repeated_or_out_of_range_is_ignored() -> None:
+    # Segments start at 0 and 4 only; the last segment has one point: no limits, no note.
+    chart = xmr([10, 12, 11, 13, 7], rebase=[4, 0, 4, 9, -1])
+    assert [(s.start, s.end, s.points_used) for s in chart.segments] == [(0, 3, 4), (4, 4, 1)]
+    assert [p.segment for p in chart.points] == [0, 0, 0, 0, 1]
+    assert chart.segments[0].mean == pytest.approx(11.5)
+    assert chart.segments[1].mean is None and chart.points[4].mean is None
+    assert chart.variation is Variation.NOT_ENOUGH_DATA
+    assert chart.notes() == []
+
+
+def test_a_gap_does_not_break_a_run_and_the_icon_reads_the_latest_value() -> None:
+    # The run-of-seven series with a gap among the 11s: the seven present 11s still run.
+    values = [10, 14, 6, 14, 6, 11, 11, 11, None, 11, 11, 11, 11, 6, 14, 6, 10]
+    assert flagged(values) == {i: ({RUN}, "H") for i in (5, 6, 7, 9, 10, 11, 12)}
+    signal = [10, 11, 10, 11, 10, 11, 10, 11, 10, 20, None]  # the latest month not in yet
+    assert xmr(signal, improvement=Improvement.UP).variation is Variation.IMPROVING_HIGH
+
+
+def test_a_point_under_two_rules_takes_the_side_of_the_higher_ranked_rule() -> None:
+    # Eight points 14/16 above the mean, then 8 9 10 11 12 13 14.5: mean 197.5/15 = 13.17,
+    # MR 28.5/14 = 2.036, lower two sigma 9.56. 8 and 9 are two of three low (side L) and also
+    # start a rising trend of seven (side H): two of three ranks higher, so they read L.
+    flags = flagged([14, 16] * 4 + [8, 9, 10, 11, 12, 13, 14.5])
+    assert flags[8] == ({TWO_OF_THREE, TREND}, "L") and flags[9] == flags[8]
+    assert all(flags[i] == ({TREND}, "H") for i in range(10, 15))
+    assert all(flags[i] == ({RUN}, "H") for i in range(8))
+    assert xmr([14, 16] * 4 + [8, 9, 10, 11, 12, 13, 14.5]).variation is Variation.NEITHER_HIGH
+
+
+@pytest.mark.parametrize(
+    ("improvement", "expected"),
+    [(Improvement.UP, Assurance.PASS), (Improvement.DOWN, Assurance.PASS)],
+)
+def test_limits_exactly_on_the_target_pass_it(
+    improvement: Improvement, expected: Assurance
+) -> None:
+    # A steady 10: mean 10, MR 0, both limits 10; no point is a signal.
+    chart = xmr([10, 10, 10, 10], improvement=improvement, target=10)
+    assert chart.assurance is expected
+    assert chart.variation is Variation.COMMON_CAUSE
+    assert xmr([10, 10, 10, 10], improvement=improvement, target=None).assurance is (
+        Assurance.NO_TARGET
+    )
+    assert xmr([10], improvement=improvement, target=10).assurance is Assurance.NO_TARGET
+
+
+def test_icons_read_as_their_colour_side_and_words() -> None:
+    tones = {v: (v.tone, v.side) for v in Variation}
+    assert tones == {
+        Variation.COMMON_CAUSE: ("common", ""),
+        Variation.IMPROVING_HIGH: ("improving", "H"),
+        Variation.IMPROVING_LOW: ("improving", "L"),
+        Variation.CONCERNING_HIGH: ("concerning", "H"),
+        Variation.CONCERNING_LOW: ("concerning", "L"),
+        Variation.NEITHER_HIGH: ("neither", "H"),
+        Variation.NEITHER_LOW: ("neither", "L"),
+        Variation.NOT_ENOUGH_DATA: ("none", ""),
+    }
+    assert Variation.CONCERNING_LOW.label == "Special cause: concern (lower)"
+    assert Assurance.HIT_AND_MISS.label == (
+        "Hit and miss: the target lies within the process limits"
+    )
+    assert [a.label for a in (Assurance.PASS, Assurance.FAIL, Assurance.NO_TARGET)] == [
+        "Consistently passing the target",
+        "Consistently failing the target",
+        "No target set",
+    ]
+
+
+def test_five_rising_points_at_the_very_start_are_not_a_trend() -> None:
+    # 5 6 7 8 9 rise four times from the first point: five points. Mean 75/10 = 7.5, MR
+    # 47/9 = 5.22, limits -6.39..21.39, two sigma -1.76..16.76; no run of seven either side.
+    assert flagged([5, 6, 7, 8, 9, 3, 15, 4, 12, 6]) == {}
+
+
+def test_a_target_exactly_on_a_limit_is_hit_and_miss_or_passed_as_the_icon_says() -> None:
+    # Limits 11 ± 5.32 from 10 12. A target on the limit a measure must stay clear of is
+    # hit and miss (the process can reach it); on the limit it must stay beyond, it passes.
+    limits = xmr([10, 12]).segments[0]
+    down_on_lower = xmr([10, 12], improvement=Improvement.DOWN, target=limits.lower)
+    up_on_upper = xmr([10, 12], improvement=Improvement.UP, target=limits.upper)
+    assert down_on_lower.assurance is Assurance.HIT_AND_MISS
+    assert up_on_upper.assurance is Assurance.HIT_AND_MISS
+    assert xmr([10, 12], improvement=Improvement.UP, target=limits.lower).assurance is (
+        Assurance.PASS
+    )
+    assert xmr([], improvement=Improvement.UP, target=5).assurance is Assurance.NO_TARGET
+
+
+def test_a_low_signal_on_a_measure_with_no_better_direction_reads_low() -> None:
+    values = [10, 9, 10, 9, 10, 9, 10, 9, 10, 0]
+    assert xmr(values).variation is Variation.NEITHER_LOW

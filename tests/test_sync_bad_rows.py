@@ -19,7 +19,7 @@ from int_desk.services import patient_actions as pa
 from int_desk.services.identity import actor_for
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
-from int_desk.sync import local
+from int_desk.sync import incoming
 from tests.helpers.sync_env import Endpoint, sync
 
 
@@ -50,7 +50,7 @@ def test_a_bad_stored_row_is_set_aside_reported_listed_and_repaired(
     with ws.session() as s:
         assert s.get(m.Contact, note) is None and s.get(m.Task, task) is None
         assert s.query(m.Patient).count() > 50  # the rest of the team arrived
-        aside = {(e, rid) for e, rid, _info in local.quarantined(s)}
+        aside = {(e, rid) for e, rid, _info in incoming.quarantined(s)}
     assert aside == {("contact", note.hex), ("task", task.hex)}
     again = sync(ws)  # no re-download loop: verify counts what is held aside
     assert again.verified and not again.redownloaded and again.quarantined == 2
@@ -74,7 +74,7 @@ def test_a_bad_stored_row_is_set_aside_reported_listed_and_repaired(
     with ws.session() as s:
         assert s.get(m.Contact, note).text == "Visited \ufffd today"
         assert s.get(m.Task, task).completed_at is None
-        assert local.quarantined(s) == []
+        assert incoming.quarantined(s) == []
 
 
 def test_the_laptop_refuses_text_that_is_not_unicode_naming_the_field(

@@ -11,18 +11,24 @@ unchanged; the rest are the client's answers to what the endpoint says.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
+import json
+import os
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn  # noqa: F401  (imported at collection: see below)
 from sqlalchemy import delete, select, update
 
 from int_desk.server import admin, backup
+from int_desk.server import app as _endpoint_app  # noqa: F401
 from int_desk.server.models import DeviceToken, Record
 from int_desk.store import keys
 from int_desk.store import models as m
@@ -31,6 +37,7 @@ from int_desk.store.workspace import Workspace
 from int_desk.sync import client, local
 from int_desk.sync.client import SyncEngine, sync_workspace
 from int_desk.wire import protocol as P
+from tests import test_server_read_scope as read_scope_tests
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests import test_sync_engine as engine_tests
 from tests.conftest import DEMO_SEED, DEMO_TODAY, PASSPHRASE
@@ -38,25 +45,93 @@ from tests.helpers import sync_env
 from tests.helpers.sync_env import Endpoint, engine, sync
 
 SMALL_DEMO = 24  # patients: every team has people, flags, contacts and plans
+# (uvicorn and the endpoint's app are imported above, though only serve_in_process uses them:
+# a mutation run's fork server collects this module once, so each mutant's run starts with them.)
 
 
-@pytest.fixture(scope="module")
-def small_template(tmp_path_factory: pytest.TempPathFactory) -> Endpoint:
-    """An endpoint database seeded from a small demo once per module; each test copies it."""
+# A template built beforehand, shared by every test process of a mutation run (tests/mutation/
+# broad.py builds it once with the unmutated code): each mutant's tests then start from the same
+# endpoint database instead of seeding a demo again (about 3.5 s of CPU per mutant).
+PREPARED = "INT_DESK_IN_PROCESS_TEMPLATE"
+
+
+def build_template(folder: Path) -> Endpoint:
+    """An endpoint database in ``folder`` seeded from a small demo (kept there too, in
+    ``demo/``), with its users' tokens (written beside it, so another process can load it with
+    ``load_template``)."""
     from int_desk.services.demo import build_demo
 
-    folder = tmp_path_factory.mktemp("in-process")
     saved = keys.DEFAULT_SCRYPT_N
     keys.DEFAULT_SCRYPT_N = 2**12  # (the module fixture runs before conftest lowers it)
     try:
         with Workspace.create(folder / "demo", PASSPHRASE, use_keyring=False) as ws:
             with ws.session() as s:
                 build_demo(s, patients=SMALL_DEMO, seed=DEMO_SEED, today=DEMO_TODAY)
+            with ws.session() as s:
+                _refer_to_a_vcse_worker(s)
             template = Endpoint(url="", db_url=f"sqlite:///{folder / 'srv.db'}")
             sync_env.seed_demo(template, ws)
     finally:
         keys.DEFAULT_SCRYPT_N = saved
+    (folder / "template.json").write_text(
+        json.dumps({"tokens": template.tokens, "teams": template.teams})
+    )
     return template
+
+
+def _refer_to_a_vcse_worker(s: Any) -> None:
+    """Two of a team's people referred to its VCSE worker (a demo this small has none), so
+    the endpoint's reads for a referred-only role are judged here too."""
+    worker, team = s.execute(
+        select(m.Member.id, m.TeamMembership.team_id)
+        .join(m.TeamMembership, m.TeamMembership.member_id == m.Member.id)
+        .where(m.Member.role == "vcse_worker")
+        .order_by(m.Member.name)
+    ).first()
+    people = s.scalars(
+        select(m.CohortMembership.patient_id)
+        .join(m.Cohort, m.Cohort.id == m.CohortMembership.cohort_id)
+        .where(m.Cohort.team_id == team)
+        .order_by(m.CohortMembership.patient_id)
+        .distinct()
+    ).all()
+    s.add_all(
+        m.Referral(
+            patient_id=pid, service="vcse", reason="Befriending", referred_on=DEMO_TODAY,
+            to_member_id=worker,
+        )
+        for pid in people[:2]
+    )  # fmt: skip
+
+
+def load_template(folder: Path) -> Endpoint:
+    names = json.loads((folder / "template.json").read_text())
+    return Endpoint(
+        url="", db_url=f"sqlite:///{folder / 'srv.db'}", tokens=names["tokens"],
+        teams=names["teams"],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory) -> Endpoint:
+    """An endpoint database seeded from a small demo once per module; each test copies it."""
+    prepared = os.environ.get(PREPARED)
+    if prepared:
+        return load_template(Path(prepared))
+    return build_template(tmp_path_factory.mktemp("in-process"))
+
+
+@pytest.fixture(scope="module")
+def small_demo(
+    small_template: Endpoint, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    """The demo workspace the endpoint was seeded from (a copy), for tests that pick people
+    and roles from it (as tests elsewhere do from ``demo_ws``)."""
+    folder = tmp_path_factory.mktemp("small-demo") / "demo"
+    shutil.copytree(Path(small_template.db_url.removeprefix("sqlite:///")).parent / "demo", folder)
+    ws = Workspace.open(folder, PASSPHRASE, use_keyring=False)
+    yield ws
+    ws.close()
 
 
 @pytest.fixture
@@ -80,6 +155,7 @@ SAME_AS_SUBPROCESS: list[Callable[..., None]] = [
     engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
     engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
     duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
+    read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
 ]
 
 
@@ -92,8 +168,9 @@ def test_the_sync_behaviours_hold_with_the_endpoint_in_process(
     behaviour: Callable[..., None], ep: Endpoint, request: pytest.FixtureRequest
 ) -> None:
     endpoints = {"endpoint", "sqlite_endpoint"}
+    given = {"demo_ws": "small_demo"}  # the workspace ``ep`` was seeded from
     behaviour(**{
-        name: ep if name in endpoints else request.getfixturevalue(name)
+        name: ep if name in endpoints else request.getfixturevalue(given.get(name, name))
         for name in inspect.signature(behaviour).parameters
     })  # fmt: skip
 
@@ -311,6 +388,69 @@ def test_an_app_too_old_for_the_endpoint_is_told_to_update_and_writes_nothing(
         assert local.state(s, local.CURSOR) is None
 
 
+def test_a_huddle_planned_on_one_laptop_reaches_the_teams_other_laptop(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Team rows (a huddle, who attends it) and a patient's place on its agenda, all new in one
+    batch, are stored by the endpoint in the team's scope and arrive whole on a colleague's
+    laptop."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    team = uuid.UUID(ep.teams["Bicester INT"])
+    pid = _first_patient(a)
+    with a.session() as s:
+        member = s.scalars(
+            select(m.TeamMembership.member_id).where(m.TeamMembership.team_id == team)
+        ).first()
+        huddle = m.Huddle(team_id=team, scheduled_at=dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC))
+        s.add(huddle)
+        s.flush()
+        s.add(m.HuddleAttendee(huddle_id=huddle.id, member_id=member))
+        s.add(m.HuddleItem(huddle_id=huddle.id, patient_id=pid, reasons=["new referral"]))
+    sent = sync(a)
+    assert (sent.pushed, sent.rejected, sent.pending) == (3, 0, 0)
+    got = sync(b)
+    assert (got.pulled, got.verified) == (3, True)
+    with b.session() as s:
+        assert s.get(m.Huddle, huddle.id).team_id == team
+        assert s.scalars(
+            select(m.HuddleAttendee.member_id).where(m.HuddleAttendee.huddle_id == huddle.id)
+        ).all() == [member]
+        [item] = s.scalars(select(m.HuddleItem).where(m.HuddleItem.huddle_id == huddle.id)).all()
+        assert (item.patient_id, item.reasons) == (pid, ["new referral"])
+    with a.session() as sa, b.session() as sb:
+        assert local.digest(sa) == local.digest(sb)
+
+
+def test_a_bad_row_arriving_with_a_later_change_is_set_aside_and_said_so(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A row the laptop cannot store (text that is not Unicode, written by an endpoint before it
+    checked) arriving in an ordinary pull is set aside, counted and named in this sync's notes;
+    the laptop keeps what it had and the next sync neither repeats the note nor re-downloads."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    with b.session() as s:
+        note = s.scalars(
+            select(m.Contact).where(m.Contact.patient_id == pid).order_by(m.Contact.id)
+        ).first()
+        note_id, before = note.id, note.text
+        note.text = "Visited, all well"
+    sync(b)
+    with ep.session() as s:
+        rec = s.get(Record, ("contact", note_id))
+        rec.data = json.dumps({**json.loads(rec.data), "text": "Visited \ud800 today"})
+    got = sync(a)
+    assert (got.quarantined, got.redownloaded, got.verified) == (1, False, True)
+    assert got.notes == ["1 record set aside this time"]
+    with a.session() as s:
+        assert s.get(m.Contact, note_id).text == before
+        assert [(e, rid) for e, rid, _info in local.quarantined(s)] == [("contact", note_id.hex)]
+    again = sync(a)
+    assert (again.quarantined, again.redownloaded, again.notes) == (1, False, [])
+
+
 def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a, b = laptops(ep, "a"), laptops(ep, "b")
     sync(a), sync(b)
@@ -325,6 +465,15 @@ def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None
         assert local.digest(sa) == local.digest(sb)
 
 
+def _restore(ep: Endpoint, saved: Path) -> None:
+    """Stop the endpoint, restore its database from ``saved`` and serve it again (same port)."""
+    port = int(ep.url.rsplit(":", 1)[1])
+    ep.stop()
+    backup.restore(ep.db_url, saved)
+    back = sync_env.serve_in_process(ep.db_url, port=port)
+    ep.server, ep.thread = back.server, back.thread  # (stopped with the fixture)
+
+
 def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_lost(
     ep: Endpoint, laptops, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -334,17 +483,15 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
     backup.backup(ep.db_url, tmp_path / "endpoint.backup")
     lost = _add_notes(a, pid, "written after the backup", 2)
     sync(a)
-    port = int(ep.url.rsplit(":", 1)[1])
-    ep.stop()
-    backup.restore(ep.db_url, tmp_path / "endpoint.backup")
-    back = sync_env.serve_in_process(ep.db_url, port=port)
-    ep.server, ep.thread = back.server, back.thread  # (stopped with the fixture)
+    _restore(ep, tmp_path / "endpoint.backup")
     result = sync(a)
     assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
     assert result.redownloaded  # then everything the restored endpoint holds, afresh
-    assert "the sync server was restored from a backup: 2 records it had lost sent again" in (
-        result.notes
-    )
+    # What support reads: the restore, and no stale cursor (the laptop re-downloads because it
+    # was told of the restore, not because the endpoint then refused its old cursor).
+    assert result.notes == [
+        "the sync server was restored from a backup: 2 records it had lost sent again"
+    ]
     assert "2 records the restored server had lost sent again" in result.summary()
     with ep.session() as s:
         texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select, update
 from int_desk.domain.errors import ValidationError
 from int_desk.store import models as m
 from int_desk.store import outbox
-from int_desk.store.base import utcnow
+from int_desk.store.base import APPLYING, utcnow
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.store.workspace import Workspace
 
@@ -416,4 +417,47 @@ def test_bulk_insert_refuses_unstorable_text_naming_the_field(demo_ws: Workspace
         outbox.insert_rows(s, m.Patient, [row])
     with demo_ws.session() as s:
         assert s.scalar(select(func.count()).select_from(m.Patient)) == before
+    assert _ops(demo_ws) == []
+
+
+def test_bulk_rows_keep_given_ids_and_refuse_unknown_columns_or_unstorable_json(
+    demo_ws: Workspace,
+) -> None:
+    """A bulk insert (the cohort import's) refuses what session.add would: a column the table
+    does not have (a programming error, named) and JSON holding text no database can store
+    (named for the form); a given id is kept, a missing one made."""
+    given = uuid.uuid4()
+    with pytest.raises(TypeError) as unknown, demo_ws.session() as s:
+        outbox.insert_rows(s, m.SavedView, [{"name": "Mine", "colour": "red", "size": 2}])
+    assert str(unknown.value) == "SavedView has no columns colour and size"
+    with pytest.raises(TypeError, match="^SavedView has no column shape$"), demo_ws.session() as s:
+        outbox.insert_rows(s, m.SavedView, [{"name": "Mine", "shape": "round"}])
+    with pytest.raises(ValidationError) as bad, demo_ws.session() as s:
+        outbox.insert_rows(s, m.SavedView, [{"name": "Mine", "filters": {"search": "a\x00"}}])
+    assert bad.value.field == "filters" and "cannot be saved" in str(bad.value)
+    assert _ops(demo_ws) == []
+    with demo_ws.session() as s:
+        ids = outbox.insert_rows(
+            s, m.SavedView, [{"id": given, "name": "Mine"}, {"name": "Theirs"}]
+        )
+    assert ids[0] == given and isinstance(ids[1], uuid.UUID) and ids[1] != given
+    with demo_ws.session() as s:
+        views = {
+            v.id: v.name for v in s.scalars(select(m.SavedView).where(m.SavedView.id.in_(ids)))
+        }
+    assert views == {given: "Mine", ids[1]: "Theirs"}
+    assert [(op.entity, op.entity_id, op.kind) for op in _ops(demo_ws)] == [
+        ("saved_view", given, "insert"),
+        ("saved_view", ids[1], "insert"),
+    ]
+
+
+def test_rows_written_in_bulk_from_the_server_queue_nothing_to_send_back(
+    demo_ws: Workspace,
+) -> None:
+    with demo_ws.session() as s:
+        s.info[APPLYING] = True  # as sync does when it writes what the server sent
+        [view_id] = outbox.insert_rows(s, m.SavedView, [{"name": "From the server"}])
+    with demo_ws.session() as s:
+        assert s.get(m.SavedView, view_id) is not None
     assert _ops(demo_ws) == []

@@ -7,31 +7,25 @@ everything back); the same file again changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from int_desk.app.context import AppContext
 from int_desk.app.import_dialog import ImportDialog
 from int_desk.services import admissions_import as ai
-
-REJECT_BG = QColor("#fde2df")
 
 
 class AdmissionsImportDialog(ImportDialog):
@@ -68,38 +62,11 @@ class AdmissionsImportDialog(ImportDialog):
         self.summary = QLabel("")
         self.summary.setAccessibleName("Preview summary")
         self.summary.setWordWrap(True)
-        self.report = QTableWidget(0, 3)
-        self.report.setAccessibleName("Validation report")
-        self.report.setHorizontalHeaderLabels(["Line", "Result", "Problems"])
-        self.report.verticalHeader().hide()
-        self.report.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.report.setColumnWidth(0, 60)
-        self.report.setColumnWidth(1, 300)
-        self.report.horizontalHeader().setStretchLastSection(True)
-        self.progress = QProgressBar()
-        self.progress.setAccessibleName("Import progress")
-        self.progress.hide()
-        self._progress.connect(self.progress.setValue)
-        self.error = QLabel("")
-        self.error.setObjectName("errorText")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        self.preview_button = QPushButton("Preview")
-        self.preview_button.clicked.connect(self.run_preview)
-        self.import_button = QPushButton("Import")
-        self.import_button.setEnabled(False)
-        self.import_button.clicked.connect(self.run_import)
-        self.close_button = QPushButton("Close")
-        self.close_button.setAccessibleName("Cancel or close")
-        self.close_button.clicked.connect(self.cancel_or_close)
+        buttons = self.make_controls("Problems", 300)
 
         file_row = QHBoxLayout()
         file_row.addWidget(self.choose_button)
         file_row.addWidget(self.file_label, 1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (self.preview_button, self.import_button, self.close_button):
-            buttons.addWidget(b)
         layout = QVBoxLayout(self)
         for w in (heading, intro):
             layout.addWidget(w)
@@ -134,38 +101,10 @@ class AdmissionsImportDialog(ImportDialog):
             return
         self.file_label.setText(f"{path.name} – {self.table.data_rows:,} rows")
         mapping = ai.auto_mapping(self.table.headers)
-        t = self.mapping_table
-        t.setRowCount(len(self.table.headers))
+        self.mapping_table.setRowCount(len(self.table.headers))
         for i, header in enumerate(self.table.headers):
-            item = QTableWidgetItem(header)
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            t.setItem(i, 0, item)
-            box = QComboBox()
-            box.setAccessibleName(f"Field held by column {header}")
-            box.addItem("— ignore —", ai.IGNORE)
-            for key, label in ai.FIELDS.items():
-                box.addItem(label, key)
-            box.setCurrentIndex(max(0, box.findData(mapping.get(header, ai.IGNORE))))
-            box.currentIndexChanged.connect(self._invalidate)
-            t.setCellWidget(i, 1, box)
+            self.put_mapping_row(i, header, ai.FIELDS, mapping.get(header, ai.IGNORE))
         self._invalidate()
-
-    def mapping(self) -> dict[str, str]:
-        out = {}
-        for i in range(self.mapping_table.rowCount()):
-            box = self.mapping_table.cellWidget(i, 1)
-            data = box.currentData() if isinstance(box, QComboBox) else ai.IGNORE
-            heading = self.mapping_table.item(i, 0)
-            assert heading is not None  # every row has its column heading (set with the box)
-            out[heading.text()] = data
-        return out
-
-    def _invalidate(self, *_: Any) -> None:
-        self.preview = None
-        self.import_button.setEnabled(False)
-        self.import_button.setText("Import")
-        self.report.setRowCount(0)
-        self.summary.setText("Press Preview to check the file." if self.table else "")
 
     # --- preview and import ----------------------------------------------------------------------
 
@@ -188,16 +127,7 @@ class AdmissionsImportDialog(ImportDialog):
         self.preview = preview
         self.summary.setText("\n".join(preview.report_lines()[:2]))
         rows = sorted(preview.rows, key=lambda r: (r.status != ai.REJECTED, r.line))[:500]
-        self.report.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            label = ai.STATUS_LABELS[r.status]
-            if r.status == ai.REJECTED:
-                label = "✖ Rejected – will not be imported"
-            for c, text in enumerate((str(r.line), label, "; ".join(r.problems))):
-                item = QTableWidgetItem(text)
-                if r.status == ai.REJECTED:
-                    item.setBackground(QBrush(REJECT_BG))
-                self.report.setItem(i, c, item)
+        self.show_report(rows, ai.STATUS_LABELS)
         n = len(preview.to_write)
         self.import_button.setEnabled(n > 0)
         self.import_button.setText(
@@ -205,21 +135,12 @@ class AdmissionsImportDialog(ImportDialog):
         )
         self.previewed.emit(preview)
 
-    def run_import(self) -> None:
-        preview = self.preview
-        if preview is None or not preview.to_write:
-            return
+    def import_work(self, preview: ai.AdmissionsPreview) -> Callable[[Session], Any]:
         actor = self.ctx.actor
-        self.start_import(len(preview.to_write))
-
-        def op(s: Any) -> ai.AdmissionsResult:
-            return ai.apply_import(
-                session=s, actor=actor, preview=preview,
-                progress=lambda done, _total: self._progress.emit(done),
-                cancelled=self._cancel.is_set,
-            )  # fmt: skip
-
-        self.ctx.query(op, self._imported, self._import_failed)
+        return lambda s: ai.apply_import(
+            session=s, actor=actor, preview=preview, progress=self.report_progress,
+            cancelled=self.cancelled,
+        )  # fmt: skip
 
     def imported_text(self, result: ai.AdmissionsResult) -> str:
         return (

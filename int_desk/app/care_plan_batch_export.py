@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from int_desk.app.context import AppContext
+from int_desk.app.dialog_parts import error_label
 from int_desk.app.messages import show_error
 from int_desk.domain.care_plan import Variant
 from int_desk.domain.errors import Interrupted
@@ -195,11 +196,7 @@ class CohortExportDialog(QDialog):
         folder_label = QLabel("&Folder")
         folder_label.setBuddy(self.folder)
         form.addRow(folder_label, where)
-        self.error = QLabel()
-        self.error.setObjectName("errorText")
-        self.error.setAccessibleName("Error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

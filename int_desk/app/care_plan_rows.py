@@ -18,6 +18,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
+    QTableWidget,
     QTableWidgetItem,
 )
 from sqlalchemy.orm import Session
@@ -84,25 +85,10 @@ class PlanRows(QDialog):
         f.goalsTable.blockSignals(True)
         f.goalsTable.setRowCount(len(goals))
         for r, g in enumerate(goals):
-            values = (
-                g.description,
-                g.target_measure,
-                g.target_date.isoformat() if g.target_date else "",
-            )
-            for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, g.id)
-                if not editable:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                f.goalsTable.setItem(r, c, item)
-            combo = self._combo(rules.ACHIEVEMENT_LABELS, g.achievement_status, "Progress")
-            combo.setEnabled(editable)
-            combo.currentIndexChanged.connect(
-                lambda _i, gid=g.id, cb=combo: self._row_update(
-                    "goal", gid, {"achievement_status": cb.currentData()}
-                )
-            )
-            f.goalsTable.setCellWidget(r, 3, combo)
+            due = g.target_date.isoformat() if g.target_date else ""
+            self._put_cells(f.goalsTable, r, g.id, (g.description, g.target_measure, due), editable)
+            progress = self._combo(rules.ACHIEVEMENT_LABELS, g.achievement_status, "Progress")
+            self._put_choice(f.goalsTable, r, 3, ("goal", g.id, "achievement_status"), progress)
         f.goalsTable.blockSignals(False)
         f.goalsTable.resizeRowsToContents()
         f.actionGoalCombo.clear()
@@ -112,35 +98,54 @@ class PlanRows(QDialog):
         f.actionsTable.blockSignals(True)
         f.actionsTable.setRowCount(len(actions))
         for r, a in enumerate(actions):
-            for c, text in ((0, a.description), (1, a.who or "-"), (2, a.when)):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, a.id)
-                if not editable or c == 1:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                f.actionsTable.setItem(r, c, item)
+            # Who is chosen when the action is added, so that cell is never typed in.
+            texts = (a.description, a.who or "-", a.when)
+            self._put_cells(f.actionsTable, r, a.id, texts, editable, locked=(1,))
             status = self._combo(rules.ACTION_STATUS_LABELS, a.status, "Action status")
-            status.setEnabled(editable)
-            status.currentIndexChanged.connect(
-                lambda _i, aid=a.id, cb=status: self._row_update(
-                    "action", aid, {"status": cb.currentData()}
-                )
-            )
-            f.actionsTable.setCellWidget(r, 3, status)
+            self._put_choice(f.actionsTable, r, 3, ("action", a.id, "status"), status)
             goal = QComboBox()
             goal.setAccessibleName("Linked goal")
             goal.addItem("-", None)
             for g in goals:
                 goal.addItem(str(g.number), g.id)
             goal.setCurrentIndex(max(0, find_data(goal, a.goal_id)))
-            goal.setEnabled(editable)
-            goal.currentIndexChanged.connect(
-                lambda _i, aid=a.id, cb=goal: self._row_update(
-                    "action", aid, {"goal_id": cb.currentData()}
-                )
-            )
-            f.actionsTable.setCellWidget(r, 4, goal)
+            self._put_choice(f.actionsTable, r, 4, ("action", a.id, "goal_id"), goal)
         f.actionsTable.blockSignals(False)
         f.actionsTable.resizeRowsToContents()
+
+    @staticmethod
+    def _put_cells(
+        table: QTableWidget,
+        r: int,
+        row_id: uuid.UUID,
+        texts: tuple[str, ...],
+        editable: bool,
+        locked: tuple[int, ...] = (),
+    ) -> None:
+        """Row ``r``'s text cells from column 0, each carrying the row's id for
+        ``_cell_edited``; read-only unless ``editable`` (and never in the ``locked`` columns)."""
+        for c, text in enumerate(texts):
+            item = QTableWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, row_id)
+            if not editable or c in locked:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(r, c, item)
+
+    def _put_choice(
+        self,
+        table: QTableWidget,
+        r: int,
+        c: int,
+        field: tuple[str, uuid.UUID, str],
+        combo: QComboBox,
+    ) -> None:
+        """A combo box in cell (r, c) whose choice saves ``field`` (kind, row id, column name)."""
+        kind, row_id, name = field
+        combo.setEnabled(self.is_draft and self.data.can_edit)
+        combo.currentIndexChanged.connect(
+            lambda _i: self._row_update(kind, row_id, {name: combo.currentData()})
+        )
+        table.setCellWidget(r, c, combo)
 
     @staticmethod
     def _combo(labels: dict[str, str], current: str, name: str) -> QComboBox:

@@ -84,6 +84,10 @@ _ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISABLED = Qt.ItemFlag.NoItemFlags
 
 
+# A screen reader says which review is overdue.
+SPOKEN_ALERTS = {"review overdue": "care plan review overdue"}
+
+
 @dataclass(frozen=True, slots=True)
 class RenderedRow:
     """A row as the view shows it, computed once when the row is fetched."""
@@ -365,13 +369,7 @@ class CaseloadModel(QAbstractTableModel):
             late = max(r.overdue_tasks, 1)
             return f"Open tasks: {r.open_tasks}, {late} overdue"
         if col == Col.NAME:
-            notes = []
-            if r.priority.value == "high":
-                notes.append("high priority")
-            if r.review_overdue(today):
-                notes.append("care plan review overdue")
-            if r.tasks_overdue(today):
-                notes.append("task overdue")
+            notes = [SPOKEN_ALERTS.get(a, a) for a in r.alerts(today)]
             if r.open_escalations:
                 notes.append("open escalation")
             return f"{text}, {', '.join(notes)}" if notes else text

@@ -605,15 +605,8 @@ class CaseloadPage(QWidget):
         actor = self.ctx.actor
         f = replace(self.filters)
 
-        def done(_v: Any) -> None:
-            self.view_name = name
-            self.ctx.settings.setValue(SETTINGS_VIEW, name)
-            self.reload()
-
-        self._query(
-            lambda s: caseload_views.save_view(session=s, actor=actor, name=name, filters=f),
-            done,
-            self._failed,
+        self._change_views(
+            lambda s: caseload_views.save_view(session=s, actor=actor, name=name, filters=f), name
         )
 
     def delete_current_view(self) -> None:
@@ -624,16 +617,20 @@ class CaseloadPage(QWidget):
             return
         actor = self.ctx.actor
 
+        self._change_views(
+            lambda s: caseload_views.delete_view(session=s, actor=actor, name=name), DEFAULT_VIEW
+        )
+
+    def _change_views(self, work: Callable[[Any], Any], then: str) -> None:
+        """Save or delete a view on the store worker, then show view ``then`` (here and at the
+        next start) with the list of views reloaded."""
+
         def done(_r: Any) -> None:
-            self.view_name = DEFAULT_VIEW
-            self.ctx.settings.setValue(SETTINGS_VIEW, DEFAULT_VIEW)
+            self.view_name = then
+            self.ctx.settings.setValue(SETTINGS_VIEW, then)
             self.reload()
 
-        self._query(
-            lambda s: caseload_views.delete_view(session=s, actor=actor, name=name),
-            done,
-            self._failed,
-        )
+        self._query(work, done, self._failed)
 
     # --- selection and navigation -------------------------------------------------------------
 

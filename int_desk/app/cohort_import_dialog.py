@@ -10,37 +10,31 @@ half-written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
-from int_desk.app import colours
 from int_desk.app.context import AppContext
 from int_desk.app.import_dialog import ImportDialog
 from int_desk.services import caseload as cl
 from int_desk.services import cohort_import as ci
 from int_desk.services import fhir_import
-
-REJECT_BG = QColor(colours.OVERDUE_BG)
-NOTE_BG = QColor(colours.HIGH_BG)
-TEXT_ON_TINT = QColor(colours.TEXT_ON_TINT)
 
 
 class CohortImportDialog(ImportDialog):
@@ -121,42 +115,10 @@ class CohortImportDialog(ImportDialog):
         self.summary.setAccessibleName("Preview summary")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        self.report = QTableWidget(0, 3)
-        self.report.setAccessibleName("Validation report")
-        self.report.setHorizontalHeaderLabels(["Line", "Result", "Problems and notes"])
-        self.report.verticalHeader().hide()
-        self.report.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.report.setColumnWidth(0, 60)
-        self.report.setColumnWidth(1, 290)
-        self.report.horizontalHeader().setStretchLastSection(True)
+        buttons = self.make_controls("Problems and notes", 290)
         layout.addWidget(self.report, 1)
-
-        self.progress = QProgressBar()
-        self.progress.setAccessibleName("Import progress")
-        self.progress.hide()
-        self._progress.connect(self.progress.setValue)
         layout.addWidget(self.progress)
-        self.error = QLabel("")
-        self.error.setObjectName("errorText")
-        self.error.setWordWrap(True)
-        self.error.hide()
         layout.addWidget(self.error)
-
-        buttons = QHBoxLayout()
-        self.preview_button = QPushButton("Preview")
-        self.preview_button.setAccessibleName("Preview the import")
-        self.preview_button.clicked.connect(self.run_preview)
-        self.import_button = QPushButton("Import")
-        self.import_button.setAccessibleName("Import the valid rows")
-        self.import_button.setEnabled(False)
-        self.import_button.clicked.connect(self.run_import)
-        self.close_button = QPushButton("Close")
-        self.close_button.setAccessibleName("Cancel or close")
-        self.close_button.clicked.connect(self.cancel_or_close)
-        buttons.addStretch(1)
-        buttons.addWidget(self.preview_button)
-        buttons.addWidget(self.import_button)
-        buttons.addWidget(self.close_button)
         layout.addLayout(buttons)
         self._running = False
         self._load_cohorts()
@@ -228,29 +190,11 @@ class CohortImportDialog(ImportDialog):
         t.setRowCount(len(self.table.headers))
         first = next((r for r in self.table.rows if r), [])
         for i, header in enumerate(self.table.headers):
-            item = QTableWidgetItem(header)
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            t.setItem(i, 0, item)
-            box = QComboBox()
-            box.setAccessibleName(f"Field held by column {header}")
-            box.addItem("— ignore —", ci.IGNORE)
-            for key, label in ci.FIELDS.items():
-                box.addItem(label, key)
-            box.setCurrentIndex(max(0, box.findData(mapping.get(header, ci.IGNORE))))
-            box.currentIndexChanged.connect(self._invalidate)
-            t.setCellWidget(i, 1, box)
+            self.put_mapping_row(i, header, ci.FIELDS, mapping.get(header, ci.IGNORE))
             value = first[i] if i < len(first) else ""
             sample = QTableWidgetItem(self.table.shown(i, value)[:60])
             sample.setFlags(Qt.ItemFlag.ItemIsEnabled)
             t.setItem(i, 2, sample)
-
-    def mapping(self) -> dict[str, str]:
-        out = {}
-        for i in range(self.mapping_table.rowCount()):
-            header = self.mapping_table.item(i, 0).text()
-            box = self.mapping_table.cellWidget(i, 1)
-            out[header] = box.currentData() if isinstance(box, QComboBox) else ci.IGNORE
-        return out
 
     def set_mapping(self, column: str, fld: str) -> None:
         for i in range(self.mapping_table.rowCount()):
@@ -258,13 +202,6 @@ class CohortImportDialog(ImportDialog):
                 box = self.mapping_table.cellWidget(i, 1)
                 assert isinstance(box, QComboBox)
                 box.setCurrentIndex(box.findData(fld))
-
-    def _invalidate(self, *_: Any) -> None:
-        self.preview = None
-        self.import_button.setEnabled(False)
-        self.import_button.setText("Import")
-        self.report.setRowCount(0)
-        self.summary.setText("Press Preview to check the file." if self.table else "")
 
     # --- preview ------------------------------------------------------------------------------
 
@@ -325,22 +262,7 @@ class CohortImportDialog(ImportDialog):
         shown = [r for r in preview.rows if r.status == ci.REJECTED or r.notes]
         shown += [r for r in preview.rows if r.status != ci.REJECTED and not r.notes][:200]
         shown.sort(key=lambda r: (r.status != ci.REJECTED, r.line))
-        self.report.setRowCount(len(shown))
-        for i, r in enumerate(shown):
-            label = ci.STATUS_LABELS[r.status]
-            if r.status == ci.REJECTED:
-                label = "✖ Rejected – will not be imported"
-            cells = (str(r.line), label, "; ".join(r.problems + r.notes))
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if r.status == ci.REJECTED:
-                    item.setBackground(QBrush(REJECT_BG))
-                    item.setForeground(QBrush(TEXT_ON_TINT))  # dark on the pale tint, light or dark
-                elif r.notes:
-                    item.setBackground(QBrush(NOTE_BG))
-                    item.setForeground(QBrush(TEXT_ON_TINT))
-                self.report.setItem(i, c, item)
-        self.report.resizeRowsToContents()
+        self.show_report(shown, ci.STATUS_LABELS)
         n = len(preview.to_write)
         self.import_button.setEnabled(n > 0)
         rejected = len(preview.rejected)
@@ -354,36 +276,28 @@ class CohortImportDialog(ImportDialog):
 
     # --- import -------------------------------------------------------------------------------
 
-    def run_import(self) -> None:
-        preview = self.preview
-        if preview is None or not preview.to_write:
-            return
+    def import_work(self, preview: ci.ImportPreview) -> Callable[[Session], Any]:
         actor = self.ctx.actor
-        self.start_import(len(preview.to_write))
-
-        def report(done: int, _total: int) -> None:
-            self._progress.emit(done)  # from the worker: queued to the GUI thread
-
         fhir = (
             self._fhir_preview
             if self._fhir_preview and self._fhir_preview.rows is preview
             else None
         )
 
-        def op(s: Any) -> ci.ImportResult:
+        def op(s: Session) -> ci.ImportResult:
             if preview.cohort_id is None:  # a new cohort, named in the preview
                 preview.cohort_id = _new_cohort(s, actor, preview.cohort_name)
             if fhir is not None:  # the same write, then the people's flags and conditions
                 return fhir_import.apply_import(  # type: ignore[return-value]
-                    session=s, actor=actor, preview=fhir, progress=report,
-                    cancelled=self._cancel.is_set,
+                    session=s, actor=actor, preview=fhir, progress=self.report_progress,
+                    cancelled=self.cancelled,
                 )  # fmt: skip
             return ci.apply_import(
-                session=s, actor=actor, preview=preview, progress=report,
-                cancelled=self._cancel.is_set,
+                session=s, actor=actor, preview=preview, progress=self.report_progress,
+                cancelled=self.cancelled,
             )  # fmt: skip
 
-        self.ctx.query(op, self._imported, self._import_failed)
+        return op
 
     def imported_text(self, result: ci.ImportResult) -> str:
         return (

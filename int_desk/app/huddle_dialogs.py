@@ -14,9 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from int_desk.app.dialog_parts import error_label, ok_cancel
 from int_desk.app.messages import show_error
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.uk_time import london_today, london_wall
@@ -81,22 +80,14 @@ class PlanDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self.attendees.addItem(item)
         self.chair_combo.setCurrentIndex(max(0, self.chair_combo.findData(str(me))))
-        self.error = QLabel()
-        self.error.setObjectName("errorText")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         form = QFormLayout()
         form.addRow("&Date", self.date_edit)
         form.addRow("&Time", self.time_edit)
         form.addRow("&Kind", self.kind_combo)
         form.addRow("C&hair", self.chair_combo)
         form.addRow("&Attendees", self.attendees)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Plan and build agenda")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self.accept, "Plan and build agenda")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -191,14 +182,8 @@ class ActionDialog(QDialog):
         for field, label, spoken in _FIELDS.get(kind, _FIELDS["referral"]):
             widgets[field].setAccessibleName(spoken)
             form.addRow(label, widgets[field])
-        self.error = QLabel()
-        self.error.setObjectName("errorText")
-        self.error.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self._check)
-        self.buttons.rejected.connect(self.reject)
+        self.error = error_label()
+        self.buttons = ok_cancel(self, self._check)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -251,14 +236,8 @@ class AddPersonDialog(QDialog):
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason for adding")
         self.reason.setPlaceholderText("Why discuss them today?")
-        self.error = QLabel()
-        self.error.setObjectName("errorText")
-        self.error.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self._check)
-        self.buttons.rejected.connect(self.reject)
+        self.error = error_label()
+        self.buttons = ok_cancel(self, self._check)
         form = QFormLayout()
         form.addRow("&Find", self.search)
         form.addRow("", self.results)

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from int_desk.app.context import AppContext
+from int_desk.app.dialog_parts import error_label
 from int_desk.app.huddle_dialogs import AddPersonDialog, PlanDialog
 from int_desk.app.huddle_run import RunMode, born, button
 from int_desk.app.messages import confirm, describe, show_error
@@ -97,10 +98,7 @@ class HuddlePage(RunMode):
         self.status = QLabel()
         self.status.setAccessibleName("Huddle status")
         self.status.setWordWrap(True)
-        self.error = QLabel()
-        self.error.setObjectName("errorText")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         top = QHBoxLayout()
         top.addWidget(QLabel("Team"))
         top.addWidget(self.team_combo)

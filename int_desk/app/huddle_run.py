@@ -35,6 +35,7 @@ from int_desk.app.context import AppContext
 from int_desk.app.huddle_dialogs import ActionDialog
 from int_desk.app.messages import confirm, describe
 from int_desk.app.navigation import open_in_caseload
+from int_desk.app.record_html import labelled
 from int_desk.domain.errors import ValidationError
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.uk_time import in_london, london_today
@@ -357,13 +358,9 @@ class RunMode(QWidget):
             f"<p>{rec.age(today)} years · {e(rec.sex)} · NHS {rec.nhs_display} · "
             f"{e(rec.postcode)}</p>",
         ]
-        if rec.flags:
-            flags = ", ".join(
-                code.label + (f" ({note})" if note else "") for code, note in rec.flags
-            )
-            parts.append(f"<p><b>Flags:</b> {e(flags)}</p>")
-        if rec.long_term_conditions:
-            parts.append(f"<p><b>Conditions:</b> {e(rec.long_term_conditions)}</p>")
+        flags = ", ".join(code.label + (f" ({note})" if note else "") for code, note in rec.flags)
+        parts += labelled("Flags", flags)
+        parts += labelled("Conditions", rec.long_term_conditions)
         if rec.carer_name:
             parts.append(
                 f"<p><b>Carer:</b> {e(rec.carer_name)} ({e(rec.carer_relationship)})"
@@ -380,10 +377,8 @@ class RunMode(QWidget):
             p = rec.plan
             review = h.fmt_day(p.review_date) if p.review_date else "not set"
             parts.append(f"<h4>Care plan (v{p.version}, {e(p.status)}, review {review})</h4>")
-            if p.what_matters:
-                parts.append(f"<p><b>What matters:</b> {e(p.what_matters)}</p>")
-            if p.contingency_plan:
-                parts.append(f"<p><b>If things get worse:</b> {e(p.contingency_plan)}</p>")
+            parts += labelled("What matters", p.what_matters)
+            parts += labelled("If things get worse", p.contingency_plan)
             if p.goals:
                 parts.append("<ul>" + "".join(f"<li>{e(g)}</li>" for g in p.goals) + "</ul>")
         else:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from int_desk.app.context import AppContext
+from int_desk.app.dialog_parts import error_label
 from int_desk.app.messages import describe
 from int_desk.domain.errors import IntDeskError, ValidationError
 from int_desk.domain.uk_time import from_london_wall, in_london, london_now, london_today
@@ -95,11 +96,7 @@ class ActionDialog(QDialog):
             label.setBuddy(w)
             form.addRow(label, w)
             self.widgets[f.name] = w
-        self.error = QLabel("")
-        self.error.setObjectName("errorText")
-        self.error.setWordWrap(True)
-        self.error.setAccessibleName("Error")
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

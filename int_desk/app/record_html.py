@@ -20,6 +20,11 @@ def escaped(text: Any) -> str:
     return html.escape(str(text or ""))
 
 
+def labelled(label: str, text: Any) -> list[str]:
+    """A "<b>Label:</b> text" paragraph, or none when there is no text."""
+    return [f"<p><b>{label}:</b> {escaped(text)}</p>"] if text else []
+
+
 def short_date(value: date | None) -> str:
     """A day as the record shows it: 10 Jan 2026 (empty for none)."""
     return value.strftime("%d %b %Y") if value else ""
@@ -99,12 +104,10 @@ def record_html(r: pr.PatientRecord, today: date) -> str:
         p = r.plan
         review = f", review {short_date(p.review_date)}" if p.review_date else ""
         out.append(f"<p>Version {p.version}, {escaped(p.status)}{review}.</p>")
-        if p.what_matters:
-            out.append(f"<p><b>What matters to me:</b> {escaped(p.what_matters)}</p>")
+        out += labelled("What matters to me", p.what_matters)
         if p.goals:
             out.append("<ul>" + "".join(f"<li>{escaped(g)}</li>" for g in p.goals) + "</ul>")
-        if p.contingency_plan:
-            out.append(f"<p><b>If things change:</b> {escaped(p.contingency_plan)}</p>")
+        out += labelled("If things change", p.contingency_plan)
     else:
         out.append("<p><b>No care plan yet.</b></p>")
     out.append("<h3>Open tasks</h3>")

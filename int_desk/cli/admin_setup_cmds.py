@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -87,10 +89,18 @@ def _cli() -> Any:
     return directory, directory.CLI
 
 
-def _add(args: argparse.Namespace, entity: str, fields: dict[str, Any], what: str) -> int:
-    """A new reference row (a place, an organisation) saved as the CLI."""
+@contextmanager
+def _directory(args: argparse.Namespace) -> Iterator[tuple[Any, Any, Any]]:
+    """The endpoint's directory service, the CLI as the one making changes, and a session of
+    the endpoint's database (committed when the command ends without an error)."""
     directory, by = _cli()
     with _session(args) as s:
+        yield directory, by, s
+
+
+def _add(args: argparse.Namespace, entity: str, fields: dict[str, Any], what: str) -> int:
+    """A new reference row (a place, an organisation) saved as the CLI."""
+    with _directory(args) as (directory, by, s):
         rec = directory.save(s, entity, None, fields, base_version=None, by=by)
     print(f"{what} {args.name} id={rec.id}")
     return 0
@@ -101,8 +111,7 @@ def add_place(args: argparse.Namespace) -> int:
 
 
 def set_team(args: argparse.Namespace) -> int:
-    directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, by, s):
         rec, _data = directory.find(s, "team", args.team)
         fields: dict[str, Any] = {}
         if args.name:
@@ -118,8 +127,7 @@ def set_team(args: argparse.Namespace) -> int:
 
 
 def list_teams(args: argparse.Namespace) -> int:
-    directory, _by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, _by, s):
         for t in directory.team_rows(s):
             contact = ", ".join(x for x in (t.get("phone"), t.get("email")) if x) or "no contact"
             print(f"{t['id']}  {t['name']:<28} {t['place']:<18} {t['neighbourhood']:<24} {contact}")
@@ -129,8 +137,7 @@ def list_teams(args: argparse.Namespace) -> int:
 def add_practice(args: argparse.Namespace) -> int:
     from int_desk.domain import reference as ref
 
-    directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, by, s):
         code = ref.practice_code(args.code)
         found = directory.find_practice(s, code)
         fields: dict[str, Any] = {"name": args.name, "kind": "gp_practice", "code": code}
@@ -148,8 +155,7 @@ def add_practice(args: argparse.Namespace) -> int:
 def list_practices(args: argparse.Namespace) -> int:
     from int_desk.domain import reference as ref
 
-    directory, _by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, _by, s):
         practices = sorted(
             (d for _r, d in directory.rows(s, "organisation") if d.get("kind") == "gp_practice"),
             key=lambda d: (bool(d.get("name")), str(d.get("code"))),
@@ -167,8 +173,7 @@ def add_org(args: argparse.Namespace) -> int:
 
 
 def add_member(args: argparse.Namespace) -> int:
-    directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, by, s):
         fields: dict[str, Any] = {"name": args.name, "role": args.role, "email": args.email}
         if args.organisation:
             fields["organisation_id"] = str(
@@ -183,8 +188,7 @@ def add_member(args: argparse.Namespace) -> int:
 
 
 def list_members(args: argparse.Namespace) -> int:
-    directory, _by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, _by, s):
         for m in directory.member_rows(s):
             role = Role(m["role"]).label if m.get("role") in Role._value2member_map_ else m["role"]
             state = "" if m.get("active", True) else "  [removed]"
@@ -195,8 +199,7 @@ def list_members(args: argparse.Namespace) -> int:
 
 
 def remove_member(args: argparse.Namespace) -> int:
-    directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, by, s):
         rec, data = directory.find(s, "member", args.member)
         for mrec, mdata in directory.rows(s, "team_membership"):
             if mdata.get("member_id") == str(rec.id):
@@ -209,8 +212,7 @@ def remove_member(args: argparse.Namespace) -> int:
 
 
 def restore_member(args: argparse.Namespace) -> int:
-    directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, by, s):
         rec, data = directory.find_any(s, "member", args.member)
         directory.save(s, "member", rec.id, {"active": True}, base_version=None, by=by)
         for team in args.team:
@@ -222,8 +224,7 @@ def restore_member(args: argparse.Namespace) -> int:
 
 def _withdraw(args: argparse.Namespace, undo: Any, record_id: uuid.UUID, said: str) -> int:
     """Cancel an invitation or revoke a device as the CLI; ``said`` once it is committed."""
-    _directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (_, by, s):
         undo(s, record_id, by=by)
     print(said)
     return 0
@@ -238,8 +239,7 @@ def cancel_invitation(args: argparse.Namespace) -> int:
 def invite(args: argparse.Namespace) -> int:
     from int_desk.server import invitations
 
-    directory, by = _cli()
-    with _session(args) as s:
+    with _directory(args) as (directory, by, s):
         rec, data = directory.find(s, "member", args.member)
         inv, code = invitations.create(s, rec.id, by=by, hours=args.hours, label=args.label)
         print(f"Invitation for {data.get('name')}: {code}")

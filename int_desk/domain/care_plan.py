@@ -419,10 +419,7 @@ def diff_plans(a: PlanView, b: PlanView) -> PlanDiff:
     """What changed from version ``a`` to version ``b`` (fields, goals, actions)."""
     diff = PlanDiff(a.version, b.version)
     for name, label in PLAN_FIELDS.items():
-        if name == "consent_recorded_by":
-            before, after = a.consent_recorded_by, b.consent_recorded_by
-        else:
-            before, after = _plan_value(a, name), _plan_value(b, name)
+        before, after = _plan_value(a, name), _plan_value(b, name)
         if before != after:
             diff.fields.append(FieldChange(name, label, before, after))
     removed, added, pairs = _pair_rows(list(a.goals), list(b.goals))

@@ -26,12 +26,19 @@ class AgendaLine:
 
 
 @dataclass(frozen=True)
-class AgendaDoc:
+class HuddleHeading:
+    """Which huddle: what its agenda and its minutes both open with."""
+
     team: str
     when: datetime  # local
     kind: str
     chair: str
     attendees: Sequence[str]
+
+
+@dataclass(frozen=True)
+class AgendaDoc:
+    heading: HuddleHeading
     items: Sequence[AgendaLine]
     minutes_per_item: int = 2
     overflow: int | None = None
@@ -52,11 +59,7 @@ class MinutesLine:
 
 @dataclass(frozen=True)
 class MinutesDoc:
-    team: str
-    when: datetime
-    kind: str
-    chair: str
-    attendees: Sequence[str]
+    heading: HuddleHeading
     started: str
     closed: str
     total_time: str
@@ -68,21 +71,29 @@ def _when(d: datetime) -> str:
     return f"{d:%a} {d.day} {d:%b %Y}, {d:%H:%M}"
 
 
-def agenda_pdf(doc: AgendaDoc, *, printed_by: str, printed_at: datetime) -> bytes:
-    st = pdf.styles()
-    furniture = pdf.PageFurniture(
-        title="Huddle agenda",
-        primary=doc.team,
+def _furniture(
+    top: HuddleHeading, what: str, chair: str, last: tuple[str, str], printed_by: str, at: datetime
+) -> pdf.PageFurniture:
+    """The page furniture of the huddle's ``what`` ("agenda", "minutes"): the huddle, its chair
+    (or ``chair`` when none) and the ``last`` field."""
+    return pdf.PageFurniture(
+        title=f"Huddle {what}",
+        primary=top.team,
         fields=(
-            ("Huddle", f"{doc.kind.capitalize() or 'Huddle'}, {_when(doc.when)}"),
-            ("Chair", doc.chair or "not set"),
-            ("People", str(len(doc.items))),
+            ("Huddle", f"{top.kind.capitalize() or 'Huddle'}, {_when(top.when)}"),
+            ("Chair", top.chair or chair),
+            last,
         ),
         printed_by=printed_by,
-        printed_at=printed_at,
-        subject=f"{doc.team} huddle agenda",
-        watermark=None,
+        printed_at=at,
+        subject=f"{top.team} huddle {what}",
     )
+
+
+def agenda_pdf(doc: AgendaDoc, *, printed_by: str, printed_at: datetime) -> bytes:
+    st = pdf.styles()
+    people = ("People", str(len(doc.items)))
+    furniture = _furniture(doc.heading, "agenda", "not set", people, printed_by, printed_at)
     planned = len(doc.items) * doc.minutes_per_item
     story: list[Flowable] = [
         pdf.para(
@@ -100,8 +111,8 @@ def agenda_pdf(doc: AgendaDoc, *, printed_by: str, printed_at: datetime) -> byte
                 st.muted,
             )
         )
-    if doc.attendees:
-        story += pdf.section("Attendees", [pdf.bullet_list(doc.attendees)])
+    if doc.heading.attendees:
+        story += pdf.section("Attendees", [pdf.bullet_list(doc.heading.attendees)])
     rows = [
         [
             str(n),
@@ -125,18 +136,8 @@ def agenda_pdf(doc: AgendaDoc, *, printed_by: str, printed_at: datetime) -> byte
 
 def minutes_pdf(doc: MinutesDoc, *, printed_by: str, printed_at: datetime) -> bytes:
     st = pdf.styles()
-    furniture = pdf.PageFurniture(
-        title="Huddle minutes",
-        primary=doc.team,
-        fields=(
-            ("Huddle", f"{doc.kind.capitalize()}, {_when(doc.when)}"),
-            ("Chair", doc.chair or "not recorded"),
-            ("Time", f"{doc.started}-{doc.closed} ({doc.total_time} on items)"),
-        ),
-        printed_by=printed_by,
-        printed_at=printed_at,
-        subject=f"{doc.team} huddle minutes",
-    )
+    time = ("Time", f"{doc.started}-{doc.closed} ({doc.total_time} on items)")
+    furniture = _furniture(doc.heading, "minutes", "not recorded", time, printed_by, printed_at)
     counts = {
         s: sum(1 for i in doc.items if i.status == s)
         for s in ("discussed", "deferred", "not reached")
@@ -149,7 +150,8 @@ def minutes_pdf(doc: MinutesDoc, *, printed_by: str, printed_at: datetime) -> by
             st.muted,
         )
     ]
-    attendees = pdf.bullet_list(doc.attendees) if doc.attendees else pdf.para("Not recorded")
+    present = doc.heading.attendees
+    attendees = pdf.bullet_list(present) if present else pdf.para("Not recorded")
     story += pdf.section("Attendees", [attendees])
     story += pdf.section("Discussions", [])
     for n, it in enumerate(doc.items, 1):

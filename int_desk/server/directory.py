@@ -36,7 +36,7 @@ from int_desk.server.models import (
     ServerUser,
     utcnow_text,
 )
-from int_desk.wire import schema
+from int_desk.wire import schema, values
 
 ENTITIES = ("place", "organisation", "member", "team", "team_membership")
 REFERENCE_CHANGED = "reference_changed"
@@ -165,8 +165,8 @@ def _validate(session: Session, entity: str, data: dict[str, Any], rid: uuid.UUI
     ent = schema.ENTITIES[entity]
     for name in list(data):
         try:
-            data[name] = schema.check_value(ent, name, data[name])
-        except schema.InvalidValue as exc:
+            data[name] = values.check_value(ent, name, data[name])
+        except values.InvalidValue as exc:
             raise ValidationError(str(exc), name) from None
 
 

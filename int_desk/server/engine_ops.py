@@ -42,7 +42,7 @@ from int_desk.server.read_scope import (
     scope_of,
 )
 from int_desk.wire import protocol as P
-from int_desk.wire import schema
+from int_desk.wire import schema, values
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +148,10 @@ def validate(req: P.PushRequest) -> list[dict[str, Any]]:
             out.append({})
             continue
         fields: dict[str, Any] = {}
-        for name, value in op.fields.items():
-            try:
-                fields[name] = schema.check_value(ent, name, value)
-            except schema.InvalidValue as exc:
-                problems.append({"op": i, "field": name[:64], "msg": str(exc)})
+        try:
+            fields = values.check_fields(ent, op.fields)
+        except values.InvalidValue as exc:
+            problems += [{"op": i, "field": f[:64], "msg": msg} for f, msg in exc.problems]
         if op.kind == "insert":
             missing = sorted(ent.required - op.fields.keys())
             if missing:

@@ -26,7 +26,7 @@ from int_desk.domain.errors import NotFound
 from int_desk.server import audit
 from int_desk.server.engine_ops import _Seqs, lock_scopes
 from int_desk.server.models import Record, utcnow_text
-from int_desk.wire import schema
+from int_desk.wire import schema, values
 
 UNREPAIRABLE = "left as it is (a required field with no safe replacement)"
 
@@ -50,8 +50,8 @@ def row_problems(entity: str, data: dict[str, Any]) -> list[tuple[str, str]]:
         if name not in ent.columns:
             continue
         try:
-            schema.check_value(ent, name, value)
-        except schema.InvalidValue as exc:
+            values.check_value(ent, name, value)
+        except values.InvalidValue as exc:
             out.append((name, str(exc)))
     return out
 

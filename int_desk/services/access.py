@@ -23,7 +23,7 @@ Rules (data in ``int_desk.domain.permissions``):
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, event, exists, false, inspect, or_, select
 from sqlalchemy.orm import Session
@@ -57,6 +57,7 @@ DENIED_ENTITY = "permission"
 REDACTED_FIELDS = CLINICAL_FIELDS
 """Clinical fields per table, blanked by ``redact`` for actors without VIEW_CLINICAL."""
 REDACTED_TEXT = ""
+_Row = TypeVar("_Row", Team, Cohort)
 
 
 # --- permissions -------------------------------------------------------------------------------
@@ -147,14 +148,7 @@ def require(
     patient_id: uuid.UUID | None = None,
 ) -> None:
     """Raise an audited PermissionDenied unless the actor's role or team grants allow it."""
-    if not can(session, actor, permission):
-        raise deny(
-            session,
-            actor,
-            ACTION_LABELS.get(permission, permission.value),
-            permission=permission,
-            patient_id=patient_id,
-        )
+    require_any(session, actor, permission, patient_id=patient_id)
 
 
 require_with_audit = require  # the name the issue uses
@@ -227,6 +221,19 @@ def in_scope(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
             select(exists().where(Patient.id == patient_id, visible_patient_filter(actor)))
         )
     )
+
+
+def get_team_row(
+    session: Session, actor: Actor, model: type[_Row], row_id: uuid.UUID, noun: str, doing: str
+) -> _Row:
+    """A live team or cohort (a row with ``team_id``) of one of the actor's teams: NotFound
+    ("That <noun> is not in this workspace.") or PermissionDenied ("<doing>") otherwise."""
+    row = session.get(model, row_id)
+    if row is None or row.deleted:
+        raise NotFound(f"That {noun} is not in this workspace.")
+    if (row.id if isinstance(row, Team) else row.team_id) not in actor.team_ids:
+        raise PermissionDenied(doing, actor.role.label)
+    return row
 
 
 def get_patient(

@@ -19,8 +19,7 @@ from int_desk.domain.information_needs import InformationNeed
 from int_desk.domain.permissions import Permission
 from int_desk.domain.vocab import AuditAction
 from int_desk.services import access, patient_actions
-from int_desk.services.writes import stamp
-from int_desk.store import audit
+from int_desk.services.writes import record_write
 
 
 def information_needs(
@@ -43,14 +42,12 @@ def set_information_needs(
     stored = needs.serialise(chosen)
     if stored != (patient.information_needs or ""):
         patient.information_needs = stored
-        stamp(patient, actor)
-        session.flush()
-        audit.record_by(
+        record_write(
             session,
             actor,
+            patient,
             AuditAction.UPDATE,
             "patient",
-            patient.id,
             patient_id=patient.id,
             detail="fields=information_needs",
         )

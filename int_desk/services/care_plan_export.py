@@ -104,6 +104,19 @@ def consent_allows_sharing(view: PlanView) -> bool:
     return view.consent_decision == ConsentDecision.PERMIT.value
 
 
+def _audit_export(session: Session, actor: Actor, view: PlanView, detail: str) -> None:
+    """The audit entry of one plan version exported, on the person's record."""
+    audit.record_by(
+        session,
+        actor,
+        AuditAction.EXECUTE,
+        care_plans.ENTITY,
+        view.id,
+        patient_id=view.patient.id,
+        detail=detail,
+    )
+
+
 def export_plan(
     *,
     session: Session,
@@ -185,15 +198,7 @@ def export_plan(
     if override:
         detail += f" consent_override=1 reason_note={contact_id}"
     # Audit first, then write: if writing fails the unit of work rolls the entry back.
-    audit.record_by(
-        session,
-        actor,
-        AuditAction.EXECUTE,
-        care_plans.ENTITY,
-        view.id,
-        patient_id=view.patient.id,
-        detail=detail,
-    )
+    _audit_export(session, actor, view, detail)
     path = pdf_base.write_atomic(Path(out), data)
     log.info("exported care plan %s (%s, override=%s)", view.id, variant.value, override)
     unmet = information_needs.unmet_by_pdf(view.patient.information_needs)
@@ -432,16 +437,8 @@ def export_cohort(
         for _path, view in staged:
             large = " large_print=1" if job.large(view) else ""
             result.large_print += bool(large)
-            audit.record_by(
-                session,
-                actor,
-                AuditAction.EXECUTE,
-                care_plans.ENTITY,
-                view.id,
-                patient_id=view.patient.id,
-                detail=f"export variant={variant.value} version={view.version}{large} "
-                f"batch={batch_id}",
-            )
+            detail = f"export variant={variant.value} version={view.version}{large}"
+            _audit_export(session, actor, view, f"{detail} batch={batch_id}")
         audit.record_by(
             session,
             actor,

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,6 +43,7 @@ from int_desk.domain.vocab import (
     TaskStatus,
 )
 from int_desk.services import access, gp_notify
+from int_desk.services.active_plan import active_plan as active_plan
 from int_desk.services.writes import audit_event, stamp
 from int_desk.store.base import utcnow
 from int_desk.store.models import (
@@ -80,24 +81,24 @@ def get_plan(session: Session, plan_id: uuid.UUID) -> CarePlan:
     return plan
 
 
-def _versions(session: Session, series_id: uuid.UUID) -> list[CarePlan]:
+_Live = TypeVar("_Live", CarePlan, Goal, PlanAction)
+
+
+def _live(session: Session, model: type[_Live], where: Any, *order: Any) -> list[_Live]:
+    """The rows of ``model`` matching ``where`` that are not deleted, in ``order``."""
     return list(
-        session.scalars(
-            select(CarePlan)
-            .where(CarePlan.series_id == series_id, CarePlan.deleted.is_(False))
-            .order_by(CarePlan.version)
-        )
+        session.scalars(select(model).where(where, model.deleted.is_(False)).order_by(*order))
     )
+
+
+def _versions(session: Session, series_id: uuid.UUID) -> list[CarePlan]:
+    return _live(session, CarePlan, CarePlan.series_id == series_id, CarePlan.version)
 
 
 def plans_for_patient(session: Session, patient_id: uuid.UUID) -> list[CarePlan]:
     """Every version of every plan series of the person, oldest first."""
-    return list(
-        session.scalars(
-            select(CarePlan)
-            .where(CarePlan.patient_id == patient_id, CarePlan.deleted.is_(False))
-            .order_by(CarePlan.created_at, CarePlan.version)
-        )
+    return _live(
+        session, CarePlan, CarePlan.patient_id == patient_id, CarePlan.created_at, CarePlan.version
     )
 
 
@@ -113,36 +114,17 @@ def current_plan(*, session: Session, actor: Actor, patient_id: uuid.UUID) -> Ca
     return plans[-1] if plans else None
 
 
-def active_plan(session: Session, patient_id: uuid.UUID) -> CarePlan | None:
-    return session.scalar(
-        select(CarePlan)
-        .where(
-            CarePlan.patient_id == patient_id,
-            CarePlan.status == CarePlanStatus.ACTIVE.value,
-            CarePlan.deleted.is_(False),
-        )
-        .order_by(CarePlan.version.desc())
-        .limit(1)
-    )
-
-
 def plan_goals(session: Session, plan_id: uuid.UUID) -> list[Goal]:
-    return list(
-        session.scalars(
-            select(Goal)
-            .where(Goal.care_plan_id == plan_id, Goal.deleted.is_(False))
-            .order_by(Goal.position, Goal.created_at)
-        )
-    )
+    return _live(session, Goal, Goal.care_plan_id == plan_id, Goal.position, Goal.created_at)
 
 
 def plan_actions(session: Session, plan_id: uuid.UUID) -> list[PlanAction]:
-    return list(
-        session.scalars(
-            select(PlanAction)
-            .where(PlanAction.care_plan_id == plan_id, PlanAction.deleted.is_(False))
-            .order_by(PlanAction.position, PlanAction.created_at)
-        )
+    return _live(
+        session,
+        PlanAction,
+        PlanAction.care_plan_id == plan_id,
+        PlanAction.position,
+        PlanAction.created_at,
     )
 
 
@@ -272,16 +254,7 @@ def _coerce_field(session: Session, name: str, value: Any) -> Any:
     if name in rules.TEXT_FIELDS:
         return (value or "").strip() if isinstance(value, str) or value is None else str(value)
     if name in rules.DATE_FIELDS:
-        if value in (None, ""):
-            return None
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise ValidationError("Enter the date as YYYY-MM-DD.", name) from None
+        return _coerce_field_date(value, name)
     if name in rules.MEMBER_FIELDS:
         if value in (None, ""):
             return None
@@ -306,10 +279,7 @@ def update_plan(
 
     Recording a consent decision also records who recorded it and when, unless given.
     """
-    access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id)
     if rules.INTERNAL_FIELDS & set(changes):
         access.require(session, actor, Permission.VIEW_CLINICAL)
     values = {name: _coerce_field(session, name, v) for name, v in changes.items()}
@@ -341,48 +311,60 @@ def _next_position(
     return 0 if top is None else top + 1
 
 
-_GOAL_COLUMNS = {
-    "description",
-    "target_measure",
-    "target_date",
-    "lifecycle_status",
-    "achievement_status",
-}
-_ACTION_COLUMNS = {
-    "description",
-    "owner_team_id",
-    "owner_role",
-    "owner_member_id",
-    "when",
-    "status",
-    "goal_id",
+# Each row's columns and how a value given for it is cleaned (a column not named is refused).
+Cleaner = Callable[[Any], Any]
+
+
+def _clean_row(
+    kind: str, values: Mapping[str, Any], cleaners: dict[str, Cleaner]
+) -> dict[str, Any]:
+    """``values`` of a goal or action row, each cleaned by its column's cleaner, in order (the
+    first problem is the one reported)."""
+    out: dict[str, Any] = {}
+    for name, v in values.items():
+        if name not in cleaners:
+            raise ValidationError(f"Unknown {kind} field '{name}'.", name)
+        out[name] = cleaners[name](v)
+    return out
+
+
+def _text(value: Any) -> str:
+    return (value or "").strip()
+
+
+def _required_text(message: str) -> Cleaner:
+    def clean(value: Any) -> str:
+        text = _text(value)
+        if not text:
+            raise ValidationError(message, "description")
+        return text
+
+    return clean
+
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+_GOAL_CLEANERS: dict[str, Cleaner] = {
+    "description": _required_text("Write the goal in the person's own words."),
+    "target_measure": _text,
+    "target_date": lambda v: _coerce_field_date(v, "target_date"),
+    "lifecycle_status": lambda v: GoalLifecycle(v).value,
+    "achievement_status": lambda v: GoalAchievement(v).value,
 }
 
 
 def _clean_goal(values: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, v in values.items():
-        if name not in _GOAL_COLUMNS:
-            raise ValidationError(f"Unknown goal field '{name}'.", name)
-        if name == "description":
-            v = (v or "").strip()
-            if not v:
-                raise ValidationError("Write the goal in the person's own words.", "description")
-        elif name == "target_measure":
-            v = (v or "").strip()
-        elif name == "target_date":
-            v = _coerce_field_date(v, "target_date")
-        elif name == "lifecycle_status":
-            v = GoalLifecycle(v).value
-        elif name == "achievement_status":
-            v = GoalAchievement(v).value
-        out[name] = v
-    return out
+    return _clean_row("goal", values, _GOAL_CLEANERS)
 
 
 def _coerce_field_date(value: Any, name: str) -> date | None:
+    """A day from a date, a date and time (its day) or YYYY-MM-DD text; None for nothing."""
     if value in (None, ""):
         return None
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     try:
@@ -394,28 +376,47 @@ def _coerce_field_date(value: Any, name: str) -> date | None:
 def _clean_action(
     session: Session, plan_id: uuid.UUID, values: Mapping[str, Any]
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, v in values.items():
-        if name not in _ACTION_COLUMNS:
-            raise ValidationError(f"Unknown action field '{name}'.", name)
-        if name == "description":
-            v = (v or "").strip()
-            if not v:
-                raise ValidationError("Say what will be done.", "description")
-        elif name == "when":
-            v = (v or "").strip()
-        elif name == "status":
-            v = TaskStatus(v).value
-        elif name == "owner_role":
-            v = Role(v).value if v else None
-        elif name == "goal_id" and v is not None:
+    def goal_id(v: Any) -> Any:
+        if v is not None:
             goal = session.get(Goal, v)
             if goal is None or goal.deleted or goal.care_plan_id != plan_id:
                 raise ValidationError("The linked goal is not part of this plan.", "goal_id")
-        elif name == "owner_member_id" and v is not None and session.get(Member, v) is None:
-            raise ValidationError("That team member is not in this workspace.", name)
-        out[name] = v
-    return out
+        return v
+
+    def owner_member_id(v: Any) -> Any:
+        if v is not None and session.get(Member, v) is None:
+            raise ValidationError("That team member is not in this workspace.", "owner_member_id")
+        return v
+
+    cleaners: dict[str, Cleaner] = {
+        "description": _required_text("Say what will be done."),
+        "owner_team_id": _as_given,
+        "owner_role": lambda v: Role(v).value if v else None,
+        "owner_member_id": owner_member_id,
+        "when": _text,
+        "status": lambda v: TaskStatus(v).value,
+        "goal_id": goal_id,
+    }
+    return _clean_row("action", values, cleaners)
+
+
+_PlanRow = TypeVar("_PlanRow", Goal, PlanAction)
+
+
+def _add_row(
+    session: Session, actor: Actor, plan: CarePlan, row: _PlanRow, entity_type: str
+) -> _PlanRow:
+    """A new goal or action (its cleaned values set) at the end of the plan's list; audited.
+    Each is a row of its own, so two people adding one each never collide."""
+    row.id = new_id()
+    row.care_plan_id = plan.id
+    row.position = _next_position(session, type(row), plan.id)
+    row.created_by = row.updated_by = actor.member_id
+    session.add(row)
+    session.flush()
+    audit_plan(session, actor, AuditAction.CREATE, plan, f"plan={plan.id}",
+               entity_type=entity_type, entity_id=row.id)  # fmt: skip
+    return row
 
 
 def add_goal(
@@ -427,33 +428,11 @@ def add_goal(
     target_measure: str = "",
     target_date: date | None = None,
 ) -> Goal:
-    access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id)
     values = _clean_goal(
         {"description": description, "target_measure": target_measure, "target_date": target_date}
     )
-    goal = Goal(
-        id=new_id(),
-        care_plan_id=plan.id,
-        position=_next_position(session, Goal, plan.id),
-        created_by=actor.member_id,
-        updated_by=actor.member_id,
-        **values,
-    )
-    session.add(goal)
-    session.flush()
-    audit_plan(
-        session,
-        actor,
-        AuditAction.CREATE,
-        plan,
-        f"plan={plan.id}",
-        entity_type="goal",
-        entity_id=goal.id,
-    )
-    return goal
+    return _add_row(session, actor, plan, Goal(**values), "goal")
 
 
 def update_goal(
@@ -497,10 +476,7 @@ def add_action(
     goal_id: uuid.UUID | None = None,
     status: str = TaskStatus.REQUESTED.value,
 ) -> PlanAction:
-    access.require(session, actor, Permission.EDIT_CARE_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id)
     values = _clean_action(
         session,
         plan.id,
@@ -517,19 +493,7 @@ def add_action(
     if values["owner_member_id"] and not values["owner_role"]:
         member = session.get(Member, values["owner_member_id"])
         values["owner_role"] = member.role if member else None
-    action = PlanAction(
-        id=new_id(),
-        care_plan_id=plan.id,
-        position=_next_position(session, PlanAction, plan.id),
-        created_by=actor.member_id,
-        updated_by=actor.member_id,
-        **values,
-    )
-    session.add(action)
-    session.flush()
-    audit_plan(session, actor, AuditAction.CREATE, plan, f"plan={plan.id}",
-           entity_type="plan_action", entity_id=action.id)  # fmt: skip
-    return action
+    return _add_row(session, actor, plan, PlanAction(**values), "plan_action")
 
 
 def update_action(
@@ -578,10 +542,7 @@ def sign_off(
     Raises PermissionDenied for roles the team does not allow to sign off, PlanNotEditable for
     a version already signed, and ValidationError naming everything still missing.
     """
-    access.require(session, actor, Permission.SIGN_OFF_PLAN)
-    plan = get_plan(session, plan_id)
-    require_in_scope(session, actor, plan.patient_id)
-    _editable(plan)
+    plan = _draft(session, actor, plan_id, Permission.SIGN_OFF_PLAN)
     problems = sign_off_problems(session=session, actor=actor, plan_id=plan_id, today=today)
     if problems:
         missing = "; ".join(p.message for p in problems)
@@ -650,6 +611,21 @@ def due_for_review(
         .order_by(CarePlan.review_date)
     )
     return [DueReview(pid, pat, rd, (today - rd).days) for pid, pat, rd in rows]
+
+
+def _draft(
+    session: Session,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    permission: Permission = Permission.EDIT_CARE_PLAN,
+) -> CarePlan:
+    """A draft plan of someone in the actor's caseload, which ``permission`` lets them change;
+    else PermissionDenied, NotFound or PlanNotEditable."""
+    access.require(session, actor, permission)
+    plan = get_plan(session, plan_id)
+    require_in_scope(session, actor, plan.patient_id)
+    _editable(plan)
+    return plan
 
 
 def _editable_row(

@@ -403,6 +403,15 @@ class CaseloadRow(PersonDisplay):
     def tasks_overdue(self, today: date) -> bool:
         return self.next_task_due is not None and self.next_task_due < today
 
+    def alerts(self, today: date) -> list[str]:
+        """What calls for attention first: "high priority", "review overdue", "task overdue"."""
+        flags = (
+            ("high priority", self.priority.value == "high"),
+            ("review overdue", self.review_overdue(today)),
+            ("task overdue", self.tasks_overdue(today)),
+        )
+        return [name for name, on in flags if on]
+
     def plan_label(self, today: date) -> str:
         if self.review_overdue(today):
             return PLAN_STATUS_LABELS["review_overdue"]

@@ -59,13 +59,7 @@ def record(
 
 
 def attention(r: cl.CaseloadRow, today: date, day: Callable[[date], str] = uk_date) -> str:
-    out = []
-    if r.priority.value == "high":
-        out.append("HIGH PRIORITY")
-    if r.review_overdue(today):
-        out.append("REVIEW OVERDUE")
-    if r.tasks_overdue(today):
-        out.append("TASK OVERDUE")
+    out = [alert.upper() for alert in r.alerts(today)]
     if not r.active and r.discharged_on:
         out.append(f"DISCHARGED {day(r.discharged_on)}")
     return " ".join(out)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from int_desk.domain import nhs_number, person_names
 from int_desk.domain.actor import Actor
-from int_desk.domain.errors import Interrupted, NotFound, PermissionDenied, ValidationError
+from int_desk.domain.errors import Interrupted, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
@@ -404,12 +404,8 @@ def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
 
 
 def _cohort(session: Session, actor: Actor, cohort_id: uuid.UUID) -> Cohort:
-    cohort = session.get(Cohort, cohort_id)
-    if cohort is None or cohort.deleted:
-        raise NotFound("That cohort is not in this workspace.")
-    if cohort.team_id not in actor.team_ids:
-        raise PermissionDenied("import into another team's cohort", actor.role.label)
-    return cohort
+    doing = "import into another team's cohort"
+    return access.get_team_row(session, actor, Cohort, cohort_id, "cohort", doing)
 
 
 def _systmone_layout(table: CsvTable, rows: list[ParsedRow]) -> bool:

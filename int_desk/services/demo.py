@@ -30,7 +30,6 @@ from int_desk.domain.vocab import (
     HuddleItemStatus,
     HuddleKind,
     HuddleStatus,
-    OrganisationKind,
     Priority,
     ReferralService,
     ReferralStatus,
@@ -39,6 +38,7 @@ from int_desk.domain.vocab import (
     TaskKind,
     TaskStatus,
 )
+from int_desk.domain.vocab import OrganisationKind as Kind
 from int_desk.services import demo_data as words
 from int_desk.services.demo_history import History, enrolled_days_ago, signed_days_ago
 from int_desk.services.identity import set_current_member
@@ -161,6 +161,13 @@ def build_demo(
     return DemoSummary(patients, len(teams), counts["member"], counts, coordinator)
 
 
+def _org(g: _Gen, place_id: uuid.UUID, name: str, kind: Kind, code: str | None = None) -> uuid.UUID:
+    """A demo organisation of the place (its name says it is the demo's)."""
+    return g.add(
+        m.Organisation, name=f"{name} (demo)", kind=kind.value, code=code, place_id=place_id
+    )
+
+
 def _organisation(
     g: _Gen,
 ) -> tuple[list[uuid.UUID], dict[uuid.UUID, list[tuple[uuid.UUID, Role]]], dict]:
@@ -175,34 +182,10 @@ def _organisation(
     pharmacy = None
     for i, (place, team, hood, districts, cohorts, kind) in enumerate(TEAMS):
         place_id = g.add(m.Place, name=place)
-        community = g.add(
-            m.Organisation,
-            name=f"{place} Community Health Services (demo)",
-            kind=OrganisationKind.COMMUNITY_TRUST.value,
-            code=None,
-            place_id=place_id,
-        )
-        council = g.add(
-            m.Organisation,
-            name=f"{place} Council Adult Social Care (demo)",
-            kind=OrganisationKind.COUNCIL.value,
-            code=None,
-            place_id=place_id,
-        )
-        vcse = g.add(
-            m.Organisation,
-            name=f"{place} Age Friendly Volunteers (demo)",
-            kind=OrganisationKind.VCSE.value,
-            code=None,
-            place_id=place_id,
-        )
-        pharmacy = g.add(
-            m.Organisation,
-            name=f"{hood} Community Pharmacy (demo)",
-            kind=OrganisationKind.PHARMACY.value,
-            code=None,
-            place_id=place_id,
-        )
+        community = _org(g, place_id, f"{place} Community Health Services", Kind.COMMUNITY_TRUST)
+        council = _org(g, place_id, f"{place} Council Adult Social Care", Kind.COUNCIL)
+        vcse = _org(g, place_id, f"{place} Age Friendly Volunteers", Kind.VCSE)
+        pharmacy = _org(g, place_id, f"{hood} Community Pharmacy", Kind.PHARMACY)
         team_id = g.add(
             m.Team,
             name=team,
@@ -218,13 +201,8 @@ def _organisation(
         practices[team_id] = []
         for p in range(3):
             code = f"X9{i}{p:03d}"
-            pid = g.add(
-                m.Organisation,
-                name=f"{hood.split()[0]} {('Park', 'Road', 'Green')[p]} Surgery (demo)",
-                kind=OrganisationKind.GP_PRACTICE.value,
-                code=code,
-                place_id=place_id,
-            )
+            name = f"{hood.split()[0]} {('Park', 'Road', 'Green')[p]} Surgery"
+            pid = _org(g, place_id, name, Kind.GP_PRACTICE, code)
             practices[team_id].append((pid, districts))
         for c in cohorts:
             g.add(

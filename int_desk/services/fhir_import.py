@@ -31,6 +31,7 @@ from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, FlagCode
 from int_desk.fhir import reading
 from int_desk.services import cohort_import as ci
+from int_desk.services.writes import record_write
 from int_desk.store import audit
 from int_desk.store.models import Flag, Patient
 
@@ -213,16 +214,14 @@ def apply_import(
         for code in flags:
             row = Flag(
                 patient_id=pid, code=code, active=True, since=london_today(),
-                note="From a FHIR import", created_by=actor.member_id, updated_by=actor.member_id,
+                note="From a FHIR import",
             )  # fmt: skip
-            session.add(row)
-            session.flush()
-            audit.record_by(
+            record_write(
                 session,
                 actor,
+                row,
                 AuditAction.CREATE,
                 "flag",
-                row.id,
                 patient_id=pid,
                 detail=f"source=fhir_import code={code}",
             )

@@ -31,7 +31,8 @@ from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import in_london
 from int_desk.domain.vocab import AuditAction, CarePlanStatus, OrganisationKind
 from int_desk.services import access
-from int_desk.store import audit
+from int_desk.services.active_plan import active_plan
+from int_desk.services.writes import record_write
 from int_desk.store.models import (
     CarePlan,
     Cohort,
@@ -58,17 +59,8 @@ def _day(value: datetime | None) -> str:
 
 
 def _consent_declined(session: Session, patient_id: uuid.UUID) -> bool:
-    decision = session.scalar(
-        select(CarePlan.consent_decision)
-        .where(
-            CarePlan.patient_id == patient_id,
-            CarePlan.status == CarePlanStatus.ACTIVE.value,
-            CarePlan.deleted.is_(False),
-        )
-        .order_by(CarePlan.version.desc())
-        .limit(1)
-    )
-    return decision == "deny"
+    plan = active_plan(session, patient_id)
+    return plan is not None and plan.consent_decision == "deny"
 
 
 def _sending_team(session: Session, actor: Actor, patient_id: uuid.UUID) -> uuid.UUID | None:
@@ -127,17 +119,13 @@ def queue(
         source_id=source_id,
         subject=subject[:200],
         text=text,
-        created_by=actor.member_id,
-        updated_by=actor.member_id,
     )
-    session.add(row)
-    session.flush()
-    audit.record_by(
+    record_write(
         session,
         actor,
+        row,
         AuditAction.CREATE,
         "gp_notification",
-        row.id,
         patient_id=patient_id,
         detail=f"trigger={trigger.value} source={source_entity}:{source_id} "
         f"recipient={'ods' if ods else 'none'}",
@@ -155,15 +143,17 @@ def _team_name(session: Session, team_id: uuid.UUID | None) -> str:
     return team.name if team else "the INT"
 
 
+def _written(*fields: tuple[str, str]) -> list[str]:
+    """A "label: text" line for each field that has text (blank ones left out)."""
+    return [f"{label}: {text.strip()}" for label, text in fields if text.strip()]
+
+
 def on_huddle_outcome(
     session: Session, actor: Actor, *, item: HuddleItem, huddle: Huddle
 ) -> GpNotification:
     team = _team_name(session, huddle.team_id)
     lines = [f"Discussed at the {team} huddle on {_day(huddle.started_at or huddle.scheduled_at)}."]
-    if item.outcome.strip():
-        lines.append(f"Outcome: {item.outcome.strip()}")
-    if item.decisions.strip():
-        lines.append(f"Decisions: {item.decisions.strip()}")
+    lines += _written(("Outcome", item.outcome), ("Decisions", item.decisions))
     return queue(
         session, actor, patient_id=item.patient_id, trigger=Trigger.HUDDLE_OUTCOME,
         subject=f"{team}: discussed at the huddle", text="\n".join(lines),
@@ -212,10 +202,10 @@ def on_plan_signed_off(session: Session, actor: Actor, plan: CarePlan) -> GpNoti
         parts.append(f"Named lead professional: {_member_name(session, plan.lead_member_id)}.")
     if plan.review_date:
         parts.append(f"Review due {plan.review_date:%d %b %Y}.")
-    if plan.what_matters.strip():
-        parts.append(f"What matters to the person: {plan.what_matters.strip()}")
-    if plan.contingency_plan.strip():
-        parts.append(f"Contingency / crisis plan: {plan.contingency_plan.strip()}")
+    parts += _written(
+        ("What matters to the person", plan.what_matters),
+        ("Contingency / crisis plan", plan.contingency_plan),
+    )
     return queue(
         session, actor, patient_id=plan.patient_id, trigger=Trigger.PLAN_SIGNED_OFF,
         subject=f"INT care plan signed off (version {plan.version})", text="\n".join(parts),

@@ -39,13 +39,19 @@ def _attendees(view: h.HuddleView) -> list[str]:
     ]
 
 
-def agenda_doc(view: h.HuddleView) -> huddle_pdf.AgendaDoc:
-    return huddle_pdf.AgendaDoc(
+def _heading(view: h.HuddleView) -> huddle_pdf.HuddleHeading:
+    return huddle_pdf.HuddleHeading(
         team=view.team,
         when=in_london(view.scheduled_at),
         kind=view.kind,
         chair=view.chair,
         attendees=_attendees(view),
+    )
+
+
+def agenda_doc(view: h.HuddleView) -> huddle_pdf.AgendaDoc:
+    return huddle_pdf.AgendaDoc(
+        heading=_heading(view),
         items=[
             huddle_pdf.AgendaLine(
                 i.name,
@@ -65,11 +71,7 @@ def computed_agenda_doc(
     agenda: h.Agenda, team: str, when: datetime, kind: str = ""
 ) -> huddle_pdf.AgendaDoc:
     return huddle_pdf.AgendaDoc(
-        team=team,
-        when=when,
-        kind=kind,
-        chair="",
-        attendees=[],
+        heading=huddle_pdf.HuddleHeading(team=team, when=when, kind=kind, chair="", attendees=()),
         items=[
             huddle_pdf.AgendaLine(c.name, format_nhs(c.nhs_number), c.priority, c.reason_texts)
             for c in agenda.items
@@ -82,11 +84,7 @@ def computed_agenda_doc(
 def minutes_doc(view: h.HuddleView) -> huddle_pdf.MinutesDoc:
     total = sum(i.seconds_spent for i in view.items)
     return huddle_pdf.MinutesDoc(
-        team=view.team,
-        when=in_london(view.scheduled_at),
-        kind=view.kind,
-        chair=view.chair,
-        attendees=_attendees(view),
+        heading=_heading(view),
         started=london_hhmm(view.started_at),
         closed=london_hhmm(view.closed_at),
         total_time=h.fmt_duration(total),

@@ -197,11 +197,10 @@ def enrol(
     access.require(session, actor, Permission.EDIT_PATIENT)
     reason = clean_text(reason, "reason", label="Reason for enrolment")
     priority = _enum(Priority, priority, "priority")
-    cohort = session.get(Cohort, _uuid(cohort_id, "cohort_id"))
-    if cohort is None or cohort.deleted:
-        raise NotFound("That cohort is not in this workspace.")
-    if cohort.team_id not in actor.team_ids:
-        raise PermissionDenied("enrol into another team's cohort", actor.role.label)
+    doing = "enrol into another team's cohort"
+    cohort = access.get_team_row(
+        session, actor, Cohort, _uuid(cohort_id, "cohort_id"), "cohort", doing
+    )
     patient = session.get(Patient, _uuid(patient_id, "patient_id"))
     if patient is None or patient.deleted:
         raise NotFound("That patient is not in this workspace.")

@@ -26,7 +26,7 @@ from int_desk.store.base import utcnow
 from int_desk.store.models import Member, Patient
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox
 from int_desk.store.wire_entities import SYNCED_BY_NAME
-from int_desk.wire import schema
+from int_desk.wire import schema, values
 
 CHOICES = ("local", "remote", "custom")
 
@@ -179,16 +179,16 @@ def resolve_conflict(
             for name, wire in edits.items():
                 if name in entity.columns:
                     try:
-                        checked = schema.check_value(entity, name, wire)
-                    except schema.InvalidValue as exc:
+                        checked = values.check_value(entity, name, wire)
+                    except values.InvalidValue as exc:
                         raise ValidationError(str(exc), name) from None
                     setattr(row, name, schema.wire_to_python(entity.columns[name].kind, checked))
         chosen: Any = choice != "local"  # deleted: as theirs, or restored
     else:
         chosen = {"local": conflict.local_value, "remote": conflict.remote_value}.get(choice, value)
     try:
-        wire = schema.check_value(entity, conflict.field, chosen)
-    except schema.InvalidValue as exc:
+        wire = values.check_value(entity, conflict.field, chosen)
+    except values.InvalidValue as exc:
         raise ValidationError(str(exc), conflict.field) from None
     kind = entity.columns[conflict.field].kind
     setattr(row, conflict.field, schema.wire_to_python(kind, wire))

@@ -271,10 +271,16 @@ def _index_state(session: Session) -> bool:
     return bool(version == INDEX_VERSION)
 
 
-def rebuild_index(session: Session) -> int:
-    """Drop and rebuild the whole caseload index; returns the number of rows."""
+def drop_triggers(session: Session) -> None:
+    """Stop noting changed patients: for a bulk load (sync's first download). The index is then
+    rebuilt in full at its next refresh (``_index_state`` finds a trigger missing)."""
     for name, _ in _TRIGGERS:
         _exec(session, f"DROP TRIGGER IF EXISTS {name}")
+
+
+def rebuild_index(session: Session) -> int:
+    """Drop and rebuild the whole caseload index; returns the number of rows."""
+    drop_triggers(session)
     for table in _INDEX_TABLES:
         _exec(session, f"DROP TABLE IF EXISTS {table}")
     for ddl in _INDEX_DDL:

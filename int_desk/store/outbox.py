@@ -26,19 +26,12 @@ from sqlalchemy import Table, event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from int_desk.domain.ids import new_id
+from int_desk.domain.text import json_problem, text_problem
 from int_desk.domain.wording import noun_for
 from int_desk.store import changes
 from int_desk.store.base import APPLYING, Synced, utcnow
 from int_desk.store.sync_tables import SyncOutbox
-from int_desk.wire.schema import (
-    ENTITIES,
-    Column,
-    Entity,
-    json_problem,
-    text_problem,
-    to_wire,
-    wire_to_storage,
-)
+from int_desk.wire.schema import ENTITIES, Column, Entity, to_wire, wire_to_storage
 
 log = logging.getLogger(__name__)
 

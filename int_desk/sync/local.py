@@ -1,5 +1,6 @@
 """The client side of sync on the local store: read the outbox, record acknowledgements,
-apply pulled pages, prepare and finish a full re-download, compute the verify digest.
+prepare and finish a full re-download, queue again what a restored endpoint lost, compute the
+verify digest. Applying the server's rows is ``sync.incoming``.
 
 Rows from the server are written with Core statements (the outbox hook ignores them) on a
 connection with foreign-key enforcement off: pages follow the server's order, not the parents-
@@ -15,17 +16,18 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeGuard, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, UniqueConstraint, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
-from int_desk.store import changes
+from int_desk.store import caseload_index, changes
 from int_desk.store.base import APPLYING, utcnow
 from int_desk.store.sync_tables import SyncConflict, SyncOutbox, SyncState
 from int_desk.store.wire_entities import SYNCED_TABLES
 from int_desk.store.workspace import Workspace, committed
+from int_desk.sync.incoming import apply_rows, quarantined, rowcount
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
@@ -39,9 +41,7 @@ LAST_SYNC_AT = "last_sync_at"
 LAST_RESULT = "last_result"
 HASH_CHECKED_AT = "hash_checked_at"
 GENERATION = "server_generation"  # the endpoint database's generation (changes on a restore)
-
-_CONVERTERS: dict[str, list[tuple[str, Any]]] = {}
-_UPSERT_SQL: dict[str, tuple[tuple[str, str], list[tuple[str, str]]]] = {}
+DEFERRED_INDEXES = "deferred_indexes"  # {name: CREATE INDEX statement} a first download dropped
 
 
 @contextmanager
@@ -82,6 +82,15 @@ def set_state(s: Session, key: str, value: str | None) -> None:
 
 def pending_count(s: Session) -> int:
     return s.scalar(select(func.count()).where(SyncOutbox.status == "pending")) or 0
+
+
+def pending_keys(s: Session) -> set[tuple[str, str]]:
+    return {
+        (e, i.hex)
+        for e, i in s.execute(
+            select(SyncOutbox.entity, SyncOutbox.entity_id).where(SyncOutbox.status == "pending")
+        )
+    }
 
 
 def next_batch(ws: Workspace, limit: int) -> list[dict[str, Any]]:
@@ -210,21 +219,6 @@ def _local_side(op: SyncOutbox, field: str) -> Any:
     return op.fields.get(field)
 
 
-def _has_pending(s: Session, entity: str, entity_id: uuid.UUID) -> bool:
-    return (
-        s.scalar(
-            select(SyncOutbox.seq)
-            .where(
-                SyncOutbox.entity == entity,
-                SyncOutbox.entity_id == entity_id,
-                SyncOutbox.status == "pending",
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def _patient_of(s: Session, entity: str, entity_id: uuid.UUID) -> uuid.UUID | None:
     table = SYNCED_TABLES[entity]
     if entity == "patient":
@@ -241,388 +235,6 @@ def _patient_of(s: Session, entity: str, entity_id: uuid.UUID) -> uuid.UUID | No
             )
         )
     return None
-
-
-# --- applying server rows ---------------------------------------------------------------------
-
-
-def _upsert(entity: str) -> tuple[tuple[str, str], list[tuple[str, str]]]:
-    """(UPDATE of an older local version, INSERT OR IGNORE of a new row), and the columns.
-
-    Two plain statements rather than one ``INSERT ... ON CONFLICT DO UPDATE``: an upsert's
-    conflict handling overrides the ``OR IGNORE`` inside other modules' SQLite triggers.
-    Both take the same parameters: id, version, then every data column.
-    """
-    if entity not in _UPSERT_SQL:
-        ent = schema.ENTITIES[entity]
-        cols = [(c.name, c.kind) for c in ent.columns.values()]
-        names = ["id", "server_version"] + [n for n, _k in cols]
-        quoted = [f'"{n}"' for n in names]
-        insert = (
-            f'INSERT OR IGNORE INTO "{entity}" ({", ".join(quoted)}) '
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
-        # Positional parameters in the same order as the insert: ?1 is the id, ?2 the version.
-        sets = ", ".join(f"{q} = ?{i + 1}" for i, q in enumerate(quoted) if i > 0)
-        update = (
-            f'UPDATE "{entity}" SET {sets} WHERE id = ?1 '
-            "AND (server_version IS NULL OR server_version < ?2)"
-        )
-        _UPSERT_SQL[entity] = ((update, insert), cols)
-    return _UPSERT_SQL[entity]
-
-
-def pending_keys(s: Session) -> set[tuple[str, str]]:
-    return {
-        (e, i.hex)
-        for e, i in s.execute(
-            select(SyncOutbox.entity, SyncOutbox.entity_id).where(SyncOutbox.status == "pending")
-        )
-    }
-
-
-# Data columns whose wire form differs from SQLite's (every other value is stored as it came).
-_CONVERT: dict[str, Any] = {
-    "uuid": lambda v: v.replace("-", ""),
-    "bool": lambda v: 1 if v else 0,
-    "json": json.dumps,
-}
-_PLANS: dict[
-    str, tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]
-] = {}
-
-
-def _plan(
-    entity: str,
-) -> tuple[tuple[str, ...], tuple[tuple[int, Any], ...], tuple[tuple[int, str], ...]]:
-    """How a row of ``entity`` becomes its statements' parameters: the data columns in order,
-    the converters of the few that change form and the dates, each by position. A page of
-    thousands of rows then costs one C-level lookup per column and Python only where needed
-    (the per-column work was most of a first download's CPU on the laptop)."""
-    if entity not in _PLANS:
-        cols = _upsert(entity)[1]
-        names = tuple(n for n, _k in cols)
-        convert = tuple((i, _CONVERT[k]) for i, (_n, k) in enumerate(cols) if k in _CONVERT)
-        dates = tuple((i, n) for i, (n, k) in enumerate(cols) if k in ("date", "datetime"))
-        _PLANS[entity] = (names, convert, dates)
-    return _PLANS[entity]
-
-
-QUARANTINE = "q:"  # sync_state keys "q:<entity>:<id hex>": rows from the server set aside
-
-
-def apply_rows(
-    s: Session,
-    rows: list[dict[str, Any]],
-    skip: set[tuple[str, str]] | None = None,
-    quarantined: list[str] | None = None,
-) -> tuple[int, int]:
-    """Upsert server rows (newer versions only); rows with unsent local edits are skipped.
-
-    A row this laptop cannot store (text that is not Unicode, a date it cannot convert: written
-    on the server before it checked such values) is set aside in ``sync_state`` by entity, id
-    and version, and its key appended to ``quarantined``; the rest of the page is applied, so
-    one bad row never stops a team's sync. A newer version of the row (repaired on the server
-    with ``int-desk admin repair-rows``) replaces the entry when it arrives.
-    """
-    by_entity: dict[str, list[tuple[Any, ...]]] = {}
-    skipped = 0
-    known = schema.ENTITIES
-    bad: dict[tuple[str, str], tuple[int, str]] = {}
-    tombstone: dict[tuple[str, str], bool] = {}
-    for row in rows:
-        entity = row["e"]
-        rid = row["id"].replace("-", "")
-        if skip and (entity, rid) in skip:
-            skipped += 1
-            continue
-        if entity not in known:
-            continue  # an entity this version does not know: ignored, never guessed at
-        data = row["data"]
-        data["deleted"] = row["del"]
-        tombstone[(entity, rid)] = bool(row["del"])
-        names, convert, dates = _plan(entity)
-        values = [rid, row["v"], *map(data.get, names)]
-        problem = _date_problem(entity, values, dates)
-        if problem:
-            bad[(entity, rid)] = (row["v"], problem)
-            continue
-        try:
-            for i, f in convert:
-                if values[i + 2] is not None:
-                    values[i + 2] = f(values[i + 2])
-        except (AttributeError, TypeError, ValueError):
-            bad[(entity, rid)] = (row["v"], "a value of the wrong kind")
-            continue
-        by_entity.setdefault(entity, []).append(tuple(values))
-    any_quarantined = _has_quarantine(s)  # (usually not: then no clean-up query per entity)
-    applied = 0
-    for entity in schema.ORDER:
-        batch = by_entity.get(entity)
-        if batch:
-            try:
-                with s.begin_nested():
-                    _upsert_batch(s, entity, batch)
-            except (UnicodeError, ValueError, OverflowError) as exc:
-                # Some row cannot be stored: find it one row at a time, keep the others.
-                log.warning(
-                    "a page of %s rows could not be stored (%s)", entity, type(exc).__name__
-                )
-                kept = []
-                for one in batch:
-                    try:
-                        with s.begin_nested():
-                            _upsert_batch(s, entity, [one])
-                        kept.append(one)
-                    except (UnicodeError, ValueError, OverflowError) as err:
-                        bad[(entity, one[0])] = (one[1], _kind_of(err))
-                batch = kept
-            applied += len(batch)
-            _note_applied(s, entity, batch)
-            if batch and any_quarantined:
-                _forget_quarantined(s, entity, [one[0] for one in batch])
-    for (entity, rid), (version, problem) in bad.items():
-        log.warning("quarantined %s %s v%s from the server: %s", entity, rid, version, problem)
-        key = f"{QUARANTINE}{entity}:{rid}"
-        value = json.dumps(
-            {"v": version, "del": tombstone.get((entity, rid), False), "problem": problem,
-             "at": utcnow().isoformat()}
-        )  # fmt: skip
-        s.merge(SyncState(key=key, value=value))
-        if quarantined is not None:
-            quarantined.append(key)
-    return applied, skipped
-
-
-def _note_applied(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
-    """Tell the change feed which table and people these server rows were (Core writes are
-    not seen by its flush hook). A page of more people than it lists needs no ids read."""
-    if not batch:
-        return
-    key = changes.person_key(entity)
-    if key is None:
-        changes.note(s, entity)
-    elif len(batch) > changes.MAX_PEOPLE:
-        changes.note(s, entity, all_patients=True)
-    else:
-        at = 0 if key == "id" else 2 + [n for n, _k in _upsert(entity)[1]].index(key)
-        ids = [row[at] for row in batch]
-        if key == "care_plan_id":
-            changes.note(s, entity, care_plan_ids=[i for i in ids if i])
-        else:
-            changes.note(s, entity, ids)
-
-
-def _upsert_batch(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None:
-    conn = s.connection()
-    update, insert = _upsert(entity)[0]
-    # rowcount sums the rows each INSERT added itself (trigger writes not counted).
-    inserted = conn.exec_driver_sql(insert, batch).rowcount
-    if inserted != len(batch):
-        conn.exec_driver_sql(update, batch)  # some rows were here: newer versions win
-        _adopt_clashing(s, entity, batch, insert)
-
-
-def _kind_of(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeError):
-        return "text that is not valid Unicode"
-    return f"a value that cannot be stored ({type(exc).__name__})"
-
-
-_YEARS = (f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}")
-
-
-def _date_problem(entity: str, values: list[Any], dates: tuple[tuple[int, str], ...]) -> str:
-    """Dates and times a laptop could not convert (years outside MIN_YEAR..MAX_YEAR): checked
-    on the year's digits only, so a page of thousands of rows costs next to nothing.
-    ``values``: a row's parameters (id, version, data columns), ``dates`` from ``_plan``."""
-    low, high = _YEARS
-    for i, name in dates:
-        value = values[i + 2]
-        if value is not None and not (
-            isinstance(value, str) and value[4:5] == "-" and low <= value[:4] <= high
-        ):
-            return f"{entity}.{name} is a date this laptop cannot use"
-    return ""
-
-
-def _forget_quarantined(s: Session, entity: str, rids: list[str]) -> None:
-    """Rows applied now no longer need their quarantine entries."""
-    keys = [f"{QUARANTINE}{entity}:{rid}" for rid in rids]
-    for start in range(0, len(keys), 500):
-        s.execute(delete(SyncState).where(SyncState.key.in_(keys[start : start + 500])))
-
-
-def _has_quarantine(s: Session) -> bool:
-    return (
-        s.scalar(select(SyncState.key).where(SyncState.key.like(f"{QUARANTINE}%")).limit(1))
-        is not None
-    )
-
-
-def quarantined(s: Session) -> list[tuple[str, str, dict[str, Any]]]:
-    """Rows set aside: (entity, id hex, {"v", "problem", "at"})."""
-    out = []
-    for key, value in s.execute(
-        select(SyncState.key, SyncState.value).where(SyncState.key.like(f"{QUARANTINE}%"))
-    ):
-        entity, _, rid = key[len(QUARANTINE) :].partition(":")
-        out.append((entity, rid, json.loads(value)))
-    return out
-
-
-def _unique_keys(entity: str) -> list[tuple[str, ...]]:
-    """Column sets (other than the id) that are unique in the local table."""
-    table = SYNCED_TABLES[entity]
-    keys = [tuple(c.name for c in u.columns) for u in table.constraints if _is_unique(u)]
-    keys += [(c.name,) for c in table.columns if c.unique]
-    return [k for k in keys if k != ("id",)]
-
-
-def _count(s: Session, statement: Any) -> int:
-    """Rows a DELETE or UPDATE touched."""
-    return cast(CursorResult[Any], s.execute(statement)).rowcount
-
-
-def _is_unique(constraint: Any) -> TypeGuard[UniqueConstraint]:
-    return isinstance(constraint, UniqueConstraint)
-
-
-def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], insert: str) -> None:
-    """Server rows the ``INSERT OR IGNORE`` dropped because a local row holds their unique
-    value (a team or place name, an NHS number) under another id.
-
-    A local row never synced (a workspace made on its own, then connected: its own "Bicester
-    INT") is the same thing as the server's: its references move to the server's id and the
-    server's row takes its place. Two *synced* rows clashing (the same NHS number on two server
-    records) is left as it is and logged by id; the verify reports it each cycle.
-    """
-    keys = _unique_keys(entity)
-    if not keys:
-        return
-    conn = s.connection()
-    ids = [row[0] for row in batch]
-    present: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        present.update(
-            r[0]
-            for r in conn.exec_driver_sql(
-                f'SELECT id FROM "{entity}" WHERE id IN ({", ".join("?" * len(chunk))})',
-                tuple(chunk),
-            )
-        )
-    columns = ["id", "server_version"] + [n for n, _k in _upsert(entity)[1]]
-    for row in batch:
-        if row[0] in present:
-            continue
-        values = dict(zip(columns, row, strict=True))
-        for key in keys:
-            where = " AND ".join(f'"{c}" = ?' for c in key)
-            local = conn.exec_driver_sql(
-                f'SELECT id, server_version FROM "{entity}" WHERE {where}',
-                tuple(values[c] for c in key),
-            ).first()
-            if local is None:
-                continue
-            if local[1] is not None:
-                log.warning("%s %s clashes with synced %s %s", entity, row[0], entity, local[0])
-                break
-            _repoint(s, entity, local[0], row[0], _wire_values(entity, values))
-            conn.exec_driver_sql(insert, [row])
-            log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
-            break
-
-
-def _wire_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Storage values of a server row (as ``apply_rows`` binds them) back in wire form."""
-    out = {}
-    for name, kind in _upsert(entity)[1]:
-        v = values.get(name)
-        if v is not None and kind == "uuid":
-            v = str(uuid.UUID(v))
-        elif v is not None and kind == "bool":
-            v = bool(v)
-        elif v is not None and kind == "json":
-            v = json.loads(v)
-        out[name] = v
-    return out
-
-
-def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]) -> None:
-    """Move every reference from local row ``old`` to ``new``, then delete ``old``.
-
-    Local edits waiting on ``old`` (or refused because the server did not know it) are queued
-    again against ``new``; where this laptop's own values of the row differ from the server's,
-    an update with no base version goes too, so the server keeps both as conflicts for a person
-    to decide — neither copy's values are silently dropped.
-    """
-    from int_desk.store.base import Base
-
-    conn = s.connection()
-    for table in Base.metadata.sorted_tables:
-        for fk in table.foreign_keys:
-            if fk.column.table.name == entity and fk.column.name == "id":
-                col = fk.parent.name
-                conn.exec_driver_sql(
-                    f'UPDATE "{table.name}" SET "{col}" = ? WHERE "{col}" = ?', (new, old)
-                )
-    conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (old,))
-    changes.note_everything(s)  # references moved in any table
-    old_id, new_id_ = uuid.UUID(old), uuid.UUID(new)
-    mine = s.scalars(
-        select(SyncOutbox).where(SyncOutbox.entity == entity, SyncOutbox.entity_id == old_id)
-    ).all()
-    if entity not in schema.GLOBAL_ENTITIES and entity != "team":
-        values: dict[str, Any] = {}
-        for op in mine:
-            values.update(op.fields)
-        differing = {
-            k: v
-            for k, v in values.items()
-            if k not in schema.META_FIELDS and k != "deleted" and server.get(k) != v
-        }
-        if differing:
-            s.add(
-                SyncOutbox(
-                    op_id=new_id(), entity=entity, entity_id=new_id_, kind="update",
-                    base_version=0, fields=differing, actor_id=mine[0].actor_id if mine else None,
-                    status="pending", reason="",
-                )
-            )  # fmt: skip
-    for op in mine:
-        s.delete(op)
-    old_text, new_text = str(old_id), str(new_id_)
-    for op in s.scalars(select(SyncOutbox).where(SyncOutbox.status.in_(("pending", "rejected")))):
-        if any(v == old_text for v in op.fields.values()):
-            op.fields = {k: new_text if v == old_text else v for k, v in op.fields.items()}
-            if op.status == "rejected" or op.sent_at is not None:
-                op.op_id, op.sent_at = new_id(), None  # new content: a new op id
-            op.status, op.reason = "pending", ""
-    s.flush()
-
-
-def purge_patients(s: Session, patient_ids: list[str]) -> int:
-    """Remove every local row about patients who left this device's scope."""
-    if not patient_ids:
-        return 0
-    from int_desk.store import models as m
-
-    ids = [uuid.UUID(p) for p in patient_ids]
-    removed = 0
-    plans = select(m.CarePlan.id).where(m.CarePlan.patient_id.in_(ids))
-    for model in (m.Goal, m.PlanAction):
-        removed += _count(s, delete(model).where(model.care_plan_id.in_(plans)))
-    for name in reversed(schema.ORDER):
-        table = SYNCED_TABLES[name]
-        if "patient_id" in table.c and name != "patient":
-            removed += _count(s, delete(table).where(table.c.patient_id.in_(ids)))
-    removed += _count(s, delete(m.Patient).where(m.Patient.id.in_(ids)))
-    for name in schema.ORDER:
-        if changes.person_key(name):
-            changes.note(s, name, ids)
-    log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
-    return removed
 
 
 # --- full re-download -------------------------------------------------------------------------
@@ -654,11 +266,62 @@ def finish_redownload(s: Session) -> int:
         stmt = delete(table).where(table.c.server_version.is_(None))
         if ids:
             stmt = stmt.where(table.c.id.not_in(ids))
-        removed += _count(s, stmt)
+        removed += rowcount(s, stmt)
     if removed:
         changes.note_everything(s)
         log.info("re-download removed %d local rows the server no longer has in scope", removed)
     return removed
+
+
+def defer_indexes(s: Session) -> None:
+    """Before a first download: drop the synced tables' secondary indexes (their statements
+    kept in ``sync_state``) and the caseload index's triggers, so every row is a plain insert.
+
+    Maintaining a dozen indexes per row was a quarter of a first download's CPU; built once a
+    table's rows are all in (``restore_indexes``, in a page's transaction) each is one sorted
+    pass. Unique indexes stay: the inserts rely on them. A crash between pages leaves the rows
+    so far, the statements and the download's position: the next sync resumes and builds them.
+    The caseload index finds its triggers gone at its next refresh and rebuilds in full, as a
+    first download's thousands of new people would have it do anyway.
+    """
+    conn = s.connection()
+    tables = ", ".join(f"'{name}'" for name in SYNCED_TABLES)
+    dropped: dict[str, list[str]] = {
+        name: [table, sql]
+        for name, table, sql in conn.exec_driver_sql(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "
+            f"AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables})"
+        )
+    }
+    for name in dropped:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    earlier = state(s, DEFERRED_INDEXES)
+    set_state(s, DEFERRED_INDEXES, json.dumps({**json.loads(earlier or "{}"), **dropped}))
+    caseload_index.drop_triggers(s)
+
+
+def restore_indexes(s: Session, before: str | None = None) -> int:
+    """Build the indexes ``defer_indexes`` dropped (those still missing): all of them, or only
+    those of the entities a full download has finished when it has reached ``before`` (its
+    pages come in ``schema.ORDER``; an index built early is only maintained row by row for
+    any later rows of its table). Returns how many were built."""
+    saved = state(s, DEFERRED_INDEXES)
+    if saved is None or (before is not None and before not in schema.ORDER[1:]):
+        return 0
+    done = None if before is None else schema.ORDER[: schema.ORDER.index(before)]
+    conn = s.connection()
+    present = {
+        name
+        for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    waiting = json.loads(saved)
+    for name, (table, sql) in list(waiting.items()):
+        if done is None or table in done:
+            if name not in present:
+                conn.exec_driver_sql(sql)
+            del waiting[name]
+    set_state(s, DEFERRED_INDEXES, json.dumps(waiting) if waiting else None)
+    return len(json.loads(saved)) - len(waiting)
 
 
 def _rows_with_ops(s: Session) -> set[tuple[str, str]]:

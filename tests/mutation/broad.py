@@ -47,6 +47,10 @@ class Target:
     name: str
     globs: tuple[str, ...]  # what mutmut mutates (only_mutate patterns)
     tests: tuple[str, ...]  # the tests that judge it
+    # Seconds added to a mutant's measured test time before its timeout (see _config). mutmut
+    # measures only each test's call, not its fixtures' set-up: domain/ is judged partly by
+    # store-backed tests whose set-up (a workspace, a demo) costs more than their calls.
+    timeout_constant: float = 30.0
 
 
 TARGETS = (
@@ -61,6 +65,7 @@ TARGETS = (
             "tests/test_safety_controls.py", "tests/test_scorecard.py", "tests/test_spc.py",
             "tests/test_wording.py", "tests/test_team_setup.py", "tests/test_domain_rules.py",
         ),
+        timeout_constant=120.0,
     ),
     Target(
         "audit",
@@ -68,9 +73,14 @@ TARGETS = (
         ("tests/test_audit.py", "tests/test_cohort_import.py"),  # record_many: the import's
     ),
     Target("keys", ("int_desk/store/keys.py",), ("tests/test_keys.py", "tests/test_store.py")),
-    # The outbox's own tests: every sync test writes through it too, but each starts endpoints,
-    # and mutmut would run them all against every surviving mutant.
-    Target("outbox", ("int_desk/store/outbox.py",), ("tests/test_sync_outbox.py",)),
+    # The outbox's own tests, and the change feed's (a bulk insert tells open screens which
+    # table changed): every sync test writes through it too, but each starts endpoints, and
+    # mutmut would run them all against every surviving mutant.
+    Target(
+        "outbox",
+        ("int_desk/store/outbox.py",),
+        ("tests/test_sync_outbox.py", "tests/test_change_feed.py"),
+    ),
     # The sync tests that start endpoint processes stay as they are; these judge the client and
     # the endpoint's merge through a real endpoint served in the test's own process, where
     # mutmut can switch the mutant on (tests/test_sync_in_process.py).
@@ -78,13 +88,21 @@ TARGETS = (
         "sync-client",
         ("int_desk/sync/client.py",),
         ("tests/test_sync_in_process.py",),
+        timeout_constant=60.0,  # (each test's endpoint and laptops are set-up, not timed)
     ),
     Target(
         "endpoint-merge",
-        ("int_desk/server/engine_ops.py",),
+        ("int_desk/server/engine_ops.py", "int_desk/server/push_batch.py"),
         ("tests/test_sync_in_process.py",),
+        timeout_constant=60.0,
     ),
 )  # fmt: skip
+IN_PROCESS = "tests/test_sync_in_process.py"
+PREPARED = "INT_DESK_IN_PROCESS_TEMPLATE"  # (read by that module's template fixture)
+BUILD_TEMPLATE = (
+    "import sys; from pathlib import Path; "
+    "from tests.test_sync_in_process import build_template; build_template(Path(sys.argv[1]))"
+)
 ALSO_COPY = ("migrations", "resources", "ui", "docs/clinical-safety")
 # mutmut's own command: ``python -m mutmut`` would re-execute mutmut.__main__ (see above).
 MUTMUT = "import sys; from mutmut.__main__ import cli; sys.argv[0] = 'mutmut'; cli()"
@@ -112,12 +130,15 @@ def _config(target: Target) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
         f"also_copy = {toml_list(ALSO_COPY)}\n"
         'process_isolation = "forkserver"\n'
+        # Each mutant's tests quickest first, so a killed mutant costs its cheapest killing test.
+        'pytest_add_cli_args = ["-p", "tests.mutation.cheapest_first"]\n'
         # A mutant that hangs (a loop that never ends, a wait with no timeout) is stopped after
-        # 6 times its tests' measured time plus 3 minutes (mutmut's default, 30 times plus 30 s,
-        # is half an hour per hanging sync mutant; 8 times plus 8 s stopped mutants whose forked
-        # pytest merely started slowly on a loaded machine).
+        # 3 times (its tests' measured time + the target's timeout_constant) of wall time, or 6
+        # times that of CPU (mutmut's default, 30 times plus 30 s, is half an hour per hanging
+        # sync mutant; 8 times plus 8 s stopped mutants whose forked pytest merely started
+        # slowly on a loaded machine; domain/ needs more, see Target.timeout_constant).
         "timeout_multiplier = 3.0\n"
-        "timeout_constant = 30.0\n"
+        f"timeout_constant = {target.timeout_constant}\n"
     )
 
 
@@ -133,6 +154,14 @@ def run_target(
         env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
         env["PYTHONPATH"] = str(copy)
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if IN_PROCESS in target.tests:  # its endpoint database, seeded once by unmutated code
+            template = copy / ".in-process-template"
+            template.mkdir()
+            env[PREPARED] = str(template)
+            subprocess.run(
+                [sys.executable, "-c", BUILD_TEMPLATE, str(template)], cwd=copy, env=env,
+                check=True, capture_output=True,
+            )  # fmt: skip
 
         def python(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             return subprocess.run(

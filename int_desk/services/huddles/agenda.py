@@ -4,7 +4,7 @@ the reasons each person is on it, ranked (the rules: ``int_desk.domain.huddle_ag
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -432,6 +432,13 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
         cand.reasons.append(Reason(code, text))
         return cand
 
+    def day_per_person(code: str, patient_id: Any, day: Any) -> Iterator[tuple[uuid.UUID, date]]:
+        """(person, ``day``, an aggregate of a dated column) for each person the rule's filter
+        keeps, grouped by the rows' ``patient_id`` column."""
+        query = select(patient_id, day).where(*where(code, patient_id)).group_by(patient_id)
+        for pid, value in session.execute(query):
+            yield pid, _as_date(value)
+
     if "roll_over" in filters:
         assert last_on is not None  # roll-over is a rule only when there was a previous huddle
         rows = session.execute(
@@ -466,12 +473,9 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
             what = "Open escalation" if n == 1 else f"{n} open escalations"
             add(pid, "open_escalation", f"{what}, raised {fmt_day(raised)} ({_ago(on, raised)})")
     if "recent_discharge" in filters:
-        for pid, when in session.execute(
-            select(HealthEvent.patient_id, func.max(HealthEvent.occurred_on))
-            .where(*where("recent_discharge", HealthEvent.patient_id))
-            .group_by(HealthEvent.patient_id)
+        for pid, when in day_per_person(
+            "recent_discharge", HealthEvent.patient_id, func.max(HealthEvent.occurred_on)
         ):
-            when = _as_date(when)
             add(
                 pid,
                 "recent_discharge",
@@ -515,12 +519,9 @@ def _reasons(session: Session, c: _Ctx, chosen: dict[uuid.UUID, AgendaCandidate]
             seen = f"last discussed {fmt_day(last)}" if last else "not yet discussed"
             add(pid, "end_of_life", f"End-of-life care: review every {_days(every)}, {seen}")
     if "care_plan_review" in filters:
-        for pid, due in session.execute(
-            select(CarePlan.patient_id, func.min(CarePlan.review_date))
-            .where(*where("care_plan_review", CarePlan.patient_id))
-            .group_by(CarePlan.patient_id)
+        for pid, due in day_per_person(
+            "care_plan_review", CarePlan.patient_id, func.min(CarePlan.review_date)
         ):
-            due = _as_date(due)
             if due < on:
                 text = f"Care-plan review overdue (was due {fmt_day(due)}, {_ago(on, due)})"
             else:

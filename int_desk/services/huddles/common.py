@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from int_desk.domain.actor import Actor
-from int_desk.domain.errors import NotFound, PermissionDenied
+from int_desk.domain.errors import NotFound
 from int_desk.domain.uk_time import (
     day_text,
     london_wall,
@@ -19,6 +19,7 @@ from int_desk.domain.vocab import (
     HuddleItemStatus,
     Priority,
 )
+from int_desk.services import access
 from int_desk.services.writes import stamp
 from int_desk.store.models import (
     HuddleItem,
@@ -78,12 +79,7 @@ def _add_pending_item(
 
 
 def _team(session: Session, actor: Actor, team_id: uuid.UUID) -> Team:
-    team = session.get(Team, team_id)
-    if team is None or team.deleted:
-        raise NotFound("That team is not in this workspace.")
-    if team.id not in actor.team_ids:
-        raise PermissionDenied("see another team's huddles", actor.role.label)
-    return team
+    return access.get_team_row(session, actor, Team, team_id, "team", "see another team's huddles")
 
 
 def team_by_name(session: Session, name: str) -> Team:

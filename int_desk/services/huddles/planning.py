@@ -137,6 +137,12 @@ def plan_huddle(
     return huddle
 
 
+def _updated(session: Session, actor: Actor, huddle_id: uuid.UUID, detail: str) -> None:
+    """The audit entry of a change to a planned huddle, after the change is flushed."""
+    session.flush()
+    audit_event(session, actor, AuditAction.UPDATE, "huddle", huddle_id, detail=detail)
+
+
 def get_huddle(session: Session, actor: Actor, huddle_id: uuid.UUID) -> Huddle:
     huddle = session.get(Huddle, actions._uuid(huddle_id, "huddle_id"))
     if huddle is None or huddle.deleted:
@@ -208,15 +214,7 @@ def reorder_items(
         if items[iid].position != pos:
             items[iid].position = pos
             stamp(items[iid], actor)
-    session.flush()
-    audit_event(
-        session,
-        actor,
-        AuditAction.UPDATE,
-        "huddle",
-        huddle.id,
-        detail=f"fields=item.position items={len(items)}",
-    )
+    _updated(session, actor, huddle.id, f"fields=item.position items={len(items)}")
 
 
 def move_item(*, session: Session, actor: Actor, item_id: uuid.UUID, offset: int) -> int:
@@ -332,10 +330,7 @@ def refresh_agenda(*, session: Session, actor: Actor, huddle_id: uuid.UUID) -> i
         position += 1
         _add_pending_item(session, actor, huddle.id, cand, position)
         added += 1
-    session.flush()
-    audit_event(
-        session, actor, AuditAction.UPDATE, "huddle", huddle.id, detail=f"refreshed added={added}"
-    )
+    _updated(session, actor, huddle.id, f"refreshed added={added}")
     return added
 
 
@@ -363,12 +358,4 @@ def set_attendees(
             row = HuddleAttendee(huddle_id=huddle.id, member_id=mid)
             stamp(row, actor, new=True)
             session.add(row)
-    session.flush()
-    audit_event(
-        session,
-        actor,
-        AuditAction.UPDATE,
-        "huddle",
-        huddle.id,
-        detail=f"fields=attendees attendees={len(wanted)}",
-    )
+    _updated(session, actor, huddle.id, f"fields=attendees attendees={len(wanted)}")
