@@ -1,4 +1,5 @@
-"""The central endpoint: FastAPI routes over ``engine_ops``; several processes may share one DB.
+"""The central endpoint: FastAPI routes over ``engine_ops`` (push) and
+``read_ops`` (pull, verify); several processes may share one DB.
 
 Run with ``int-desk serve --db URL``. Every request but /v1/health needs a device token
 (``Authorization: Bearer ...``) and the protocol header; a mismatch answers 426 telling the
@@ -28,14 +29,7 @@ from int_desk.server import audit, backup, db, fhir_api, models, ops, sync_audit
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
-from int_desk.server.engine_ops import (
-    Caller,
-    CursorGone,
-    PayloadInvalid,
-    pull,
-    push,
-    verify,
-)
+from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, push
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
 from int_desk.server.principal import (
     NO_MEMBER,
@@ -45,6 +39,7 @@ from int_desk.server.principal import (
     login_principal,
 )
 from int_desk.server.push_batch import Collision
+from int_desk.server.read_ops import pull, verify
 from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
