@@ -302,19 +302,20 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             if tokens.expired(until):
                 return None  # (``refusal`` says why)
             days = tokens.days_from(rows[0][10])
-            if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
-                with factory.begin() as w:
-                    w.execute(
-                        update(DeviceToken)
-                        .where(DeviceToken.id == token_id)
-                        .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
-                    )
             s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
             author = (
                 author_name(s, user_id, teams, who, user_name) if who is not None else user_name
             )
+        # Writes, rarely, once the reads' session is closed (on SQLite it holds the lock).
+        if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
+            with factory.begin() as w:
+                w.execute(
+                    update(DeviceToken)
+                    .where(DeviceToken.id == token_id)
+                    .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
+                )
         if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
             with factory.begin() as w:
                 audit.record(
