@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 
 from int_desk.server import admin, backup, directory
 from int_desk.server import app as _endpoint_app  # noqa: F401
-from int_desk.server.models import DeviceToken, Record
+from int_desk.server.models import DeviceToken, Record, ScopeDigest
 from int_desk.store import keys
 from int_desk.store import models as m
 from int_desk.store.sync_tables import SyncOutbox
@@ -554,6 +554,21 @@ def test_a_new_row_for_another_team_is_refused_and_says_why(ep: Endpoint) -> Non
     assert (result["status"], result["reason"]) == ("rejected", "forbidden: not one of your teams")
     with ep.session() as s:
         assert s.get(Record, ("huddle", huddle)) is None
+
+
+def test_a_team_set_up_centrally_is_stored_and_counted_in_its_own_scope(ep: Endpoint) -> None:
+    """The first row of a new team's scope (the team itself, made by the administrator) is
+    stored and counted there, so its members' laptops can verify what they receive."""
+    with ep.session() as s:
+        place = s.scalars(select(Record.id).where(Record.entity == "place")).first()
+        team = directory.save(
+            s, "team", None, {"name": "Banbury INT", "place_id": str(place)}, base_version=None,
+            by=directory.Editor("int-desk admin"),
+        ).id  # fmt: skip
+    with ep.session() as s:
+        assert json.loads(s.get(Record, ("team", team)).data)["name"] == "Banbury INT"
+        counted = s.get(ScopeDigest, (str(team), "team"))
+        assert counted is not None and counted.count == 1
 
 
 def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
