@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as time_of_day
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -36,7 +37,7 @@ from int_desk.domain.errors import (
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.person_names import split_full_name, tidy_case
-from int_desk.domain.text import text_problem
+from int_desk.domain.text import json_problem, text_problem
 from int_desk.domain.uk_time import uk_date
 from int_desk.domain.vocab import HealthEventKind, OrganisationKind, Role
 
@@ -416,6 +417,23 @@ def test_text_that_cannot_be_stored_says_why() -> None:
     assert text_problem("") is None
     assert text_problem("a\x00b") == "contains a NUL character"
     assert text_problem("a\ud800b") == "is not valid Unicode (a lone surrogate)"
+
+
+def test_json_that_cannot_be_stored_says_why() -> None:
+    nested: object = 1
+    for _ in range(20):
+        nested = [nested]
+    assert json_problem(nested) is None  # 20 levels deep
+    assert json_problem([nested]) == "is nested too deeply"
+    assert json_problem({"a": [1, 2**63]}) == "holds a number too large"  # beyond 64 bits
+    assert json_problem(-(2**63)) == "holds a number too large"
+    assert json_problem(2**63 - 1) is None and json_problem(True) is None
+    assert json_problem(float("nan")) == "holds a number that is not finite"
+    assert json_problem(float("-inf")) == "holds a number that is not finite"
+    assert json_problem({"k\x00": 1}) == "contains a NUL character"  # a key
+    assert json_problem(["ok", "a\x00"]) == "contains a NUL character"
+    assert json_problem({"ok": {"deeper": "a\ud800"}}) == "is not valid Unicode (a lone surrogate)"
+    assert json_problem(1.5) is None and json_problem(None) is None
 
 
 # --- record ids --------------------------------------------------------------------------------
@@ -981,6 +999,25 @@ def test_instants_read_in_london_whatever_the_computers_zone() -> None:
     assert now.utcoffset() == uk_time.LONDON.utcoffset(now.replace(tzinfo=None))
     assert abs(now - datetime.now(UTC)).total_seconds() < 5
     assert abs(uk_time.london_today() - uk_time.london_date(datetime.now(UTC))).days == 0
+
+
+def test_today_and_now_are_londons_whatever_zone_the_laptops_clock_is_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London; the laptop's clock is set to New York.
+    instant = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+
+    class LaptopClock(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            if tz is None:  # a naive wall-clock time in the laptop's own zone
+                return instant.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None)
+            return instant.astimezone(tz)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(uk_time, "datetime", LaptopClock)
+    assert uk_time.london_today() == date(2026, 7, 1)
+    assert uk_time.london_now() == instant
+    assert uk_time.london_now().utcoffset() == timedelta(hours=1)
 
 
 def test_counts_with_an_irregular_plural_read_in_words() -> None:

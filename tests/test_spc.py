@@ -185,6 +185,7 @@ def test_assurance_icon_against_a_target(
 ) -> None:
     chart = xmr([10, 12, 11, 13, 9, 11], improvement=improvement, target=target)
     assert chart.assurance is expected
+    assert (chart.improvement, chart.target) == (improvement, target)  # the chart's legend
 
 
 def test_assurance_uses_the_latest_segment() -> None:

@@ -27,9 +27,9 @@ import pytest
 import uvicorn  # noqa: F401  (imported at collection: see below)
 from sqlalchemy import delete, select, update
 
-from int_desk.server import admin, backup
+from int_desk.server import admin, backup, directory
 from int_desk.server import app as _endpoint_app  # noqa: F401
-from int_desk.server.models import DeviceToken, Record
+from int_desk.server.models import DeviceToken, Record, ScopeDigest
 from int_desk.store import keys
 from int_desk.store import models as m
 from int_desk.store.sync_tables import SyncOutbox
@@ -154,6 +154,9 @@ SAME_AS_SUBPROCESS: list[Callable[..., None]] = [
     engine_tests.test_a_stale_cursor_redownloads_and_keeps_unsent_edits,
     engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
     engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
+    engine_tests.test_a_cursor_in_the_old_format_redownloads_and_keeps_unsent_edits,
+    engine_tests.test_a_retry_after_longer_than_a_cycle_should_wait_ends_the_cycle_at_once,
+    engine_tests.test_a_cancel_cuts_a_retry_after_wait_short,
     duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
     read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
 ]
@@ -173,6 +176,16 @@ def test_the_sync_behaviours_hold_with_the_endpoint_in_process(
         name: ep if name in endpoints else request.getfixturevalue(given.get(name, name))
         for name in inspect.signature(behaviour).parameters
     })  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, "2"), (429, "http-date")])
+def test_a_busy_server_is_asked_again_after_the_retry_after_it_names(
+    ep: Endpoint, laptops, status: int, retry_after: str
+) -> None:  # type: ignore[no-untyped-def]
+    """test_sync_engine's, in process: the wait a 503 or 429 names, in seconds or as a date."""
+    engine_tests.test_a_busy_server_is_asked_again_after_the_retry_after_it_names(
+        ep, laptops, status, retry_after
+    )
 
 
 def _first_patient(ws: Workspace) -> uuid.UUID:
@@ -237,6 +250,18 @@ def test_a_wrong_or_expired_token_stops_the_sync_with_a_sign_in_message(
         assert '"ok": false' in local.state(s, local.LAST_RESULT)
 
 
+def _run_to_the_end(cycle: SyncEngine, within: float = 120.0) -> client.SyncResult:
+    """Run a sync cycle that must end by itself: its waits between tries are short here
+    (backoff 0.02 s), so one still going after ``within`` seconds never ends (a wait with no
+    limit), and the test says so rather than hang."""
+    done: list[client.SyncResult] = []
+    worker = threading.Thread(target=lambda: done.append(cycle.run()), daemon=True)
+    worker.start()
+    worker.join(within)
+    assert done, f"the sync cycle had not ended after {within:.0f} s"
+    return done[0]
+
+
 def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
     ep: Endpoint, laptops, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
@@ -246,7 +271,7 @@ def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
         s.get(m.Patient, _first_patient(a)).phone = "01632 700001"
     ep.fault("/v1/push", "500_before", times=4)
     with caplog.at_level("INFO", logger=client.__name__):
-        failed = engine(a, retries=2).run()
+        failed = _run_to_the_end(engine(a, retries=2))
     assert (failed.ok, failed.error_kind, failed.retries) == (False, "server", 2)
     assert failed.error == "The sync server had a problem (HTTP 500)."
     retried = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sync retry")]
@@ -451,6 +476,101 @@ def test_a_bad_row_arriving_with_a_later_change_is_set_aside_and_said_so(
     assert (again.quarantined, again.redownloaded, again.notes) == (1, False, [])
 
 
+def test_a_pull_over_several_pages_leaves_every_unsent_edit_alone_and_counts_them(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Rows this laptop has edited but not yet sent are not overwritten by the server's newer
+    copies, on whichever page they arrive, and the pull says how many it left alone; the
+    edits are then sent, and the same field changed on both sides becomes conflicts."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        people = s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(2)).all()
+    for ws, phone in ((b, "01632 400101"), (a, "01632 400202")):
+        with ws.session() as s:
+            for pid in people:
+                s.get(m.Patient, pid).phone = phone
+    sync(b)
+    pull_only = engine(a, pull_page=1, verify=False)
+    try:
+        pull_only._pull()  # the pull on its own: a's edits are still unsent
+    finally:
+        pull_only.http.close()
+    assert (pull_only.result.pulled, pull_only.result.skipped) == (0, 2)
+    with a.session() as s:
+        assert {s.get(m.Patient, pid).phone for pid in people} == {"01632 400202"}
+        assert local.pending_count(s) == 2
+    sent = sync(a)
+    assert (sent.pushed, sent.conflicts, sent.pending) == (2, 2, 0)
+    assert sent.summary().startswith(
+        "Synced: sent 2, received 0, 2 conflicts to resolve, 0 waiting"
+    )
+
+
+def test_a_goal_and_an_action_added_to_a_draft_plan_reach_the_teams_other_laptop(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """New rows placed by their care plan (a goal, an action for it) are stored in the plan's
+    team and person, and a colleague's laptop receives them."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        plan = s.scalars(
+            select(m.CarePlan).where(m.CarePlan.status == "draft").order_by(m.CarePlan.id)
+        ).first()
+        assert plan is not None
+        goal = m.Goal(care_plan_id=plan.id, description="Walk to the shop again")
+        s.add(goal)
+        s.flush()
+        s.add(
+            m.PlanAction(care_plan_id=plan.id, goal_id=goal.id, description="Physio twice a week")
+        )
+    sent = sync(a)
+    assert (sent.pushed, sent.rejected, sent.pending) == (2, 0, 0)
+    assert sync(b).verified is True
+    with b.session() as s:
+        assert s.get(m.Goal, goal.id).description == "Walk to the shop again"
+        [action] = s.scalars(select(m.PlanAction).where(m.PlanAction.goal_id == goal.id)).all()
+        assert (action.care_plan_id, action.description) == (plan.id, "Physio twice a week")
+
+
+def test_a_new_row_for_another_team_is_refused_and_says_why(ep: Endpoint) -> None:
+    """A laptop (or anything with its token) adding a huddle to a team it is not in is refused,
+    with the reason the laptop shows; nothing is stored."""
+    huddle, now = uuid.uuid4(), "2026-12-07T09:00:00.000000+00:00"
+    op = {
+        "op_id": str(uuid.uuid4()), "entity": "huddle", "id": str(huddle), "kind": "insert",
+        "base_version": None,
+        "fields": {
+            "team_id": ep.teams["Reading West INT"], "scheduled_at": now, "kind": "daily",
+            "status": "planned", "minutes": "", "created_at": now, "updated_at": now,
+            "deleted": False,
+        },
+    }  # fmt: skip
+    with ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    [result] = reply.json()["results"]
+    assert (result["status"], result["reason"]) == ("rejected", "forbidden: not one of your teams")
+    with ep.session() as s:
+        assert s.get(Record, ("huddle", huddle)) is None
+
+
+def test_a_team_set_up_centrally_is_stored_and_counted_in_its_own_scope(ep: Endpoint) -> None:
+    """The first row of a new team's scope (the team itself, made by the administrator) is
+    stored and counted there, so its members' laptops can verify what they receive."""
+    with ep.session() as s:
+        place = s.scalars(select(Record.id).where(Record.entity == "place")).first()
+        team = directory.save(
+            s, "team", None, {"name": "Banbury INT", "place_id": str(place)}, base_version=None,
+            by=directory.Editor("int-desk admin"),
+        ).id  # fmt: skip
+    with ep.session() as s:
+        assert json.loads(s.get(Record, ("team", team)).data)["name"] == "Banbury INT"
+        counted = s.get(ScopeDigest, (str(team), "team"))
+        assert counted is not None and counted.count == 1
+
+
 def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
     a, b = laptops(ep, "a"), laptops(ep, "b")
     sync(a), sync(b)
@@ -482,10 +602,19 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
     pid = _first_patient(a)
     backup.backup(ep.db_url, tmp_path / "endpoint.backup")
     lost = _add_notes(a, pid, "written after the backup", 2)
+    with ep.session() as s:  # and a place added centrally, which the restore takes away
+        place = directory.save(
+            s, "place", None, {"name": "Kidlington"}, base_version=None,
+            by=directory.Editor("int-desk admin"),
+        ).id  # fmt: skip
     sync(a)
+    with a.session() as s:
+        assert s.get(m.Place, place) is not None
     _restore(ep, tmp_path / "endpoint.backup")
     result = sync(a)
     assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
+    with a.session() as s:  # the place is gone with the re-download, not after a verify mismatch
+        assert s.get(m.Place, place) is None
     assert result.redownloaded  # then everything the restored endpoint holds, afresh
     # What support reads: the restore, and no stale cursor (the laptop re-downloads because it
     # was told of the restore, not because the endpoint then refused its old cursor).

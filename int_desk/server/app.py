@@ -1,4 +1,5 @@
-"""The central endpoint: FastAPI routes over ``engine_ops``; several processes may share one DB.
+"""The central endpoint: FastAPI routes over ``engine_ops`` (push) and
+``read_ops`` (pull, verify); several processes may share one DB.
 
 Run with ``int-desk serve --db URL``. Every request but /v1/health needs a device token
 (``Authorization: Bearer ...``) and the protocol header; a mismatch answers 426 telling the
@@ -20,7 +21,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
@@ -28,14 +29,7 @@ from int_desk.server import audit, backup, db, fhir_api, models, ops, sync_audit
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
-from int_desk.server.engine_ops import (
-    Caller,
-    CursorGone,
-    PayloadInvalid,
-    pull,
-    push,
-    verify,
-)
+from int_desk.server.engine_ops import Caller, CursorGone, PayloadInvalid, push
 from int_desk.server.models import DeviceToken, ServerTeamUser, ServerUser
 from int_desk.server.principal import (
     NO_MEMBER,
@@ -45,6 +39,7 @@ from int_desk.server.principal import (
     login_principal,
 )
 from int_desk.server.push_batch import Collision
+from int_desk.server.read_ops import pull, verify
 from int_desk.wire import protocol as P
 
 log = logging.getLogger(__name__)
@@ -132,6 +127,27 @@ def _json(payload: Any, status: int = 200) -> Response:
         status_code=status,
         media_type="application/json",
     )
+
+
+_TOKEN_CALLER = (
+    select(
+        DeviceToken.id,
+        DeviceToken.revoked_at,
+        ServerUser.id,
+        ServerUser.name,
+        ServerUser.active,
+        ServerTeamUser.team_id,
+        ServerUser.member_id,
+        ServerUser.kind,
+        ServerUser.scope,
+        DeviceToken.expires_at,
+        tokens.LIFETIME_SETTING,  # (in the same round trip)
+    )
+    .join(ServerUser, ServerUser.id == DeviceToken.user_id)
+    .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
+    .where(DeviceToken.token_hash == bindparam("hash"))
+)
+"""A token's caller: the token, its login, and one row per team of the login."""
 
 
 RETRIES = 3
@@ -268,28 +284,16 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     Authed = tuple[Caller, Principal | None]
 
+    reads = db.read_sessions(engine)
+    # The token's look-up: one query (token, user, teams: ``_TOKEN_CALLER``), once per sync
+    # cycle (a new connection), on a connection in autocommit: no BEGIN and COMMIT round trips
+    # for a read (and never a ROLLBACK, at which psycopg forgets every statement it prepared).
+
     def lookup(token_hash: str) -> Authed | None:
-        """The caller of a token (one query: token, user, teams) and who they are (None: a
-        login with no member, an unknown role or scope: no access), or None for no caller."""
-        with factory() as s:
-            rows = s.execute(
-                select(
-                    DeviceToken.id,
-                    DeviceToken.revoked_at,
-                    ServerUser.id,
-                    ServerUser.name,
-                    ServerUser.active,
-                    ServerTeamUser.team_id,
-                    ServerUser.member_id,
-                    ServerUser.kind,
-                    ServerUser.scope,
-                    DeviceToken.expires_at,
-                    tokens.LIFETIME_SETTING,  # (in the same round trip)
-                )
-                .join(ServerUser, ServerUser.id == DeviceToken.user_id)
-                .outerjoin(ServerTeamUser, ServerTeamUser.user_id == ServerUser.id)
-                .where(DeviceToken.token_hash == token_hash)
-            ).all()
+        """The caller of a token and who they are (None: a login with no member, an unknown
+        role or scope: no access), or None for no caller."""
+        with reads() as s:
+            rows = s.connection().execute(_TOKEN_CALLER, {"hash": token_hash}).all()
             if not rows or rows[0][1] is not None or not rows[0][4]:
                 return None
             token_id, _revoked, user_id, user_name, _active, _team, member, kind, scope, until = (
@@ -299,25 +303,26 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
                 return None  # (``refusal`` says why)
             days = tokens.days_from(rows[0][10])
             s.info["int_desk_read_once"] = {}  # the member's row is read once, not twice
-            if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
-                s.execute(
-                    update(DeviceToken)
-                    .where(DeviceToken.id == token_id)
-                    .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
-                )
-                s.commit()
             teams = tuple(sorted({str(r[5]) for r in rows if r[5] is not None}))
             who = login_principal(s, user_id, member, kind, scope, teams)
             author = (
                 author_name(s, user_id, teams, who, user_name) if who is not None else user_name
             )
-            if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
+        # Writes, rarely, once the reads' session is closed (on SQLite it holds the lock).
+        if tokens.due_for_renewal(until, days):  # in use: pushed forward, once a day
+            with factory.begin() as w:
+                w.execute(
+                    update(DeviceToken)
+                    .where(DeviceToken.id == token_id)
+                    .values(expires_at=tokens.expiry(days), last_used_at=models.utcnow_text())
+                )
+        if who is None and kind != PRACTICE:  # a practice is a known login, not nobody
+            with factory.begin() as w:
                 audit.record(
-                    s, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
+                    w, audit.LOGIN_REFUSED, user_id=user_id, device_id=token_id,
                     detail="no member with a known role, and not an integration account",
                 )  # fmt: skip
-                s.commit()
-            return Caller(user_id, user_name, token_id, teams, author, kind), who
+        return Caller(user_id, user_name, token_id, teams, author, kind), who
 
     def refusal(token_hash: str) -> HTTPException:
         """The 401 for a token ``lookup`` refused: expired (the app asks to sign in again), or

@@ -138,6 +138,14 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def read_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads that need no transaction of their own: on PostgreSQL in autocommit
+    (no BEGIN and COMMIT round trips); SQLite's are the usual ones (its BEGIN is local)."""
+    if is_postgres(engine):
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(engine, expire_on_commit=False)
+
+
 def secret(session: Session) -> bytes:
     """The cursor-signing key, created once and shared by every server process."""
     value = session.scalar(select(ServerSetting.value).where(ServerSetting.key == "cursor_key"))

@@ -4,7 +4,7 @@ A caller who may read every row of their teams (``ReadScope.passes_everything``)
 exactly as stored, so the page needs no Python work per row: the database writes
 ``{"e":..,"id":..,"v":..,"del":..,"data":<stored JSON>}`` for each and joins them, and the
 endpoint sends the text on. Callers whose rows are cut (clinical fields blanked, referred
-people only) keep the per-row path in ``engine_ops``. Every statement names its scopes.
+people only) keep the per-row path in ``read_ops``. Every statement names its scopes.
 
 PostgreSQL and SQLite spell a few things differently (``string_agg``/``group_concat``; SQLite
 keeps UUIDs as 32 hex digits), so each statement comes in both dialects.

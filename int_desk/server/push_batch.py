@@ -16,7 +16,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from int_desk.server.json_rows import as_json, recordset
 from int_desk.server.models import (
+    AppliedOp,
     Record,
     ScopeDigest,
 )
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 # The tables behind the models, for the set-based Core statements of a push.
 RECORDS = cast(Table, Record.__table__)
+APPLIED = cast(Table, AppliedOp.__table__)
 DIGESTS = cast(Table, ScopeDigest.__table__)
 
 
@@ -156,14 +159,18 @@ class Batch:
 
     # --- writing: the team lock from here to the commit ---------------------------------------
 
-    def write(self) -> None:
-        """Number the batch's changes, then write their rows and the digests."""
-        session = self.session
+    def number(self) -> None:
+        """Take the team lock and give the batch's changes their versions (``_Numbers``)."""
         first: dict[str, int] = {}
         for scope in sorted(self.numbers.count):  # (in one order: no two batches deadlock)
             n = self.numbers.count[scope]
-            first[scope] = _bump(session, scope, n) - n
+            first[scope] = _bump(self.session, scope, n) - n
         self.numbers.settle(first)
+
+    def write(self, results: list[dict[str, Any]]) -> None:
+        """Write the changed rows, the ops' stored ``results`` (``srv_applied_op`` rows) and
+        the digests, once ``number`` has run."""
+        session = self.session
         now_new = [r for r in self.rows.values() if r.new and r.changed]
         changed = [r for r in self.rows.values() if r.changed and not r.new]
         if now_new:
@@ -175,35 +182,66 @@ class Batch:
             ).all()
             if len(made) != len(now_new):
                 raise Collision("a new row's id is taken")
-        if changed:
-            table = RECORDS.c
-            session.execute(
-                update(RECORDS)
-                .where(
-                    table.scope == bindparam("k_scope"),
-                    table.entity == bindparam("k_entity"),
-                    table.id == bindparam("k_id"),
+        rows = [
+            {
+                "k_scope": r.scope, "k_entity": r.entity, "k_id": r.id, "version": r.version,
+                "deleted": r.deleted, "data": json.dumps(r.data), "field_meta": json.dumps(r.meta),
+                "updated_at": r.updated_at, "nhs_number": _nhs_number(r),
+            }
+            for r in changed
+        ]  # fmt: skip
+        if session.get_bind().dialect.name == "postgresql":
+            if rows or results:  # one statement of fixed text (prepared), whatever the counts
+                session.connection().execute(
+                    _WRITE_POSTGRES, {"rows": as_json(rows), "results": as_json(results)}
                 )
-                .values(
-                    version=bindparam("version"),
-                    deleted=bindparam("deleted"),
-                    data=bindparam("data"),
-                    field_meta=bindparam("field_meta"),
-                    updated_at=bindparam("updated_at"),
-                    nhs_number=bindparam("nhs_number"),
-                ),
-                [
-                    {
-                        "k_scope": r.scope, "k_entity": r.entity, "k_id": r.id,
-                        "version": r.version, "deleted": r.deleted, "data": json.dumps(r.data),
-                        "field_meta": json.dumps(r.meta), "updated_at": r.updated_at,
-                        "nhs_number": _nhs_number(r),
-                    }
-                    for r in changed
-                ],
-            )  # fmt: skip
+        else:
+            if rows:
+                session.connection().execute(_UPDATE_ROWS, rows)
+            if results:
+                session.connection().execute(insert(APPLIED), results)
         if self.toggles:
             _toggle_digests(session, self.toggles)
+
+
+_ROW_COLUMNS_PG = {
+    "k_scope": "text", "k_entity": "text", "k_id": "uuid", "version": "bigint",
+    "deleted": "boolean", "data": "text", "field_meta": "text", "updated_at": "text",
+    "nhs_number": "text",
+}  # fmt: skip
+_RESULT_COLUMNS_PG = {
+    "op_id": "uuid", "scope": "text", "device_id": "uuid", "user_id": "uuid", "entity": "text",
+    "record_id": "uuid", "result": "text", "resolves_conflict": "uuid", "applied_at": "text",
+}  # fmt: skip
+
+
+# A batch's changed rows and its ops' stored results in one statement of fixed text, whatever
+# their numbers (not a statement per row, nor a VALUES list per count): psycopg prepares it once
+# per connection. A data-modifying WITH runs once, referenced or not.
+_WRITE_POSTGRES = text(
+    "WITH changed AS (UPDATE srv_record AS r SET version = u.version, deleted = u.deleted, "
+    "data = u.data, field_meta = u.field_meta, updated_at = u.updated_at, "
+    f"nhs_number = u.nhs_number FROM (SELECT * FROM {recordset('rows', _ROW_COLUMNS_PG)}) AS u "
+    "WHERE r.scope = u.k_scope AND r.entity = u.k_entity AND r.id = u.k_id) "
+    f"INSERT INTO srv_applied_op ({', '.join(_RESULT_COLUMNS_PG)}) "
+    f"SELECT {', '.join(_RESULT_COLUMNS_PG)} FROM {recordset('results', _RESULT_COLUMNS_PG)}"
+)
+_UPDATE_ROWS = (
+    update(RECORDS)
+    .where(
+        RECORDS.c.scope == bindparam("k_scope"),
+        RECORDS.c.entity == bindparam("k_entity"),
+        RECORDS.c.id == bindparam("k_id"),
+    )
+    .values(
+        version=bindparam("version"),
+        deleted=bindparam("deleted"),
+        data=bindparam("data"),
+        field_meta=bindparam("field_meta"),
+        updated_at=bindparam("updated_at"),
+        nhs_number=bindparam("nhs_number"),
+    )
+)
 
 
 def _insert(session: Session) -> Any:

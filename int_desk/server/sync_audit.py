@@ -28,9 +28,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, event, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from int_desk.server.json_rows import as_json, recordset
 from int_desk.server.models import (
     GLOBAL_SCOPE,
     AuditChainHead,
@@ -190,6 +191,26 @@ _LOCK_HEAD = text(
 )
 
 
+_COLUMNS = (*FACTS, "prev_hash", "hash")
+_LISTED = {  # (``chain`` and ``at`` are the same for every entry of one append)
+    c: {"no": "bigint", **{u: "uuid" for u in _UUIDS}}.get(c, "text")
+    for c in _COLUMNS
+    if c not in ("chain", "at")
+}
+# Every entry of one chain and the head's new hash in one statement of fixed text, whatever the
+# entries' number: prepared by psycopg once per connection, never compiled again (a multi-row
+# VALUES is new text for each count and was a third of a cycle's CPU). The entries travel as
+# one JSON text (``json_rows``). A data-modifying WITH runs once, referenced or not.
+_APPEND_POSTGRES = text(
+    "WITH head AS (UPDATE srv_audit_head SET last_hash = :last WHERE chain = :chain) "
+    f"INSERT INTO srv_audit_log ({', '.join(_COLUMNS)}) "
+    f"SELECT :chain, e.no, :at, {', '.join(f'e.{c}' for c in _LISTED if c != 'no')} "
+    f"FROM {recordset('e', _LISTED)}"
+)
+_INSERT_LOG = insert(LOG)
+_UPDATE_HEAD = update(HEAD).where(HEAD.c.chain == bindparam("k_chain"))
+
+
 def append(session: Session, entries: list[dict[str, Any]]) -> None:
     """Number, chain and insert buffered entries: per chain (in one order, so two transactions
     never wait for each other's chains), one locking upsert, then the INSERT and the head's new
@@ -211,12 +232,12 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
             no += 1
             row.update(no=no, at=at, prev_hash=prev)
             row["hash"] = prev = _digest(prev, row)
-        head = update(HEAD).where(HEAD.c.chain == chain).values(last_hash=prev)
-        if postgres:  # (a data-modifying WITH runs once, referenced or not)
-            conn.execute(insert(LOG).values(rows).add_cte(head.cte("head")))
+        if postgres:
+            entries = as_json([{c: row[c] for c in _LISTED} for row in rows])
+            conn.execute(_APPEND_POSTGRES, {"e": entries, "chain": chain, "at": at, "last": prev})
         else:
-            conn.execute(insert(LOG), rows)
-            conn.execute(head)
+            conn.execute(_INSERT_LOG, rows)
+            conn.execute(_UPDATE_HEAD, {"k_chain": chain, "last_hash": prev})
 
 
 @event.listens_for(Session, "before_commit")

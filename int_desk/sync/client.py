@@ -408,6 +408,12 @@ class SyncEngine:
                 f"The sync server refused the download: {exc.detail}", SyncErrorKind.PROTOCOL
             ) from None
 
+    def _prepared(self, body: dict[str, Any]) -> tuple[dict[str, Any], incoming.Prepared]:
+        """A download page and its rows as parameters (on the prefetch thread: pure Python,
+        while the page before is written, which mostly runs in SQLite without the GIL)."""
+        page = self._page(body)
+        return page, incoming.prepare(page["changes"])
+
     def _expected_rows(self) -> int:
         """How many rows a full download brings (the server's live counts), for a progress bar
         with an end; 0 (no end shown) when the server cannot say."""
@@ -452,11 +458,11 @@ class SyncEngine:
             _gc_paused(),
             ThreadPoolExecutor(1, thread_name_prefix="int-desk-prefetch") as prefetch,
         ):
-            upcoming: Future[dict[str, Any]] | None = None
+            upcoming: Future[tuple[dict[str, Any], incoming.Prepared]] | None = None
             while True:
                 self._check_cancel()
                 try:
-                    page = upcoming.result() if upcoming else self._page(body_for(after))
+                    page, rows = upcoming.result() if upcoming else self._prepared(body_for(after))
                 except _CursorStale:
                     with local.apply_session(self.ws) as s:  # position unreadable: start over
                         local.set_state(s, local.FULL_AFTER, "")
@@ -464,10 +470,10 @@ class SyncEngine:
                     continue
                 upcoming = None
                 if page.get("has_more"):
-                    upcoming = prefetch.submit(self._page, body_for(page.get("after") or ""))
+                    upcoming = prefetch.submit(self._prepared, body_for(page.get("after") or ""))
                 with local.apply_session(self.ws) as s:
                     skip = local.pending_keys(s)
-                    applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
+                    applied, skipped = incoming.apply_rows(s, rows, skip, self._aside)
                     after = page.get("after") or ""
                     local.set_state(s, local.FULL_AFTER, after)
                     local.set_state(s, local.FULL_CURSOR, page["cursor"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
 from sqlalchemy import CursorResult, UniqueConstraint, delete, select
@@ -122,13 +123,34 @@ def _parameters(
 QUARANTINE = "q:"  # sync_state keys "q:<entity>:<id hex>": rows from the server set aside
 
 
+@dataclass
+class Prepared:
+    """A page's rows as the statements' parameters by entity, and the rows this laptop cannot
+    store by (entity, id hex): (version, problem, deleted). Worked out without the database,
+    so a download prepares the next page while this one is written."""
+
+    by_entity: dict[str, list[tuple[Any, ...]]]
+    problems: dict[tuple[str, str], tuple[int, str, bool]]
+
+
+def prepare(rows: list[dict[str, Any]]) -> Prepared:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["e"] in schema.ENTITIES:  # an entity this version does not know: ignored
+            grouped.setdefault(row["e"], []).append(row)
+    problems: dict[tuple[str, str], tuple[int, str, bool]] = {}
+    by_entity = {entity: _parameters(entity, group, problems) for entity, group in grouped.items()}
+    return Prepared(by_entity, problems)
+
+
 def apply_rows(
     s: Session,
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]] | Prepared,
     skip: set[tuple[str, str]] | None = None,
     quarantined: list[str] | None = None,
 ) -> tuple[int, int]:
     """Upsert server rows (newer versions only); rows with unsent local edits are skipped.
+    ``rows``: as the server sent them, or ``prepare``'d.
 
     A row this laptop cannot store (text that is not Unicode, a date it cannot convert: written
     on the server before it checked such values) is set aside in ``sync_state`` by entity, id
@@ -136,15 +158,14 @@ def apply_rows(
     one bad row never stops a team's sync. A newer version of the row (repaired on the server
     with ``int-desk admin repair-rows``) replaces the entry when it arrives.
     """
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    skipped = 0
-    for row in rows:
-        if skip and (row["e"], row["id"].replace("-", "")) in skip:
-            skipped += 1
-        elif row["e"] in schema.ENTITIES:  # an entity this version does not know: ignored
-            grouped.setdefault(row["e"], []).append(row)
-    problems: dict[tuple[str, str], tuple[int, str, bool]] = {}
-    by_entity = {entity: _parameters(entity, group, problems) for entity, group in grouped.items()}
+    page = rows if isinstance(rows, Prepared) else prepare(rows)
+    by_entity, problems, skipped = dict(page.by_entity), dict(page.problems), 0
+    if skip:  # (read in this transaction: an edit committed meanwhile is seen)
+        for entity, group in page.by_entity.items():
+            kept = [one for one in group if (entity, one[0]) not in skip]
+            skipped, by_entity[entity] = skipped + len(group) - len(kept), kept
+        skipped += sum(1 for key in problems if key in skip)
+        problems = {key: value for key, value in problems.items() if key not in skip}
     any_quarantined = _has_quarantine(s)  # (usually not: then no clean-up query per entity)
     applied = 0
     for entity in schema.ORDER:

@@ -9,10 +9,11 @@
    ``serve`` processes on two ports sharing the database, clients spread over both, as two hosts
    would be). Each figure says cycles/s and the endpoint's CPU per cycle (Linux: /proc).
    Skipped with a note when PostgreSQL is not installed.
-4. Endpoint CPU per cycle, one cycle at a time (no contention): the endpoint process's CPU time
-   (user + system, /proc) over ``SERIAL_CYCLES`` cycles / their number, split by request, and
-   PostgreSQL's server processes' CPU per cycle beside it. Under load the wall-clock figures
-   swing with what else runs on the cores; CPU time is what the endpoint costs.
+4. Endpoint CPU per cycle, one cycle at a time (no contention), on PostgreSQL and on SQLite:
+   the endpoint process's CPU time (user + system, /proc) over ``SERIAL_CYCLES`` cycles / their
+   number, split by request, and PostgreSQL's server processes' CPU per cycle beside it. Under load the wall-clock figures
+   swing with what else runs on the cores; CPU time is what the endpoint costs. Every figure
+   names the machine's load (1-minute average) when it was taken.
 """
 
 from __future__ import annotations
@@ -275,7 +276,17 @@ def _edits(picks: list[dict[str, Any]], versions: dict[str, int], text: str) -> 
     return {"batch_id": str(uuid.uuid4()), "ops": ops}
 
 
-def _serial_cpu(ep: Any, tokens: list[str], pg_pid: int | None) -> Figure:
+def _load() -> str:
+    """The machine's load beside a figure (wall-clock figures swing with it, CPU time less)."""
+    try:
+        return f"load {os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):  # (Windows)
+        return "load unknown"
+
+
+def _serial_cpu(
+    ep: Any, tokens: list[str], pg_pid: int | None, database: str = "PostgreSQL"
+) -> Figure:
     """Endpoint CPU per cycle with one cycle at a time: what a cycle costs, free of queueing."""
     laptops = tokens[:10]
     spent = {"connect + push": 0.0, "pull": 0.0, "verify": 0.0}
@@ -318,14 +329,32 @@ def _serial_cpu(ep: Any, tokens: list[str], pg_pid: int | None) -> Figure:
     asyncio.run(main())
     per = {k: v * 1000 / SERIAL_CYCLES for k, v in spent.items()}
     parts = ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+    database_cpu = (
+        f"; PostgreSQL's processes {pg_spent * 1000 / SERIAL_CYCLES:.1f} ms/cycle"
+        if pg_pid is not None
+        else ""
+    )
     return Figure(
-        "sync: endpoint CPU per cycle, one at a time (push 5 + pull + verify, PostgreSQL)",
+        f"sync: endpoint CPU per cycle, one at a time (push 5 + pull + verify, {database})",
         sum(per.values()),
         "ms",
         target=10,
-        note=f"{SERIAL_CYCLES} cycles: {parts} ms; PostgreSQL's processes "
-        f"{pg_spent * 1000 / SERIAL_CYCLES:.1f} ms/cycle; /proc user+system",
+        note=f"{SERIAL_CYCLES} cycles: {parts} ms{database_cpu}; /proc user+system; {_load()}",
     )
+
+
+def _serial_sqlite() -> Figure:
+    """The same one-at-a-time figure against an endpoint on SQLite (the embedded default)."""
+    from tests.benchmarks.harness import demo_workspace
+    from tests.helpers.sync_env import start_endpoint
+
+    db_url = f"sqlite:///{scratch_dir('sync-serial') / 'srv.db'}"
+    tokens = list(_seed(db_url, demo_workspace(750), None).values())
+    ep = start_endpoint(db_url, faults=False)
+    try:
+        return _serial_cpu(ep, tokens, None, "SQLite")
+    finally:
+        ep.stop()
 
 
 def _pg_cpu(postmaster: int | None) -> float:
@@ -439,12 +468,13 @@ def _phase(hosts: list[Any], tokens: list[str], think: float, label: str) -> Fig
         target=None if stress and len(hosts) == 1 else 250,
         note=f"median {median * 1000:.0f} ms; {len(latencies)} cycles (push 5 + pull + verify) "
         f"in {took:.1f} s = {len(latencies) / took:.0f}/s{per_cycle}; {len(errors)} errors; "
-        "750-patient demo",
+        f"750-patient demo; {_load()}",
     )
 
 
 def run() -> list[Figure]:
     figures = _initial_and_incremental()
+    figures.append(_serial_sqlite())
     for f in figures:
         print(f"{f.name}: {f.value:.4g} {f.unit} ({f.note})", flush=True)
     return figures + _concurrent_postgres()

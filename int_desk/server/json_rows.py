@@ -1,0 +1,24 @@
+"""Many rows in one SQL parameter: a JSON array read by PostgreSQL's ``json_to_recordset``.
+
+A statement written once for any number of rows (not a VALUES list per count, nor a statement
+per row) has fixed text, so psycopg prepares it once per connection and SQLAlchemy compiles it
+once. JSON rather than arrays of values: psycopg converts an array in Python, element by
+element (a tenth of a sync cycle's CPU for a push's arrays), where one text costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def as_json(rows: list[dict[str, Any]]) -> str:
+    """Rows as one JSON array (UUIDs as text), for ``recordset``: a single text parameter,
+    where arrays of values cost psycopg a Python conversion per element (a tenth of a cycle)."""
+    return json.dumps(rows, default=str)
+
+
+def recordset(param: str, columns: dict[str, str]) -> str:
+    """SQL reading the JSON array ``param`` (``as_json``) as rows of these typed columns."""
+    typed = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+    return f"json_to_recordset(CAST(:{param} AS json)) AS {param}({typed})"
