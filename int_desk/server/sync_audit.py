@@ -233,8 +233,8 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
             row.update(no=no, at=at, prev_hash=prev)
             row["hash"] = prev = _digest(prev, row)
         if postgres:
-            entries = as_json([{c: row[c] for c in _LISTED} for row in rows])
-            conn.execute(_APPEND_POSTGRES, {"e": entries, "chain": chain, "at": at, "last": prev})
+            payload = as_json([{c: row[c] for c in _LISTED} for row in rows])
+            conn.execute(_APPEND_POSTGRES, {"e": payload, "chain": chain, "at": at, "last": prev})
         else:
             conn.execute(_INSERT_LOG, rows)
             conn.execute(_UPDATE_HEAD, {"k_chain": chain, "last_hash": prev})
