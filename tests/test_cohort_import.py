@@ -130,6 +130,35 @@ def test_validation_report_names_each_problem(demo_ws: Workspace) -> None:
     assert result.enrolled == 1 and _counts(demo_ws)[0] == before[0] + 1  # line 7 only
 
 
+def test_each_refused_cell_is_reported_in_the_words_of_its_column(demo_ws: Workspace) -> None:
+    """Every cell a row's check refuses is listed, on the row's line, in the column's words; a
+    file with one such row imports nothing of it."""
+    long = "Ann" * 34  # 102 characters
+    text = (
+        "NHS Number,Forename,Surname,Date of Birth,Postcode,Risk Score,IMD Decile,Sex\n"
+        f"9994765914,{long},Example,01/02/1940,OX26 1AB,high,0,X\n"
+        "9994765833,Ann,Example,01-Feb-40,OX26 1AB,nan,3,F\n"
+        "9994765841,Ann,Example,01/02/1940,OX26 1AB,0.123456,3,female\n"
+    )
+    preview = _preview(demo_ws, text)
+    by_line = {r.line: r for r in preview.rows}
+    assert by_line[2].problems == [
+        "given name is longer than 100 characters",
+        "risk score is not a number",
+        "IMD decile must be a whole number from 1 (most deprived) to 10",
+        "sex is not one of female, male, other, unknown",
+    ]
+    assert by_line[3].problems == [
+        "date of birth has a two-digit year (write it in full, e.g. 1940)",
+        "risk score must be between 0 and 1",
+    ]
+    taken = by_line[4].values
+    assert by_line[4].status == ci.NEW and taken is not None
+    assert (taken.risk_score, taken.imd_decile, taken.sex) == (0.1235, 3, "female")
+    lines = preview.report_lines()
+    assert any(line.startswith("  line 2: rejected - given name is longer") for line in lines)
+
+
 def test_a_row_whose_date_of_birth_differs_is_never_merged(demo_ws: Workspace) -> None:
     """Same NHS number and name, another date of birth: a different person or a mistyped
     number. The row is rejected with the reason, and the stored person is neither changed nor

@@ -13,6 +13,7 @@ from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.scorecard import Breakdown, ScorecardQuery
 from int_desk.services import cohort_import as ci
 from int_desk.services import scorecard
+from int_desk.services.cohort_rows import parse_imd
 from int_desk.services.identity import current_actor
 from int_desk.store import models as m
 from tests.helpers.scorecard_world import START, TODAY, ScorecardWorld, build_scorecard_world
@@ -57,7 +58,7 @@ def _deprivation(world: ScorecardWorld, key: str) -> tuple[int | None, int | Non
      ("4.0", 5, 4)],
 )  # fmt: skip
 def test_imd_values(raw: str, top: int, value: int) -> None:
-    assert ci.parse_imd(raw, top) == value
+    assert parse_imd(raw, top) == value
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_imd_values(raw: str, top: int, value: int) -> None:
 )
 def test_bad_imd_values(raw: str, top: int) -> None:
     with pytest.raises(ValueError):
-        ci.parse_imd(raw, top)
+        parse_imd(raw, top)
 
 
 def test_a_decile_column_is_recognised_and_recorded(world: ScorecardWorld) -> None:

@@ -15,7 +15,8 @@ Reasons name the line, the field and what is wrong; they repeat no NHS number, n
 birth (the report may be printed or logged).
 
 Reading the file (encodings, workbooks, report preambles and footers, date styles) is
-``extract_reader``'s; this module validates rows and writes them. Names arrive as GP systems
+``extract_reader``'s; checking each row's cells is ``cohort_rows``'s (a pydantic type per
+column); this module classifies the rows and writes them. Names arrive as GP systems
 send them (``SMITH, John``, capitals, curly apostrophes) and are stored as a person writes
 them (``person_names``); a full name is split only when the split is certain.
 """
@@ -23,7 +24,6 @@ them (``person_names``); a full name is split only when the split is certain.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,18 +33,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from int_desk.domain import nhs_number, person_names
+from int_desk.domain import person_names
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, ValidationError
 from int_desk.domain.ids import new_id
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
-from int_desk.domain.vocab import AuditAction, Priority, Sex
+from int_desk.domain.vocab import AuditAction, Priority
 from int_desk.domain.wording import noun_for
 from int_desk.services import access, extract_reader, team_setup
 from int_desk.services.cohort_fields import FIELDS as FIELDS
 from int_desk.services.cohort_fields import IGNORE as IGNORE
-from int_desk.services.extract_reader import ExtractTable, parse_uk_date
+from int_desk.services.cohort_rows import ParsedRow, parse_row
+from int_desk.services.extract_reader import ExtractTable
 from int_desk.store import audit, outbox
 from int_desk.store.base import utcnow
 from int_desk.store.models import Cohort, CohortMembership, Patient
@@ -85,13 +86,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 _HEADER_LOOKUP = {syn: f for f, syns in _SYNONYMS.items() for syn in syns}
-
-_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
-_SEX = {
-    "f": Sex.FEMALE, "female": Sex.FEMALE, "m": Sex.MALE, "male": Sex.MALE,
-    "o": Sex.OTHER, "other": Sex.OTHER, "u": Sex.UNKNOWN, "unknown": Sex.UNKNOWN,
-    "": Sex.UNKNOWN, "i": Sex.OTHER, "indeterminate": Sex.OTHER,
-}  # fmt: skip
 
 
 _norm_header = extract_reader.norm_header
@@ -151,41 +145,6 @@ def mapping_problems(mapping: dict[str, str]) -> list[str]:
 # --- parsing one row -------------------------------------------------------------------------
 
 
-def parse_date(raw: str, today: date) -> date:
-    return parse_dob(raw, today)[0]
-
-
-def parse_dob(raw: str, today: date) -> tuple[date, str]:
-    """A date of birth and the style it was written in; ValueError says what is wrong."""
-    if not raw.strip():
-        raise ValueError("date of birth is missing")
-    try:
-        d, style = parse_uk_date(raw)
-    except ValueError as exc:
-        reason = str(exc)
-        if reason.startswith("date has"):  # two-digit year, unknown month name
-            raise ValueError("date of birth" + reason.removeprefix("date")) from None
-        if not reason.startswith("not a date"):  # 31/02/1940: date() says day out of range
-            reason = "not a date (there is no such day)"
-        raise ValueError(f"date of birth is {reason}") from None
-    if d > today:
-        raise ValueError("date of birth is in the future")
-    if d.year < today.year - 125:
-        raise ValueError("date of birth is more than 125 years ago")
-    return d, style
-
-
-_IMD = re.compile(r"^(?:q|quintile|d|decile)?\s*(\d{1,2})(?:\.0+)?(?:\s*\(.*\))?$", re.IGNORECASE)
-
-
-def parse_imd(raw: str, top: int) -> int:
-    """An IMD decile (``top`` 10) or quintile (5): '3', 'Q3', 'Decile 3', '1 (most deprived)'."""
-    m = _IMD.match(raw.strip())
-    if not m or not 1 <= int(m.group(1)) <= top:
-        raise ValueError(f"must be a whole number from 1 (most deprived) to {top}")
-    return int(m.group(1))
-
-
 def deprivation_changes(patient: Patient | None, row: ParsedRow) -> dict[str, int | None]:
     """What the extract's IMD columns change on the person's record (empty: nothing).
 
@@ -206,39 +165,6 @@ def deprivation_changes(patient: Patient | None, row: ParsedRow) -> dict[str, in
     if patient is None:
         return want
     return {k: v for k, v in want.items() if getattr(patient, k) != v}
-
-
-def parse_postcode(raw: str) -> str:
-    text = re.sub(r"\s+", "", raw.strip().upper())
-    m = _POSTCODE.match(text)
-    if not m:
-        raise ValueError("postcode is not a UK postcode")
-    return f"{m.group(1)} {m.group(2)}"
-
-
-def split_full_name(raw: str) -> tuple[str, str]:
-    """'SMITH, John' or 'John Smith' -> (given, family); ('', '') when the split is unsure."""
-    parts = person_names.split_full_name(raw)
-    return parts if parts is not None else ("", "")
-
-
-@dataclass
-class ParsedRow:
-    nhs_number: str = ""
-    given_name: str = ""
-    family_name: str = ""
-    date_of_birth: date | None = None
-    postcode: str = ""
-    practice_code: str = ""
-    reason: str = ""
-    risk_score: float | None = None
-    sex: str = Sex.UNKNOWN.value
-    date_style: str = ""  # how the file wrote the date of birth, e.g. dd-Mmm-yyyy
-    full_name: str = ""  # a one-column name that could not be split for sure
-    name_style: str = ""  # "SURNAME, Forename" when the file wrote it so
-    imd_decile: int | None = None  # 1 = most deprived
-    imd_quintile: int | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 NEW = "new"  # new person, enrolled
@@ -327,79 +253,6 @@ class ImportPreview(extract_reader.RowsPreview[RowResult]):
         return lines
 
 
-def _names(cells: dict[str, str], row: ParsedRow) -> None:
-    """Given and family name as a person writes them, from two columns or one full name."""
-    if "full_name" in cells and not (cells.get("given_name") or cells.get("family_name")):
-        full = person_names.clean(cells["full_name"])
-        parts = person_names.split_full_name(full)
-        if "," in full:
-            row.name_style = "SURNAME, Forename"
-        if parts is None:
-            row.full_name = full  # matched whole against a stored person; new people need columns
-            return
-        given, family = parts
-    else:
-        given, family = cells.get("given_name", ""), cells.get("family_name", "")
-    for attr, value, label in (("given_name", given, "given"), ("family_name", family, "family")):
-        cased, guessed = person_names.tidy_case(value)
-        setattr(row, attr, cased)
-        if guessed:
-            row.notes.append(f"{label} name kept in capitals as sent (its casing is a guess)")
-
-
-def _parse(cells: dict[str, str], today: date) -> tuple[ParsedRow, list[str]]:
-    row = ParsedRow()
-    problems: list[str] = []
-    raw_nhs = cells.get("nhs_number", "")
-    try:
-        row.nhs_number = nhs_number.normalise(raw_nhs)
-    except ValidationError as exc:
-        reason = str(exc).rstrip(".")
-        if "placeholder" in reason:  # "invalid NHS number: a placeholder (one digit repeated)..."
-            problems.append("invalid NHS number: " + reason.removeprefix("NHS number is "))
-        else:
-            problems.append(f"invalid NHS number ({reason.lower()})")
-    _names(cells, row)
-    for value, label in ((row.given_name, "given name"), (row.family_name, "family name")):
-        if len(value) > 100:
-            problems.append(f"{label} is longer than 100 characters")
-    try:
-        row.date_of_birth, row.date_style = parse_dob(cells.get("date_of_birth", ""), today)
-    except ValueError as exc:
-        problems.append(str(exc))
-    if cells.get("postcode", "").strip():
-        try:
-            row.postcode = parse_postcode(cells["postcode"])
-        except ValueError as exc:
-            problems.append(str(exc))
-    row.practice_code = cells.get("practice_code", "").strip().upper()
-    row.reason = " ".join(cells.get("reason", "").split())[:2000]
-    score = cells.get("risk_score", "").strip()
-    if score:
-        try:
-            value = float(score)
-        except ValueError:
-            problems.append("risk score is not a number")
-        else:
-            if not 0.0 <= value <= 1.0:
-                problems.append("risk score must be between 0 and 1")
-            else:
-                row.risk_score = round(value, 4)
-    for key, top in (("imd_decile", 10), ("imd_quintile", 5)):
-        raw = cells.get(key, "").strip()
-        if raw:
-            try:
-                setattr(row, key, parse_imd(raw, top))
-            except ValueError as exc:
-                problems.append(f"{FIELDS[key]} {exc}")
-    sex = cells.get("sex", "").strip().lower()
-    if sex in _SEX:
-        row.sex = _SEX[sex].value
-    else:
-        problems.append("sex is not one of female, male, other, unknown")
-    return row, problems
-
-
 # --- preview ---------------------------------------------------------------------------------
 
 
@@ -455,7 +308,7 @@ def build_preview(
             continue
         line = table.line_of(i)
         values = {f: (cells[j] if j < len(cells) else "") for f, j in col_index.items()}
-        row, errs = _parse(values, today)
+        row, errs = parse_row(values, today)
         if len(cells) > len(table.headers) and any(c.strip() for c in cells[len(table.headers) :]):
             errs.append("the row has more cells than the header")
         parsed.append((line, row, errs))
