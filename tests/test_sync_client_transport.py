@@ -25,7 +25,7 @@ from cryptography import x509
 
 from int_desk.store.workspace import Workspace
 from int_desk.sync import local
-from int_desk.sync.client import SyncEngine
+from int_desk.sync.client import SyncEngine, SyncResult
 from tests.conftest import PASSPHRASE
 from tests.helpers import sync_env
 from tests.helpers.sync_env import Endpoint
@@ -140,9 +140,9 @@ def unanswered() -> Iterator[str]:
         c.close()
 
 
-def _ended_within(cycle: SyncEngine, seconds: float) -> tuple[object, float]:
+def _ended_within(cycle: SyncEngine, seconds: float) -> tuple[SyncResult | None, float]:
     """Run ``cycle`` on a thread; (its result or None if still running, seconds taken)."""
-    done: list[object] = []
+    done: list[SyncResult] = []
     start = time.perf_counter()
     worker = threading.Thread(target=lambda: done.append(cycle.run()), daemon=True)
     worker.start()
