@@ -92,7 +92,11 @@ TARGETS = (
     ),
     Target(
         "endpoint-merge",
-        ("int_desk/server/engine_ops.py", "int_desk/server/push_batch.py"),
+        # the push (engine_ops, push_batch) and the pull and verify a laptop reads (read_ops)
+        (
+            "int_desk/server/engine_ops.py", "int_desk/server/push_batch.py",
+            "int_desk/server/read_ops.py",
+        ),
         ("tests/test_sync_in_process.py",),
         timeout_constant=60.0,
     ),
