@@ -22,6 +22,7 @@ from int_desk.server.models import (
     Record,
     ScopeDigest,
 )
+from int_desk.server.raw_sql import Statement
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
@@ -192,8 +193,8 @@ class Batch:
         ]  # fmt: skip
         if session.get_bind().dialect.name == "postgresql":
             if rows or results:  # one statement of fixed text (prepared), whatever the counts
-                session.connection().execute(
-                    _WRITE_POSTGRES, {"rows": as_json(rows), "results": as_json(results)}
+                _WRITE_RAW.rows(
+                    session.connection(), {"rows": as_json(rows), "results": as_json(results)}
                 )
         else:
             if rows:
@@ -226,6 +227,7 @@ _WRITE_POSTGRES = text(
     f"INSERT INTO srv_applied_op ({', '.join(_RESULT_COLUMNS_PG)}) "
     f"SELECT {', '.join(_RESULT_COLUMNS_PG)} FROM {recordset('results', _RESULT_COLUMNS_PG)}"
 )
+_WRITE_RAW = Statement(_WRITE_POSTGRES)  # (straight on psycopg: ``raw_sql``)
 _UPDATE_ROWS = (
     update(RECORDS)
     .where(
@@ -256,6 +258,7 @@ _BUMP_POSTGRES = text(
     "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + EXCLUDED.last_seq "
     "RETURNING last_seq"
 )
+_BUMP_RAW = Statement(_BUMP_POSTGRES)
 _BUMP_SQLITE = text(
     "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) VALUES (:scope, :n, 0) "
     "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + excluded.last_seq "
@@ -267,11 +270,9 @@ def _bump(session: Session, scope: str, n: int) -> int:
     """Take the scope's lock (``lock_scopes``' advisory lock, in the same statement) and advance
     its sequence by ``n`` (made at n if new); the last number. Held until the commit."""
     if session.get_bind().dialect.name == "postgresql":
-        return int(
-            session.execute(
-                _BUMP_POSTGRES, {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
-            ).scalar_one()
-        )
+        params = {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
+        ((last,),) = _BUMP_RAW.rows(session.connection(), params)
+        return int(last)
     return int(session.execute(_BUMP_SQLITE, {"scope": scope, "n": n}).scalar_one())
 
 
