@@ -574,7 +574,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         (method, route.path): (route, straight(served[route.path]))
         for route in app.routes
         if isinstance(route, APIRoute) and route.path in served
-        for method in route.methods
+        for method in route.methods or ()
     }
 
     # FHIR R4 read API (/fhir/R4): same tokens and read scope as sync, OperationOutcome errors.

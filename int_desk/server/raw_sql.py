@@ -18,11 +18,10 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import exc
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.sql.elements import TextClause
 
-_DIALECT = PGDialect_psycopg()
+_DIALECT = make_url("postgresql+psycopg://").get_dialect()()  # (psycopg's placeholders)
 
 
 class Statement:
@@ -34,6 +33,7 @@ class Statement:
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run it on ``connection`` (a session's, in its transaction): the rows it returns."""
         raw = connection.connection.driver_connection
+        assert raw is not None, "the session's connection is closed"
         try:
             with raw.cursor() as cursor:
                 cursor.execute(self.sql, params, prepare=True)
