@@ -9,6 +9,7 @@ user to update the app. Payload problems answer 4xx with field names, never the 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -18,7 +19,6 @@ from typing import Any, TypeVar
 
 import tenacity
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
@@ -26,7 +26,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from int_desk.server import (
     audit,
@@ -139,17 +138,12 @@ class SyncRoutes:
     """ASGI: the three requests of every sync cycle (``POST /v1/push``, ``POST /v1/pull``,
     ``GET /v1/verify``) answered here, past FastAPI's middleware, routing (a match tried against
     every route of the app in turn) and request handling, a tenth of a cycle's CPU; every other
-    request goes on to ``app``. The answers are those FastAPI gives: an ``HTTPException`` as its
-    default handler writes it, a validation error through ``invalid`` (the app's own handler),
-    anything else a plain 500 and raised again, so the server logs it."""
+    request goes on to ``app``. Errors are answered as FastAPI answers them: by the app's own
+    exception handlers (an ``HTTPException``, a validation error, a full disk's 503), and
+    anything they do not answer as a plain 500, raised again so the server logs it."""
 
-    def __init__(
-        self,
-        app: Any,
-        routes: dict[tuple[str, str], tuple[Any, Handler]],
-        invalid: Callable[[Request, RequestValidationError], Awaitable[Response]],
-    ) -> None:
-        self.app, self.routes, self.invalid = app, routes, invalid
+    def __init__(self, app: FastAPI, routes: dict[tuple[str, str], tuple[Any, Handler]]) -> None:
+        self.app, self.routes = app, routes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         found = None
@@ -162,15 +156,27 @@ class SyncRoutes:
         scope["route"] = route  # (as FastAPI's router sets it: ``ops.RequestLog`` names it)
         request = Request(scope, receive)
         try:
-            response = await handler(request)
-        except StarletteHTTPException as exc:
-            response = await http_exception_handler(request, exc)
-        except RequestValidationError as exc:
-            response = await self.invalid(request, exc)
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                answer = self._handler_for(exc)
+                if answer is None:
+                    raise
+                response = answer(request, exc)
+                if inspect.isawaitable(response):
+                    response = await response
         except Exception:
             await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
             raise
         await response(scope, receive, send)
+
+    def _handler_for(self, exc: Exception) -> Any:
+        """The app's handler for this kind of error, as Starlette looks it up (by class)."""
+        handlers = self.app.exception_handlers
+        for kind in type(exc).__mro__:
+            if kind in handlers:
+                return handlers[kind]
+        return None
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -608,7 +614,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
     from int_desk.server import admin_routes
 
     admin_routes.install(app, factory, authenticated)  # joining by invitation, Administration
-    asgi: Any = SyncRoutes(app, shortcuts, _invalid)
+    asgi: Any = SyncRoutes(app, shortcuts)
     if os.environ.get(FAULTS_ENV) == "1":
         from int_desk.server.faults import FaultInjector
 
