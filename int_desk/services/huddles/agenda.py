@@ -324,7 +324,7 @@ def compute_agenda(
 ) -> Agenda:
     """Who the team should discuss on ``on``, each with the reasons why, best first.
 
-    ``count_overflow`` also counts everyone who met a rule but did not fit (a second pass).
+    ``count_overflow`` also counts everyone who met a rule but did not fit (in the same statement).
 
     ``before`` is the huddle's start (default: end of ``on``); "since the last huddle" and
     roll-over look at the team's latest closed huddle before it. Ranking happens in one SQL
