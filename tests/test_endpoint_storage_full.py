@@ -10,6 +10,7 @@ inside the push's transaction, as a full disk would."""
 from __future__ import annotations
 
 import errno
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ def running(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Ite
 @pytest.fixture
 def disk(running: Endpoint, backend: str) -> Iterator[Any]:
     """``with disk("full"):`` the endpoint's storage is full while it lasts; ``disk("broken")``
-    fails its writes in a way that is not a full disk."""
+    fails its writes in a way that is not a full disk (on PostgreSQL: writes into ``table``)."""
     if backend == "sqlite":
         path = str(Path(running.db_url.removeprefix("sqlite:///")).resolve())
         state = {"full": False}
@@ -59,7 +60,7 @@ def disk(running: Endpoint, backend: str) -> Iterator[Any]:
         event.listen(Pool, "checkout", checkout)  # (each request takes its connection anew)
 
     @contextmanager
-    def as_(what: str) -> Iterator[None]:
+    def as_(what: str, table: str = "srv_record") -> Iterator[None]:
         if backend == "sqlite" and what == "full":
             state["full"] = True
             try:
@@ -72,7 +73,7 @@ def disk(running: Endpoint, backend: str) -> Iterator[Any]:
             "USING ERRCODE = 'disk_full'",
             "broken": "RAISE EXCEPTION 'could not read block' USING ERRCODE = 'data_corrupted'",
         }
-        with _trigger(running, backend, failing[what]):
+        with _trigger(running, backend, failing[what], table):
             yield
 
     yield as_
@@ -81,12 +82,12 @@ def disk(running: Endpoint, backend: str) -> Iterator[Any]:
 
 
 @contextmanager
-def _trigger(ep: Endpoint, backend: str, plpgsql: str) -> Iterator[None]:
-    """A trigger failing every insert into the endpoint's records while this lasts (on SQLite
-    only "broken": an aborted write, not a full disk)."""
+def _trigger(ep: Endpoint, backend: str, plpgsql: str, table: str) -> Iterator[None]:
+    """A trigger failing every insert into ``table`` while this lasts (on SQLite only "broken":
+    an aborted write, not a full disk)."""
     if backend == "sqlite":
         made = [
-            "CREATE TRIGGER test_fails BEFORE INSERT ON srv_record "
+            f"CREATE TRIGGER test_fails BEFORE INSERT ON {table} "
             "BEGIN SELECT RAISE(ABORT, 'cannot write'); END"
         ]
         gone = ["DROP TRIGGER test_fails"]
@@ -94,10 +95,10 @@ def _trigger(ep: Endpoint, backend: str, plpgsql: str) -> Iterator[None]:
         made = [
             "CREATE FUNCTION test_fails() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {plpgsql}; END $$",
-            "CREATE TRIGGER test_fails BEFORE INSERT ON srv_record "
+            f"CREATE TRIGGER test_fails BEFORE INSERT ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION test_fails()",
         ]
-        gone = ["DROP TRIGGER test_fails ON srv_record", "DROP FUNCTION test_fails()"]
+        gone = [f"DROP TRIGGER test_fails ON {table}", "DROP FUNCTION test_fails()"]
     _execute(ep, made)
     try:
         yield
@@ -167,6 +168,28 @@ def test_a_full_disk_answers_503_stores_nothing_and_the_laptop_sends_later(
     done = sync(a)  # room again: the same edits go through, once
     assert (done.pushed, _pending(a)) == (NOTES, 0)
     assert _server_counts(running, "a")["contact"] == notes_before + NOTES
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_fhir_read_on_a_full_disk_answers_503_with_retry_after(
+    running: Endpoint, disk: Any
+) -> None:
+    """A FHIR read is recorded in the audit trail before it is answered: with no room for the
+    record, an OperationOutcome 503 asking to come back later (the disk filled by the trigger:
+    SQLite's free space within its pages takes a read's audit row)."""
+    search = {"identifier": "https://fhir.nhs.uk/Id/nhs-number|9990001103"}
+    with running.http("a") as http:
+        assert http.get("/fhir/R4/Patient", params=search).status_code == 200
+        with disk("full", table="srv_audit_log"):
+            full = http.get("/fhir/R4/Patient", params=search)
+        assert full.status_code == 503
+        assert full.headers["Retry-After"] == str(storage_full.RETRY_AFTER_SECONDS)
+        issue = full.json()["issue"][0]
+        assert full.json()["resourceType"] == "OperationOutcome"
+        assert storage_full.READ_DETAIL in json.dumps(issue)
+        with disk("broken", table="srv_audit_log"):
+            assert http.get("/fhir/R4/Patient", params=search).status_code == 500
+        assert http.get("/fhir/R4/Patient", params=search).status_code == 200
 
 
 def test_only_a_full_disk_is_taken_for_one() -> None:

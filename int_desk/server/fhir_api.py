@@ -34,7 +34,7 @@ from int_desk.domain.nhs_number import is_valid
 from int_desk.fhir import mapping, ukcore
 from int_desk.fhir.outcome import MEDIA_TYPE, operation_outcome, searchset
 from int_desk.server import fhir_records as fr
-from int_desk.server import gp_notify_api, sync_audit
+from int_desk.server import gp_notify_api, storage_full, sync_audit
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
 from int_desk.server.models import GLOBAL_SCOPE, DeviceToken, ServerUser
@@ -202,6 +202,10 @@ def mount(
             return _handle(request, resource_type, work, staff_only=staff_only)
         except Exception as exc:  # a bug, not bad input: bad input is a FhirError
             log.error("FHIR %s request failed: %s", resource_type, type(exc).__name__)
+            if storage_full.is_storage_full(exc):  # try again later, as the sync routes say
+                answer = outcome_response(503, storage_full.READ_DETAIL)
+                answer.headers["Retry-After"] = str(storage_full.RETRY_AFTER_SECONDS)
+                return answer
             return outcome_response(500, "The server could not answer this request.")
 
     def _handle(

@@ -23,6 +23,10 @@ DETAIL = (
     "tell the server's administrator if this lasts."
 )
 
+READ_DETAIL = (
+    "The server has run out of storage space (every read is recorded first); try again later."
+)
+
 _DISK_FULL_SQLSTATE = "53100"  # PostgreSQL: disk_full
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
