@@ -27,7 +27,7 @@ import pytest
 import uvicorn  # noqa: F401  (imported at collection: see below)
 from sqlalchemy import delete, select, update
 
-from int_desk.server import admin, backup, directory
+from int_desk.server import admin, backup, directory, tokens
 from int_desk.server import app as _endpoint_app  # noqa: F401
 from int_desk.server.models import DeviceToken, Record, ScopeDigest
 from int_desk.store import keys
@@ -243,7 +243,8 @@ def test_a_wrong_or_expired_token_stops_the_sync_with_a_sign_in_message(
         s.execute(update(DeviceToken).values(expires_at="2000-01-01T00:00:00+00:00"))
     expired = engine(a).run()
     assert (expired.ok, expired.error_kind, expired.retries) == (False, "expired", 0)
-    assert "Sign-in" not in expired.error and expired.error
+    # The endpoint's own words: sign in again with a new code; unsent changes are kept.
+    assert expired.error == tokens.EXPIRED.format(days=tokens.DEFAULT_DAYS)
     assert expired.pending == 1 == _pending(a)  # the edit waits for the next sign-in
     with a.session() as s:
         assert local.state(s, local.LAST_SYNC_AT) is None
@@ -346,6 +347,16 @@ def test_the_id_check_runs_hourly_and_catches_a_swapped_row(ep: Endpoint, laptop
         assert s.get(m.Contact, gone_id) is not None
         assert float(local.state(s, local.HASH_CHECKED_AT)) > time.time() - 60
     assert sync(a, full_verify=True).verified is True
+    with local.apply_session(a) as s:  # swapped again, within the hour: counts still agree
+        gone = s.scalars(select(m.Contact).where(m.Contact.patient_id == pid)).first()
+        gone_id = gone.id
+        s.add(m.Contact(patient_id=pid, kind="note", text="stray again", server_version=1))
+        s.delete(gone)
+    assert sync(a).redownloaded is False  # (the hour has not passed)
+    asked = sync(a, full_verify=True)  # the id check asked for: run at once
+    assert asked.redownloaded and any("verify mismatch (contact)" in n for n in asked.notes)
+    with a.session() as s:
+        assert s.get(m.Contact, gone_id) is not None
 
 
 def test_offline_is_reported_at_once_for_the_app_and_after_retries_otherwise(
@@ -469,6 +480,10 @@ def test_a_bad_row_arriving_with_a_later_change_is_set_aside_and_said_so(
     got = sync(a)
     assert (got.quarantined, got.redownloaded, got.verified) == (1, False, True)
     assert got.notes == ["1 record set aside this time"]
+    assert (
+        ", 1 record from the server could not be stored and were set aside (ask your "
+        "administrator to repair them), "
+    ) in got.summary()
     with a.session() as s:
         assert s.get(m.Contact, note_id).text == before
         assert [(e, rid) for e, rid, _info in local.quarantined(s)] == [("contact", note_id.hex)]
@@ -667,3 +682,72 @@ def test_new_reference_data_from_a_laptop_is_refused_and_says_it_is_managed_cent
             for r in s.scalars(select(Record).where(Record.entity == "place"))
             if "community hall" in r.data
         ]
+
+
+def test_a_first_download_over_many_pages_stopped_half_way_resumes_where_it_stopped(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A new laptop's first download (many pages) cut off after two pages (the laptop closed,
+    the network gone) keeps those pages; the next sync asks only for the rest, and the laptop
+    ends with exactly what the server holds, checked."""
+    page = 40
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", page)  # (the app's pages are 5,000 rows)
+    a = laptops(ep, "a")
+    server = _server_counts(ep, "a")
+    assert sum(server.values()) > 4 * page
+    cancel = threading.Event()
+    pages: list[int] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "download":
+            pages.append(done)
+            if len(pages) == 2:
+                cancel.set()
+
+    stopped = engine(a, pull_page=page, cancel=cancel, progress=progress).run()
+    assert (stopped.ok, stopped.error_kind, stopped.pulled) == (False, "interrupted", 2 * page)
+    with a.session() as s:
+        assert sum(local.counts(s).values()) == 2 * page
+        assert local.state(s, local.CURSOR) is None  # not finished: no place in the feed yet
+    resumed = sync(a, pull_page=page)
+    assert resumed.pulled == sum(server.values()) - 2 * page  # the rest, nothing twice
+    assert (resumed.redownloaded, resumed.verified) == (True, True)
+    with a.session() as s:
+        assert local.counts(s) == server
+        assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
+    again = sync(a, pull_page=page)
+    assert (again.pulled, again.redownloaded, again.verified) == (0, False, True)
+
+
+def test_a_redownload_leaves_every_unsent_edit_alone_and_counts_them(
+    ep: Endpoint, laptops, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """A re-download (here after the endpoint refuses a place in its feed it cannot read, as it
+    does one it no longer keeps) does not overwrite rows this laptop has edited and not yet
+    sent, and says how many it left alone, and why it re-downloaded; the edits are then sent
+    as they were."""
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        people = s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(3)).all()
+        for pid in people:
+            s.get(m.Patient, pid).phone = "01632 400303"
+        local.set_state(s, local.CURSOR, "not-a-cursor-the-endpoint-made")
+    pull_only = engine(a, verify=False)
+    try:
+        with caplog.at_level("INFO", logger=client.__name__):
+            pull_only._pull()  # the pull on its own: the edits are still unsent
+    finally:
+        pull_only.http.close()
+    assert pull_only.result.redownloaded and pull_only.result.skipped == 3
+    assert pull_only.result.pulled == sum(_server_counts(ep, "a").values()) - 3
+    assert pull_only.result.notes == ["cursor too old: re-downloaded"]
+    assert "cursor is stale (410): re-downloading the scope, keeping the outbox" in [
+        r.getMessage()
+        for r in caplog.records  # what support reads
+    ]
+    with a.session() as s:
+        assert {s.get(m.Patient, pid).phone for pid in people} == {"01632 400303"}
+        assert local.pending_count(s) == 3
+    sent = sync(a)
+    assert (sent.pushed, sent.conflicts, sent.pending, sent.verified) == (3, 0, 0, True)

@@ -461,3 +461,30 @@ def test_rows_written_in_bulk_from_the_server_queue_nothing_to_send_back(
     with demo_ws.session() as s:
         assert s.get(m.SavedView, view_id) is not None
     assert _ops(demo_ws) == []
+
+
+def test_bulk_ops_store_when_they_were_made_as_every_other_op_and_need_no_date_adapter(
+    demo_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every op's time is stored as UTCDateTime stores it (UTC ISO-8601 text, which sorts as
+    time), the bulk insert's too: it writes that text itself. It relies on no date adapter of
+    the driver (sqlite3's defaults are deprecated since Python 3.12, and wrote "2026-12-07
+    06:00:00+00:00", which sorts before "2026-12-07T05:00:00+00:00"): with them gone, the
+    cohort import still saves."""
+    from datetime import UTC, date
+
+    import sqlcipher3.dbapi2 as driver
+
+    for kind in (date, datetime):
+        monkeypatch.delitem(driver.adapters, (kind, driver.PrepareProtocol))
+    with demo_ws.session() as s:
+        s.scalars(select(m.Patient).order_by(m.Patient.id)).first().phone = "01632 000003"
+        s.flush()
+        outbox.insert_rows(s, m.SavedView, [{"name": "Mine"}, {"name": "Theirs"}])
+    with demo_ws.session() as s:
+        stored = s.connection().exec_driver_sql("SELECT created_at FROM sync_outbox ORDER BY seq")
+        times = [text for (text,) in stored]
+    assert len(times) == 3
+    for text in times:
+        assert text == datetime.fromisoformat(text).astimezone(UTC).isoformat("T", "microseconds")
+    assert times == sorted(times)

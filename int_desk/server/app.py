@@ -22,10 +22,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from int_desk.server import audit, backup, db, fhir_api, models, ops, sync_audit, tokens
+from int_desk.server import (
+    audit,
+    backup,
+    db,
+    fhir_api,
+    models,
+    ops,
+    storage_full,
+    sync_audit,
+    tokens,
+)
 from int_desk.server.access import author_name
 from int_desk.server.admin import hash_token
 from int_desk.server.auth_cache import AuthCache
@@ -277,6 +287,21 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             for e in exc.errors()[:50]
         ]
         return _json({"detail": problems}, 422)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def _storage_full(request: Request, exc: Exception) -> Response:
+        """503 + Retry-After when the disk is full (the transaction was rolled back: nothing
+        stored); any other error goes on to the 500 it always was."""
+        if not storage_full.is_storage_full(exc):
+            raise exc
+        # The error's kind only: its text carries the statement's parameters (patient data).
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        route = getattr(request.scope.get("route"), "path", "other")
+        log.error("storage full (%s): %s answered 503", kind, route)
+        answer = _json({"detail": storage_full.DETAIL}, 503)
+        answer.headers["Retry-After"] = str(storage_full.RETRY_AFTER_SECONDS)
+        return answer
 
     # Sessions are opened inside each route, not by a generator dependency: FastAPI closes those
     # on another pool thread after the response, which under load can wait on a pool connection

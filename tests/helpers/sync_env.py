@@ -248,10 +248,17 @@ def start_endpoint(
     return Endpoint(url, db_url, proc, log_path)
 
 
-def serve_in_process(db_url: str, *, faults: bool = True, port: int | None = None) -> Endpoint:
+def serve_in_process(
+    db_url: str,
+    *,
+    faults: bool = True,
+    port: int | None = None,
+    tls: tuple[Path, Path] | None = None,
+) -> Endpoint:
     """The same endpoint (``create_app``, real HTTP on 127.0.0.1) served by uvicorn on a thread
     of this process rather than a subprocess: the endpoint's code then runs where a test runner
-    such as mutmut can see it (tests/mutation/broad.py), and starting it costs no interpreter."""
+    such as mutmut can see it (tests/mutation/broad.py), and starting it costs no interpreter.
+    ``tls``: (certificate chain, key) files to serve HTTPS with."""
     import uvicorn
 
     from int_desk.server.app import FAULTS_ENV, create_app
@@ -269,6 +276,7 @@ def serve_in_process(db_url: str, *, faults: bool = True, port: int | None = Non
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port or free_port(), http=PROTOCOL, log_config=None,
         log_level="warning", lifespan="off",
+        **({"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}),
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="int-desk-endpoint", daemon=True)
@@ -276,7 +284,8 @@ def serve_in_process(db_url: str, *, faults: bool = True, port: int | None = Non
     wait_for(lambda: server.started or not thread.is_alive(), 30, "the sync endpoint to start")
     if not server.started:
         raise AssertionError("the in-process sync endpoint did not start")
-    return Endpoint(f"http://127.0.0.1:{config.port}", db_url, server=server, thread=thread)
+    scheme = "https" if tls else "http"
+    return Endpoint(f"{scheme}://127.0.0.1:{config.port}", db_url, server=server, thread=thread)
 
 
 def seed_demo(ep: Endpoint, demo_ws: Workspace) -> None:

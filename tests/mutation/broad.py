@@ -84,10 +84,16 @@ TARGETS = (
     # The sync tests that start endpoint processes stay as they are; these judge the client and
     # the endpoint's merge through a real endpoint served in the test's own process, where
     # mutmut can switch the mutant on (tests/test_sync_in_process.py).
+    # The client and how it applies pulled rows (incoming.py, split out of local.py); the
+    # transport tests (HTTPS trust, connect timeout, the cap on waits) and the rows it sets
+    # aside use the same endpoint template.
     Target(
         "sync-client",
-        ("int_desk/sync/client.py",),
-        ("tests/test_sync_in_process.py",),
+        ("int_desk/sync/client.py", "int_desk/sync/incoming.py"),
+        (
+            "tests/test_sync_in_process.py", "tests/test_sync_client_transport.py",
+            "tests/test_sync_client_incoming.py",
+        ),
         timeout_constant=60.0,  # (each test's endpoint and laptops are set-up, not timed)
     ),
     Target(
