@@ -12,13 +12,14 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, true
+from sqlalchemy import and_, bindparam, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from int_desk.server import cursor as cursors
 from int_desk.server import pull_sql, sync_audit
 from int_desk.server.engine_ops import Caller, CursorGone
 from int_desk.server.models import Record, ScopeDigest, ScopeExit, ScopeSeq
+from int_desk.server.raw_sql import Statement
 from int_desk.server.read_scope import (
     FULL_SIGNATURE,
     REFERRED_PATIENT_ENTITIES,
@@ -49,10 +50,30 @@ _SEQ_NOW = select(ScopeSeq.scope, ScopeSeq.last_seq, ScopeSeq.min_seq).where(
 _DIGESTS_OF = select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
     ScopeDigest.scope.in_(bindparam("scopes", expanding=True))
 )
+# The same on PostgreSQL, straight on psycopg (``raw_sql``): one array, fixed text.
+_SEQ_NOW_RAW = Statement(
+    text(
+        "SELECT scope, last_seq, min_seq FROM srv_scope_seq "
+        "WHERE scope = ANY(CAST(:scopes AS text[]))"
+    )
+)
+_DIGESTS_RAW = Statement(
+    text(
+        "SELECT entity, count, xor FROM srv_scope_digest WHERE scope = ANY(CAST(:scopes AS text[]))"
+    )
+)
+
+
+def _on_scopes(session: Session, statement: Any, raw: Statement, scopes: tuple[str, ...]) -> Any:
+    """Rows of a read keyed by these scopes (``raw`` on PostgreSQL)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return raw.rows(connection, {"scopes": list(scopes)})
+    return connection.execute(statement, {"scopes": list(scopes)})
 
 
 def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    rows = session.connection().execute(_SEQ_NOW, {"scopes": list(scopes)})
+    rows = _on_scopes(session, _SEQ_NOW, _SEQ_NOW_RAW, scopes)
     found = {scope: (last, low) for scope, last, low in rows}
     return {s: found.get(s, (0, 0)) for s in scopes}
 
@@ -305,7 +326,7 @@ def verify(session: Session, caller: Caller) -> dict[str, Any]:
     reader = read_scope(session, caller.user_id, caller.teams)
     out: dict[str, dict[str, Any]] = {}
     if reader.counts_are_the_teams:  # kept on every write: no scan
-        rows: Any = session.connection().execute(_DIGESTS_OF, {"scopes": list(caller.readable)})
+        rows = _on_scopes(session, _DIGESTS_OF, _DIGESTS_RAW, caller.readable)
         for entity, count, xor in rows:
             item = out.setdefault(entity, {"count": 0, "xor": 0})
             item["count"] += count
