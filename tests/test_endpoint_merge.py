@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -474,3 +475,19 @@ def test_a_change_to_another_teams_patient_is_refused_says_why_and_is_audited(
             who, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
         )  # fmt: skip
         assert "01632 444444" not in entry.detail
+
+
+def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
+    sqlite_ep: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The endpoint's operators follow uploads in its log: one line per push naming the device,
+    how many ops it carried and how each ended (ids and counts only, nothing about a person)."""
+    op = _new_note_op(sqlite_ep, "Home visit booked")
+    with caplog.at_level("INFO", logger="int_desk.server.engine_ops"):
+        with sqlite_ep.http("a") as http:
+            reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    lines = [r.getMessage() for r in caplog.records if r.name == "int_desk.server.engine_ops"]
+    assert len(lines) == 1 and re.fullmatch(
+        r"push device=[0-9a-f-]{36} ops=1 \{'applied': 1\}", lines[0]
+    ), lines
