@@ -296,6 +296,25 @@ def test_the_endpoint_answers_a_new_practice_awaiting_its_name_with_the_row_it_s
 # --- the merge's rules, as a laptop or its user meets them (SQLite; quick) --------------------
 
 
+# Endpoint-process tests of the merge that the in-process endpoint judges too (on SQLite).
+ON_SQLITE: list[Callable[..., None]] = [
+    in_process.read_scope_tests.test_a_non_clinical_writer_never_overwrites_clinical_fields_they_never_saw,
+]
+
+
+@pytest.mark.parametrize(
+    "behaviour", ON_SQLITE, ids=[t.__name__.removeprefix("test_") for t in ON_SQLITE]
+)
+def test_the_merge_holds_in_process(
+    behaviour: Callable[..., None], sqlite_ep: Endpoint, request: pytest.FixtureRequest
+) -> None:
+    given = {"demo_ws": "small_demo"}  # the workspace the template was seeded from
+    behaviour(**{
+        name: sqlite_ep if name == "sqlite_endpoint" else request.getfixturevalue(given.get(name, name))
+        for name in inspect.signature(behaviour).parameters
+    })  # fmt: skip
+
+
 def test_a_place_added_centrally_passes_every_laptops_id_check(
     sqlite_ep: Endpoint, laptops
 ) -> None:  # type: ignore[no-untyped-def]
