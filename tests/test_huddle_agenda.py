@@ -237,7 +237,16 @@ def test_scope_is_the_teams_active_caseload(world: World) -> None:
     assert set(agenda(world, only("open_escalation"))) == {mine}
 
 
+def _overflow(world: World, max_items: int) -> int | None:
+    with world.session() as s:
+        return h.compute_agenda(
+            session=s, actor=world.actor(s), team_id=world.team_id, on=world.today,
+            config=rules.resolve({"max_items": max_items}),
+        ).overflow  # fmt: skip
+
+
 def test_reasons_combine_and_rank_the_agenda_with_a_cap(world: World) -> None:
+    assert _overflow(world, 3) == 0  # nobody on the caseload yet: none left over
     busy = world.patient("Jan Busy", priority=Priority.LOW, enrolled_days_ago=20)
     world.escalation(busy)
     world.event(busy, HealthEventKind.DISCHARGE.value, 1)
@@ -258,6 +267,7 @@ def test_reasons_combine_and_rank_the_agenda_with_a_cap(world: World) -> None:
         )  # fmt: skip
     assert [c.patient_id for c in capped.items][:2] == [busy, flagged]
     assert len(capped.items) == 3 and capped.overflow == 4
+    assert _overflow(world, 7) == 0 and _overflow(world, 6) == 1
 
 
 def test_configuration_changes_the_agenda_without_code_changes(world: World) -> None:

@@ -390,20 +390,30 @@ def compute_agenda(
         query = query.where(qualifies)
     else:
         return Agenda(team_id, on, [], 0, c.last_on, cfg)
-    last = func.coalesce(c.discussed.c.last, "")
+    # Everyone who met a rule, built once: the count reads it and the ranking keeps only the
+    # top few of it (a window count would make SQLite sort every row; a second statement would
+    # walk the caseload twice).
+    pool = query.cte("pool").prefix_with("MATERIALIZED") if count_overflow else query.cte("pool")
+    total = select(func.count()).select_from(pool).scalar_subquery()
     ranked = session.execute(
-        query.order_by(score.desc(), caseload.c.rank, last, caseload.c.patient_id).limit(
-            cfg.max_items
+        select(
+            pool.c.patient_id,
+            pool.c.score,
+            pool.c.rank,
+            pool.c.enrolled,
+            pool.c.last,
+            total if count_overflow else literal(None),
         )
+        .order_by(
+            pool.c.score.desc(), pool.c.rank, func.coalesce(pool.c.last, ""), pool.c.patient_id
+        )
+        .limit(cfg.max_items)
     ).all()
     overflow = None
     if count_overflow:
-        # A second pass over the caseload; a window count in the first would make SQLite sort
-        # every row instead of keeping only the top few.
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        overflow = max(0, (total or 0) - len(ranked))
+        overflow = max(0, ranked[0][-1] - len(ranked)) if ranked else 0
     chosen: dict[uuid.UUID, AgendaCandidate] = {}
-    for pid, score, prank, enrolled, last_s in ranked:
+    for pid, score, prank, enrolled, last_s, _total in ranked:
         chosen[pid] = AgendaCandidate(
             pid,
             priority=_RANK_PRIORITY.get(prank, Priority.MEDIUM.value),
