@@ -242,6 +242,8 @@ def _full_page(
     people: list[str] = []
     has_more = False
     in_sql = reader.passes_everything and pull_sql.supported(session)
+    # The column form where the database writes the page; rows cut per caller stay objects.
+    columns = in_sql and req.form == "columns"
     counted = 0  # changes in ``parts`` joined by the database (several per part)
     while ei < len(schema.ORDER):
         entity = schema.ORDER[ei]
@@ -251,9 +253,13 @@ def _full_page(
             ei, last_id = ei + 1, None
             continue
         if in_sql:  # the page is written by the database (pull_sql)
-            page = pull_sql.full(session, caller.readable, entity, last_id, room)
+            if columns:
+                names = LIVE_COLUMNS[entity]
+                page = pull_sql.full_columns(session, caller.readable, entity, names, last_id, room)
+            else:
+                page = pull_sql.full(session, caller.readable, entity, last_id, room)
             if page.rows:
-                parts.append(page.changes)
+                parts.append(_table(entity, page.changes) if columns else page.changes)
                 counted += page.rows
                 people.append(page.people)
             if page.rows >= room:  # (perhaps more of this entity: the next page says)
@@ -289,9 +295,27 @@ def _full_page(
         f"{counted + len(parts) - len(people)} rows",
     )  # fmt: skip
     return (
-        f'{{"changes":[{",".join(parts)}],"purged":[],"cursor":"{token}",'
-        f'"after":{json.dumps(after)},"has_more":{"true" if has_more else "false"},"full":true}}'
+        f'{{"{"tables" if columns else "changes"}":[{",".join(parts)}],"purged":[],'
+        f'"cursor":"{token}","after":{json.dumps(after)},'
+        f'"has_more":{"true" if has_more else "false"},"full":true}}'
     )
+
+
+# The columns of a full page in the column form: every data column but ``deleted`` (a full
+# download carries live rows only).
+LIVE_COLUMNS = {
+    name: tuple(c for c in entity.columns if c != "deleted")
+    for name, entity in schema.ENTITIES.items()
+}
+_TABLE_HEAD = {
+    name: f'{{"e":"{name}","cols":{json.dumps(list(names), separators=(",", ":"))},"rows":['
+    for name, names in LIVE_COLUMNS.items()
+}
+
+
+def _table(entity: str, rows: str) -> str:
+    """One entity's rows of a column-form page: ``{"e", "cols", "rows": [[id, v, ...]]}``."""
+    return f"{_TABLE_HEAD[entity]}{rows}]}}"
 
 
 # --- verify -----------------------------------------------------------------------------------
