@@ -401,14 +401,15 @@ def _new_note_op(at: Endpoint, text: str) -> dict[str, Any]:
 
 
 def test_an_upload_sent_again_is_answered_as_before_and_another_device_cannot_reuse_its_op(
-    sqlite_ep: Endpoint,
+    merge_ep: Endpoint,
 ) -> None:
     """A laptop that lost the answer to an upload sends it again: it is answered from the stored
     result (the note is not added twice) with the row as stored. Another device sending an op
-    with the same op id is refused with a reason, not a server error, and changes nothing."""
-    op = _new_note_op(sqlite_ep, "Spoke to the carer")
+    with the same op id is refused with a reason, not a server error, and changes nothing. (On
+    PostgreSQL an upload of new rows only, no changed ones, must still store its results.)"""
+    op = _new_note_op(merge_ep, "Spoke to the carer")
     batch = {"batch_id": str(uuid.uuid4()), "ops": [op]}
-    with sqlite_ep.http("a") as http:
+    with merge_ep.http("a") as http:
         first, again = http.post("/v1/push", json=batch), http.post("/v1/push", json=batch)
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     [one], [two] = first.json()["results"], again.json()["results"]
@@ -418,14 +419,14 @@ def test_an_upload_sent_again_is_answered_as_before_and_another_device_cannot_re
         op["id"], one["version"], "Spoke to the carer",
     )  # fmt: skip
     reused = {**op, "id": str(uuid.uuid4()), "fields": {**op["fields"], "text": "Not this"}}
-    with sqlite_ep.http("b") as http:
+    with merge_ep.http("b") as http:
         reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [reused]})
     assert reply.status_code == 200, reply.text
     [refused] = reply.json()["results"]
     assert (refused["status"], refused["reason"]) == (
         "rejected", "op id already used by another device",
     )  # fmt: skip
-    with sqlite_ep.session() as s:
+    with merge_ep.session() as s:
         texts = [json.loads(d)["text"] for d in s.scalars(
             select(Record.data).where(Record.entity == "contact")
         )]  # fmt: skip
