@@ -334,11 +334,15 @@ def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(
         lost = s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all()
         assert lost
         s.execute(delete(m.Contact).where(m.Contact.patient_id == pid))
+    with a.session() as s:  # ids last compared half an hour ago
+        local.set_state(s, local.HASH_CHECKED_AT, str(time.time() - 1800))
     with caplog.at_level("INFO", logger=client.__name__):
         result = sync(a)
     assert result.redownloaded and result.verified is True  # checked again after the download
     assert result.notes == ["verify mismatch (contact): re-downloaded"]
     assert "verify mismatch in contact" in [r.getMessage() for r in caplog.records]
+    with a.session() as s:  # the check after a re-download compares the ids too, at once
+        assert float(local.state(s, local.HASH_CHECKED_AT)) > time.time() - 60
     with a.session() as s:
         assert set(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid))) == set(lost)
     assert sync(a).verified is True
