@@ -15,8 +15,8 @@ from int_desk.domain.errors import Interrupted, PermissionDenied, ValidationErro
 from int_desk.domain.nhs_number import format_nhs
 from int_desk.domain.scorecard import ScorecardQuery
 from int_desk.domain.vocab import HealthEventKind, Role
+from int_desk.services import admission_rows, scorecard
 from int_desk.services import admissions_import as ai
-from int_desk.services import scorecard
 from int_desk.services.identity import actor_for, current_actor
 from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
@@ -213,13 +213,59 @@ def test_who_may_import(world: ScorecardWorld) -> None:
      ("81", "admission"), ("elective", "admission")],
 )  # fmt: skip
 def test_admission_method_codes(raw: str, kind: str) -> None:
-    assert ai.admission_kind(raw).value == kind
+    assert admission_rows.admission_kind(raw).value == kind
 
 
 @pytest.mark.parametrize("raw", ["", "29", "2E", "99", "98", "A&E"])
 def test_unknown_admission_methods_are_refused(raw: str) -> None:
     with pytest.raises(ValueError):
-        ai.admission_kind(raw)
+        admission_rows.admission_kind(raw)
+
+
+GOOD = {"nhs_number": "999 000 1103", "admission_date": "01/03/2026", "admission_method": "21"}
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        ({"nhs_number": "999 000 1104"}, "invalid NHS number (nhs number check digit is wrong)"),
+        ({"nhs_number": ""}, "invalid NHS number (nhs number is empty)"),
+        ({"admission_date": ""}, "admission date is missing"),
+        ({"admission_date": "21/03/2026"}, "admission date is in the future"),
+        ({"admission_date": "31/12/1995"}, "admission date is more than 30 years ago"),
+        ({"admission_date": "30/02/2026"}, "admission date is not a date (there is no such day)"),
+        ({"admission_date": "1/3/26"}, "admission date has a two-digit year (write it in full, e.g. 1940)"),
+        ({"admission_date": "01-Mrz-2026"}, "admission date has an unknown month name"),
+        ({"discharge_date": "21/03/2026"}, "discharge date is in the future"),
+        ({"discharge_date": "soon"},
+         "discharge date is not a date (use e.g. 31/12/1940, 31-Dec-1940 or 1940-12-31)"),
+        ({"discharge_date": "28/02/2026"}, "discharge date is before the admission date"),
+        ({"admission_method": ""}, "admission method is missing"),
+        ({"admission_method": "99"},
+         "admission method is not a known code (21-28 or 2A-2D emergency; 11-13 elective; "
+         "31-32 maternity; 81-83 other)"),
+    ],
+)  # fmt: skip
+def test_each_refused_cell_is_reported_in_the_words_of_its_column(
+    cells: dict[str, str], problem: str
+) -> None:
+    """One bad cell in an otherwise good row: exactly its refusal (the report adds the line)."""
+    _stay, problems = admission_rows.parse_stay({**GOOD, **cells}, TODAY)
+    assert problems == [problem]
+
+
+def test_a_good_row_is_read_as_the_stay_it_describes() -> None:
+    stay, problems = admission_rows.parse_stay(
+        {**GOOD, "admission_method": "2b", "discharge_date": "2026-03-04",
+         "provider": "  Royal   Berkshire\tHospital "},
+        TODAY,
+    )  # fmt: skip
+    assert problems == []
+    assert (stay.nhs_number, stay.kind, stay.admitted, stay.discharged, stay.provider) == (
+        "9990001103", HealthEventKind.EMERGENCY_ADMISSION, date(2026, 3, 1), date(2026, 3, 4),
+        "Royal Berkshire Hospital",
+    )  # fmt: skip
+    assert admission_rows.parse_stay(GOOD, TODAY)[0].provider == ai.DEFAULT_PROVIDER
 
 
 def test_cli(

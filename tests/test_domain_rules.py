@@ -591,14 +591,6 @@ def test_a_backwards_or_too_long_range_is_refused_naming_the_date_to_change() ->
     )
 
 
-@pytest.mark.parametrize(
-    ("decile", "quintile"),
-    [(1, 1), (2, 1), (3, 2), (9, 5), (10, 5), (0, None), (11, None), (None, None)],
-)
-def test_deprivation_deciles_fall_into_quintiles(decile: int | None, quintile: int | None) -> None:
-    assert scorecard.quintile_of_decile(decile) == quintile
-
-
 def test_age_bands_in_order_and_a_label_that_is_no_band_after_them() -> None:
     age = scorecard.Breakdown.AGE
     assert scorecard.group_order(age, "18-64") == (1, "18-64")

@@ -158,43 +158,45 @@ def _killed_download(ep: Endpoint, directory: Path, when: str) -> None:
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
 
 
-def test_a_laptop_killed_mid_first_download_resumes_and_gets_its_indexes_back(
-    sqlite_endpoint: Endpoint, laptops, small_pages: None
-) -> None:  # type: ignore[no-untyped-def]
-    a = laptops(sqlite_endpoint, "a")
-    every_index, directory = _indexes(a), a.directory
-    a.close()
-    _killed_download(sqlite_endpoint, directory, "mid")
-    ws = Workspace.open(directory, PASSPHRASE, use_keyring=False)
-    try:
-        with ws.session() as s:  # the pages committed before the crash are kept, with the place
-            kept = sum(local.counts(s).values())
-            assert kept == 2 * PAGE and local.state(s, local.FULL_AFTER)
-        assert _deferred(ws) and not {t for t, _i in _secondary(ws)} & {"contact", "task"}
-        result = engine(ws, pull_page=PAGE).run()
-        assert result.ok and result.verified and result.pulled > 0, result.error
-        assert _indexes(ws) == every_index and _deferred(ws) is None
-        assert _caseload_people(ws) == _people_in_cohorts(ws)
-    finally:
+@pytest.fixture
+def killed(sqlite_endpoint: Endpoint, laptops, small_pages: None):  # type: ignore[no-untyped-def]
+    """``killed(when)``: user a's new laptop whose first download was killed (``_killed_download``),
+    opened again (closed after the test), and every index a laptop has before any download."""
+    opened: list[Workspace] = []
+
+    def kill(when: str) -> tuple[Workspace, set[str]]:
+        a = laptops(sqlite_endpoint, "a")
+        every_index, directory = _indexes(a), a.directory
+        a.close()
+        _killed_download(sqlite_endpoint, directory, when)
+        opened.append(Workspace.open(directory, PASSPHRASE, use_keyring=False))
+        return opened[-1], every_index
+
+    yield kill
+    for ws in opened:
         ws.close()
 
 
-def test_a_laptop_killed_just_after_its_last_page_has_its_indexes(
-    sqlite_endpoint: Endpoint, laptops, small_pages: None
-) -> None:  # type: ignore[no-untyped-def]
-    a = laptops(sqlite_endpoint, "a")
-    every_index, directory = _indexes(a), a.directory
-    a.close()
-    _killed_download(sqlite_endpoint, directory, "end")
-    ws = Workspace.open(directory, PASSPHRASE, use_keyring=False)
-    try:  # the last page's transaction built them: no download is left to resume
-        assert _indexes(ws) == every_index and _deferred(ws) is None
-        with ws.session() as s:
-            assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
-        again = engine(ws, pull_page=PAGE).run()
-        assert again.ok and again.verified and not again.redownloaded
-    finally:
-        ws.close()
+def test_a_laptop_killed_mid_first_download_resumes_and_gets_its_indexes_back(killed) -> None:  # type: ignore[no-untyped-def]
+    ws, every_index = killed("mid")
+    with ws.session() as s:  # the pages committed before the crash are kept, with the place
+        kept = sum(local.counts(s).values())
+        assert kept == 2 * PAGE and local.state(s, local.FULL_AFTER)
+    assert _deferred(ws) and not {t for t, _i in _secondary(ws)} & {"contact", "task"}
+    result = engine(ws, pull_page=PAGE).run()
+    assert result.ok and result.verified and result.pulled > 0, result.error
+    assert _indexes(ws) == every_index and _deferred(ws) is None
+    assert _caseload_people(ws) == _people_in_cohorts(ws)
+
+
+def test_a_laptop_killed_just_after_its_last_page_has_its_indexes(killed) -> None:  # type: ignore[no-untyped-def]
+    ws, every_index = killed("end")
+    # The last page's transaction built them: no download is left to resume.
+    assert _indexes(ws) == every_index and _deferred(ws) is None
+    with ws.session() as s:
+        assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
+    again = engine(ws, pull_page=PAGE).run()
+    assert again.ok and again.verified and not again.redownloaded
 
 
 def test_a_cancelled_first_download_gets_its_indexes_back_at_once(

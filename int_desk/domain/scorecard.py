@@ -316,13 +316,6 @@ QUINTILE_LABELS = {
 }
 
 
-def quintile_of_decile(decile: int | None) -> int | None:
-    """IMD decile 1-10 (1 = most deprived) to quintile 1-5; anything else is not known."""
-    if decile is None or not 1 <= decile <= 10:
-        return None
-    return (decile + 1) // 2
-
-
 def group_order(breakdown: Breakdown | None, label: str) -> tuple[int, str]:
     """Sort key: natural order for age and deprivation, else by name; 'Not known' last."""
     if label == ALL:

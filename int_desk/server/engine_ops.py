@@ -183,8 +183,12 @@ def push(
     }
     # Exactly once without a lock: a batch sent again while the first is still being applied
     # waits for its rows, then clashes on the stored results' key and is answered from them.
-    stored_results = _stored_results(session, caller, [o.op_id for o in req.ops], careful)
-    batch.load({(o.entity, o.id) for o in req.ops}, lock=postgres)
+    op_ids, keys = [o.op_id for o in req.ops], {(o.entity, o.id) for o in req.ops}
+    if postgres and not careful:  # (one statement)
+        stored_results: dict[uuid.UUID, Any] = batch.load_with_results(keys, op_ids)
+    else:
+        stored_results = _stored_results(session, caller, op_ids, careful)
+        batch.load(keys, lock=postgres)
     batch.load(parent_keys(req, all_fields, enrolments), lock=False)
     existing_nhs = patients_by_nhs(session, caller, req, all_fields)
     results = []

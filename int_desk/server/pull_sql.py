@@ -79,6 +79,44 @@ FROM page
 """
 
 
+def _columns_row(dialect: str, names: tuple[str, ...]) -> tuple[str, str]:
+    """A full page's row in the column form, ``["<id>",<version>,<value>,...]`` with the values
+    of ``names`` in order (null where the stored JSON has none), as raw JSON text from the stored
+    JSON (values as they were stored, never re-typed), and what the row is read from."""
+    if dialect == "postgresql":
+        # json (not jsonb) keeps every value's text as stored; json_to_record parses once a row.
+        fields = ", ".join(f'"{n}" json' for n in names)
+        values = ", ".join(f'x."{n}"' for n in names)
+        return (
+            f"json_build_array(r.id::text, r.version, {values})::text",
+            f"srv_record r CROSS JOIN LATERAL json_to_record(r.data::json) AS x({fields})",
+        )
+    # SQLite's json_extract with several paths answers one JSON array of their values.
+    paths = ", ".join(f"'$.\"{n}\"'" for n in names)
+    return (
+        f"'[\"'||{_HEX_TO_UUID}||'\",'||version||','||substr(json_extract(data, {paths}), 2)",
+        "srv_record r",
+    )
+
+
+def _full_columns_statement(dialect: str, names: tuple[str, ...], continuing: bool) -> Any:
+    row, source = _columns_row(dialect, names)
+    after = "AND r.id > :after" if continuing else ""
+    statement = text(f"""
+WITH page AS (
+    SELECT r.id, r.patient_id, {row} AS change FROM {source}
+    WHERE r.scope IN :scopes AND r.entity = :entity AND r.deleted = :no {after}
+    ORDER BY r.id LIMIT :room
+)
+SELECT count(*) AS n, max({_TEXT_ID[dialect]}) AS last, {_JOIN[dialect].format(key="id")},
+    {_PEOPLE[dialect]}
+FROM page
+""").bindparams(bindparam("scopes", expanding=True))  # fmt: skip
+    if continuing:
+        statement = statement.bindparams(bindparam("after", type_=Uuid()))
+    return statement
+
+
 _STATEMENTS = {
     (dialect, kind): statement
     for dialect in ("postgresql", "sqlite")
@@ -131,5 +169,31 @@ def full(
         params["after"] = uuid.UUID(after)
     statement = _STATEMENTS[(dialect, "full after" if after else "full")]
     row = session.connection().execute(statement, params).one()
+    last = str(uuid.UUID(row[1])) if row[1] else None
+    return Page(int(row[0]), None, last, row[2] or "", (), row[3] or "")
+
+
+_COLUMN_STATEMENTS: dict[tuple[str, str, bool], Any] = {}
+
+
+def full_columns(
+    session: Session,
+    scopes: tuple[str, ...],
+    entity: str,
+    names: tuple[str, ...],
+    after: str | None,
+    room: int,
+) -> Page:
+    """As ``full``, each row written in the column form: an array of the id, the version and
+    the values of ``names`` (at least two: json_extract answers an array only for several)."""
+    assert len(names) >= 2, entity
+    dialect = session.get_bind().dialect.name
+    key = (dialect, entity, bool(after))
+    if key not in _COLUMN_STATEMENTS:  # one statement text an entity, made once
+        _COLUMN_STATEMENTS[key] = _full_columns_statement(dialect, names, bool(after))
+    params: dict[str, Any] = {"scopes": list(scopes), "entity": entity, "no": False, "room": room}
+    if after:
+        params["after"] = uuid.UUID(after)
+    row = session.connection().execute(_COLUMN_STATEMENTS[key], params).one()
     last = str(uuid.UUID(row[1])) if row[1] else None
     return Page(int(row[0]), None, last, row[2] or "", (), row[3] or "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +22,7 @@ from int_desk.server.models import (
     Record,
     ScopeDigest,
 )
+from int_desk.server.raw_sql import Statement
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 
@@ -76,6 +77,35 @@ _ROWS_ANY_SCOPE = select(*_ROW_COLUMNS).where(
 _ROWS = _ROWS_ANY_SCOPE.where(Record.scope.in_(bindparam("scopes", expanding=True)))
 # In one order, so two batches locking the same rows cannot each wait for the other.
 _ROWS_LOCKED = _ROWS.order_by(Record.entity, Record.id).with_for_update()
+
+
+class Applied(NamedTuple):
+    """An op's stored result (``srv_applied_op``), as a replay answers from it."""
+
+    op_id: uuid.UUID
+    device_id: uuid.UUID
+    entity: str
+    record_id: uuid.UUID
+    result: str
+
+
+# PostgreSQL: a batch's rows, locked for the merge, and its ops' stored results in one statement
+# (straight on psycopg, ``raw_sql``), both keyed by the caller's teams. Read in one snapshot, as
+# the two reads were: a batch sent again while the first is applied waits for its rows, then
+# clashes on the stored results' key and is answered from them (``engine_ops.push``).
+_ROWS_AND_RESULTS = Statement(
+    text(
+        "WITH locked AS (SELECT entity, id, scope, patient_id, version, deleted, data, "
+        "field_meta, updated_at FROM srv_record WHERE entity = ANY(CAST(:entities AS text[])) "
+        "AND id = ANY(CAST(:ids AS uuid[])) AND scope = ANY(CAST(:scopes AS text[])) "
+        "ORDER BY entity, id FOR UPDATE) "
+        "SELECT entity, id, scope, patient_id, version, deleted, data, field_meta, updated_at, "
+        "NULL::uuid, NULL::uuid, NULL::text FROM locked UNION ALL "
+        "SELECT entity, record_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, op_id, device_id, "
+        "result FROM srv_applied_op WHERE op_id = ANY(CAST(:ops AS uuid[])) "
+        "AND scope = ANY(CAST(:teams AS text[]))"
+    )
+)
 
 
 class _Numbers:
@@ -144,6 +174,31 @@ class Batch:
                     json.loads(row[6]), json.loads(row[7]), row[8],
                 )  # fmt: skip
 
+    def load_with_results(
+        self, keys: set[tuple[str, uuid.UUID]], op_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Applied]:
+        """PostgreSQL: ``load(keys, lock=True)`` and the stored result of each op id seen
+        before within the caller's teams (``engine_ops._stored_results``), in one statement."""
+        self.looked |= keys
+        params = {
+            "entities": sorted({e for e, _ in keys}),
+            "ids": sorted({i for _, i in keys}, key=str),
+            "scopes": list(self.caller.readable),
+            "ops": op_ids,
+            "teams": list(self.caller.teams),
+        }
+        results: dict[uuid.UUID, Applied] = {}
+        for row in _ROWS_AND_RESULTS.rows(self.session.connection(), params):
+            entity, rid = row[0], row[1]
+            if row[9] is not None:  # a stored result
+                results[row[9]] = Applied(row[9], row[10], entity, rid, row[11])
+            elif (entity, rid) in keys:
+                self.rows[(entity, rid)] = Stored(
+                    entity, rid, row[2], row[3], row[4], row[5],
+                    json.loads(row[6]), json.loads(row[7]), row[8],
+                )  # fmt: skip
+        return results
+
     def get(self, entity: str, record_id: uuid.UUID) -> Stored | None:
         """A row by key: read by ``load``, or made earlier in this batch."""
         if (entity, record_id) not in self.looked:
@@ -192,8 +247,8 @@ class Batch:
         ]  # fmt: skip
         if session.get_bind().dialect.name == "postgresql":
             if rows or results:  # one statement of fixed text (prepared), whatever the counts
-                session.connection().execute(
-                    _WRITE_POSTGRES, {"rows": as_json(rows), "results": as_json(results)}
+                _WRITE_RAW.rows(
+                    session.connection(), {"rows": as_json(rows), "results": as_json(results)}
                 )
         else:
             if rows:
@@ -226,6 +281,7 @@ _WRITE_POSTGRES = text(
     f"INSERT INTO srv_applied_op ({', '.join(_RESULT_COLUMNS_PG)}) "
     f"SELECT {', '.join(_RESULT_COLUMNS_PG)} FROM {recordset('results', _RESULT_COLUMNS_PG)}"
 )
+_WRITE_RAW = Statement(_WRITE_POSTGRES)  # (straight on psycopg: ``raw_sql``)
 _UPDATE_ROWS = (
     update(RECORDS)
     .where(
@@ -256,6 +312,7 @@ _BUMP_POSTGRES = text(
     "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + EXCLUDED.last_seq "
     "RETURNING last_seq"
 )
+_BUMP_RAW = Statement(_BUMP_POSTGRES)
 _BUMP_SQLITE = text(
     "INSERT INTO srv_scope_seq (scope, last_seq, min_seq) VALUES (:scope, :n, 0) "
     "ON CONFLICT (scope) DO UPDATE SET last_seq = srv_scope_seq.last_seq + excluded.last_seq "
@@ -267,11 +324,9 @@ def _bump(session: Session, scope: str, n: int) -> int:
     """Take the scope's lock (``lock_scopes``' advisory lock, in the same statement) and advance
     its sequence by ``n`` (made at n if new); the last number. Held until the commit."""
     if session.get_bind().dialect.name == "postgresql":
-        return int(
-            session.execute(
-                _BUMP_POSTGRES, {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
-            ).scalar_one()
-        )
+        params = {"scope": scope, "n": n, "key": f"int-desk:{scope}"}
+        ((last,),) = _BUMP_RAW.rows(session.connection(), params)
+        return int(last)
     return int(session.execute(_BUMP_SQLITE, {"scope": scope, "n": n}).scalar_one())
 
 

@@ -12,13 +12,14 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, true
+from sqlalchemy import and_, bindparam, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from int_desk.server import cursor as cursors
 from int_desk.server import pull_sql, sync_audit
 from int_desk.server.engine_ops import Caller, CursorGone
 from int_desk.server.models import Record, ScopeDigest, ScopeExit, ScopeSeq
+from int_desk.server.raw_sql import Statement
 from int_desk.server.read_scope import (
     FULL_SIGNATURE,
     REFERRED_PATIENT_ENTITIES,
@@ -49,10 +50,30 @@ _SEQ_NOW = select(ScopeSeq.scope, ScopeSeq.last_seq, ScopeSeq.min_seq).where(
 _DIGESTS_OF = select(ScopeDigest.entity, ScopeDigest.count, ScopeDigest.xor).where(
     ScopeDigest.scope.in_(bindparam("scopes", expanding=True))
 )
+# The same on PostgreSQL, straight on psycopg (``raw_sql``): one array, fixed text.
+_SEQ_NOW_RAW = Statement(
+    text(
+        "SELECT scope, last_seq, min_seq FROM srv_scope_seq "
+        "WHERE scope = ANY(CAST(:scopes AS text[]))"
+    )
+)
+_DIGESTS_RAW = Statement(
+    text(
+        "SELECT entity, count, xor FROM srv_scope_digest WHERE scope = ANY(CAST(:scopes AS text[]))"
+    )
+)
+
+
+def _on_scopes(session: Session, statement: Any, raw: Statement, scopes: tuple[str, ...]) -> Any:
+    """Rows of a read keyed by these scopes (``raw`` on PostgreSQL)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return raw.rows(connection, {"scopes": list(scopes)})
+    return connection.execute(statement, {"scopes": list(scopes)})
 
 
 def _seq_now(session: Session, scopes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    rows = session.connection().execute(_SEQ_NOW, {"scopes": list(scopes)})
+    rows = _on_scopes(session, _SEQ_NOW, _SEQ_NOW_RAW, scopes)
     found = {scope: (last, low) for scope, last, low in rows}
     return {s: found.get(s, (0, 0)) for s in scopes}
 
@@ -221,6 +242,8 @@ def _full_page(
     people: list[str] = []
     has_more = False
     in_sql = reader.passes_everything and pull_sql.supported(session)
+    # The column form where the database writes the page; rows cut per caller stay objects.
+    columns = in_sql and req.form == "columns"
     counted = 0  # changes in ``parts`` joined by the database (several per part)
     while ei < len(schema.ORDER):
         entity = schema.ORDER[ei]
@@ -230,9 +253,13 @@ def _full_page(
             ei, last_id = ei + 1, None
             continue
         if in_sql:  # the page is written by the database (pull_sql)
-            page = pull_sql.full(session, caller.readable, entity, last_id, room)
+            if columns:
+                names = LIVE_COLUMNS[entity]
+                page = pull_sql.full_columns(session, caller.readable, entity, names, last_id, room)
+            else:
+                page = pull_sql.full(session, caller.readable, entity, last_id, room)
             if page.rows:
-                parts.append(page.changes)
+                parts.append(_table(entity, page.changes) if columns else page.changes)
                 counted += page.rows
                 people.append(page.people)
             if page.rows >= room:  # (perhaps more of this entity: the next page says)
@@ -268,9 +295,27 @@ def _full_page(
         f"{counted + len(parts) - len(people)} rows",
     )  # fmt: skip
     return (
-        f'{{"changes":[{",".join(parts)}],"purged":[],"cursor":"{token}",'
-        f'"after":{json.dumps(after)},"has_more":{"true" if has_more else "false"},"full":true}}'
+        f'{{"{"tables" if columns else "changes"}":[{",".join(parts)}],"purged":[],'
+        f'"cursor":"{token}","after":{json.dumps(after)},'
+        f'"has_more":{"true" if has_more else "false"},"full":true}}'
     )
+
+
+# The columns of a full page in the column form: every data column but ``deleted`` (a full
+# download carries live rows only).
+LIVE_COLUMNS = {
+    name: tuple(c for c in entity.columns if c != "deleted")
+    for name, entity in schema.ENTITIES.items()
+}
+_TABLE_HEAD = {
+    name: f'{{"e":"{name}","cols":{json.dumps(list(names), separators=(",", ":"))},"rows":['
+    for name, names in LIVE_COLUMNS.items()
+}
+
+
+def _table(entity: str, rows: str) -> str:
+    """One entity's rows of a column-form page: ``{"e", "cols", "rows": [[id, v, ...]]}``."""
+    return f"{_TABLE_HEAD[entity]}{rows}]}}"
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -281,7 +326,7 @@ def verify(session: Session, caller: Caller) -> dict[str, Any]:
     reader = read_scope(session, caller.user_id, caller.teams)
     out: dict[str, dict[str, Any]] = {}
     if reader.counts_are_the_teams:  # kept on every write: no scan
-        rows: Any = session.connection().execute(_DIGESTS_OF, {"scopes": list(caller.readable)})
+        rows = _on_scopes(session, _DIGESTS_OF, _DIGESTS_RAW, caller.readable)
         for entity, count, xor in rows:
             item = out.setdefault(entity, {"count": 0, "xor": 0})
             item["count"] += count

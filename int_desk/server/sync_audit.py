@@ -39,6 +39,7 @@ from int_desk.server.models import (
     Record,
     utcnow_text,
 )
+from int_desk.server.raw_sql import Statement
 
 GENESIS = "0" * 64
 LOG = cast(Table, AuditLogEntry.__table__)
@@ -207,6 +208,8 @@ _APPEND_POSTGRES = text(
     f"SELECT :chain, e.no, :at, {', '.join(f'e.{c}' for c in _LISTED if c != 'no')} "
     f"FROM {recordset('e', _LISTED)}"
 )
+_LOCK_HEAD_RAW = Statement(_LOCK_HEAD)  # (PostgreSQL, straight on psycopg: ``raw_sql``)
+_APPEND_RAW = Statement(_APPEND_POSTGRES)
 _INSERT_LOG = insert(LOG)
 _UPDATE_HEAD = update(HEAD).where(HEAD.c.chain == bindparam("k_chain"))
 
@@ -224,9 +227,11 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
     postgres = conn.dialect.name == "postgresql"
     for chain in sorted(chains):
         rows = chains[chain]
-        last, prev = conn.execute(
-            _LOCK_HEAD, {"chain": chain, "n": len(rows), "genesis": GENESIS}
-        ).one()
+        lock = {"chain": chain, "n": len(rows), "genesis": GENESIS}
+        if postgres:
+            ((last, prev),) = _LOCK_HEAD_RAW.rows(conn, lock)
+        else:
+            last, prev = conn.execute(_LOCK_HEAD, lock).one()
         no = int(last) - len(rows)
         for row in rows:
             no += 1
@@ -234,7 +239,7 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
             row["hash"] = prev = _digest(prev, row)
         if postgres:
             payload = as_json([{c: row[c] for c in _LISTED} for row in rows])
-            conn.execute(_APPEND_POSTGRES, {"e": payload, "chain": chain, "at": at, "last": prev})
+            _APPEND_RAW.rows(conn, {"e": payload, "chain": chain, "at": at, "last": prev})
         else:
             conn.execute(_INSERT_LOG, rows)
             conn.execute(_UPDATE_HEAD, {"k_chain": chain, "last_hash": prev})

@@ -30,21 +30,20 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from int_desk.domain import nhs_number
 from int_desk.domain.actor import Actor
 from int_desk.domain.errors import Interrupted, ValidationError
 from int_desk.domain.permissions import Permission
 from int_desk.domain.uk_time import london_today
 from int_desk.domain.vocab import AuditAction, HealthEventKind
 from int_desk.services import access, extract_reader
-from int_desk.services.extract_reader import ExtractTable, parse_uk_date
+from int_desk.services.admission_rows import DEFAULT_PROVIDER, parse_stay
+from int_desk.services.extract_reader import ExtractTable
 from int_desk.store import audit
 from int_desk.store.base import utcnow
 from int_desk.store.models import HealthEvent, Patient
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PROVIDER = "Hospital admissions extract"
 SOURCE = "admissions_import"  # in the audit entry of each event written
 PERMISSION = Permission.EDIT_PATIENT  # health events are written under the patient's record
 FIELDS: dict[str, str] = {
@@ -79,15 +78,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 _HEADER_LOOKUP = {syn: f for f, syns in _SYNONYMS.items() for syn in syns}
 
-# NHS Data Dictionary ADMISSION METHOD.
-EMERGENCY_CODES = frozenset({*(str(c) for c in range(21, 29)), "2A", "2B", "2C", "2D"})
-OTHER_CODES = frozenset({"11", "12", "13", "31", "32", "81", "82", "83"})
-_WORDS = {
-    "emergency": "21", "nonelective": "21", "non-elective": "21", "elective": "11",
-    "waitinglist": "11", "booked": "12", "planned": "13", "maternity": "31",
-}  # fmt: skip
-
-
 _norm = extract_reader.norm_header
 
 
@@ -121,41 +111,6 @@ def apply_overrides(mapping: dict[str, str], overrides: list[str]) -> dict[str, 
 def mapping_problems(mapping: dict[str, str]) -> list[str]:
     mapped = set(mapping.values())
     return [f"No column is mapped to {FIELDS[f].lower()}." for f in REQUIRED if f not in mapped]
-
-
-def admission_kind(raw: str) -> HealthEventKind:
-    """The event an admission method code (or word) makes; ValueError when not a known code."""
-    text = raw.strip().upper()
-    if len(text) == 1 and text.isdigit():
-        text = text.zfill(2)
-    code = _WORDS.get(_norm(raw), text)
-    if code in EMERGENCY_CODES:
-        return HealthEventKind.EMERGENCY_ADMISSION
-    if code in OTHER_CODES:
-        return HealthEventKind.ADMISSION
-    if not text:
-        raise ValueError("admission method is missing")
-    raise ValueError(
-        "admission method is not a known code (21-28 or 2A-2D emergency; 11-13 elective; "
-        "31-32 maternity; 81-83 other)"
-    )
-
-
-def _date(raw: str, what: str, today: date) -> date | None:
-    if not raw.strip():
-        return None
-    try:
-        d, _style = parse_uk_date(raw)
-    except ValueError as exc:
-        reason = str(exc)
-        if not reason.startswith(("not a date", "date has")):
-            reason = "not a date (there is no such day)"
-        raise ValueError(f"{what} is {reason.removeprefix('date ')}") from None
-    if d > today:
-        raise ValueError(f"{what} is in the future")
-    if d.year < today.year - 30:
-        raise ValueError(f"{what} is more than 30 years ago")
-    return d
 
 
 # --- preview ---------------------------------------------------------------------------------
@@ -225,28 +180,11 @@ _EMERGENCY = HealthEventKind.EMERGENCY_ADMISSION
 
 
 def _parse(cells: dict[str, str], line: int, today: date) -> StayRow:
-    row = StayRow(line)
-    try:
-        row.nhs_number = nhs_number.normalise(cells.get("nhs_number", ""))
-    except ValidationError as exc:
-        row.problems.append(f"invalid NHS number ({str(exc).rstrip('.').lower()})")
-    for key, what in (("admission_date", "admission date"), ("discharge_date", "discharge date")):
-        try:
-            value = _date(cells.get(key, ""), what, today)
-        except ValueError as exc:
-            row.problems.append(str(exc))
-            continue
-        setattr(row, "admitted" if key == "admission_date" else "discharged", value)
-    if row.admitted is None and not any(p.startswith("admission date") for p in row.problems):
-        row.problems.append("admission date is missing")
-    if row.admitted and row.discharged and row.discharged < row.admitted:
-        row.problems.append("discharge date is before the admission date")
-    try:
-        row.kind = admission_kind(cells.get("admission_method", ""))
-    except ValueError as exc:
-        row.problems.append(str(exc))
-    row.provider = " ".join(cells.get("provider", "").split())[:120] or DEFAULT_PROVIDER
-    return row
+    stay, problems = parse_stay(cells, today)
+    return StayRow(
+        line, problems=problems, nhs_number=stay.nhs_number, kind=stay.kind,
+        admitted=stay.admitted, discharged=stay.discharged, provider=stay.provider,
+    )  # fmt: skip
 
 
 def build_preview(

@@ -114,7 +114,7 @@ def _names(cells: dict[str, str], row: ParsedRow) -> None:
             row.notes.append(f"{label} name kept in capitals as sent (its casing is a guess)")
 
 
-def _refusal(message: str) -> PydanticCustomError:
+def refusal(message: str) -> PydanticCustomError:
     return PydanticCustomError("row", message)
 
 
@@ -125,32 +125,32 @@ def _nhs(raw: str) -> str:
     except ValidationError as exc:
         reason = str(exc).rstrip(".")
         if "placeholder" in reason:  # "invalid NHS number: a placeholder (one digit repeated)..."
-            raise _refusal("invalid NHS number: " + reason.removeprefix("NHS number is ")) from None
-        raise _refusal(f"invalid NHS number ({reason.lower()})") from None
+            raise refusal("invalid NHS number: " + reason.removeprefix("NHS number is ")) from None
+        raise refusal(f"invalid NHS number ({reason.lower()})") from None
 
 
 def _dob(raw: str, info: ValidationInfo) -> tuple[date, str]:
     try:
         return parse_dob(raw, (info.context or {})["today"])
     except ValueError as exc:
-        raise _refusal(str(exc)) from None
+        raise refusal(str(exc)) from None
 
 
-def _refusing(parse: Callable[[str], Any], prefix: str = "") -> Callable[[str], Any]:
+def refusing(parse: Callable[[str], Any], prefix: str = "") -> Callable[[str], Any]:
     """``parse`` with its ValueError as the row's refusal (its words, after ``prefix``)."""
 
     def check(raw: str) -> Any:
         try:
             return parse(raw)
         except ValueError as exc:
-            raise _refusal(prefix + str(exc)) from None
+            raise refusal(prefix + str(exc)) from None
 
     return check
 
 
 def _sex(raw: str) -> str:
     if raw not in _SEX:
-        raise _refusal("sex is not one of female, male, other, unknown")
+        raise refusal("sex is not one of female, male, other, unknown")
     return _SEX[raw].value
 
 
@@ -162,16 +162,16 @@ _CELL_TYPES: dict[str, Any] = {
     "given_name": _NAME,
     "family_name": _NAME,
     "date_of_birth": Annotated[str, AfterValidator(_dob)],
-    "postcode": Annotated[str, AfterValidator(_refusing(parse_postcode))],
+    "postcode": Annotated[str, AfterValidator(refusing(parse_postcode))],
     # Lax: the cell's text read as a number ("0.42", ".5", "4.2e-1").
     "risk_score": Annotated[
         float, Field(ge=0.0, le=1.0, allow_inf_nan=False), AfterValidator(lambda v: round(v, 4))
     ],
     "imd_decile": Annotated[
-        str, AfterValidator(_refusing(lambda r: parse_imd(r, 10), FIELDS["imd_decile"] + " "))
+        str, AfterValidator(refusing(lambda r: parse_imd(r, 10), FIELDS["imd_decile"] + " "))
     ],
     "imd_quintile": Annotated[
-        str, AfterValidator(_refusing(lambda r: parse_imd(r, 5), FIELDS["imd_quintile"] + " "))
+        str, AfterValidator(refusing(lambda r: parse_imd(r, 5), FIELDS["imd_quintile"] + " "))
     ],
     "sex": Annotated[str, AfterValidator(_sex)],
 }

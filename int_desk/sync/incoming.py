@@ -81,17 +81,75 @@ def _plan(
 def _parameters(
     entity: str, rows: list[dict[str, Any]], problems: dict[tuple[str, str], tuple[int, str, bool]]
 ) -> list[tuple[Any, ...]]:
-    """The statements' parameters of ``entity``'s rows (id, version, then every data column),
-    worked out column by column: a first download's 150,000 rows then cost a C-level lookup
-    per value and a short loop per converted column, not a function call per value. Rows this
-    laptop cannot store go to ``problems`` instead (the first problem of each, dates first)."""
-    names, convert, dates = _plan(entity)
+    """The statements' parameters of ``entity``'s rows as the server sent them (objects): the
+    id, the version, then every data column; rows this laptop cannot store go to ``problems``."""
+    names = _plan(entity)[0]
     deleted = 2 + names.index("deleted")
     out = []
     for row in rows:
         values = [row["id"].replace("-", ""), row["v"], *map(row["data"].get, names)]
         values[deleted] = row["del"]
         out.append(values)
+    return _checked(entity, out, problems)
+
+
+WRONG_SHAPE = "a row of the wrong shape"
+
+
+def _table_parameters(
+    entity: str,
+    cols: list[str],
+    rows: list[list[Any]],
+    problems: dict[tuple[str, str], tuple[int, str, bool]],
+) -> list[tuple[Any, ...]]:
+    """The same from one entity's rows of a column-form full page (``[id, version, values of
+    cols...]``, live rows only). When the server's columns are this laptop's (the same version)
+    a row is its parameters as it came, the id's dashes and ``deleted`` aside; otherwise each
+    column is picked by name (one the server does not send is null)."""
+    names = _plan(entity)[0]
+    deleted = 2 + names.index("deleted")
+    width = 2 + len(cols)
+    out = []
+    if list(names) == [*cols, "deleted"]:
+        for row in rows:
+            if isinstance(row, list) and len(row) == width:
+                row[0] = row[0].replace("-", "")
+                row.append(False)
+                out.append(row)
+            else:
+                _misshapen(entity, row, problems)
+    else:
+        at = {name: 2 + i for i, name in enumerate(cols)}
+        picks = [at.get(name) for name in names]
+        for row in rows:
+            if isinstance(row, list) and len(row) == width:
+                values = [row[0].replace("-", ""), row[1]]
+                values += [None if i is None else row[i] for i in picks]
+                values[deleted] = False
+                out.append(values)
+            else:
+                _misshapen(entity, row, problems)
+    return _checked(entity, out, problems)
+
+
+def _misshapen(
+    entity: str, row: Any, problems: dict[tuple[str, str], tuple[int, str, bool]]
+) -> None:
+    rid, version = (row[0], row[1]) if isinstance(row, list) and len(row) >= 2 else ("", 0)
+    problems[(entity, str(rid).replace("-", ""))] = (version, WRONG_SHAPE, False)
+
+
+def _checked(
+    entity: str,
+    out: list[list[Any]],
+    problems: dict[tuple[str, str], tuple[int, str, bool]],
+) -> list[tuple[Any, ...]]:
+    """Rows' parameters worked out column by column (a first download's 150,000 rows then
+    cost a short loop per converted column, not a function call per value): dates checked,
+    UUIDs, booleans and JSON put in SQLite's form. A row this laptop cannot store goes to
+    ``problems`` instead (its first problem, dates first)."""
+    _names, convert, dates = _plan(entity)
+    deleted = 2 + _names.index("deleted")
     wrong: dict[int, str] = {}  # position in ``out`` -> the row's first problem
     low, high = _YEARS
     for i, name in dates:
@@ -116,7 +174,7 @@ def _parameters(
             except (AttributeError, TypeError, ValueError):
                 wrong.setdefault(n, WRONG_KIND)
     for n, problem in wrong.items():
-        problems[(entity, out[n][0])] = (out[n][1], problem, bool(rows[n]["del"]))
+        problems[(entity, out[n][0])] = (out[n][1], problem, bool(out[n][deleted]))
     return [tuple(values) for n, values in enumerate(out) if n not in wrong]
 
 
@@ -134,6 +192,7 @@ class Prepared:
 
 
 def prepare(rows: list[dict[str, Any]]) -> Prepared:
+    """A page's changes (objects, as an incremental page or a full page in the row form)."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if row["e"] in schema.ENTITIES:  # an entity this version does not know: ignored
@@ -141,6 +200,27 @@ def prepare(rows: list[dict[str, Any]]) -> Prepared:
     problems: dict[tuple[str, str], tuple[int, str, bool]] = {}
     by_entity = {entity: _parameters(entity, group, problems) for entity, group in grouped.items()}
     return Prepared(by_entity, problems)
+
+
+def prepare_page(page: dict[str, Any]) -> Prepared:
+    """A full download's page in whichever form the endpoint wrote it: ``tables`` (the column
+    form this laptop asks for) or ``changes`` (an endpoint that writes only the row form)."""
+    if "tables" not in page:
+        return prepare(page["changes"])
+    problems: dict[tuple[str, str], tuple[int, str, bool]] = {}
+    by_entity: dict[str, list[tuple[Any, ...]]] = {}
+    for table in page["tables"]:
+        entity = table["e"]
+        if entity in schema.ENTITIES:  # an entity this version does not know: ignored
+            rows = _table_parameters(entity, table["cols"], table["rows"], problems)
+            by_entity.setdefault(entity, []).extend(rows)
+    return Prepared(by_entity, problems)
+
+
+def last_entity(page: dict[str, Any]) -> str | None:
+    """The entity of a full page's last row (pages come in ``schema.ORDER``)."""
+    items = page.get("tables") or page.get("changes") or ()
+    return items[-1]["e"] if items else None
 
 
 def apply_rows(

@@ -60,3 +60,8 @@ class PullRequest(_Strict):
     # A full (re-)download pages by entity and id instead of by change sequence.
     full: StrictBool = False
     after: StrictStr | None = Field(default=None, max_length=4096)  # opaque token for full download
+    # How a full page is written: "rows" (each change an object, as incremental pages) or
+    # "columns" (per entity the column names once, then each row as an array; see
+    # docs/sync-protocol.md). Asked for by the client; an endpoint may answer either, so the
+    # client reads whichever comes. Incremental pages are always "rows".
+    form: Literal["rows", "columns"] = "rows"

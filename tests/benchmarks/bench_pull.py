@@ -8,7 +8,8 @@ the laptop's steps, /proc for the endpoint's), to show where a first download's 
     serve     the endpoint answering every page (its process's CPU)
     transfer  the laptop receiving the pages' bytes (httpx)
     decode    the pages' JSON into Python (orjson, as the client does)
-    prepare   rows -> the statements' parameters (sync.incoming, no database)
+    prepare   rows -> the statements' parameters (sync.incoming, no database); pages in the
+              column form the client asks for (names once an entity, rows as arrays)
     insert    the rows written (INSERT OR IGNORE), secondary indexes set aside
     commit    one commit per page (SQLCipher encrypts each page it writes)
     indexes   the secondary indexes built once at the end
@@ -98,7 +99,9 @@ def _pages(ep: Any, token: str, spent: Counter[str]) -> list[bytes]:
     served = _cpu_seconds([ep.proc.pid])
     with httpx.Client(base_url=ep.url, headers=headers, timeout=120) as http:
         while True:
-            body = {"full": True, "limit": P.MAX_PULL_PAGE, **({"after": after} if after else {})}
+            body = {"full": True, "limit": P.MAX_PULL_PAGE, "form": "columns"}
+            if after:
+                body["after"] = after
             with _timed(spent, "transfer"):
                 raw = http.post("/v1/pull", json=body).content
             pages.append(raw)
@@ -137,7 +140,8 @@ def _apply(pages: list[bytes], work: Path, spent: Counter[str]) -> None:
                 page = orjson.loads(raw)
             with local.apply_session(ws) as s:
                 with _timed(spent, "prepare"):
-                    incoming.apply_rows(s, page["changes"], local.pending_keys(s), [])
+                    rows = incoming.prepare_page(page)
+                    incoming.apply_rows(s, rows, local.pending_keys(s), [])
                 local.set_state(s, local.FULL_AFTER, page.get("after") or "")
                 spent["commit"] -= time.thread_time()  # the commit: leaving the session
             spent["commit"] += time.thread_time()

@@ -36,6 +36,7 @@ import random
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,14 @@ TARGETS = (
     ),
     Target(
         "endpoint-merge",
-        ("int_desk/server/engine_ops.py", "int_desk/server/push_batch.py"),
-        ("tests/test_sync_in_process.py",),
+        # the push (engine_ops, push_batch) and the pull and verify a laptop reads (read_ops)
+        (
+            "int_desk/server/engine_ops.py", "int_desk/server/push_batch.py",
+            "int_desk/server/read_ops.py",
+        ),
+        # and the merge's own tests, on PostgreSQL too when its binaries are here (one cluster
+        # for the run; without them those tests skip and the PostgreSQL-only lines survive)
+        ("tests/test_sync_in_process.py", "tests/test_endpoint_merge.py"),
         timeout_constant=60.0,
     ),
 )  # fmt: skip
@@ -108,6 +115,13 @@ PREPARED = "INT_DESK_IN_PROCESS_TEMPLATE"  # (read by that module's template fix
 BUILD_TEMPLATE = (
     "import sys; from pathlib import Path; "
     "from tests.test_sync_in_process import build_template; build_template(Path(sys.argv[1]))"
+)
+ON_POSTGRES = "tests/test_endpoint_merge.py"
+PG_PREPARED = "INT_DESK_IN_PROCESS_PG_TEMPLATE"  # (read by that module's pg_template fixture)
+BUILD_PG_TEMPLATE = (
+    "import sys; from pathlib import Path; "
+    "from tests.test_endpoint_merge import build_pg_template; "
+    "build_pg_template(Path(sys.argv[1]), int(sys.argv[2]))"
 )
 ALSO_COPY = ("migrations", "resources", "ui", "docs/clinical-safety")
 # mutmut's own command: ``python -m mutmut`` would re-execute mutmut.__main__ (see above).
@@ -154,7 +168,9 @@ def run_target(
     """Run mutmut for one target in a fresh scratch copy; its counts and survivors.
 
     ``sample``: judge only this many mutants, drawn at random (``seed``) from all of them."""
-    with scratch_copy() as copy:
+    from tests.helpers.sync_env import PgCluster, pg_available
+
+    with scratch_copy() as copy, ExitStack() as stack:
         with (copy / "pyproject.toml").open("a", encoding="utf-8") as fh:
             fh.write(_config(target))
         env = {k: v for k, v in os.environ.items() if k not in STRIP_ENV}
@@ -168,6 +184,15 @@ def run_target(
                 [sys.executable, "-c", BUILD_TEMPLATE, str(template)], cwd=copy, env=env,
                 check=True, capture_output=True,
             )  # fmt: skip
+            if ON_POSTGRES in target.tests and pg_available():  # one cluster, a template db
+                cluster = PgCluster()  # (each test clones it)
+                cluster.start()
+                stack.callback(cluster.stop)
+                env[PG_PREPARED] = str(template / "pg-template.json")
+                subprocess.run(
+                    [sys.executable, "-c", BUILD_PG_TEMPLATE, str(template), str(cluster.port)],
+                    cwd=copy, env=env, check=True, capture_output=True,
+                )  # fmt: skip
 
         def python(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             return subprocess.run(

@@ -1,0 +1,513 @@
+"""The endpoint's merge, served in the test's own process, on SQLite and on PostgreSQL.
+
+Production runs the endpoint on PostgreSQL; tests/test_sync_in_process.py serves it on SQLite.
+The statements only PostgreSQL runs (the batch's rows read ``FOR UPDATE``, the team's advisory
+lock and sequence bump in one statement, the changed rows and stored results written in one
+statement, PostgreSQL's ``INSERT``, ``lock_scopes``) are judged here: the same merge behaviours
+run against an in-process endpoint (real HTTP on 127.0.0.1, real ``create_app``) over a database
+cloned per test from a seeded template on a throwaway cluster (one per session), so a mutation
+run (tests/mutation/broad.py, target ``endpoint-merge``) can switch their mutants on. Two
+laptops pushing into one row at the same moment are made to overlap for certain by holding the
+team's lock from the test.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from int_desk.server import directory
+from int_desk.server.models import Record, ServerAudit, ServerUser
+from int_desk.services import team_setup
+from int_desk.services.identity import actor_for
+from int_desk.store import models as m
+from int_desk.store.sync_tables import SyncConflict
+from int_desk.store.workspace import Workspace
+from tests import test_sync_duplicate_patient as duplicate_tests
+from tests import test_sync_engine as engine_tests
+from tests import test_sync_in_process as in_process
+from tests.conftest import PASSPHRASE
+from tests.helpers import sync_env
+from tests.helpers.sync_env import Endpoint, sync
+from tests.test_sync_in_process import ep, small_demo, small_template  # noqa: F401  (fixtures)
+
+# A test on PostgreSQL needs its cluster (started by ``pg_cluster`` or by broad.py): not in the
+# fast tier.
+ON_PG = [pytest.mark.postgres, pytest.mark.slow]
+
+# Set by tests/mutation/broad.py: a JSON file naming a seeded template database on a cluster it
+# started for the run (its tokens and teams too), so each mutant's tests only clone it.
+PG_PREPARED = "INT_DESK_IN_PROCESS_PG_TEMPLATE"
+
+
+def build_pg_template(folder: Path, port: int) -> Endpoint:
+    """A database on the cluster at ``port`` seeded from the small demo kept in ``folder``
+    (tests/test_sync_in_process.py's template), described in ``folder/pg-template.json``."""
+    url = _create(port, f"tpl_{uuid.uuid4().hex[:12]}")
+    template = Endpoint(url="", db_url=url)
+    ws = Workspace.open(folder / "demo", PASSPHRASE, use_keyring=False)
+    try:
+        sync_env.seed_demo(template, ws)
+    finally:
+        ws.close()
+    (folder / "pg-template.json").write_text(
+        json.dumps({"db_url": url, "tokens": template.tokens, "teams": template.teams})
+    )
+    return template
+
+
+def _admin(url: str) -> psycopg.Connection[Any]:
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    return psycopg.connect(
+        f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+    )
+
+
+def _create(port: int, name: str, template: str | None = None) -> str:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+    with _admin(url) as conn:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        for attempt in range(50):  # two mutants' tests cloning at once: the template is busy
+            try:
+                conn.execute(f'CREATE DATABASE "{name}"{clause}')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+    return url
+
+
+@pytest.fixture(scope="module")
+def pg_template(small_template: Endpoint, request: pytest.FixtureRequest) -> Endpoint:  # noqa: F811
+    prepared = os.environ.get(PG_PREPARED)
+    if prepared:
+        names = json.loads(Path(prepared).read_text())
+        return Endpoint(
+            url="", db_url=names["db_url"], tokens=names["tokens"], teams=names["teams"]
+        )
+    cluster: sync_env.PgCluster = request.getfixturevalue("pg_cluster")
+    folder = Path(small_template.db_url.removeprefix("sqlite:///")).parent
+    return build_pg_template(folder, cluster.port)
+
+
+@pytest.fixture
+def pg_ep(pg_template: Endpoint) -> Iterator[Endpoint]:
+    """A running endpoint (this process, 127.0.0.1) over a fresh clone of the template."""
+    port = int(pg_template.db_url.rsplit(":", 1)[1].split("/", 1)[0])
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = _create(port, name, template=pg_template.db_url.rsplit("/", 1)[1])
+    running = sync_env.serve_in_process(url)
+    running.tokens, running.teams = dict(pg_template.tokens), dict(pg_template.teams)
+    yield running
+    running.stop()
+    with _admin(url) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# The merge behaviours, as tests/test_sync_in_process.py runs them on SQLite (those that read
+# or replace the endpoint's database file, or only test the client, are left to SQLite).
+ON_POSTGRES: list[Callable[..., None]] = [
+    engine_tests.test_two_clients_edit_offline_and_converge,
+    engine_tests.test_same_field_edits_become_a_conflict_a_person_resolves,
+    engine_tests.test_a_replayed_push_is_answered_from_its_result_and_never_applied_again,
+    engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
+    engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
+    duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
+    in_process.read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
+    in_process.test_a_first_sync_brings_exactly_the_teams_records_and_says_so,
+    in_process.test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent,
+    in_process.test_a_huddle_planned_on_one_laptop_reaches_the_teams_other_laptop,
+    in_process.test_a_goal_and_an_action_added_to_a_draft_plan_reach_the_teams_other_laptop,
+    in_process.test_a_new_row_for_another_team_is_refused_and_says_why,
+    in_process.test_a_team_set_up_centrally_is_stored_and_counted_in_its_own_scope,
+    in_process.test_small_pages_and_batches_carry_everything,
+    in_process.test_new_reference_data_from_a_laptop_is_refused_and_says_it_is_managed_centrally,
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "behaviour", ON_POSTGRES, ids=[t.__name__.removeprefix("test_") for t in ON_POSTGRES]
+)
+def test_the_merge_holds_on_postgresql(
+    behaviour: Callable[..., None], pg_ep: Endpoint, request: pytest.FixtureRequest
+) -> None:
+    endpoints = {"ep", "endpoint", "sqlite_endpoint"}
+    given = {"demo_ws": "small_demo"}  # the workspace the template was seeded from
+    behaviour(**{
+        name: pg_ep if name in endpoints else request.getfixturevalue(given.get(name, name))
+        for name in inspect.signature(behaviour).parameters
+    })  # fmt: skip
+
+
+def _waiting_for_a_lock(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(  # (autocommit: each look a fresh snapshot of the activity)
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_laptops_pushing_into_one_row_at_the_same_moment_both_keep_their_edit(
+    pg_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Two colleagues change different fields of one person and sync at the same moment: the
+    endpoint merges both (the second push reads the row the first wrote, ``FOR UPDATE``), and
+    neither edit is lost or turned into a conflict. The test holds the team's lock (the one each
+    push takes to number its changes) until both pushes have read the row and are waiting, so
+    the two overlap every time, not by chance."""
+    a, b = laptops(pg_ep, "a"), laptops(pg_ep, "b")
+    sync(a), sync(b)
+    pid = in_process._first_patient(a)
+    with a.session() as s:
+        s.get(m.Patient, pid).phone = "01632 333333"
+    with b.session() as s:
+        s.get(m.Patient, pid).communication_needs = "Needs a BSL interpreter"
+    team = pg_ep.teams["Bicester INT"]
+    results: dict[str, Any] = {}
+
+    def push(name: str, ws: Workspace) -> None:
+        results[name] = sync_env.engine(ws, timeout=120).run()
+
+    url = pg_ep.db_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url) as hold, psycopg.connect(url, autocommit=True) as look:
+        hold.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"int-desk:{team}",))
+        pushes = [threading.Thread(target=push, args=n) for n in (("a", a), ("b", b))]
+        for t in pushes:
+            t.start()
+        sync_env.wait_for(lambda: _waiting_for_a_lock(look) >= 2, 60, "both pushes to wait")
+        hold.commit()  # (the lock is let go: first one push, then the other, goes on)
+    for t in pushes:
+        t.join(120)
+    assert all(r.ok and r.pushed == 1 and r.conflicts == 0 for r in results.values()), results
+    sync(a), sync(b)
+    for ws in (a, b):
+        with ws.session() as s:
+            p = s.get(m.Patient, pid)
+            assert (p.phone, p.communication_needs) == ("01632 333333", "Needs a BSL interpreter")
+    with pg_ep.session() as srv:
+        stored = json.loads(srv.get(Record, ("patient", pid)).data)
+    assert (stored["phone"], stored["communication_needs"]) == (
+        "01632 333333", "Needs a BSL interpreter",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def sqlite_ep(request: pytest.FixtureRequest) -> Endpoint:
+    """The in-process endpoint on SQLite: tests/test_sync_in_process.py's ``ep``."""
+    return request.getfixturevalue("ep")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=ON_PG)])
+def merge_ep(request: pytest.FixtureRequest) -> Endpoint:
+    """The in-process endpoint on SQLite (tests/test_sync_in_process.py's ``ep``) and on
+    PostgreSQL (``pg_ep``)."""
+    return request.getfixturevalue("ep" if request.param == "sqlite" else "pg_ep")
+
+
+def test_a_practice_a_first_import_met_reaches_the_endpoint_awaiting_its_name(
+    merge_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A first import on a connected laptop meets a practice code nobody has set up: the laptop
+    makes the practice from its code alone and sync sends it. The endpoint stores it awaiting a
+    name (its directory writes it) and answers with the stored row, which the laptop keeps, so
+    the administrator's naming later arrives as an ordinary change, not a conflict; the team's
+    other laptop receives the same practice."""
+    from int_desk.domain import reference as ref
+
+    a, b = laptops(merge_ep, "a"), laptops(merge_ep, "b")
+    sync(a), sync(b)
+    with merge_ep.session() as srv:
+        member_a = srv.scalar(select(ServerUser.member_id).where(ServerUser.name == "a"))
+    with a.session() as s:  # (a care coordinator: may import cohorts)
+        made = team_setup.add_awaiting_practices(
+            session=s, actor=actor_for(s, member_a), codes=["K84077"]
+        )
+    practice = made["K84077"]
+    assert practice == ref.practice_id("K84077")
+    pushed = sync(a)
+    assert (pushed.pushed, pushed.rejected, pushed.conflicts) == (1, 0, 0)
+    with merge_ep.session() as srv:
+        rec = srv.get(Record, ("organisation", practice))
+        stored = (rec.version, rec.deleted, json.loads(rec.data))
+    assert stored[0] > 0 and stored[1] is False
+    assert {k: stored[2][k] for k in ("code", "kind", "name")} == {
+        "code": "K84077", "kind": "gp_practice", "name": "",
+    }  # fmt: skip
+    sync(b)
+    for ws in (a, b):
+        with ws.session() as s:
+            org = s.get(m.Organisation, practice)
+            assert (org.code, org.kind, org.name, org.deleted, org.server_version) == (
+                "K84077", "gp_practice", "", False, stored[0],
+            )  # fmt: skip
+            assert [p.code for p in team_setup.directory(s).awaiting_names] == ["K84077"]
+        assert in_process._pending(ws) == 0
+
+
+def test_the_endpoint_answers_a_new_practice_awaiting_its_name_with_the_row_it_stored(
+    merge_ep: Endpoint,
+) -> None:
+    """What the laptop keeps when a cycle stops after its push: the push's answer itself carries
+    the practice as stored (its version, awaiting a name), not only the pull after it."""
+    from int_desk.domain import reference as ref
+
+    practice, now = ref.practice_id("K84078"), "2026-12-07T09:00:00.000000+00:00"
+    op = {
+        "op_id": str(uuid.uuid4()), "entity": "organisation", "id": str(practice),
+        "kind": "insert", "base_version": None,
+        "fields": {
+            "name": "", "kind": "gp_practice", "code": "K84078", "place_id": None,
+            "created_at": now, "updated_at": now, "deleted": False,
+        },
+    }  # fmt: skip
+    with merge_ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    [result] = reply.json()["results"]
+    with merge_ep.session() as srv:
+        version = srv.get(Record, ("organisation", practice)).version
+    assert (result["status"], result["version"]) == ("applied", version)
+    row = result["row"]
+    assert (row["e"], row["id"], row["v"], row["del"]) == (
+        "organisation", str(practice), version, False,
+    )  # fmt: skip
+    assert {k: row["data"][k] for k in ("code", "kind", "name")} == {
+        "code": "K84078", "kind": "gp_practice", "name": "",
+    }  # fmt: skip
+
+
+# --- the merge's rules, as a laptop or its user meets them (SQLite; quick) --------------------
+
+
+# Endpoint-process tests of the merge that the in-process endpoint judges too (on SQLite).
+ON_SQLITE: list[Callable[..., None]] = [
+    in_process.read_scope_tests.test_a_non_clinical_writer_never_overwrites_clinical_fields_they_never_saw,
+]
+
+
+@pytest.mark.parametrize(
+    "behaviour", ON_SQLITE, ids=[t.__name__.removeprefix("test_") for t in ON_SQLITE]
+)
+def test_the_merge_holds_in_process(
+    behaviour: Callable[..., None], sqlite_ep: Endpoint, request: pytest.FixtureRequest
+) -> None:
+    given = {"demo_ws": "small_demo"}  # the workspace the template was seeded from
+    behaviour(**{
+        name: sqlite_ep if name == "sqlite_endpoint" else request.getfixturevalue(given.get(name, name))
+        for name in inspect.signature(behaviour).parameters
+    })  # fmt: skip
+
+
+def test_a_place_added_centrally_passes_every_laptops_id_check(
+    sqlite_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Reference data the administrator adds is counted and fingerprinted on the endpoint as the
+    laptops will hold it: the next sync, with its hourly id check, agrees and re-downloads
+    nothing (a wrong fingerprint would make every laptop of every team download again)."""
+    a = laptops(sqlite_ep, "a")
+    sync(a)
+    with sqlite_ep.session() as s:
+        place = directory.save(
+            s, "place", None, {"name": "Kidlington"}, base_version=None,
+            by=directory.Editor("int-desk admin"),
+        ).id  # fmt: skip
+    checked = sync(a, full_verify=True)
+    assert checked.verified is True and not checked.redownloaded, checked.notes
+    assert not [n for n in checked.notes if "mismatch" in n]
+    with a.session() as s:
+        assert s.get(m.Place, place).name == "Kidlington"
+
+
+def test_a_conflict_names_the_version_of_the_colleagues_change(
+    sqlite_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """The conflict a laptop keeps says which endpoint version holds the colleague's value (the
+    version that last changed that field), beside their name and value."""
+    a, b = laptops(sqlite_ep, "a"), laptops(sqlite_ep, "b")
+    sync(a), sync(b)
+    pid = in_process._first_patient(a)
+    with a.session() as s:
+        s.get(m.Patient, pid).communication_needs = "Prefers phone calls in the morning"
+    with b.session() as s:
+        s.get(m.Patient, pid).communication_needs = "Prefers letters in large print"
+    sync(a)
+    with sqlite_ep.session() as srv:
+        meta = json.loads(srv.get(Record, ("patient", pid)).field_meta)["communication_needs"]
+    assert sync(b).conflicts == 1
+    with b.session() as s:
+        [c] = s.scalars(select(SyncConflict)).all()
+        assert (c.field, c.remote_version) == ("communication_needs", meta[0])
+
+
+def test_a_row_deleted_and_restored_elsewhere_can_still_be_deleted_without_a_conflict(
+    sqlite_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A colleague deleted a flag by mistake and restored it; deleting it here afterwards (from
+    a laptop that saw neither) is a plain delete: no one changed its content, so there is
+    nothing for anyone to resolve."""
+    a, b = laptops(sqlite_ep, "a"), laptops(sqlite_ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        flag = s.scalars(select(m.Flag).where(m.Flag.deleted.is_(False))).first()
+        flag_id, flag.deleted = flag.id, True
+    sync(a)
+    with a.session() as s:
+        s.get(m.Flag, flag_id).deleted = False
+    sync(a)
+    with b.session() as s:  # b has not synced since: its copy is the one before both changes
+        s.get(m.Flag, flag_id).deleted = True
+    deleted = sync(b)
+    assert (deleted.pushed, deleted.conflicts) == (1, 0)
+    sync(a)
+    for ws in (a, b):
+        with ws.session() as s:
+            assert s.get(m.Flag, flag_id).deleted is True
+        assert not in_process._pending(ws)
+
+
+def _new_note_op(at: Endpoint, text: str) -> dict[str, Any]:
+    """An insert of a note by user ``a``, shaped like a contact the endpoint holds for Bicester."""
+    with at.session() as s:
+        author = s.scalar(select(ServerUser.member_id).where(ServerUser.name == "a"))
+        like = json.loads(
+            s.scalars(
+                select(Record.data).where(
+                    Record.entity == "contact", Record.scope == at.teams["Bicester INT"]
+                )
+            ).first()
+        )
+    return {
+        "op_id": str(uuid.uuid4()), "entity": "contact", "id": str(uuid.uuid4()),
+        "kind": "insert", "base_version": None,
+        "fields": {**like, "kind": "note", "text": text, "author_id": str(author)},
+    }  # fmt: skip
+
+
+def test_an_upload_sent_again_is_answered_as_before_and_another_device_cannot_reuse_its_op(
+    merge_ep: Endpoint,
+) -> None:
+    """A laptop that lost the answer to an upload sends it again: it is answered from the stored
+    result (the note is not added twice) with the row as stored. Another device sending an op
+    with the same op id is refused with a reason, not a server error, and changes nothing. (On
+    PostgreSQL an upload of new rows only, no changed ones, must still store its results.)"""
+    op = _new_note_op(merge_ep, "Spoke to the carer")
+    batch = {"batch_id": str(uuid.uuid4()), "ops": [op]}
+    with merge_ep.http("a") as http:
+        first, again = http.post("/v1/push", json=batch), http.post("/v1/push", json=batch)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    [one], [two] = first.json()["results"], again.json()["results"]
+    assert (one["status"], one.get("replayed")) == ("applied", None), one
+    assert (two["status"], two["replayed"], two["version"]) == ("applied", True, one["version"])
+    assert (two["row"]["id"], two["row"]["v"], two["row"]["data"]["text"]) == (
+        op["id"], one["version"], "Spoke to the carer",
+    )  # fmt: skip
+    reused = {**op, "id": str(uuid.uuid4()), "fields": {**op["fields"], "text": "Not this"}}
+    with merge_ep.http("b") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [reused]})
+    assert reply.status_code == 200, reply.text
+    [refused] = reply.json()["results"]
+    assert (refused["status"], refused["reason"]) == (
+        "rejected", "op id already used by another device",
+    )  # fmt: skip
+    with merge_ep.session() as s:
+        texts = [json.loads(d)["text"] for d in s.scalars(
+            select(Record.data).where(Record.entity == "contact")
+        )]  # fmt: skip
+    assert texts.count("Spoke to the carer") == 1 and "Not this" not in texts
+
+
+def test_an_upload_with_bad_values_is_refused_naming_each_op_field_and_reason(
+    sqlite_ep: Endpoint,
+) -> None:
+    """Anything holding a laptop's token may send anything: values the endpoint cannot accept
+    refuse the whole upload (HTTP 422), listing for each problem the op, the field and why, in
+    the same shape for every kind of problem (the laptop sets those ops aside with that text);
+    nothing is stored."""
+    bad_kind = _new_note_op(sqlite_ep, "first")
+    bad_kind["fields"]["kind"] = 7
+    missing = _new_note_op(sqlite_ep, "second")
+    del missing["fields"]["text"]
+    unknown = {**_new_note_op(sqlite_ep, "third"), "entity": "no_such_thing"}
+    with sqlite_ep.http("a") as http:
+        reply = http.post(
+            "/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [bad_kind, missing, unknown]}
+        )
+    assert reply.status_code == 422, reply.text
+    problems = reply.json()["detail"]
+    assert [(p["op"], p.get("field")) for p in problems] == [(0, "kind"), (1, None), (2, None)]
+    assert all(set(p) <= {"op", "field", "msg"} and p["msg"] for p in problems), problems
+    assert problems[1]["msg"] == "insert lacks required fields ['text']"
+    assert problems[2]["msg"] == "unknown entity 'no_such_thing'"
+    with sqlite_ep.session() as s:
+        ids = {op["id"] for op in (bad_kind, missing, unknown)}
+        assert not [r for r in s.scalars(select(Record.id)) if str(r) in ids]
+
+
+def test_a_change_to_another_teams_patient_is_refused_says_why_and_is_audited(
+    sqlite_ep: Endpoint,
+) -> None:
+    """A Bicester login sending a change to a Reading West person (a tampered laptop, or a
+    script with its token) is refused as not one of its teams, the person's record is left as it
+    was, and the endpoint's audit names who tried, which record, the rule and the fields (never
+    their values), for support and the Caldicott guardian."""
+    other = sqlite_ep.teams["Reading West INT"]
+    with sqlite_ep.session() as s:
+        rec = s.scalars(
+            select(Record).where(Record.entity == "patient", Record.scope == other)
+        ).first()
+        pid, version, before = rec.id, rec.version, rec.data
+        who = s.scalar(select(ServerUser.id).where(ServerUser.name == "a"))
+    fields = {**json.loads(before), "phone": "01632 444444"}
+    op = {
+        "op_id": str(uuid.uuid4()), "entity": "patient", "id": str(pid), "kind": "update",
+        "base_version": version, "fields": fields,
+    }  # fmt: skip
+    with sqlite_ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    [result] = reply.json()["results"]
+    assert (result["status"], result["reason"]) == ("rejected", "forbidden: not one of your teams")
+    named = ", ".join(sorted(fields))
+    assert len(named) > 300  # (a person's fields: the audit keeps the first 300 characters)
+    with sqlite_ep.session() as s:
+        assert (s.get(Record, ("patient", pid)).data, s.get(Record, ("patient", pid)).version) == (
+            before, version,
+        )  # fmt: skip
+        [entry] = s.scalars(select(ServerAudit).where(ServerAudit.action == "write_denied")).all()
+        assert (entry.user_id, entry.entity, entry.record_id, entry.detail) == (
+            who, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
+        )  # fmt: skip
+        assert "01632 444444" not in entry.detail
+
+
+def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
+    sqlite_ep: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The endpoint's operators follow uploads in its log: one line per push naming the device,
+    how many ops it carried and how each ended (ids and counts only, nothing about a person)."""
+    op = _new_note_op(sqlite_ep, "Home visit booked")
+    with caplog.at_level("INFO", logger="int_desk.server.engine_ops"):
+        with sqlite_ep.http("a") as http:
+            reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    lines = [r.getMessage() for r in caplog.records if r.name == "int_desk.server.engine_ops"]
+    assert len(lines) == 1 and re.fullmatch(
+        r"push device=[0-9a-f-]{36} ops=1 \{'applied': 1\}", lines[0]
+    ), lines
