@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -28,7 +29,7 @@ import pytest
 from sqlalchemy import select
 
 from int_desk.server import directory
-from int_desk.server.models import Record, ServerUser
+from int_desk.server.models import Record, ServerAudit, ServerUser
 from int_desk.services import team_setup
 from int_desk.services.identity import actor_for
 from int_desk.store import models as m
@@ -295,6 +296,25 @@ def test_the_endpoint_answers_a_new_practice_awaiting_its_name_with_the_row_it_s
 # --- the merge's rules, as a laptop or its user meets them (SQLite; quick) --------------------
 
 
+# Endpoint-process tests of the merge that the in-process endpoint judges too (on SQLite).
+ON_SQLITE: list[Callable[..., None]] = [
+    in_process.read_scope_tests.test_a_non_clinical_writer_never_overwrites_clinical_fields_they_never_saw,
+]
+
+
+@pytest.mark.parametrize(
+    "behaviour", ON_SQLITE, ids=[t.__name__.removeprefix("test_") for t in ON_SQLITE]
+)
+def test_the_merge_holds_in_process(
+    behaviour: Callable[..., None], sqlite_ep: Endpoint, request: pytest.FixtureRequest
+) -> None:
+    given = {"demo_ws": "small_demo"}  # the workspace the template was seeded from
+    behaviour(**{
+        name: sqlite_ep if name == "sqlite_endpoint" else request.getfixturevalue(given.get(name, name))
+        for name in inspect.signature(behaviour).parameters
+    })  # fmt: skip
+
+
 def test_a_place_added_centrally_passes_every_laptops_id_check(
     sqlite_ep: Endpoint, laptops
 ) -> None:  # type: ignore[no-untyped-def]
@@ -381,14 +401,15 @@ def _new_note_op(at: Endpoint, text: str) -> dict[str, Any]:
 
 
 def test_an_upload_sent_again_is_answered_as_before_and_another_device_cannot_reuse_its_op(
-    sqlite_ep: Endpoint,
+    merge_ep: Endpoint,
 ) -> None:
     """A laptop that lost the answer to an upload sends it again: it is answered from the stored
     result (the note is not added twice) with the row as stored. Another device sending an op
-    with the same op id is refused with a reason, not a server error, and changes nothing."""
-    op = _new_note_op(sqlite_ep, "Spoke to the carer")
+    with the same op id is refused with a reason, not a server error, and changes nothing. (On
+    PostgreSQL an upload of new rows only, no changed ones, must still store its results.)"""
+    op = _new_note_op(merge_ep, "Spoke to the carer")
     batch = {"batch_id": str(uuid.uuid4()), "ops": [op]}
-    with sqlite_ep.http("a") as http:
+    with merge_ep.http("a") as http:
         first, again = http.post("/v1/push", json=batch), http.post("/v1/push", json=batch)
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     [one], [two] = first.json()["results"], again.json()["results"]
@@ -398,14 +419,14 @@ def test_an_upload_sent_again_is_answered_as_before_and_another_device_cannot_re
         op["id"], one["version"], "Spoke to the carer",
     )  # fmt: skip
     reused = {**op, "id": str(uuid.uuid4()), "fields": {**op["fields"], "text": "Not this"}}
-    with sqlite_ep.http("b") as http:
+    with merge_ep.http("b") as http:
         reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [reused]})
     assert reply.status_code == 200, reply.text
     [refused] = reply.json()["results"]
     assert (refused["status"], refused["reason"]) == (
         "rejected", "op id already used by another device",
     )  # fmt: skip
-    with sqlite_ep.session() as s:
+    with merge_ep.session() as s:
         texts = [json.loads(d)["text"] for d in s.scalars(
             select(Record.data).where(Record.entity == "contact")
         )]  # fmt: skip
@@ -437,3 +458,56 @@ def test_an_upload_with_bad_values_is_refused_naming_each_op_field_and_reason(
     with sqlite_ep.session() as s:
         ids = {op["id"] for op in (bad_kind, missing, unknown)}
         assert not [r for r in s.scalars(select(Record.id)) if str(r) in ids]
+
+
+def test_a_change_to_another_teams_patient_is_refused_says_why_and_is_audited(
+    sqlite_ep: Endpoint,
+) -> None:
+    """A Bicester login sending a change to a Reading West person (a tampered laptop, or a
+    script with its token) is refused as not one of its teams, the person's record is left as it
+    was, and the endpoint's audit names who tried, which record, the rule and the fields (never
+    their values), for support and the Caldicott guardian."""
+    other = sqlite_ep.teams["Reading West INT"]
+    with sqlite_ep.session() as s:
+        rec = s.scalars(
+            select(Record).where(Record.entity == "patient", Record.scope == other)
+        ).first()
+        pid, version, before = rec.id, rec.version, rec.data
+        who = s.scalar(select(ServerUser.id).where(ServerUser.name == "a"))
+    fields = {**json.loads(before), "phone": "01632 444444"}
+    op = {
+        "op_id": str(uuid.uuid4()), "entity": "patient", "id": str(pid), "kind": "update",
+        "base_version": version, "fields": fields,
+    }  # fmt: skip
+    with sqlite_ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    [result] = reply.json()["results"]
+    assert (result["status"], result["reason"]) == ("rejected", "forbidden: not one of your teams")
+    named = ", ".join(sorted(fields))
+    assert len(named) > 300  # (a person's fields: the audit keeps the first 300 characters)
+    with sqlite_ep.session() as s:
+        assert (s.get(Record, ("patient", pid)).data, s.get(Record, ("patient", pid)).version) == (
+            before, version,
+        )  # fmt: skip
+        [entry] = s.scalars(select(ServerAudit).where(ServerAudit.action == "write_denied")).all()
+        assert (entry.user_id, entry.entity, entry.record_id, entry.detail) == (
+            who, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
+        )  # fmt: skip
+        assert "01632 444444" not in entry.detail
+
+
+def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
+    sqlite_ep: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The endpoint's operators follow uploads in its log: one line per push naming the device,
+    how many ops it carried and how each ended (ids and counts only, nothing about a person)."""
+    op = _new_note_op(sqlite_ep, "Home visit booked")
+    with caplog.at_level("INFO", logger="int_desk.server.engine_ops"):
+        with sqlite_ep.http("a") as http:
+            reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+    assert reply.status_code == 200, reply.text
+    lines = [r.getMessage() for r in caplog.records if r.name == "int_desk.server.engine_ops"]
+    assert len(lines) == 1 and re.fullmatch(
+        r"push device=[0-9a-f-]{36} ops=1 \{'applied': 1\}", lines[0]
+    ), lines

@@ -9,17 +9,24 @@ can judge it (tests/mutation/broad.py).
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import uuid
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from int_desk.server import repair
+from int_desk.server import admin, repair
 from int_desk.server.models import Record
+from int_desk.store import changes
 from int_desk.store import models as m
+from int_desk.store.sync_tables import SyncOutbox
+from int_desk.store.wire_entities import SYNCED_TABLES
 from int_desk.sync import incoming, local
-from tests.helpers.sync_env import Endpoint, sync
+from tests import test_sync_duplicate_patient as duplicate_tests
+from tests.helpers.sync_env import Endpoint, engine, sync
 from tests.test_sync_in_process import _server_counts, ep, small_template  # noqa: F401
 
 
@@ -81,3 +88,153 @@ def test_rows_a_laptop_cannot_store_are_set_aside_and_the_rest_of_their_page_kep
     with a.session() as s:
         assert s.get(m.Contact, note).text == "Visited \ufffd today"
         assert s.get(m.Task, task).completed_at is None
+
+
+def test_a_pull_tells_open_screens_which_people_and_tables_it_changed(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    """Rows from the server are written without the ORM, so the pull itself tells the change
+    feed what it wrote: a caseload or plan open on a colleague's laptop reloads the people
+    whose records changed (a goal's person found through its plan), and a page of more people
+    than the feed lists marks everyone."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with b.session() as s:
+        first, second = s.scalars(select(m.Patient).order_by(m.Patient.id).limit(2)).all()
+        first.phone = "01632 400404"
+        goal = s.scalars(select(m.Goal).order_by(m.Goal.id)).first()
+        goal.description = "Walk to the post office"
+        planned_for = s.get(m.CarePlan, goal.care_plan_id).patient_id
+        s.add(m.Contact(patient_id=second.id, kind="note", text="Rang, no answer"))
+        people = {first.id, second.id, planned_for}
+    sync(b)
+    heard: list[changes.Changes] = []
+    a.changes.subscribe(heard.append)
+    sync(a)
+    told = functools.reduce(operator.or_, heard)
+    assert {"patient", "goal", "contact"} <= told.entities and not told.local_edit
+    assert told.patient_ids == people and not told.all_patients
+    monkeypatch.setattr(changes, "MAX_PEOPLE", 3)
+    for crowd, phone in ((3, "01632 400505"), (4, "01632 400606")):  # as many as it lists, more
+        with b.session() as s:
+            edited = set(s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(crowd)))
+            for pid in edited:
+                s.get(m.Patient, pid).phone = phone
+        sync(b)
+        heard.clear()
+        sync(a)
+        told = functools.reduce(operator.or_, heard)
+        assert told.touches("patient") and told.all_patients is (crowd > 3)
+        assert told.patient_ids == (edited if crowd == 3 else frozenset())
+
+
+def test_a_person_enrolled_on_two_laptops_is_adopted_with_only_the_differing_values_queued(
+    ep: Endpoint,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The second laptop's own copy of a person the endpoint already holds (the same NHS
+    number, enrolled offline) becomes the server's record: its notes move to it, exactly the
+    values that differ are queued as one update (a conflict for a person to decide, never a
+    silent overwrite), support's log names the ids that were joined, and no synced row is
+    reported as clashing."""
+    ep.tokens["a1"] = ep.tokens["a"]
+    one, two = (
+        duplicate_tests._laptop(ep, tmp_path, "a1"),
+        duplicate_tests._laptop(ep, tmp_path, "a2"),
+    )
+    try:
+        first = duplicate_tests._import(one, "OX26 1AB")
+        second = duplicate_tests._import(two, "OX26 9ZZ")
+        for ws, pid in ((one, first), (two, second)):  # the same practice on both
+            with ws.session() as s:
+                s.get(m.Patient, pid).practice_id = s.scalars(
+                    select(m.Organisation.id).order_by(m.Organisation.id)
+                ).first()
+        sync(one)
+        with caplog.at_level("INFO", logger=incoming.__name__):
+            refused = sync(two)  # refused as a duplicate, then the server's record adopted
+        assert refused.rejected == 3  # the person, their enrolment, the note about them
+        told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
+        assert told == [f"local patient {second.hex} adopted the server's {first.hex}"]
+        with two.session() as s:
+            queued = {
+                (op.entity, op.kind, op.base_version, json.dumps(op.fields, sort_keys=True))
+                for op in s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending"))
+            }
+            note = s.scalars(select(m.Contact).where(m.Contact.text == "Called (OX26 9ZZ)")).one()
+            assert note.patient_id == first and s.get(m.Patient, second) is None
+        assert ("patient", "update", 0, json.dumps({"postcode": "OX26 9ZZ"})) in queued
+        assert {(e, k) for e, k, _v, _f in queued} == {
+            ("patient", "update"), ("cohort_membership", "insert"), ("contact", "insert"),
+        }  # fmt: skip
+        sent = sync(two)
+        assert (sent.pushed, sent.conflicts, sent.rejected, sent.pending) == (3, 1, 0, 0)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_person_leaving_the_team_is_purged_and_support_and_open_screens_are_told(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        pid = s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+        plans = select(m.CarePlan.id).where(m.CarePlan.patient_id == pid)
+        held = (
+            1
+            + sum(  # their row, every row about them, their plans' goals and actions
+                s.scalar(select(func.count()).where(table.c.patient_id == pid)) or 0
+                for name, table in SYNCED_TABLES.items()
+                if "patient_id" in table.c and name != "patient"
+            )
+            + sum(
+                s.query(model).filter(model.care_plan_id.in_(plans)).count()
+                for model in (m.Goal, m.PlanAction)
+            )
+        )
+    with ep.session() as srv:
+        admin.move_patient(srv, pid, "Reading West INT")
+    heard: list[changes.Changes] = []
+    a.changes.subscribe(heard.append)
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        moved = sync(a)
+    assert (moved.purged, moved.verified, moved.redownloaded) == (1, True, False)
+    assert ", 1 patient left your teams, " in moved.summary()
+    told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
+    assert told == [f"purged 1 patients ({held} rows) that left this device's scope"]
+    assert functools.reduce(operator.or_, heard).touches_patient(pid)
+    with a.session() as s:
+        assert s.get(m.Patient, pid) is None
+        assert s.query(m.Contact).filter(m.Contact.patient_id == pid).count() == 0
+
+
+def test_a_row_set_aside_is_not_counted_as_left_alone_for_an_unsent_edit(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+) -> None:  # type: ignore[no-untyped-def]
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with b.session() as s:
+        note = s.scalars(select(m.Contact).order_by(m.Contact.id)).first()
+        note.text = "Visited, all well"
+    sync(b)
+    spoilt = _spoil(ep, "contact", "patient_id", 12345)  # found before storing is tried
+    assert spoilt == note.id
+    with a.session() as s:  # an unsent edit of another row
+        s.get(
+            m.Patient, s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+        ).phone = "01632 400707"
+    pull_only = engine(a, verify=False)
+    try:
+        pull_only._pull()
+    finally:
+        pull_only.http.close()
+    assert (pull_only.result.pulled, pull_only.result.skipped) == (0, 0)
+    assert _aside(a) == {("contact", spoilt.hex): (incoming.WRONG_KIND, False)}

@@ -211,9 +211,12 @@ def _server_counts(ep: Endpoint, user: str) -> dict[str, int]:
     return {e: v["count"] for e, v in entities.items()}
 
 
-def test_a_first_sync_brings_exactly_the_teams_records_and_says_so(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+def test_a_first_sync_brings_exactly_the_teams_records_and_says_so(
+    ep: Endpoint, laptops, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
     a = laptops(ep, "a")
-    first = sync(a)
+    with caplog.at_level("INFO", logger=client.__name__):
+        first = sync(a)
     server = _server_counts(ep, "a")
     with a.session() as s:
         assert local.counts(s) == server
@@ -224,8 +227,12 @@ def test_a_first_sync_brings_exactly_the_teams_records_and_says_so(ep: Endpoint,
     assert first.verified is True and first.redownloaded and not first.error
     assert first.summary().startswith(f"Synced: sent 0, received {first.pulled}, re-downloaded")
     assert first.summary().endswith(f"0 waiting ({first.seconds:.1f} s).")
-    again = sync(a)
-    assert (again.pulled, again.redownloaded, again.verified) == (0, False, True)
+    assert (  # what support reads in the log: counts, never a record
+        f"sync ok=True pushed=0 pulled={first.pulled} conflicts=0 rejected=0 pending=0 "
+        f"{first.seconds:.2f}s"
+    ) in [r.getMessage() for r in caplog.records]
+    again = sync_workspace(a, timeout=5)  # as `int-desk sync` runs it: the stored connection
+    assert (again.ok, again.pulled, again.redownloaded, again.verified) == (True, 0, False, True)
     assert again.summary().startswith("Synced: sent 0, received 0, 0 waiting")
 
 
@@ -293,24 +300,33 @@ def test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent(
     pid = _first_patient(a)
     with a.session() as s:
         s.add(m.Contact(patient_id=pid, kind="note", text="kept note"))
-        s.add(m.Contact(patient_id=pid, kind="note", text="refused note"))
-    with a.session() as s:  # an op the endpoint cannot accept (an entity it does not know)
-        op = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
-        refused = next(o for o in op if "refused note" in str(o.fields))
-        refused.entity = "no_such_thing"
+        s.add_all(
+            m.Contact(patient_id=pid, kind="note", text=f"refused note {n}") for n in range(6)
+        )
+    with a.session() as s:  # ops the endpoint cannot accept (an entity it does not know)
+        ops = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
+        refused = [o for o in ops if "refused note" in str(o.fields)]
+        for op in refused:
+            op.entity = "no_such_thing"
     result = sync(a)
-    assert (result.rejected, result.pushed, result.pending) == (1, 1, 0)
-    assert "1 edit refused" in result.summary()
+    assert (result.rejected, result.pushed, result.pending) == (6, 1, 0)
+    assert "6 edits refused" in result.summary()
     with a.session() as s:
-        row = s.get(SyncOutbox, refused.seq)
+        row = s.get(SyncOutbox, refused[0].seq)
         assert row.status == "rejected" and "refused by the server" in row.reason
+        # The endpoint's reasons as it gave them (one for each op), cut at 300 characters for
+        # the list of refused edits.
+        why = "refused by the server: HTTP 422: "
+        assert row.reason.startswith(why + '[{"op": ') and len(row.reason) == len(why) + 300
     with ep.session() as s:
         texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}
     assert any('"kept note"' in t for t in texts)
     assert not any('"refused note"' in t for t in texts)
 
 
-def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(
+    ep: Endpoint, laptops, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
     a = laptops(ep, "a")
     sync(a)
     pid = _first_patient(a)
@@ -318,9 +334,15 @@ def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(ep: Endpoin
         lost = s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all()
         assert lost
         s.execute(delete(m.Contact).where(m.Contact.patient_id == pid))
-    result = sync(a)
+    with a.session() as s:  # ids last compared half an hour ago
+        local.set_state(s, local.HASH_CHECKED_AT, str(time.time() - 1800))
+    with caplog.at_level("INFO", logger=client.__name__):
+        result = sync(a)
     assert result.redownloaded and result.verified is True  # checked again after the download
     assert result.notes == ["verify mismatch (contact): re-downloaded"]
+    assert "verify mismatch in contact" in [r.getMessage() for r in caplog.records]
+    with a.session() as s:  # the check after a re-download compares the ids too, at once
+        assert float(local.state(s, local.HASH_CHECKED_AT)) > time.time() - 60
     with a.session() as s:
         assert set(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid))) == set(lost)
     assert sync(a).verified is True
@@ -394,17 +416,17 @@ def test_cancelling_between_pages_keeps_what_arrived_and_the_next_sync_finishes(
     notes = _add_notes(b, pid, "paged note", 25)
     sync(b)
     cancel = threading.Event()
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
 
-    def progress(stage: str, done: int, _total: int) -> None:
+    def progress(stage: str, done: int, total: int) -> None:
         if stage == "pull":
-            seen.append(done)
+            seen.append((done, total))  # (a pull's end is not known: 0, a bar with no end)
             cancel.set()  # after the first page
 
     stopped = engine(a, cancel=cancel, pull_page=10, verify=False, progress=progress).run()
     assert not stopped.ok and stopped.error_kind == "interrupted"
     assert stopped.error == "Sync was cancelled; everything received so far is kept."
-    assert seen == [10] and stopped.pulled == 10
+    assert seen == [(10, 0)] and stopped.pulled == 10
     finished = sync(a, pull_page=10)
     assert (finished.pulled, finished.redownloaded, finished.verified) == (15, False, True)
     assert notes <= engine_tests._contacts(a, pid)
@@ -610,8 +632,9 @@ def _restore(ep: Endpoint, saved: Path) -> None:
 
 
 def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_lost(
-    ep: Endpoint, laptops, tmp_path: Path
+    ep: Endpoint, laptops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 200)  # the restore is read over several pages
     a = laptops(ep, "a")
     sync(a)
     pid = _first_patient(a)
@@ -626,7 +649,12 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
     with a.session() as s:
         assert s.get(m.Place, place) is not None
     _restore(ep, tmp_path / "endpoint.backup")
-    result = sync(a)
+    cancel = threading.Event()
+    try:  # (a restore read that never ends is stopped, and fails the test)
+        result = _run_to_the_end(engine(a, cancel=cancel, pull_page=200))
+    finally:
+        cancel.set()
+    assert result.ok, result.error
     assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
     with a.session() as s:  # the place is gone with the re-download, not after a verify mismatch
         assert s.get(m.Place, place) is None
