@@ -300,17 +300,24 @@ def test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent(
     pid = _first_patient(a)
     with a.session() as s:
         s.add(m.Contact(patient_id=pid, kind="note", text="kept note"))
-        s.add(m.Contact(patient_id=pid, kind="note", text="refused note"))
-    with a.session() as s:  # an op the endpoint cannot accept (an entity it does not know)
-        op = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
-        refused = next(o for o in op if "refused note" in str(o.fields))
-        refused.entity = "no_such_thing"
+        s.add_all(
+            m.Contact(patient_id=pid, kind="note", text=f"refused note {n}") for n in range(6)
+        )
+    with a.session() as s:  # ops the endpoint cannot accept (an entity it does not know)
+        ops = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
+        refused = [o for o in ops if "refused note" in str(o.fields)]
+        for op in refused:
+            op.entity = "no_such_thing"
     result = sync(a)
-    assert (result.rejected, result.pushed, result.pending) == (1, 1, 0)
-    assert "1 edit refused" in result.summary()
+    assert (result.rejected, result.pushed, result.pending) == (6, 1, 0)
+    assert "6 edits refused" in result.summary()
     with a.session() as s:
-        row = s.get(SyncOutbox, refused.seq)
+        row = s.get(SyncOutbox, refused[0].seq)
         assert row.status == "rejected" and "refused by the server" in row.reason
+        # The endpoint's reasons as it gave them (one for each op), cut at 300 characters for
+        # the list of refused edits.
+        why = "refused by the server: HTTP 422: "
+        assert row.reason.startswith(why + '[{"op": ') and len(row.reason) == len(why) + 300
     with ep.session() as s:
         texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}
     assert any('"kept note"' in t for t in texts)
@@ -327,11 +334,15 @@ def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(
         lost = s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all()
         assert lost
         s.execute(delete(m.Contact).where(m.Contact.patient_id == pid))
+    with a.session() as s:  # ids last compared half an hour ago
+        local.set_state(s, local.HASH_CHECKED_AT, str(time.time() - 1800))
     with caplog.at_level("INFO", logger=client.__name__):
         result = sync(a)
     assert result.redownloaded and result.verified is True  # checked again after the download
     assert result.notes == ["verify mismatch (contact): re-downloaded"]
     assert "verify mismatch in contact" in [r.getMessage() for r in caplog.records]
+    with a.session() as s:  # the check after a re-download compares the ids too, at once
+        assert float(local.state(s, local.HASH_CHECKED_AT)) > time.time() - 60
     with a.session() as s:
         assert set(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid))) == set(lost)
     assert sync(a).verified is True

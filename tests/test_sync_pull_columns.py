@@ -66,6 +66,9 @@ def test_the_column_form_carries_every_row_and_value_of_the_row_form(endpoint: E
     with endpoint.http("a") as a:
         rows = _download(a, None)  # an older laptop: no form asked, the row form
         columns = _download(a, "columns")
+        for form in ("COLUMNS", "", 1, True, None, ["columns"]):  # nothing else is a form
+            refused = a.post("/v1/pull", json={"full": True, "form": form})
+            assert refused.status_code == 422 and "form" in refused.text, (form, refused.text)
     assert all("changes" in p and "tables" not in p for p in rows)
     assert all("tables" in p and "changes" not in p for p in columns)
     assert len(columns) == len(rows) > 3

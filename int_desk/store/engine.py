@@ -15,6 +15,11 @@ from int_desk.domain.errors import WorkspaceError, WrongPassphrase
 
 log = logging.getLogger(__name__)
 
+# None bound as NULL through an adapter (a C-level call: an empty dict's ``get`` answers None):
+# without one, the driver looks each None up as an object to adapt and fails, about 1 us a
+# value; a first download binds millions of them (a patient row has half a dozen nulls).
+sqlcipher.register_adapter(type(None), {}.get)
+
 # 64 MiB page cache: encrypted reads then match plain SQLite (every cached page is decrypted once).
 CACHE_KIB = 65536
 
