@@ -511,3 +511,45 @@ def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
     assert len(lines) == 1 and re.fullmatch(
         r"push device=[0-9a-f-]{36} ops=1 \{'applied': 1\}", lines[0]
     ), lines
+
+
+def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_teams(
+    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """A social worker's laptop (their pages are cut row by row, not built in SQL) gets a
+    colleague's new note in their team on the next sync, and nothing another team changed."""
+    from int_desk.domain.vocab import Role
+    from tests.helpers.actors import actor_of_role
+
+    demo = request.getfixturevalue("small_demo")  # (the demo the endpoint was seeded from)
+    with demo.session() as s:
+        worker = actor_of_role(s, Role.SOCIAL_WORKER)
+        mine = s.get(m.Team, sorted(worker.team_ids)[0]).name
+    in_process.read_scope_tests._user(sqlite_ep, demo, "sw", worker)
+    colleague = next(u for u, t in (("a", "Bicester INT"), ("c", "Reading West INT")) if t == mine)
+    other = "c" if colleague == "a" else "a"
+    sw, near, far = (
+        laptops(sqlite_ep, "sw"),
+        laptops(sqlite_ep, colleague),
+        laptops(sqlite_ep, other),
+    )
+    sync(sw), sync(near), sync(far)
+    pids = {ws: in_process._first_patient(ws) for ws in (near, far)}
+
+    def notes(pid: uuid.UUID) -> int:
+        with sw.session() as s:
+            return len(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all())
+
+    with sw.session() as s:
+        held = set(s.scalars(select(m.Patient.id)))
+    before = notes(pids[near])
+    for ws, text in ((near, "Visited with the OT"), (far, "Another team's visit")):
+        with ws.session() as s:
+            s.add(m.Contact(patient_id=pids[ws], kind="home_visit", text=text))
+        sync(ws)
+    pulled = sync(sw)  # (an ordinary pull: nothing to download again)
+    assert (pulled.pulled, pulled.redownloaded) == (1, False), pulled.notes
+    assert notes(pids[near]) == before + 1 and pids[far] not in held
+    with sw.session() as s:
+        assert set(s.scalars(select(m.Patient.id))) == held
+        assert "Another team's visit" not in set(s.scalars(select(m.Contact.text)))
