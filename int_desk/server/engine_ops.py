@@ -29,7 +29,14 @@ from int_desk.server.models import (
 )
 from int_desk.server.practices import push_awaiting_practice
 from int_desk.server.principal import principal
-from int_desk.server.push_batch import Batch, Collision, Stored, parent_keys, patients_by_nhs
+from int_desk.server.push_batch import (
+    Batch,
+    Collision,
+    Stored,
+    cohorts_by_name,
+    parent_keys,
+    patients_by_nhs,
+)
 from int_desk.server.read_scope import (
     ReadScope,
     restrict_write,
@@ -191,6 +198,7 @@ def push(
         batch.load(keys, lock=postgres)
     batch.load(parent_keys(req, all_fields, enrolments), lock=False)
     existing_nhs = patients_by_nhs(session, caller, req, all_fields)
+    existing_cohorts = cohorts_by_name(session, caller, req, all_fields)
     results = []
     touched: list[tuple[str, uuid.UUID] | None] = []
     applied: list[dict[str, Any]] = []
@@ -213,6 +221,9 @@ def push(
         if rec is None and op.kind != "insert" and not careful:
             raise Collision("an update names a row the caller's teams do not hold")
         duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
+        same_name = op.entity == "cohort" and existing_cohorts.get(
+            (str(fields.get("team_id")), str(fields.get("name")))
+        )
         # A practice awaiting a name, from a first import (practices.py); else the write rules,
         # on the stored row and the row this op would make (write_rules.py).
         practice = push_awaiting_practice(session, who, caller, op, fields)
@@ -234,6 +245,8 @@ def push(
             result = _rejected(op, verdict.reason)
         elif duplicate and duplicate != str(op.id) and rec is None:
             result = _rejected(op, DUPLICATE_PATIENT)
+        elif same_name and same_name != str(op.id) and rec is None:
+            result = _rejected(op, DUPLICATE_COHORT)
         else:
             fields = restrict_write(
                 session, op.entity, op.kind, fields, verdict.unreadable, batch_plan(batch)
@@ -345,6 +358,11 @@ DUPLICATE_PATIENT = (
     "this laptop merges its copy into theirs on the next sync"
 )
 
+DUPLICATE_COHORT = (
+    "duplicate: your team already has a cohort of this name; "
+    "this laptop moves its members into that cohort on the next sync"
+)
+
 
 def _rejected(op: P.Op, reason: str) -> dict[str, Any]:
     return {"op_id": str(op.op_id), "status": P.REJECTED, "reason": reason}
@@ -395,6 +413,10 @@ def _resolve_scope(
         return None, None, "the row's patient or team is not known to the server"
     if scope not in caller.teams:
         return None, None, "forbidden: not one of your teams"
+    if entity == "cohort_membership":  # (its cohort refused, say as a duplicate: not dangling)
+        cohort = parent("cohort", "cohort_id")
+        if cohort is None or cohort.scope != scope:
+            return None, None, "the row's cohort is not known to the server"
     return scope, patient, ""
 
 

@@ -401,7 +401,8 @@ def parent_keys(
 
     for op, fields in zip(req.ops, all_fields, strict=True):
         for name, entity in (
-            ("patient_id", "patient"), ("care_plan_id", "care_plan"), ("huddle_id", "huddle")
+            ("patient_id", "patient"), ("care_plan_id", "care_plan"), ("huddle_id", "huddle"),
+            ("cohort_id", "cohort"),
         ):  # fmt: skip
             if fields.get(name):
                 want(entity, fields[name])
@@ -436,6 +437,24 @@ def patients_by_nhs(
             number = json.loads(data).get("nhs_number")
             if number in wanted:
                 found.setdefault(number, str(rid))
+    return found
+
+
+def cohorts_by_name(
+    session: Session, caller: Caller, req: P.PushRequest, all_fields: list[dict[str, Any]]
+) -> dict[tuple[str, str], str]:
+    """(team id, name) -> id of the live cohort already holding that name, for the batch's new
+    cohorts: two laptops making "Housebound" offline must not make two (the laptops' stores
+    hold a team's cohort names unique, so the second could never be stored)."""
+    if not any(op.entity == "cohort" and op.kind == "insert" for op in req.ops):
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    for rid, scope, data in session.execute(
+        select(Record.id, Record.scope, Record.data).where(
+            Record.entity == "cohort", Record.scope.in_(caller.teams), Record.deleted.is_(False)
+        )
+    ):
+        found.setdefault((scope, json.loads(data).get("name")), str(rid))
     return found
 
 
