@@ -93,7 +93,7 @@ TARGETS = (
         ("int_desk/sync/client.py", "int_desk/sync/incoming.py"),
         (
             "tests/test_sync_in_process.py", "tests/test_sync_client_transport.py",
-            "tests/test_sync_client_incoming.py",
+            "tests/test_sync_client_incoming.py", "tests/test_sync_duplicate_patient.py",
         ),
         timeout_constant=60.0,  # (each test's endpoint and laptops are set-up, not timed)
     ),
