@@ -94,6 +94,7 @@ TARGETS = (
         (
             "tests/test_sync_in_process.py", "tests/test_sync_client_transport.py",
             "tests/test_sync_client_incoming.py", "tests/test_sync_duplicate_patient.py",
+            "tests/test_sync_pull_columns.py",  # (the column-form download in incoming.py)
         ),
         timeout_constant=60.0,  # (each test's endpoint and laptops are set-up, not timed)
     ),
