@@ -152,13 +152,13 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
 ) -> None:
     """A page from an endpoint of another version (columns in another order, one this laptop
     does not know, one it does not send) is read by name; a row of the wrong shape or with a
-    date this laptop cannot use is set aside, the rest stored."""
+    date this laptop cannot use is set aside (under its id when it has one), the rest stored."""
     with demo_ws.session() as s:
         flag = s.scalars(select(m.Flag)).first()
         patient_id, author = flag.patient_id, flag.created_by
     cols = [c for c in schema.ENTITIES["flag"].columns if c not in ("deleted", "updated_by")]
     cols = [*reversed(cols), "a_column_of_a_later_version"]
-    ids = [uuid.uuid4() for _ in range(4)]
+    ids = [uuid.uuid4() for _ in range(5)]
 
     def row(rid: uuid.UUID, **values: Any) -> list[Any]:
         base = {
@@ -172,12 +172,13 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
         return [str(rid), 7, *(base.get(c) for c in cols)]
 
     rows = [row(ids[0]), row(ids[1], since="9999-01-01"), row(ids[2])[:-3], row(ids[3])]
+    rows += [row(ids[4])[:2], "not a row"]  # an id and a version only; nothing to read
     with local.apply_session(demo_ws) as s:
         aside: list[str] = []
         applied, _skipped = incoming.apply_rows(
             s, incoming.prepare_page(_page("flag", cols, rows)), set(), aside
         )
-    assert applied == 2 and len(aside) == 2
+    assert applied == 2 and len(aside) == 4
     with demo_ws.session() as s:
         stored = {f.id: f for f in s.scalars(select(m.Flag).where(m.Flag.id.in_(ids)))}
         assert set(stored) == {ids[0], ids[3]}
@@ -194,4 +195,6 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
     assert problems == {
         ids[1].hex: "flag.since is a date this laptop cannot use",
         ids[2].hex: incoming.WRONG_SHAPE,
+        ids[4].hex: incoming.WRONG_SHAPE,
+        "": incoming.WRONG_SHAPE,
     }
