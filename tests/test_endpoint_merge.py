@@ -29,12 +29,14 @@ import pytest
 from sqlalchemy import select
 
 from int_desk.server import directory
-from int_desk.server.models import Record, ServerAudit, ServerUser
+from int_desk.server.models import AuditLogEntry, Record, ServerAudit, ServerUser
 from int_desk.services import team_setup
 from int_desk.services.identity import actor_for
 from int_desk.store import models as m
 from int_desk.store.sync_tables import SyncConflict
 from int_desk.store.workspace import Workspace
+from int_desk.sync import local
+from int_desk.wire import protocol as P
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests import test_sync_engine as engine_tests
 from tests import test_sync_in_process as in_process
@@ -162,6 +164,22 @@ def _waiting_for_a_lock(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+def _one_person_edited_on_two_laptops(
+    at: Endpoint, laptops, on_a: dict[str, str], on_b: dict[str, str]
+) -> tuple[Workspace, Workspace, uuid.UUID]:  # type: ignore[no-untyped-def]
+    """Laptops of users ``a`` and ``b`` (one team), both synced, then one person's fields
+    changed on each (not yet synced): ``(a, b, the person's id)``."""
+    a, b = laptops(at, "a"), laptops(at, "b")
+    sync(a), sync(b)
+    pid = in_process._first_patient(a)
+    for ws, fields in ((a, on_a), (b, on_b)):
+        with ws.session() as s:
+            person = s.get(m.Patient, pid)
+            for name, value in fields.items():
+                setattr(person, name, value)
+    return a, b, pid
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_laptops_pushing_into_one_row_at_the_same_moment_both_keep_their_edit(
@@ -172,13 +190,12 @@ def test_two_laptops_pushing_into_one_row_at_the_same_moment_both_keep_their_edi
     neither edit is lost or turned into a conflict. The test holds the team's lock (the one each
     push takes to number its changes) until both pushes have read the row and are waiting, so
     the two overlap every time, not by chance."""
-    a, b = laptops(pg_ep, "a"), laptops(pg_ep, "b")
-    sync(a), sync(b)
-    pid = in_process._first_patient(a)
-    with a.session() as s:
-        s.get(m.Patient, pid).phone = "01632 333333"
-    with b.session() as s:
-        s.get(m.Patient, pid).communication_needs = "Needs a BSL interpreter"
+    a, b, pid = _one_person_edited_on_two_laptops(
+        pg_ep,
+        laptops,
+        {"phone": "01632 333333"},
+        {"communication_needs": "Needs a BSL interpreter"},
+    )
     team = pg_ep.teams["Bicester INT"]
     results: dict[str, Any] = {}
 
@@ -340,13 +357,11 @@ def test_a_conflict_names_the_version_of_the_colleagues_change(
 ) -> None:  # type: ignore[no-untyped-def]
     """The conflict a laptop keeps says which endpoint version holds the colleague's value (the
     version that last changed that field), beside their name and value."""
-    a, b = laptops(sqlite_ep, "a"), laptops(sqlite_ep, "b")
-    sync(a), sync(b)
-    pid = in_process._first_patient(a)
-    with a.session() as s:
-        s.get(m.Patient, pid).communication_needs = "Prefers phone calls in the morning"
-    with b.session() as s:
-        s.get(m.Patient, pid).communication_needs = "Prefers letters in large print"
+    a, b, pid = _one_person_edited_on_two_laptops(
+        sqlite_ep, laptops,
+        {"communication_needs": "Prefers phone calls in the morning"},
+        {"communication_needs": "Prefers letters in large print"},
+    )  # fmt: skip
     sync(a)
     with sqlite_ep.session() as srv:
         meta = json.loads(srv.get(Record, ("patient", pid)).field_meta)["communication_needs"]
@@ -513,35 +528,43 @@ def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
     ), lines
 
 
-def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_teams(
-    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
-) -> None:  # type: ignore[no-untyped-def]
-    """A social worker's laptop (their pages are cut row by row, not built in SQL) gets a
-    colleague's new note in their team on the next sync, and nothing another team changed."""
+def _social_worker(at: Endpoint, laptops, demo: Workspace) -> tuple[Workspace, str]:  # type: ignore[no-untyped-def]
+    """A social worker of the demo (their pages are cut row by row, not built in SQL) with a
+    laptop synced once, and their team's name."""
     from int_desk.domain.vocab import Role
     from tests.helpers.actors import actor_of_role
 
-    demo = request.getfixturevalue("small_demo")  # (the demo the endpoint was seeded from)
     with demo.session() as s:
         worker = actor_of_role(s, Role.SOCIAL_WORKER)
         mine = s.get(m.Team, sorted(worker.team_ids)[0]).name
-    in_process.read_scope_tests._user(sqlite_ep, demo, "sw", worker)
+    in_process.read_scope_tests._user(at, demo, "sw", worker)
+    sw = laptops(at, "sw")
+    sync(sw)
+    return sw, mine
+
+
+def _patients(ws: Workspace) -> set[uuid.UUID]:
+    with ws.session() as s:
+        return set(s.scalars(select(m.Patient.id)))
+
+
+def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_teams(
+    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """A social worker's laptop gets a colleague's new note in their team on the next sync, and
+    nothing another team changed."""
+    sw, mine = _social_worker(sqlite_ep, laptops, request.getfixturevalue("small_demo"))
     colleague = next(u for u, t in (("a", "Bicester INT"), ("c", "Reading West INT")) if t == mine)
     other = "c" if colleague == "a" else "a"
-    sw, near, far = (
-        laptops(sqlite_ep, "sw"),
-        laptops(sqlite_ep, colleague),
-        laptops(sqlite_ep, other),
-    )
-    sync(sw), sync(near), sync(far)
+    near, far = laptops(sqlite_ep, colleague), laptops(sqlite_ep, other)
+    sync(near), sync(far)
     pids = {ws: in_process._first_patient(ws) for ws in (near, far)}
 
     def notes(pid: uuid.UUID) -> int:
         with sw.session() as s:
             return len(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all())
 
-    with sw.session() as s:
-        held = set(s.scalars(select(m.Patient.id)))
+    held = _patients(sw)
     before = notes(pids[near])
     for ws, text in ((near, "Visited with the OT"), (far, "Another team's visit")):
         with ws.session() as s:
@@ -550,6 +573,110 @@ def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_
     pulled = sync(sw)  # (an ordinary pull: nothing to download again)
     assert (pulled.pulled, pulled.redownloaded) == (1, False), pulled.notes
     assert notes(pids[near]) == before + 1 and pids[far] not in held
+    assert _patients(sw) == held
     with sw.session() as s:
-        assert set(s.scalars(select(m.Patient.id))) == held
         assert "Another team's visit" not in set(s.scalars(select(m.Contact.text)))
+
+
+def test_a_person_moved_to_another_team_leaves_a_non_clinical_laptop_at_its_next_sync(
+    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """The administrator moves one of a social worker's team's people to another team: the
+    worker's next ordinary sync removes that person and everything about them from the laptop
+    (the endpoint names them among the people who left), without downloading everything again."""
+    from int_desk.server import admin
+
+    sw, mine = _social_worker(sqlite_ep, laptops, request.getfixturevalue("small_demo"))
+    held = _patients(sw)
+    moved = min(held)
+    elsewhere = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
+    with sqlite_ep.session() as srv:
+        assert admin.move_patient(srv, moved, elsewhere) > 1
+    later = sync(sw)
+    assert (later.purged, later.redownloaded, later.verified) == (1, False, True), later.notes
+    assert _patients(sw) == held - {moved}
+    with sw.session() as s:
+        assert not s.scalars(select(m.Contact.id).where(m.Contact.patient_id == moved)).all()
+
+
+def test_each_page_a_laptop_receives_is_in_its_teams_audit_trail_with_its_count(
+    merge_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Support and the Caldicott guardian read in the endpoint's audit trail what each laptop
+    received: a colleague's three new notes pulled by the other laptop are one entry naming the
+    three changes and the person they are about."""
+    a, b = laptops(merge_ep, "a"), laptops(merge_ep, "b")
+    sync(a), sync(b)
+    pid = in_process._first_patient(a)
+    in_process._add_notes(a, pid, "Phoned the daughter", 3)
+    sync(a)
+    assert sync(b).pulled == 3
+    with merge_ep.session() as srv:
+        user_b = srv.scalar(select(ServerUser.id).where(ServerUser.name == "b"))
+        last = srv.scalars(
+            select(AuditLogEntry)
+            .where(AuditLogEntry.kind == "pull", AuditLogEntry.user_id == user_b)
+            .order_by(AuditLogEntry.at.desc(), AuditLogEntry.no.desc())
+        ).first()
+    assert (last.detail, last.patients) == ("3 changes, 0 people purged", pid.hex)
+
+
+def test_a_first_download_over_several_pages_brings_every_record_once(
+    merge_ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A team larger than one download page (here pages of 300 rows; 5,000 in use): the
+    laptop's first sync follows the endpoint's place from page to page, in the column form it
+    asks for, and ends holding exactly the team's records, its id check agreeing. (A page that
+    lost its place would send the laptop back to the first page for ever: the test stops it.)"""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 300)
+    a = laptops(merge_ep, "a")
+    held = in_process._server_counts(merge_ep, "a")
+    enough = 2 * (sum(held.values()) // 300 + 1)  # pages a download may take, with room to spare
+    pages: list[int] = []
+    cycle = sync_env.engine(a, pull_page=300)
+
+    def progress(stage: str, done: int, _total: int) -> None:
+        if stage == "download":
+            pages.append(done)
+            if len(pages) > enough:
+                cycle.cancel.set()  # (going round: stop, and fail below)
+
+    cycle.progress = progress
+    result = cycle.run()
+    assert result.ok, (result.error, len(pages))
+    assert 3 <= len(pages) <= enough and result.redownloaded and result.verified is True
+    assert result.pulled == sum(held.values())
+    with a.session() as s:
+        assert local.counts(s) == held
+
+
+def test_a_login_added_to_a_second_team_receives_that_teams_people_at_its_next_sync(
+    merge_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """The administrator adds a Bicester coordinator to Reading West as well: their laptop's
+    next ordinary sync brings Reading West's people beside Bicester's (its place in the change
+    feed has no mark for the new team yet: it reads that team from the start), and the counts
+    agree with the endpoint's."""
+    from int_desk.server import admin
+
+    a = laptops(merge_ep, "a")
+    sync(a)
+    with a.session() as s:
+        before = set(s.scalars(select(m.Patient.id)))
+    with merge_ep.session() as srv:
+        admin.add_to_team(srv, "a", "Reading West INT")
+        theirs = set(
+            srv.scalars(
+                select(Record.id).where(
+                    Record.entity == "patient",
+                    Record.scope == merge_ep.teams["Reading West INT"],
+                    Record.deleted.is_(False),
+                )
+            )
+        )
+    assert theirs and not theirs & before
+    later = sync(a)
+    assert later.verified is True and not later.redownloaded, later.notes
+    with a.session() as s:
+        assert set(s.scalars(select(m.Patient.id))) == before | theirs
+        assert local.counts(s) == in_process._server_counts(merge_ep, "a")
