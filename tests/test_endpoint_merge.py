@@ -510,6 +510,10 @@ def test_a_change_to_another_teams_patient_is_refused_says_why_and_is_audited(
             who, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
         )  # fmt: skip
         assert "01632 444444" not in entry.detail
+        trail = s.scalars(
+            select(AuditLogEntry).where(AuditLogEntry.record_id == pid)
+        ).all()  # the chained trail: one entry for the one refused change, not two
+        assert [(e.kind, e.outcome, e.user_id) for e in trail] == [("push", "rejected", who)]
 
 
 def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
@@ -517,14 +521,20 @@ def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
 ) -> None:
     """The endpoint's operators follow uploads in its log: one line per push naming the device,
     how many ops it carried and how each ended (ids and counts only, nothing about a person)."""
-    op = _new_note_op(sqlite_ep, "Home visit booked")
+    ops = [_new_note_op(sqlite_ep, "Home visit booked"), _new_note_op(sqlite_ep, "Carer rang")]
+    at = {k: ops[0]["fields"][k] for k in ("created_at", "updated_at", "deleted")}
+    refused = {  # (reference data: managed centrally)
+        **_new_note_op(sqlite_ep, "-"), "entity": "place", "fields": {"name": "Kidlington", **at}
+    }  # fmt: skip
     with caplog.at_level("INFO", logger="int_desk.server.engine_ops"):
         with sqlite_ep.http("a") as http:
-            reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+            reply = http.post(
+                "/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [*ops, refused]}
+            )
     assert reply.status_code == 200, reply.text
     lines = [r.getMessage() for r in caplog.records if r.name == "int_desk.server.engine_ops"]
     assert len(lines) == 1 and re.fullmatch(
-        r"push device=[0-9a-f-]{36} ops=1 \{'applied': 1\}", lines[0]
+        r"push device=[0-9a-f-]{36} ops=3 \{'applied': 2, 'rejected': 1\}", lines[0]
     ), lines
 
 
@@ -680,3 +690,69 @@ def test_a_login_added_to_a_second_team_receives_that_teams_people_at_its_next_s
     with a.session() as s:
         assert set(s.scalars(select(m.Patient.id))) == before | theirs
         assert local.counts(s) == in_process._server_counts(merge_ep, "a")
+
+
+def test_each_refused_change_says_why_in_words_the_user_can_act_on(sqlite_ep: Endpoint) -> None:
+    """The laptop shows a refused change's reason beside it: a renamed place (reference data,
+    named centrally), a note about a person the endpoint does not hold, and a note moved to
+    another person each come back refused with their own reason; nothing is stored."""
+    with sqlite_ep.session() as s:
+        place = s.scalars(select(Record).where(Record.entity == "place")).first()
+        note = s.scalars(
+            select(Record).where(
+                Record.entity == "contact", Record.scope == sqlite_ep.teams["Bicester INT"]
+            )
+        ).first()
+        other = s.scalars(
+            select(Record.id).where(
+                Record.entity == "patient",
+                Record.scope == note.scope,
+                Record.id != note.patient_id,
+            )
+        ).first()
+        before = {(r.entity, r.id): (r.version, r.data) for r in (place, note)}
+    renamed = {**json.loads(place.data), "name": "Kidlington Hub"}
+    stray = _new_note_op(sqlite_ep, "About someone the endpoint has never had")
+    stray["fields"]["patient_id"] = str(uuid.uuid4())
+    moved = {**json.loads(note.data), "patient_id": str(other)}
+    ops = [
+        {"entity": "place", "id": str(place.id), "fields": renamed, "base": place.version},
+        {"entity": "contact", "id": stray["id"], "fields": stray["fields"], "base": None},
+        {"entity": "contact", "id": str(note.id), "fields": moved, "base": note.version},
+    ]
+    batch = [
+        {
+            "op_id": str(uuid.uuid4()), "entity": o["entity"], "id": o["id"],
+            "kind": "insert" if o["base"] is None else "update", "base_version": o["base"],
+            "fields": o["fields"],
+        }
+        for o in ops
+    ]  # fmt: skip
+    with sqlite_ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": batch})
+    assert reply.status_code == 200, reply.text
+    assert [(r["status"], r["reason"]) for r in reply.json()["results"]] == [
+        ("rejected", "reference data is managed centrally"),
+        ("rejected", "the row's patient or team is not known to the server"),
+        ("rejected", "forbidden: contact.patient_id cannot be changed once set"),
+    ]
+    with sqlite_ep.session() as s:
+        assert s.get(Record, ("contact", uuid.UUID(stray["id"]))) is None
+        for (entity, rid), kept in before.items():
+            assert (s.get(Record, (entity, rid)).version, s.get(Record, (entity, rid)).data) == kept
+
+
+def test_a_download_position_is_refused_to_a_login_that_may_see_less(
+    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """A place in a full download, made for a coordinator, replayed by a social worker's token
+    (who may read less of each record) is refused with a re-download: no page of what the
+    coordinator may see is written for them."""
+    _social_worker(sqlite_ep, laptops, request.getfixturevalue("small_demo"))
+    with sqlite_ep.http("a") as http:
+        first = http.post("/v1/pull", json={"full": True, "limit": 50})
+    assert first.status_code == 200 and first.json()["has_more"], first.text
+    with sqlite_ep.http("sw") as http:
+        replayed = http.post("/v1/pull", json={"full": True, "after": first.json()["after"]})
+    assert replayed.status_code == 410, replayed.text
+    assert replayed.json()["detail"] == "Re-download needed: what this user may see has changed"
