@@ -128,6 +128,7 @@ ON_POSTGRES: list[Callable[..., None]] = [
     engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
     engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
     duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
+    duplicate_tests.test_a_cohort_made_offline_on_two_laptops_under_one_name_becomes_one_cohort,
     in_process.read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
     in_process.test_a_first_sync_brings_exactly_the_teams_records_and_says_so,
     in_process.test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent,
@@ -316,6 +317,7 @@ def test_the_endpoint_answers_a_new_practice_awaiting_its_name_with_the_row_it_s
 # Endpoint-process tests of the merge that the in-process endpoint judges too (on SQLite).
 ON_SQLITE: list[Callable[..., None]] = [
     in_process.read_scope_tests.test_a_non_clinical_writer_never_overwrites_clinical_fields_they_never_saw,
+    duplicate_tests.test_a_cohort_made_offline_on_two_laptops_under_one_name_becomes_one_cohort,
 ]
 
 
