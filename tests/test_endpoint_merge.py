@@ -540,9 +540,9 @@ def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
     ), lines
 
 
-def _social_worker(at: Endpoint, laptops, demo: Workspace) -> tuple[Workspace, str]:  # type: ignore[no-untyped-def]
-    """A social worker of the demo (their pages are cut row by row, not built in SQL) with a
-    laptop synced once, and their team's name."""
+def _social_worker(at: Endpoint, demo: Workspace) -> str:
+    """Login ``sw`` for a social worker of the demo (their pages are cut row by row, not built
+    in SQL); their team's name."""
     from int_desk.domain.vocab import Role
     from tests.helpers.actors import actor_of_role
 
@@ -550,9 +550,7 @@ def _social_worker(at: Endpoint, laptops, demo: Workspace) -> tuple[Workspace, s
         worker = actor_of_role(s, Role.SOCIAL_WORKER)
         mine = s.get(m.Team, sorted(worker.team_ids)[0]).name
     in_process.read_scope_tests._user(at, demo, "sw", worker)
-    sw = laptops(at, "sw")
-    sync(sw)
-    return sw, mine
+    return str(mine)
 
 
 def _patients(ws: Workspace) -> set[uuid.UUID]:
@@ -565,7 +563,9 @@ def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_
 ) -> None:  # type: ignore[no-untyped-def]
     """A social worker's laptop gets a colleague's new note in their team on the next sync, and
     nothing another team changed."""
-    sw, mine = _social_worker(sqlite_ep, laptops, request.getfixturevalue("small_demo"))
+    mine = _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    sw = laptops(sqlite_ep, "sw")
+    sync(sw)
     colleague = next(u for u, t in (("a", "Bicester INT"), ("c", "Reading West INT")) if t == mine)
     other = "c" if colleague == "a" else "a"
     near, far = laptops(sqlite_ep, colleague), laptops(sqlite_ep, other)
@@ -598,7 +598,9 @@ def test_a_person_moved_to_another_team_leaves_a_non_clinical_laptop_at_its_next
     (the endpoint names them among the people who left), without downloading everything again."""
     from int_desk.server import admin
 
-    sw, mine = _social_worker(sqlite_ep, laptops, request.getfixturevalue("small_demo"))
+    mine = _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    sw = laptops(sqlite_ep, "sw")
+    sync(sw)
     held = _patients(sw)
     moved = min(held)
     elsewhere = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
@@ -633,19 +635,18 @@ def test_each_page_a_laptop_receives_is_in_its_teams_audit_trail_with_its_count(
     assert (last.detail, last.patients) == ("3 changes, 0 people purged", pid.hex)
 
 
-def test_a_first_download_over_several_pages_brings_every_record_once(
-    merge_ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
-    """A team larger than one download page (here pages of 300 rows; 5,000 in use): the
-    laptop's first sync follows the endpoint's place from page to page, in the column form it
-    asks for, and ends holding exactly the team's records, its id check agreeing. (A page that
-    lost its place would send the laptop back to the first page for ever: the test stops it.)"""
+def _first_download_in_pages(
+    at: Endpoint, ws: Workspace, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The laptop's first sync with pages of 300 rows (5,000 in use): it follows the endpoint's
+    place from page to page and ends holding exactly what the endpoint counts for ``user``, each
+    row once, its id check agreeing. (A page that lost its place would send the laptop back to
+    the first page for ever: the test stops it.)"""
     monkeypatch.setattr(P, "MAX_PULL_PAGE", 300)
-    a = laptops(merge_ep, "a")
-    held = in_process._server_counts(merge_ep, "a")
+    held = in_process._server_counts(at, user)
     enough = 2 * (sum(held.values()) // 300 + 1)  # pages a download may take, with room to spare
     pages: list[int] = []
-    cycle = sync_env.engine(a, pull_page=300)
+    cycle = sync_env.engine(ws, pull_page=300)
 
     def progress(stage: str, done: int, _total: int) -> None:
         if stage == "download":
@@ -658,8 +659,24 @@ def test_a_first_download_over_several_pages_brings_every_record_once(
     assert result.ok, (result.error, len(pages))
     assert 3 <= len(pages) <= enough and result.redownloaded and result.verified is True
     assert result.pulled == sum(held.values())
-    with a.session() as s:
+    with ws.session() as s:
         assert local.counts(s) == held
+
+
+def test_a_first_download_over_several_pages_brings_every_record_once(
+    merge_ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A team larger than one download page, in the column form the laptop asks for (written by
+    the database)."""
+    _first_download_in_pages(merge_ep, laptops(merge_ep, "a"), "a", monkeypatch)
+
+
+def test_a_non_clinical_laptops_first_download_over_several_pages_brings_every_record_once(
+    sqlite_ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """The same for a social worker, whose pages are cut row by row (rows, not columns)."""
+    _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    _first_download_in_pages(sqlite_ep, laptops(sqlite_ep, "sw"), "sw", monkeypatch)
 
 
 def test_a_login_added_to_a_second_team_receives_that_teams_people_at_its_next_sync(
@@ -750,7 +767,7 @@ def test_a_download_position_is_refused_to_a_login_that_may_see_less(
     """A place in a full download, made for a coordinator, replayed by a social worker's token
     (who may read less of each record) is refused with a re-download: no page of what the
     coordinator may see is written for them."""
-    _social_worker(sqlite_ep, laptops, request.getfixturevalue("small_demo"))
+    _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
     with sqlite_ep.http("a") as http:
         first = http.post("/v1/pull", json={"full": True, "limit": 50})
     assert first.status_code == 200 and first.json()["has_more"], first.text
