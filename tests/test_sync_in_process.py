@@ -401,6 +401,28 @@ def test_offline_is_reported_at_once_for_the_app_and_after_retries_otherwise(
         ws.close()
 
 
+def test_a_server_lost_half_way_through_an_app_cycle_is_tried_again_before_offline(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The app's cycle says "offline" at once only when nothing answered at all; a server that
+    answered and then went away in the middle of the cycle (restarted, a network blip) is
+    tried again, as many times as the cycle allows, before the cycle fails."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 40)  # a first download of many pages
+    a = laptops(ep, "a")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "download":
+            ep.stop()  # after the first page: nothing listens from now on
+
+    lost = _run_to_the_end(
+        engine(a, quick_offline=True, retries=2, pull_page=40, progress=progress)
+    )
+    assert (lost.ok, lost.error_kind, lost.retries) == (False, "network", 2)
+    assert lost.error.startswith("The sync server could not be reached (")
+    with a.session() as s:  # the page that came is kept
+        assert sum(local.counts(s).values()) >= 40
+
+
 def test_a_workspace_never_connected_is_told_so(tmp_path: Path) -> None:
     from int_desk.domain.errors import SyncError
 
@@ -830,3 +852,29 @@ def test_a_first_download_comes_in_the_column_form_in_far_fewer_bytes(
             held.append(local.digest(s))
     assert held[0] == held[1]
     assert per_row[True] < 0.8 * per_row[False], per_row
+
+
+def test_a_stopped_download_whose_place_the_endpoint_cannot_read_starts_again(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A first download stopped half way resumes from its place; when the endpoint can no
+    longer read that place (signed with a key it has since changed, or what the user may see
+    changed meanwhile: HTTP 410), the download starts again from the start and ends with
+    exactly what the server holds."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 40)
+    a = laptops(ep, "a")
+    cancel = threading.Event()
+    stopped = engine(
+        a, pull_page=40, cancel=cancel, progress=lambda stage, _d, _t: cancel.set()
+    ).run()
+    assert (stopped.ok, stopped.error_kind) == (False, "interrupted")
+    with a.session() as s:
+        assert local.state(s, local.FULL_AFTER)
+        local.set_state(s, local.FULL_AFTER, "a-place-signed-by-another-key")
+    again = sync(a, pull_page=40)
+    server = _server_counts(ep, "a")
+    assert (again.redownloaded, again.verified) == (True, True)
+    assert again.pulled == sum(server.values())  # from the start: every row
+    with a.session() as s:
+        assert local.counts(s) == server
+        assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
