@@ -304,7 +304,8 @@ def test_an_upload_answered_with_a_bad_request_fails_the_sync_and_keeps_the_edit
     sync(a)
     with a.session() as s:
         s.get(m.Patient, _first_patient(a)).phone = "01632 700002"
-    ep.fault("/v1/push", "busy", status=400)
+    for path in (P.CYCLE_PATH, "/v1/push"):  # the one-request cycle, then the push on its own
+        ep.fault(path, "busy", status=400)
     refused = engine(a).run()
     assert (refused.ok, refused.error_kind, refused.pushed, refused.retries) == (
         False, "protocol", 0, 0,
