@@ -183,8 +183,9 @@ def _dialogs(window: MainWindow, qtbot: QtBot) -> Iterator[tuple[str, Callable[[
 
 
 def test_every_page_and_dialog_names_its_controls_and_tabs_in_layout_order(
-    qtbot: QtBot, demo_dir: Path
+    qtbot: QtBot, qapp: QApplication, demo_dir: Path
 ) -> None:
+    apply_appearance(qapp, "light")  # as the app starts (Fusion lays out its button boxes)
     # The role that sees the most: every page and action.
     window, _page = window_as(qtbot, demo_dir, Role.CLINICAL_LEAD)
     problems: list[str] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import QDate, QDeadlineTimer, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -83,10 +83,13 @@ def _ok(dialog: Any) -> None:
 
 
 def _confirm_next(button_text: str) -> None:
+    deadline = QDeadlineTimer(WAIT)  # a box that never opens must not leave this polling on
+
     def click() -> None:
         box = QApplication.activeModalWidget()
         if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
+            if not deadline.hasExpired():
+                QTimer.singleShot(20, click)
             return
         next(b for b in box.buttons() if b.text().replace("&", "") == button_text).click()
 
