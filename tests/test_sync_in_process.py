@@ -836,7 +836,7 @@ def test_a_redownload_leaves_every_unsent_edit_alone_and_counts_them(
     assert pull_only.result.redownloaded and pull_only.result.skipped == 3
     assert pull_only.result.pulled == sum(_server_counts(ep, "a").values()) - 3
     assert pull_only.result.notes == ["cursor too old: re-downloaded"]
-    assert "cursor is stale (410): re-downloading the scope, keeping the outbox" in [
+    assert "cursor is stale: re-downloading the scope, keeping the outbox" in [
         r.getMessage()
         for r in caplog.records  # what support reads
     ]
