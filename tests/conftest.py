@@ -127,6 +127,20 @@ def _delete_widgets() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _gc_on_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A Qt test collects garbage on the GUI thread only, as the app does (int_desk/app/gc_pin.py):
+    a collection on a worker thread destroying the GUI's objects once hung CI for 90 minutes."""
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    from int_desk.app import gc_pin
+
+    gc_pin.pin_to_gui_thread(request.getfixturevalue("qapp"))
+    yield
+    gc_pin.unpin()
+
+
+@pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """Every test gets its own INT_DESK_HOME, a private keyring and a cheap KDF."""
     home = tmp_path / "int-desk-home"

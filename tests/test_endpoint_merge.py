@@ -29,12 +29,14 @@ import pytest
 from sqlalchemy import select
 
 from int_desk.server import directory
-from int_desk.server.models import Record, ServerAudit, ServerUser
+from int_desk.server.models import AuditLogEntry, Record, ServerAudit, ServerUser
 from int_desk.services import team_setup
 from int_desk.services.identity import actor_for
 from int_desk.store import models as m
 from int_desk.store.sync_tables import SyncConflict
 from int_desk.store.workspace import Workspace
+from int_desk.sync import local
+from int_desk.wire import protocol as P
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests import test_sync_engine as engine_tests
 from tests import test_sync_in_process as in_process
@@ -126,6 +128,7 @@ ON_POSTGRES: list[Callable[..., None]] = [
     engine_tests.test_a_patient_leaving_the_team_is_purged_from_the_laptop,
     engine_tests.test_the_laptop_keeps_its_place_in_the_change_feed,
     duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
+    duplicate_tests.test_a_cohort_made_offline_on_two_laptops_under_one_name_becomes_one_cohort,
     in_process.read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
     in_process.test_a_first_sync_brings_exactly_the_teams_records_and_says_so,
     in_process.test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent,
@@ -162,6 +165,22 @@ def _waiting_for_a_lock(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+def _one_person_edited_on_two_laptops(
+    at: Endpoint, laptops, on_a: dict[str, str], on_b: dict[str, str]
+) -> tuple[Workspace, Workspace, uuid.UUID]:  # type: ignore[no-untyped-def]
+    """Laptops of users ``a`` and ``b`` (one team), both synced, then one person's fields
+    changed on each (not yet synced): ``(a, b, the person's id)``."""
+    a, b = laptops(at, "a"), laptops(at, "b")
+    sync(a), sync(b)
+    pid = in_process._first_patient(a)
+    for ws, fields in ((a, on_a), (b, on_b)):
+        with ws.session() as s:
+            person = s.get(m.Patient, pid)
+            for name, value in fields.items():
+                setattr(person, name, value)
+    return a, b, pid
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_laptops_pushing_into_one_row_at_the_same_moment_both_keep_their_edit(
@@ -172,13 +191,12 @@ def test_two_laptops_pushing_into_one_row_at_the_same_moment_both_keep_their_edi
     neither edit is lost or turned into a conflict. The test holds the team's lock (the one each
     push takes to number its changes) until both pushes have read the row and are waiting, so
     the two overlap every time, not by chance."""
-    a, b = laptops(pg_ep, "a"), laptops(pg_ep, "b")
-    sync(a), sync(b)
-    pid = in_process._first_patient(a)
-    with a.session() as s:
-        s.get(m.Patient, pid).phone = "01632 333333"
-    with b.session() as s:
-        s.get(m.Patient, pid).communication_needs = "Needs a BSL interpreter"
+    a, b, pid = _one_person_edited_on_two_laptops(
+        pg_ep,
+        laptops,
+        {"phone": "01632 333333"},
+        {"communication_needs": "Needs a BSL interpreter"},
+    )
     team = pg_ep.teams["Bicester INT"]
     results: dict[str, Any] = {}
 
@@ -299,6 +317,7 @@ def test_the_endpoint_answers_a_new_practice_awaiting_its_name_with_the_row_it_s
 # Endpoint-process tests of the merge that the in-process endpoint judges too (on SQLite).
 ON_SQLITE: list[Callable[..., None]] = [
     in_process.read_scope_tests.test_a_non_clinical_writer_never_overwrites_clinical_fields_they_never_saw,
+    duplicate_tests.test_a_cohort_made_offline_on_two_laptops_under_one_name_becomes_one_cohort,
 ]
 
 
@@ -340,13 +359,11 @@ def test_a_conflict_names_the_version_of_the_colleagues_change(
 ) -> None:  # type: ignore[no-untyped-def]
     """The conflict a laptop keeps says which endpoint version holds the colleague's value (the
     version that last changed that field), beside their name and value."""
-    a, b = laptops(sqlite_ep, "a"), laptops(sqlite_ep, "b")
-    sync(a), sync(b)
-    pid = in_process._first_patient(a)
-    with a.session() as s:
-        s.get(m.Patient, pid).communication_needs = "Prefers phone calls in the morning"
-    with b.session() as s:
-        s.get(m.Patient, pid).communication_needs = "Prefers letters in large print"
+    a, b, pid = _one_person_edited_on_two_laptops(
+        sqlite_ep, laptops,
+        {"communication_needs": "Prefers phone calls in the morning"},
+        {"communication_needs": "Prefers letters in large print"},
+    )  # fmt: skip
     sync(a)
     with sqlite_ep.session() as srv:
         meta = json.loads(srv.get(Record, ("patient", pid)).field_meta)["communication_needs"]
@@ -495,6 +512,10 @@ def test_a_change_to_another_teams_patient_is_refused_says_why_and_is_audited(
             who, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
         )  # fmt: skip
         assert "01632 444444" not in entry.detail
+        trail = s.scalars(
+            select(AuditLogEntry).where(AuditLogEntry.record_id == pid)
+        ).all()  # the chained trail: one entry for the one refused change, not two
+        assert [(e.kind, e.outcome, e.user_id) for e in trail] == [("push", "rejected", who)]
 
 
 def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
@@ -502,46 +523,60 @@ def test_each_upload_leaves_the_operator_one_log_line_with_its_counts(
 ) -> None:
     """The endpoint's operators follow uploads in its log: one line per push naming the device,
     how many ops it carried and how each ended (ids and counts only, nothing about a person)."""
-    op = _new_note_op(sqlite_ep, "Home visit booked")
+    ops = [_new_note_op(sqlite_ep, "Home visit booked"), _new_note_op(sqlite_ep, "Carer rang")]
+    at = {k: ops[0]["fields"][k] for k in ("created_at", "updated_at", "deleted")}
+    refused = {  # (reference data: managed centrally)
+        **_new_note_op(sqlite_ep, "-"), "entity": "place", "fields": {"name": "Kidlington", **at}
+    }  # fmt: skip
     with caplog.at_level("INFO", logger="int_desk.server.engine_ops"):
         with sqlite_ep.http("a") as http:
-            reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [op]})
+            reply = http.post(
+                "/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [*ops, refused]}
+            )
     assert reply.status_code == 200, reply.text
     lines = [r.getMessage() for r in caplog.records if r.name == "int_desk.server.engine_ops"]
     assert len(lines) == 1 and re.fullmatch(
-        r"push device=[0-9a-f-]{36} ops=1 \{'applied': 1\}", lines[0]
+        r"push device=[0-9a-f-]{36} ops=3 \{'applied': 2, 'rejected': 1\}", lines[0]
     ), lines
+
+
+def _social_worker(at: Endpoint, demo: Workspace) -> str:
+    """Login ``sw`` for a social worker of the demo (their pages are cut row by row, not built
+    in SQL); their team's name."""
+    from int_desk.domain.vocab import Role
+    from tests.helpers.actors import actor_of_role
+
+    with demo.session() as s:
+        worker = actor_of_role(s, Role.SOCIAL_WORKER)
+        mine = s.get(m.Team, sorted(worker.team_ids)[0]).name
+    in_process.read_scope_tests._user(at, demo, "sw", worker)
+    return str(mine)
+
+
+def _patients(ws: Workspace) -> set[uuid.UUID]:
+    with ws.session() as s:
+        return set(s.scalars(select(m.Patient.id)))
 
 
 def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_teams(
     sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
 ) -> None:  # type: ignore[no-untyped-def]
-    """A social worker's laptop (their pages are cut row by row, not built in SQL) gets a
-    colleague's new note in their team on the next sync, and nothing another team changed."""
-    from int_desk.domain.vocab import Role
-    from tests.helpers.actors import actor_of_role
-
-    demo = request.getfixturevalue("small_demo")  # (the demo the endpoint was seeded from)
-    with demo.session() as s:
-        worker = actor_of_role(s, Role.SOCIAL_WORKER)
-        mine = s.get(m.Team, sorted(worker.team_ids)[0]).name
-    in_process.read_scope_tests._user(sqlite_ep, demo, "sw", worker)
+    """A social worker's laptop gets a colleague's new note in their team on the next sync, and
+    nothing another team changed."""
+    mine = _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    sw = laptops(sqlite_ep, "sw")
+    sync(sw)
     colleague = next(u for u, t in (("a", "Bicester INT"), ("c", "Reading West INT")) if t == mine)
     other = "c" if colleague == "a" else "a"
-    sw, near, far = (
-        laptops(sqlite_ep, "sw"),
-        laptops(sqlite_ep, colleague),
-        laptops(sqlite_ep, other),
-    )
-    sync(sw), sync(near), sync(far)
+    near, far = laptops(sqlite_ep, colleague), laptops(sqlite_ep, other)
+    sync(near), sync(far)
     pids = {ws: in_process._first_patient(ws) for ws in (near, far)}
 
     def notes(pid: uuid.UUID) -> int:
         with sw.session() as s:
             return len(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all())
 
-    with sw.session() as s:
-        held = set(s.scalars(select(m.Patient.id)))
+    held = _patients(sw)
     before = notes(pids[near])
     for ws, text in ((near, "Visited with the OT"), (far, "Another team's visit")):
         with ws.session() as s:
@@ -550,6 +585,193 @@ def test_a_non_clinical_laptop_receives_its_own_teams_changes_and_never_another_
     pulled = sync(sw)  # (an ordinary pull: nothing to download again)
     assert (pulled.pulled, pulled.redownloaded) == (1, False), pulled.notes
     assert notes(pids[near]) == before + 1 and pids[far] not in held
+    assert _patients(sw) == held
     with sw.session() as s:
-        assert set(s.scalars(select(m.Patient.id))) == held
         assert "Another team's visit" not in set(s.scalars(select(m.Contact.text)))
+
+
+def test_a_person_moved_to_another_team_leaves_a_non_clinical_laptop_at_its_next_sync(
+    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """The administrator moves one of a social worker's team's people to another team: the
+    worker's next ordinary sync removes that person and everything about them from the laptop
+    (the endpoint names them among the people who left), without downloading everything again."""
+    from int_desk.server import admin
+
+    mine = _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    sw = laptops(sqlite_ep, "sw")
+    sync(sw)
+    held = _patients(sw)
+    moved = min(held)
+    elsewhere = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
+    with sqlite_ep.session() as srv:
+        assert admin.move_patient(srv, moved, elsewhere) > 1
+    later = sync(sw)
+    assert (later.purged, later.redownloaded, later.verified) == (1, False, True), later.notes
+    assert _patients(sw) == held - {moved}
+    with sw.session() as s:
+        assert not s.scalars(select(m.Contact.id).where(m.Contact.patient_id == moved)).all()
+
+
+def test_each_page_a_laptop_receives_is_in_its_teams_audit_trail_with_its_count(
+    merge_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Support and the Caldicott guardian read in the endpoint's audit trail what each laptop
+    received: a colleague's three new notes pulled by the other laptop are one entry naming the
+    three changes and the person they are about."""
+    a, b = laptops(merge_ep, "a"), laptops(merge_ep, "b")
+    sync(a), sync(b)
+    pid = in_process._first_patient(a)
+    in_process._add_notes(a, pid, "Phoned the daughter", 3)
+    sync(a)
+    assert sync(b).pulled == 3
+    with merge_ep.session() as srv:
+        user_b = srv.scalar(select(ServerUser.id).where(ServerUser.name == "b"))
+        last = srv.scalars(
+            select(AuditLogEntry)
+            .where(AuditLogEntry.kind == "pull", AuditLogEntry.user_id == user_b)
+            .order_by(AuditLogEntry.at.desc(), AuditLogEntry.no.desc())
+        ).first()
+    assert (last.detail, last.patients) == ("3 changes, 0 people purged", pid.hex)
+
+
+def _first_download_in_pages(
+    at: Endpoint, ws: Workspace, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The laptop's first sync with pages of 300 rows (5,000 in use): it follows the endpoint's
+    place from page to page and ends holding exactly what the endpoint counts for ``user``, each
+    row once, its id check agreeing. (A page that lost its place would send the laptop back to
+    the first page for ever: the test stops it.)"""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 300)
+    held = in_process._server_counts(at, user)
+    enough = 2 * (sum(held.values()) // 300 + 1)  # pages a download may take, with room to spare
+    pages: list[int] = []
+    cycle = sync_env.engine(ws, pull_page=300)
+
+    def progress(stage: str, done: int, _total: int) -> None:
+        if stage == "download":
+            pages.append(done)
+            if len(pages) > enough:
+                cycle.cancel.set()  # (going round: stop, and fail below)
+
+    cycle.progress = progress
+    result = cycle.run()
+    assert result.ok, (result.error, len(pages))
+    assert 3 <= len(pages) <= enough and result.redownloaded and result.verified is True
+    assert result.pulled == sum(held.values())
+    with ws.session() as s:
+        assert local.counts(s) == held
+
+
+def test_a_first_download_over_several_pages_brings_every_record_once(
+    merge_ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A team larger than one download page, in the column form the laptop asks for (written by
+    the database)."""
+    _first_download_in_pages(merge_ep, laptops(merge_ep, "a"), "a", monkeypatch)
+
+
+def test_a_non_clinical_laptops_first_download_over_several_pages_brings_every_record_once(
+    sqlite_ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """The same for a social worker, whose pages are cut row by row (rows, not columns)."""
+    _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    _first_download_in_pages(sqlite_ep, laptops(sqlite_ep, "sw"), "sw", monkeypatch)
+
+
+def test_a_login_added_to_a_second_team_receives_that_teams_people_at_its_next_sync(
+    merge_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """The administrator adds a Bicester coordinator to Reading West as well: their laptop's
+    next ordinary sync brings Reading West's people beside Bicester's (its place in the change
+    feed has no mark for the new team yet: it reads that team from the start), and the counts
+    agree with the endpoint's."""
+    from int_desk.server import admin
+
+    a = laptops(merge_ep, "a")
+    sync(a)
+    with a.session() as s:
+        before = set(s.scalars(select(m.Patient.id)))
+    with merge_ep.session() as srv:
+        admin.add_to_team(srv, "a", "Reading West INT")
+        theirs = set(
+            srv.scalars(
+                select(Record.id).where(
+                    Record.entity == "patient",
+                    Record.scope == merge_ep.teams["Reading West INT"],
+                    Record.deleted.is_(False),
+                )
+            )
+        )
+    assert theirs and not theirs & before
+    later = sync(a)
+    assert later.verified is True and not later.redownloaded, later.notes
+    with a.session() as s:
+        assert set(s.scalars(select(m.Patient.id))) == before | theirs
+        assert local.counts(s) == in_process._server_counts(merge_ep, "a")
+
+
+def test_each_refused_change_says_why_in_words_the_user_can_act_on(sqlite_ep: Endpoint) -> None:
+    """The laptop shows a refused change's reason beside it: a renamed place (reference data,
+    named centrally), a note about a person the endpoint does not hold, and a note moved to
+    another person each come back refused with their own reason; nothing is stored."""
+    with sqlite_ep.session() as s:
+        place = s.scalars(select(Record).where(Record.entity == "place")).first()
+        note = s.scalars(
+            select(Record).where(
+                Record.entity == "contact", Record.scope == sqlite_ep.teams["Bicester INT"]
+            )
+        ).first()
+        other = s.scalars(
+            select(Record.id).where(
+                Record.entity == "patient",
+                Record.scope == note.scope,
+                Record.id != note.patient_id,
+            )
+        ).first()
+        before = {(r.entity, r.id): (r.version, r.data) for r in (place, note)}
+    renamed = {**json.loads(place.data), "name": "Kidlington Hub"}
+    stray = _new_note_op(sqlite_ep, "About someone the endpoint has never had")
+    stray["fields"]["patient_id"] = str(uuid.uuid4())
+    moved = {**json.loads(note.data), "patient_id": str(other)}
+    ops = [
+        {"entity": "place", "id": str(place.id), "fields": renamed, "base": place.version},
+        {"entity": "contact", "id": stray["id"], "fields": stray["fields"], "base": None},
+        {"entity": "contact", "id": str(note.id), "fields": moved, "base": note.version},
+    ]
+    batch = [
+        {
+            "op_id": str(uuid.uuid4()), "entity": o["entity"], "id": o["id"],
+            "kind": "insert" if o["base"] is None else "update", "base_version": o["base"],
+            "fields": o["fields"],
+        }
+        for o in ops
+    ]  # fmt: skip
+    with sqlite_ep.http("a") as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": batch})
+    assert reply.status_code == 200, reply.text
+    assert [(r["status"], r["reason"]) for r in reply.json()["results"]] == [
+        ("rejected", "reference data is managed centrally"),
+        ("rejected", "the row's patient or team is not known to the server"),
+        ("rejected", "forbidden: contact.patient_id cannot be changed once set"),
+    ]
+    with sqlite_ep.session() as s:
+        assert s.get(Record, ("contact", uuid.UUID(stray["id"]))) is None
+        for (entity, rid), kept in before.items():
+            assert (s.get(Record, (entity, rid)).version, s.get(Record, (entity, rid)).data) == kept
+
+
+def test_a_download_position_is_refused_to_a_login_that_may_see_less(
+    sqlite_ep: Endpoint, laptops, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """A place in a full download, made for a coordinator, replayed by a social worker's token
+    (who may read less of each record) is refused with a re-download: no page of what the
+    coordinator may see is written for them."""
+    _social_worker(sqlite_ep, request.getfixturevalue("small_demo"))
+    with sqlite_ep.http("a") as http:
+        first = http.post("/v1/pull", json={"full": True, "limit": 50})
+    assert first.status_code == 200 and first.json()["has_more"], first.text
+    with sqlite_ep.http("sw") as http:
+        replayed = http.post("/v1/pull", json={"full": True, "after": first.json()["after"]})
+    assert replayed.status_code == 410, replayed.text
+    assert replayed.json()["detail"] == "Re-download needed: what this user may see has changed"

@@ -238,3 +238,82 @@ def test_a_row_set_aside_is_not_counted_as_left_alone_for_an_unsent_edit(
         pull_only.http.close()
     assert (pull_only.result.pulled, pull_only.result.skipped) == (0, 0)
     assert _aside(a) == {("contact", spoilt.hex): (incoming.WRONG_KIND, False)}
+
+
+@pytest.mark.parametrize("entity", ["team_membership", "huddle_attendee"])
+def test_a_person_added_to_a_team_or_a_huddle_on_two_laptops_offline_is_held_once(
+    ep: Endpoint,  # noqa: F811
+    tmp_path: Path,
+    entity: str,
+) -> None:
+    """Two administrators add the same colleague to their team (or two coordinators to one
+    huddle), each on their own laptop offline. The endpoint keeps the first and refuses the
+    second as a duplicate (a laptop holds a team's members and a huddle's attendees unique, so
+    a second row could never be stored: every laptop of the team would fail its verify and
+    download everything again on every sync); the second laptop takes the server's row in
+    place of its own, queues nothing (the values agree: no conflict for anyone to decide), and
+    both laptops then sync cleanly."""
+    team = uuid.UUID(ep.teams["Bicester INT"])
+    with ep.session() as s:
+        memberships = [
+            json.loads(d)
+            for d in s.scalars(select(Record.data).where(Record.entity == "team_membership"))
+        ]
+        in_team = {
+            uuid.UUID(t["member_id"]) for t in memberships if uuid.UUID(t["team_id"]) == team
+        }
+        people = {
+            r.id: json.loads(r.data)["role"]
+            for r in s.scalars(select(Record).where(Record.entity == "member"))
+        }
+        newcomer = next(i for i in sorted(people) if i not in in_team and people[i] != "admin")
+        user = "a"  # a care coordinator runs huddles; an administrator manages members
+        if entity == "team_membership":
+            user = "adm"
+            head = next(i for i in sorted(in_team) if people[i] == "admin")
+            admin.add_user(s, user, ["Bicester INT"], member_id=head)
+        for name in (f"{user}1", f"{user}2"):
+            ep.tokens[name] = admin.issue_token(s, user, name)[1]
+    one, two = (
+        duplicate_tests._laptop(ep, tmp_path, f"{user}1"),
+        duplicate_tests._laptop(ep, tmp_path, f"{user}2"),
+    )
+    model = SYNCED_TABLES[entity]
+    try:
+        with one.session() as s:
+            huddle = s.scalars(
+                select(m.Huddle.id).where(m.Huddle.team_id == team).order_by(m.Huddle.id)
+            ).first()
+        added = {}
+        for ws in (one, two):
+            with ws.session() as s:
+                row = (
+                    m.TeamMembership(team_id=team, member_id=newcomer, visiting=False)
+                    if entity == "team_membership"
+                    else m.HuddleAttendee(huddle_id=huddle, member_id=newcomer)
+                )
+                s.add(row)
+                s.flush()
+                added[ws] = row.id
+        assert sync(one).pushed == 1
+        refused = sync(two)
+        assert (refused.rejected, refused.conflicts) == (1, 0)
+        with two.session() as s:  # the server's row, in place of its own; nothing queued
+            mine = select(model.c.id).where(model.c.member_id == newcomer)
+            assert s.scalars(mine).all() == [added[one]]
+            assert local.pending_count(s) == 0
+        with ep.session() as s:
+            live = s.scalars(
+                select(Record.id).where(
+                    Record.entity == entity, Record.scope == ep.teams["Bicester INT"],
+                    Record.data.contains(str(newcomer)), Record.deleted.is_(False),
+                )
+            ).all()  # fmt: skip
+            assert live == [added[one]]
+        for ws in (one, two):
+            again = sync(ws)
+            assert (again.pushed, again.conflicts, again.verified) == (0, 0, True), again.notes
+            assert not again.redownloaded
+    finally:
+        one.close()
+        two.close()

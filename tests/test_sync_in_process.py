@@ -37,9 +37,11 @@ from int_desk.store.workspace import Workspace
 from int_desk.sync import client, local
 from int_desk.sync.client import SyncEngine, sync_workspace
 from int_desk.wire import protocol as P
+from int_desk.wire import schema
 from tests import test_server_read_scope as read_scope_tests
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests import test_sync_engine as engine_tests
+from tests import test_sync_first_download as first_download_tests
 from tests.conftest import DEMO_SEED, DEMO_TODAY, PASSPHRASE
 from tests.helpers import sync_env
 from tests.helpers.sync_env import Endpoint, engine, sync
@@ -332,19 +334,22 @@ def test_a_laptop_missing_rows_the_server_holds_downloads_them_again(
     pid = _first_patient(a)
     with local.apply_session(a) as s:  # lost locally, never as an edit (nothing to send)
         lost = s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid)).all()
-        assert lost
+        event = s.scalars(select(m.HealthEvent.id).order_by(m.HealthEvent.id)).first()
+        assert lost and event
         s.execute(delete(m.Contact).where(m.Contact.patient_id == pid))
+        s.execute(delete(m.HealthEvent).where(m.HealthEvent.id == event))  # and in a 2nd table
     with a.session() as s:  # ids last compared half an hour ago
         local.set_state(s, local.HASH_CHECKED_AT, str(time.time() - 1800))
     with caplog.at_level("INFO", logger=client.__name__):
         result = sync(a)
     assert result.redownloaded and result.verified is True  # checked again after the download
-    assert result.notes == ["verify mismatch (contact): re-downloaded"]
-    assert "verify mismatch in contact" in [r.getMessage() for r in caplog.records]
+    assert result.notes == ["verify mismatch (contact, health_event): re-downloaded"]
+    assert "verify mismatch in contact,health_event" in [r.getMessage() for r in caplog.records]
     with a.session() as s:  # the check after a re-download compares the ids too, at once
         assert float(local.state(s, local.HASH_CHECKED_AT)) > time.time() - 60
     with a.session() as s:
         assert set(s.scalars(select(m.Contact.id).where(m.Contact.patient_id == pid))) == set(lost)
+        assert s.get(m.HealthEvent, event) is not None
     assert sync(a).verified is True
 
 
@@ -394,6 +399,28 @@ def test_offline_is_reported_at_once_for_the_app_and_after_retries_otherwise(
         assert (slow.error_kind, slow.retries) == ("network", 3)
     finally:
         ws.close()
+
+
+def test_a_server_lost_half_way_through_an_app_cycle_is_tried_again_before_offline(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The app's cycle says "offline" at once only when nothing answered at all; a server that
+    answered and then went away in the middle of the cycle (restarted, a network blip) is
+    tried again, as many times as the cycle allows, before the cycle fails."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 40)  # a first download of many pages
+    a = laptops(ep, "a")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "download":
+            ep.stop()  # after the first page: nothing listens from now on
+
+    lost = _run_to_the_end(
+        engine(a, quick_offline=True, retries=2, pull_page=40, progress=progress)
+    )
+    assert (lost.ok, lost.error_kind, lost.retries) == (False, "network", 2)
+    assert lost.error.startswith("The sync server could not be reached (")
+    with a.session() as s:  # the page that came is kept
+        assert sum(local.counts(s).values()) >= 40
 
 
 def test_a_workspace_never_connected_is_told_so(tmp_path: Path) -> None:
@@ -613,8 +640,15 @@ def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None
     sync(a), sync(b)
     pid = _first_patient(a)
     notes = _add_notes(a, pid, "batched note", 23)
-    sent = sync(a, push_batch=5)
+    bar: list[tuple[int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "push":
+            bar.append((done, total))
+
+    sent = sync(a, push_batch=5, progress=progress)
     assert (sent.pushed, sent.pending) == (23, 0)
+    assert bar == [(0, 23), (5, 23), (10, 23), (15, 23), (20, 23)]  # the app's bar: of 23
     got = sync(b, pull_page=4)
     assert (got.pulled, got.redownloaded, got.verified) == (23, False, True)
     assert notes <= engine_tests._contacts(b, pid)
@@ -726,10 +760,14 @@ def test_a_first_download_over_many_pages_stopped_half_way_resumes_where_it_stop
     cancel = threading.Event()
     pages: list[int] = []
 
+    every_index = first_download_tests._secondary(a)
+    built: set[tuple[str, str]] = set()
+
     def progress(stage: str, done: int, total: int) -> None:
         if stage == "download":
             pages.append(done)
             if len(pages) == 2:
+                built.update(first_download_tests._secondary(a))
                 cancel.set()
 
     stopped = engine(a, pull_page=page, cancel=cancel, progress=progress).run()
@@ -737,6 +775,12 @@ def test_a_first_download_over_many_pages_stopped_half_way_resumes_where_it_stop
     with a.session() as s:
         assert sum(local.counts(s).values()) == 2 * page
         assert local.state(s, local.CURSOR) is None  # not finished: no place in the feed yet
+        reached = max((e for e, n in local.counts(s).items() if n), key=schema.ORDER.index)
+    # Half way, the tables whose rows were all in had their indexes back (each built once,
+    # not kept up row by row); the rest were set aside until their rows were in.
+    finished = set(schema.ORDER[: schema.ORDER.index(reached)])
+    assert {(t, i) for t, i in every_index if t in finished} <= built
+    assert any(t in finished for t, _i in every_index) and every_index - built
     resumed = sync(a, pull_page=page)
     assert resumed.pulled == sum(server.values()) - 2 * page  # the rest, nothing twice
     assert (resumed.redownloaded, resumed.verified) == (True, True)
@@ -779,3 +823,58 @@ def test_a_redownload_leaves_every_unsent_edit_alone_and_counts_them(
         assert local.pending_count(s) == 3
     sent = sync(a)
     assert (sent.pushed, sent.conflicts, sent.pending, sent.verified) == (3, 0, 0, True)
+
+
+def test_a_first_download_comes_in_the_column_form_in_far_fewer_bytes(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A new laptop asks for its first download in the column form (each table's column names
+    once, rows as arrays): the same rows as a laptop reading the row form (as it does from an
+    endpoint older than the form), in well under the bytes."""
+    per_row: dict[bool, float] = {}
+    held = []
+    for columns in (True, False):
+        ws = laptops(ep, "a")
+        cycle = engine(ws)
+        if not columns:
+            cycle.columns = False  # (as after an older endpoint refused the form)
+        pages: list[int] = []
+
+        def size(response: Any, pages: list[int] = pages) -> None:
+            if response.request.url.path == "/v1/pull":
+                pages.append(len(response.read()))
+
+        cycle.http.event_hooks["response"].append(size)
+        result = cycle.run()
+        assert result.ok and result.redownloaded and result.verified, result.error
+        per_row[columns] = sum(pages) / result.pulled
+        with ws.session() as s:
+            held.append(local.digest(s))
+    assert held[0] == held[1]
+    assert per_row[True] < 0.8 * per_row[False], per_row
+
+
+def test_a_stopped_download_whose_place_the_endpoint_cannot_read_starts_again(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A first download stopped half way resumes from its place; when the endpoint can no
+    longer read that place (signed with a key it has since changed, or what the user may see
+    changed meanwhile: HTTP 410), the download starts again from the start and ends with
+    exactly what the server holds."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 40)
+    a = laptops(ep, "a")
+    cancel = threading.Event()
+    stopped = engine(
+        a, pull_page=40, cancel=cancel, progress=lambda stage, _d, _t: cancel.set()
+    ).run()
+    assert (stopped.ok, stopped.error_kind) == (False, "interrupted")
+    with a.session() as s:
+        assert local.state(s, local.FULL_AFTER)
+        local.set_state(s, local.FULL_AFTER, "a-place-signed-by-another-key")
+    again = sync(a, pull_page=40)
+    server = _server_counts(ep, "a")
+    assert (again.redownloaded, again.verified) == (True, True)
+    assert again.pulled == sum(server.values())  # from the start: every row
+    with a.session() as s:
+        assert local.counts(s) == server
+        assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None

@@ -147,37 +147,43 @@ def _page(entity: str, cols: list[str], rows: list[list[Any]]) -> dict[str, Any]
     return {"tables": [{"e": entity, "cols": cols, "rows": rows}], "has_more": False}
 
 
+@pytest.mark.parametrize("version", ["another", "the same"])
 def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
-    demo_ws: Workspace,
+    demo_ws: Workspace, version: str
 ) -> None:
     """A page from an endpoint of another version (columns in another order, one this laptop
     does not know, one it does not send) is read by name; a row of the wrong shape or with a
-    date this laptop cannot use is set aside, the rest stored."""
+    date this laptop cannot use is set aside (under its id when it has one), the rest stored.
+    The same from an endpoint of this laptop's version (its columns as they come)."""
     with demo_ws.session() as s:
         flag = s.scalars(select(m.Flag)).first()
         patient_id, author = flag.patient_id, flag.created_by
     cols = [c for c in schema.ENTITIES["flag"].columns if c not in ("deleted", "updated_by")]
     cols = [*reversed(cols), "a_column_of_a_later_version"]
-    ids = [uuid.uuid4() for _ in range(4)]
+    if version == "the same":
+        cols = [c for c in schema.ENTITIES["flag"].columns if c != "deleted"]
+        assert [*cols, "deleted"] == list(schema.ENTITIES["flag"].columns)
+    ids = [uuid.uuid4() for _ in range(5)]
 
     def row(rid: uuid.UUID, **values: Any) -> list[Any]:
         base = {
             "patient_id": str(patient_id), "code": "frailty", "since": "2026-01-02",
             "active": True, "note": "Falls twice", "created_by": str(author) if author else None,
             "created_at": "2026-01-02T10:00:00.000000+00:00",
-            "updated_at": "2026-01-02T10:00:00.000000+00:00", "updated_by": str(author),
+            "updated_at": "2026-01-02T10:00:00.000000+00:00", "updated_by": str(author) if author else None,
             "a_column_of_a_later_version": {"any": "thing"},
         }  # fmt: skip
         base.update(values)
         return [str(rid), 7, *(base.get(c) for c in cols)]
 
     rows = [row(ids[0]), row(ids[1], since="9999-01-01"), row(ids[2])[:-3], row(ids[3])]
+    rows += [row(ids[4])[:2], "not a row"]  # an id and a version only; nothing to read
     with local.apply_session(demo_ws) as s:
         aside: list[str] = []
         applied, _skipped = incoming.apply_rows(
             s, incoming.prepare_page(_page("flag", cols, rows)), set(), aside
         )
-    assert applied == 2 and len(aside) == 2
+    assert applied == 2 and len(aside) == 4
     with demo_ws.session() as s:
         stored = {f.id: f for f in s.scalars(select(m.Flag).where(m.Flag.id.in_(ids)))}
         assert set(stored) == {ids[0], ids[3]}
@@ -188,10 +194,12 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
             False,
             "Falls twice",
         )
-        assert kept.updated_by is None  # not sent: null
+        assert kept.updated_by == (None if version == "another" else author)  # not sent: null
         assert kept.patient_id == patient_id and kept.server_version == 7
         problems = {rid: info["problem"] for _e, rid, info in incoming.quarantined(s)}
     assert problems == {
         ids[1].hex: "flag.since is a date this laptop cannot use",
         ids[2].hex: incoming.WRONG_SHAPE,
+        ids[4].hex: incoming.WRONG_SHAPE,
+        "": incoming.WRONG_SHAPE,
     }

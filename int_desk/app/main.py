@@ -119,6 +119,9 @@ def create_app() -> QApplication:
     app.setOrganizationName("INT Desk")
     app.setDesktopFileName("uk.nhs.intdesk.IntDesk")
     load_fonts_and_style(app)
+    from int_desk.app import gc_pin
+
+    gc_pin.pin_to_gui_thread(app)  # never collect (and destroy Qt objects) on a worker thread
     return app
 
 

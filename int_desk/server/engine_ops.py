@@ -36,6 +36,8 @@ from int_desk.server.push_batch import (
     cohorts_by_name,
     parent_keys,
     patients_by_nhs,
+    rows_by_unique_key,
+    unique_row_key,
 )
 from int_desk.server.read_scope import (
     ReadScope,
@@ -199,6 +201,7 @@ def push(
     batch.load(parent_keys(req, all_fields, enrolments), lock=False)
     existing_nhs = patients_by_nhs(session, caller, req, all_fields)
     existing_cohorts = cohorts_by_name(session, caller, req, all_fields)
+    existing_rows = rows_by_unique_key(session, caller, req)
     results = []
     touched: list[tuple[str, uuid.UUID] | None] = []
     applied: list[dict[str, Any]] = []
@@ -224,6 +227,7 @@ def push(
         same_name = op.entity == "cohort" and existing_cohorts.get(
             (str(fields.get("team_id")), str(fields.get("name")))
         )
+        same_row = existing_rows and existing_rows.get(unique_row_key(op.entity, fields) or ())
         # A practice awaiting a name, from a first import (practices.py); else the write rules,
         # on the stored row and the row this op would make (write_rules.py).
         practice = push_awaiting_practice(session, who, caller, op, fields)
@@ -247,6 +251,8 @@ def push(
             result = _rejected(op, DUPLICATE_PATIENT)
         elif same_name and same_name != str(op.id) and rec is None:
             result = _rejected(op, DUPLICATE_COHORT)
+        elif same_row and same_row != str(op.id) and rec is None:
+            result = _rejected(op, DUPLICATE_ROW)
         else:
             fields = restrict_write(
                 session, op.entity, op.kind, fields, verdict.unreadable, batch_plan(batch)
@@ -361,6 +367,12 @@ DUPLICATE_PATIENT = (
 DUPLICATE_COHORT = (
     "duplicate: your team already has a cohort of this name; "
     "this laptop moves its members into that cohort on the next sync"
+)
+
+
+DUPLICATE_ROW = (
+    "duplicate: your team already has this person in the team or at the huddle; "
+    "this laptop takes that record instead on the next sync"
 )
 
 

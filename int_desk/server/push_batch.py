@@ -458,5 +458,46 @@ def cohorts_by_name(
     return found
 
 
+# Rows a laptop's store holds unique by these values (its (team, member) and (huddle, member)
+# unique keys): a second live row of the same values could never be stored on a laptop.
+UNIQUE_ROWS = {
+    "team_membership": ("team_id", "member_id"),
+    "huddle_attendee": ("huddle_id", "member_id"),
+}
+
+
+def unique_row_key(entity: str, data: dict[str, Any]) -> tuple[str, ...] | None:
+    """``entity`` and its unique values (ids, whatever their dashes), or None if it has none."""
+    names = UNIQUE_ROWS.get(entity)
+    if names is None:
+        return None
+    try:
+        return (entity, *(uuid.UUID(str(data.get(n))).hex for n in names))
+    except ValueError:
+        return None  # (a malformed id is refused by the write rules)
+
+
+def rows_by_unique_key(
+    session: Session, caller: Caller, req: P.PushRequest
+) -> dict[tuple[str, ...], str]:
+    """``unique_row_key`` -> id of the live row already holding it, for the batch's new team
+    memberships and huddle attendees: two administrators adding one person to a team offline
+    (or one attendee to a huddle) must not make two rows, which every laptop of the team would
+    then fail to store, failing its verify and re-downloading on every sync."""
+    entities = {op.entity for op in req.ops if op.kind == "insert" and op.entity in UNIQUE_ROWS}
+    found: dict[tuple[str, ...], str] = {}
+    if not entities:
+        return found
+    for rid, entity, data in session.execute(
+        select(Record.id, Record.entity, Record.data).where(
+            Record.entity.in_(entities), Record.scope.in_(caller.teams), Record.deleted.is_(False)
+        )
+    ):
+        key = unique_row_key(entity, json.loads(data))
+        if key is not None:
+            found.setdefault(key, str(rid))
+    return found
+
+
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
