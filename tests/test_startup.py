@@ -4,8 +4,10 @@ painting before the other pages are built."""
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -32,6 +34,27 @@ def test_warm_up_imports_every_module_the_window_needs(qtbot: QtBot) -> None:
     assert all(name in sys.modules for name in [*warm_modules(), *background])
     # The background thread imports only Qt-free modules (the layering rule's promise).
     assert not any(name.startswith("int_desk.app") for name in background)
+
+
+def test_warm_up_closed_before_its_imports_finish_reports_nothing(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel pressed at once: the dialog and its warm-up are deleted while the background
+    thread still imports. Its "done" then has nobody to go to, which is not a crash (before,
+    the thread raised and the crash handler wrote a crash report)."""
+    import shiboken6
+
+    (tmp_path / "int_desk_slow_import.py").write_text("import time\ntime.sleep(0.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    raised: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    warm = WarmUp(modules=[], background=["int_desk_slow_import"])
+    warm.start()
+    thread = warm._thread
+    assert thread is not None
+    shiboken6.delete(warm)
+    thread.join(10)
+    assert not thread.is_alive() and raised == []
 
 
 def test_passphrase_in_the_unlock_dialog_opens_the_caseload(qtbot: QtBot, demo_dir: Path) -> None:

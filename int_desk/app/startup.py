@@ -96,7 +96,10 @@ class WarmUp(QObject):
     def _run_background(self) -> None:
         for name in self._background:
             _import(name, self.failed)
-        self._background_done.emit()  # queued to the GUI thread
+        try:
+            self._background_done.emit()  # queued to the GUI thread
+        except RuntimeError:  # the dialog (and this) closed while importing: nobody waits
+            log.info("start-up imports finished after their dialog closed")
 
     def _on_background_done(self) -> None:
         self._bg_done = True
