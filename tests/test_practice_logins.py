@@ -55,6 +55,11 @@ def test_a_practice_login_reads_its_notifications_and_nothing_else(
         json={"cursors": {}, "limit": 10},
     )  # fmt: skip
     assert r.status_code == 403
+    r = httpx.post(
+        f"{ep.url}/v1/cycle", headers={**auth, "X-IntDesk-Protocol": "1"},
+        json={"pull": {"cursor": "x"}, "verify": True},
+    )  # fmt: skip
+    assert r.status_code == 403
     fhir = httpx.get(f"{ep.url}/fhir/R4/Patient?identifier={NHS}|9990000018", headers=auth)
     assert fhir.status_code == 403 and fhir.json()["resourceType"] == "OperationOutcome"
 

@@ -528,6 +528,9 @@ def test_a_login_without_a_known_role_gets_a_clear_403_and_nothing_else(
                 ("GET", "/v1/verify", None),
                 ("POST", "/v1/push", {"batch_id": str(uuid.uuid4()), "ops": [
                     _op("task", uuid.uuid4(), {"description": "x"}, 1)]}),
+                ("POST", "/v1/cycle", {"pull": {"cursor": "x"}, "verify": True, "push": {
+                    "batch_id": str(uuid.uuid4()),
+                    "ops": [_op("task", uuid.uuid4(), {"description": "x"}, 1)]}}),
             ):  # fmt: skip
                 reply = client.request(method, path, json=body)
                 assert reply.status_code == 403, (name, path, reply.text)

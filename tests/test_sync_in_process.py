@@ -294,6 +294,28 @@ def test_a_server_that_keeps_failing_is_retried_then_reported_and_the_edit_kept(
     assert recovered.ok and (recovered.retries, recovered.pushed, recovered.pending) == (1, 1, 0)
 
 
+def test_an_upload_answered_with_a_bad_request_fails_the_sync_and_keeps_the_edit(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A 400 (say a proxy in front of the endpoint refusing the upload) is a refusal, never an
+    acknowledgement: the cycle fails in the endpoint's words, the edit waits, and it is sent
+    once the next cycle goes through."""
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        s.get(m.Patient, _first_patient(a)).phone = "01632 700002"
+    for path in (P.CYCLE_PATH, "/v1/push"):  # the one-request cycle, then the push on its own
+        ep.fault(path, "busy", status=400)
+    refused = engine(a).run()
+    assert (refused.ok, refused.error_kind, refused.pushed, refused.retries) == (
+        False, "protocol", 0, 0,
+    )  # fmt: skip
+    assert refused.error == "The sync server refused the upload: busy"
+    assert _pending(a) == 1
+    sent = sync(a)
+    assert (sent.pushed, sent.pending, sent.verified) == (1, 0, True)
+
+
 def test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent(
     ep: Endpoint, laptops
 ) -> None:  # type: ignore[no-untyped-def]
@@ -781,8 +803,8 @@ def test_a_first_download_over_many_pages_stopped_half_way_resumes_where_it_stop
     finished = set(schema.ORDER[: schema.ORDER.index(reached)])
     assert {(t, i) for t, i in every_index if t in finished} <= built
     assert any(t in finished for t, _i in every_index) and every_index - built
-    resumed = sync(a, pull_page=page)
-    assert resumed.pulled == sum(server.values()) - 2 * page  # the rest, nothing twice
+    resumed = _run_to_the_end(engine(a, pull_page=page), within=60)  # (a loop fails, not hangs)
+    assert resumed.ok and resumed.pulled == sum(server.values()) - 2 * page  # the rest, once
     assert (resumed.redownloaded, resumed.verified) == (True, True)
     with a.session() as s:
         assert local.counts(s) == server
@@ -871,9 +893,9 @@ def test_a_stopped_download_whose_place_the_endpoint_cannot_read_starts_again(
     with a.session() as s:
         assert local.state(s, local.FULL_AFTER)
         local.set_state(s, local.FULL_AFTER, "a-place-signed-by-another-key")
-    again = sync(a, pull_page=40)
+    again = _run_to_the_end(engine(a, pull_page=40), within=60)  # (a loop fails, not hangs)
     server = _server_counts(ep, "a")
-    assert (again.redownloaded, again.verified) == (True, True)
+    assert (again.ok, again.redownloaded, again.verified) == (True, True, True)
     assert again.pulled == sum(server.values())  # from the start: every row
     with a.session() as s:
         assert local.counts(s) == server

@@ -70,6 +70,7 @@ def test_an_expired_token_is_a_clear_401_and_listed_as_expired(
             ("POST", "/v1/push", {"batch_id": "00000000-0000-0000-0000-000000000000", "ops": []}),
             ("POST", "/v1/pull", {"full": True}),
             ("GET", "/v1/verify", None),
+            ("POST", "/v1/cycle", {"pull": {"cursor": "x"}, "verify": True}),
         ):
             reply = client.request(method, path, json=body)
             assert reply.status_code == 401

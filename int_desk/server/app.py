@@ -100,18 +100,24 @@ class BodyLimit:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, replaying(whole, receive), send)
 
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                later: dict[str, Any] = await receive()
-                return later
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(message: dict[str, Any], receive: Any) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI ``receive`` that gives ``message`` (a body read already) first, then what
+    ``receive`` gives (a disconnect)."""
+    sent = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            later: dict[str, Any] = await receive()
+            return later
+        sent = True
+        return message
+
+    return again
 
 
 async def _send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
@@ -544,7 +550,9 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
         def run() -> Response:
             found = admitted(request, known or looked_up(request, token_hash))
-            return work(found, raw)
+            answer = work(found, raw)
+            answer.headers[P.CYCLE_HEADER] = P.CYCLE_PATH  # (a laptop then sends cycles there)
+            return answer
 
         return await run_in_threadpool(run)
 
@@ -554,6 +562,11 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
 
     def push_work(found: Authed, raw: bytes) -> Response:
         req = parsed(P.PushRequest, raw)
+        done = pushed(found, req)
+        return done if isinstance(done, Response) else _json(done)
+
+    def pushed(found: Authed, req: P.PushRequest) -> dict[str, Any] | Response:
+        """A push committed: its answer, or the 422 naming the ops refused (nothing stored)."""
         who = found[0]
         if not who.teams:
             sync_audit.push_refused(factory, who, len(req.ops), 403, "no team")
@@ -566,7 +579,7 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
             )
             return _json({"detail": exc.problems[:100]}, 422)
         ops.count_push(results)
-        return _json({"batch_id": str(req.batch_id), "results": results})
+        return {"batch_id": str(req.batch_id), "results": results}
 
     def _push_once(found: Authed, req: P.PushRequest, careful: bool) -> list[dict[str, Any]]:
         with transaction(found) as s:
@@ -595,8 +608,50 @@ def create_app(db_url: str, *, pool_size: int = 10, auth_cache: AuthCache | None
         with transaction(found) as s:
             return _json(verify(s, found[0]))
 
-    add_schemas(app, (P.PushRequest, P.PullRequest))
-    served = {"/v1/push": push_work, "/v1/pull": pull_work, "/v1/verify": verify_work}
+    @app.post(P.CYCLE_PATH, openapi_extra=sync_schema(P.CycleRequest))
+    async def cycle_route(request: Request) -> Response:
+        return await sync_route(request, cycle_work)
+
+    def cycle_work(found: Authed, raw: bytes) -> Response:
+        """A whole cycle in one request: the push committed first, in its own transaction as
+        ``/v1/push`` commits it (its retries, its team lock held no longer), then the page and
+        the verify counts read in one transaction (one snapshot, one audit append). A refusal
+        answers as the request refused alone would (the 422 of a push names its ops, and
+        nothing is stored); a stale cursor is the pull's 410, or, when the push was stored, a
+        200 with the push's results, ``"pull": null`` and why in ``"gone"``."""
+        req = parsed(P.CycleRequest, raw)
+        sent: dict[str, Any] | None = None
+        if req.push is not None:
+            done = pushed(found, req.push)
+            if isinstance(done, Response):
+                return done
+            sent = done
+        ops.SYNC_CYCLES.inc()
+        try:
+            with transaction(found) as s:
+                page = pull(
+                    s, found[0], key, P.PullRequest(cursor=req.pull.cursor, limit=req.pull.limit)
+                )
+                counts = verify(s, found[0]) if req.verify else None
+        except CursorGone as exc:
+            gone = f"Re-download needed: {exc}"
+            if sent is None:
+                return _json({"detail": gone}, 410)
+            # The push is stored: its results, with no page (never a 4xx that stored something).
+            return _json({"push": sent, "pull": None, "verify": None, "gone": gone})
+        body = (
+            f'{{"push":{json.dumps(sent, separators=(",", ":"))},"pull":{page},'
+            f'"verify":{json.dumps(counts, separators=(",", ":"))}}}'
+        )
+        return Response(body, media_type="application/json")
+
+    add_schemas(app, (P.PushRequest, P.PullRequest, P.CycleRequest))
+    served = {
+        "/v1/push": push_work,
+        "/v1/pull": pull_work,
+        "/v1/verify": verify_work,
+        P.CYCLE_PATH: cycle_work,
+    }
 
     def straight(work: Callable[[Authed, bytes], Response]) -> Handler:
         return lambda request: sync_route(request, work)

@@ -7,6 +7,10 @@ requests to that path. F is one of:
   drop_after  run the request, send the headers and half the body, then close the connection
   delay_after run the request, then wait ``seconds`` before answering (a client timeout)
   busy        answer ``status`` (429 or 503) with ``Retry-After: retry_after`` without running it
+
+A one-request cycle (``POST /v1/cycle``) carries a pull, a push when its body has one and a
+verify when it asks: a fault queued for any of those paths meets the cycle that carries it
+(the failure of the request that would have carried that part alone).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+
+from int_desk.server.app import replaying
+from int_desk.wire.protocol import CYCLE_PATH
 
 
 class FaultInjector:
@@ -41,6 +48,8 @@ class FaultInjector:
             await _respond(send, 200, b'{"ok":true}')
             return
         pending = self.queue.get(path)
+        if path == CYCLE_PATH and not pending:
+            receive, pending = await self._cycle_faults(receive)
         if not pending:
             await self.app(scope, receive, send)
             return
@@ -79,6 +88,24 @@ class FaultInjector:
             await send({"type": "http.response.body", "body": body})
         else:
             raise ValueError(f"unknown fault {fault!r}")
+
+    async def _cycle_faults(self, receive: Any) -> tuple[Any, list[dict[str, Any]] | None]:
+        """The queue of the first part this cycle carries that has a fault waiting, and the
+        body to receive again (it was read whole before: ``app.BodyLimit``)."""
+        message = await receive()
+        try:
+            body = json.loads(message.get("body") or b"{}")
+        except ValueError:
+            body = {}
+        carried = ["/v1/pull"]
+        if isinstance(body, dict):
+            carried += ["/v1/push"] if body.get("push") else []
+            carried += ["/v1/verify"] if body.get("verify") else []
+        again = replaying(message, receive)
+        for part in carried:
+            if self.queue.get(part):
+                return again, self.queue[part]
+        return again, None
 
 
 async def _respond(send: Any, status: int, body: bytes, retry_after: bytes = b"") -> None:

@@ -5,7 +5,9 @@
 One cycle = push (batches with op ids; each result committed on its own), pull (pages after an
 opaque cursor; each page and its cursor in one transaction; rows with unsent edits untouched),
 verify (counts and id digests per entity) and, on a mismatch or a 410 for a stale cursor, a full
-re-download of the scope that keeps the outbox. Network and server failures are retried with
+re-download of the scope that keeps the outbox. An endpoint that advertises it answers a usual
+cycle (one batch, one page) in one request, ``POST /v1/cycle``; anything else, or any refusal
+there, takes the three requests. Network and server failures are retried with
 exponential backoff and full jitter (or after the Retry-After a busy server asks for); ``cancel`` (a threading.Event) stops between steps.
 No Qt here: the app runs this on a worker thread and shows the result.
 """
@@ -151,6 +153,8 @@ class SyncEngine:
         self.full_verify = full_verify
         with ws.session() as s:
             self.generation = local.state(s, local.GENERATION)  # the endpoint's, when last synced
+            # The one-request cycle's path, once the endpoint has advertised it (CYCLE_HEADER).
+            self.cycle_path = P.CYCLE_PATH if local.state(s, local.CYCLE) else ""
         self.http = httpx.Client(
             base_url=self.endpoint,
             verify=_tls_context(),
@@ -200,6 +204,7 @@ class SyncEngine:
                     local.set_state(s, local.LAST_SYNC_AT, r.finished_at)
                     if self.generation:
                         local.set_state(s, local.GENERATION, self.generation)
+                    local.set_state(s, local.CYCLE, "1" if self.cycle_path else None)
                 local.set_state(s, local.LAST_RESULT, json.dumps(asdict(r)))
         log.info(
             "sync ok=%s pushed=%d pulled=%d conflicts=%d rejected=%d pending=%d %.2fs",
@@ -208,10 +213,60 @@ class SyncEngine:
         return r
 
     def _cycle(self) -> None:
+        if self.cycle_path and self._whole_cycle():
+            return
         self._push()
         self._pull()
         if self.do_verify:
             self._verify()
+
+    def _whole_cycle(self) -> bool:
+        """The cycle in one request (push, one incremental page, verify counts), when the outbox
+        fits one batch and the laptop holds a cursor: True when done. False, with nothing
+        applied, when the three requests should make it instead: a refusal there (a push's
+        422 names its ops there; a stale cursor's 410 re-downloads there; an endpoint gone
+        back to a version without the route answers 404 and is not asked again). An answer
+        lost after the endpoint stored the push is sent again with the same op ids: a replay."""
+        with self.ws.session() as s:
+            cursor = local.state(s, local.CURSOR)
+            redownload = local.state(s, local.REDOWNLOAD) == "1"
+            pending = local.pending_count(s)
+        if cursor is None or redownload or pending > self.push_batch:
+            return False
+        self._check_cancel()
+        ops = local.next_batch(self.ws, self.push_batch) if pending else []
+        body: dict[str, Any] = {
+            "pull": {"cursor": cursor, "limit": self.pull_page},
+            "verify": self.do_verify,
+        }
+        if ops:
+            self.progress("push", 0, len(ops))
+            body["push"] = {"batch_id": str(uuid.uuid4()), "ops": ops}
+        try:
+            reply = self._call("POST", self.cycle_path, body)
+        except (_Refused, _CursorStale) as exc:
+            if isinstance(exc, _Refused) and exc.status in (404, 405):
+                log.info("the sync server no longer answers a cycle in one request")
+                self.cycle_path = ""
+            return False
+        if ops:
+            self._count_results(reply["push"]["results"])
+        page = reply["pull"]
+        if page is None:  # the cursor was stale (``gone``); the push is stored
+            log.info("cursor is stale: re-downloading the scope, keeping the outbox")
+            self.result.notes.append("cursor too old: re-downloaded")
+            self._download(force=True)
+            if self.do_verify:
+                self._verify()
+            return True
+        if self._apply_page(page):
+            self._pull_incremental(page["cursor"])
+            server = None  # counted before the pages after: asked again
+        else:
+            server = (reply.get("verify") or {}).get("entities")
+        if self.do_verify:
+            self._verify(server=server)
+        return True
 
     def _recover(self, restored: _Restored) -> None:
         """The endpoint went back in time (restored from a backup): read everything it holds
@@ -292,6 +347,8 @@ class SyncEngine:
             if status < 400:
                 if self.generation is None:  # the first answer names the generation
                     self.generation = resp.headers.get(P.GENERATION_HEADER)
+                if resp.headers.get(P.CYCLE_HEADER) == P.CYCLE_PATH:  # (that path only)
+                    self.cycle_path = P.CYCLE_PATH
                 return _json_body(resp.content)  # a cut-off body raises here: retried
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             problem = SyncError(
@@ -355,16 +412,19 @@ class SyncEngine:
                         continue
                 kind = SyncErrorKind.AUTH if exc.status == 403 else SyncErrorKind.PROTOCOL
                 raise SyncError(f"The sync server refused the upload: {exc.detail}", kind) from None
-            results = list(reply.get("results", ()))
-            for res, status in zip(results, local.record_results(self.ws, results), strict=True):
-                if status == P.APPLIED:
-                    self.result.pushed += 1
-                elif status == P.CONFLICT:
-                    self.result.pushed += 1
-                    self.result.conflicts += len(res.get("conflicts", ())) or 1
-                elif status == P.REJECTED:
-                    self.result.rejected += 1
+            self._count_results(list(reply.get("results", ())))
             done += len(ops)
+
+    def _count_results(self, results: list[dict[str, Any]]) -> None:
+        """A batch's acknowledgements recorded (``local.record_results``) and counted."""
+        for res, status in zip(results, local.record_results(self.ws, results), strict=True):
+            if status == P.APPLIED:
+                self.result.pushed += 1
+            elif status == P.CONFLICT:
+                self.result.pushed += 1
+                self.result.conflicts += len(res.get("conflicts", ())) or 1
+            elif status == P.REJECTED:
+                self.result.rejected += 1
 
     # --- pull ---------------------------------------------------------------------------------
 
@@ -386,19 +446,23 @@ class SyncEngine:
         while True:
             self._check_cancel()
             page = self._page({"cursor": cursor, "limit": self.pull_page})
-            with local.apply_session(self.ws) as s:
-                skip = local.pending_keys(s)
-                applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
-                if page.get("purged"):
-                    incoming.purge_patients(s, page["purged"])
-                    self.result.purged += len(page["purged"])
-                local.set_state(s, local.CURSOR, page["cursor"])
-            self.result.pulled += applied
-            self.result.skipped += skipped
-            cursor = page["cursor"]
-            self.progress("pull", self.result.pulled, 0)
-            if not page.get("has_more"):
+            if not self._apply_page(page):
                 return
+            cursor = page["cursor"]
+
+    def _apply_page(self, page: dict[str, Any]) -> bool:
+        """An incremental page and its cursor applied in one transaction; has it more?"""
+        with local.apply_session(self.ws) as s:
+            skip = local.pending_keys(s)
+            applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
+            if page.get("purged"):
+                incoming.purge_patients(s, page["purged"])
+                self.result.purged += len(page["purged"])
+            local.set_state(s, local.CURSOR, page["cursor"])
+        self.result.pulled += applied
+        self.result.skipped += skipped
+        self.progress("pull", self.result.pulled, 0)
+        return bool(page.get("has_more"))
 
     def _page(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -506,15 +570,17 @@ class SyncEngine:
 
     # --- verify -------------------------------------------------------------------------------
 
-    def _verify(self, again: bool = True) -> None:
+    def _verify(self, again: bool = True, server: dict[str, Any] | None = None) -> None:
         """Counts every cycle; the id digest too when ``HASH_EVERY`` has passed (or after a
-        re-download), since hashing every id costs far more than counting on a big caseload."""
+        re-download), since hashing every id costs far more than counting on a big caseload.
+        ``server``: the endpoint's counts already received (a one-request cycle's)."""
         with self.ws.session() as s:
             if local.pending_count(s):
                 self.result.verified = None  # unsent edits: the counts cannot agree yet
                 return
             last = local.state(s, local.HASH_CHECKED_AT)
-        server = self._call("GET", "/v1/verify")["entities"]
+        if server is None:
+            server = self._call("GET", "/v1/verify")["entities"]
         full = (
             self.full_verify
             or self.result.redownloaded

@@ -41,6 +41,7 @@ LAST_SYNC_AT = "last_sync_at"
 LAST_RESULT = "last_result"
 HASH_CHECKED_AT = "hash_checked_at"
 GENERATION = "server_generation"  # the endpoint database's generation (changes on a restore)
+CYCLE = "cycle_route"  # "1": the endpoint answers a whole cycle in one request (sync/client.py)
 DEFERRED_INDEXES = "deferred_indexes"  # {name: CREATE INDEX statement} a first download dropped
 
 

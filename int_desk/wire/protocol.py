@@ -18,6 +18,10 @@ PROTOCOL_HEADER = "X-IntDesk-Protocol"
 # above which changes were made after the restore (int_desk/server/backup.py).
 GENERATION_HEADER = "X-IntDesk-Generation"
 RESTORED_SINCE_HEADER = "X-IntDesk-Restored-Since"
+# An endpoint that answers a whole cycle in one request (``POST /v1/cycle``) says so on its sync
+# answers; a laptop that has seen it sends its cycles there (docs/sync-protocol.md).
+CYCLE_HEADER = "X-IntDesk-Cycle"
+CYCLE_PATH = "/v1/cycle"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_OPS_PER_BATCH = 1000
 MAX_FIELDS_PER_OP = 64
@@ -65,3 +69,19 @@ class PullRequest(_Strict):
     # docs/sync-protocol.md). Asked for by the client; an endpoint may answer either, so the
     # client reads whichever comes. Incremental pages are always "rows".
     form: Literal["rows", "columns"] = "rows"
+
+
+class CyclePull(_Strict):
+    """The pull of a one-request cycle: incremental only (a full download pages on its own)."""
+
+    cursor: StrictStr = Field(min_length=1, max_length=4096)
+    limit: StrictInt = Field(default=PULL_PAGE, ge=1, le=MAX_PULL_PAGE)
+
+
+class CycleRequest(_Strict):
+    """A whole sync cycle in one request: push (when the outbox holds anything), then one
+    incremental page, then (asked for) the verify counts: as the three requests would answer."""
+
+    push: PushRequest | None = None
+    pull: CyclePull
+    verify: StrictBool = False

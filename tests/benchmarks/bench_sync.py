@@ -3,7 +3,8 @@
 1. (The initial pull of a 10,000-patient team: bench_pull.py, taken apart step by step.)
 2. Incremental sync of 100 changes: one full cycle (push 100 edits, pull, verify).
 3. 100 laptops against PostgreSQL, open loop: p95 of a sync cycle (push 5 edits, pull,
-   verify) at the app's busiest cadence - every laptop being edited, so each syncs every ~5 s
+   verify; made as the app makes it: one request, ``/v1/cycle``, once the endpoint has
+   advertised it, else three) at the app's busiest cadence - every laptop being edited, so each syncs every ~5 s
    (the debounce after an edit; the idle cadence is every 5 minutes) - and, as a stress figure,
    at five times that (each once a second: 100 cycles/s offered), with one endpoint process and
    with two (two ``serve`` processes on two ports sharing the database, laptops spread over
@@ -151,6 +152,7 @@ class _Http:
         )
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.cycle_path = ""  # the one-request cycle, once an answer advertises it (as the app)
 
     async def __aenter__(self) -> _Http:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -178,10 +180,64 @@ class _Http:
             if line in (b"\r\n", b""):
                 break
             name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
+            name = name.lower()
+            if name == b"content-length":
                 length = int(value)
+            elif name == _CYCLE_HEADER and value.strip() == _CYCLE_PATH:
+                self.cycle_path = _CYCLE_PATH.decode()
         data = await self.reader.readexactly(length)
         return status, json.loads(data) if data else None
+
+
+_CYCLE_HEADER = b"x-intdesk-cycle"
+_CYCLE_PATH = b"/v1/cycle"
+
+
+async def sync_cycle(
+    c: _Http,
+    whole: bool,
+    push: dict[str, Any],
+    versions: dict[str, int],
+    cursor: str,
+    tick: Any = None,
+) -> tuple[str | None, str]:
+    """One sync cycle as the app makes it (sync/client.py): push, pull every page, verify the
+    counts; in one request (``POST /v1/cycle``) when ``whole`` (the endpoint advertised it),
+    else three. ``versions`` takes the pushed rows' new versions. Returns what went wrong (or
+    None) and the new cursor; ``tick(label)`` is called after each request."""
+    tick = tick or (lambda _label: None)
+    if whole:
+        body = {"push": push, "pull": {"cursor": cursor}, "verify": True}
+        status, reply = await c.request("POST", "/v1/cycle", body)
+        tick("cycle")
+        if status != 200:
+            return f"cycle {status}", cursor
+        results, page = reply["push"]["results"], reply["pull"]
+    else:
+        status, reply = await c.request("POST", "/v1/push", push)
+        tick("push")
+        if status != 200:
+            return f"push {status}", cursor
+        results = reply["results"]
+        status, page = await c.request("POST", "/v1/pull", {"cursor": cursor})
+        tick("pull")
+        if status != 200:
+            return f"pull {status}", cursor
+    for res in results:
+        if "row" in res:
+            versions[res["row"]["id"]] = res["row"]["v"]
+    more = page["has_more"]
+    while page["has_more"]:
+        status, page = await c.request("POST", "/v1/pull", {"cursor": page["cursor"]})
+        tick("pull")
+        if status != 200:
+            return f"pull {status}", cursor
+    if more or not whole:  # (the cycle's counts were read before the pages after it)
+        status, _verify = await c.request("GET", "/v1/verify")
+        tick("verify")
+        if status != 200:
+            return f"verify {status}", page["cursor"]
+    return None, page["cursor"]
 
 
 async def _download(c: _Http) -> tuple[list[dict[str, Any]], str]:
@@ -220,14 +276,31 @@ def _load() -> str:
         return "load unknown"
 
 
+class CpuSplit:
+    """Called after each request of a cycle: adds the processes' CPU since the last call to
+    ``spent`` under the request's name (the first also carries the connection's set-up)."""
+
+    def __init__(self, pids: list[int], spent: dict[str, float]) -> None:
+        self.pids, self.spent = pids, spent
+        self.mark = _cpu_seconds(pids) or 0.0
+        self.first = True
+
+    def __call__(self, label: str) -> None:
+        now = _cpu_seconds(self.pids) or 0.0
+        name = f"connect + {label}" if self.first else label
+        self.spent[name] = self.spent.get(name, 0.0) + now - self.mark
+        self.mark, self.first = now, False
+
+
 def _serial_cpu(
     ep: Any, tokens: list[str], pg_pid: int | None, database: str = "PostgreSQL"
 ) -> Figure:
     """Endpoint CPU per cycle with one cycle at a time: what a cycle costs, free of queueing."""
     laptops = tokens[:10]
-    spent = {"connect + push": 0.0, "pull": 0.0, "verify": 0.0}
+    spent: dict[str, float] = {}
     pg_spent = 0.0
     pid = [ep.proc.pid]
+    whole = [False]  # the endpoint advertises the one-request cycle (seen at the download)
 
     async def main() -> None:
         nonlocal pg_spent
@@ -235,33 +308,22 @@ def _serial_cpu(
         for token in laptops:
             async with _Http(ep.url, token) as c:
                 rows, cursor = await _download(c)
+                whole[0] = bool(c.cycle_path)
             mine = [r for r in rows if r["e"] == "patient"]
             picks = random.Random(token).sample(mine, 5)
             state.append([token, picks, {p["id"]: p["v"] for p in picks}, cursor])
         for n in range(-SERIAL_WARM_UP, SERIAL_CYCLES):
             token, picks, versions, cursor = state[n % len(state)]
             pg_before = _pg_cpu(pg_pid)
-            before = _cpu_seconds(pid) or 0.0
+            tick = CpuSplit(pid, spent if n >= 0 else {})  # (not counted while warming up)
             async with _Http(ep.url, token) as c:  # a new connection per cycle, as the app
-                status, reply = await c.request(
-                    "POST", "/v1/push", _edits(picks, versions, f"s{n}")
+                push = _edits(picks, versions, f"s{n}")
+                problem, state[n % len(state)][3] = await sync_cycle(
+                    c, whole[0], push, versions, cursor, tick
                 )
-                assert status == 200, status
-                for res in reply["results"]:
-                    versions[res["row"]["id"]] = res["row"]["v"]
-                after_push = _cpu_seconds(pid) or 0.0
-                status, page = await c.request("POST", "/v1/pull", {"cursor": cursor})
-                assert status == 200 and not page["has_more"], status
-                state[n % len(state)][3] = page["cursor"]
-                after_pull = _cpu_seconds(pid) or 0.0
-                status, _verify = await c.request("GET", "/v1/verify")
-                assert status == 200, status
-            after_verify = _cpu_seconds(pid) or 0.0
+                assert problem is None, problem
             if n < 0:  # warming up
                 continue
-            spent["connect + push"] += after_push - before
-            spent["pull"] += after_pull - after_push
-            spent["verify"] += after_verify - after_pull
             pg_spent += _pg_cpu(pg_pid) - pg_before
 
     asyncio.run(main())
@@ -272,12 +334,14 @@ def _serial_cpu(
         if pg_pid is not None
         else ""
     )
+    shape = "one request" if whole[0] else "three requests"
     return Figure(
         f"sync: endpoint CPU per cycle, one at a time (push 5 + pull + verify, {database})",
         sum(per.values()),
         "ms",
         target=10,
-        note=f"{SERIAL_CYCLES} cycles after {SERIAL_WARM_UP}: {parts} ms{database_cpu}; /proc user+system; {_load()}",
+        note=f"{SERIAL_CYCLES} cycles after {SERIAL_WARM_UP}, {shape}: {parts} ms{database_cpu}; "
+        f"/proc user+system; {_load()}",
     )
 
 
@@ -377,6 +441,7 @@ class _Laptop:
     picks: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
     cursor: str = ""
+    whole: bool = False  # the endpoint advertised the one-request cycle (as the app learns it)
 
 
 @dataclass
@@ -397,6 +462,7 @@ async def _first_download(laptop: _Laptop, gate: asyncio.Semaphore) -> None:
     """The laptop's first download (not measured) and the five patients it edits."""
     async with gate, _Http(laptop.url, laptop.token) as c:
         rows, laptop.cursor = await _download(c)
+        laptop.whole = bool(c.cycle_path)
     mine = [r for r in rows if r["e"] == "patient"]
     laptop.picks = random.Random(laptop.token).sample(mine, 5)
     laptop.versions = {p["id"]: p["v"] for p in laptop.picks}
@@ -407,25 +473,11 @@ async def _cycle(laptop: _Laptop, n: int) -> str | None:
     what went wrong."""
     try:
         async with _Http(laptop.url, laptop.token) as c:
-            status, reply = await c.request(
-                "POST",
-                "/v1/push",
-                _edits(laptop.picks, laptop.versions, f"c{n} {laptop.token[-6:]}"),
+            push = _edits(laptop.picks, laptop.versions, f"c{n} {laptop.token[-6:]}")
+            problem, laptop.cursor = await sync_cycle(
+                c, laptop.whole, push, laptop.versions, laptop.cursor
             )
-            if status != 200:
-                return f"push {status}"
-            for res in reply["results"]:
-                if "row" in res:
-                    laptop.versions[res["row"]["id"]] = res["row"]["v"]
-            while True:
-                status, page = await c.request("POST", "/v1/pull", {"cursor": laptop.cursor})
-                if status != 200:
-                    return f"pull {status}"
-                laptop.cursor = page["cursor"]
-                if not page["has_more"]:
-                    break
-            status, _verify = await c.request("GET", "/v1/verify")
-            return None if status == 200 else f"verify {status}"
+            return problem
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         return type(exc).__name__
 

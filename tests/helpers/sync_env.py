@@ -199,9 +199,16 @@ class _Closing:
 
 
 def start_endpoint(
-    db_url: str, *, faults: bool = True, workers: int = 1, port: int | None = None
+    db_url: str,
+    *,
+    faults: bool = True,
+    workers: int = 1,
+    port: int | None = None,
+    cwd: Path | str = ROOT,
 ) -> Endpoint:
-    """``int-desk serve`` on 127.0.0.1 (on ``port``, e.g. to restart one, else a free one)."""
+    """``int-desk serve`` on 127.0.0.1 (on ``port``, e.g. to restart one, else a free one),
+    run from ``cwd``: another source tree's ``int_desk`` is imported from there (side-by-side
+    comparisons of two versions, tests/benchmarks/ab_sync_cpu.py)."""
     _not_in_the_fast_tier("an endpoint process")
     port = port or free_port()
     env = dict(os.environ)
@@ -222,7 +229,7 @@ def start_endpoint(
                 "--workers",
                 str(workers),
             ],  # fmt: skip
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log_file,
