@@ -37,6 +37,7 @@ from int_desk.store.sync_tables import SyncConflict
 from int_desk.store.workspace import Workspace
 from int_desk.sync import local
 from int_desk.wire import protocol as P
+from tests import test_sync_delete_vs_edit as delete_vs_edit
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests import test_sync_engine as engine_tests
 from tests import test_sync_in_process as in_process
@@ -775,3 +776,46 @@ def test_a_download_position_is_refused_to_a_login_that_may_see_less(
         replayed = http.post("/v1/pull", json={"full": True, "after": first.json()["after"]})
     assert replayed.status_code == 410, replayed.text
     assert replayed.json()["detail"] == "Re-download needed: what this user may see has changed"
+
+
+def test_a_delete_and_an_edit_made_apart_never_silently_beat_each_other(
+    sqlite_ep: Endpoint, tmp_path: Path
+) -> None:
+    """tests/test_sync_delete_vs_edit.py's two rounds, in process, on a few kinds of record: a
+    delete never silently beats a colleague's edit, and an edit never silently undoes a delete
+    (the editing laptop keeps its edit in a conflict; "keep mine" restores the row with it)."""
+    delete_vs_edit._round(sqlite_ep, tmp_path, "a", ["patient", "flag", "contact", "care_plan"])
+
+
+def test_restoring_a_row_a_colleague_deleted_again_since_is_a_conflict(
+    sqlite_ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A colleague deleted a flag, restored it, then deleted it for good. A laptop that saw only
+    the first delete restores the flag: that would silently undo a delete its user never saw,
+    so it is a conflict for them to decide, and the flag stays deleted until they do."""
+    a, b = laptops(sqlite_ep, "a"), laptops(sqlite_ep, "b")
+    sync(a), sync(b)
+    with b.session() as s:
+        flag_id = s.scalars(select(m.Flag.id).where(m.Flag.deleted.is_(False))).first()
+
+    def set_deleted(ws: Workspace, deleted: bool) -> None:
+        with ws.session() as s:
+            s.get(m.Flag, flag_id).deleted = deleted
+        sync(ws)
+
+    set_deleted(b, True)
+    sync(a)  # (a has seen this delete, and no change after it)
+    set_deleted(b, False)
+    set_deleted(b, True)
+    with a.session() as s:
+        s.get(m.Flag, flag_id).deleted = False
+    restored = sync(a)
+    assert (restored.pushed, restored.conflicts) == (1, 1), restored
+    with a.session() as s:
+        [c] = s.scalars(select(SyncConflict)).all()
+        assert (c.entity_id, c.field, c.local_value, c.remote_value) == (
+            flag_id, "deleted", False, True,
+        )  # fmt: skip
+        assert s.get(m.Flag, flag_id).deleted is True
+    with sqlite_ep.session() as srv:
+        assert srv.get(Record, ("flag", flag_id)).deleted is True

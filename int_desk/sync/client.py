@@ -253,9 +253,7 @@ class SyncEngine:
             self._count_results(reply["push"]["results"])
         page = reply["pull"]
         if page is None:  # the cursor was stale (``gone``); the push is stored
-            log.info("cursor is stale: re-downloading the scope, keeping the outbox")
-            self.result.notes.append("cursor too old: re-downloaded")
-            self._download(force=True)
+            self._stale_cursor()
             if self.do_verify:
                 self._verify()
             return True
@@ -438,9 +436,14 @@ class SyncEngine:
         try:
             self._pull_incremental(cursor)
         except _CursorStale:
-            log.info("cursor is stale (410): re-downloading the scope, keeping the outbox")
-            self.result.notes.append("cursor too old: re-downloaded")
-            self._download(force=True)
+            self._stale_cursor()
+
+    def _stale_cursor(self) -> None:
+        """The cursor is older than the endpoint keeps deletions, or unreadable (a 410, or a
+        one-request cycle's ``gone``): the scope downloaded again, the outbox kept."""
+        log.info("cursor is stale: re-downloading the scope, keeping the outbox")
+        self.result.notes.append("cursor too old: re-downloaded")
+        self._download(force=True)
 
     def _pull_incremental(self, cursor: str) -> None:
         while True:
