@@ -29,8 +29,9 @@ if os.environ.get("INT_DESK_MUTANT_RUN") == "1":
     settings.register_profile("mutant", phases=[Phase.explicit, Phase.reuse, Phase.generate])
     settings.load_profile("mutant")
 
-# Real sync endpoints (SQLite and a throwaway PostgreSQL cluster) for tests/test_sync_*.
-pytest_plugins = ["tests.helpers.sync_fixtures"]
+# Real sync endpoints (SQLite and a throwaway PostgreSQL cluster) for tests/test_sync_*; a
+# watchdog that closes a modal dialog no test answers (tests/helpers/qt_guards.py).
+pytest_plugins = ["tests.helpers.sync_fixtures", "tests.helpers.qt_guards"]
 
 PASSPHRASE = "correct horse battery staple"
 DEMO_PATIENTS = 300

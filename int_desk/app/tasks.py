@@ -5,6 +5,13 @@
 ``op`` runs on a single store worker (SQLite writes are serialised anyway) and must never
 touch widgets. ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread. Network-only work
 uses ``run_network`` (its own pool) so a slow server never blocks the store.
+
+Thread rule: a job's relay lives on the GUI thread as a child of its runner, so a worker dropping
+its last reference never deletes it there. It is deleted with ``deleteLater`` once its one result
+was delivered, after letting go of its callbacks and its runner. Before, every relay stayed alive
+for the rest of the session (its connections held closures that held it), keeping its callbacks
+and through them the page and window that asked. A relay must not hold its runner when it is
+deleted: a runner freed by that deletion would delete the half-deleted relay again (a crash).
 """
 
 from __future__ import annotations
@@ -19,8 +26,46 @@ log = logging.getLogger(__name__)
 
 
 class _Relay(QObject):
+    """Carries one job's outcome from its worker to the GUI thread and hands it on there."""
+
     done = Signal(object)
     failed = Signal(object)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        on_done: Callable[[Any], None] | None,
+        on_error: Callable[[BaseException], None] | None,
+    ) -> None:
+        super().__init__(runner)  # owned by the runner: never deleted by a worker
+        self.runner = runner
+        self.on_done = on_done
+        self.on_error = on_error
+        self.done.connect(self._on_done)  # queued: the relay lives on the GUI thread
+        self.failed.connect(self._on_failed)
+
+    def _take(self) -> tuple[Any, Any]:
+        """Let go of everything before the callback runs; delete the relay afterwards."""
+        callbacks = (self.on_done, self.on_error)
+        self.on_done = self.on_error = None
+        self.runner._live.discard(self)
+        self.runner = None  # type: ignore[assignment]
+        self.deleteLater()
+        return callbacks
+
+    @Slot(object)
+    def _on_done(self, result: Any) -> None:
+        on_done, _ = self._take()
+        if on_done:
+            _deliver(on_done, result)
+
+    @Slot(object)
+    def _on_failed(self, exc: BaseException) -> None:
+        _, on_error = self._take()
+        if on_error:
+            _deliver(on_error, exc)
+        else:
+            log.error("background task failed: %s", type(exc).__name__)
 
 
 class _Job(QRunnable):
@@ -34,9 +79,18 @@ class _Job(QRunnable):
         try:
             result = self.op()
         except BaseException as exc:  # delivered to on_error on the GUI thread
-            self.relay.failed.emit(exc)
+            self._report(self.relay.failed, exc)
         else:
-            self.relay.done.emit(result)
+            self._report(self.relay.done, result)
+
+    @staticmethod
+    def _report(signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError as exc:  # its runner (and so the relay) was deleted while it ran
+            if "has been deleted" not in str(exc) and "already deleted" not in str(exc):
+                raise
+            log.info("a background result arrived after its runner was deleted")
 
 
 def _deliver(callback: Callable[[Any], None], value: Any) -> None:
@@ -59,7 +113,7 @@ class TaskRunner(QObject):
         self.store_pool.setMaxThreadCount(1)
         self.network_pool = QThreadPool(self)
         self.network_pool.setMaxThreadCount(2)
-        self._live: set[_Relay] = set()  # keep relays alive until their job reports
+        self._live: set[_Relay] = set()  # relays whose job has not reported yet
 
     def run(
         self,
@@ -78,25 +132,8 @@ class TaskRunner(QObject):
         self._start(self.network_pool, op, on_done, on_error)
 
     def _start(self, pool: QThreadPool, op: Callable[[], Any], on_done: Any, on_error: Any) -> None:
-        relay = _Relay()
+        relay = _Relay(self, on_done, on_error)
         self._live.add(relay)
-
-        @Slot(object)
-        def finished(result: Any) -> None:
-            self._live.discard(relay)
-            if on_done:
-                _deliver(on_done, result)
-
-        @Slot(object)
-        def failed(exc: BaseException) -> None:
-            self._live.discard(relay)
-            if on_error:
-                _deliver(on_error, exc)
-            else:
-                log.error("background task failed: %s", type(exc).__name__)
-
-        relay.done.connect(finished)
-        relay.failed.connect(failed)
         pool.start(_Job(op, relay))
 
     def idle(self) -> bool:
