@@ -38,7 +38,7 @@ class _Relay(QObject):
         on_error: Callable[[BaseException], None] | None,
     ) -> None:
         super().__init__(runner)  # owned by the runner: never deleted by a worker
-        self.runner = runner
+        self.runner: TaskRunner | None = runner
         self.on_done = on_done
         self.on_error = on_error
         self.done.connect(self._on_done)  # queued: the relay lives on the GUI thread
@@ -48,8 +48,9 @@ class _Relay(QObject):
         """Let go of everything before the callback runs; delete the relay afterwards."""
         callbacks = (self.on_done, self.on_error)
         self.on_done = self.on_error = None
-        self.runner._live.discard(self)
-        self.runner = None  # type: ignore[assignment]
+        if self.runner is not None:
+            self.runner._live.discard(self)
+        self.runner = None
         self.deleteLater()
         return callbacks
 
