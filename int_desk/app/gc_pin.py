@@ -53,9 +53,10 @@ def pin_to_gui_thread(app: QObject) -> GuiThreadCollector:
 
 
 def unpin() -> None:
-    """Collect what is due and give collection back to the interpreter (tests, between a Qt test
-    and one without an event loop to run the timer)."""
+    """Collect everything on this (the GUI) thread, then give collection back to the interpreter
+    (tests: between a Qt test and one without an event loop to run the timer). A full collection,
+    so no Qt object is left in an older generation for a later test's worker thread to free."""
     if _collector is not None:
         _collector.timer.stop()
-        _collector.collect_due()
+    gc.collect()
     gc.enable()
