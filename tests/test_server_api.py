@@ -11,18 +11,7 @@ from sqlalchemy import func, select
 from int_desk.server import admin
 from int_desk.server.models import AppliedOp, Record, ServerUser
 from int_desk.wire.protocol import PROTOCOL_HEADER
-from tests.helpers.sync_env import Endpoint
-
-
-def _full(client: httpx.Client) -> list[dict]:
-    rows, after = [], None
-    while True:
-        body = {"full": True, "limit": 5000, **({"after": after} if after else {})}
-        page = client.post("/v1/pull", json=body).json()
-        rows += page["changes"]
-        if not page["has_more"]:
-            return rows
-        after = page["after"]
+from tests.helpers.sync_env import Endpoint, full_download
 
 
 def _patients_by_team(ep: Endpoint) -> dict[str, list[uuid.UUID]]:
@@ -50,7 +39,7 @@ def test_a_user_sees_and_changes_only_their_teams_patients(endpoint: Endpoint) -
     mine, theirs = endpoint.teams["Bicester INT"], endpoint.teams["Reading West INT"]
     by_team = _patients_by_team(endpoint)
     with endpoint.http("a") as a:
-        rows = _full(a)
+        rows, _cursor = full_download(a)
         seen = {uuid.UUID(r["id"]) for r in rows if r["e"] == "patient"}
         assert seen == set(by_team[mine])
         assert not seen & set(by_team[theirs])
@@ -104,7 +93,7 @@ def test_a_user_sees_and_changes_only_their_teams_patients(endpoint: Endpoint) -
     with endpoint.http("c") as c:  # Reading West's user sees their patient, unchanged
         me = c.get("/v1/whoami").json()
         assert me["teams"] == [theirs] and me["member_id"] == str(member) != "None"
-        theirs_rows = {r["id"]: r for r in _full(c) if r["e"] == "patient"}
+        theirs_rows = {r["id"]: r for r in full_download(c)[0] if r["e"] == "patient"}
         assert theirs_rows[str(other)]["data"]["phone"] != "01632 999999"
 
 

@@ -21,20 +21,11 @@ from int_desk.server import sync_audit
 from int_desk.server.models import AuditLogEntry, DeviceToken, Record, ServerUser
 from int_desk.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.helpers import sync_env
-from tests.helpers.sync_env import Endpoint
+from tests.helpers.sync_env import Endpoint, full_download
 
 NOW = "2026-11-20T10:00:00.000000+00:00"
 SECRET_NOTE = "Secret note about Zebedee's leg ulcer"
 SECRET_PHONE = "01632 960 123"
-
-
-def _full(client: httpx.Client) -> tuple[list[dict], str]:
-    """A full download's changes and the cursor it ends with."""
-    pages = [client.post("/v1/pull", json={"full": True, "limit": 5000}).json()]
-    while pages[-1]["has_more"]:
-        more = {"full": True, "limit": 5000, "after": pages[-1]["after"]}
-        pages.append(client.post("/v1/pull", json=more).json())
-    return [change for page in pages for change in page["changes"]], pages[-1]["cursor"]
 
 
 def _op(entity: str, rid: uuid.UUID, fields: dict, *, kind: str = "update", base: int | None = 1):
@@ -95,7 +86,7 @@ def test_every_sync_read_and_write_is_chained_with_who_device_person_and_what(
     mine = _team_patients(ep, "Bicester INT")
     theirs = _team_patients(ep, "Reading West INT")
     with ep.http("a") as a:
-        rows, cursor = _full(a)
+        rows, cursor = full_download(a)
         sent = {uuid.UUID(r["data"]["patient_id"]) for r in rows if r["data"].get("patient_id")}
         edited, noted = mine[0], mine[1]
         version = next(r["v"] for r in rows if r["e"] == "patient" and r["id"] == str(edited))
@@ -341,7 +332,7 @@ def test_admin_audit_filters_and_audit_verify(endpoint: Endpoint) -> None:
         )
     _uid, member, device = _who(ep, "b")
     with ep.http("a") as a:
-        _full(a)
+        full_download(a)
         a.post(
             "/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": [_note(patient, SECRET_NOTE)]}
         )

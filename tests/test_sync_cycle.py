@@ -17,18 +17,7 @@ from int_desk.store import models as m
 from int_desk.store.workspace import Workspace
 from int_desk.sync import local
 from int_desk.wire import protocol as P
-from tests.helpers.sync_env import Endpoint, sync
-
-
-def _full(client: httpx.Client) -> tuple[list[dict[str, Any]], str]:
-    rows, after = [], None
-    while True:
-        body = {"full": True, "limit": 5000, **({"after": after} if after else {})}
-        page = client.post("/v1/pull", json=body).json()
-        rows += page["changes"]
-        if not page["has_more"]:
-            return rows, page["cursor"]
-        after = page["after"]
+from tests.helpers.sync_env import Endpoint, full_download, sync
 
 
 def _op(rid: str, version: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +29,11 @@ def _op(rid: str, version: int, fields: dict[str, Any]) -> dict[str, Any]:
         "base_version": version,
         "fields": fields,
     }
+
+
+def _push(rid: str, version: int, phone: str) -> dict[str, Any]:
+    """An upload of one phone number change to a person."""
+    return {"batch_id": str(uuid.uuid4()), "ops": [_op(rid, version, {"phone": phone})]}
 
 
 def _stored(ep: Endpoint) -> tuple[int, int, int]:
@@ -54,12 +48,9 @@ def _stored(ep: Endpoint) -> tuple[int, int, int]:
 
 def test_a_cycle_in_one_request_answers_as_push_pull_and_verify_would(endpoint: Endpoint) -> None:
     with endpoint.http("a") as a:
-        rows, cursor = _full(a)
+        rows, cursor = full_download(a)
         patient = next(r for r in rows if r["e"] == "patient")
-        push = {
-            "batch_id": str(uuid.uuid4()),
-            "ops": [_op(patient["id"], patient["v"], {"phone": "01632 700001"})],
-        }
+        push = _push(patient["id"], patient["v"], "01632 700001")
         reply = a.post(
             P.CYCLE_PATH, json={"push": push, "pull": {"cursor": cursor}, "verify": True}
         )
@@ -84,11 +75,8 @@ def test_a_cycle_in_one_request_answers_as_push_pull_and_verify_would(endpoint: 
     with endpoint.session() as s:
         assert s.scalar(select(func.count()).select_from(AppliedOp)) == 1
     with endpoint.http("c") as c:  # another team's login: refused rows, nothing of team a
-        _rows, theirs = _full(c)
-        push = {
-            "batch_id": str(uuid.uuid4()),
-            "ops": [_op(patient["id"], result["version"], {"phone": "01632 700002"})],
-        }
+        _rows, theirs = full_download(c)
+        push = _push(patient["id"], result["version"], "01632 700002")
         answer = c.post(P.CYCLE_PATH, json={"push": push, "pull": {"cursor": theirs}}).json()
         assert answer["push"]["results"][0]["status"] == "rejected"
         assert all(ch["id"] != patient["id"] for ch in answer["pull"]["changes"])
@@ -99,12 +87,9 @@ def test_a_cycle_in_one_request_answers_as_push_pull_and_verify_would(endpoint: 
 
 def test_hostile_cycles_are_refused_by_name_and_store_nothing(endpoint: Endpoint) -> None:
     with endpoint.http("a") as a:
-        rows, cursor = _full(a)
+        rows, cursor = full_download(a)
         patient = next(r for r in rows if r["e"] == "patient")
-        good = {
-            "batch_id": str(uuid.uuid4()),
-            "ops": [_op(patient["id"], patient["v"], {"phone": "01632 700003"})],
-        }
+        good = _push(patient["id"], patient["v"], "01632 700003")
         before = _stored(endpoint)
         cases = {
             "not json": a.post(

@@ -295,6 +295,19 @@ def serve_in_process(
     return Endpoint(f"{scheme}://127.0.0.1:{config.port}", db_url, server=server, thread=thread)
 
 
+def full_download(client: httpx.Client) -> tuple[list[dict[str, Any]], str]:
+    """A login's whole first download over the wire: every change, and the cursor it ends with."""
+    rows: list[dict[str, Any]] = []
+    after = None
+    while True:
+        body = {"full": True, "limit": 5000, **({"after": after} if after else {})}
+        page = client.post("/v1/pull", json=body).json()
+        rows += page["changes"]
+        if not page["has_more"]:
+            return rows, page["cursor"]
+        after = page["after"]
+
+
 def seed_demo(ep: Endpoint, demo_ws: Workspace) -> None:
     """Seed the demo's three teams; users: ``a`` (Bicester care coordinator), ``b`` (Bicester
     district nurse), ``c`` (Reading West care coordinator). The endpoint enforces role
