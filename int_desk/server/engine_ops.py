@@ -108,7 +108,7 @@ class _Seqs:
         if scope not in self.rows:
             row = self.session.get(ScopeSeq, scope)
             if row is None:
-                row = ScopeSeq(scope=scope, last_seq=0, min_seq=0)
+                row = ScopeSeq(scope=scope)  # (its numbers start at 0: the model's defaults)
                 self.session.add(row)
             self.rows[scope] = row
         return self.rows[scope]
@@ -223,11 +223,12 @@ def push(
         rec = batch.get(op.entity, op.id)
         if rec is None and op.kind != "insert" and not careful:
             raise Collision("an update names a row the caller's teams do not hold")
-        duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
-        same_name = op.entity == "cohort" and existing_cohorts.get(
-            (str(fields.get("team_id")), str(fields.get("name")))
-        )
-        same_row = existing_rows and existing_rows.get(unique_row_key(op.entity, fields) or ())
+        nhs_key = fields.get("nhs_number") or ""
+        name_key = (str(fields.get("team_id")), str(fields.get("name")))
+        row_key = unique_row_key(op.entity, fields) or ()
+        duplicate = op.entity == "patient" and existing_nhs.get(nhs_key)
+        same_name = op.entity == "cohort" and existing_cohorts.get(name_key)
+        same_row = existing_rows.get(row_key)
         # A practice awaiting a name, from a first import (practices.py); else the write rules,
         # on the stored row and the row this op would make (write_rules.py).
         practice = push_awaiting_practice(session, who, caller, op, fields)
@@ -448,7 +449,7 @@ def _apply(
         scope, patient, reason = _resolve_scope(batch, caller, op.entity, op.id, fields, enrolments)
         if scope is None:
             return _rejected(op, reason)
-        deleted = bool(fields.get("deleted", False))
+        deleted = bool(fields["deleted"])  # (required of every insert: ``validate``)
         rec = Stored(
             op.entity, op.id, scope, patient, 0, deleted, dict(fields), {}, now,
             new=True, changed=True,

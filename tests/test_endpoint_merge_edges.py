@@ -1,0 +1,411 @@
+"""The endpoint's merge and reads at their edges, attacked as a hostile client would.
+
+Anything holding a laptop's token may send any body: these tests send the pushes and pulls a
+laptop never would (a row new and already deleted, a second copy of a team member, a cursor
+that is missing, forged or another login's, a new person with no team) and read what the
+endpoint then holds and answers, as its users, its operators and its other laptops see it.
+Served in this process (tests/test_sync_in_process.py's ``ep``, and on PostgreSQL
+tests/test_endpoint_merge.py's ``pg_ep``), so a mutation run (tests/mutation/broad.py, target
+``endpoint-merge``) judges the endpoint's code with them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from int_desk.server import admin, cursor, db
+from int_desk.server.engine_ops import DUPLICATE_ROW
+from int_desk.server.models import AuditLogEntry, Record, ScopeSeq, ServerUser
+from int_desk.store import models as m
+from int_desk.sync import local
+from tests import test_sync_in_process as in_process
+from tests.helpers import sync_env
+from tests.helpers.sync_env import Endpoint, sync
+from tests.test_endpoint_merge import (  # noqa: F401  (fixtures)
+    _new_note_op,
+    _social_worker,
+    merge_ep,
+    pg_ep,
+    pg_template,
+)
+from tests.test_sync_in_process import ep, small_demo, small_template  # noqa: F401  (fixtures)
+
+NOW = "2026-12-07T09:00:00.000000+00:00"
+NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def _push(at: Endpoint, user: str, *ops: dict[str, Any]) -> list[dict[str, Any]]:
+    with at.http(user) as http:
+        reply = http.post("/v1/push", json={"batch_id": str(uuid.uuid4()), "ops": list(ops)})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["results"]  # type: ignore[no-any-return]
+
+
+def _insert(entity: str, fields: dict[str, Any], rid: uuid.UUID | None = None) -> dict[str, Any]:
+    return {
+        "op_id": str(uuid.uuid4()), "entity": entity, "id": str(rid or uuid.uuid4()),
+        "kind": "insert", "base_version": None, "fields": fields,
+    }  # fmt: skip
+
+
+def _update(entity: str, rid: Any, fields: dict[str, Any], base: int) -> dict[str, Any]:
+    return {**_insert(entity, fields, uuid.UUID(str(rid))), "kind": "update", "base_version": base}
+
+
+def _like(at: Endpoint, entity: str, team: str = "Bicester INT") -> dict[str, Any]:
+    """The data of one live row of ``entity`` the endpoint holds for ``team``."""
+    with at.session() as s:
+        data = s.scalars(
+            select(Record.data).where(
+                Record.entity == entity, Record.scope == at.teams[team], Record.deleted.is_(False)
+            )
+        ).first()
+    return json.loads(data)  # type: ignore[no-any-return]
+
+
+# --- rows a laptop would never send -----------------------------------------------------------
+
+
+def test_a_row_sent_new_and_already_deleted_is_kept_deleted_and_sent_to_no_one(
+    merge_ep: Endpoint,  # noqa: F811
+    laptops,
+) -> None:  # type: ignore[no-untyped-def]
+    """A note written and deleted again before it was ever sent arrives as a new row that is
+    already deleted: the endpoint keeps it deleted, no laptop receives it on a first download,
+    and the live counts every laptop checks its copy against are unchanged (a wrong count would
+    make each laptop of the team download everything again at its hourly check)."""
+    a = laptops(merge_ep, "a")
+    sync(a)
+    op = _new_note_op(merge_ep, "Written in error")
+    op["fields"]["deleted"] = True
+    [result] = _push(merge_ep, "a", op)
+    assert result["status"] == "applied", result
+    with merge_ep.session() as s:
+        rec = s.get(Record, ("contact", uuid.UUID(op["id"])))
+        assert (rec.deleted, json.loads(rec.data)["text"]) == (True, "Written in error")
+    checked = sync(a, full_verify=True)
+    assert checked.verified is True and not checked.redownloaded, checked.notes
+    b = laptops(merge_ep, "b")
+    first = sync(b)
+    assert first.verified is True and first.redownloaded, first.notes
+    with b.session() as s:
+        assert s.get(m.Contact, uuid.UUID(op["id"])) is None
+        assert local.counts(s) == in_process._server_counts(merge_ep, "b")
+
+
+def test_a_view_saved_first_of_its_kind_in_a_team_is_counted_for_every_laptops_check(
+    merge_ep: Endpoint,  # noqa: F811
+    laptops,
+) -> None:  # type: ignore[no-untyped-def]
+    """The team's first saved view (no team of the demo has one yet): its colleague's laptop
+    receives it, and both laptops' id checks agree with the endpoint's counts afterwards."""
+    a, b = laptops(merge_ep, "a"), laptops(merge_ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        s.add(m.SavedView(name="Housebound, high risk", filters={"risk": "high"}))
+    assert sync(a).pushed == 1
+    for ws in (b, a):
+        checked = sync(ws, full_verify=True)
+        assert checked.verified is True and not checked.redownloaded, checked.notes
+    with b.session() as s:
+        assert s.scalars(select(m.SavedView.name)).all() == ["Housebound, high risk"]
+    with merge_ep.session() as srv:
+        assert [json.loads(d)["name"] for d in srv.scalars(
+            select(Record.data).where(Record.entity == "saved_view")
+        )] == ["Housebound, high risk"]  # fmt: skip
+
+
+def _fhir_patients(at: Endpoint, nhs: str) -> list[str]:
+    """Ids of the people the endpoint's FHIR search by NHS number finds for user ``a``."""
+    with at.http("a") as http:
+        reply = http.get("/fhir/R4/Patient", params={"identifier": f"{NHS_SYSTEM}|{nhs}"})
+    assert reply.status_code == 200, reply.text
+    return [e["resource"]["id"] for e in reply.json().get("entry", [])]
+
+
+def _valid_nhs(start: int) -> str:
+    """A synthetic NHS number from the 999 range with a valid check digit."""
+    from int_desk.domain.nhs_number import is_valid
+
+    return next(n for n in (f"999{i:07d}" for i in range(start, start + 100)) if is_valid(n))
+
+
+def test_a_person_enrolled_or_corrected_through_sync_is_found_by_nhs_number_at_the_endpoint(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """A person enrolled on a laptop is found by their NHS number through the endpoint's FHIR
+    search; once their number is corrected on a laptop, the new number finds them and the old
+    one no longer does."""
+    first, corrected = _valid_nhs(4321), _valid_nhs(8765)
+    assert not _fhir_patients(merge_ep, first) and not _fhir_patients(merge_ep, corrected)
+    person = {
+        **_like(merge_ep, "patient"), "nhs_number": first, "given_name": "Ada",
+        "family_name": "Testperson", "deleted": False,
+    }  # fmt: skip
+    pid = uuid.uuid4()
+    [made] = _push(merge_ep, "a", _insert("patient", person, pid))
+    assert made["status"] == "applied", made
+    assert _fhir_patients(merge_ep, first) == [str(pid)]
+    [fixed] = _push(
+        merge_ep, "a", _update("patient", pid, {**person, "nhs_number": corrected}, made["version"])
+    )
+    assert fixed["status"] == "applied", fixed
+    assert _fhir_patients(merge_ep, corrected) == [str(pid)]
+    assert _fhir_patients(merge_ep, first) == []
+
+
+def test_a_new_person_from_a_login_of_two_teams_needs_a_cohort_to_say_which(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A login of two teams sending a new person with no cohort membership is refused with the
+    reason (which team would hold them?); sent with a membership of a cohort of the second team,
+    the person is held by that team."""
+    with ep.session() as s:
+        admin.add_to_team(s, "a", "Reading West INT")
+    person = {**_like(ep, "patient"), "nhs_number": _valid_nhs(2468), "deleted": False}
+    alone = _insert("patient", person)
+    [refused] = _push(ep, "a", alone)
+    assert (refused["status"], refused["reason"]) == (
+        "rejected", "a new patient needs a cohort membership in the same batch",
+    )  # fmt: skip
+    with ep.session() as s:
+        cohort = s.scalars(
+            select(Record.id).where(
+                Record.entity == "cohort", Record.scope == ep.teams["Reading West INT"]
+            )
+        ).first()
+    enrol = {
+        **_like(ep, "cohort_membership", "Reading West INT"), "cohort_id": str(cohort),
+        "patient_id": alone["id"], "deleted": False,
+    }  # fmt: skip
+    results = _push(
+        ep, "a", {**alone, "op_id": str(uuid.uuid4())}, _insert("cohort_membership", enrol)
+    )
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    with ep.session() as s:
+        held = s.get(Record, ("patient", uuid.UUID(alone["id"])))
+        assert (held.scope, held.patient_id) == (ep.teams["Reading West INT"], held.id)
+
+
+def test_a_change_to_a_row_the_endpoint_never_had_is_refused_and_stores_nothing(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """An update naming a row the endpoint has never held is refused with a reason (nothing to
+    merge into), not made into a new row."""
+    op = _new_note_op(ep, "Edited, never sent")
+    [refused] = _push(ep, "a", _update("contact", op["id"], op["fields"], 3))
+    assert refused["status"] == "rejected" and refused["reason"], refused
+    with ep.session() as s:
+        assert s.get(Record, ("contact", uuid.UUID(op["id"]))) is None
+
+
+# --- a second copy of a team member or a huddle attendee --------------------------------------
+
+
+def _admin_login(at: Endpoint) -> str:
+    """Login ``adm``, an administrator of Bicester (who manages the team's members)."""
+    team = at.teams["Bicester INT"]
+    with at.session() as s:
+        roles = {
+            r.id: json.loads(r.data)["role"]
+            for r in s.scalars(select(Record).where(Record.entity == "member"))
+        }
+        head = next(
+            uuid.UUID(d["member_id"])
+            for d in map(
+                json.loads,
+                s.scalars(
+                    select(Record.data).where(
+                        Record.entity == "team_membership", Record.scope == team
+                    )
+                ),
+            )  # fmt: skip
+            if roles[uuid.UUID(d["member_id"])] == "admin"
+        )
+        admin.add_user(s, "adm", ["Bicester INT"], member_id=head)
+        at.tokens["adm"] = admin.issue_token(s, "adm", "laptop-adm")[1]
+    return "adm"
+
+
+def _live(at: Endpoint, entity: str, **where: str) -> list[uuid.UUID]:
+    with at.session() as s:
+        rows = s.scalars(select(Record).where(Record.entity == entity, Record.deleted.is_(False)))
+        return sorted(
+            r.id for r in rows
+            if all(uuid.UUID(json.loads(r.data)[k]) == uuid.UUID(v) for k, v in where.items())
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("entity", ["team_membership", "huddle_attendee"])
+def test_a_second_copy_of_a_team_member_or_attendee_is_refused_whoever_sends_it(
+    merge_ep: Endpoint,  # noqa: F811
+    entity: str,
+) -> None:
+    """Two copies of one person in one team (or at one huddle) could never both be held by a
+    laptop, so every laptop of the team would fail its id check and download everything again
+    on every sync. The endpoint holds the first and refuses a second with its reason, however
+    the ids are written, sent later or in the same upload; another huddle or team is another
+    row, and once the first is removed the person may be added again."""
+    user = _admin_login(merge_ep) if entity == "team_membership" else "a"
+    like = _like(merge_ep, entity)
+    parent = "team_id" if entity == "team_membership" else "huddle_id"
+    with merge_ep.session() as s:
+        present = {
+            uuid.UUID(json.loads(d)["member_id"])
+            for d in s.scalars(select(Record.data).where(Record.entity == entity))
+            if json.loads(d)[parent] == like[parent]
+        }
+        newcomer = sorted(
+            r.id for r in s.scalars(select(Record).where(Record.entity == "member"))
+            if json.loads(r.data)["role"] != "admin" and r.id not in present
+        )[0]  # fmt: skip
+    row = {**like, "member_id": str(newcomer), "deleted": False, "created_at": NOW}
+    first = _insert(entity, row)
+    assert _push(merge_ep, user, first)[0]["status"] == "applied"
+    shouted = {**row, "member_id": str(newcomer).upper(), parent: like[parent].replace("-", "")}
+    again = [_insert(entity, row), _insert(entity, shouted)]
+    for op in again:
+        [refused] = _push(merge_ep, user, op)
+        assert (refused["status"], refused["reason"]) == ("rejected", DUPLICATE_ROW), refused
+    both = _push(merge_ep, user, _insert(entity, row), _insert(entity, row))
+    assert [r["reason"] for r in both] == [DUPLICATE_ROW, DUPLICATE_ROW]
+    assert _live(merge_ep, entity, member_id=str(newcomer), **{parent: like[parent]}) == [
+        uuid.UUID(first["id"])
+    ]
+    with merge_ep.session() as s:
+        version = s.get(Record, (entity, uuid.UUID(first["id"]))).version
+    removed = _push(
+        merge_ep, user, _update(entity, first["id"], {"deleted": True, "updated_at": NOW}, version)
+    )
+    assert removed[0]["status"] == "applied", removed
+    back = _insert(entity, row)
+    assert _push(merge_ep, user, back)[0]["status"] == "applied"
+    assert _live(merge_ep, entity, member_id=str(newcomer), **{parent: like[parent]}) == [
+        uuid.UUID(back["id"])
+    ]
+
+
+# --- an incremental pull's place in the change feed -------------------------------------------
+
+
+def _cursor_of(at: Endpoint, user: str) -> str:
+    with at.http(user) as http:
+        return sync_env.full_download(http)[1]
+
+
+def _pulled(at: Endpoint, user: str, body: dict[str, Any]) -> tuple[int, Any]:
+    with at.http(user) as http:
+        reply = http.post("/v1/pull", json=body)
+    return reply.status_code, reply.json()
+
+
+def test_a_pull_with_a_missing_forged_or_another_logins_place_is_told_to_download_again(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """An incremental pull sent with no place in the change feed, a place not signed by this
+    endpoint, a signed place it cannot read, another login's place (who may read less, or
+    more), or a place older than the deletions the endpoint keeps is answered 410 with the
+    reason, and no change is sent: the laptop downloads its scope again."""
+    _social_worker(ep, small_demo)
+    mine, theirs = _cursor_of(ep, "a"), _cursor_of(ep, "sw")
+    with ep.session() as s:
+        key = db.secret(s)
+    gone = "Re-download needed: "
+    for user, body, why in (
+        ("a", {}, "no cursor: download in full first"),
+        ("a", {"cursor": "eyJzIjp7fX0.forged"}, "cursor signature does not match"),
+        ("a", {"cursor": cursor.encode(key, {"s": [1, 2]})}, "cursor is not readable"),
+        ("sw", {"cursor": mine}, "what this user may see has changed"),
+        ("a", {"cursor": theirs}, "what this user may see has changed"),
+    ):
+        assert _pulled(ep, user, body) == (410, {"detail": gone + why}), (user, why)
+    assert _pulled(ep, "a", {"cursor": mine})[0] == 200
+    with ep.session() as s:
+        s.execute(update(ScopeSeq).values(min_seq=ScopeSeq.last_seq + 1))
+    assert _pulled(ep, "a", {"cursor": mine}) == (
+        410, {"detail": gone + "cursor is older than the server keeps deletions"},
+    )  # fmt: skip
+
+
+def _pull_entries(at: Endpoint, user: str) -> list[str]:
+    """What the endpoint's audit trail says of each incremental page ``user`` received."""
+    with at.session() as srv:
+        who = srv.scalar(select(ServerUser.id).where(ServerUser.name == user))
+        return list(
+            srv.scalars(
+                select(AuditLogEntry.detail)
+                .where(AuditLogEntry.kind == "pull", AuditLogEntry.user_id == who)
+                .order_by(AuditLogEntry.no)
+            )
+        )
+
+
+def test_a_non_clinical_laptop_receives_many_changes_over_small_pages_each_once(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """A social worker's pages are cut row by row: a colleague's seven new notes reach their
+    laptop over pages of three, each once, the audit trail counting what each page sent."""
+    mine = _social_worker(ep, small_demo)
+    sw = laptops(ep, "sw")
+    sync(sw)
+    colleague = "a" if mine == "Bicester INT" else "c"
+    near = laptops(ep, colleague)
+    sync(near)
+    pid = in_process._first_patient(near)
+    texts = {f"Dropped off a walking frame ({i})" for i in range(7)}
+    with near.session() as s:  # (not clinical: a social worker reads their words)
+        s.add_all(m.Contact(patient_id=pid, kind="note", text=t, clinical=False) for t in texts)
+    sync(near)
+    before = _pull_entries(ep, "sw")
+    pages = sync_env.engine(sw, pull_page=3, verify=False)
+    try:
+        pulled = pages.run()
+    finally:
+        pages.http.close()
+    assert (pulled.ok, pulled.pulled, pulled.redownloaded) == (True, 7, False), pulled.notes
+    with sw.session() as s:
+        got = s.scalars(select(m.Contact.text).where(m.Contact.patient_id == pid)).all()
+    assert sorted(t for t in got if t in texts) == sorted(texts)
+    assert _pull_entries(ep, "sw")[len(before) :] == [
+        "3 changes, 0 people purged", "3 changes, 0 people purged", "1 changes, 0 people purged",
+    ]  # fmt: skip
+    assert sync(sw, full_verify=True).verified is True
+
+
+def test_a_person_who_left_a_non_clinical_laptops_team_is_removed_once(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """The administrator moves one of a social worker's people to another team: the next sync
+    removes them, and the one after it (after a colleague's note about someone else) reports
+    no one removed again."""
+    mine = _social_worker(ep, small_demo)
+    sw = laptops(ep, "sw")
+    sync(sw)
+    with sw.session() as s:
+        held = set(s.scalars(select(m.Patient.id)))
+    moved = min(held)
+    elsewhere = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
+    with ep.session() as srv:
+        admin.move_patient(srv, moved, elsewhere)
+    assert sync(sw).purged == 1
+    colleague = "a" if mine == "Bicester INT" else "c"
+    near = laptops(ep, colleague)
+    sync(near)
+    other = min(held - {moved})
+    in_process._add_notes(near, other, "Called about the blue badge", 1)
+    sync(near)
+    later = sync(sw)
+    assert (later.pulled, later.purged) == (1, 0), later.notes
+    with sw.session() as s:
+        assert set(s.scalars(select(m.Patient.id))) == held - {moved}
+
