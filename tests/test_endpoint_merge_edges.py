@@ -409,3 +409,58 @@ def test_a_person_who_left_a_non_clinical_laptops_team_is_removed_once(
     with sw.session() as s:
         assert set(s.scalars(select(m.Patient.id))) == held - {moved}
 
+
+def test_two_copies_of_one_person_cohort_or_member_in_one_upload_are_held_once(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """An upload no laptop would send (its store holds each of these unique), from anything
+    holding a token: the same person (NHS number) twice, the same cohort name twice, and the
+    same colleague added twice to one huddle, each pair in one upload. The endpoint holds the
+    first of each and refuses the second as a duplicate, as it would had they come apart;
+    otherwise every laptop of the team would fail to store the second, fail its id check and
+    download everything again on every sync."""
+    nhs = _valid_nhs(1357)
+    with merge_ep.session() as s:
+        cohort = s.scalars(
+            select(Record.id).where(
+                Record.entity == "cohort", Record.scope == merge_ep.teams["Bicester INT"]
+            )
+        ).first()
+        members = sorted(s.scalars(select(Record.id).where(Record.entity == "member")))
+    person = {**_like(merge_ep, "patient"), "nhs_number": nhs, "deleted": False}
+    enrol = {**_like(merge_ep, "cohort_membership"), "cohort_id": str(cohort), "deleted": False}
+    group = {**_like(merge_ep, "cohort"), "name": "Frailty, moderate (winter)", "deleted": False}
+    attendee = _like(merge_ep, "huddle_attendee")
+    with merge_ep.session() as s:
+        present = {
+            uuid.UUID(json.loads(d)["member_id"])
+            for d in s.scalars(select(Record.data).where(Record.entity == "huddle_attendee"))
+            if json.loads(d)["huddle_id"] == attendee["huddle_id"]
+        }
+    newcomer = str(next(i for i in members if i not in present))
+    attend = {**attendee, "member_id": newcomer, "deleted": False}
+    p1, p2 = _insert("patient", person), _insert("patient", person)
+    ops = [
+        p1, _insert("cohort_membership", {**enrol, "patient_id": p1["id"]}),
+        p2, _insert("cohort_membership", {**enrol, "patient_id": p2["id"]}),
+        _insert("cohort", group), _insert("cohort", group),
+        _insert("huddle_attendee", attend), _insert("huddle_attendee", attend),
+    ]  # fmt: skip
+    results = _push(merge_ep, "a", *ops)
+    assert [(r["status"], r.get("reason", "")[:10]) for r in results] == [
+        ("applied", ""), ("applied", ""), ("rejected", "duplicate:"), ("rejected", "the row's "),
+        ("applied", ""), ("rejected", "duplicate:"), ("applied", ""), ("rejected", "duplicate:"),
+    ]  # fmt: skip
+    with merge_ep.session() as s:
+        live = [
+            (r.entity, json.loads(r.data))
+            for r in s.scalars(select(Record).where(Record.deleted.is_(False)))
+        ]
+    assert [d["given_name"] for e, d in live if e == "patient" and d["nhs_number"] == nhs] == [
+        person["given_name"]
+    ]
+    assert [e for e, d in live if e == "cohort" and d["name"] == group["name"]] == ["cohort"]
+    assert [
+        e for e, d in live
+        if e == "huddle_attendee" and (d["huddle_id"], d["member_id"]) == (attend["huddle_id"], newcomer)
+    ] == ["huddle_attendee"]  # fmt: skip

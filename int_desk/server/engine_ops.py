@@ -259,6 +259,14 @@ def push(
                 session, op.entity, op.kind, fields, verdict.unreadable, batch_plan(batch)
             )
             result = _apply(batch, caller, op, fields, enrolments)
+            if rec is None and result["status"] == P.APPLIED and not fields["deleted"]:
+                # A second copy later in this batch is a duplicate too, as if sent apart.
+                if op.entity == "patient":
+                    existing_nhs.setdefault(nhs_key, str(op.id))
+                elif op.entity == "cohort":
+                    existing_cohorts.setdefault(name_key, str(op.id))
+                elif row_key:
+                    existing_rows.setdefault(row_key, str(op.id))
         if result["status"] == P.REJECTED:  # every refusal, whichever rule made it
             audit.record(
                 session,
