@@ -464,3 +464,90 @@ def test_two_copies_of_one_person_cohort_or_member_in_one_upload_are_held_once(
         e for e, d in live
         if e == "huddle_attendee" and (d["huddle_id"], d["member_id"]) == (attend["huddle_id"], newcomer)
     ] == ["huddle_attendee"]  # fmt: skip
+
+
+# --- an upload sent again ---------------------------------------------------------------------
+
+
+def test_an_upload_sent_again_with_more_is_answered_as_stored_and_only_the_rest_applied(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A laptop that lost the answer sends the upload again with one more change: the refused
+    change is answered refused again (its reason, nothing else), the applied one from what was
+    stored but with the record as it is now (a colleague changed it meanwhile), and only the new
+    change is applied. Each answer carries exactly what the protocol names. The same op id
+    twice in one upload is applied once."""
+    with ep.session() as s:
+        place = s.scalars(select(Record).where(Record.entity == "place")).first()
+        person = s.scalars(
+            select(Record).where(
+                Record.entity == "patient", Record.scope == ep.teams["Bicester INT"]
+            )
+        ).first()
+        renamed = {**json.loads(place.data), "name": "Kidlington Hub"}
+        pid, base, named = person.id, person.version, json.loads(place.data)["name"]
+    refused_op = _update("place", place.id, renamed, place.version)
+    phone_op = _update("patient", pid, {"phone": "01632 555001", "updated_at": NOW}, base)
+    first = _push(ep, "a", refused_op, phone_op)
+    assert [sorted(r) for r in first] == [
+        ["op_id", "reason", "status"], ["op_id", "row", "status", "version"],
+    ]  # fmt: skip
+    assert first[0]["reason"] == "reference data is managed centrally"
+    [colleague] = _push(
+        ep, "b", _update("patient", pid, {"communication_needs": "Hard of hearing"}, base)
+    )
+    assert colleague["status"] == "applied" and colleague["version"] > first[1]["version"]
+    note = _new_note_op(ep, "Sent again with the rest")
+    again = _push(ep, "a", refused_op, phone_op, note)
+    assert [sorted(r) for r in again] == [
+        ["op_id", "reason", "replayed", "status"],
+        ["op_id", "replayed", "row", "status", "version"],
+        ["op_id", "row", "status", "version"],
+    ]  # fmt: skip
+    assert (again[0]["status"], again[0]["reason"]) == ("rejected", first[0]["reason"])
+    replayed = again[1]
+    assert (replayed["status"], replayed["version"], replayed["row"]["v"]) == (
+        "applied", colleague["version"], colleague["version"],
+    )  # fmt: skip
+    data = replayed["row"]["data"]
+    assert (data["phone"], data["communication_needs"]) == ("01632 555001", "Hard of hearing")
+    assert again[2]["status"] == "applied" and again[2]["version"] > colleague["version"]
+    twice = [_new_note_op(ep, "Once"), _new_note_op(ep, "Not twice")]
+    twice[1]["op_id"] = twice[0]["op_id"]
+    answers = _push(ep, "a", *twice)
+    assert [(r["status"], r.get("reason")) for r in answers] == [
+        ("applied", None), ("rejected", "op id already used by another device"),
+    ]  # fmt: skip
+    with ep.session() as s:
+        texts = [json.loads(d)["text"] for d in s.scalars(
+            select(Record.data).where(Record.entity == "contact")
+        )]  # fmt: skip
+        assert (texts.count("Sent again with the rest"), texts.count("Once")) == (1, 1)
+        assert "Not twice" not in texts
+        assert json.loads(s.get(Record, ("place", place.id)).data)["name"] == named
+
+
+def test_a_laptops_second_edit_of_a_field_never_conflicts_with_its_own_first(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A laptop that lost the answer to its first edit of a phone number sends its second edit
+    from the same starting version: its own earlier change is not a colleague's, so the second
+    edit is applied, not a conflict. The same edit from a colleague's laptop is a conflict
+    naming the value stored."""
+    with ep.session() as s:
+        person = s.scalars(
+            select(Record).where(
+                Record.entity == "patient", Record.scope == ep.teams["Bicester INT"]
+            )
+        ).first()
+        pid, base = person.id, person.version
+    [first] = _push(ep, "a", _update("patient", pid, {"phone": "01632 600001"}, base))
+    [second] = _push(ep, "a", _update("patient", pid, {"phone": "01632 600002"}, base))
+    assert (first["status"], second["status"]) == ("applied", "applied"), second
+    [theirs] = _push(ep, "b", _update("patient", pid, {"phone": "01632 600003"}, base))
+    assert theirs["status"] == "conflict", theirs
+    assert [(c["field"], c["server_value"], c["server_version"]) for c in theirs["conflicts"]] == [
+        ("phone", "01632 600002", second["version"])
+    ]
+    with ep.session() as s:
+        assert json.loads(s.get(Record, ("patient", pid)).data)["phone"] == "01632 600002"

@@ -223,7 +223,7 @@ def push(
         rec = batch.get(op.entity, op.id)
         if rec is None and op.kind != "insert" and not careful:
             raise Collision("an update names a row the caller's teams do not hold")
-        nhs_key = fields.get("nhs_number") or ""
+        nhs_key = fields.get("nhs_number")
         name_key = (str(fields.get("team_id")), str(fields.get("name")))
         row_key = unique_row_key(op.entity, fields) or ()
         duplicate = op.entity == "patient" and existing_nhs.get(nhs_key)
@@ -302,7 +302,7 @@ def push(
         result.pop("_row", None)
         if key is None:
             continue
-        row = batch.rows.get(key) or batch.get(*key)
+        row = batch.rows.get(key)  # (every op's row was read with the batch, if held)
         if row is None:  # a practice awaiting a name (directory.save, through the ORM)
             rec_orm = session.get(Record, key)
             row = _stored_of(rec_orm) if rec_orm is not None else None
@@ -467,7 +467,7 @@ def _apply(
         batch.add(rec)
         if not deleted:
             batch.toggle(scope, op.entity, op.id, +1)
-        return {"op_id": str(op.op_id), "status": P.APPLIED, "version": 0, "_row": True}
+        return {"op_id": str(op.op_id), "status": P.APPLIED, "_row": True}  # (version: ``push``)
 
     if rec.scope not in caller.teams:
         if rec.scope == GLOBAL_SCOPE:
@@ -541,8 +541,7 @@ def _apply(
     result: dict[str, Any] = {
         "op_id": str(op.op_id),
         "status": P.CONFLICT if conflicts else P.APPLIED,
-        "version": rec.version,
-        "_row": True,
+        "_row": True,  # (its version once the batch is numbered: ``push``)
     }
     if conflicts:
         result["conflicts"] = conflicts
