@@ -325,7 +325,10 @@ def test_a_pull_with_a_missing_forged_or_another_logins_place_is_told_to_downloa
         ("a", {"cursor": theirs}, "what this user may see has changed"),
     ):
         assert _pulled(ep, user, body) == (410, {"detail": gone + why}), (user, why)
-    assert _pulled(ep, "a", {"cursor": mine})[0] == 200
+    with ep.session() as s:  # (compacted up to this laptop's place: still its place)
+        s.execute(update(ScopeSeq).values(min_seq=ScopeSeq.last_seq))
+    status, page = _pulled(ep, "a", {"cursor": mine})
+    assert (status, page["changes"], page["purged"], page["has_more"]) == (200, [], [], False)
     with ep.session() as s:
         s.execute(update(ScopeSeq).values(min_seq=ScopeSeq.last_seq + 1))
     assert _pulled(ep, "a", {"cursor": mine}) == (
@@ -551,3 +554,44 @@ def test_a_laptops_second_edit_of_a_field_never_conflicts_with_its_own_first(
     ]
     with ep.session() as s:
         assert json.loads(s.get(Record, ("patient", pid)).data)["phone"] == "01632 600002"
+
+
+@pytest.mark.parametrize("user", ["a", "sw"], ids=["whole_rows", "cut_rows"])
+def test_a_login_of_two_teams_pulls_their_changes_in_full_pages_each_once(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+    user: str,
+) -> None:  # type: ignore[no-untyped-def]
+    """A login of two teams asks for pages of three: two new notes in each team come as a full
+    page (filled across both teams), then the last one, each once; the page after says nothing
+    more, and the audit trail counts what each page sent. For a coordinator the database writes
+    the pages; for a social worker they are cut row by row."""
+    if user == "sw":
+        mine = _social_worker(ep, small_demo)
+    else:
+        mine = "Bicester INT"
+    other = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
+    with ep.session() as s:
+        admin.add_to_team(s, user, other)
+    with ep.http(user) as http:
+        cursor_now = sync_env.full_download(http)[1]
+    texts = []
+    for team, writer in (("Bicester INT", "a"), ("Reading West INT", "c")):
+        ops = []
+        for i in range(2):
+            texts.append(f"Left a leaflet about falls ({team}, {i})")
+            note = {**_like(ep, "contact", team), "kind": "note", "clinical": False}
+            ops.append(_insert("contact", {**note, "text": texts[-1], "author_id": None}))
+        assert [r["status"] for r in _push(ep, writer, *ops)] == ["applied", "applied"]
+    before = _pull_entries(ep, user)
+    pages = []
+    for _ in range(3):  # (a page that lost its place would go round: three pages at most)
+        status, page = _pulled(ep, user, {"cursor": cursor_now, "limit": 3})
+        assert status == 200, page
+        pages.append(([c["data"]["text"] for c in page["changes"]], page["has_more"]))
+        cursor_now = page["cursor"]
+    assert [(len(got), more) for got, more in pages] == [(3, True), (1, False), (0, False)]
+    assert sorted(t for got, _ in pages for t in got) == sorted(texts)
+    assert _pull_entries(ep, user)[len(before) :] == [
+        "3 changes, 0 people purged", "1 changes, 0 people purged", "0 changes, 0 people purged",
+    ]  # fmt: skip
