@@ -595,3 +595,164 @@ def test_a_login_of_two_teams_pulls_their_changes_in_full_pages_each_once(
     assert _pull_entries(ep, user)[len(before) :] == [
         "3 changes, 0 people purged", "1 changes, 0 people purged", "0 changes, 0 people purged",
     ]  # fmt: skip
+
+
+# --- a first download, page by page ------------------------------------------------------------
+
+
+def _vcse_login(at: Endpoint, demo) -> str:  # type: ignore[no-untyped-def]
+    """Login ``vcse`` for the demo's VCSE worker (two people are referred to them)."""
+    from int_desk.domain.vocab import Role
+    from tests.helpers.actors import actor_of_role
+
+    with demo.session() as s:
+        worker = actor_of_role(s, Role.VCSE_WORKER)
+    return in_process.read_scope_tests._user(at, demo, "vcse", worker)  # type: ignore[no-any-return]
+
+
+def _page_rows(page: dict[str, Any]) -> list[str]:
+    """The ids of a full page's rows, in either form (rows, or tables of columns)."""
+    if "tables" in page:
+        return [str(r[0]) for t in page["tables"] for r in t["rows"]]
+    return [c["id"] for c in page["changes"]]
+
+
+@pytest.mark.parametrize(
+    ("user", "form"),
+    [("a", "columns"), ("a", "rows"), ("sw", "rows"), ("vcse", "rows")],
+    ids=["whole_rows_in_columns", "whole_rows", "cut_rows", "referred_only"],
+)
+def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_once(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+    user: str,
+    form: str,
+) -> None:  # type: ignore[no-untyped-def]
+    """A first download asked for in pages of 40: every page but the last holds exactly 40
+    rows and says there is more, with the place to go on from; the last says nothing more and
+    gives no place. Every row the login may hold comes once (the endpoint's own counts), the
+    audit trail counts each page, and the change feed's place it ends with has nothing new."""
+    if user == "sw":
+        _social_worker(ep, small_demo)
+    elif user == "vcse":
+        _vcse_login(ep, small_demo)
+    held = sum(in_process._server_counts(ep, user).values())
+    before = len(_full_entries(ep, user))
+    ids: list[str] = []
+    pages: list[tuple[int, bool, bool]] = []
+    after = None
+    with ep.http(user) as http:
+        for _ in range(held // 40 + 3):  # (a download that lost its place would go round)
+            body = {"full": True, "limit": 40, "form": form, **({"after": after} if after else {})}
+            reply = http.post("/v1/pull", json=body)
+            assert reply.status_code == 200, reply.text
+            page = reply.json()
+            ids += _page_rows(page)
+            pages.append((len(_page_rows(page)), page["has_more"], page["after"] is not None))
+            after = page["after"]
+            if not page["has_more"]:
+                break
+        follow = http.post("/v1/pull", json={"cursor": page["cursor"]}).json()
+    assert held > 40 and len(ids) == held == len(set(ids))
+    if user == "vcse":  # (rows are read 40 at a time, then those of others' people left out)
+        assert all(n <= 40 for n, _more, _after in pages)
+        assert [(more, at) for _n, more, at in pages] == [(True, True)] * (len(pages) - 1) + [
+            (False, False)
+        ]
+    else:
+        assert pages == [(40, True, True)] * (held // 40) + [(held % 40, False, False)]
+    assert _full_entries(ep, user)[before:] == [f"{n} rows" for n, _more, _after in pages]
+    assert (follow["changes"], follow["has_more"]) == ([], False)
+
+
+def _full_entries(at: Endpoint, user: str) -> list[str]:
+    with at.session() as srv:
+        who = srv.scalar(select(ServerUser.id).where(ServerUser.name == user))
+        return list(
+            srv.scalars(
+                select(AuditLogEntry.detail)
+                .where(AuditLogEntry.kind == "pull_full", AuditLogEntry.user_id == who)
+                .order_by(AuditLogEntry.no)
+            )
+        )
+
+
+def test_an_edit_carrying_unchanged_fields_stores_the_changed_ones(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A laptop may send a record whole, most fields as the endpoint holds them: the ones that
+    changed are stored, wherever they come among the rest."""
+    with ep.session() as s:
+        person = s.scalars(
+            select(Record).where(
+                Record.entity == "patient", Record.scope == ep.teams["Bicester INT"]
+            )
+        ).first()
+        pid, base, data = person.id, person.version, json.loads(person.data)
+    whole = {**data, "phone": "01632 700001", "communication_needs": "Large print letters"}
+    [result] = _push(ep, "a", _update("patient", pid, whole, base))
+    assert (result["status"], result["version"] > base) == ("applied", True), result
+    with ep.session() as s:
+        stored = json.loads(s.get(Record, ("patient", pid)).data)
+    assert stored == {**data, **whole}
+
+
+def _statements(at: Endpoint, user: str, ops: list[dict[str, Any]]) -> int:
+    """How many SQL statements the endpoint runs to apply one upload of ``ops``."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        results = _push(at, user, *ops)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert {r["status"] for r in results} == {"applied"}, results
+    return len(seen)
+
+
+def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """The endpoint reads the rows an upload's new rows hang from (their people, their care
+    plans) together, not one by one: an upload of notes about six people and goals in four
+    plans runs as many statements as one note and one goal."""
+    team = ep.teams["Bicester INT"]
+    with ep.session() as s:
+        people = s.scalars(
+            select(Record.id)
+            .where(Record.entity == "patient", Record.scope == team)
+            .order_by(Record.id)
+        ).all()[:6]
+        plans = [
+            (r.id, r.patient_id)
+            for r in s.scalars(
+                select(Record)
+                .where(Record.entity == "care_plan", Record.scope == team)
+                .order_by(Record.id)
+            )
+        ][:4]
+    goal = _like(ep, "goal")
+
+    def upload(n_people: int, n_plans: int) -> list[dict[str, Any]]:
+        notes = []
+        for pid in people[:n_people]:
+            note = _new_note_op(ep, "Checked in by phone")
+            note["fields"]["patient_id"] = str(pid)
+            notes.append(note)
+        goals = [
+            _insert("goal", {**goal, "care_plan_id": str(plan), "deleted": False})
+            for plan, _pid in plans[:n_plans]
+        ]
+        return notes + goals
+
+    assert len(people) == 6 and len(plans) == 4
+    _statements(ep, "a", upload(1, 1))  # (the first upload of a connection prepares)
+    one = _statements(ep, "a", upload(1, 1))
+    many = _statements(ep, "a", upload(6, 4))
+    assert many == one, (one, many)
