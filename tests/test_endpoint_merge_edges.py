@@ -756,3 +756,43 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
     one = _statements(ep, "a", upload(1, 1))
     many = _statements(ep, "a", upload(6, 4))
     assert many == one, (one, many)
+
+
+def _remove(at: Endpoint, entity: str, rid: uuid.UUID) -> None:
+    """The row removed on the endpoint (deleted, as a colleague's delete leaves it)."""
+    with at.session() as s:
+        rec = s.get(Record, (entity, rid))
+        rec.data = json.dumps({**json.loads(rec.data), "deleted": True})
+        rec.deleted = True
+
+
+def test_a_cohort_name_or_nhs_number_held_only_by_a_removed_record_is_free_again(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A new cohort named as one of the team's cohorts, or a new person with the NHS number of
+    one of the team's people, sent on its own, is refused as a duplicate; once that cohort or
+    person has been removed, the name or the number may be used again."""
+    from int_desk.server.engine_ops import DUPLICATE_COHORT, DUPLICATE_PATIENT
+
+    team = ep.teams["Bicester INT"]
+    with ep.session() as s:
+        cohort = s.scalars(
+            select(Record).where(Record.entity == "cohort", Record.scope == team)
+        ).first()
+        person = s.scalars(
+            select(Record).where(Record.entity == "patient", Record.scope == team)
+        ).first()
+        cohort_id, named = cohort.id, json.loads(cohort.data)
+        person_id, known = person.id, json.loads(person.data)
+    again = {**named, "deleted": False}
+    twin = {**known, "given_name": "Another", "deleted": False}
+    for entity, fields, reason in (
+        ("cohort", again, DUPLICATE_COHORT), ("patient", twin, DUPLICATE_PATIENT),
+    ):  # fmt: skip
+        [refused] = _push(ep, "a", _insert(entity, fields))
+        assert (refused["status"], refused["reason"]) == ("rejected", reason), entity
+    _remove(ep, "cohort", cohort_id)
+    _remove(ep, "patient", person_id)
+    for entity, fields in (("cohort", again), ("patient", twin)):
+        [made] = _push(ep, "a", _insert(entity, fields))
+        assert made["status"] == "applied", (entity, made)
