@@ -636,6 +636,7 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
         _social_worker(ep, small_demo)
     elif user == "vcse":
         _vcse_login(ep, small_demo)
+    gone = _deleted_note(ep, _vcse_people(ep)[1][0] if user == "vcse" else _first_of(ep, user))
     held = sum(in_process._server_counts(ep, user).values())
     before = len(_full_entries(ep, user))
     ids: list[str] = []
@@ -653,7 +654,7 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
             if not page["has_more"]:
                 break
         follow = http.post("/v1/pull", json={"cursor": page["cursor"]}).json()
-    assert held > 40 and len(ids) == held == len(set(ids))
+    assert held > 40 and len(ids) == held == len(set(ids)) and gone not in ids
     if user == "vcse":  # (rows are read 40 at a time, then those of others' people left out)
         assert all(n <= 40 for n, _more, _after in pages)
         assert [(more, at) for _n, more, at in pages] == [(True, True)] * (len(pages) - 1) + [
@@ -663,6 +664,41 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
         assert pages == [(40, True, True)] * (held // 40) + [(held % 40, False, False)]
     assert _full_entries(ep, user)[before:] == [f"{n} rows" for n, _more, _after in pages]
     assert (follow["changes"], follow["has_more"]) == ([], False)
+
+
+def _team_of(at: Endpoint, pid: uuid.UUID) -> str:
+    with at.session() as s:
+        scope = s.get(Record, ("patient", pid)).scope
+    return next(name for name, team in at.teams.items() if team == scope)
+
+
+def _first_of(at: Endpoint, user: str) -> uuid.UUID:
+    """The first person (by id) of ``user``'s first team."""
+    with at.session() as s:
+        who = s.scalar(select(ServerUser.id).where(ServerUser.name == user))
+        from int_desk.server.models import ServerTeamUser
+
+        teams = [str(t) for t in s.scalars(
+            select(ServerTeamUser.team_id).where(ServerTeamUser.user_id == who)
+        )]  # fmt: skip
+        return s.scalars(
+            select(Record.id)
+            .where(Record.entity == "patient", Record.scope == min(teams))
+            .order_by(Record.id)
+        ).first()
+
+
+def _deleted_note(at: Endpoint, pid: uuid.UUID) -> str:
+    """A note about ``pid`` written and deleted before it was sent (by a coordinator of their
+    team): the endpoint holds it deleted; its id."""
+    team = _team_of(at, pid)
+    note = {**_like(at, "contact", team), "kind": "note", "clinical": False, "author_id": None}
+    op = _insert(
+        "contact", {**note, "patient_id": str(pid), "text": "Wrong person", "deleted": True}
+    )
+    writer = "a" if team == "Bicester INT" else "c"
+    assert _push(at, writer, op)[0]["status"] == "applied"
+    return str(op["id"])
 
 
 def _full_entries(at: Endpoint, user: str) -> list[str]:
@@ -796,3 +832,65 @@ def test_a_cohort_name_or_nhs_number_held_only_by_a_removed_record_is_free_again
     for entity, fields in (("cohort", again), ("patient", twin)):
         [made] = _push(ep, "a", _insert(entity, fields))
         assert made["status"] == "applied", (entity, made)
+
+
+def _vcse_people(at: Endpoint) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """The VCSE worker's member id and the people referred to them (login ``vcse`` made)."""
+    with at.session() as s:
+        member = s.scalar(select(ServerUser.member_id).where(ServerUser.name == "vcse"))
+        referred = sorted(
+            uuid.UUID(d["patient_id"])
+            for d in map(json.loads, s.scalars(select(Record.data).where(Record.entity == "referral")))
+            if d["to_member_id"] == str(member) and not d["deleted"]
+        )  # fmt: skip
+    return member, referred
+
+
+def test_a_vcse_worker_adding_a_goal_to_a_referred_persons_plan_is_refused_for_their_role(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """A VCSE worker's laptop (or a script with its token) adding a goal to the care plan of a
+    person referred to them is refused because their role may not edit care plans: the
+    endpoint knows whom the goal is about from its plan, so the refusal is not the one for
+    people not referred to them. Nothing is stored."""
+    _vcse_login(ep, small_demo)
+    _member, referred = _vcse_people(ep)
+    with ep.session() as s:
+        plan = s.scalars(
+            select(Record.id).where(Record.entity == "care_plan", Record.patient_id.in_(referred))
+        ).first()
+    goal = _insert("goal", {**_like(ep, "goal"), "care_plan_id": str(plan), "deleted": False})
+    [refused] = _push(ep, "vcse", goal)
+    assert (refused["status"], refused["reason"]) == (
+        "rejected", "forbidden: the role 'VCSE worker' may not edit a care plan",
+    )  # fmt: skip
+    with ep.session() as s:
+        assert s.get(Record, ("goal", uuid.UUID(goal["id"]))) is None
+
+
+def test_a_membership_of_another_teams_cohort_or_of_no_cohort_is_refused(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A cohort membership for one of the team's people naming another team's cohort, or a
+    cohort the endpoint has never held, is refused: the row's cohort is not known to the
+    server (it would dangle on every laptop of the team). Nothing is stored."""
+    with ep.session() as s:
+        theirs = s.scalars(
+            select(Record.id).where(
+                Record.entity == "cohort", Record.scope == ep.teams["Reading West INT"]
+            )
+        ).first()
+    enrol = _like(ep, "cohort_membership")
+    ops = [
+        _insert("cohort_membership", {**enrol, "cohort_id": str(c), "deleted": False})
+        for c in (theirs, uuid.uuid4())
+    ]
+    results = _push(ep, "a", *ops)
+    assert [(r["status"], r["reason"]) for r in results] == [
+        ("rejected", "the row's cohort is not known to the server")
+    ] * 2
+    with ep.session() as s:
+        assert [s.get(Record, ("cohort_membership", uuid.UUID(o["id"]))) for o in ops] == [
+            None, None,
+        ]  # fmt: skip
