@@ -894,3 +894,44 @@ def test_a_membership_of_another_teams_cohort_or_of_no_cohort_is_refused(
         assert [s.get(Record, ("cohort_membership", uuid.UUID(o["id"]))) for o in ops] == [
             None, None,
         ]  # fmt: skip
+
+
+def test_a_person_newly_referred_to_a_vcse_worker_arrives_without_what_was_deleted(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """A person of the team newly referred to a VCSE worker arrives whole at their next pull
+    (their record, the referral, their notes), live rows only: a note deleted before the
+    referral is not sent, and every row sent is about that person or is the worker's own."""
+    _vcse_login(ep, small_demo)
+    member, referred = _vcse_people(ep)
+    team = _team_of(ep, referred[0])
+    with ep.session() as s:
+        newcomer = next(
+            p for p in s.scalars(
+                select(Record.id)
+                .where(Record.entity == "patient", Record.scope == ep.teams[team])
+                .order_by(Record.id)
+            )
+            if p not in referred
+        )  # fmt: skip
+    gone = _deleted_note(ep, newcomer)
+    with ep.http("vcse") as http:  # (the laptop's place: after the note was deleted)
+        place = sync_env.full_download(http)[1]
+    referral = {
+        **_like(ep, "referral", team), "patient_id": str(newcomer), "to_member_id": str(member),
+        "status": "sent", "deleted": False,
+    }  # fmt: skip
+    writer = "a" if team == "Bicester INT" else "c"
+    assert _push(ep, writer, _insert("referral", referral))[0]["status"] == "applied"
+    status, page = _pulled(ep, "vcse", {"cursor": place})
+    assert status == 200, page
+    sent = {c["id"]: c for c in page["changes"]}
+    assert str(newcomer) in sent and gone not in sent
+    assert not [c for c in sent.values() if c["del"]]
+    with ep.session() as s:
+        about = {
+            str(r.id): r.patient_id
+            for r in s.scalars(select(Record).where(Record.id.in_([uuid.UUID(i) for i in sent])))
+        }
+    assert set(about.values()) == {newcomer}
