@@ -223,7 +223,7 @@ def push(
         rec = batch.get(op.entity, op.id)
         if rec is None and op.kind != "insert" and not careful:
             raise Collision("an update names a row the caller's teams do not hold")
-        nhs_key = fields.get("nhs_number")
+        nhs_key = str(fields.get("nhs_number"))
         name_key = (str(fields.get("team_id")), str(fields.get("name")))
         row_key = unique_row_key(op.entity, fields) or ()
         duplicate = op.entity == "patient" and existing_nhs.get(nhs_key)
