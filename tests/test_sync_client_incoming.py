@@ -13,8 +13,11 @@ import functools
 import json
 import operator
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -25,6 +28,8 @@ from int_desk.store import models as m
 from int_desk.store.sync_tables import SyncOutbox
 from int_desk.store.wire_entities import SYNCED_TABLES
 from int_desk.sync import incoming, local
+from int_desk.sync.client import SyncEngine
+from int_desk.wire import protocol as P
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests.helpers.sync_env import Endpoint, engine, sync
 from tests.test_sync_in_process import _server_counts, ep, small_template  # noqa: F401
@@ -317,3 +322,134 @@ def test_a_person_added_to_a_team_or_a_huddle_on_two_laptops_offline_is_held_onc
     finally:
         one.close()
         two.close()
+
+
+class _Tampered(httpx.HTTPTransport):
+    """The endpoint's incremental pages changed on their way to the laptop by ``tamper``, as a
+    broken or hostile endpoint would send them; every other answer as the endpoint gave it."""
+
+    def __init__(self, tamper: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.tamper = tamper
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        sent = json.loads(request.content or b"{}")
+        incremental = request.url.path == P.CYCLE_PATH or "cursor" in sent
+        if request.url.path not in ("/v1/pull", P.CYCLE_PATH) or not incremental:
+            return answer
+        body = json.loads(answer.read())
+        if answer.status_code == 200:
+            self.tamper(body["pull"] if request.url.path == P.CYCLE_PATH else body)
+        headers = [(k, v) for k, v in answer.headers.items() if k != "content-length"]
+        return httpx.Response(answer.status_code, headers=headers, json=body)
+
+
+def _tampered(ws, tamper: Callable[[dict[str, Any]], None], **kwargs: Any) -> SyncEngine:  # type: ignore[no-untyped-def]
+    """A sync cycle of ``ws`` whose incremental pages pass through ``tamper``."""
+    cycle = engine(ws, **kwargs)
+    real = cycle.http
+    cycle.http = httpx.Client(
+        base_url=real.base_url, headers=real.headers, timeout=real.timeout,
+        transport=_Tampered(tamper),
+    )  # fmt: skip
+    real.close()
+    return cycle
+
+
+def test_ids_of_people_leaving_that_the_laptop_cannot_read_are_set_aside_and_the_rest_applied(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    """An endpoint that names people who left the team by ids the laptop cannot read (the text
+    "None", a number: only a broken or hostile endpoint sends them) stopped every sync of the
+    laptop. Those ids name no one it holds: they are set aside with a log line that counts
+    them (never their text), the person who really left is purged, the colleague's note in
+    the same page is stored and everyone else stays."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        gone, stays = s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(2)).all()
+        people = s.query(m.Patient).count()
+    with b.session() as s:
+        s.add(m.Contact(patient_id=stays, kind="note", text="Visited, all well"))
+    sync(b)
+    with ep.session() as srv:
+        admin.move_patient(srv, gone, "Reading West INT")
+
+    def unreadable(page: dict[str, Any]) -> None:
+        page["purged"] += ["None", "not-a-uuid", 12345, None]
+
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        moved = _tampered(a, unreadable).run()
+    assert (moved.ok, moved.purged, moved.pulled, moved.verified) == (True, 1, 1, True), moved.error
+    assert ", 1 patient left your teams, " in moved.summary()
+    told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
+    assert told[0] == "4 ids of people who left this device's scope could not be read: set aside"
+    assert told[1].startswith("purged 1 patients (") and len(told) == 2
+    with a.session() as s:
+        assert s.get(m.Patient, gone) is None and s.query(m.Patient).count() == people - 1
+        notes = s.scalars(select(m.Contact.text).where(m.Contact.patient_id == stays)).all()
+        assert "Visited, all well" in notes
+    caplog.clear()
+    with b.session() as s:
+        s.get(m.Patient, stays).phone = "01632 400808"
+    sync(b)
+    with caplog.at_level("INFO", logger=incoming.__name__):  # only ids it cannot read
+        again = _tampered(a, lambda page: page["purged"].append("None")).run()
+    assert (again.ok, again.purged, again.pulled) == (True, 0, 1), again.error
+    assert ", left your teams" not in again.summary() and "patient left" not in again.summary()
+    assert [r.getMessage() for r in caplog.records if r.name == incoming.__name__] == [
+        "1 ids of people who left this device's scope could not be read: set aside"
+    ]
+    with a.session() as s:
+        assert s.query(m.Patient).count() == people - 1
+        assert s.get(m.Patient, stays).phone == "01632 400808"
+
+
+def test_rows_whose_ids_the_laptop_cannot_read_are_set_aside_and_nothing_is_lost(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    """A page whose rows carry ids the laptop cannot read, as their own id or as the person
+    they are about (text such as "None", a number), stopped the sync or stored a row no screen
+    could open. Each such row is set aside (one whose own id cannot be read under no id; its
+    text is never written to the log), the rest of the page is stored, and the next sync's
+    check finds what is missing and downloads it again: nothing the colleague wrote is lost."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with b.session() as s:
+        pid = s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+        texts = [f"Home visit {i}" for i in range(4)]
+        s.add_all(m.Contact(patient_id=pid, kind="note", text=t) for t in texts)
+    sync(b)
+    spoilt: list[str] = []
+
+    def unreadable(page: dict[str, Any]) -> None:
+        notes = sorted((c for c in page["changes"] if c["e"] == "contact"), key=lambda c: c["id"])
+        notes[0]["id"], notes[1]["id"] = "None", 12345
+        notes[2]["data"]["patient_id"] = "not-a-uuid"
+        spoilt.append(notes[2]["id"])
+
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        tampered = _tampered(a, unreadable, verify=False).run()
+    assert (tampered.ok, tampered.pulled, tampered.quarantined) == (True, 1, 2), tampered.error
+    assert tampered.notes == ["2 records set aside this time"]
+    assert _aside(a) == {
+        ("contact", ""): (incoming.UNREADABLE_ID, False),
+        ("contact", uuid.UUID(spoilt[0]).hex): (incoming.WRONG_KIND, False),
+    }
+    told = "\n".join(r.getMessage() for r in caplog.records)
+    assert "quarantined contact  v" in told and "not-a-uuid" not in told and "Home" not in told
+    with a.session() as s:
+        held = s.scalars(select(m.Contact.text).where(m.Contact.text.in_(texts))).all()
+        assert len(held) == 1 and s.get(m.Contact, uuid.UUID(spoilt[0])) is None
+    checked = sync(a)  # the check finds the rows missing: downloaded again, all of them
+    assert checked.redownloaded and checked.verified, checked.notes
+    assert checked.notes[0] == "verify mismatch (contact): re-downloaded"
+    assert _aside(a) == {("contact", ""): (incoming.UNREADABLE_ID, False)}
+    with a.session() as s:
+        assert sorted(s.scalars(select(m.Contact.text).where(m.Contact.text.in_(texts)))) == texts
+        assert s.get(m.Contact, uuid.UUID(spoilt[0])).patient_id == pid

@@ -459,8 +459,7 @@ class SyncEngine:
             skip = local.pending_keys(s)
             applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
             if page.get("purged"):
-                incoming.purge_patients(s, page["purged"])
-                self.result.purged += len(page["purged"])
+                self.result.purged += incoming.purge_patients(s, page["purged"])
             local.set_state(s, local.CURSOR, page["cursor"])
         self.result.pulled += applied
         self.result.skipped += skipped

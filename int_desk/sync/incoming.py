@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
@@ -87,7 +88,7 @@ def _parameters(
     deleted = 2 + names.index("deleted")
     out = []
     for row in rows:
-        values = [row["id"].replace("-", ""), row["v"], *map(row["data"].get, names)]
+        values = [row["id"], row["v"], *map(row["data"].get, names)]
         values[deleted] = row["del"]
         out.append(values)
     return _checked(entity, out, problems)
@@ -104,7 +105,7 @@ def _table_parameters(
 ) -> list[tuple[Any, ...]]:
     """The same from one entity's rows of a column-form full page (``[id, version, values of
     cols...]``, live rows only). When the server's columns are this laptop's (the same version)
-    a row is its parameters as it came, the id's dashes and ``deleted`` aside; otherwise each
+    a row is its parameters as it came, ``deleted`` aside; otherwise each
     column is picked by name (one the server does not send is null)."""
     names = _plan(entity)[0]
     deleted = 2 + names.index("deleted")
@@ -113,7 +114,6 @@ def _table_parameters(
     if list(names) == [*cols, "deleted"]:
         for row in rows:
             if isinstance(row, list) and len(row) == width:
-                row[0] = row[0].replace("-", "")
                 row.append(False)
                 out.append(row)
             else:
@@ -123,7 +123,7 @@ def _table_parameters(
         picks = [at.get(name) for name in names]
         for row in rows:
             if isinstance(row, list) and len(row) == width:
-                values = [row[0].replace("-", ""), row[1]]
+                values = [row[0], row[1]]
                 values += [None if i is None else row[i] for i in picks]
                 values[deleted] = False
                 out.append(values)
@@ -136,7 +136,22 @@ def _misshapen(
     entity: str, row: Any, problems: dict[tuple[str, str], tuple[int, str, bool]]
 ) -> None:
     rid, version = (row[0], row[1]) if isinstance(row, list) and len(row) >= 2 else ("", 0)
-    problems[(entity, str(rid).replace("-", ""))] = (version, WRONG_SHAPE, False)
+    problems[(entity, id_hex(rid) or "")] = (version, WRONG_SHAPE, False)
+
+
+_HEX_ID = re.compile("[0-9a-f]{32}").fullmatch
+UNREADABLE_ID = "an id this laptop cannot read"
+
+
+def id_hex(value: Any) -> str | None:
+    """An id from the wire (a UUID's text, as the server writes it) in the laptop's stored form,
+    32 hex digits; None for anything else (text such as "None", a number), which names no row
+    this laptop can hold: only a broken or hostile endpoint sends one."""
+    if isinstance(value, str):
+        text = value.replace("-", "")
+        if _HEX_ID(text):
+            return text
+    return None
 
 
 def _checked(
@@ -145,12 +160,19 @@ def _checked(
     problems: dict[tuple[str, str], tuple[int, str, bool]],
 ) -> list[tuple[Any, ...]]:
     """Rows' parameters worked out column by column (a first download's 150,000 rows then
-    cost a short loop per converted column, not a function call per value): dates checked,
-    UUIDs, booleans and JSON put in SQLite's form. A row this laptop cannot store goes to
-    ``problems`` instead (its first problem, dates first)."""
+    cost a short loop per converted column, not a function call per value): ids and dates
+    checked, UUIDs, booleans and JSON put in SQLite's form. A row this laptop cannot store goes
+    to ``problems`` instead (its first problem: its id, then dates); one whose own id it cannot
+    read is set aside under the empty id (its text is not written anywhere)."""
     _names, convert, dates = _plan(entity)
     deleted = 2 + _names.index("deleted")
     wrong: dict[int, str] = {}  # position in ``out`` -> the row's first problem
+    for n, values in enumerate(out):
+        rid = values[0]
+        values[0] = rid.replace("-", "") if isinstance(rid, str) else ""
+        if not _HEX_ID(values[0]):
+            values[0] = ""
+            wrong[n] = UNREADABLE_ID
     low, high = _YEARS
     for i, name in dates:
         for n, values in enumerate(out):
@@ -166,7 +188,10 @@ def _checked(
                 continue
             try:
                 if kind == "uuid":
-                    values[i + 2] = v.replace("-", "")
+                    v = v.replace("-", "")
+                    if not _HEX_ID(v):
+                        raise ValueError("not a UUID")
+                    values[i + 2] = v
                 elif kind == "bool":
                     values[i + 2] = 1 if v else 0
                 else:
@@ -478,13 +503,22 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
     s.flush()
 
 
-def purge_patients(s: Session, patient_ids: list[str]) -> int:
-    """Remove every local row about patients who left this device's scope."""
-    if not patient_ids:
+def purge_patients(s: Session, patient_ids: list[Any]) -> int:
+    """Remove every local row about patients who left this device's scope; how many people.
+
+    An id this laptop cannot read (``id_hex``) names no one it holds: it is set aside with a
+    log line that counts such ids (never their text), and the rest are purged."""
+    readable = [id_hex(p) for p in patient_ids]
+    ids = [uuid.UUID(p) for p in readable if p]
+    if len(ids) < len(readable):
+        log.warning(
+            "%d ids of people who left this device's scope could not be read: set aside",
+            len(readable) - len(ids),
+        )
+    if not ids:
         return 0
     from int_desk.store import models as m
 
-    ids = [uuid.UUID(p) for p in patient_ids]
     removed = 0
     plans = select(m.CarePlan.id).where(m.CarePlan.patient_id.in_(ids))
     for model in (m.Goal, m.PlanAction):
@@ -498,4 +532,4 @@ def purge_patients(s: Session, patient_ids: list[str]) -> int:
         if changes.person_key(name):
             changes.note(s, name, ids)
     log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
-    return removed
+    return len(ids)
