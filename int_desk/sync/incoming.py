@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
 from sqlalchemy import CursorResult, UniqueConstraint, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
@@ -248,6 +249,16 @@ def last_entity(page: dict[str, Any]) -> str | None:
     return items[-1]["e"] if items else None
 
 
+class _Duplicate(ValueError):
+    """A server row holding a unique value another synced row here holds (``_adopt_clashing``)."""
+
+
+# What storing a row can raise for a value this laptop cannot hold: the row is set aside. (An
+# IntegrityError's text holds the row's values: it is never logged or kept.)
+_UNSTORABLE = (UnicodeError, ValueError, OverflowError, IntegrityError)
+DUPLICATE = "a value another record on this laptop already holds"
+
+
 def apply_rows(
     s: Session,
     rows: list[dict[str, Any]] | Prepared,
@@ -279,7 +290,7 @@ def apply_rows(
             try:
                 with s.begin_nested():
                     _upsert_batch(s, entity, batch)
-            except (UnicodeError, ValueError, OverflowError) as exc:
+            except _UNSTORABLE as exc:
                 # Some row cannot be stored: find it one row at a time, keep the others.
                 log.warning(
                     "a page of %s rows could not be stored (%s)", entity, type(exc).__name__
@@ -290,7 +301,7 @@ def apply_rows(
                         with s.begin_nested():
                             _upsert_batch(s, entity, [one])
                         kept.append(one)
-                    except (UnicodeError, ValueError, OverflowError) as err:
+                    except _UNSTORABLE as err:
                         problems[(entity, one[0])] = (one[1], _kind_of(err), bool(one[gone]))
                 batch = kept
             applied += len(batch)
@@ -341,6 +352,8 @@ def _upsert_batch(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None
 def _kind_of(exc: BaseException) -> str:
     if isinstance(exc, UnicodeError):
         return "text that is not valid Unicode"
+    if isinstance(exc, _Duplicate | IntegrityError):
+        return DUPLICATE
     return f"a value that cannot be stored ({type(exc).__name__})"
 
 
@@ -395,8 +408,11 @@ def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], inser
 
     A local row never synced (a workspace made on its own, then connected: its own "Bicester
     INT") is the same thing as the server's: its references move to the server's id and the
-    server's row takes its place. Two *synced* rows clashing (the same NHS number on two server
-    records) is left as it is and logged by id; the verify reports it each cycle.
+    server's row takes its place. A synced row deleted since (a place the administrator deleted,
+    then added again under its name) gives way to the server's: a re-download would remove it
+    too. A server row clashing with a live *synced* row (the same NHS number on two server
+    records, which the endpoint refuses) is set aside, logged by both ids: the laptop keeps the
+    row it has, and the verify counts the other as held.
     """
     keys = _unique_keys(entity)
     if not keys:
@@ -421,42 +437,34 @@ def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], inser
         for key in keys:
             where = " AND ".join(f'"{c}" = ?' for c in key)
             local = conn.exec_driver_sql(
-                f'SELECT id, server_version FROM "{entity}" WHERE {where}',
+                f'SELECT id, server_version, deleted FROM "{entity}" WHERE {where}',
                 tuple(values[c] for c in key),
             ).first()
             if local is None:
                 continue
-            if local[1] is not None:
+            if local[1] is None:
+                _repoint(s, entity, local[0], row[0], values)
+                log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
+            elif local[2]:
+                conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (local[0],))
+                log.info("deleted %s %s gave way to the server's %s", entity, local[0], row[0])
+            else:  # set aside (apply_rows): the laptop cannot hold both
                 log.warning("%s %s clashes with synced %s %s", entity, row[0], entity, local[0])
-                break
-            _repoint(s, entity, local[0], row[0], _wire_values(entity, values))
+                raise _Duplicate(entity)
             conn.exec_driver_sql(insert, [row])
-            log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
             break
-
-
-def _wire_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Storage values of a server row (as ``apply_rows`` binds them) back in wire form."""
-    out = {}
-    for name, kind in _upsert(entity)[1]:
-        v = values.get(name)
-        if v is not None and kind == "uuid":
-            v = str(uuid.UUID(v))
-        elif v is not None and kind == "bool":
-            v = bool(v)
-        elif v is not None and kind == "json":
-            v = json.loads(v)
-        out[name] = v
-    return out
 
 
 def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]) -> None:
     """Move every reference from local row ``old`` to ``new``, then delete ``old``.
 
     Local edits waiting on ``old`` (or refused because the server did not know it) are queued
-    again against ``new``; where this laptop's own values of the row differ from the server's,
-    an update with no base version goes too, so the server keeps both as conflicts for a person
-    to decide — neither copy's values are silently dropped.
+    again against ``new``; where this laptop's own values of the row differ from the server's
+    (``server``: as stored here), an update with no base version goes too, so the server keeps
+    both as conflicts for a person to decide — neither copy's values are silently dropped. A
+    copy deleted here before it ever reached the server claims nothing about the server's row
+    (someone added a person or colleague, then took them out again): neither its deletion nor
+    its values are queued against the colleague's record.
     """
     from int_desk.store.base import Base
 
@@ -478,12 +486,13 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
         values: dict[str, Any] = {}
         for op in mine:
             values.update(op.fields)
+        kinds = dict(_upsert(entity)[1])
         differing = {
             k: v
             for k, v in values.items()
-            if k not in schema.META_FIELDS and k != "deleted" and server.get(k) != v
+            if k not in schema.META_FIELDS and server.get(k) != schema.wire_to_storage(kinds[k], v)
         }
-        if differing:
+        if differing and not values.get("deleted"):
             s.add(
                 SyncOutbox(
                     op_id=new_id(), entity=entity, entity_id=new_id_, kind="update",
@@ -497,7 +506,7 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
     for op in s.scalars(select(SyncOutbox).where(SyncOutbox.status.in_(("pending", "rejected")))):
         if any(v == old_text for v in op.fields.values()):
             op.fields = {k: new_text if v == old_text else v for k, v in op.fields.items()}
-            if op.status == "rejected" or op.sent_at is not None:
+            if op.sent_at is not None:  # (every rejected op was sent): its id names what it sent
                 op.op_id, op.sent_at = new_id(), None  # new content: a new op id
             op.status, op.reason = "pending", ""
     s.flush()
