@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from int_desk.app.main import make_context
@@ -50,3 +51,47 @@ def test_main_window_shows_teams_and_caseload(qtbot: QtBot, demo_dir: Path) -> N
     assert "Care coordinator" in window.identity_label.text()
     window.close()
     assert not ws.is_open  # closing the window locks the store
+
+
+def test_cancel_while_unlocking_closes_the_workspace_the_unlock_opened(
+    qtbot: QtBot, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Workspace] = []
+    real_open = Workspace.open.__func__  # type: ignore[attr-defined]
+
+    def recording_open(cls: type[Workspace], *args: object, **kwargs: object) -> Workspace:
+        ws = real_open(cls, *args, **kwargs)
+        opened.append(ws)
+        return ws
+
+    monkeypatch.setattr(Workspace, "open", classmethod(recording_open))
+    dialog = _unlocking(qtbot, demo_dir)
+    # Cancel before the unlock's answer can arrive (it is queued to this thread).
+    dialog.form.buttonBox.button(QDialogButtonBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: len(opened) == 1 and dialog._thread is None, timeout=10_000)
+    assert dialog.result() == QDialog.DialogCode.Rejected and not dialog.isVisible()
+    assert dialog.workspace is None
+    assert not opened[0].is_open  # its key dropped, nothing left open
+
+
+def test_cancel_while_unlocking_says_so_until_the_unlock_has_ended(
+    qtbot: QtBot, demo_dir: Path
+) -> None:
+    dialog = _unlocking(qtbot, demo_dir)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible() and dialog.form.errorLabel.text() == "Cancelling…"
+    assert not dialog.form.buttonBox.isEnabled()
+    with qtbot.waitSignal(dialog.rejected, timeout=10_000):
+        pass
+    assert dialog.workspace is None and not dialog.isVisible()
+
+
+def _unlocking(qtbot: QtBot, demo_dir: Path) -> UnlockDialog:
+    """An unlock dialog whose Unlock was just pressed with the right passphrase."""
+    dialog = UnlockDialog(demo_dir)
+    qtbot.addWidget(dialog)
+    dialog.form.keyringCheck.setChecked(False)
+    dialog.show()
+    dialog.form.passphraseEdit.setText(PASSPHRASE)
+    dialog.unlock_button.click()
+    return dialog

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QWidget
 
 from int_desk.app.forms.unlock_dialog import Ui_UnlockDialog
 from int_desk.app.messages import describe
-from int_desk.domain.errors import IntDeskError
 
 if TYPE_CHECKING:
     from int_desk.store.workspace import Workspace
@@ -62,6 +61,7 @@ class UnlockDialog(QDialog):
         self.directory = Path(directory)
         self.workspace: Workspace | None = None
         self._thread: _UnlockThread | None = None
+        self._cancelled = False
         self.form.titleLabel.setObjectName("dialogTitle")
         self.form.workspaceLabel.setText(f"Workspace: {self.directory}")
         self.form.hintLabel.setText(hint)
@@ -73,12 +73,25 @@ class UnlockDialog(QDialog):
         self.unlock_button = self.form.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
         self.unlock_button.setText("&Unlock")
         self.unlock_button.setEnabled(False)
-        self.form.passphraseEdit.textChanged.connect(
-            lambda text: self.unlock_button.setEnabled(bool(text) and self._thread is None)
-        )
+        self.form.passphraseEdit.textChanged.connect(self._passphrase_changed)
         self.form.buttonBox.accepted.connect(self._unlock)
         self.form.buttonBox.rejected.connect(self.reject)
         self.form.passphraseEdit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _passphrase_changed(self, text: str) -> None:
+        self.unlock_button.setEnabled(bool(text) and self._thread is None)
+
+    def reject(self) -> None:
+        """Cancel (Esc, the close button) while an unlock is under way ends once it has: a
+        thread still running when the dialog is freed aborts the app, and a workspace it opened
+        would keep its key in memory with nobody to close it."""
+        if self._thread is None:
+            super().reject()
+            return
+        self._cancelled = True
+        self.form.buttonBox.setEnabled(False)
+        self.form.errorLabel.setText("Cancelling…")
+        self.form.errorLabel.show()
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
@@ -125,6 +138,10 @@ class UnlockDialog(QDialog):
 
     def _on_unlocked(self, ws: Workspace) -> None:
         self._finish_thread()
+        if self._cancelled:
+            ws.close()
+            super().reject()
+            return
         self.workspace = ws
         self.check_keyring()  # unlocked before the dialog had painted: ask now
         if self.form.keyringCheck.isChecked() and self.form.keyringCheck.isEnabled():
@@ -133,8 +150,10 @@ class UnlockDialog(QDialog):
 
     def _on_failed(self, exc: BaseException) -> None:
         self._finish_thread()
-        message = describe(exc) if isinstance(exc, IntDeskError) else describe(exc)
-        self.form.errorLabel.setText(message)
+        if self._cancelled:
+            super().reject()
+            return
+        self.form.errorLabel.setText(describe(exc))
         self.form.errorLabel.show()
         self.form.passphraseEdit.setEnabled(True)
         self.form.passphraseEdit.selectAll()
