@@ -400,6 +400,7 @@ def test_ids_of_people_leaving_that_the_laptop_cannot_read_are_set_aside_and_the
     def unreadable(page: dict[str, Any]) -> None:
         page["purged"] += ["None", "not-a-uuid", 12345, None]
 
+    caplog.clear()
     with caplog.at_level("INFO", logger=incoming.__name__):
         moved = _tampered(a, unreadable).run()
     assert (moved.ok, moved.purged, moved.pulled, moved.verified) == (True, 1, 1, True), moved.error
@@ -411,10 +412,10 @@ def test_ids_of_people_leaving_that_the_laptop_cannot_read_are_set_aside_and_the
         assert s.get(m.Patient, gone) is None and s.query(m.Patient).count() == people - 1
         notes = s.scalars(select(m.Contact.text).where(m.Contact.patient_id == stays)).all()
         assert "Visited, all well" in notes
-    caplog.clear()
     with b.session() as s:
         s.get(m.Patient, stays).phone = "01632 400808"
     sync(b)
+    caplog.clear()
     with caplog.at_level("INFO", logger=incoming.__name__):  # only ids it cannot read
         again = _tampered(a, lambda page: page["purged"].append("None")).run()
     assert (again.ok, again.purged, again.pulled) == (True, 0, 1), again.error
@@ -452,6 +453,7 @@ def test_rows_whose_ids_the_laptop_cannot_read_are_set_aside_and_nothing_is_lost
         notes[2]["data"]["patient_id"] = "not-a-uuid"
         spoilt.append(notes[2]["id"])
 
+    caplog.clear()
     with caplog.at_level("INFO", logger=incoming.__name__):
         tampered = _tampered(a, unreadable, verify=False).run()
     assert (tampered.ok, tampered.pulled, tampered.quarantined) == (True, 1, 2), tampered.error
@@ -497,6 +499,7 @@ def test_a_place_deleted_and_added_again_under_its_name_reaches_every_laptop_at_
         second = directory.save(
             s, "place", None, {"name": "Kidlington"}, base_version=None, by=admin_
         )
+    caplog.clear()
     with caplog.at_level("INFO", logger=incoming.__name__):
         again = sync(a)
     assert (again.verified, again.redownloaded, again.notes) == (True, False, []), again.notes
@@ -539,6 +542,7 @@ def test_a_person_sent_under_the_nhs_number_of_another_is_set_aside_and_the_sync
         [row] = [row for row in page["changes"] if row["e"] == "patient"]
         row["data"]["nhs_number"] = number  # the change of one it holds, under the number
 
+    caplog.clear()
     with caplog.at_level("INFO", logger=incoming.__name__):
         clashed = _tampered(a, clashing).run()
     assert (clashed.ok, clashed.verified, clashed.redownloaded) == (True, True, False)

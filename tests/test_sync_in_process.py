@@ -765,6 +765,7 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
         assert s.get(m.Place, place) is not None
     _restore(ep, tmp_path / "endpoint.backup")
     cancel = threading.Event()
+    caplog.clear()
     try:  # (a restore read that never ends is stopped, and fails the test)
         with caplog.at_level("INFO", logger=client.__name__):
             result = _run_to_the_end(engine(a, cancel=cancel, pull_page=200))
