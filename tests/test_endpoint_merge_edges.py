@@ -756,8 +756,8 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
     ep: Endpoint,  # noqa: F811
 ) -> None:
     """The endpoint reads the rows an upload's new rows hang from (their people, their care
-    plans) together, not one by one: an upload of notes about six people and goals in four
-    plans runs as many statements as one note and one goal."""
+    plans, their huddles) together, not one by one: an upload of notes about six people, goals
+    in four plans and attendees of four huddles runs as many statements as one of each."""
     team = ep.teams["Bicester INT"]
     with ep.session() as s:
         people = s.scalars(
@@ -773,7 +773,21 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
                 .order_by(Record.id)
             )
         ][:4]
-    goal = _like(ep, "goal")
+        huddles = s.scalars(
+            select(Record.id)
+            .where(Record.entity == "huddle", Record.scope == team)
+            .order_by(Record.id)
+        ).all()[:4]
+        attending = {
+            json.loads(d)["member_id"]
+            for d in s.scalars(select(Record.data).where(Record.entity == "huddle_attendee"))
+            if uuid.UUID(json.loads(d)["huddle_id"]) in huddles
+        }
+        free = [
+            m for m in sorted(s.scalars(select(Record.id).where(Record.entity == "member")))
+            if str(m) not in attending
+        ]  # fmt: skip
+    goal, attendee = _like(ep, "goal"), _like(ep, "huddle_attendee")
 
     def upload(n_people: int, n_plans: int) -> list[dict[str, Any]]:
         notes = []
@@ -785,9 +799,17 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
             _insert("goal", {**goal, "care_plan_id": str(plan), "deleted": False})
             for plan, _pid in plans[:n_plans]
         ]
-        return notes + goals
+        newcomer = str(free.pop())  # (a member attending none of them: once per huddle)
+        attendees = [
+            _insert(
+                "huddle_attendee",
+                {**attendee, "huddle_id": str(h), "member_id": newcomer, "deleted": False},
+            )
+            for h in huddles[:n_plans]
+        ]
+        return notes + goals + attendees
 
-    assert len(people) == 6 and len(plans) == 4
+    assert len(people) == 6 and len(plans) == len(huddles) == 4
     _statements(ep, "a", upload(1, 1))  # (the first upload of a connection prepares)
     one = _statements(ep, "a", upload(1, 1))
     many = _statements(ep, "a", upload(6, 4))
