@@ -13,18 +13,25 @@ import functools
 import json
 import operator
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from int_desk.server import admin, repair
+from int_desk.server import admin, directory, repair
 from int_desk.server.models import Record
 from int_desk.store import changes
 from int_desk.store import models as m
-from int_desk.store.sync_tables import SyncOutbox
+from int_desk.store.sync_tables import SyncConflict, SyncOutbox
 from int_desk.store.wire_entities import SYNCED_TABLES
+from int_desk.store.workspace import Workspace
 from int_desk.sync import incoming, local
+from int_desk.sync.client import SyncEngine
+from int_desk.wire import protocol as P
+from int_desk.wire import schema
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests.helpers.sync_env import Endpoint, engine, sync
 from tests.test_sync_in_process import _server_counts, ep, small_template  # noqa: F401
@@ -76,7 +83,13 @@ def test_rows_a_laptop_cannot_store_are_set_aside_and_the_rest_of_their_page_kep
     told = [r.getMessage() for r in caplog.records]  # what support reads: ids, never values
     assert "a page of contact rows could not be stored (UnicodeEncodeError)" in told
     assert sum(line.startswith("quarantined ") for line in told) == 3
-    assert f"quarantined contact {note.hex} v" in "\n".join(told)
+    with ep.session() as s:  # which version was set aside: a repaired one replaces it
+        version = s.get(Record, ("contact", note)).version
+    assert (
+        f"quarantined contact {note.hex} v{version} from the server: text that is not valid Unicode"
+    ) in told
+    with a.session() as s:
+        assert {rid: info["v"] for _e, rid, info in incoming.quarantined(s)}[note.hex] == version
     assert "Visited" not in "\n".join(told)
 
     with ep.session() as s:  # the administrator repairs what can be repaired
@@ -240,19 +253,13 @@ def test_a_row_set_aside_is_not_counted_as_left_alone_for_an_unsent_edit(
     assert _aside(a) == {("contact", spoilt.hex): (incoming.WRONG_KIND, False)}
 
 
-@pytest.mark.parametrize("entity", ["team_membership", "huddle_attendee"])
-def test_a_person_added_to_a_team_or_a_huddle_on_two_laptops_offline_is_held_once(
+def _two_laptops_of_one_team(
     ep: Endpoint,  # noqa: F811
     tmp_path: Path,
     entity: str,
-) -> None:
-    """Two administrators add the same colleague to their team (or two coordinators to one
-    huddle), each on their own laptop offline. The endpoint keeps the first and refuses the
-    second as a duplicate (a laptop holds a team's members and a huddle's attendees unique, so
-    a second row could never be stored: every laptop of the team would fail its verify and
-    download everything again on every sync); the second laptop takes the server's row in
-    place of its own, queues nothing (the values agree: no conflict for anyone to decide), and
-    both laptops then sync cleanly."""
+) -> tuple[uuid.UUID, uuid.UUID, Workspace, Workspace]:
+    """Bicester's id, a colleague not in the team, and two laptops of one login that may add
+    them (to the team: an administrator; to a huddle: a care coordinator)."""
     team = uuid.UUID(ep.teams["Bicester INT"])
     with ep.session() as s:
         memberships = [
@@ -278,6 +285,23 @@ def test_a_person_added_to_a_team_or_a_huddle_on_two_laptops_offline_is_held_onc
         duplicate_tests._laptop(ep, tmp_path, f"{user}1"),
         duplicate_tests._laptop(ep, tmp_path, f"{user}2"),
     )
+    return team, newcomer, one, two
+
+
+@pytest.mark.parametrize("entity", ["team_membership", "huddle_attendee"])
+def test_a_person_added_to_a_team_or_a_huddle_on_two_laptops_offline_is_held_once(
+    ep: Endpoint,  # noqa: F811
+    tmp_path: Path,
+    entity: str,
+) -> None:
+    """Two administrators add the same colleague to their team (or two coordinators to one
+    huddle), each on their own laptop offline. The endpoint keeps the first and refuses the
+    second as a duplicate (a laptop holds a team's members and a huddle's attendees unique, so
+    a second row could never be stored: every laptop of the team would fail its verify and
+    download everything again on every sync); the second laptop takes the server's row in
+    place of its own, queues nothing (the values agree: no conflict for anyone to decide), and
+    both laptops then sync cleanly."""
+    team, newcomer, one, two = _two_laptops_of_one_team(ep, tmp_path, entity)
     model = SYNCED_TABLES[entity]
     try:
         with one.session() as s:
@@ -314,6 +338,319 @@ def test_a_person_added_to_a_team_or_a_huddle_on_two_laptops_offline_is_held_onc
             again = sync(ws)
             assert (again.pushed, again.conflicts, again.verified) == (0, 0, True), again.notes
             assert not again.redownloaded
+    finally:
+        one.close()
+        two.close()
+
+
+class _Tampered(httpx.HTTPTransport):
+    """The endpoint's incremental pages changed on their way to the laptop by ``tamper``, as a
+    broken or hostile endpoint would send them; every other answer as the endpoint gave it."""
+
+    def __init__(self, tamper: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.tamper = tamper
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        sent = json.loads(request.content or b"{}")
+        incremental = request.url.path == P.CYCLE_PATH or "cursor" in sent
+        if request.url.path not in ("/v1/pull", P.CYCLE_PATH) or not incremental:
+            return answer
+        body = json.loads(answer.read())
+        if answer.status_code == 200:
+            self.tamper(body["pull"] if request.url.path == P.CYCLE_PATH else body)
+        headers = [(k, v) for k, v in answer.headers.items() if k != "content-length"]
+        return httpx.Response(answer.status_code, headers=headers, json=body)
+
+
+def _tampered(ws, tamper: Callable[[dict[str, Any]], None], **kwargs: Any) -> SyncEngine:  # type: ignore[no-untyped-def]
+    """A sync cycle of ``ws`` whose incremental pages pass through ``tamper``."""
+    cycle = engine(ws, **kwargs)
+    real = cycle.http
+    cycle.http = httpx.Client(
+        base_url=real.base_url, headers=real.headers, timeout=real.timeout,
+        transport=_Tampered(tamper),
+    )  # fmt: skip
+    real.close()
+    return cycle
+
+
+def test_ids_of_people_leaving_that_the_laptop_cannot_read_are_set_aside_and_the_rest_applied(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    """An endpoint that names people who left the team by ids the laptop cannot read (the text
+    "None", a number: only a broken or hostile endpoint sends them) stopped every sync of the
+    laptop. Those ids name no one it holds: they are set aside with a log line that counts
+    them (never their text), the person who really left is purged, the colleague's note in
+    the same page is stored and everyone else stays."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with a.session() as s:
+        gone, stays = s.scalars(select(m.Patient.id).order_by(m.Patient.id).limit(2)).all()
+        people = s.query(m.Patient).count()
+    with b.session() as s:
+        s.add(m.Contact(patient_id=stays, kind="note", text="Visited, all well"))
+    sync(b)
+    with ep.session() as srv:
+        admin.move_patient(srv, gone, "Reading West INT")
+
+    def unreadable(page: dict[str, Any]) -> None:
+        page["purged"] += ["None", "not-a-uuid", 12345, None]
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        moved = _tampered(a, unreadable).run()
+    assert (moved.ok, moved.purged, moved.pulled, moved.verified) == (True, 1, 1, True), moved.error
+    assert ", 1 patient left your teams, " in moved.summary()
+    told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
+    assert told[0] == "4 ids of people who left this device's scope could not be read: set aside"
+    assert told[1].startswith("purged 1 patients (") and len(told) == 2
+    with a.session() as s:
+        assert s.get(m.Patient, gone) is None and s.query(m.Patient).count() == people - 1
+        notes = s.scalars(select(m.Contact.text).where(m.Contact.patient_id == stays)).all()
+        assert "Visited, all well" in notes
+    with b.session() as s:
+        s.get(m.Patient, stays).phone = "01632 400808"
+    sync(b)
+    caplog.clear()
+    with caplog.at_level("INFO", logger=incoming.__name__):  # only ids it cannot read
+        again = _tampered(a, lambda page: page["purged"].append("None")).run()
+    assert (again.ok, again.purged, again.pulled) == (True, 0, 1), again.error
+    assert ", left your teams" not in again.summary() and "patient left" not in again.summary()
+    assert [r.getMessage() for r in caplog.records if r.name == incoming.__name__] == [
+        "1 ids of people who left this device's scope could not be read: set aside"
+    ]
+    with a.session() as s:
+        assert s.query(m.Patient).count() == people - 1
+        assert s.get(m.Patient, stays).phone == "01632 400808"
+
+
+def test_rows_whose_ids_the_laptop_cannot_read_are_set_aside_and_nothing_is_lost(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    """A page whose rows carry ids the laptop cannot read, as their own id or as the person
+    they are about (text such as "None", a number), stopped the sync or stored a row no screen
+    could open. Each such row is set aside (one whose own id cannot be read under no id; its
+    text is never written to the log), the rest of the page is stored, and the next sync's
+    check finds what is missing and downloads it again: nothing the colleague wrote is lost."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with b.session() as s:
+        pid = s.scalars(select(m.Patient.id).order_by(m.Patient.id)).first()
+        texts = [f"Home visit {i}" for i in range(4)]
+        s.add_all(m.Contact(patient_id=pid, kind="note", text=t) for t in texts)
+    sync(b)
+    spoilt: list[str] = []
+
+    def unreadable(page: dict[str, Any]) -> None:
+        notes = sorted((c for c in page["changes"] if c["e"] == "contact"), key=lambda c: c["id"])
+        notes[0]["id"], notes[1]["id"] = "None", 12345
+        notes[2]["data"]["patient_id"] = "not-a-uuid"
+        spoilt.append(notes[2]["id"])
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        tampered = _tampered(a, unreadable, verify=False).run()
+    assert (tampered.ok, tampered.pulled, tampered.quarantined) == (True, 1, 2), tampered.error
+    assert tampered.notes == ["2 records set aside this time"]
+    assert _aside(a) == {
+        ("contact", ""): (incoming.UNREADABLE_ID, False),
+        ("contact", uuid.UUID(spoilt[0]).hex): (incoming.WRONG_KIND, False),
+    }
+    told = "\n".join(r.getMessage() for r in caplog.records)
+    assert "quarantined contact  v" in told and "not-a-uuid" not in told and "Home" not in told
+    with a.session() as s:
+        held = s.scalars(select(m.Contact.text).where(m.Contact.text.in_(texts))).all()
+        assert len(held) == 1 and s.get(m.Contact, uuid.UUID(spoilt[0])) is None
+    checked = sync(a)  # the check finds the rows missing: downloaded again, all of them
+    assert checked.redownloaded and checked.verified, checked.notes
+    assert checked.notes[0] == "verify mismatch (contact): re-downloaded"
+    assert _aside(a) == {("contact", ""): (incoming.UNREADABLE_ID, False)}
+    with a.session() as s:
+        assert sorted(s.scalars(select(m.Contact.text).where(m.Contact.text.in_(texts)))) == texts
+        assert s.get(m.Contact, uuid.UUID(spoilt[0])).patient_id == pid
+
+
+def test_a_place_deleted_and_added_again_under_its_name_reaches_every_laptop_at_once(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    """The administrator deletes a place, then adds a new one under the same name. A laptop
+    holds the deleted one (a tombstone keeps its name, which is unique there): the new place
+    takes its place at the next sync, with no check failing and no download of everything."""
+    a = laptops(ep, "a")
+    sync(a)
+    admin_ = directory.Editor("int-desk admin")
+    with ep.session() as s:
+        first = directory.save(
+            s, "place", None, {"name": "Kidlington"}, base_version=None, by=admin_
+        )
+    sync(a)
+    with ep.session() as s:
+        directory.save(s, "place", first.id, {"deleted": True}, base_version=None, by=admin_)
+    gone = sync(a)
+    with ep.session() as s:
+        second = directory.save(
+            s, "place", None, {"name": "Kidlington"}, base_version=None, by=admin_
+        )
+    caplog.clear()
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        again = sync(a)
+    assert (again.verified, again.redownloaded, again.notes) == (True, False, []), again.notes
+    assert gone.verified and again.pulled == 1
+    told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
+    assert told == [f"deleted place {first.id.hex} gave way to the server's {second.id.hex}"]
+    with a.session() as s:
+        assert s.scalars(select(m.Place.id).where(m.Place.name == "Kidlington")).all() == [
+            second.id
+        ]
+    assert _server_counts(ep, "a")["place"] == len(_places(a))
+
+
+def _places(ws) -> list[str]:  # type: ignore[no-untyped-def]
+    with ws.session() as s:
+        return list(s.scalars(select(m.Place.name).where(m.Place.deleted.is_(False))))
+
+
+def test_a_person_sent_under_the_nhs_number_of_another_is_set_aside_and_the_sync_goes_on(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # type: ignore[no-untyped-def]
+    """An endpoint that sends a person under the NHS number of another person the laptop holds
+    from it (the endpoint refuses such duplicates; a broken one might not): as a new record or
+    as a change of one it holds. That stopped the sync with the database's error, whose text
+    holds the person's details. The laptop cannot hold both: it keeps the person it has, sets
+    the other aside (told to the user; support's log names ids and never the number or name),
+    stores the rest of the page, and a corrected change then replaces the entry."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    with b.session() as s:
+        held, changed = s.scalars(select(m.Patient).order_by(m.Patient.id).limit(2)).all()
+        changed.phone = "01632 400909"
+        number, name, held_id, changed_id = held.nhs_number, held.family_name, held.id, changed.id
+        s.add(m.Contact(patient_id=held_id, kind="note", text="Visited, all well"))
+    sync(b)
+
+    def clashing(page: dict[str, Any]) -> None:
+        [row] = [row for row in page["changes"] if row["e"] == "patient"]
+        row["data"]["nhs_number"] = number  # the change of one it holds, under the number
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger=incoming.__name__):
+        clashed = _tampered(a, clashing).run()
+    assert (clashed.ok, clashed.verified, clashed.redownloaded) == (True, True, False)
+    assert (clashed.quarantined, clashed.notes) == (1, ["1 record set aside this time"])
+    assert "1 record from the server could not be stored and were set aside" in clashed.summary()
+    assert _aside(a) == {("patient", changed_id.hex): (incoming.DUPLICATE, False)}
+    told = "\n".join(r.getMessage() for r in caplog.records if r.name == incoming.__name__)
+    assert "a page of patient rows could not be stored (IntegrityError)" in told
+    assert f"quarantined patient {changed_id.hex} v" in told
+    assert number not in told and name not in told
+    with a.session() as s:  # the person it held as they were; the note in the page stored
+        assert s.scalars(select(m.Patient.id).where(m.Patient.nhs_number == number)).all() == [
+            held_id
+        ]
+        assert s.get(m.Patient, changed_id).phone != "01632 400909"
+        assert (
+            "Visited, all well"
+            in s.scalars(select(m.Contact.text).where(m.Contact.patient_id == held_id)).all()
+        )
+    with b.session() as s:  # corrected: a newer version of the person arrives and is stored
+        s.get(m.Patient, changed_id).phone = "01632 401010"
+    sync(b)
+    corrected = sync(a)
+    assert (corrected.verified, corrected.quarantined) == (True, 0), corrected.notes
+    with a.session() as s:
+        assert s.get(m.Patient, changed_id).phone == "01632 401010"
+
+
+def test_a_new_person_under_the_nhs_number_of_one_the_laptop_holds_is_set_aside(
+    demo_ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same for a new record (a page from an endpoint holding two people under one NHS
+    number): the laptop keeps the person it holds, sets the newcomer aside naming both ids
+    for support (never the number), and stores the rest of the page."""
+    with demo_ws.session() as s:
+        held = s.scalars(select(m.Patient).order_by(m.Patient.id)).first()
+        number, held_id = held.nhs_number, held.id
+        s.execute(update(m.Patient).values(server_version=1))  # (as synced from the endpoint)
+    cols = schema.ENTITIES["patient"].columns
+    stranger, other = uuid.uuid4(), uuid.uuid4()
+    data = {c: schema.to_wire(col.kind, col.default_value()) for c, col in cols.items()}
+    data.update(
+        given_name="Ann", family_name="Example", date_of_birth="1940-02-01", sex="female",
+        postcode="OX26 1AB", created_at="2026-01-02T10:00:00.000000+00:00",
+        updated_at="2026-01-02T10:00:00.000000+00:00",
+    )  # fmt: skip
+
+    def person(rid: uuid.UUID, nhs: str) -> dict[str, Any]:
+        return {"e": "patient", "id": str(rid), "v": 9, "del": False,
+                "data": {**data, "nhs_number": nhs}}  # fmt: skip
+
+    page = [person(stranger, number), person(other, "9994765914")]
+    with caplog.at_level("INFO", logger=incoming.__name__), local.apply_session(demo_ws) as s:
+        aside: list[str] = []
+        applied, _skipped = incoming.apply_rows(s, page, set(), aside)
+    assert (applied, aside) == (1, [f"{incoming.QUARANTINE}patient:{stranger.hex}"])
+    told = [r.getMessage() for r in caplog.records]
+    assert f"patient {stranger.hex} clashes with synced patient {held_id.hex}" in told
+    assert number not in "\n".join(told)
+    with demo_ws.session() as s:
+        assert s.scalars(select(m.Patient.id).where(m.Patient.nhs_number == number)).all() == [
+            held_id
+        ]
+        assert s.get(m.Patient, other).nhs_number == "9994765914"
+        assert s.get(m.Patient, stranger) is None
+        assert {rid: i["problem"] for _e, rid, i in incoming.quarantined(s)} == {
+            stranger.hex: incoming.DUPLICATE
+        }
+
+
+def test_a_colleague_added_and_taken_out_again_offline_leaves_anothers_addition_alone(
+    ep: Endpoint,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Two administrators, each offline: one adds a colleague to the team; the other adds
+    them too, then takes them out again, before syncing. That second row never reached the
+    endpoint, so it claims nothing about the first administrator's: the colleague stays in the
+    team, on the endpoint and on both laptops, with no conflict for anyone to decide and
+    nothing left waiting. (Were the taking out sent against the first administrator's row, a
+    decision nobody made about it would be put to them, or made.)"""
+    team, newcomer, one, two = _two_laptops_of_one_team(ep, tmp_path, "team_membership")
+    try:
+        with one.session() as s:
+            s.add(m.TeamMembership(team_id=team, member_id=newcomer, visiting=False))
+            s.flush()
+            kept = s.scalars(
+                select(m.TeamMembership.id).where(m.TeamMembership.member_id == newcomer)
+            ).one()
+        with two.session() as s:
+            mine = m.TeamMembership(team_id=team, member_id=newcomer, visiting=True)
+            s.add(mine)
+            s.flush()
+            mine.deleted = True
+        assert sync(one).pushed == 1
+        second = sync(two)
+        assert (second.conflicts, second.pending) == (0, 0), second.notes
+        assert sync(one).verified and sync(two).verified
+        for ws in (one, two):
+            with ws.session() as s:
+                rows = s.execute(
+                    select(m.TeamMembership.id, m.TeamMembership.visiting, m.TeamMembership.deleted)
+                    .where(m.TeamMembership.member_id == newcomer)
+                ).all()  # fmt: skip
+                assert [tuple(r) for r in rows] == [(kept, False, False)]
+                assert s.scalar(select(func.count()).select_from(SyncConflict)) == 0
+        with ep.session() as s:
+            data = json.loads(s.get(Record, ("team_membership", kept)).data)
+            assert (data["deleted"], data["visiting"]) == (False, False)
     finally:
         one.close()
         two.close()

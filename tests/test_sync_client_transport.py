@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tenacity
 import trustme
 from cryptography import x509
 
@@ -188,5 +189,29 @@ def test_the_wait_between_tries_never_grows_past_its_cap(tmp_path: Path) -> None
         assert result is not None, "the waits between tries were not capped"
         assert (result.ok, result.error_kind, result.retries) == (False, "network", 3)
         assert took < 20
+    finally:
+        ws.close()
+
+
+def test_with_the_apps_settings_a_server_that_fails_is_tried_again_within_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app's own backoff (no test settings): the first wait before trying a server that did
+    not answer again is at most 1 s, the next at most 2 s, doubling to the 8 s cap, so a blip
+    costs the user a second, not minutes. Each wait is drawn at random up to that bound (full
+    jitter); here the draw is pinned to the bound, the longest the app can wait."""
+    monkeypatch.setattr(tenacity.wait.random, "uniform", lambda _low, high: high)
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    url = f"http://127.0.0.1:{sync_env.free_port()}"  # nothing listens here
+    try:
+        with caplog.at_level("INFO", logger="int_desk.sync.client"):
+            result, took = _ended_within(SyncEngine(ws, url, "idt_x", retries=2), 20)
+        assert result is not None and (result.error_kind, result.retries) == ("network", 2)
+        waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sync retry")]
+        assert waits == [
+            "sync retry 1 after network in 1.00s",
+            "sync retry 2 after network in 2.00s",
+        ]
+        assert 3 <= took < 20
     finally:
         ws.close()

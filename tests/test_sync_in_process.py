@@ -39,6 +39,7 @@ from int_desk.sync.client import SyncEngine, sync_workspace
 from int_desk.wire import protocol as P
 from int_desk.wire import schema
 from tests import test_server_read_scope as read_scope_tests
+from tests import test_sync_cycle as cycle_tests
 from tests import test_sync_duplicate_patient as duplicate_tests
 from tests import test_sync_engine as engine_tests
 from tests import test_sync_first_download as first_download_tests
@@ -161,6 +162,8 @@ SAME_AS_SUBPROCESS: list[Callable[..., None]] = [
     engine_tests.test_a_cancel_cuts_a_retry_after_wait_short,
     duplicate_tests.test_the_same_person_enrolled_offline_on_two_laptops_becomes_one_record,
     read_scope_tests.test_a_vcse_laptop_holds_only_people_referred_to_them_and_nothing_clinical,
+    cycle_tests.test_a_laptop_syncs_in_one_request_once_advertised_and_in_three_when_refused,
+    cycle_tests.test_a_stale_cursor_in_a_one_request_cycle_keeps_the_edit_and_re_downloads,
 ]
 
 
@@ -678,6 +681,58 @@ def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None
         assert local.digest(sa) == local.digest(sb)
 
 
+def _asked(ep: Endpoint) -> dict[str, float]:
+    """How many requests the endpoint has answered on each sync route (its /metrics)."""
+    routes = (P.CYCLE_PATH, "/v1/push", "/v1/pull", "/v1/verify")
+    return {route: cycle_tests._requests(ep, route) for route in routes}
+
+
+def _more(ep: Endpoint, before: dict[str, float]) -> dict[str, int]:
+    return {route: int(n - before[route]) for route, n in _asked(ep).items() if n > before[route]}
+
+
+def test_a_usual_sync_is_one_request_and_a_bigger_one_takes_what_it_needs(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """Once the endpoint advertises it, a usual sync (the edits fit one upload, the colleague's
+    changes one page) is one request: the edits sent, the changes received and the counts
+    checked, nothing asked again. More changes than a page: the pages after the first are
+    pulled and the counts asked again (the ones in the answer were counted before them). More
+    edits than an upload: the three requests. Every edit and change arrives each time."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    mine = _add_notes(a, pid, "coordinator note", 3)
+    theirs = _add_notes(b, pid, "nurse note", 2)
+    sync(b)
+    before = _asked(ep)
+    bar: list[tuple[str, int, int]] = []
+    usual = sync(a, push_batch=3, progress=lambda *step: bar.append(step))
+    assert _more(ep, before) == {P.CYCLE_PATH: 1}
+    assert bar == [("push", 0, 3), ("pull", 5, 0)]  # what the app's progress bar shows
+    assert (usual.pushed, usual.pulled, usual.verified, usual.pending) == (
+        3,
+        5,
+        True,
+        0,
+    )  # (own 3 back)
+    assert theirs <= engine_tests._contacts(a, pid)
+    more = _add_notes(b, pid, "nurse visit", 7)
+    sync(b)
+    mine |= _add_notes(a, pid, "coordinator call", 1)
+    before = _asked(ep)
+    paged = sync(a, pull_page=3)
+    assert _more(ep, before) == {P.CYCLE_PATH: 1, "/v1/pull": 2, "/v1/verify": 1}
+    assert (paged.pushed, paged.pulled, paged.verified, paged.redownloaded) == (1, 8, True, False)
+    assert more <= engine_tests._contacts(a, pid)
+    mine |= _add_notes(a, pid, "coordinator letter", 4)
+    before = _asked(ep)
+    bigger = sync(a, push_batch=3)
+    assert _more(ep, before) == {"/v1/push": 2, "/v1/pull": 1, "/v1/verify": 1}
+    assert (bigger.pushed, bigger.pending, bigger.verified) == (4, 0, True)
+    assert sync(b).verified and mine <= engine_tests._contacts(b, pid)
+
+
 def _restore(ep: Endpoint, saved: Path) -> None:
     """Stop the endpoint, restore its database from ``saved`` and serve it again (same port)."""
     port = int(ep.url.rsplit(":", 1)[1])
@@ -688,7 +743,11 @@ def _restore(ep: Endpoint, saved: Path) -> None:
 
 
 def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_lost(
-    ep: Endpoint, laptops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ep: Endpoint,
+    laptops,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(P, "MAX_PULL_PAGE", 200)  # the restore is read over several pages
     a = laptops(ep, "a")
@@ -706,11 +765,15 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
         assert s.get(m.Place, place) is not None
     _restore(ep, tmp_path / "endpoint.backup")
     cancel = threading.Event()
+    caplog.clear()
     try:  # (a restore read that never ends is stopped, and fails the test)
-        result = _run_to_the_end(engine(a, cancel=cancel, pull_page=200))
+        with caplog.at_level("INFO", logger=client.__name__):
+            result = _run_to_the_end(engine(a, cancel=cancel, pull_page=200))
     finally:
         cancel.set()
     assert result.ok, result.error
+    told = [r.getMessage() for r in caplog.records if r.name == client.__name__]
+    assert told[0] == "the sync server was restored from a backup: sending again what it lost"
     assert (result.resent, result.verified) == (2, True)  # the two notes, nothing else
     with a.session() as s:  # the place is gone with the re-download, not after a verify mismatch
         assert s.get(m.Place, place) is None
@@ -811,6 +874,34 @@ def test_a_first_download_over_many_pages_stopped_half_way_resumes_where_it_stop
         assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
     again = sync(a, pull_page=page)
     assert (again.pulled, again.redownloaded, again.verified) == (0, False, True)
+
+
+def test_a_redownload_stopped_half_way_resumes_where_it_stopped(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A laptop whose place in the change feed is too old downloads its team again; cut off
+    after two pages, the next sync carries on from there (not from the beginning, and not
+    from the old place), and the laptop ends with exactly what the server holds."""
+    page = 40
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", page)
+    a = laptops(ep, "a")
+    sync(a)
+    server = _server_counts(ep, "a")
+    with a.session() as s:  # a place the endpoint cannot read (as one past its window)
+        local.set_state(s, local.CURSOR, "eyJzIjp7fX0.beef")
+    cancel = threading.Event()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "download" and done >= 2 * page:
+            cancel.set()
+
+    stopped = engine(a, pull_page=page, cancel=cancel, progress=progress).run()
+    assert (stopped.ok, stopped.error_kind, stopped.pulled) == (False, "interrupted", 2 * page)
+    resumed = _run_to_the_end(engine(a, pull_page=page), within=60)
+    assert resumed.ok and resumed.pulled == sum(server.values()) - 2 * page, resumed.notes
+    assert (resumed.redownloaded, resumed.verified, resumed.notes) == (True, True, [])
+    with a.session() as s:
+        assert local.counts(s) == server and local.state(s, local.REDOWNLOAD) is None
 
 
 def test_a_redownload_leaves_every_unsent_edit_alone_and_counts_them(

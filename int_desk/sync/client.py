@@ -61,7 +61,7 @@ class _Restored(Exception):
         self.generation, self.since = generation, since
 
 
-_TLS: dict[tuple[str, str], ssl.SSLContext] = {}
+_TLS: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 _TLS_LOCK = threading.Lock()
 
 
@@ -69,7 +69,7 @@ def _tls_context() -> ssl.SSLContext:
     """httpx's default TLS trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), built once per
     process: building it reads the whole CA bundle, about 50 ms that every cycle used to pay
     (also for plain-HTTP endpoints, since httpx builds it when a client is made)."""
-    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     with _TLS_LOCK:
         if key not in _TLS:
             _TLS[key] = httpx.create_ssl_context()
@@ -459,8 +459,7 @@ class SyncEngine:
             skip = local.pending_keys(s)
             applied, skipped = incoming.apply_rows(s, page["changes"], skip, self._aside)
             if page.get("purged"):
-                incoming.purge_patients(s, page["purged"])
-                self.result.purged += len(page["purged"])
+                self.result.purged += incoming.purge_patients(s, page["purged"])
             local.set_state(s, local.CURSOR, page["cursor"])
         self.result.pulled += applied
         self.result.skipped += skipped

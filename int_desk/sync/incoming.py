@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
 from sqlalchemy import CursorResult, UniqueConstraint, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from int_desk.domain.ids import new_id
@@ -87,7 +89,7 @@ def _parameters(
     deleted = 2 + names.index("deleted")
     out = []
     for row in rows:
-        values = [row["id"].replace("-", ""), row["v"], *map(row["data"].get, names)]
+        values = [row["id"], row["v"], *map(row["data"].get, names)]
         values[deleted] = row["del"]
         out.append(values)
     return _checked(entity, out, problems)
@@ -104,7 +106,7 @@ def _table_parameters(
 ) -> list[tuple[Any, ...]]:
     """The same from one entity's rows of a column-form full page (``[id, version, values of
     cols...]``, live rows only). When the server's columns are this laptop's (the same version)
-    a row is its parameters as it came, the id's dashes and ``deleted`` aside; otherwise each
+    a row is its parameters as it came, ``deleted`` aside; otherwise each
     column is picked by name (one the server does not send is null)."""
     names = _plan(entity)[0]
     deleted = 2 + names.index("deleted")
@@ -113,7 +115,6 @@ def _table_parameters(
     if list(names) == [*cols, "deleted"]:
         for row in rows:
             if isinstance(row, list) and len(row) == width:
-                row[0] = row[0].replace("-", "")
                 row.append(False)
                 out.append(row)
             else:
@@ -123,7 +124,7 @@ def _table_parameters(
         picks = [at.get(name) for name in names]
         for row in rows:
             if isinstance(row, list) and len(row) == width:
-                values = [row[0].replace("-", ""), row[1]]
+                values = [row[0], row[1]]
                 values += [None if i is None else row[i] for i in picks]
                 values[deleted] = False
                 out.append(values)
@@ -136,7 +137,22 @@ def _misshapen(
     entity: str, row: Any, problems: dict[tuple[str, str], tuple[int, str, bool]]
 ) -> None:
     rid, version = (row[0], row[1]) if isinstance(row, list) and len(row) >= 2 else ("", 0)
-    problems[(entity, str(rid).replace("-", ""))] = (version, WRONG_SHAPE, False)
+    problems[(entity, id_hex(rid) or "")] = (version, WRONG_SHAPE, False)
+
+
+_HEX_ID = re.compile("[0-9a-f]{32}").fullmatch
+UNREADABLE_ID = "an id this laptop cannot read"
+
+
+def id_hex(value: Any) -> str | None:
+    """An id from the wire (a UUID's text, as the server writes it) in the laptop's stored form,
+    32 hex digits; None for anything else (text such as "None", a number), which names no row
+    this laptop can hold: only a broken or hostile endpoint sends one."""
+    if isinstance(value, str):
+        text = value.replace("-", "")
+        if _HEX_ID(text):
+            return text
+    return None
 
 
 def _checked(
@@ -145,12 +161,19 @@ def _checked(
     problems: dict[tuple[str, str], tuple[int, str, bool]],
 ) -> list[tuple[Any, ...]]:
     """Rows' parameters worked out column by column (a first download's 150,000 rows then
-    cost a short loop per converted column, not a function call per value): dates checked,
-    UUIDs, booleans and JSON put in SQLite's form. A row this laptop cannot store goes to
-    ``problems`` instead (its first problem, dates first)."""
+    cost a short loop per converted column, not a function call per value): ids and dates
+    checked, UUIDs, booleans and JSON put in SQLite's form. A row this laptop cannot store goes
+    to ``problems`` instead (its first problem: its id, then dates); one whose own id it cannot
+    read is set aside under the empty id (its text is not written anywhere)."""
     _names, convert, dates = _plan(entity)
     deleted = 2 + _names.index("deleted")
     wrong: dict[int, str] = {}  # position in ``out`` -> the row's first problem
+    for n, values in enumerate(out):
+        rid = values[0]
+        values[0] = rid.replace("-", "") if isinstance(rid, str) else ""
+        if not _HEX_ID(values[0]):
+            values[0] = ""
+            wrong[n] = UNREADABLE_ID
     low, high = _YEARS
     for i, name in dates:
         for n, values in enumerate(out):
@@ -166,7 +189,10 @@ def _checked(
                 continue
             try:
                 if kind == "uuid":
-                    values[i + 2] = v.replace("-", "")
+                    v = v.replace("-", "")
+                    if not _HEX_ID(v):
+                        raise ValueError("not a UUID")
+                    values[i + 2] = v
                 elif kind == "bool":
                     values[i + 2] = 1 if v else 0
                 else:
@@ -223,6 +249,16 @@ def last_entity(page: dict[str, Any]) -> str | None:
     return items[-1]["e"] if items else None
 
 
+class _Duplicate(ValueError):
+    """A server row holding a unique value another synced row here holds (``_adopt_clashing``)."""
+
+
+# What storing a row can raise for a value this laptop cannot hold: the row is set aside. (An
+# IntegrityError's text holds the row's values: it is never logged or kept.)
+_UNSTORABLE = (UnicodeError, ValueError, OverflowError, IntegrityError)
+DUPLICATE = "a value another record on this laptop already holds"
+
+
 def apply_rows(
     s: Session,
     rows: list[dict[str, Any]] | Prepared,
@@ -254,7 +290,7 @@ def apply_rows(
             try:
                 with s.begin_nested():
                     _upsert_batch(s, entity, batch)
-            except (UnicodeError, ValueError, OverflowError) as exc:
+            except _UNSTORABLE as exc:
                 # Some row cannot be stored: find it one row at a time, keep the others.
                 log.warning(
                     "a page of %s rows could not be stored (%s)", entity, type(exc).__name__
@@ -265,7 +301,7 @@ def apply_rows(
                         with s.begin_nested():
                             _upsert_batch(s, entity, [one])
                         kept.append(one)
-                    except (UnicodeError, ValueError, OverflowError) as err:
+                    except _UNSTORABLE as err:
                         problems[(entity, one[0])] = (one[1], _kind_of(err), bool(one[gone]))
                 batch = kept
             applied += len(batch)
@@ -316,6 +352,8 @@ def _upsert_batch(s: Session, entity: str, batch: list[tuple[Any, ...]]) -> None
 def _kind_of(exc: BaseException) -> str:
     if isinstance(exc, UnicodeError):
         return "text that is not valid Unicode"
+    if isinstance(exc, _Duplicate | IntegrityError):
+        return DUPLICATE
     return f"a value that cannot be stored ({type(exc).__name__})"
 
 
@@ -370,8 +408,11 @@ def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], inser
 
     A local row never synced (a workspace made on its own, then connected: its own "Bicester
     INT") is the same thing as the server's: its references move to the server's id and the
-    server's row takes its place. Two *synced* rows clashing (the same NHS number on two server
-    records) is left as it is and logged by id; the verify reports it each cycle.
+    server's row takes its place. A synced row deleted since (a place the administrator deleted,
+    then added again under its name) gives way to the server's: a re-download would remove it
+    too. A server row clashing with a live *synced* row (the same NHS number on two server
+    records, which the endpoint refuses) is set aside, logged by both ids: the laptop keeps the
+    row it has, and the verify counts the other as held.
     """
     keys = _unique_keys(entity)
     if not keys:
@@ -396,42 +437,34 @@ def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], inser
         for key in keys:
             where = " AND ".join(f'"{c}" = ?' for c in key)
             local = conn.exec_driver_sql(
-                f'SELECT id, server_version FROM "{entity}" WHERE {where}',
+                f'SELECT id, server_version, deleted FROM "{entity}" WHERE {where}',
                 tuple(values[c] for c in key),
             ).first()
             if local is None:
                 continue
-            if local[1] is not None:
+            if local[1] is None:
+                _repoint(s, entity, local[0], row[0], values)
+                log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
+            elif local[2]:
+                conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE id = ?', (local[0],))
+                log.info("deleted %s %s gave way to the server's %s", entity, local[0], row[0])
+            else:  # set aside (apply_rows): the laptop cannot hold both
                 log.warning("%s %s clashes with synced %s %s", entity, row[0], entity, local[0])
-                break
-            _repoint(s, entity, local[0], row[0], _wire_values(entity, values))
+                raise _Duplicate(entity)
             conn.exec_driver_sql(insert, [row])
-            log.info("local %s %s adopted the server's %s", entity, local[0], row[0])
             break
-
-
-def _wire_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Storage values of a server row (as ``apply_rows`` binds them) back in wire form."""
-    out = {}
-    for name, kind in _upsert(entity)[1]:
-        v = values.get(name)
-        if v is not None and kind == "uuid":
-            v = str(uuid.UUID(v))
-        elif v is not None and kind == "bool":
-            v = bool(v)
-        elif v is not None and kind == "json":
-            v = json.loads(v)
-        out[name] = v
-    return out
 
 
 def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]) -> None:
     """Move every reference from local row ``old`` to ``new``, then delete ``old``.
 
     Local edits waiting on ``old`` (or refused because the server did not know it) are queued
-    again against ``new``; where this laptop's own values of the row differ from the server's,
-    an update with no base version goes too, so the server keeps both as conflicts for a person
-    to decide — neither copy's values are silently dropped.
+    again against ``new``; where this laptop's own values of the row differ from the server's
+    (``server``: as stored here), an update with no base version goes too, so the server keeps
+    both as conflicts for a person to decide — neither copy's values are silently dropped. A
+    copy deleted here before it ever reached the server claims nothing about the server's row
+    (someone added a person or colleague, then took them out again): neither its deletion nor
+    its values are queued against the colleague's record.
     """
     from int_desk.store.base import Base
 
@@ -453,12 +486,13 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
         values: dict[str, Any] = {}
         for op in mine:
             values.update(op.fields)
+        kinds = dict(_upsert(entity)[1])
         differing = {
             k: v
             for k, v in values.items()
-            if k not in schema.META_FIELDS and k != "deleted" and server.get(k) != v
+            if k not in schema.META_FIELDS and server.get(k) != schema.wire_to_storage(kinds[k], v)
         }
-        if differing:
+        if differing and not values.get("deleted"):
             s.add(
                 SyncOutbox(
                     op_id=new_id(), entity=entity, entity_id=new_id_, kind="update",
@@ -472,19 +506,28 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
     for op in s.scalars(select(SyncOutbox).where(SyncOutbox.status.in_(("pending", "rejected")))):
         if any(v == old_text for v in op.fields.values()):
             op.fields = {k: new_text if v == old_text else v for k, v in op.fields.items()}
-            if op.status == "rejected" or op.sent_at is not None:
+            if op.sent_at is not None:  # (every rejected op was sent): its id names what it sent
                 op.op_id, op.sent_at = new_id(), None  # new content: a new op id
             op.status, op.reason = "pending", ""
     s.flush()
 
 
-def purge_patients(s: Session, patient_ids: list[str]) -> int:
-    """Remove every local row about patients who left this device's scope."""
-    if not patient_ids:
+def purge_patients(s: Session, patient_ids: list[Any]) -> int:
+    """Remove every local row about patients who left this device's scope; how many people.
+
+    An id this laptop cannot read (``id_hex``) names no one it holds: it is set aside with a
+    log line that counts such ids (never their text), and the rest are purged."""
+    readable = [id_hex(p) for p in patient_ids]
+    ids = [uuid.UUID(p) for p in readable if p]
+    if len(ids) < len(readable):
+        log.warning(
+            "%d ids of people who left this device's scope could not be read: set aside",
+            len(readable) - len(ids),
+        )
+    if not ids:
         return 0
     from int_desk.store import models as m
 
-    ids = [uuid.UUID(p) for p in patient_ids]
     removed = 0
     plans = select(m.CarePlan.id).where(m.CarePlan.patient_id.in_(ids))
     for model in (m.Goal, m.PlanAction):
@@ -498,4 +541,4 @@ def purge_patients(s: Session, patient_ids: list[str]) -> int:
         if changes.person_key(name):
             changes.note(s, name, ids)
     log.info("purged %d patients (%d rows) that left this device's scope", len(ids), removed)
-    return removed
+    return len(ids)
