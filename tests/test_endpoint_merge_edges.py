@@ -664,6 +664,21 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
         assert pages == [(40, True, True)] * (held // 40) + [(held % 40, False, False)]
     assert _full_entries(ep, user)[before:] == [f"{n} rows" for n, _more, _after in pages]
     assert (follow["changes"], follow["has_more"]) == ([], False)
+    with ep.session() as srv:  # the audit names everyone whose rows were sent
+        about = {
+            p.hex
+            for p in srv.scalars(
+                select(Record.patient_id).where(Record.id.in_([uuid.UUID(i) for i in ids]))
+            )
+            if p is not None
+        }
+        who = srv.scalar(select(ServerUser.id).where(ServerUser.name == user))
+        named = srv.scalars(
+            select(AuditLogEntry.patients)
+            .where(AuditLogEntry.kind == "pull_full", AuditLogEntry.user_id == who)
+            .order_by(AuditLogEntry.no)
+        ).all()[before:]
+    assert about and {p for entry in named for p in entry.split(",") if p} == about
 
 
 def _team_of(at: Endpoint, pid: uuid.UUID) -> str:
