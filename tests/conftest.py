@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import logging
 import os
 import shutil
@@ -96,6 +98,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything collection imported (Qt, SQLAlchemy, the app's modules) out of the
+    collector's sight: the full collection each Qt test ends with then walks only what tests
+    made (0.3 s CPU each without this, a fifth of the inner loop)."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     sync_env.fast_test = None if item.get_closest_marker("slow") else item.nodeid
@@ -127,6 +137,9 @@ def _delete_widgets() -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+_QT_TESTS_ENDED = itertools.count(1)
+
+
 @pytest.fixture(autouse=True)
 def _gc_on_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """A Qt test collects garbage on the GUI thread only, as the app does (int_desk/app/gc_pin.py):
@@ -139,6 +152,14 @@ def _gc_on_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     gc_pin.pin_to_gui_thread(request.getfixturevalue("qapp"))
     yield
     gc_pin.unpin()
+    # What outlived the test and its full collection is put out of the next collections' sight:
+    # each Qt test's collection then walks only what that test made (0.3 s CPU each otherwise,
+    # a fifth of the inner loop). Every 25th test looks at everything again, so cycles that die
+    # after being frozen are freed (they would add ~60 MB per hundred Qt tests).
+    if next(_QT_TESTS_ENDED) % 25 == 0:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

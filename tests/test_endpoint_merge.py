@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import select
 
 from int_desk.server import directory
-from int_desk.server.models import AuditLogEntry, Record, ServerAudit, ServerUser
+from int_desk.server.models import AuditLogEntry, DeviceToken, Record, ServerAudit, ServerUser
 from int_desk.services import team_setup
 from int_desk.services.identity import actor_for
 from int_desk.store import models as m
@@ -367,11 +367,18 @@ def test_a_conflict_names_the_version_of_the_colleagues_change(
     )  # fmt: skip
     sync(a)
     with sqlite_ep.session() as srv:
-        meta = json.loads(srv.get(Record, ("patient", pid)).field_meta)["communication_needs"]
+        stored = srv.get(Record, ("patient", pid))
+        meta = json.loads(stored.field_meta)["communication_needs"]
+        changed_at = stored.updated_at
+        author = srv.scalar(select(ServerUser.member_id).where(ServerUser.name == "a"))
     assert sync(b).conflicts == 1
+    with a.session() as s:  # (who changed it, as the team knows them, and when)
+        assert (meta[2], meta[3]) == (s.get(m.Member, author).name, changed_at)
     with b.session() as s:
         [c] = s.scalars(select(SyncConflict)).all()
-        assert (c.field, c.remote_version) == ("communication_needs", meta[0])
+        assert (c.field, c.remote_version, c.remote_by, c.remote_at) == (
+            "communication_needs", meta[0], meta[2], meta[3],
+        )  # fmt: skip
 
 
 def test_a_row_deleted_and_restored_elsewhere_can_still_be_deleted_without_a_conflict(
@@ -509,8 +516,9 @@ def test_a_change_to_another_teams_patient_is_refused_says_why_and_is_audited(
             before, version,
         )  # fmt: skip
         [entry] = s.scalars(select(ServerAudit).where(ServerAudit.action == "write_denied")).all()
-        assert (entry.user_id, entry.entity, entry.record_id, entry.detail) == (
-            who, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
+        device = s.scalar(select(DeviceToken.id).where(DeviceToken.user_id == who))
+        assert (entry.user_id, entry.device_id, entry.entity, entry.record_id, entry.detail) == (
+            who, device, "patient", pid, f"forbidden: not one of your teams (fields: {named[:300]})",
         )  # fmt: skip
         assert "01632 444444" not in entry.detail
         trail = s.scalars(

@@ -6,21 +6,21 @@ and tokens issued before this model read on after the upgrade."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session
 
+from int_desk.cli import main as cli_main
 from int_desk.server import admin, db, practice_admin
 from int_desk.server.models import DeviceToken, ServerUser
 from int_desk.server.principal import PRACTICE, PRACTICE_SCOPE
-from tests.helpers.sync_env import ROOT, Endpoint
+from tests.helpers.sync_env import Endpoint
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
 
@@ -125,15 +125,17 @@ def test_a_practice_token_from_before_practice_logins_reads_on_after_the_upgrade
         assert (listed.id, listed.ods_code, listed.revoked_at) == (tid, "K84001", None)
 
 
-def test_issue_practice_token_refuses_what_is_not_a_practice_ods_code(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'srv.db'}"
-    cmd = [sys.executable, "-m", "int_desk", "admin", "--db", url, "issue-practice-token"]
-    bad = subprocess.run([*cmd, "--ods", "RXQ"], capture_output=True, text=True, cwd=ROOT)
-    assert bad.returncode != 0 and "GP practice ODS code" in bad.stderr + bad.stdout
-    good = subprocess.run([*cmd, "--ods", "K84001"], capture_output=True, text=True, cwd=ROOT)
-    assert good.returncode == 0, good.stderr
-    listed = subprocess.run(
-        [sys.executable, "-m", "int_desk", "admin", "--db", url, "list-users"],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert "practice-K84001" in listed.stdout and "practice:K84001" in listed.stdout
+def test_issue_practice_token_refuses_what_is_not_a_practice_ods_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin_cli = ["admin", "--db", f"sqlite:///{tmp_path / 'srv.db'}"]
+    assert cli_main([*admin_cli, "issue-practice-token", "--ods", "RXQ"]) != 0
+    bad = capsys.readouterr()
+    assert "GP practice ODS code" in bad.err + bad.out
+    assert cli_main([*admin_cli, "issue-practice-token", "--ods", "K84001"]) == 0, (
+        capsys.readouterr()
+    )
+    capsys.readouterr()
+    assert cli_main([*admin_cli, "list-users"]) == 0
+    listed = capsys.readouterr().out
+    assert "practice-K84001" in listed and "practice:K84001" in listed

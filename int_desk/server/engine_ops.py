@@ -108,7 +108,7 @@ class _Seqs:
         if scope not in self.rows:
             row = self.session.get(ScopeSeq, scope)
             if row is None:
-                row = ScopeSeq(scope=scope, last_seq=0, min_seq=0)
+                row = ScopeSeq(scope=scope)  # (its numbers start at 0: the model's defaults)
                 self.session.add(row)
             self.rows[scope] = row
         return self.rows[scope]
@@ -223,11 +223,12 @@ def push(
         rec = batch.get(op.entity, op.id)
         if rec is None and op.kind != "insert" and not careful:
             raise Collision("an update names a row the caller's teams do not hold")
-        duplicate = op.entity == "patient" and existing_nhs.get(fields.get("nhs_number") or "")
-        same_name = op.entity == "cohort" and existing_cohorts.get(
-            (str(fields.get("team_id")), str(fields.get("name")))
-        )
-        same_row = existing_rows and existing_rows.get(unique_row_key(op.entity, fields) or ())
+        nhs_key = str(fields.get("nhs_number"))
+        name_key = (str(fields.get("team_id")), str(fields.get("name")))
+        row_key = unique_row_key(op.entity, fields) or ()
+        duplicate = op.entity == "patient" and existing_nhs.get(nhs_key)
+        same_name = op.entity == "cohort" and existing_cohorts.get(name_key)
+        same_row = existing_rows.get(row_key)
         # A practice awaiting a name, from a first import (practices.py); else the write rules,
         # on the stored row and the row this op would make (write_rules.py).
         practice = push_awaiting_practice(session, who, caller, op, fields)
@@ -258,6 +259,14 @@ def push(
                 session, op.entity, op.kind, fields, verdict.unreadable, batch_plan(batch)
             )
             result = _apply(batch, caller, op, fields, enrolments)
+            if rec is None and result["status"] == P.APPLIED and not fields["deleted"]:
+                # A second copy later in this batch is a duplicate too, as if sent apart.
+                if op.entity == "patient":
+                    existing_nhs.setdefault(nhs_key, str(op.id))
+                elif op.entity == "cohort":
+                    existing_cohorts.setdefault(name_key, str(op.id))
+                elif row_key:
+                    existing_rows.setdefault(row_key, str(op.id))
         if result["status"] == P.REJECTED:  # every refusal, whichever rule made it
             audit.record(
                 session,
@@ -293,7 +302,7 @@ def push(
         result.pop("_row", None)
         if key is None:
             continue
-        row = batch.rows.get(key) or batch.get(*key)
+        row = batch.rows.get(key)  # (every op's row was read with the batch, if held)
         if row is None:  # a practice awaiting a name (directory.save, through the ORM)
             rec_orm = session.get(Record, key)
             row = _stored_of(rec_orm) if rec_orm is not None else None
@@ -448,7 +457,7 @@ def _apply(
         scope, patient, reason = _resolve_scope(batch, caller, op.entity, op.id, fields, enrolments)
         if scope is None:
             return _rejected(op, reason)
-        deleted = bool(fields.get("deleted", False))
+        deleted = bool(fields["deleted"])  # (required of every insert: ``validate``)
         rec = Stored(
             op.entity, op.id, scope, patient, 0, deleted, dict(fields), {}, now,
             new=True, changed=True,
@@ -458,7 +467,7 @@ def _apply(
         batch.add(rec)
         if not deleted:
             batch.toggle(scope, op.entity, op.id, +1)
-        return {"op_id": str(op.op_id), "status": P.APPLIED, "version": 0, "_row": True}
+        return {"op_id": str(op.op_id), "status": P.APPLIED, "_row": True}  # (version: ``push``)
 
     if rec.scope not in caller.teams:
         if rec.scope == GLOBAL_SCOPE:
@@ -532,8 +541,7 @@ def _apply(
     result: dict[str, Any] = {
         "op_id": str(op.op_id),
         "status": P.CONFLICT if conflicts else P.APPLIED,
-        "version": rec.version,
-        "_row": True,
+        "_row": True,  # (its version once the batch is numbered: ``push``)
     }
     if conflicts:
         result["conflicts"] = conflicts

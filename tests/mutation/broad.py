@@ -107,7 +107,11 @@ TARGETS = (
         ),
         # and the merge's own tests, on PostgreSQL too when its binaries are here (one cluster
         # for the run; without them those tests skip and the PostgreSQL-only lines survive)
-        ("tests/test_sync_in_process.py", "tests/test_endpoint_merge.py"),
+        # and the hostile client's edges (tests/test_endpoint_merge_edges.py)
+        (
+            "tests/test_sync_in_process.py", "tests/test_endpoint_merge.py",
+            "tests/test_endpoint_merge_edges.py",
+        ),
         timeout_constant=60.0,
     ),
 )  # fmt: skip
