@@ -173,10 +173,16 @@ def test_a_person_enrolled_on_two_laptops_is_adopted_with_only_the_differing_val
         told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
         assert told == [f"local patient {second.hex} adopted the server's {first.hex}"]
         with two.session() as s:
+            ops = s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending")).all()
             queued = {
                 (op.entity, op.kind, op.base_version, json.dumps(op.fields, sort_keys=True))
-                for op in s.scalars(select(SyncOutbox).where(SyncOutbox.status == "pending"))
+                for op in ops
             }
+            # The update of the differing values is the importer's, as the enrolment it comes
+            # from: the conflict it becomes names who on this laptop made that side.
+            actor = {op.entity: op.actor_id for op in ops}
+            assert actor["patient"] is not None, actor
+            assert actor["patient"] == actor["cohort_membership"], actor
             note = s.scalars(select(m.Contact).where(m.Contact.text == "Called (OX26 9ZZ)")).one()
             assert note.patient_id == first and s.get(m.Patient, second) is None
         assert ("patient", "update", 0, json.dumps({"postcode": "OX26 9ZZ"})) in queued

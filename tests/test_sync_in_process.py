@@ -25,14 +25,15 @@ from typing import Any
 
 import pytest
 import uvicorn  # noqa: F401  (imported at collection: see below)
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
+from int_desk import __version__
 from int_desk.server import admin, backup, directory, tokens
 from int_desk.server import app as _endpoint_app  # noqa: F401
 from int_desk.server.models import DeviceToken, Record, ScopeDigest
 from int_desk.store import keys
 from int_desk.store import models as m
-from int_desk.store.sync_tables import SyncOutbox
+from int_desk.store.sync_tables import SyncConflict, SyncOutbox
 from int_desk.store.workspace import Workspace
 from int_desk.sync import client, local
 from int_desk.sync.client import SyncEngine, sync_workspace
@@ -681,6 +682,19 @@ def test_small_pages_and_batches_carry_everything(ep: Endpoint, laptops) -> None
         assert local.digest(sa) == local.digest(sb)
 
 
+def test_every_request_says_which_version_of_the_app_sent_it(ep: Endpoint, laptops) -> None:  # type: ignore[no-untyped-def]
+    """The operator's proxy and access logs see which version of INT Desk each laptop runs
+    (the User-Agent), on every request of a sync, and no other agent."""
+    a = laptops(ep, "a")
+    cycle = engine(a)
+    agents: list[list[str]] = []
+    cycle.http.event_hooks["request"].append(
+        lambda request: agents.append(request.headers.get_list("user-agent"))
+    )
+    assert cycle.run().ok
+    assert len(agents) >= 3 and all(one == [f"INT-Desk/{__version__}"] for one in agents)
+
+
 def _asked(ep: Endpoint) -> dict[str, float]:
     """How many requests the endpoint has answered on each sync route (its /metrics)."""
     routes = (P.CYCLE_PATH, "/v1/push", "/v1/pull", "/v1/verify")
@@ -789,6 +803,36 @@ def test_after_the_endpoint_is_restored_from_a_backup_the_laptop_sends_what_it_l
     assert all(any(f'"{t}"' in d for d in texts) for t in lost)
     again = sync(a)
     assert (again.resent, again.pushed, again.redownloaded) == (0, 0, False)
+
+
+def test_after_a_restore_a_change_the_laptop_was_only_behind_on_is_received_not_disputed(
+    ep: Endpoint, laptops, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The endpoint is restored from a backup holding a colleague's change this laptop had not
+    received yet. The laptop sends back what the endpoint lost (its two notes) and takes the
+    colleague's change: it does not send its own older copy of that person back, which would
+    put a conflict to someone about a change nobody made after the backup."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    with b.session() as s:
+        s.get(m.Patient, pid).phone = "01632 401111"
+    sync(b)
+    backup.backup(ep.db_url, tmp_path / "endpoint.backup")
+    _add_notes(a, pid, "written after the backup", 2)
+    upload = engine(a)
+    try:
+        upload._push()  # the notes reach the endpoint; this laptop's copy of the person is older
+    finally:
+        upload.http.close()
+    with a.session() as s:
+        assert s.get(m.Patient, pid).phone != "01632 401111"
+    _restore(ep, tmp_path / "endpoint.backup")
+    result = _run_to_the_end(engine(a), within=60)
+    assert result.ok and (result.resent, result.conflicts, result.verified) == (2, 0, True)
+    with a.session() as s:
+        assert s.get(m.Patient, pid).phone == "01632 401111"
+        assert s.scalar(select(func.count()).select_from(SyncConflict)) == 0
 
 
 def test_a_login_the_endpoint_does_not_know_as_a_member_is_refused_with_its_reason(

@@ -177,7 +177,7 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
         return [str(rid), 7, *(base.get(c) for c in cols)]
 
     rows = [row(ids[0]), row(ids[1], since="9999-01-01"), row(ids[2])[:-3], row(ids[3])]
-    rows += [row(ids[4])[:2], "not a row"]  # an id and a version only; nothing to read
+    rows += [row(ids[4])[:2], "not a row", None]  # an id and a version only; nothing to read
     with local.apply_session(demo_ws) as s:
         aside: list[str] = []
         applied, _skipped = incoming.apply_rows(
@@ -196,10 +196,14 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
         )
         assert kept.updated_by == (None if version == "another" else author)  # not sent: null
         assert kept.patient_id == patient_id and kept.server_version == 7
+        active = select(m.Flag.id).where(m.Flag.id.in_(ids), m.Flag.active.is_(True))
+        assert set(s.scalars(active)) == {ids[0], ids[3]}  # (as the caseload's flags ask)
         problems = {rid: info["problem"] for _e, rid, info in incoming.quarantined(s)}
+        versions = {rid: info["v"] for _e, rid, info in incoming.quarantined(s)}
     assert problems == {
         ids[1].hex: "flag.since is a date this laptop cannot use",
         ids[2].hex: incoming.WRONG_SHAPE,
         ids[4].hex: incoming.WRONG_SHAPE,
         "": incoming.WRONG_SHAPE,
     }
+    assert versions == {ids[1].hex: 7, ids[2].hex: 7, ids[4].hex: 7, "": 0}
