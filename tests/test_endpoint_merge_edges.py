@@ -664,6 +664,21 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
         assert pages == [(40, True, True)] * (held // 40) + [(held % 40, False, False)]
     assert _full_entries(ep, user)[before:] == [f"{n} rows" for n, _more, _after in pages]
     assert (follow["changes"], follow["has_more"]) == ([], False)
+    with ep.session() as srv:  # the audit names everyone whose rows were sent
+        about = {
+            p.hex
+            for p in srv.scalars(
+                select(Record.patient_id).where(Record.id.in_([uuid.UUID(i) for i in ids]))
+            )
+            if p is not None
+        }
+        who = srv.scalar(select(ServerUser.id).where(ServerUser.name == user))
+        named = srv.scalars(
+            select(AuditLogEntry.patients)
+            .where(AuditLogEntry.kind == "pull_full", AuditLogEntry.user_id == who)
+            .order_by(AuditLogEntry.no)
+        ).all()[before:]
+    assert about and {p for entry in named for p in entry.split(",") if p} == about
 
 
 def _team_of(at: Endpoint, pid: uuid.UUID) -> str:
@@ -957,3 +972,57 @@ def test_a_person_newly_referred_to_a_vcse_worker_arrives_without_what_was_delet
             for r in s.scalars(select(Record).where(Record.id.in_([uuid.UUID(i) for i in sent])))
         }
     assert set(about.values()) == {newcomer}
+
+
+def test_deleting_a_flag_a_colleague_changed_since_is_a_conflict_naming_the_field_as_held(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A laptop deletes a flag that a colleague changed since it last saw it: the delete is a
+    conflict, not applied; like every conflict it names the field as the endpoint holds it
+    (not deleted), with the version, the person and the time that last set that field."""
+    with ep.session() as s:
+        flag = s.scalars(
+            select(Record).where(
+                Record.entity == "flag",
+                Record.scope == ep.teams["Bicester INT"],
+                Record.deleted.is_(False),
+            )
+        ).first()
+        fid, base = flag.id, flag.version
+    [edit] = _push(ep, "a", _update("flag", fid, {"note": "Now uses a stick indoors"}, base))
+    assert edit["status"] == "applied", edit
+    with ep.session() as s:
+        stamp = json.loads(s.get(Record, ("flag", fid)).field_meta)["deleted"]
+    [delete] = _push(ep, "b", _update("flag", fid, {"deleted": True}, base))
+    assert delete["status"] == "conflict", delete
+    [c] = delete["conflicts"]
+    assert (c["field"], c["server_value"], c["server_version"], c["server_by"], c["server_at"]) == (
+        "deleted", False, stamp[0], stamp[2], stamp[3],
+    )  # fmt: skip
+    with ep.session() as s:
+        assert s.get(Record, ("flag", fid)).deleted is False
+
+
+def test_an_upload_sent_again_after_its_note_was_deleted_and_forgotten_is_answered_without_it(
+    ep: Endpoint,  # noqa: F811
+) -> None:
+    """A laptop resends an upload whose note has since been deleted and the deletion forgotten
+    by the endpoint's clean-up: the upload is answered from what was stored (applied, sent
+    again), with no record to carry, and nothing is made again."""
+    note = _new_note_op(ep, "Resent long after")
+    batch = {"batch_id": str(uuid.uuid4()), "ops": [note]}
+    with ep.http("a") as http:
+        first = http.post("/v1/push", json=batch).json()["results"][0]
+    assert first["status"] == "applied", first
+    [gone] = _push(ep, "a", _update("contact", note["id"], {"deleted": True}, first["version"]))
+    assert gone["status"] == "applied", gone
+    with ep.session() as s:
+        assert admin.compact(s, older_than_days=0) >= 1
+        assert s.get(Record, ("contact", uuid.UUID(note["id"]))) is None
+    with ep.http("a") as http:
+        reply = http.post("/v1/push", json=batch)
+    assert reply.status_code == 200, reply.text
+    [again] = reply.json()["results"]
+    assert (again["status"], again["replayed"], "row" in again) == ("applied", True, False)
+    with ep.session() as s:
+        assert s.get(Record, ("contact", uuid.UUID(note["id"]))) is None
