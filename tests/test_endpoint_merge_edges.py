@@ -728,23 +728,35 @@ def _full_entries(at: Endpoint, user: str) -> list[str]:
         )
 
 
+@pytest.mark.parametrize(
+    ("entity", "changes"),
+    [
+        ("patient", {"phone": "01632 700001", "communication_needs": "Large print letters"}),
+        ("flag", {"note": "Now uses a stick indoors"}),  # its patient_id sent as held
+    ],
+)
 def test_an_edit_carrying_unchanged_fields_stores_the_changed_ones(
     ep: Endpoint,  # noqa: F811
+    entity: str,
+    changes: dict[str, str],
 ) -> None:
-    """A laptop may send a record whole, most fields as the endpoint holds them: the ones that
-    changed are stored, wherever they come among the rest."""
+    """A laptop may send a record whole, most fields as the endpoint holds them (a flag's
+    person among them: unchanged, so not a move): the ones that changed are stored, wherever
+    they come among the rest."""
     with ep.session() as s:
-        person = s.scalars(
+        row = s.scalars(
             select(Record).where(
-                Record.entity == "patient", Record.scope == ep.teams["Bicester INT"]
+                Record.entity == entity,
+                Record.scope == ep.teams["Bicester INT"],
+                Record.deleted.is_(False),
             )
         ).first()
-        pid, base, data = person.id, person.version, json.loads(person.data)
-    whole = {**data, "phone": "01632 700001", "communication_needs": "Large print letters"}
-    [result] = _push(ep, "a", _update("patient", pid, whole, base))
+        rid, base, data = row.id, row.version, json.loads(row.data)
+    whole = {**data, **changes}
+    [result] = _push(ep, "a", _update(entity, rid, whole, base))
     assert (result["status"], result["version"] > base) == ("applied", True), result
     with ep.session() as s:
-        stored = json.loads(s.get(Record, ("patient", pid)).data)
+        stored = json.loads(s.get(Record, (entity, rid)).data)
     assert stored == {**data, **whole}
 
 
