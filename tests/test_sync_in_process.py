@@ -320,6 +320,28 @@ def test_an_upload_answered_with_a_bad_request_fails_the_sync_and_keeps_the_edit
     assert (sent.pushed, sent.pending, sent.verified) == (1, 0, True)
 
 
+def test_a_refusal_naming_edits_the_upload_does_not_hold_sets_nothing_aside(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A 422 names the refused edits by their place in the upload. One naming places the upload
+    does not have (only a broken endpoint sends it) sets no edit aside: the sync fails in the
+    endpoint's words, every edit waits, and the next cycle sends them."""
+    a = laptops(ep, "a")
+    sync(a)
+    _add_notes(a, _first_patient(a), "Visited today", 2)
+    refusal = [{"op": 5, "msg": "no such edit"}, {"op": -1, "msg": "?"}, {"op": "0", "msg": "?"}]
+    for path in (P.CYCLE_PATH, "/v1/push"):  # the one-request cycle, then the push on its own
+        ep.fault(path, "busy", status=422, detail=refusal)
+    refused = engine(a).run()
+    assert (refused.ok, refused.error_kind, refused.rejected, refused.pushed) == (
+        False, "protocol", 0, 0,
+    )  # fmt: skip
+    assert refused.error == f"The sync server refused the upload: HTTP 422: {json.dumps(refusal)}"
+    assert _pending(a) == 2
+    sent = sync(a)
+    assert (sent.pushed, sent.pending, sent.verified) == (2, 0, True)
+
+
 def test_edits_the_endpoint_refuses_are_set_aside_and_the_rest_still_sent(
     ep: Endpoint, laptops
 ) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ requests to that path. F is one of:
   drop_after  run the request, send the headers and half the body, then close the connection
   delay_after run the request, then wait ``seconds`` before answering (a client timeout)
   busy        answer ``status`` (429 or 503) with ``Retry-After: retry_after`` without running it
+              (its ``detail``, "busy" unless given, as the body's detail)
 
 A one-request cycle (``POST /v1/cycle``) carries a pull, a push when its body has one and a
 verify when it asks: a fault queued for any of those paths meets the cycle that carries it
@@ -60,7 +61,8 @@ class FaultInjector:
             return
         if fault == "busy":
             wait = str(spec.get("retry_after", "1")).encode()
-            await _respond(send, int(spec.get("status", 503)), b'{"detail":"busy"}', wait)
+            detail = json.dumps({"detail": spec.get("detail", "busy")}).encode()
+            await _respond(send, int(spec.get("status", 503)), detail, wait)
             return
         captured: list[dict[str, Any]] = []
 

@@ -401,7 +401,9 @@ class SyncEngine:
             except _Refused as exc:
                 if exc.status == 422 and isinstance(exc.payload, list):
                     bad = {p.get("op") for p in exc.payload if isinstance(p, dict)}
-                    bad_ids = [ops[i]["op_id"] for i in bad if isinstance(i, int) and i < len(ops)]
+                    bad_ids = [
+                        ops[i]["op_id"] for i in bad if isinstance(i, int) and 0 <= i < len(ops)
+                    ]
                     if bad_ids:
                         local.reject_invalid(
                             self.ws, bad_ids, f"refused by the server: {exc.detail}"
