@@ -168,6 +168,7 @@ SAME_AS_SUBPROCESS: list[Callable[..., None]] = [
 ]
 
 
+@pytest.mark.slow  # the same behaviours as the slow subprocess tests: out of the inner loop
 @pytest.mark.parametrize(
     "behaviour",
     SAME_AS_SUBPROCESS,
