@@ -336,14 +336,15 @@ def test_a_pull_with_a_missing_forged_or_another_logins_place_is_told_to_downloa
     )  # fmt: skip
 
 
-def _pull_entries(at: Endpoint, user: str) -> list[str]:
-    """What the endpoint's audit trail says of each incremental page ``user`` received."""
+def _pull_entries(at: Endpoint, user: str, kind: str = "pull") -> list[str]:
+    """What the endpoint's audit trail says of each page ``user`` received: incremental pages
+    (``pull``), or a first download's (``pull_full``)."""
     with at.session() as srv:
         who = srv.scalar(select(ServerUser.id).where(ServerUser.name == user))
         return list(
             srv.scalars(
                 select(AuditLogEntry.detail)
-                .where(AuditLogEntry.kind == "pull", AuditLogEntry.user_id == who)
+                .where(AuditLogEntry.kind == kind, AuditLogEntry.user_id == who)
                 .order_by(AuditLogEntry.no)
             )
         )
@@ -638,7 +639,7 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
         _vcse_login(ep, small_demo)
     gone = _deleted_note(ep, _vcse_people(ep)[1][0] if user == "vcse" else _first_of(ep, user))
     held = sum(in_process._server_counts(ep, user).values())
-    before = len(_full_entries(ep, user))
+    before = len(_pull_entries(ep, user, "pull_full"))
     ids: list[str] = []
     pages: list[tuple[int, bool, bool]] = []
     after = None
@@ -662,7 +663,9 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
         ]
     else:
         assert pages == [(40, True, True)] * (held // 40) + [(held % 40, False, False)]
-    assert _full_entries(ep, user)[before:] == [f"{n} rows" for n, _more, _after in pages]
+    assert _pull_entries(ep, user, "pull_full")[before:] == [
+        f"{n} rows" for n, _more, _after in pages
+    ]
     assert (follow["changes"], follow["has_more"]) == ([], False)
     with ep.session() as srv:  # the audit names everyone whose rows were sent
         about = {
@@ -714,18 +717,6 @@ def _deleted_note(at: Endpoint, pid: uuid.UUID) -> str:
     writer = "a" if team == "Bicester INT" else "c"
     assert _push(at, writer, op)[0]["status"] == "applied"
     return str(op["id"])
-
-
-def _full_entries(at: Endpoint, user: str) -> list[str]:
-    with at.session() as srv:
-        who = srv.scalar(select(ServerUser.id).where(ServerUser.name == user))
-        return list(
-            srv.scalars(
-                select(AuditLogEntry.detail)
-                .where(AuditLogEntry.kind == "pull_full", AuditLogEntry.user_id == who)
-                .order_by(AuditLogEntry.no)
-            )
-        )
 
 
 @pytest.mark.parametrize(
