@@ -86,6 +86,9 @@ SLOW_MODULES = {
     "test_invitations.py",  # its `team` fixture starts an endpoint process for every test
     # A PostgreSQL cluster and endpoint processes through request.getfixturevalue:
     "test_server_two_hosts.py", "test_server_team_keyed_sql.py",
+    # The endpoint's merge and feed, served in this process, attacked edge by edge (82 tests,
+    # ~63 s CPU, a third of the fast tier's): the sync client's own in-process tests stay fast.
+    "test_endpoint_merge.py", "test_endpoint_merge_edges.py", "test_sync_in_process.py",
 }  # fmt: skip
 
 
