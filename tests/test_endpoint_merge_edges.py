@@ -12,6 +12,7 @@ tests/test_endpoint_merge.py's ``pg_ep``), so a mutation run (tests/mutation/bro
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import select, update
 
 from int_desk.server import admin, cursor, db
 from int_desk.server.engine_ops import DUPLICATE_ROW
-from int_desk.server.models import AuditLogEntry, Record, ScopeSeq, ServerUser
+from int_desk.server.models import AuditLogEntry, Record, ScopeSeq, ServerTeamUser, ServerUser
 from int_desk.store import models as m
 from int_desk.sync import local
 from tests import test_sync_in_process as in_process
@@ -157,6 +158,32 @@ def test_a_person_enrolled_or_corrected_through_sync_is_found_by_nhs_number_at_t
     assert fixed["status"] == "applied", fixed
     assert _fhir_patients(merge_ep, corrected) == [str(pid)]
     assert _fhir_patients(merge_ep, first) == []
+
+
+def test_a_person_another_team_holds_is_enrolled_as_this_teams_own_and_theirs_is_not_named(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """Reading West enrols a person whose NHS number Bicester already holds (someone known to
+    both neighbourhoods). The duplicate check looks only in Reading West's own records: the
+    person is held as Reading West's, nothing in the reply names Bicester's record, and
+    Bicester's record is unchanged and still the only one its team finds by that number."""
+    with merge_ep.session() as s:
+        theirs = s.scalars(
+            select(Record).where(
+                Record.entity == "patient", Record.scope == merge_ep.teams["Bicester INT"]
+            )
+        ).first()
+        their_id, their_version = theirs.id, theirs.version
+        nhs = json.loads(theirs.data)["nhs_number"]
+    person = {**_like(merge_ep, "patient", "Reading West INT"), "nhs_number": nhs, "deleted": False}
+    pid = uuid.uuid4()
+    [made] = _push(merge_ep, "c", _insert("patient", person, pid))
+    assert made["status"] == "applied", made
+    assert str(their_id) not in json.dumps(made)
+    with merge_ep.session() as s:
+        assert s.get(Record, ("patient", pid)).scope == merge_ep.teams["Reading West INT"]
+        assert s.get(Record, ("patient", their_id)).version == their_version
+    assert _fhir_patients(merge_ep, nhs) == [str(their_id)]  # (login a: Bicester's view)
 
 
 def test_a_new_person_from_a_login_of_two_teams_needs_a_cohort_to_say_which(
@@ -531,6 +558,40 @@ def test_an_upload_sent_again_with_more_is_answered_as_stored_and_only_the_rest_
         assert json.loads(s.get(Record, ("place", place.id)).data)["name"] == named
 
 
+def test_an_upload_sent_again_after_its_login_left_its_other_team_is_answered_as_stored(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """A login of both demo teams writes a note about a person of one of them; the reply is
+    lost, and before the laptop sends the upload again an administrator takes the login out of
+    its other team. The note is answered from its stored result (kept with the note's team),
+    as sent before: not applied a second time."""
+    with merge_ep.session() as s:
+        admin.add_to_team(s, "a", "Reading West INT")
+    both = sorted(("Bicester INT", "Reading West INT"), key=lambda t: merge_ep.teams[t])
+    left, kept = both  # (a login's teams are in id order: a result's fallback is the first)
+    note = {**_like(merge_ep, "contact", kept), "kind": "note", "clinical": False}
+    op = _insert("contact", {**note, "text": "Phoned about the falls clinic", "author_id": None})
+    [sent] = _push(merge_ep, "a", op)
+    assert sent["status"] == "applied", sent
+    with merge_ep.session() as s:
+        login = admin.find_user(s, "a")
+        s.delete(s.get(ServerTeamUser, (uuid.UUID(merge_ep.teams[left]), login.id)))
+    [again], sql = _pushed_with_sql(merge_ep, "a", [op])
+    assert (again["status"], again.get("replayed"), again["version"]) == (
+        "applied", True, sent["version"],
+    ), again  # fmt: skip
+    # Found where it was kept, by a query that names the login's team (as every query on team
+    # data does, for a database spread over servers by team: test_server_team_keyed_sql.py),
+    # not by the unkeyed search of every team's results an upload falls back on.
+    results_read = [
+        q for q in (" ".join(s.lower().split()) for s in sql)
+        if q.startswith("select") and "from srv_applied_op" in q
+    ]  # fmt: skip
+    assert all(re.search(r"srv_applied_op\.scope (in|=)", q) for q in results_read), results_read
+    with merge_ep.session() as s:
+        assert s.get(Record, ("contact", uuid.UUID(op["id"]))).version == sent["version"]
+
+
 def test_a_laptops_second_edit_of_a_field_never_conflicts_with_its_own_first(
     ep: Endpoint,  # noqa: F811
 ) -> None:
@@ -557,6 +618,27 @@ def test_a_laptops_second_edit_of_a_field_never_conflicts_with_its_own_first(
         assert json.loads(s.get(Record, ("patient", pid)).data)["phone"] == "01632 600002"
 
 
+def _two_teams_with_new_notes(at: Endpoint, demo, user: str) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """``user`` (``a``, a coordinator, or ``sw``, a social worker) made a login of both demo
+    teams and given its place in the feed; then two new notes in each team, Bicester's first.
+    Returns that place and the notes' texts."""
+    mine = _social_worker(at, demo) if user == "sw" else "Bicester INT"
+    other = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
+    with at.session() as s:
+        admin.add_to_team(s, user, other)
+    with at.http(user) as http:
+        place = sync_env.full_download(http)[1]
+    texts = []
+    for team, writer in (("Bicester INT", "a"), ("Reading West INT", "c")):
+        ops = []
+        for i in range(2):
+            texts.append(f"Left a leaflet about falls ({team}, {i})")
+            note = {**_like(at, "contact", team), "kind": "note", "clinical": False}
+            ops.append(_insert("contact", {**note, "text": texts[-1], "author_id": None}))
+        assert [r["status"] for r in _push(at, writer, *ops)] == ["applied", "applied"]
+    return place, texts
+
+
 @pytest.mark.parametrize("user", ["a", "sw"], ids=["whole_rows", "cut_rows"])
 def test_a_login_of_two_teams_pulls_their_changes_in_full_pages_each_once(
     ep: Endpoint,  # noqa: F811
@@ -567,23 +649,7 @@ def test_a_login_of_two_teams_pulls_their_changes_in_full_pages_each_once(
     page (filled across both teams), then the last one, each once; the page after says nothing
     more, and the audit trail counts what each page sent. For a coordinator the database writes
     the pages; for a social worker they are cut row by row."""
-    if user == "sw":
-        mine = _social_worker(ep, small_demo)
-    else:
-        mine = "Bicester INT"
-    other = next(t for t in ("Bicester INT", "Reading West INT") if t != mine)
-    with ep.session() as s:
-        admin.add_to_team(s, user, other)
-    with ep.http(user) as http:
-        cursor_now = sync_env.full_download(http)[1]
-    texts = []
-    for team, writer in (("Bicester INT", "a"), ("Reading West INT", "c")):
-        ops = []
-        for i in range(2):
-            texts.append(f"Left a leaflet about falls ({team}, {i})")
-            note = {**_like(ep, "contact", team), "kind": "note", "clinical": False}
-            ops.append(_insert("contact", {**note, "text": texts[-1], "author_id": None}))
-        assert [r["status"] for r in _push(ep, writer, *ops)] == ["applied", "applied"]
+    cursor_now, texts = _two_teams_with_new_notes(ep, small_demo, user)
     before = _pull_entries(ep, user)
     pages = []
     for _ in range(3):  # (a page that lost its place would go round: three pages at most)
@@ -596,6 +662,28 @@ def test_a_login_of_two_teams_pulls_their_changes_in_full_pages_each_once(
     assert _pull_entries(ep, user)[len(before) :] == [
         "3 changes, 0 people purged", "1 changes, 0 people purged", "0 changes, 0 people purged",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("user", ["a", "sw"], ids=["whole_rows", "cut_rows"])
+def test_a_page_one_team_fills_exactly_says_the_other_teams_changes_follow(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+    user: str,
+) -> None:  # type: ignore[no-untyped-def]
+    """Pages of two for a login of two teams, after two new notes in each: one team's two fill
+    the first page exactly, and that page says more follows, so the laptop asks again and the
+    other team's notes arrive in this sync, not the next one."""
+    cursor_now, texts = _two_teams_with_new_notes(ep, small_demo, user)
+    pages: list[list[str]] = []
+    more: Any = True
+    while more and len(pages) < 4:  # (two pages of two, perhaps an empty last one)
+        status, page = _pulled(ep, user, {"cursor": cursor_now, "limit": 2})
+        assert status == 200, page
+        pages.append([c["data"]["text"] for c in page["changes"]])
+        more, cursor_now = page["has_more"], page["cursor"]
+    assert more is False, pages
+    assert len({t.split(",")[0] for t in pages[0]}) == 1, pages  # (one team's notes only)
+    assert sorted(t for got in pages for t in got) == sorted(texts), pages
 
 
 # --- a first download, page by page ------------------------------------------------------------
@@ -751,8 +839,10 @@ def test_an_edit_carrying_unchanged_fields_stores_the_changed_ones(
     assert stored == {**data, **whole}
 
 
-def _statements(at: Endpoint, user: str, ops: list[dict[str, Any]]) -> int:
-    """How many SQL statements the endpoint runs to apply one upload of ``ops``."""
+def _pushed_with_sql(
+    at: Endpoint, user: str, ops: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One upload's results, and the SQL statements the endpoint ran to apply it."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
@@ -766,6 +856,12 @@ def _statements(at: Endpoint, user: str, ops: list[dict[str, Any]]) -> int:
         results = _push(at, user, *ops)
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+    return results, seen
+
+
+def _statements(at: Endpoint, user: str, ops: list[dict[str, Any]]) -> int:
+    """How many SQL statements the endpoint runs to apply one upload of ``ops``."""
+    results, seen = _pushed_with_sql(at, user, ops)
     assert {r["status"] for r in results} == {"applied"}, results
     return len(seen)
 
@@ -774,8 +870,9 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
     ep: Endpoint,  # noqa: F811
 ) -> None:
     """The endpoint reads the rows an upload's new rows hang from (their people, their care
-    plans, their huddles) together, not one by one: an upload of notes about six people, goals
-    in four plans and attendees of four huddles runs as many statements as one of each."""
+    plans, their huddles, their cohorts) together, not one by one: an upload of notes about six
+    people, goals in four plans, attendees of four huddles and people added to both the team's
+    cohorts runs as many statements as one of each."""
     team = ep.teams["Bicester INT"]
     with ep.session() as s:
         people = s.scalars(
@@ -805,7 +902,20 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
             m for m in sorted(s.scalars(select(Record.id).where(Record.entity == "member")))
             if str(m) not in attending
         ]  # fmt: skip
+        cohorts = s.scalars(
+            select(Record.id)
+            .where(Record.entity == "cohort", Record.scope == team, Record.deleted.is_(False))
+            .order_by(Record.id)
+        ).all()
+        enrolled = {
+            (json.loads(d)["cohort_id"], json.loads(d)["patient_id"])
+            for d in s.scalars(select(Record.data).where(Record.entity == "cohort_membership"))
+        }
+    joining = {  # (for each cohort, the six people not in it yet)
+        c: [p for p in people if (str(c), str(p)) not in enrolled] for c in cohorts
+    }
     goal, attendee = _like(ep, "goal"), _like(ep, "huddle_attendee")
+    membership = _like(ep, "cohort_membership")
 
     def upload(n_people: int, n_plans: int) -> list[dict[str, Any]]:
         notes = []
@@ -825,9 +935,17 @@ def test_an_upload_about_many_people_costs_no_more_statements_than_one_about_one
             )
             for h in huddles[:n_plans]
         ]
-        return notes + goals + attendees
+        memberships = [
+            _insert(
+                "cohort_membership",
+                {**membership, "cohort_id": str(c), "patient_id": str(p), "deleted": False},
+            )
+            for c, p in ((c, joining[c].pop()) for c in cohorts[:n_plans])
+        ]
+        return notes + goals + attendees + memberships
 
-    assert len(people) == 6 and len(plans) == len(huddles) == 4
+    assert len(people) == 6 and len(plans) == len(huddles) == 4 and len(cohorts) == 2
+    assert len(joining[cohorts[0]]) >= 3 and joining[cohorts[1]], joining
     _statements(ep, "a", upload(1, 1))  # (the first upload of a connection prepares)
     one = _statements(ep, "a", upload(1, 1))
     many = _statements(ep, "a", upload(6, 4))

@@ -198,7 +198,7 @@ def push(
     else:
         stored_results = _stored_results(session, caller, op_ids, careful)
         batch.load(keys, lock=postgres)
-    batch.load(parent_keys(req, all_fields, enrolments), lock=False)
+    batch.load(parent_keys(all_fields), lock=False)
     existing_nhs = patients_by_nhs(session, caller, req, all_fields)
     existing_cohorts = cohorts_by_name(session, caller, req, all_fields)
     existing_rows = rows_by_unique_key(session, caller, req)

@@ -387,10 +387,9 @@ def _toggle_digests(session: Session, toggles: list[tuple[str, str, uuid.UUID, i
         )
 
 
-def parent_keys(
-    req: P.PushRequest, all_fields: list[dict[str, Any]], enrolments: dict[Any, Any]
-) -> set[tuple[str, uuid.UUID]]:
-    """The rows that place a batch's new rows (patient, care plan, huddle, cohort)."""
+def parent_keys(all_fields: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID]]:
+    """The rows that place a batch's new rows (patient, care plan, huddle, cohort). A new
+    person's cohort is among them: it is named by their membership in the same batch."""
     wanted: set[tuple[str, uuid.UUID]] = set()
 
     def want(entity: str, value: Any) -> None:
@@ -399,15 +398,13 @@ def parent_keys(
         except ValueError:
             pass
 
-    for op, fields in zip(req.ops, all_fields, strict=True):
+    for fields in all_fields:
         for name, entity in (
             ("patient_id", "patient"), ("care_plan_id", "care_plan"), ("huddle_id", "huddle"),
             ("cohort_id", "cohort"),
         ):  # fmt: skip
             if fields.get(name):
                 want(entity, fields[name])
-        if op.entity == "patient" and enrolments.get(str(op.id)):
-            want("cohort", enrolments[str(op.id)])
     return wanted
 
 
