@@ -1147,3 +1147,60 @@ def test_an_upload_sent_again_after_its_note_was_deleted_and_forgotten_is_answer
     assert (again["status"], again["replayed"], "row" in again) == ("applied", True, False)
     with ep.session() as s:
         assert s.get(Record, ("contact", uuid.UUID(note["id"]))) is None
+
+
+@pytest.mark.postgres
+def test_two_uploads_merging_into_one_row_after_a_retry_both_keep_their_edit(
+    pg_ep: Endpoint,  # noqa: F811
+) -> None:
+    """Two colleagues change different fields of one person at the same moment, and each
+    upload also names a person of another team (a laptop that has not heard of a move yet), so
+    the endpoint applies each a second time, searching every team (``careful``). There too the
+    second upload reads the person only once the first has written them (``FOR UPDATE``): both
+    edits are kept, neither lost nor turned into a conflict. The test holds the team's lock
+    until both uploads are waiting, so the two overlap every time."""
+    import threading
+
+    import psycopg
+
+    from tests.test_endpoint_merge import _waiting_for_a_lock
+
+    with pg_ep.session() as s:
+        people = {
+            team: s.scalars(
+                select(Record).where(Record.entity == "patient", Record.scope == pg_ep.teams[team])
+            ).first()
+            for team in ("Bicester INT", "Reading West INT")
+        }
+        ours, theirs = (
+            (p.id, p.version) for p in (people["Bicester INT"], people["Reading West INT"])
+        )
+    edits = {"a": {"phone": "01632 333333"}, "b": {"communication_needs": "Needs a BSL interpreter"}}
+    results: dict[str, list[dict[str, Any]]] = {}
+
+    def upload(user: str) -> None:
+        results[user] = _push(
+            pg_ep, user, _update("patient", ours[0], edits[user], ours[1]),
+            _update("patient", theirs[0], {"phone": "01632 999999"}, theirs[1]),
+        )  # fmt: skip
+
+    url = pg_ep.db_url.replace("postgresql+psycopg", "postgresql")
+    lock_key = f"int-desk:{pg_ep.teams['Bicester INT']}"
+    with psycopg.connect(url) as hold, psycopg.connect(url, autocommit=True) as look:
+        hold.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_key,))
+        uploads = [threading.Thread(target=upload, args=(u,)) for u in edits]
+        for t in uploads:
+            t.start()
+        sync_env.wait_for(lambda: _waiting_for_a_lock(look) >= 2, 60, "both uploads to wait")
+        hold.commit()  # (the lock is let go: first one upload, then the other, goes on)
+    for t in uploads:
+        t.join(120)
+    assert {u: [r["status"] for r in got] for u, got in results.items()} == {
+        "a": ["applied", "rejected"], "b": ["applied", "rejected"],
+    }, results  # fmt: skip
+    with pg_ep.session() as s:
+        stored = json.loads(s.get(Record, ("patient", ours[0])).data)
+        assert json.loads(s.get(Record, ("patient", theirs[0])).data)["phone"] != "01632 999999"
+    assert (stored["phone"], stored["communication_needs"]) == (
+        "01632 333333", "Needs a BSL interpreter",
+    )  # fmt: skip
