@@ -219,6 +219,54 @@ def test_a_new_person_from_a_login_of_two_teams_needs_a_cohort_to_say_which(
         assert (held.scope, held.patient_id) == (ep.teams["Reading West INT"], held.id)
 
 
+def test_a_note_or_goal_sent_as_moved_to_another_person_or_plan_is_refused_saying_so(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """An edit that would move a note to another person, or a goal to another care plan, is
+    refused with a reason that says which (kept in the laptop's refusal and the endpoint's
+    audit trail), and the note and goal stay where they were. (The write rules refuse it:
+    every field that places a row is fixed once set, so the merge's own refusal of a move,
+    behind them, is never reached.)"""
+    team = merge_ep.teams["Bicester INT"]
+    with merge_ep.session() as s:
+        rows = {
+            entity: s.scalars(
+                select(Record).where(
+                    Record.entity == entity, Record.scope == team, Record.deleted.is_(False)
+                )
+            ).first()
+            for entity in ("contact", "goal")
+        }
+        held = {e: (r.id, r.version, r.data) for e, r in rows.items()}
+        elsewhere = {  # another person of the team, and another plan
+            "patient_id": s.scalars(
+                select(Record.id).where(
+                    Record.entity == "patient", Record.scope == team,
+                    Record.id != rows["contact"].patient_id,
+                )
+            ).first(),
+            "care_plan_id": s.scalars(
+                select(Record.id).where(
+                    Record.entity == "care_plan", Record.scope == team,
+                    Record.id != uuid.UUID(json.loads(rows["goal"].data)["care_plan_id"]),
+                )
+            ).first(),
+        }  # fmt: skip
+    moves = [
+        _update("contact", held["contact"][0], {"patient_id": str(elsewhere["patient_id"])}, held["contact"][1]),
+        _update("goal", held["goal"][0], {"care_plan_id": str(elsewhere["care_plan_id"])}, held["goal"][1]),
+    ]  # fmt: skip
+    results = _push(merge_ep, "a", *moves)
+    assert [(r["status"], r["reason"]) for r in results] == [
+        ("rejected", "forbidden: contact.patient_id cannot be changed once set"),
+        ("rejected", "forbidden: goal.care_plan_id cannot be changed once set"),
+    ]
+    with merge_ep.session() as s:
+        for entity, (rid, version, data) in held.items():
+            rec = s.get(Record, (entity, rid))
+            assert (rec.version, rec.data) == (version, data)
+
+
 def test_a_change_to_a_row_the_endpoint_never_had_is_refused_and_stores_nothing(
     ep: Endpoint,  # noqa: F811
 ) -> None:
@@ -1004,6 +1052,27 @@ def _vcse_people(at: Endpoint) -> tuple[uuid.UUID, list[uuid.UUID]]:
     return member, referred
 
 
+def test_a_vcse_workers_note_about_a_referred_person_comes_back_as_stored(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """A VCSE worker writes a (non-clinical) note about a person referred to them: the reply
+    carries the note as the endpoint stored it, which their laptop keeps, as a coordinator's
+    reply does. Whether they may receive a row depends on whom it is about, so the endpoint
+    must judge it by that person."""
+    _vcse_login(ep, small_demo)
+    _member, referred = _vcse_people(ep)
+    note = {
+        **_like(ep, "contact"), "patient_id": str(referred[0]), "kind": "note", "clinical": False,
+        "text": "Went with them to the lunch club", "author_id": None, "deleted": False,
+    }  # fmt: skip
+    [made] = _push(ep, "vcse", _insert("contact", note))
+    assert made["status"] == "applied", made
+    assert (made["row"]["e"], made["row"]["data"]["text"], made["row"]["v"]) == (
+        "contact", "Went with them to the lunch club", made["version"],
+    ), made  # fmt: skip
+
+
 def test_a_vcse_worker_adding_a_goal_to_a_referred_persons_plan_is_refused_for_their_role(
     ep: Endpoint,  # noqa: F811
     small_demo,  # noqa: F811
@@ -1175,7 +1244,10 @@ def test_two_uploads_merging_into_one_row_after_a_retry_both_keep_their_edit(
         ours, theirs = (
             (p.id, p.version) for p in (people["Bicester INT"], people["Reading West INT"])
         )
-    edits = {"a": {"phone": "01632 333333"}, "b": {"communication_needs": "Needs a BSL interpreter"}}
+    edits = {
+        "a": {"phone": "01632 333333"},
+        "b": {"communication_needs": "Needs a BSL interpreter"},
+    }
     results: dict[str, list[dict[str, Any]]] = {}
 
     def upload(user: str) -> None:

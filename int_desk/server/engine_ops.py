@@ -396,15 +396,15 @@ def _resolve_scope(
     record_id: uuid.UUID,
     fields: dict[str, Any],
     enrolments: dict[Any, Any],
-) -> tuple[str | None, uuid.UUID | None, str]:
-    """(scope, patient id, reason if refused) for a new row."""
+) -> tuple[str, uuid.UUID | None] | str:
+    """(scope, patient id) for a new row, or the reason it is refused."""
 
     def parent(kind: str, key: str) -> Stored | None:
         value = fields.get(key)
         return batch.get(kind, uuid.UUID(value)) if value else None
 
     if entity in schema.GLOBAL_ENTITIES or entity == "team":
-        return None, None, "reference data is managed centrally"
+        return "reference data is managed centrally"
     scope: str | None = None
     patient: uuid.UUID | None = None
     if entity in ("cohort", "huddle", "team_membership"):
@@ -418,7 +418,7 @@ def _resolve_scope(
         elif len(caller.teams) == 1:
             scope = caller.teams[0]
         else:
-            return None, None, "a new patient needs a cohort membership in the same batch"
+            return "a new patient needs a cohort membership in the same batch"
     elif entity in ("goal", "plan_action"):
         rec = parent("care_plan", "care_plan_id")
         scope, patient = (rec.scope, rec.patient_id) if rec else (None, None)
@@ -431,14 +431,14 @@ def _resolve_scope(
         rec = parent("patient", "patient_id")
         scope, patient = (rec.scope, rec.id) if rec else (None, None)
     if scope is None:
-        return None, None, "the row's patient or team is not known to the server"
+        return "the row's patient or team is not known to the server"
     if scope not in caller.teams:
-        return None, None, "forbidden: not one of your teams"
+        return "forbidden: not one of your teams"
     if entity == "cohort_membership":  # (its cohort refused, say as a duplicate: not dangling)
         cohort = parent("cohort", "cohort_id")
         if cohort is None or cohort.scope != scope:
-            return None, None, "the row's cohort is not known to the server"
-    return scope, patient, ""
+            return "the row's cohort is not known to the server"
+    return scope, patient
 
 
 def _apply(
@@ -454,9 +454,10 @@ def _apply(
     if rec is None:
         if op.kind != "insert":
             return _rejected(op, "the server has no such row (it may have been removed)")
-        scope, patient, reason = _resolve_scope(batch, caller, op.entity, op.id, fields, enrolments)
-        if scope is None:
-            return _rejected(op, reason)
+        placed = _resolve_scope(batch, caller, op.entity, op.id, fields, enrolments)
+        if isinstance(placed, str):
+            return _rejected(op, placed)
+        scope, patient = placed
         deleted = bool(fields["deleted"])  # (required of every insert: ``validate``)
         rec = Stored(
             op.entity, op.id, scope, patient, 0, deleted, dict(fields), {}, now,
