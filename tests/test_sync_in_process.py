@@ -1005,6 +1005,32 @@ def test_a_redownload_leaves_every_unsent_edit_alone_and_counts_them(
     assert (sent.pushed, sent.conflicts, sent.pending, sent.verified) == (3, 0, 0, True)
 
 
+def test_a_redownload_over_several_pages_counts_every_unsent_edit_it_left_alone(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A re-download arriving over many pages, with people edited here and not yet sent on
+    several of them, leaves each of them alone and reports how many it left alone in all (not
+    just those on its last page)."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 3)  # (the app's pages are 5,000 rows)
+    a = laptops(ep, "a")
+    sync(a)
+    with a.session() as s:
+        people = s.scalars(select(m.Patient.id)).all()
+        for pid in people:
+            s.get(m.Patient, pid).phone = "01632 400404"
+        local.set_state(s, local.CURSOR, "not-a-cursor-the-endpoint-made")
+    pull_only = engine(a, pull_page=3, verify=False)
+    try:
+        pull_only._pull()  # the pull on its own: the edits are still unsent
+    finally:
+        pull_only.http.close()
+    assert len(people) > 2 * 3  # (on three pages at least)
+    assert pull_only.result.redownloaded and pull_only.result.skipped == len(people)
+    with a.session() as s:
+        assert {s.get(m.Patient, pid).phone for pid in people} == {"01632 400404"}
+        assert local.pending_count(s) == len(people)
+
+
 def test_a_first_download_comes_in_the_column_form_in_far_fewer_bytes(
     ep: Endpoint, laptops
 ) -> None:  # type: ignore[no-untyped-def]
