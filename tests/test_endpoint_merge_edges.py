@@ -820,6 +820,42 @@ def test_each_page_of_a_first_download_holds_exactly_the_rows_asked_for_each_onc
     assert about and {p for entry in named for p in entry.split(",") if p} == about
 
 
+def test_a_first_download_in_pages_ending_where_a_kind_of_row_ends_brings_everything_once(
+    ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """A social worker's first download (their rows cut one by one) asked for in pages that
+    end exactly where one kind of row ends, and in one page exactly as big as everything they
+    may hold: every row comes once, every page but the last is full, and no empty page follows
+    the last. (A page filled exactly at the end of one kind of row, with more of the next kind
+    waiting, once failed every time it was asked for: the laptop could never finish.)"""
+    from int_desk.wire import schema
+
+    _social_worker(ep, small_demo)
+    counts = in_process._server_counts(ep, "sw")
+    held = sum(counts.values())
+    kinds = [counts.get(e, 0) for e in schema.ORDER]
+    first_end = next(n for n in kinds if n)  # (the first kind's rows fill the first page)
+    for limit in (first_end, held):
+        ids: list[str] = []
+        sizes: list[int] = []
+        after = None
+        with ep.http("sw") as http:
+            for _ in range(held // limit + 3):
+                body = {"full": True, "limit": limit, **({"after": after} if after else {})}
+                reply = http.post("/v1/pull", json=body)
+                assert reply.status_code == 200, (limit, reply.text)
+                page = reply.json()
+                ids += _page_rows(page)
+                sizes.append(len(_page_rows(page)))
+                after = page["after"]
+                if not page["has_more"]:
+                    break
+        assert len(ids) == held == len(set(ids)), limit
+        pages = -(-held // limit)
+        assert sizes == [limit] * (pages - 1) + [held - limit * (pages - 1)], (limit, sizes)
+
+
 def _team_of(at: Endpoint, pid: uuid.UUID) -> str:
     with at.session() as s:
         scope = s.get(Record, ("patient", pid)).scope

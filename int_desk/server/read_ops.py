@@ -276,10 +276,11 @@ def _full_page(
         if last_id:
             q = q.where(Record.id > uuid.UUID(last_id))
         rows = session.execute(q.order_by(Record.id).limit(room + 1)).all()
-        if len(rows) > room:
+        if len(rows) > room:  # (room 0: the page is full and this entity has rows)
             rows = rows[:room]
             parts.extend(_changes(reader, rows, seen))
-            last_id = str(rows[-1][1])
+            if rows:  # (else the next page starts at this entity's first row)
+                last_id = str(rows[-1][1])
             has_more = True
             break
         parts.extend(_changes(reader, rows, seen))
