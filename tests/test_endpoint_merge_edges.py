@@ -411,6 +411,29 @@ def test_a_pull_with_a_missing_forged_or_another_logins_place_is_told_to_downloa
     )  # fmt: skip
 
 
+def test_a_login_of_a_team_with_nothing_in_it_yet_syncs_on_from_its_place(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """A coordinator is also made a member of a team just set up centrally, with nothing in it
+    yet: after their download, each sync goes on from its place in the change feed (a
+    colleague's new note arrives) and is never told to download everything again."""
+    with merge_ep.session() as s:
+        admin.add_team(s, "Kidlington INT")
+        admin.add_to_team(s, "a", "Kidlington INT")
+    with merge_ep.http("a") as http:
+        place = sync_env.full_download(http)[1]
+    for text in ("Rang about the pendant alarm", "Booked the falls clinic"):
+        note = {**_like(merge_ep, "contact"), "kind": "note", "clinical": False, "text": text}
+        assert (
+            _push(merge_ep, "b", _insert("contact", {**note, "author_id": None}))[0]["status"]
+            == "applied"
+        )
+        status, page = _pulled(merge_ep, "a", {"cursor": place})
+        assert status == 200, page
+        assert [c["data"]["text"] for c in page["changes"]] == [text]
+        place = page["cursor"]
+
+
 def _pull_entries(at: Endpoint, user: str, kind: str = "pull") -> list[str]:
     """What the endpoint's audit trail says of each page ``user`` received: incremental pages
     (``pull``), or a first download's (``pull_full``)."""
