@@ -1084,3 +1084,39 @@ def test_a_stopped_download_whose_place_the_endpoint_cannot_read_starts_again(
     with a.session() as s:
         assert local.counts(s) == server
         assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
+
+
+def _without_the_cycle(cycle: SyncEngine) -> SyncEngine:
+    """``cycle`` talking to what answers as an endpoint gone back to a version without the
+    one-request cycle: its answers no longer advertise it."""
+
+    def drop(response: Any) -> None:
+        response.headers.pop(P.CYCLE_HEADER, None)
+
+    cycle.http.event_hooks["response"].append(drop)
+    return cycle
+
+
+@pytest.mark.parametrize(("status", "given_up"), [(404, True), (405, True), (422, False)])
+def test_a_cycle_refused_as_unknown_is_not_tried_again_and_other_refusals_keep_it(
+    ep: Endpoint, laptops, status: int, given_up: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """An endpoint that answers the one-request cycle with 404 or 405 no longer has it: the
+    laptop's next syncs, after the app restarts too, use the three requests and never ask for
+    the cycle again. Any other refusal (a 422) is about that request, not the route: the next
+    sync tries the cycle again. The edit arrives either way."""
+    a = laptops(ep, "a")
+    sync(a), sync(a)  # the answers advertise the cycle
+    with a.session() as s:
+        assert local.state(s, local.CYCLE) == "1"
+    ep.fault(P.CYCLE_PATH, "busy", status=status, retry_after="0")
+    _add_notes(a, _first_patient(a), "coordinator note", 1)
+    before = _asked(ep)
+    refused = _without_the_cycle(engine(a)).run()
+    assert refused.ok and refused.pushed == 1 and refused.pending == 0, refused
+    assert _more(ep, before).get("/v1/push") == 1
+    with a.session() as s:
+        assert (local.state(s, local.CYCLE) is None) == given_up
+    before = _asked(ep)
+    assert _without_the_cycle(engine(a)).run().ok  # the app restarted: a new engine
+    assert (P.CYCLE_PATH not in _more(ep, before)) == given_up
