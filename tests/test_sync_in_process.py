@@ -1120,3 +1120,38 @@ def test_a_cycle_refused_as_unknown_is_not_tried_again_and_other_refusals_keep_i
     before = _asked(ep)
     assert _without_the_cycle(engine(a)).run().ok  # the app restarted: a new engine
     assert (P.CYCLE_PATH not in _more(ep, before)) == given_up
+
+
+def test_a_team_made_on_the_laptop_then_connected_takes_the_servers_and_sends_none_of_its_own(
+    ep: Endpoint, tmp_path: Path
+) -> None:
+    """A workspace made on its own at go-live ("Bicester INT", its maker granted managing
+    members) and then connected adopts the server's team of that name: the server's copy
+    decides, so none of the laptop's own values of the team are sent or listed as a refused
+    edit, and the team reads as the server's. (The stand-in's place, member and membership
+    are refused as before: reference data and team members are managed centrally.)"""
+    from int_desk.services.first_run import create_local_workspace
+    from int_desk.sync import credentials
+
+    ws = create_local_workspace(
+        tmp_path / "ws", PASSPHRASE, member_name="Sam Tester", role="care_coordinator",
+        team_name="Bicester INT",
+    )  # fmt: skip
+    try:
+        credentials.connect(ws, ep.url, ep.tokens["a"])
+        with ws.session() as s:
+            own = s.scalars(select(m.Team).where(m.Team.name == "Bicester INT")).one().id
+        team = uuid.UUID(ep.teams["Bicester INT"])
+        with ep.session() as s:
+            server = json.loads(s.get(Record, ("team", team)).data)
+        for _ in range(2):  # the adoption, then a sync with it done
+            assert engine(ws).run().ok
+            with ws.session() as s:
+                ops = s.scalars(select(SyncOutbox)).all()
+                assert "team" not in {op.entity for op in ops}
+                assert s.get(m.Team, own) is None
+                assert s.get(m.Team, team).config == server.get("config")
+        with ep.session() as s:
+            assert json.loads(s.get(Record, ("team", team)).data) == server
+    finally:
+        ws.close()
