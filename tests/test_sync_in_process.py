@@ -1084,3 +1084,74 @@ def test_a_stopped_download_whose_place_the_endpoint_cannot_read_starts_again(
     with a.session() as s:
         assert local.counts(s) == server
         assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
+
+
+def _without_the_cycle(cycle: SyncEngine) -> SyncEngine:
+    """``cycle`` talking to what answers as an endpoint gone back to a version without the
+    one-request cycle: its answers no longer advertise it."""
+
+    def drop(response: Any) -> None:
+        response.headers.pop(P.CYCLE_HEADER, None)
+
+    cycle.http.event_hooks["response"].append(drop)
+    return cycle
+
+
+@pytest.mark.parametrize(("status", "given_up"), [(404, True), (405, True), (422, False)])
+def test_a_cycle_refused_as_unknown_is_not_tried_again_and_other_refusals_keep_it(
+    ep: Endpoint, laptops, status: int, given_up: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """An endpoint that answers the one-request cycle with 404 or 405 no longer has it: the
+    laptop's next syncs, after the app restarts too, use the three requests and never ask for
+    the cycle again. Any other refusal (a 422) is about that request, not the route: the next
+    sync tries the cycle again. The edit arrives either way."""
+    a = laptops(ep, "a")
+    sync(a), sync(a)  # the answers advertise the cycle
+    with a.session() as s:
+        assert local.state(s, local.CYCLE) == "1"
+    ep.fault(P.CYCLE_PATH, "busy", status=status, retry_after="0")
+    _add_notes(a, _first_patient(a), "coordinator note", 1)
+    before = _asked(ep)
+    refused = _without_the_cycle(engine(a)).run()
+    assert refused.ok and refused.pushed == 1 and refused.pending == 0, refused
+    assert _more(ep, before).get("/v1/push") == 1
+    with a.session() as s:
+        assert (local.state(s, local.CYCLE) is None) == given_up
+    before = _asked(ep)
+    assert _without_the_cycle(engine(a)).run().ok  # the app restarted: a new engine
+    assert (P.CYCLE_PATH not in _more(ep, before)) == given_up
+
+
+def test_a_team_made_on_the_laptop_then_connected_takes_the_servers_and_sends_none_of_its_own(
+    ep: Endpoint, tmp_path: Path
+) -> None:
+    """A workspace made on its own at go-live ("Bicester INT", its maker granted managing
+    members) and then connected adopts the server's team of that name: the server's copy
+    decides, so none of the laptop's own values of the team are sent or listed as a refused
+    edit, and the team reads as the server's. (The stand-in's place, member and membership
+    are refused as before: reference data and team members are managed centrally.)"""
+    from int_desk.services.first_run import create_local_workspace
+    from int_desk.sync import credentials
+
+    ws = create_local_workspace(
+        tmp_path / "ws", PASSPHRASE, member_name="Sam Tester", role="care_coordinator",
+        team_name="Bicester INT",
+    )  # fmt: skip
+    try:
+        credentials.connect(ws, ep.url, ep.tokens["a"])
+        with ws.session() as s:
+            own = s.scalars(select(m.Team).where(m.Team.name == "Bicester INT")).one().id
+        team = uuid.UUID(ep.teams["Bicester INT"])
+        with ep.session() as s:
+            server = json.loads(s.get(Record, ("team", team)).data)
+        for _ in range(2):  # the adoption, then a sync with it done
+            assert engine(ws).run().ok
+            with ws.session() as s:
+                ops = s.scalars(select(SyncOutbox)).all()
+                assert "team" not in {op.entity for op in ops}
+                assert s.get(m.Team, own) is None
+                assert s.get(m.Team, team).config == server.get("config")
+        with ep.session() as s:
+            assert json.loads(s.get(Record, ("team", team)).data) == server
+    finally:
+        ws.close()

@@ -386,11 +386,11 @@ def quarantined(s: Session) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _unique_keys(entity: str) -> list[tuple[str, ...]]:
-    """Column sets (other than the id) that are unique in the local table."""
+    """Column sets that are unique in the local table. The id is never one: it is the primary
+    key (a PrimaryKeyConstraint, not a UniqueConstraint) and no synced table marks it unique."""
     table = SYNCED_TABLES[entity]
     keys = [tuple(c.name for c in u.columns) for u in table.constraints if _is_unique(u)]
-    keys += [(c.name,) for c in table.columns if c.unique]
-    return [k for k in keys if k != ("id",)]
+    return keys + [(c.name,) for c in table.columns if c.unique]
 
 
 def rowcount(s: Session, statement: Any) -> int:
