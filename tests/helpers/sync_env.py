@@ -172,6 +172,12 @@ class Endpoint:
         if self.server is not None and self.thread is not None:
             self.server.should_exit = True
             self.thread.join(10)
+            # Its database connections closed now, not whenever the garbage collector frees
+            # the app: an open PostgreSQL connection warns then, failing whichever test runs.
+            app = self.server.config.app
+            while not hasattr(app, "state"):  # (under its ASGI wrappers, each holding ``app``)
+                app = app.app
+            app.state.engine.dispose()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
