@@ -55,6 +55,33 @@ def _aside(ws) -> dict[tuple[str, str], tuple[str, bool]]:  # type: ignore[no-un
         }
 
 
+def test_dates_in_the_first_and_last_years_a_laptop_keeps_are_kept_and_one_before_set_aside(
+    ep: Endpoint,  # noqa: F811
+    laptops,
+) -> None:  # type: ignore[no-untyped-def]
+    """Dates are checked against the years a laptop can hold (wire.schema's MIN_YEAR and
+    MAX_YEAR, as the endpoint checks them): a task completed on the first day of the first year
+    and one on the last day of the last year arrive as sent; one a year earlier is set aside."""
+    from int_desk.wire import schema
+
+    first = f"{schema.MIN_YEAR:04d}-01-01T00:00:00.000000+00:00"
+    last = f"{schema.MAX_YEAR:04d}-12-31T12:00:00.000000+00:00"
+    early = _spoil(
+        ep, "task", "completed_at", f"{schema.MIN_YEAR - 1:04d}-12-31T12:00:00.000000+00:00"
+    )
+    kept = {
+        _spoil(ep, "task", "completed_at", first, nth=1): first[:4],
+        _spoil(ep, "task", "completed_at", last, nth=2): last[:4],
+    }
+    a = laptops(ep, "a")
+    assert sync(a).quarantined == 1
+    assert _aside(a) == {
+        ("task", early.hex): ("task.completed_at is a date this laptop cannot use", False)
+    }
+    with a.session() as s:
+        assert {t: str(s.get(m.Task, t).completed_at.year) for t in kept} == kept
+
+
 def test_rows_a_laptop_cannot_store_are_set_aside_and_the_rest_of_their_page_kept(
     ep: Endpoint,  # noqa: F811
     laptops,
