@@ -75,6 +75,9 @@ _ROWS_ANY_SCOPE = select(*_ROW_COLUMNS).where(
     Record.id.in_(bindparam("ids", expanding=True)),
 )
 _ROWS = _ROWS_ANY_SCOPE.where(Record.scope.in_(bindparam("scopes", expanding=True)))
+# In one order, so two batches locking the same rows cannot each wait for the other.
+_ROWS_LOCKED = _ROWS.order_by(Record.entity, Record.id).with_for_update()
+_ROWS_ANY_SCOPE_LOCKED = _ROWS_ANY_SCOPE.order_by(Record.entity, Record.id).with_for_update()
 
 
 class Applied(NamedTuple):
@@ -159,11 +162,11 @@ class Batch:
             "entities": sorted({e for e, _ in keys}),
             "ids": sorted({i for _, i in keys}, key=str),
         }
-        q = _ROWS_ANY_SCOPE if self.careful else _ROWS
-        if not self.careful:
+        if self.careful:
+            q = _ROWS_ANY_SCOPE_LOCKED if lock else _ROWS_ANY_SCOPE
+        else:
+            q = _ROWS_LOCKED if lock else _ROWS
             params["scopes"] = list(self.caller.readable)
-        if lock:  # (in one order, so two batches locking the same rows never wait for each other)
-            q = q.order_by(Record.entity, Record.id).with_for_update()
         for row in self.session.execute(q, params):
             entity, rid = row[0], row[1]
             if (entity, rid) in keys:
