@@ -166,6 +166,22 @@ def _waiting_for_a_lock(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+def _overlapping(at: Endpoint, team: str, *work: Callable[[], None]) -> None:
+    """Run ``work`` on threads while holding ``team``'s lock (the one each push takes to number
+    its changes) until all of them wait, so they overlap every time, not by chance."""
+    url = at.db_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url) as hold, psycopg.connect(url, autocommit=True) as look:
+        key = f"int-desk:{at.teams[team]}"
+        hold.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+        threads = [threading.Thread(target=w) for w in work]
+        for t in threads:
+            t.start()
+        sync_env.wait_for(lambda: _waiting_for_a_lock(look) >= len(work), 60, "all to wait")
+        hold.commit()  # (the lock is let go: first one, then the next, goes on)
+    for t in threads:
+        t.join(120)
+
+
 def _one_person_edited_on_two_laptops(
     at: Endpoint, laptops, on_a: dict[str, str], on_b: dict[str, str]
 ) -> tuple[Workspace, Workspace, uuid.UUID]:  # type: ignore[no-untyped-def]
@@ -198,22 +214,12 @@ def test_two_laptops_pushing_into_one_row_at_the_same_moment_both_keep_their_edi
         {"phone": "01632 333333"},
         {"communication_needs": "Needs a BSL interpreter"},
     )
-    team = pg_ep.teams["Bicester INT"]
     results: dict[str, Any] = {}
 
-    def push(name: str, ws: Workspace) -> None:
-        results[name] = sync_env.engine(ws, timeout=120).run()
+    def push(name: str, ws: Workspace) -> Callable[[], None]:
+        return lambda: results.update({name: sync_env.engine(ws, timeout=120).run()})
 
-    url = pg_ep.db_url.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(url) as hold, psycopg.connect(url, autocommit=True) as look:
-        hold.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"int-desk:{team}",))
-        pushes = [threading.Thread(target=push, args=n) for n in (("a", a), ("b", b))]
-        for t in pushes:
-            t.start()
-        sync_env.wait_for(lambda: _waiting_for_a_lock(look) >= 2, 60, "both pushes to wait")
-        hold.commit()  # (the lock is let go: first one push, then the other, goes on)
-    for t in pushes:
-        t.join(120)
+    _overlapping(pg_ep, "Bicester INT", push("a", a), push("b", b))
     assert all(r.ok and r.pushed == 1 and r.conflicts == 0 for r in results.values()), results
     sync(a), sync(b)
     for ws in (a, b):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import select, update
@@ -58,15 +59,27 @@ def _update(entity: str, rid: Any, fields: dict[str, Any], base: int) -> dict[st
     return {**_insert(entity, fields, uuid.UUID(str(rid))), "kind": "update", "base_version": base}
 
 
-def _like(at: Endpoint, entity: str, team: str = "Bicester INT") -> dict[str, Any]:
-    """The data of one live row of ``entity`` the endpoint holds for ``team``."""
+class Held(NamedTuple):
+    id: uuid.UUID
+    version: int
+    data: str  # (as stored: JSON text)
+    patient_id: uuid.UUID | None
+
+
+def _held(at: Endpoint, entity: str, team: str = "Bicester INT") -> Held:
+    """One live row of ``entity`` the endpoint holds for ``team``."""
     with at.session() as s:
-        data = s.scalars(
-            select(Record.data).where(
+        row = s.execute(
+            select(Record.id, Record.version, Record.data, Record.patient_id).where(
                 Record.entity == entity, Record.scope == at.teams[team], Record.deleted.is_(False)
             )
         ).first()
-    return json.loads(data)  # type: ignore[no-any-return]
+    return Held(*row)
+
+
+def _like(at: Endpoint, entity: str, team: str = "Bicester INT") -> dict[str, Any]:
+    """The data of one live row of ``entity`` the endpoint holds for ``team``."""
+    return json.loads(_held(at, entity, team).data)  # type: ignore[no-any-return]
 
 
 # --- rows a laptop would never send -----------------------------------------------------------
@@ -167,14 +180,8 @@ def test_a_person_another_team_holds_is_enrolled_as_this_teams_own_and_theirs_is
     both neighbourhoods). The duplicate check looks only in Reading West's own records: the
     person is held as Reading West's, nothing in the reply names Bicester's record, and
     Bicester's record is unchanged and still the only one its team finds by that number."""
-    with merge_ep.session() as s:
-        theirs = s.scalars(
-            select(Record).where(
-                Record.entity == "patient", Record.scope == merge_ep.teams["Bicester INT"]
-            )
-        ).first()
-        their_id, their_version = theirs.id, theirs.version
-        nhs = json.loads(theirs.data)["nhs_number"]
+    their_id, their_version, data, _ = _held(merge_ep, "patient")
+    nhs = json.loads(data)["nhs_number"]
     person = {**_like(merge_ep, "patient", "Reading West INT"), "nhs_number": nhs, "deleted": False}
     pid = uuid.uuid4()
     [made] = _push(merge_ep, "c", _insert("patient", person, pid))
@@ -228,43 +235,35 @@ def test_a_note_or_goal_sent_as_moved_to_another_person_or_plan_is_refused_sayin
     every field that places a row is fixed once set, so the merge's own refusal of a move,
     behind them, is never reached.)"""
     team = merge_ep.teams["Bicester INT"]
+    held = {entity: _held(merge_ep, entity) for entity in ("contact", "goal")}
     with merge_ep.session() as s:
-        rows = {
-            entity: s.scalars(
-                select(Record).where(
-                    Record.entity == entity, Record.scope == team, Record.deleted.is_(False)
-                )
-            ).first()
-            for entity in ("contact", "goal")
-        }
-        held = {e: (r.id, r.version, r.data) for e, r in rows.items()}
         elsewhere = {  # another person of the team, and another plan
             "patient_id": s.scalars(
                 select(Record.id).where(
                     Record.entity == "patient", Record.scope == team,
-                    Record.id != rows["contact"].patient_id,
+                    Record.id != held["contact"].patient_id,
                 )
             ).first(),
             "care_plan_id": s.scalars(
                 select(Record.id).where(
                     Record.entity == "care_plan", Record.scope == team,
-                    Record.id != uuid.UUID(json.loads(rows["goal"].data)["care_plan_id"]),
+                    Record.id != uuid.UUID(json.loads(held["goal"].data)["care_plan_id"]),
                 )
             ).first(),
         }  # fmt: skip
     moves = [
-        _update("contact", held["contact"][0], {"patient_id": str(elsewhere["patient_id"])}, held["contact"][1]),
-        _update("goal", held["goal"][0], {"care_plan_id": str(elsewhere["care_plan_id"])}, held["goal"][1]),
-    ]  # fmt: skip
+        _update(e, held[e].id, {field: str(elsewhere[field])}, held[e].version)
+        for e, field in (("contact", "patient_id"), ("goal", "care_plan_id"))
+    ]
     results = _push(merge_ep, "a", *moves)
     assert [(r["status"], r["reason"]) for r in results] == [
         ("rejected", "forbidden: contact.patient_id cannot be changed once set"),
         ("rejected", "forbidden: goal.care_plan_id cannot be changed once set"),
     ]
     with merge_ep.session() as s:
-        for entity, (rid, version, data) in held.items():
-            rec = s.get(Record, (entity, rid))
-            assert (rec.version, rec.data) == (version, data)
+        for entity, row in held.items():
+            rec = s.get(Record, (entity, row.id))
+            assert (rec.version, rec.data) == (row.version, row.data)
 
 
 def test_a_change_to_a_row_the_endpoint_never_had_is_refused_and_stores_nothing(
@@ -1287,45 +1286,23 @@ def test_two_uploads_merging_into_one_row_after_a_retry_both_keep_their_edit(
     second upload reads the person only once the first has written them (``FOR UPDATE``): both
     edits are kept, neither lost nor turned into a conflict. The test holds the team's lock
     until both uploads are waiting, so the two overlap every time."""
-    import threading
+    from tests.test_endpoint_merge import _overlapping
 
-    import psycopg
-
-    from tests.test_endpoint_merge import _waiting_for_a_lock
-
-    with pg_ep.session() as s:
-        people = {
-            team: s.scalars(
-                select(Record).where(Record.entity == "patient", Record.scope == pg_ep.teams[team])
-            ).first()
-            for team in ("Bicester INT", "Reading West INT")
-        }
-        ours, theirs = (
-            (p.id, p.version) for p in (people["Bicester INT"], people["Reading West INT"])
-        )
+    ours = _held(pg_ep, "patient")[:2]
+    theirs = _held(pg_ep, "patient", "Reading West INT")[:2]
     edits = {
         "a": {"phone": "01632 333333"},
         "b": {"communication_needs": "Needs a BSL interpreter"},
     }
     results: dict[str, list[dict[str, Any]]] = {}
 
-    def upload(user: str) -> None:
-        results[user] = _push(
+    def upload(user: str) -> Callable[[], None]:
+        return lambda: results.update({user: _push(
             pg_ep, user, _update("patient", ours[0], edits[user], ours[1]),
             _update("patient", theirs[0], {"phone": "01632 999999"}, theirs[1]),
-        )  # fmt: skip
+        )})  # fmt: skip
 
-    url = pg_ep.db_url.replace("postgresql+psycopg", "postgresql")
-    lock_key = f"int-desk:{pg_ep.teams['Bicester INT']}"
-    with psycopg.connect(url) as hold, psycopg.connect(url, autocommit=True) as look:
-        hold.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_key,))
-        uploads = [threading.Thread(target=upload, args=(u,)) for u in edits]
-        for t in uploads:
-            t.start()
-        sync_env.wait_for(lambda: _waiting_for_a_lock(look) >= 2, 60, "both uploads to wait")
-        hold.commit()  # (the lock is let go: first one upload, then the other, goes on)
-    for t in uploads:
-        t.join(120)
+    _overlapping(pg_ep, "Bicester INT", *map(upload, edits))
     assert {u: [r["status"] for r in got] for u, got in results.items()} == {
         "a": ["applied", "rejected"], "b": ["applied", "rejected"],
     }, results  # fmt: skip
