@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ import trustme
 from cryptography import x509
 
 from int_desk.store.workspace import Workspace
-from int_desk.sync import local
+from int_desk.sync import client, local
 from int_desk.sync.client import SyncEngine, SyncResult
 from tests.conftest import PASSPHRASE
 from tests.helpers import sync_env
@@ -215,3 +216,48 @@ def test_with_the_apps_settings_a_server_that_fails_is_tried_again_within_a_seco
         assert 3 <= took < 20
     finally:
         ws.close()
+
+
+def test_a_shorter_backoff_shortens_every_wait_in_proportion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``backoff`` scales the waits (the first at most 2 x backoff, doubling): a tenth of the
+    app's backoff waits at most a tenth as long (the draw pinned to its bound, as above)."""
+    monkeypatch.setattr(tenacity.wait.random, "uniform", lambda _low, high: high)
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    url = f"http://127.0.0.1:{sync_env.free_port()}"  # nothing listens here
+    try:
+        with caplog.at_level("INFO", logger="int_desk.sync.client"):
+            cycle = SyncEngine(ws, url, "idt_x", retries=2, backoff=0.05)
+            result, _took = _ended_within(cycle, 20)
+        assert result is not None and (result.error_kind, result.retries) == ("network", 2)
+        waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sync retry")]
+        assert waits == [
+            "sync retry 1 after network in 0.10s",
+            "sync retry 2 after network in 0.20s",
+        ]
+    finally:
+        ws.close()
+
+
+def test_the_trusted_authorities_are_read_once_not_at_every_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the bundle of trusted authorities costs about 50 ms, and the app syncs every
+    few minutes: it is read once while the app runs (for each SSL_CERT_FILE / SSL_CERT_DIR),
+    and every later sync reuses it."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setattr(client, "_TLS", {})  # as when the app starts
+    reads: list[object] = []
+    read = ssl.create_default_context
+    monkeypatch.setattr(
+        ssl, "create_default_context", lambda *a, **k: reads.append(k) or read(*a, **k)
+    )
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    try:
+        for _ in range(3):
+            SyncEngine(ws, "https://int-desk.example.nhs.uk", "idt_x").http.close()
+    finally:
+        ws.close()
+    assert len(reads) == 1

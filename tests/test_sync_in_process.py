@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn  # noqa: F401  (imported at collection: see below)
 from sqlalchemy import delete, func, select, update
@@ -1155,3 +1156,100 @@ def test_a_team_made_on_the_laptop_then_connected_takes_the_servers_and_sends_no
             assert json.loads(s.get(Record, ("team", team)).data) == server
     finally:
         ws.close()
+
+
+def _stuck(ep: Endpoint) -> None:
+    """From now the endpoint answers each request a sync carries its pull in with that
+    request's first answer again, whatever position it asks from (as an endpoint, or a cache
+    before it, that ignores the position would); ``_mended`` ends it."""
+    ep.fault("/v1/pull", "stuck", times=10)
+
+
+def _mended(ep: Endpoint) -> None:
+    httpx.post(f"{ep.url}/_test/faults", json={"clear": True}).raise_for_status()
+
+
+def test_a_first_download_answered_with_the_same_page_again_stops_and_resumes_later(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A download that would never end (every page the first again) stops with a clear error
+    after the second page, keeps the first, and the next sync, the endpoint mended, finishes
+    it from there: a sync that spins for ever is a laptop that never syncs again."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 50)  # a first download of several pages
+    a = laptops(ep, "a")
+    _stuck(ep)
+    cancel = threading.Event()
+    try:
+        stopped = _run_to_the_end(engine(a, cancel=cancel, pull_page=50), within=60)
+    finally:
+        cancel.set()
+    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    assert stopped.pulled == 50  # the first page, once
+    with a.session() as s:
+        assert sum(local.counts(s).values()) == 50
+        assert local.state(s, local.FULL_AFTER)  # where the next sync resumes
+    _mended(ep)
+    finished = sync(a, pull_page=50)
+    assert (finished.redownloaded, finished.verified) == (True, True)
+    with a.session() as s:
+        assert local.counts(s) == _server_counts(ep, "a")
+    assert finished.pulled == sum(_server_counts(ep, "a").values()) - 50
+
+
+def test_changes_answered_with_the_same_page_again_stop_the_sync_and_nothing_is_lost(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """The same for the changes since the last sync: the pull stops rather than asking for
+    ever, what arrived is kept (and the edit it sent first stays sent), and the next sync
+    brings the rest."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    notes = _add_notes(b, pid, "paged note", 25)
+    sync(b)
+    mine = _add_notes(a, pid, "written before the pull", 1)
+    _stuck(ep)
+    cancel = threading.Event()
+    try:
+        stopped = _run_to_the_end(engine(a, cancel=cancel, pull_page=10), within=60)
+    finally:
+        cancel.set()
+    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    assert (stopped.pushed, stopped.pending) == (1, 0)
+    assert 10 <= stopped.pulled < 25
+    assert len(engine_tests._contacts(a, pid) & notes) == stopped.pulled
+    _mended(ep)
+    finished = sync(a, pull_page=10)
+    assert (finished.pushed, finished.pending, finished.verified) == (0, 0, True)
+    assert notes | mine <= engine_tests._contacts(a, pid)
+    assert sync(b).verified and mine <= engine_tests._contacts(b, pid)
+
+
+def test_a_restore_read_answered_with_the_same_page_again_stops_and_the_next_sync_recovers(
+    ep: Endpoint, laptops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The same for reading a restored endpoint: the read stops with the clear error, nothing
+    is sent or applied, and the next sync (mended) still knows of the restore and sends what
+    the endpoint lost."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 200)  # the restore is read over several pages
+    a = laptops(ep, "a")
+    sync(a)
+    pid = _first_patient(a)
+    backup.backup(ep.db_url, tmp_path / "endpoint.backup")
+    lost = _add_notes(a, pid, "written after the backup", 2)
+    sync(a)
+    _restore(ep, tmp_path / "endpoint.backup")
+    _stuck(ep)
+    cancel = threading.Event()
+    try:
+        stopped = _run_to_the_end(engine(a, cancel=cancel, pull_page=200), within=60)
+    finally:
+        cancel.set()
+    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    assert (stopped.resent, stopped.pulled) == (0, 0)
+    _mended(ep)
+    recovered = sync(a, pull_page=200)
+    assert (recovered.resent, recovered.verified) == (2, True)
+    with ep.session() as s:
+        texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}
+    assert all(any(f'"{t}"' in d for d in texts) for t in lost)

@@ -8,6 +8,8 @@ requests to that path. F is one of:
   delay_after run the request, then wait ``seconds`` before answering (a client timeout)
   busy        answer ``status`` (429 or 503) with ``Retry-After: retry_after`` without running it
               (its ``detail``, "busy" unless given, as the body's detail)
+  stuck       run the request, then answer what the first of these n requests to that path
+              was answered (an endpoint, or a cache before it, that ignores the position asked)
 
 A one-request cycle (``POST /v1/cycle``) carries a pull, a push when its body has one and a
 verify when it asks: a fault queued for any of those paths meets the cycle that carries it
@@ -84,6 +86,10 @@ class FaultInjector:
                 {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
             )
             raise ConnectionAbortedError("injected: connection closed mid-response")
+        elif fault == "stuck":
+            start, body = spec.setdefault("answers", {}).setdefault(path, (start, body))
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
         elif fault == "delay_after":
             await asyncio.sleep(float(spec.get("seconds", 5)))
             await send(start)

@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total or 0 when unknown)
 HASH_EVERY = 3600.0  # seconds between full id-digest checks (counts are checked every cycle)
 UPDATE_APP = "The sync server needs a different version of INT Desk: update the app to sync."
+STUCK = (
+    "The sync server sent a page of changes it had already sent, so the download was not "
+    "moving on: sync stopped, keeping everything received, and will try again later."
+)
 
 
 class _CursorStale(Exception):
@@ -143,7 +147,6 @@ class SyncEngine:
         quick_offline: bool = False,
     ) -> None:
         self.ws = ws
-        self.endpoint = endpoint.rstrip("/")
         self.retries, self.retry_after_cap = retries, retry_after_cap
         # Full jitter: a wait drawn from 0 to 2**try x ``backoff``, never above ``backoff_cap``.
         self._jitter = tenacity.wait_random_exponential(multiplier=2 * backoff, max=backoff_cap)
@@ -156,7 +159,7 @@ class SyncEngine:
             # The one-request cycle's path, once the endpoint has advertised it (CYCLE_HEADER).
             self.cycle_path = P.CYCLE_PATH if local.state(s, local.CYCLE) else ""
         self.http = httpx.Client(
-            base_url=self.endpoint,
+            base_url=endpoint,  # (httpx joins it to each path with or without a final "/")
             verify=_tls_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
             headers={
@@ -279,6 +282,7 @@ class SyncEngine:
             self._check_cancel()
             body: dict[str, Any] = {"full": True, "limit": max(self.pull_page, P.MAX_PULL_PAGE)}
             page = self._page({**body, **({"after": after} if after else {})})
+            _moved_on(page, "after", after)
             for row in page["changes"]:
                 data = dict(row["data"])
                 data["deleted"] = row["del"]
@@ -451,6 +455,7 @@ class SyncEngine:
         while True:
             self._check_cancel()
             page = self._page({"cursor": cursor, "limit": self.pull_page})
+            _moved_on(page, "cursor", cursor)
             if not self._apply_page(page):
                 return
             cursor = page["cursor"]
@@ -542,12 +547,11 @@ class SyncEngine:
                 self._check_cancel()
                 try:
                     page, rows = upcoming.result() if upcoming else self._prepared(body_for(after))
-                except _CursorStale:
-                    with local.apply_session(self.ws) as s:  # position unreadable: start over
-                        local.set_state(s, local.FULL_AFTER, "")
-                    after, upcoming = "", None
+                except _CursorStale:  # the position unreadable: from the first page again
+                    after, upcoming = "", None  # (stored with that page)
                     continue
                 upcoming = None
+                _moved_on(page, "after", after)
                 if page.get("has_more"):
                     upcoming = prefetch.submit(self._prepared, body_for(page.get("after") or ""))
                 with local.apply_session(self.ws) as s:
@@ -644,6 +648,14 @@ def _json_body(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         return json.loads(content)  # (a cut-off body fails here too: json.JSONDecodeError)
+
+
+def _moved_on(page: dict[str, Any], key: str, before: str) -> None:
+    """A page that says more follows must move the position on (``key``, from ``before``): an
+    endpoint answering the same page again would otherwise be asked for ever (a sync that
+    never ends, the laptop's battery and data spent on it)."""
+    if page.get("has_more") and (page.get(key) or "") == before:
+        raise SyncError(STUCK, SyncErrorKind.SERVER)
 
 
 class _TryAgain(Exception):

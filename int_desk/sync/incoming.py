@@ -191,7 +191,7 @@ def _checked(
                 if kind == "uuid":
                     v = v.replace("-", "")
                     if not _HEX_ID(v):
-                        raise ValueError("not a UUID")
+                        raise ValueError
                     values[i + 2] = v
                 elif kind == "bool":
                     values[i + 2] = 1 if v else 0
@@ -306,7 +306,7 @@ def apply_rows(
                 batch = kept
             applied += len(batch)
             _note_applied(s, entity, batch)
-            if batch and any_quarantined:
+            if any_quarantined:
                 _forget_quarantined(s, entity, [one[0] for one in batch])
     for (entity, rid), (version, problem, tombstone) in problems.items():
         log.warning("quarantined %s %s v%s from the server: %s", entity, rid, version, problem)
@@ -497,7 +497,6 @@ def _repoint(s: Session, entity: str, old: str, new: str, server: dict[str, Any]
                 SyncOutbox(
                     op_id=new_id(), entity=entity, entity_id=new_id_, kind="update",
                     base_version=0, fields=differing, actor_id=mine[0].actor_id if mine else None,
-                    status="pending", reason="",
                 )
             )  # fmt: skip
     for op in mine:
