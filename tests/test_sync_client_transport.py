@@ -261,3 +261,32 @@ def test_the_trusted_authorities_are_read_once_not_at_every_sync(
     finally:
         ws.close()
     assert len(reads) == 1
+
+
+class _Unhurried(threading.Event):
+    """A cancel switch never set, whose waits end at once: the engine waits between tries on
+    its cancel switch, so each wait is logged as drawn without the time passing."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return False
+
+
+def test_with_the_apps_settings_the_waits_double_to_8_s_and_stay_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app's backoff over a longer outage: 1, 2, 4 then 8 s at most, and never more than
+    8 s however many tries follow (the draw pinned to its bound, as above)."""
+    monkeypatch.setattr(tenacity.wait.random, "uniform", lambda _low, high: high)
+    ws = Workspace.create(tmp_path / "w", PASSPHRASE, use_keyring=False)
+    url = f"http://127.0.0.1:{sync_env.free_port()}"  # nothing listens here
+    try:
+        with caplog.at_level("INFO", logger="int_desk.sync.client"):
+            cycle = SyncEngine(ws, url, "idt_x", retries=6, cancel=_Unhurried())
+            result, _took = _ended_within(cycle, 20)
+        assert result is not None and (result.error_kind, result.retries) == ("network", 6)
+        waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sync retry")]
+        assert [w.rsplit(" in ", 1)[1] for w in waits] == [
+            "1.00s", "2.00s", "4.00s", "8.00s", "8.00s", "8.00s"
+        ]  # fmt: skip
+    finally:
+        ws.close()

@@ -324,7 +324,7 @@ class SyncEngine:
             raise exc.problem from None
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
-        failed = state.outcome.exception() if state.outcome else None
+        failed = state.outcome and state.outcome.exception()
         if isinstance(failed, _TryAgain) and failed.retry_after is not None:
             return failed.retry_after
         return self._jitter(state)
@@ -335,10 +335,11 @@ class SyncEngine:
 
     def _note_retry(self, state: tenacity.RetryCallState) -> None:
         self.result.retries += 1
-        failed = state.outcome.exception() if state.outcome else None
+        failed = state.outcome and state.outcome.exception()
         kind = failed.problem.kind.value if isinstance(failed, _TryAgain) else "?"
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("sync retry %d after %s in %.2fs", state.attempt_number, kind, wait)
+        log.info(
+            "sync retry %d after %s in %.2fs", state.attempt_number, kind, state.upcoming_sleep
+        )
 
     def _attempt(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         self._check_cancel()
