@@ -1262,3 +1262,18 @@ def test_a_restore_read_answered_with_the_same_page_again_stops_and_the_next_syn
     with ep.session() as s:
         texts = {r.data for r in s.scalars(select(Record).where(Record.entity == "contact"))}
     assert all(any(f'"{t}"' in d for d in texts) for t in lost)
+
+
+def test_a_first_download_over_several_pages_asks_for_each_page_once(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The next page is asked for while one is stored, and that answer is the one used: each
+    page of a first download is asked for once (the endpoint's work, and the laptop's data on
+    a phone's connection in a patient's home), then once for the changes made meanwhile."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 50)
+    a = laptops(ep, "a")
+    before = _asked(ep)
+    first = sync(a, pull_page=50)
+    total = sum(_server_counts(ep, "a").values())
+    assert first.pulled == total > 150
+    assert _more(ep, before).get("/v1/pull") == -(-total // 50) + 1

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
@@ -244,8 +245,9 @@ def prepare_page(page: dict[str, Any]) -> Prepared:
 
 
 def last_entity(page: dict[str, Any]) -> str | None:
-    """The entity of a full page's last row (pages come in ``schema.ORDER``)."""
-    items = page.get("tables") or page.get("changes") or ()
+    """The entity of a column-form page's last table (pages come in ``schema.ORDER``; a page
+    of rows, from an endpoint without the column form, builds its indexes at the end)."""
+    items = page.get("tables") or ()
     return items[-1]["e"] if items else None
 
 
@@ -360,11 +362,18 @@ def _kind_of(exc: BaseException) -> str:
 _YEARS = (f"{schema.MIN_YEAR:04d}", f"{schema.MAX_YEAR:04d}")
 
 
+_CHUNK = 500  # ids in one IN (...): far below SQLite's limit on parameters, whatever a page holds
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
 def _forget_quarantined(s: Session, entity: str, rids: list[str]) -> None:
     """Rows applied now no longer need their quarantine entries."""
-    keys = [f"{QUARANTINE}{entity}:{rid}" for rid in rids]
-    for start in range(0, len(keys), 500):
-        s.execute(delete(SyncState).where(SyncState.key.in_(keys[start : start + 500])))
+    for keys in _chunks([f"{QUARANTINE}{entity}:{rid}" for rid in rids]):
+        s.execute(delete(SyncState).where(SyncState.key.in_(keys)))
 
 
 def _has_quarantine(s: Session) -> bool:
@@ -420,8 +429,7 @@ def _adopt_clashing(s: Session, entity: str, batch: list[tuple[Any, ...]], inser
     conn = s.connection()
     ids = [row[0] for row in batch]
     present: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         present.update(
             r[0]
             for r in conn.exec_driver_sql(
@@ -533,7 +541,7 @@ def purge_patients(s: Session, patient_ids: list[Any]) -> int:
         removed += rowcount(s, delete(model).where(model.care_plan_id.in_(plans)))
     for name in reversed(schema.ORDER):
         table = SYNCED_TABLES[name]
-        if "patient_id" in table.c and name != "patient":
+        if "patient_id" in table.c:  # (the patient table's own id is ``id``)
             removed += rowcount(s, delete(table).where(table.c.patient_id.in_(ids)))
     removed += rowcount(s, delete(m.Patient).where(m.Patient.id.in_(ids)))
     for name in schema.ORDER:
