@@ -1277,3 +1277,57 @@ def test_a_first_download_over_several_pages_asks_for_each_page_once(
     total = sum(_server_counts(ep, "a").values())
     assert first.pulled == total > 150
     assert _more(ep, before).get("/v1/pull") == -(-total // 50) + 1
+
+
+def _indexes(ws: Workspace) -> set[str]:
+    with ws.session() as s:
+        found = s.connection().exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+        return {name for (name,) in found}
+
+
+def test_a_re_download_keeps_the_laptops_indexes_while_it_runs(
+    ep: Endpoint, laptops, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Only a first download, onto an empty laptop, sets the indexes aside to build them at
+    its end: a re-download (here after the id check finds a row missing) runs under a caseload
+    someone may be reading, so every index stays in place, page by page."""
+    monkeypatch.setattr(P, "MAX_PULL_PAGE", 50)  # several pages
+    a = laptops(ep, "a")
+    sync(a)
+    kept = _indexes(a)
+    with local.apply_session(a) as s:  # a row lost locally: the id check re-downloads
+        s.execute(delete(m.Contact).where(m.Contact.id == s.scalars(select(m.Contact.id)).first()))
+    seen: list[set[str]] = []
+
+    def progress(stage: str, _done: int, _total: int) -> None:
+        if stage == "download":
+            seen.append(_indexes(a))
+
+    again = sync(a, pull_page=50, full_verify=True, progress=progress)
+    assert again.redownloaded and again.verified is True
+    assert len(seen) > 3 and all(found == kept for found in seen)
+
+
+def test_two_fields_disputed_in_one_edit_are_two_conflicts_to_resolve(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """One edit of a person's record whose two fields a colleague changed first is two
+    decisions for the person resolving them, and the sync's summary counts both."""
+    from int_desk.services import sync_conflicts
+
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    with a.session() as s:
+        s.get(m.Patient, pid).communication_needs = "Prefers phone calls in the morning"
+        s.get(m.Patient, pid).phone = "01632 333333"
+    with b.session() as s:  # one edit of both fields
+        s.get(m.Patient, pid).communication_needs = "Prefers letters in large print"
+        s.get(m.Patient, pid).phone = "01632 444444"
+    sync(a)
+    rb = sync(b)
+    assert rb.conflicts == 2 and "2 conflicts to resolve" in rb.summary()
+    with b.session() as s:
+        assert sync_conflicts.open_count(session=s) == 2

@@ -121,7 +121,11 @@ class _PullRequestBeforeColumns(P._Strict):
 
 
 def test_an_endpoint_from_before_the_column_form_gets_the_row_form_asked_for(
-    sqlite_endpoint: Endpoint, tmp_path: Path, laptops, monkeypatch: pytest.MonkeyPatch
+    sqlite_endpoint: Endpoint,
+    tmp_path: Path,
+    laptops,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "older.db"  # the same database, served by an older endpoint
     shutil.copy(sqlite_endpoint.db_url.removeprefix("sqlite:///"), path)
@@ -134,9 +138,12 @@ def test_an_endpoint_from_before_the_column_form_gets_the_row_form_asked_for(
         assert refused.status_code == 422 and "form" in refused.text
         ws = laptops(older, "a")
         engine = sync_env.engine(ws, pull_page=LIMIT)
-        result = engine.run()
+        with caplog.at_level("INFO", logger="int_desk.sync.client"):
+            result = engine.run()
         assert result.ok and result.verified and result.pulled > 3 * LIMIT, result.error
         assert engine.columns is False  # asked once, then rows for the rest of the download
+        told = [r.getMessage() for r in caplog.records if "rows only" in r.getMessage()]
+        assert told == ["the sync server writes full pages as rows only"]  # (for support)
         with ws.session() as s:
             assert local.state(s, local.CURSOR) and local.state(s, local.FULL_AFTER) is None
     finally:

@@ -287,9 +287,9 @@ class SyncEngine:
                 data = dict(row["data"])
                 data["deleted"] = row["del"]
                 server[(row["e"], row["id"].replace("-", ""))] = (row["v"], data)
-            after = page.get("after") or ""
             if not page.get("has_more"):
                 break
+            after = page["after"]
         with local.apply_session(self.ws) as s:
             self.result.resent = local.resend_lost(s, server, restored.since)
             local.set_state(s, local.GENERATION, restored.generation)
