@@ -1331,3 +1331,19 @@ def test_two_fields_disputed_in_one_edit_are_two_conflicts_to_resolve(
     assert rb.conflicts == 2 and "2 conflicts to resolve" in rb.summary()
     with b.session() as s:
         assert sync_conflicts.open_count(session=s) == 2
+
+
+def test_a_pull_the_endpoint_refuses_fails_with_its_words_and_the_next_sync_goes_on(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """A 422 for a pull that asked for nothing an older endpoint could refuse (only the column
+    form is asked again, as rows) is the endpoint's answer: the sync fails in its words, asking
+    nothing more, and the next sync, the endpoint mended, goes on."""
+    a = laptops(ep, "a")
+    sync(a)
+    ep.fault("/v1/pull", "busy", status=422, detail="the cursor is not readable", times=3)
+    failed = engine(a).run()
+    assert (failed.ok, failed.error_kind) == (False, "protocol")
+    assert failed.error == "The sync server refused the download: the cursor is not readable"
+    _mended(ep)
+    assert sync(a).verified is True

@@ -185,6 +185,8 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
 
     rows = [row(ids[0]), row(ids[1], since="9999-01-01"), row(ids[2])[:-3], row(ids[3])]
     rows += [row(ids[4])[:2], "not a row", None]  # an id and a version only; nothing to read
+    with demo_ws.session() as s:
+        counted = local.counts(s).get("flag", 0)
     with local.apply_session(demo_ws) as s:
         aside: list[str] = []
         applied, _skipped = incoming.apply_rows(
@@ -214,3 +216,5 @@ def test_the_laptop_picks_columns_by_name_and_sets_aside_rows_it_cannot_store(
         "": incoming.WRONG_SHAPE,
     }
     assert versions == {ids[1].hex: 7, ids[2].hex: 7, ids[4].hex: 7, "": 0}
+    with demo_ws.session() as s:  # the 2 stored and the 3 live rows set aside, held: the
+        assert local.counts(s)["flag"] == counted + 5  # server's count agrees (no re-download)

@@ -450,7 +450,7 @@ class SyncEngine:
         one-request cycle's ``gone``): the scope downloaded again, the outbox kept."""
         log.info("cursor is stale: re-downloading the scope, keeping the outbox")
         self.result.notes.append("cursor too old: re-downloaded")
-        self._download(force=True)
+        self._download()
 
     def _pull_incremental(self, cursor: str) -> None:
         while True:
@@ -503,12 +503,14 @@ class SyncEngine:
         except (_Refused, KeyError, TypeError, ValueError, AttributeError):
             return 0  # (a server that cannot be reached fails the download just the same)
 
-    def _download(self, force: bool = False) -> None:
-        """Full (re-)download of the scope, resumable page by page; the outbox is kept."""
+    def _download(self) -> None:
+        """Full (re-)download of the scope, resumable page by page; the outbox is kept. One
+        stopped half way resumes from its stored position; any other starts from the first
+        page (a stale cursor and a verify mismatch come after a download has finished)."""
         with local.apply_session(self.ws) as s:
             after = local.state(s, local.FULL_AFTER)
-            if force or after is None:
-                if after is None and local.state(s, local.CURSOR) is None:
+            if after is None:
+                if local.state(s, local.CURSOR) is None:
                     local.defer_indexes(s)  # a first download: indexes built at its end
                 local.begin_redownload(s)
                 local.set_state(s, local.REDOWNLOAD, "1")
@@ -613,7 +615,7 @@ class SyncEngine:
         self.result.notes.append(f"verify mismatch ({', '.join(differing)}): re-downloaded")
         self.result.verified = False
         if again:
-            self._download(force=True)
+            self._download()
             self._verify(again=False)
 
 
@@ -663,8 +665,7 @@ class _TryAgain(Exception):
     """A failure worth another try: ``problem`` is reported if the tries run out."""
 
     def __init__(self, problem: SyncError, retry_after: float | None = None) -> None:
-        super().__init__(str(problem))
-        self.problem, self.retry_after = problem, retry_after
+        self.problem, self.retry_after = problem, retry_after  # (never shown: ``problem`` is)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
