@@ -1347,3 +1347,22 @@ def test_a_pull_the_endpoint_refuses_fails_with_its_words_and_the_next_sync_goes
     assert failed.error == "The sync server refused the download: the cursor is not readable"
     _mended(ep)
     assert sync(a).verified is True
+
+
+def test_counts_that_still_disagree_after_a_re_download_say_the_laptop_is_not_verified(
+    ep: Endpoint, laptops
+) -> None:  # type: ignore[no-untyped-def]
+    """If the endpoint's own count is wrong (it says one contact more than it sends), the
+    re-download cannot make the laptop agree: the sync keeps what it received and says the
+    laptop is not verified, rather than re-downloading again or claiming nothing was checked."""
+    a = laptops(ep, "a")
+    sync(a)
+    with ep.session() as s:
+        counted = s.get(ScopeDigest, (ep.teams["Bicester INT"], "contact"))
+        counted.count += 1
+    result = engine(a, full_verify=True).run()
+    assert (result.ok, result.redownloaded, result.verified) == (True, True, False)
+    assert result.notes == [
+        "verify mismatch (contact): re-downloaded",
+        "verify mismatch (contact): still, after re-downloading",
+    ]

@@ -612,7 +612,8 @@ class SyncEngine:
             return
         differing = sorted(e for e in set(mine) | set(server) if mine.get(e) != server.get(e))
         log.warning("verify mismatch in %s", ",".join(differing))
-        self.result.notes.append(f"verify mismatch ({', '.join(differing)}): re-downloaded")
+        done = "re-downloaded" if again else "still, after re-downloading"
+        self.result.notes.append(f"verify mismatch ({', '.join(differing)}): {done}")
         self.result.verified = False
         if again:
             self._download()
