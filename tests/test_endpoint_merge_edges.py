@@ -1312,3 +1312,70 @@ def test_two_uploads_merging_into_one_row_after_a_retry_both_keep_their_edit(
     assert (stored["phone"], stored["communication_needs"]) == (
         "01632 333333", "Needs a BSL interpreter",
     )  # fmt: skip
+
+
+def test_a_conflict_on_a_field_with_no_stamp_of_its_own_names_the_rows_last_change(
+    merge_ep: Endpoint,  # noqa: F811
+) -> None:
+    """A row kept from before fields carried their own stamps (here, the flag's ``deleted``
+    has none) still answers a conflict with when the endpoint's copy last changed: the row's
+    own version and time, never an empty time."""
+    with merge_ep.session() as s:
+        flag = s.scalars(
+            select(Record).where(
+                Record.entity == "flag",
+                Record.scope == merge_ep.teams["Bicester INT"],
+                Record.deleted.is_(False),
+            )
+        ).first()
+        fid, base = flag.id, flag.version
+    [edit] = _push(merge_ep, "a", _update("flag", fid, {"note": "Walks with a frame"}, base))
+    assert edit["status"] == "applied", edit
+    with merge_ep.session() as s:
+        held = s.get(Record, ("flag", fid))
+        meta = json.loads(held.field_meta)
+        del meta["deleted"]
+        held.field_meta = json.dumps(meta)
+        version, changed_at = held.version, held.updated_at
+    [delete] = _push(merge_ep, "b", _update("flag", fid, {"deleted": True}, base))
+    assert delete["status"] == "conflict", delete
+    [c] = delete["conflicts"]
+    assert (c["field"], c["server_value"], c["server_version"], c["server_at"]) == (
+        "deleted", False, version, changed_at,
+    )  # fmt: skip
+    assert c["server_at"]
+
+
+def test_two_new_plan_versions_in_one_upload_by_a_non_clinical_writer_keep_the_clinical_summary(
+    merge_ep: Endpoint,  # noqa: F811
+    small_demo,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    """A social worker's laptop holds a care plan's clinical fields blank. Offline it makes a new
+    version of the plan, then another from that one, and sends both in one upload: each new
+    version takes the clinical summary from the version it continues, the second from the
+    first, made in the same upload, so neither loses what the clinicians wrote."""
+    team = merge_ep.teams[_social_worker(merge_ep, small_demo)]
+    with merge_ep.session() as s:
+        plans = s.scalars(
+            select(Record).where(
+                Record.entity == "care_plan", Record.scope == team, Record.deleted.is_(False)
+            )
+        ).all()
+        plan = next(p for p in plans if json.loads(p.data).get("clinical_summary"))
+        before = json.loads(plan.data)
+    blank = {"clinical_summary": "", "medicines_notes": "", "created_at": NOW, "updated_at": NOW}
+    blank |= {"status": "draft", "signed_off_by": None, "signed_off_at": None}  # new drafts
+    first, second = uuid.uuid4(), uuid.uuid4()
+    v2 = {**before, "previous_version_id": str(plan.id), **blank}
+    v2["version"] = before["version"] + 1
+    v3 = {**v2, "previous_version_id": str(first), "version": before["version"] + 2}
+    for version in (v2, v3):
+        version.pop("id", None)
+    results = _push(
+        merge_ep, "sw", _insert("care_plan", v2, first), _insert("care_plan", v3, second)
+    )
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    with merge_ep.session() as s:
+        made = [json.loads(s.get(Record, ("care_plan", i)).data) for i in (first, second)]
+    assert [v["clinical_summary"] for v in made] == [before["clinical_summary"]] * 2
+    assert [v["medicines_notes"] for v in made] == [before["medicines_notes"]] * 2
