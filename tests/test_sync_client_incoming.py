@@ -509,40 +509,47 @@ def test_rows_whose_ids_the_laptop_cannot_read_are_set_aside_and_nothing_is_lost
         assert s.get(m.Contact, uuid.UUID(spoilt[0])).patient_id == pid
 
 
-def test_a_place_deleted_and_added_again_under_its_name_reaches_every_laptop_at_once(
+def test_places_deleted_and_added_again_under_their_names_reach_every_laptop_at_once(
     ep: Endpoint,  # noqa: F811
     laptops,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # type: ignore[no-untyped-def]
-    """The administrator deletes a place, then adds a new one under the same name. A laptop
-    holds the deleted one (a tombstone keeps its name, which is unique there): the new place
-    takes its place at the next sync, with no check failing and no download of everything."""
+    """The administrator deletes two places, then adds new ones under the same names. A laptop
+    holds the deleted ones (a tombstone keeps its name, which is unique there): the new places
+    take their places at the next sync, both from one page, with no check failing and no
+    download of everything."""
     a = laptops(ep, "a")
     sync(a)
     admin_ = directory.Editor("int-desk admin")
+    names = ("Kidlington", "Woodstock")
     with ep.session() as s:
-        first = directory.save(
-            s, "place", None, {"name": "Kidlington"}, base_version=None, by=admin_
-        )
+        first = [
+            directory.save(s, "place", None, {"name": n}, base_version=None, by=admin_).id
+            for n in names
+        ]
     sync(a)
     with ep.session() as s:
-        directory.save(s, "place", first.id, {"deleted": True}, base_version=None, by=admin_)
+        for pid in first:
+            directory.save(s, "place", pid, {"deleted": True}, base_version=None, by=admin_)
     gone = sync(a)
     with ep.session() as s:
-        second = directory.save(
-            s, "place", None, {"name": "Kidlington"}, base_version=None, by=admin_
-        )
+        second = [
+            directory.save(s, "place", None, {"name": n}, base_version=None, by=admin_).id
+            for n in names
+        ]
     caplog.clear()
     with caplog.at_level("INFO", logger=incoming.__name__):
         again = sync(a)
     assert (again.verified, again.redownloaded, again.notes) == (True, False, []), again.notes
-    assert gone.verified and again.pulled == 1
-    told = [r.getMessage() for r in caplog.records if r.name == incoming.__name__]
-    assert told == [f"deleted place {first.id.hex} gave way to the server's {second.id.hex}"]
+    assert gone.verified and again.pulled == 2
+    told = sorted(r.getMessage() for r in caplog.records if r.name == incoming.__name__)
+    assert told == sorted(
+        f"deleted place {old.hex} gave way to the server's {new.hex}"
+        for old, new in zip(first, second, strict=True)
+    )
     with a.session() as s:
-        assert s.scalars(select(m.Place.id).where(m.Place.name == "Kidlington")).all() == [
-            second.id
-        ]
+        for name, new in zip(names, second, strict=True):
+            assert s.scalars(select(m.Place.id).where(m.Place.name == name)).all() == [new]
     assert _server_counts(ep, "a")["place"] == len(_places(a))
 
 

@@ -1366,3 +1366,27 @@ def test_counts_that_still_disagree_after_a_re_download_say_the_laptop_is_not_ve
         "verify mismatch (contact): re-downloaded",
         "verify mismatch (contact): still, after re-downloading",
     ]
+
+
+def test_after_a_restore_a_row_changed_since_and_back_to_what_the_laptop_holds_is_not_sent(
+    ep: Endpoint, laptops, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """After a restore a colleague changes a person's phone number and then back: the endpoint
+    holds a newer version with the very values this laptop holds, so the laptop has nothing
+    the endpoint lost, sends nothing, and puts no conflict to anyone."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    pid = _first_patient(a)
+    backup.backup(ep.db_url, tmp_path / "endpoint.backup")
+    _restore(ep, tmp_path / "endpoint.backup")
+    with b.session() as s:
+        phone = s.get(m.Patient, pid).phone
+    for number in ("01632 402222", phone):
+        with b.session() as s:
+            s.get(m.Patient, pid).phone = number
+        sync(b)
+    result = _run_to_the_end(engine(a), within=60)
+    assert result.ok and (result.resent, result.pushed, result.conflicts) == (0, 0, 0), result
+    assert result.verified is True
+    with a.session() as s:
+        assert s.get(m.Patient, pid).phone == phone
