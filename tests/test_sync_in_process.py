@@ -1390,3 +1390,26 @@ def test_after_a_restore_a_row_changed_since_and_back_to_what_the_laptop_holds_i
     assert result.verified is True
     with a.session() as s:
         assert s.get(m.Patient, pid).phone == phone
+
+
+def test_after_a_restore_a_deletion_made_since_is_put_to_a_person_not_taken_silently(
+    ep: Endpoint, laptops, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """After a restore a colleague deletes a flag this laptop holds live. The laptop cannot
+    tell whether the endpoint lost its copy's values or it is only behind, so (as for every
+    field changed after the restore) its copy is sent with its own version as the base, and
+    the endpoint puts the deletion to a person as a conflict, never applying it unseen."""
+    a, b = laptops(ep, "a"), laptops(ep, "b")
+    sync(a), sync(b)
+    backup.backup(ep.db_url, tmp_path / "endpoint.backup")
+    _restore(ep, tmp_path / "endpoint.backup")
+    sync(b)  # (b learns of the restore; it had lost nothing)
+    with b.session() as s:
+        flag = s.scalars(select(m.Flag).where(m.Flag.deleted.is_(False))).first()
+        flag.deleted, fid = True, flag.id
+    sync(b)
+    result = _run_to_the_end(engine(a), within=60)
+    assert result.ok and (result.resent, result.conflicts) == (1, 1), result
+    with a.session() as s:
+        [c] = s.scalars(select(SyncConflict)).all()
+        assert (c.entity, c.entity_id, c.field) == ("flag", fid, "deleted")
