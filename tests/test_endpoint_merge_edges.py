@@ -1320,15 +1320,7 @@ def test_a_conflict_on_a_field_with_no_stamp_of_its_own_names_the_rows_last_chan
     """A row kept from before fields carried their own stamps (here, the flag's ``deleted``
     has none) still answers a conflict with when the endpoint's copy last changed: the row's
     own version and time, never an empty time."""
-    with merge_ep.session() as s:
-        flag = s.scalars(
-            select(Record).where(
-                Record.entity == "flag",
-                Record.scope == merge_ep.teams["Bicester INT"],
-                Record.deleted.is_(False),
-            )
-        ).first()
-        fid, base = flag.id, flag.version
+    fid, base = _held(merge_ep, "flag")[:2]
     [edit] = _push(merge_ep, "a", _update("flag", fid, {"note": "Walks with a frame"}, base))
     assert edit["status"] == "applied", edit
     with merge_ep.session() as s:

@@ -1167,11 +1167,19 @@ def test_a_team_made_on_the_laptop_then_connected_takes_the_servers_and_sends_no
         ws.close()
 
 
-def _stuck(ep: Endpoint) -> None:
-    """From now the endpoint answers each request a sync carries its pull in with that
+def _stuck(ep: Endpoint, ws: Workspace, **kwargs: Any) -> client.SyncResult:
+    """A sync of ``ws`` while the endpoint answers each request carrying its pull with that
     request's first answer again, whatever position it asks from (as an endpoint, or a cache
-    before it, that ignores the position would); ``_mended`` ends it."""
+    before it, that ignores the position would): it stops with the clear error. The fault
+    stays until ``_mended``."""
     ep.fault("/v1/pull", "stuck", times=10)
+    cancel = threading.Event()
+    try:
+        stopped = _run_to_the_end(engine(ws, cancel=cancel, **kwargs), within=60)
+    finally:
+        cancel.set()
+    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    return stopped
 
 
 def _mended(ep: Endpoint) -> None:
@@ -1186,13 +1194,7 @@ def test_a_first_download_answered_with_the_same_page_again_stops_and_resumes_la
     it from there: a sync that spins for ever is a laptop that never syncs again."""
     monkeypatch.setattr(P, "MAX_PULL_PAGE", 50)  # a first download of several pages
     a = laptops(ep, "a")
-    _stuck(ep)
-    cancel = threading.Event()
-    try:
-        stopped = _run_to_the_end(engine(a, cancel=cancel, pull_page=50), within=60)
-    finally:
-        cancel.set()
-    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    stopped = _stuck(ep, a, pull_page=50)
     assert stopped.pulled == 50  # the first page, once
     with a.session() as s:
         assert sum(local.counts(s).values()) == 50
@@ -1217,13 +1219,7 @@ def test_changes_answered_with_the_same_page_again_stop_the_sync_and_nothing_is_
     notes = _add_notes(b, pid, "paged note", 25)
     sync(b)
     mine = _add_notes(a, pid, "written before the pull", 1)
-    _stuck(ep)
-    cancel = threading.Event()
-    try:
-        stopped = _run_to_the_end(engine(a, cancel=cancel, pull_page=10), within=60)
-    finally:
-        cancel.set()
-    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    stopped = _stuck(ep, a, pull_page=10)
     assert (stopped.pushed, stopped.pending) == (1, 0)
     assert 10 <= stopped.pulled < 25
     assert len(engine_tests._contacts(a, pid) & notes) == stopped.pulled
@@ -1248,13 +1244,7 @@ def test_a_restore_read_answered_with_the_same_page_again_stops_and_the_next_syn
     lost = _add_notes(a, pid, "written after the backup", 2)
     sync(a)
     _restore(ep, tmp_path / "endpoint.backup")
-    _stuck(ep)
-    cancel = threading.Event()
-    try:
-        stopped = _run_to_the_end(engine(a, cancel=cancel, pull_page=200), within=60)
-    finally:
-        cancel.set()
-    assert (stopped.ok, stopped.error_kind, stopped.error) == (False, "server", client.STUCK)
+    stopped = _stuck(ep, a, pull_page=200)
     assert (stopped.resent, stopped.pulled) == (0, 0)
     _mended(ep)
     recovered = sync(a, pull_page=200)
